@@ -1,0 +1,61 @@
+// Plain argument types shared by the CPU and CUDA kernels (no N-API, no policy).
+#pragma once
+#include <cstdint>
+
+namespace mp {
+
+constexpr int kMaxDims = 16;
+
+enum class BinaryOp : int32_t { Add = 0, Sub = 1, Mul = 2, Div = 3 };
+enum class UnaryOp : int32_t { Neg = 0 };
+enum class RandomKind : int32_t { Uniform = 0, Normal = 1, Integer = 2 };
+
+inline bool isValidBinaryOp(int32_t v) { return v >= 0 && v <= 3; }
+inline bool isValidUnaryOp(int32_t v) { return v == 0; }
+inline bool isValidRandomKind(int32_t v) { return v >= 0 && v <= 2; }
+
+// An output of shape[0..ndim) (contiguous) and the element strides of two inputs broadcast to it
+// (0 along broadcast dimensions).
+struct BroadcastGeometry {
+  int ndim = 0;
+  int64_t shape[kMaxDims] = {};
+  int64_t strideA[kMaxDims] = {};
+  int64_t strideB[kMaxDims] = {};
+};
+
+// Merges adjacent dimensions that are contiguous in both inputs, and drops size-1 dimensions, so
+// kernels see the fewest, longest rows.
+inline BroadcastGeometry coalesce(const BroadcastGeometry& g) {
+  BroadcastGeometry r;
+  for (int d = 0; d < g.ndim; ++d) {
+    if (g.shape[d] == 1) continue;
+    if (r.ndim > 0) {
+      const int p = r.ndim - 1;
+      if (r.strideA[p] == g.strideA[d] * g.shape[d] && r.strideB[p] == g.strideB[d] * g.shape[d]) {
+        r.shape[p] *= g.shape[d];
+        r.strideA[p] = g.strideA[d];
+        r.strideB[p] = g.strideB[d];
+        continue;
+      }
+    }
+    r.shape[r.ndim] = g.shape[d];
+    r.strideA[r.ndim] = g.strideA[d];
+    r.strideB[r.ndim] = g.strideB[d];
+    ++r.ndim;
+  }
+  if (r.ndim == 0) {
+    r.ndim = 1;
+    r.shape[0] = 1;
+  }
+  return r;
+}
+
+// The counter-based random generator's position: a 64-bit seed and the index of the first
+// Philox block this call consumes. Element i always uses block offset + i, so values do not
+// depend on thread count or device.
+struct RandomState {
+  uint64_t seed = 0;
+  uint64_t offset = 0;
+};
+
+}  // namespace mp

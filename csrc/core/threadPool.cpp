@@ -1,0 +1,134 @@
+#include "threadPool.h"
+
+#include <algorithm>
+#include <atomic>
+#include <condition_variable>
+#include <cstdlib>
+#include <mutex>
+#include <thread>
+#include <vector>
+
+namespace mp {
+namespace {
+
+int configuredThreads() {
+  if (const char* env = std::getenv("MIXPREC_NUM_THREADS")) {
+    const int n = std::atoi(env);
+    if (n >= 1) return std::min(n, 256);
+  }
+  const unsigned hw = std::thread::hardware_concurrency();
+  return hw == 0 ? 1 : int(hw);
+}
+
+class ThreadPool {
+ public:
+  explicit ThreadPool(int threads) : size_(threads) {
+    for (int i = 1; i < threads; ++i) workers_.emplace_back([this] { workerLoop(); });
+  }
+  ~ThreadPool() {
+    {
+      std::lock_guard<std::mutex> lock(mutex_);
+      stop_ = true;
+    }
+    wake_.notify_all();
+    for (auto& t : workers_) t.join();
+  }
+
+  int size() const { return size_; }
+
+  void run(int64_t n, int64_t grain, const std::function<void(int64_t, int64_t)>& fn) {
+    const int64_t maxChunks = (n + grain - 1) / grain;
+    const int chunks = int(std::min<int64_t>(maxChunks, size_));
+    std::unique_lock<std::mutex> busy(busy_, std::try_to_lock);
+    if (chunks <= 1 || !busy.owns_lock()) {
+      fn(0, n);
+      return;
+    }
+    {
+      std::lock_guard<std::mutex> lock(mutex_);
+      job_ = &fn;
+      jobN_ = n;
+      jobChunks_ = chunks;
+      pending_ = chunks - 1;
+      ++generation_;
+      nextChunk_.store((generation_ << 32) | 1);
+    }
+    wake_.notify_all();
+    runChunk(0);
+    drain(generation_, chunks);
+    std::unique_lock<std::mutex> lock(mutex_);
+    done_.wait(lock, [this] { return pending_ == 0; });
+    job_ = nullptr;
+  }
+
+ private:
+  void runChunk(int c) {
+    const int64_t begin = jobN_ * c / jobChunks_;
+    const int64_t end = jobN_ * (c + 1) / jobChunks_;
+    if (begin < end) (*job_)(begin, end);
+  }
+  void finishChunk(int c) {
+    runChunk(c);
+    std::lock_guard<std::mutex> lock(mutex_);
+    if (--pending_ == 0) done_.notify_all();
+  }
+  // Claims chunks of job `gen` until none is left. The generation lives in the claim word, so a
+  // worker that wakes late can never run a chunk of a later job with stale parameters.
+  void drain(uint64_t gen, int chunks) {
+    uint64_t v = nextChunk_.load();
+    while ((v >> 32) == gen && int(v & 0xffffffffu) < chunks) {
+      if (nextChunk_.compare_exchange_weak(v, v + 1)) {
+        finishChunk(int(v & 0xffffffffu));
+        v = nextChunk_.load();
+      }
+    }
+  }
+  void workerLoop() {
+    uint64_t seen = 0;
+    for (;;) {
+      int chunks;
+      {
+        std::unique_lock<std::mutex> lock(mutex_);
+        wake_.wait(lock, [&] { return stop_ || generation_ != seen; });
+        if (stop_) return;
+        seen = generation_;
+        chunks = jobChunks_;
+      }
+      drain(seen, chunks);
+    }
+  }
+
+  const int size_;
+  std::vector<std::thread> workers_;
+  std::mutex busy_;
+  std::mutex mutex_;
+  std::condition_variable wake_;
+  std::condition_variable done_;
+  const std::function<void(int64_t, int64_t)>* job_ = nullptr;
+  int64_t jobN_ = 0;
+  int jobChunks_ = 0;
+  std::atomic<uint64_t> nextChunk_{0};
+  int pending_ = 0;
+  uint64_t generation_ = 0;
+  bool stop_ = false;
+};
+
+ThreadPool& pool() {
+  static ThreadPool instance(configuredThreads());
+  return instance;
+}
+
+}  // namespace
+
+int numThreads() { return pool().size(); }
+
+void parallelFor(int64_t n, int64_t grain, const std::function<void(int64_t, int64_t)>& fn) {
+  if (n <= 0) return;
+  if (n <= grain) {
+    fn(0, n);
+    return;
+  }
+  pool().run(n, std::max<int64_t>(grain, 1), fn);
+}
+
+}  // namespace mp

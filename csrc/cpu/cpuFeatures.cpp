@@ -1,0 +1,98 @@
+#include "cpuFeatures.h"
+
+#include <atomic>
+#include <cstdint>
+#include <cstdlib>
+#include <cstring>
+
+#if defined(__x86_64__) || defined(__i386__)
+#include <cpuid.h>
+#define MP_X86 1
+#endif
+
+namespace mp {
+namespace {
+
+#if MP_X86
+uint64_t readXcr0() {
+  uint32_t eax, edx;
+  __asm__ volatile("xgetbv" : "=a"(eax), "=d"(edx) : "c"(0));
+  return (uint64_t(edx) << 32) | eax;
+}
+
+SimdLevel probe() {
+  unsigned a = 0, b = 0, c = 0, d = 0;
+  if (!__get_cpuid(1, &a, &b, &c, &d)) return SimdLevel::Scalar;
+  const bool osxsave = c & (1u << 27);
+  const bool avx = c & (1u << 28);
+  const bool fma = c & (1u << 12);
+  const bool f16c = c & (1u << 29);
+  if (!osxsave || !avx) return SimdLevel::Scalar;
+  const uint64_t xcr0 = readXcr0();
+  const bool ymmState = (xcr0 & 0x6) == 0x6;
+  const bool zmmState = (xcr0 & 0xe6) == 0xe6;
+  if (!ymmState) return SimdLevel::Scalar;
+  unsigned a7 = 0, b7 = 0, c7 = 0, d7 = 0;
+  if (!__get_cpuid_count(7, 0, &a7, &b7, &c7, &d7)) return f16c && fma ? SimdLevel::F16c : SimdLevel::Scalar;
+  const bool avx2 = b7 & (1u << 5);
+  const bool avx512f = b7 & (1u << 16);
+  const bool avx512bw = b7 & (1u << 30);
+  const bool avx512vl = b7 & (1u << 31);
+  if (!(avx2 && fma && f16c)) return SimdLevel::Scalar;
+  if (!(zmmState && avx512f && avx512bw && avx512vl)) return SimdLevel::F16c;
+  unsigned a71 = 0, b71 = 0, c71 = 0, d71 = 0;
+  __get_cpuid_count(7, 1, &a71, &b71, &c71, &d71);
+  const bool avx512bf16 = a71 & (1u << 5);
+  return avx512bf16 ? SimdLevel::Avx512Bf16 : SimdLevel::Avx512;
+}
+#else
+SimdLevel probe() { return SimdLevel::Scalar; }
+#endif
+
+SimdLevel fromName(const char* name, SimdLevel fallback) {
+  if (!std::strcmp(name, "scalar")) return SimdLevel::Scalar;
+  if (!std::strcmp(name, "f16c")) return SimdLevel::F16c;
+  if (!std::strcmp(name, "avx512")) return SimdLevel::Avx512;
+  if (!std::strcmp(name, "avx512bf16")) return SimdLevel::Avx512Bf16;
+  return fallback;
+}
+
+SimdLevel initialLevel() {
+  const SimdLevel detected = detectedSimdLevel();
+  const char* env = std::getenv("MIXPREC_SIMD");
+  if (!env) return detected;
+  const SimdLevel wanted = fromName(env, detected);
+  return wanted < detected ? wanted : detected;
+}
+
+std::atomic<int>& activeLevel() {
+  static std::atomic<int> level{int(initialLevel())};
+  return level;
+}
+
+}  // namespace
+
+const char* simdLevelName(SimdLevel level) {
+  switch (level) {
+    case SimdLevel::Scalar: return "scalar";
+    case SimdLevel::F16c: return "f16c";
+    case SimdLevel::Avx512: return "avx512";
+    case SimdLevel::Avx512Bf16: return "avx512bf16";
+  }
+  return "scalar";
+}
+
+SimdLevel detectedSimdLevel() {
+  static const SimdLevel level = probe();
+  return level;
+}
+
+SimdLevel activeSimdLevel() { return SimdLevel(activeLevel().load(std::memory_order_relaxed)); }
+
+bool setSimdLevel(SimdLevel level) {
+  if (level > detectedSimdLevel()) return false;
+  activeLevel().store(int(level));
+  return true;
+}
+
+}  // namespace mp

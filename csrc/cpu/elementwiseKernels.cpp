@@ -1,0 +1,130 @@
+#include "elementwiseKernels.h"
+
+#include "../core/binaryMath.h"
+#include "../core/elementTypes.h"
+#include "../core/threadPool.h"
+
+namespace mp::cpu {
+namespace {
+
+constexpr int64_t kElementwiseGrain = 1 << 15;
+
+template <class Tag, BinaryOp Op>
+void binaryRow(const typename Tag::Storage* a, int64_t sa, const typename Tag::Storage* b, int64_t sb,
+               typename Tag::Storage* out, int64_t n) {
+  if (sa == 1 && sb == 1) {
+    for (int64_t i = 0; i < n; ++i) out[i] = binaryStored<Tag, Op>(a[i], b[i]);
+  } else if (sa == 1 && sb == 0) {
+    const auto y = b[0];
+    for (int64_t i = 0; i < n; ++i) out[i] = binaryStored<Tag, Op>(a[i], y);
+  } else if (sa == 0 && sb == 1) {
+    const auto x = a[0];
+    for (int64_t i = 0; i < n; ++i) out[i] = binaryStored<Tag, Op>(x, b[i]);
+  } else {
+    for (int64_t i = 0; i < n; ++i) out[i] = binaryStored<Tag, Op>(a[i * sa], b[i * sb]);
+  }
+}
+
+template <class Tag, BinaryOp Op>
+void binaryTyped(const void* av, const void* bv, void* outv, const BroadcastGeometry& geometry) {
+  using S = typename Tag::Storage;
+  const auto* a = static_cast<const S*>(av);
+  const auto* b = static_cast<const S*>(bv);
+  auto* out = static_cast<S*>(outv);
+  const BroadcastGeometry g = coalesce(geometry);
+  const int last = g.ndim - 1;
+  const int64_t inner = g.shape[last];
+  int64_t rows = 1;
+  for (int d = 0; d < last; ++d) rows *= g.shape[d];
+  const int64_t rowGrain = inner >= kElementwiseGrain ? 1 : kElementwiseGrain / inner;
+  parallelFor(rows, rowGrain, [&](int64_t begin, int64_t end) {
+    int64_t index[kMaxDims] = {};
+    int64_t rest = begin;
+    for (int d = last - 1; d >= 0; --d) {
+      index[d] = rest % g.shape[d];
+      rest /= g.shape[d];
+    }
+    for (int64_t row = begin; row < end; ++row) {
+      int64_t offA = 0, offB = 0;
+      for (int d = 0; d < last; ++d) {
+        offA += index[d] * g.strideA[d];
+        offB += index[d] * g.strideB[d];
+      }
+      binaryRow<Tag, Op>(a + offA, g.strideA[last], b + offB, g.strideB[last], out + row * inner, inner);
+      for (int d = last - 1; d >= 0; --d) {
+        if (++index[d] < g.shape[d]) break;
+        index[d] = 0;
+      }
+    }
+  });
+}
+
+template <class Tag, BinaryOp Op>
+void binaryScalarTyped(const void* av, double scalar, bool scalarFirst, void* outv, int64_t n) {
+  using S = typename Tag::Storage;
+  using M = OpMath<Tag>;
+  const auto* a = static_cast<const S*>(av);
+  auto* out = static_cast<S*>(outv);
+  const M s = M(scalar);
+  parallelFor(n, kElementwiseGrain, [&](int64_t begin, int64_t end) {
+    if (scalarFirst) {
+      for (int64_t i = begin; i < end; ++i) out[i] = binaryScalarStored<Tag, Op>(a[i], s, true);
+    } else {
+      for (int64_t i = begin; i < end; ++i) out[i] = binaryScalarStored<Tag, Op>(a[i], s, false);
+    }
+  });
+}
+
+template <class Tag>
+void negTyped(const void* av, void* outv, int64_t n) {
+  using S = typename Tag::Storage;
+  const auto* a = static_cast<const S*>(av);
+  auto* out = static_cast<S*>(outv);
+  parallelFor(n, kElementwiseGrain, [&](int64_t begin, int64_t end) {
+    for (int64_t i = begin; i < end; ++i) out[i] = negStored<Tag>(a[i]);
+  });
+}
+
+template <class Tag>
+void fillTyped(void* outv, int64_t n, double value) {
+  using S = typename Tag::Storage;
+  auto* out = static_cast<S*>(outv);
+  const S v = Tag::fromDouble(value);
+  parallelFor(n, kElementwiseGrain, [&](int64_t begin, int64_t end) {
+    for (int64_t i = begin; i < end; ++i) out[i] = v;
+  });
+}
+
+}  // namespace
+
+void binary(BinaryOp op, DType dtype, const void* a, const void* b, void* out, const BroadcastGeometry& g) {
+  MP_DISPATCH_DTYPE(dtype, {
+    switch (op) {
+      case BinaryOp::Add: binaryTyped<Tag, BinaryOp::Add>(a, b, out, g); break;
+      case BinaryOp::Sub: binaryTyped<Tag, BinaryOp::Sub>(a, b, out, g); break;
+      case BinaryOp::Mul: binaryTyped<Tag, BinaryOp::Mul>(a, b, out, g); break;
+      case BinaryOp::Div: binaryTyped<Tag, BinaryOp::Div>(a, b, out, g); break;
+    }
+  });
+}
+
+void binaryScalar(BinaryOp op, DType dtype, const void* a, double scalar, bool scalarFirst, void* out, int64_t n) {
+  MP_DISPATCH_DTYPE(dtype, {
+    switch (op) {
+      case BinaryOp::Add: binaryScalarTyped<Tag, BinaryOp::Add>(a, scalar, scalarFirst, out, n); break;
+      case BinaryOp::Sub: binaryScalarTyped<Tag, BinaryOp::Sub>(a, scalar, scalarFirst, out, n); break;
+      case BinaryOp::Mul: binaryScalarTyped<Tag, BinaryOp::Mul>(a, scalar, scalarFirst, out, n); break;
+      case BinaryOp::Div: binaryScalarTyped<Tag, BinaryOp::Div>(a, scalar, scalarFirst, out, n); break;
+    }
+  });
+}
+
+void unary(UnaryOp op, DType dtype, const void* a, void* out, int64_t n) {
+  switch (op) {
+    case UnaryOp::Neg: MP_DISPATCH_DTYPE(dtype, negTyped<Tag>(a, out, n)); break;
+  }
+}
+
+void fill(DType dtype, void* out, int64_t n, double value) { MP_DISPATCH_DTYPE(dtype, fillTyped<Tag>(out, n, value)); }
+
+}  // namespace mp::cpu

@@ -1,0 +1,17 @@
+// Elementwise CPU kernels. All operands share one dtype (type promotion is decided in
+// TypeScript); 16-bit values are computed in float32 and rounded once when stored.
+#pragma once
+#include <cstdint>
+
+#include "../core/dtype.h"
+#include "../core/kernelArgs.h"
+
+namespace mp::cpu {
+
+void binary(BinaryOp op, DType dtype, const void* a, const void* b, void* out, const BroadcastGeometry& g);
+// out = a (op) scalar, or scalar (op) a when scalarFirst.
+void binaryScalar(BinaryOp op, DType dtype, const void* a, double scalar, bool scalarFirst, void* out, int64_t n);
+void unary(UnaryOp op, DType dtype, const void* a, void* out, int64_t n);
+void fill(DType dtype, void* out, int64_t n, double value);
+
+}  // namespace mp::cpu

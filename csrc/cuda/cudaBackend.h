@@ -1,0 +1,42 @@
+// The CUDA backend's entry points. cudaRuntime.cu and the *Kernels.cu files implement them where
+// the toolkit is found; cudaStub.cpp implements them otherwise, so callers never need #ifdefs.
+#pragma once
+#include <cstddef>
+#include <cstdint>
+#include <string>
+
+#include "../core/dtype.h"
+#include "../core/kernelArgs.h"
+
+namespace mp::cuda {
+
+bool compiled();
+// Visible devices; 0 when there is no GPU or no driver (see unavailableReason()).
+int deviceCount();
+std::string unavailableReason();
+// Throws ERR_CUDA_UNAVAILABLE / ERR_INVALID_DEVICE unless `device` can be used.
+void requireDevice(int device);
+
+void* allocate(int device, size_t bytes, bool zeroed);
+// Frees later, on the next allocation or synchronize: a GC finalizer must not block on the GPU.
+void deferFree(int device, void* ptr);
+void copyHostToDevice(int device, void* dst, const void* src, size_t bytes);
+void copyDeviceToHost(int device, void* dst, const void* src, size_t bytes);
+void copyDeviceToDevice(int dstDevice, void* dst, int srcDevice, const void* src, size_t bytes);
+void synchronize(int device);
+
+void cast(int device, const void* src, DType srcType, void* dst, DType dstType, int64_t n);
+void binary(int device, BinaryOp op, DType dtype, const void* a, const void* b, void* out, const BroadcastGeometry& g);
+void binaryScalar(int device, BinaryOp op, DType dtype, const void* a, double scalar, bool scalarFirst, void* out,
+                  int64_t n);
+void unary(int device, UnaryOp op, DType dtype, const void* a, void* out, int64_t n);
+void fill(int device, DType dtype, void* out, int64_t n, double value);
+void reduceSum(int device, DType inType, const void* in, DType outType, void* out, int64_t outer, int64_t size,
+               int64_t inner, bool mean);
+void random(int device, RandomKind kind, DType dtype, void* out, int64_t n, const RandomState& state, double a,
+            double b);
+void arange(int device, DType dtype, void* out, int64_t n, double start, double step);
+void linspace(int device, DType dtype, void* out, int64_t n, double start, double end);
+void eye(int device, DType dtype, void* out, int64_t rows, int64_t cols);
+
+}  // namespace mp::cuda

@@ -1,0 +1,36 @@
+// The CUDA entry points of a build without the CUDA toolkit: CUDA reports as unavailable and every
+// device operation raises ERR_CUDA_UNAVAILABLE.
+#include "../core/errors.h"
+#include "cudaBackend.h"
+
+namespace mp::cuda {
+namespace {
+[[noreturn]] void unavailable() {
+  throwMixprecError("ERR_CUDA_UNAVAILABLE",
+                    "CUDA is not available: mixprec was built without the CUDA toolkit (rebuild with nvcc on PATH, "
+                    "or MIXPREC_CUDA=1 to require it)");
+}
+}  // namespace
+
+bool compiled() { return false; }
+int deviceCount() { return 0; }
+std::string unavailableReason() { return "mixprec was built without the CUDA toolkit"; }
+void requireDevice(int) { unavailable(); }
+void* allocate(int, size_t, bool) { unavailable(); }
+void deferFree(int, void*) {}
+void copyHostToDevice(int, void*, const void*, size_t) { unavailable(); }
+void copyDeviceToHost(int, void*, const void*, size_t) { unavailable(); }
+void copyDeviceToDevice(int, void*, int, const void*, size_t) { unavailable(); }
+void synchronize(int) { unavailable(); }
+void cast(int, const void*, DType, void*, DType, int64_t) { unavailable(); }
+void binary(int, BinaryOp, DType, const void*, const void*, void*, const BroadcastGeometry&) { unavailable(); }
+void binaryScalar(int, BinaryOp, DType, const void*, double, bool, void*, int64_t) { unavailable(); }
+void unary(int, UnaryOp, DType, const void*, void*, int64_t) { unavailable(); }
+void fill(int, DType, void*, int64_t, double) { unavailable(); }
+void reduceSum(int, DType, const void*, DType, void*, int64_t, int64_t, int64_t, bool) { unavailable(); }
+void random(int, RandomKind, DType, void*, int64_t, const RandomState&, double, double) { unavailable(); }
+void arange(int, DType, void*, int64_t, double, double) { unavailable(); }
+void linspace(int, DType, void*, int64_t, double, double) { unavailable(); }
+void eye(int, DType, void*, int64_t, int64_t) { unavailable(); }
+
+}  // namespace mp::cuda

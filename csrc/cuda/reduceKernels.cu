@@ -1,0 +1,73 @@
+// Sum / mean along one axis on CUDA: one block per output for a contiguous axis, one thread per
+// output otherwise. Accumulation types match the CPU (float in blocks gathered in double).
+#include <type_traits>
+
+#include "../core/elementTypes.h"
+#include "cudaBackend.h"
+#include "cudaCheck.h"
+
+namespace mp::cuda {
+namespace {
+
+template <class Tag>
+using Wide = std::conditional_t<std::is_integral_v<typename Tag::Compute>, long long, double>;
+
+template <class In, class Out>
+__global__ void reduceContiguous(const typename In::Storage* in, typename Out::Storage* out, int64_t size, bool mean) {
+  __shared__ Wide<In> partial[kThreads];
+  const typename In::Storage* row = in + blockIdx.x * size;
+  Wide<In> acc = 0;
+  for (int64_t i = threadIdx.x; i < size; i += blockDim.x) acc += Wide<In>(In::load(row[i]));
+  partial[threadIdx.x] = acc;
+  __syncthreads();
+  for (int stride = blockDim.x / 2; stride > 0; stride /= 2) {
+    if (int(threadIdx.x) < stride) partial[threadIdx.x] += partial[threadIdx.x + stride];
+    __syncthreads();
+  }
+  if (threadIdx.x == 0) {
+    const double total = double(partial[0]);
+    out[blockIdx.x] = Out::fromDouble(mean ? total / double(size) : total);
+  }
+}
+
+template <class In, class Out>
+__global__ void reduceStrided(const typename In::Storage* in, typename Out::Storage* out, int64_t outer, int64_t size,
+                              int64_t inner, bool mean) {
+  for (int64_t t = blockIdx.x * int64_t(blockDim.x) + threadIdx.x; t < outer * inner;
+       t += int64_t(gridDim.x) * blockDim.x) {
+    const int64_t o = t / inner, i = t % inner;
+    Wide<In> acc = 0;
+    for (int64_t r = 0; r < size; ++r) acc += Wide<In>(In::load(in[(o * size + r) * inner + i]));
+    const double total = double(acc);
+    out[t] = Out::fromDouble(mean ? total / double(size) : total);
+  }
+}
+
+template <class In, class Out>
+void launch(cudaStream_t stream, const void* in, void* out, int64_t outer, int64_t size, int64_t inner, bool mean) {
+  const auto* src = static_cast<const typename In::Storage*>(in);
+  auto* dst = static_cast<typename Out::Storage*>(out);
+  if (inner == 1 && outer <= 2147483647) {
+    reduceContiguous<In, Out><<<unsigned(outer), kThreads, 0, stream>>>(src, dst, size, mean);
+  } else {
+    reduceStrided<In, Out><<<blocksFor(outer * inner), kThreads, 0, stream>>>(src, dst, outer, size, inner, mean);
+  }
+}
+
+template <class In>
+void launchFrom(cudaStream_t stream, const void* in, DType outType, void* out, int64_t outer, int64_t size,
+                int64_t inner, bool mean) {
+  MP_DISPATCH_DTYPE(outType, launch<In, Tag>(stream, in, out, outer, size, inner, mean));
+}
+
+}  // namespace
+
+void reduceSum(int device, DType inType, const void* in, DType outType, void* out, int64_t outer, int64_t size,
+               int64_t inner, bool mean) {
+  if (outer * inner == 0) return;
+  cudaStream_t stream = enter(device);
+  MP_DISPATCH_DTYPE(inType, launchFrom<Tag>(stream, in, outType, out, outer, size, inner, mean));
+  check(cudaGetLastError(), "reduce kernel launch");
+}
+
+}  // namespace mp::cuda

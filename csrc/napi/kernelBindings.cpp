@@ -1,0 +1,255 @@
+// Kernel entry points: check arguments, pick the device's backend, run. No math, no policy.
+#include <cmath>
+#include <string>
+
+#include "../core/errors.h"
+#include "../cpu/castKernels.h"
+#include "../cpu/creationKernels.h"
+#include "../cpu/elementwiseKernels.h"
+#include "../cpu/randomKernels.h"
+#include "../cpu/reduceKernels.h"
+#include "../cuda/cudaBackend.h"
+#include "args.h"
+#include "bindings.h"
+#include "guarded.h"
+
+namespace mp::napi {
+namespace {
+
+bool onCpu(const View& v) { return v.device() == kCpuDevice; }
+
+int64_t checkedProduct(const char* function, std::initializer_list<int64_t> factors) {
+  int64_t p = 1;
+  for (int64_t f : factors) {
+    if (__builtin_mul_overflow(p, f, &p) || p > (int64_t(1) << 53)) {
+      throwRangeError("ERR_INVALID_ARG", std::string("mixprec native ") + function + ": element count overflows");
+    }
+  }
+  return p;
+}
+
+Napi::Value cast(const Napi::CallbackInfo& cb) {
+  Args args(cb, "cast", 7);
+  const int64_t n = args.count(6, "n");
+  const View src = args.view(0, "src", n, args.dtype(2, "srcDtype"));
+  const View dst = args.view(3, "dst", n, args.dtype(5, "dstDtype"));
+  requireSameDevice("cast", {src, dst});
+  if (onCpu(src)) {
+    cpu::cast(src.data(), src.dtype, dst.data(), dst.dtype, n);
+  } else {
+    cuda::cast(src.device(), src.data(), src.dtype, dst.data(), dst.dtype, n);
+  }
+  return cb.Env().Undefined();
+}
+
+Napi::Value castReference(const Napi::CallbackInfo& cb) {
+  Args args(cb, "castReference", 7);
+  const int64_t n = args.count(6, "n");
+  const View src = args.view(0, "src", n, args.dtype(2, "srcDtype"));
+  const View dst = args.view(3, "dst", n, args.dtype(5, "dstDtype"));
+  if (!onCpu(src) || !onCpu(dst)) throwTypeError("ERR_INVALID_ARG", "mixprec native castReference: cpu storages only");
+  cpu::castReference(src.data(), src.dtype, dst.data(), dst.dtype, n);
+  return cb.Env().Undefined();
+}
+
+// Elements an input spans when broadcast along `shape` with `strides` (0 for an empty output).
+int64_t spanOf(const Args& args, size_t index, const std::vector<int64_t>& shape, const std::vector<int64_t>& strides) {
+  if (strides.size() != shape.size()) args.fail(index, "strides", "one stride per output dimension");
+  int64_t last = 0;
+  for (size_t d = 0; d < shape.size(); ++d) {
+    if (shape[d] == 0) return 0;
+    if (strides[d] < 0) args.fail(index, "strides", "non-negative strides");
+    last += (shape[d] - 1) * strides[d];
+  }
+  return last + 1;
+}
+
+// binary(op, dtype, a, aOffset, aStrides, b, bOffset, bStrides, out, outOffset, shape)
+Napi::Value binary(const Napi::CallbackInfo& cb) {
+  Args args(cb, "binary", 11);
+  const auto op = BinaryOp(args.enumValue(0, "op", isValidBinaryOp));
+  const DType dtype = args.dtype(1, "dtype");
+  const std::vector<int64_t> shape = args.int64Array(10, "shape");
+  const std::vector<int64_t> stridesA = args.int64Array(4, "aStrides");
+  const std::vector<int64_t> stridesB = args.int64Array(7, "bStrides");
+  if (shape.size() > size_t(kMaxDims)) args.fail(10, "shape", "at most " + std::to_string(kMaxDims) + " dimensions");
+  if (op == BinaryOp::Div && (dtype == DType::Int32 || dtype == DType::Bool)) {
+    throwTypeError("ERR_INVALID_ARG", "mixprec native binary: div needs a floating dtype (promote integers first)");
+  }
+  BroadcastGeometry g;
+  g.ndim = int(shape.size());
+  for (size_t d = 0; d < shape.size(); ++d) {
+    if (shape[d] < 0) args.fail(10, "shape", "non-negative sizes");
+    g.shape[d] = shape[d];
+    g.strideA[d] = stridesA.size() == shape.size() ? stridesA[d] : 0;
+    g.strideB[d] = stridesB.size() == shape.size() ? stridesB[d] : 0;
+  }
+  int64_t n = 1;
+  for (int64_t s : shape) n = checkedProduct("binary", {n, s});
+  const View a = args.view(2, "a", spanOf(args, 4, shape, stridesA), dtype);
+  const View b = args.view(5, "b", spanOf(args, 7, shape, stridesB), dtype);
+  const View out = args.view(8, "out", n, dtype);
+  requireSameDevice("binary", {a, b, out});
+  if (n == 0) return cb.Env().Undefined();
+  if (onCpu(out)) {
+    cpu::binary(op, dtype, a.data(), b.data(), out.data(), g);
+  } else {
+    cuda::binary(out.device(), op, dtype, a.data(), b.data(), out.data(), g);
+  }
+  return cb.Env().Undefined();
+}
+
+// binaryScalar(op, dtype, a, aOffset, scalar, scalarFirst, out, outOffset, n)
+Napi::Value binaryScalar(const Napi::CallbackInfo& cb) {
+  Args args(cb, "binaryScalar", 9);
+  const auto op = BinaryOp(args.enumValue(0, "op", isValidBinaryOp));
+  const DType dtype = args.dtype(1, "dtype");
+  const double scalar = args.number(4, "scalar");
+  const bool scalarFirst = args.boolean(5, "scalarFirst");
+  const int64_t n = args.count(8, "n");
+  const bool integral = dtype == DType::Int32 || dtype == DType::Bool;
+  if (integral && op == BinaryOp::Div) {
+    throwTypeError("ERR_INVALID_ARG", "mixprec native binaryScalar: div needs a floating dtype (promote integers first)");
+  }
+  if (integral && !(std::fabs(scalar) <= 4611686018427387904.0 && std::floor(scalar) == scalar)) {
+    args.fail(4, "scalar", "an integer for an integer dtype");
+  }
+  const View a = args.view(2, "a", n, dtype);
+  const View out = args.view(6, "out", n, dtype);
+  requireSameDevice("binaryScalar", {a, out});
+  if (onCpu(out)) {
+    cpu::binaryScalar(op, dtype, a.data(), scalar, scalarFirst, out.data(), n);
+  } else {
+    cuda::binaryScalar(out.device(), op, dtype, a.data(), scalar, scalarFirst, out.data(), n);
+  }
+  return cb.Env().Undefined();
+}
+
+// unary(op, dtype, a, aOffset, out, outOffset, n)
+Napi::Value unary(const Napi::CallbackInfo& cb) {
+  Args args(cb, "unary", 7);
+  const auto op = UnaryOp(args.enumValue(0, "op", isValidUnaryOp));
+  const DType dtype = args.dtype(1, "dtype");
+  const int64_t n = args.count(6, "n");
+  const View a = args.view(2, "a", n, dtype);
+  const View out = args.view(4, "out", n, dtype);
+  requireSameDevice("unary", {a, out});
+  if (onCpu(out)) {
+    cpu::unary(op, dtype, a.data(), out.data(), n);
+  } else {
+    cuda::unary(out.device(), op, dtype, a.data(), out.data(), n);
+  }
+  return cb.Env().Undefined();
+}
+
+// fill(dtype, out, outOffset, n, value)
+Napi::Value fill(const Napi::CallbackInfo& cb) {
+  Args args(cb, "fill", 5);
+  const DType dtype = args.dtype(0, "dtype");
+  const int64_t n = args.count(3, "n");
+  const double value = args.number(4, "value");
+  const View out = args.view(1, "out", n, dtype);
+  if (onCpu(out)) {
+    cpu::fill(dtype, out.data(), n, value);
+  } else {
+    cuda::fill(out.device(), dtype, out.data(), n, value);
+  }
+  return cb.Env().Undefined();
+}
+
+// reduceSum(inDtype, in, inOffset, outDtype, out, outOffset, outer, size, inner, mean)
+Napi::Value reduceSum(const Napi::CallbackInfo& cb) {
+  Args args(cb, "reduceSum", 10);
+  const DType inType = args.dtype(0, "inDtype");
+  const DType outType = args.dtype(3, "outDtype");
+  const int64_t outer = args.count(6, "outer");
+  const int64_t size = args.count(7, "size");
+  const int64_t inner = args.count(8, "inner");
+  const bool mean = args.boolean(9, "mean");
+  const View in = args.view(1, "in", checkedProduct("reduceSum", {outer, size, inner}), inType);
+  const View out = args.view(4, "out", checkedProduct("reduceSum", {outer, inner}), outType);
+  requireSameDevice("reduceSum", {in, out});
+  if (onCpu(out)) {
+    cpu::reduceSum(inType, in.data(), outType, out.data(), outer, size, inner, mean);
+  } else {
+    cuda::reduceSum(out.device(), inType, in.data(), outType, out.data(), outer, size, inner, mean);
+  }
+  return cb.Env().Undefined();
+}
+
+// random(kind, dtype, out, outOffset, n, seed, offset, a, b)
+Napi::Value random(const Napi::CallbackInfo& cb) {
+  Args args(cb, "random", 9);
+  const auto kind = RandomKind(args.enumValue(0, "kind", isValidRandomKind));
+  const DType dtype = args.dtype(1, "dtype");
+  const int64_t n = args.count(4, "n");
+  const RandomState state{args.uint64(5, "seed"), args.uint64(6, "offset")};
+  const double a = args.number(7, "a");
+  const double b = args.number(8, "b");
+  if (!std::isfinite(a)) args.fail(7, "a", "a finite number");
+  if (!std::isfinite(b)) args.fail(8, "b", "a finite number");
+  if (kind == RandomKind::Integer && !(std::floor(a) == a && std::floor(b) == b && b > a && b - a <= 4294967296.0)) {
+    args.fail(8, "b", "an integer with 0 < b - a <= 2^32");
+  }
+  if (kind == RandomKind::Normal && !(b >= 0)) args.fail(8, "b", "a non-negative standard deviation");
+  if (dtype == DType::Bool && kind != RandomKind::Integer) args.fail(1, "dtype", "a numeric dtype");
+  const View out = args.view(2, "out", n, dtype);
+  if (onCpu(out)) {
+    cpu::random(kind, dtype, out.data(), n, state, a, b);
+  } else {
+    cuda::random(out.device(), kind, dtype, out.data(), n, state, a, b);
+  }
+  return cb.Env().Undefined();
+}
+
+// arange(dtype, out, outOffset, n, start, step) and linspace(dtype, out, outOffset, n, start, end)
+template <bool Linspace>
+Napi::Value sequence(const Napi::CallbackInfo& cb) {
+  const char* name = Linspace ? "linspace" : "arange";
+  Args args(cb, name, 6);
+  const DType dtype = args.dtype(0, "dtype");
+  const int64_t n = args.count(3, "n");
+  const double x = args.number(4, "start");
+  const double y = args.number(5, Linspace ? "end" : "step");
+  const View out = args.view(1, "out", n, dtype);
+  if (onCpu(out)) {
+    Linspace ? cpu::linspace(dtype, out.data(), n, x, y) : cpu::arange(dtype, out.data(), n, x, y);
+  } else {
+    Linspace ? cuda::linspace(out.device(), dtype, out.data(), n, x, y)
+             : cuda::arange(out.device(), dtype, out.data(), n, x, y);
+  }
+  return cb.Env().Undefined();
+}
+
+// eye(dtype, out, outOffset, rows, cols)
+Napi::Value eye(const Napi::CallbackInfo& cb) {
+  Args args(cb, "eye", 5);
+  const DType dtype = args.dtype(0, "dtype");
+  const int64_t rows = args.count(3, "rows");
+  const int64_t cols = args.count(4, "cols");
+  const View out = args.view(1, "out", checkedProduct("eye", {rows, cols}), dtype);
+  if (onCpu(out)) {
+    cpu::eye(dtype, out.data(), rows, cols);
+  } else {
+    cuda::eye(out.device(), dtype, out.data(), rows, cols);
+  }
+  return cb.Env().Undefined();
+}
+
+}  // namespace
+
+void registerKernelBindings(Napi::Env env, Napi::Object exports) {
+  exportFunction<cast>(env, exports, "cast");
+  exportFunction<castReference>(env, exports, "castReference");
+  exportFunction<binary>(env, exports, "binary");
+  exportFunction<binaryScalar>(env, exports, "binaryScalar");
+  exportFunction<unary>(env, exports, "unary");
+  exportFunction<fill>(env, exports, "fill");
+  exportFunction<reduceSum>(env, exports, "reduceSum");
+  exportFunction<random>(env, exports, "random");
+  exportFunction<sequence<false>>(env, exports, "arange");
+  exportFunction<sequence<true>>(env, exports, "linspace");
+  exportFunction<eye>(env, exports, "eye");
+}
+
+}  // namespace mp::napi

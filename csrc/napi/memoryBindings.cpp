@@ -1,0 +1,218 @@
+// Allocation, release, host <-> storage copies and memory statistics.
+#include <cstring>
+#include <string>
+#include <vector>
+
+#include "../core/errors.h"
+#include "../cuda/cudaBackend.h"
+#include "args.h"
+#include "bindings.h"
+#include "envData.h"
+#include "guarded.h"
+#include "storageHandle.h"
+
+namespace mp::napi {
+namespace {
+
+int deviceArg(const Args& args, size_t i) {
+  const int32_t device = args.int32(i, "device");
+  if (device < kCpuDevice || device >= kMaxCudaDevices) {
+    throwRangeError("ERR_INVALID_DEVICE", "mixprec native alloc: device index " + std::to_string(device) +
+                                              " is out of range (cpu is -1, cuda:N is N < " +
+                                              std::to_string(kMaxCudaDevices) + ")");
+  }
+  return device;
+}
+
+Napi::Value alloc(const Napi::CallbackInfo& cb) {
+  Args args(cb, "alloc", 4);
+  const int device = deviceArg(args, 0);
+  const DType dtype = args.dtype(1, "dtype");
+  const int64_t numel = args.count(2, "numel");
+  const bool zeroed = args.boolean(3, "zeroed");
+  const uint64_t bytes = uint64_t(numel) * elementSize(dtype);
+  Storage* s = allocateStorage(envData(cb.Env()).stats, device, dtype, size_t(bytes), zeroed);
+  return wrapStorage(cb.Env(), s);
+}
+
+Napi::Value release(const Napi::CallbackInfo& cb) {
+  Args args(cb, "release", 1);
+  Storage* s = unwrapStorage(cb.Env(), cb[0]);
+  if (!s) args.fail(0, "storage", "a storage handle");
+  releaseNow(cb.Env(), s);
+  return cb.Env().Undefined();
+}
+
+Napi::Value isReleased(const Napi::CallbackInfo& cb) {
+  Args args(cb, "isReleased", 1);
+  Storage* s = unwrapStorage(cb.Env(), cb[0]);
+  if (!s) args.fail(0, "storage", "a storage handle");
+  return Napi::Boolean::New(cb.Env(), s->released);
+}
+
+// write(storage, offset, dtype, typedArray): copies the array's bytes in, unchanged.
+Napi::Value write(const Napi::CallbackInfo& cb) {
+  Args args(cb, "write", 4);
+  const DType dtype = args.dtype(2, "dtype");
+  if (!cb[3].IsTypedArray()) args.fail(3, "data", "a typed array");
+  const Napi::TypedArray source = cb[3].As<Napi::TypedArray>();
+  const size_t bytes = source.ByteLength();
+  if (bytes % elementSize(dtype) != 0) args.fail(3, "data", std::string("a whole number of ") + dtypeName(dtype) + " elements");
+  const int64_t numel = int64_t(bytes / elementSize(dtype));
+  const View dst = args.view(0, "storage", numel, dtype);
+  const char* src = static_cast<const char*>(source.ArrayBuffer().Data()) + source.ByteOffset();
+  if (dst.device() == kCpuDevice) {
+    memcpy(dst.data(), src, bytes);
+  } else if (bytes > 0) {
+    cuda::copyHostToDevice(dst.device(), dst.data(), src, bytes);
+  }
+  return cb.Env().Undefined();
+}
+
+// read(storage, offset, numel, dtype) -> ArrayBuffer holding a copy of the elements.
+Napi::Value read(const Napi::CallbackInfo& cb) {
+  Args args(cb, "read", 4);
+  const int64_t numel = args.count(2, "numel");
+  const DType dtype = args.dtype(3, "dtype");
+  const View src = args.view(0, "storage", numel, dtype);
+  const size_t bytes = size_t(numel) * elementSize(dtype);
+  Napi::ArrayBuffer out = Napi::ArrayBuffer::New(cb.Env(), bytes);
+  if (bytes > 0) {
+    if (src.device() == kCpuDevice) {
+      memcpy(out.Data(), src.data(), bytes);
+    } else {
+      cuda::copyDeviceToHost(src.device(), out.Data(), src.data(), bytes);
+    }
+  }
+  return out;
+}
+
+// Reads device memory on a libuv thread so the JS thread never blocks on the GPU.
+class ReadWorker : public Napi::AsyncWorker {
+ public:
+  ReadWorker(Napi::Env env, Napi::Value handle, const View& src, size_t bytes)
+      : Napi::AsyncWorker(env, "mixprec.read"), deferred_(Napi::Promise::Deferred::New(env)), device_(src.device()),
+        src_(src.ptr), bytes_(bytes), host_(bytes) {
+    keepAlive_ = Napi::Persistent(handle.As<Napi::Object>());
+  }
+  Napi::Promise promise() { return deferred_.Promise(); }
+
+  void Execute() override {
+    try {
+      cuda::copyDeviceToHost(device_, host_.data(), src_, bytes_);
+    } catch (const Error& e) {
+      code_ = e.code();
+      SetError(e.what());
+    }
+  }
+  void OnOK() override {
+    Napi::ArrayBuffer out = Napi::ArrayBuffer::New(Env(), bytes_);
+    if (bytes_ > 0) memcpy(out.Data(), host_.data(), bytes_);
+    deferred_.Resolve(out);
+  }
+  void OnError(const Napi::Error& e) override {
+    Napi::Error error = Napi::Error::New(Env(), e.Message());
+    error.Set("code", Napi::String::New(Env(), code_.empty() ? "ERR_CUDA" : code_));
+    deferred_.Reject(error.Value());
+  }
+
+ private:
+  Napi::Promise::Deferred deferred_;
+  Napi::ObjectReference keepAlive_;
+  int device_;
+  const char* src_;
+  size_t bytes_;
+  std::string code_;
+  std::vector<char> host_;
+};
+
+Napi::Value readAsync(const Napi::CallbackInfo& cb) {
+  Args args(cb, "readAsync", 4);
+  const int64_t numel = args.count(2, "numel");
+  const DType dtype = args.dtype(3, "dtype");
+  const View src = args.view(0, "storage", numel, dtype);
+  const size_t bytes = size_t(numel) * elementSize(dtype);
+  if (src.device() == kCpuDevice) {
+    Napi::Promise::Deferred d = Napi::Promise::Deferred::New(cb.Env());
+    Napi::ArrayBuffer out = Napi::ArrayBuffer::New(cb.Env(), bytes);
+    if (bytes > 0) memcpy(out.Data(), src.data(), bytes);
+    d.Resolve(out);
+    return d.Promise();
+  }
+  auto* worker = new ReadWorker(cb.Env(), cb[0], src, bytes);
+  Napi::Promise promise = worker->promise();
+  worker->Queue();
+  return promise;
+}
+
+// copy(dst, dstOffset, src, srcOffset, numel, dtype): same dtype, any pair of devices.
+Napi::Value copy(const Napi::CallbackInfo& cb) {
+  Args args(cb, "copy", 6);
+  const int64_t numel = args.count(4, "numel");
+  const DType dtype = args.dtype(5, "dtype");
+  const View dst = args.view(0, "dst", numel, dtype);
+  const View src = args.view(2, "src", numel, dtype);
+  char* d = dst.ptr;
+  const char* s = src.ptr;
+  const size_t bytes = size_t(numel) * elementSize(dtype);
+  if (bytes == 0) return cb.Env().Undefined();
+  if (dst.device() == kCpuDevice && src.device() == kCpuDevice) {
+    memmove(d, s, bytes);
+  } else if (dst.device() == kCpuDevice) {
+    cuda::copyDeviceToHost(src.device(), d, s, bytes);
+  } else if (src.device() == kCpuDevice) {
+    cuda::copyHostToDevice(dst.device(), d, s, bytes);
+  } else {
+    cuda::copyDeviceToDevice(dst.device(), d, src.device(), s, bytes);
+  }
+  return cb.Env().Undefined();
+}
+
+Napi::Value memoryStats(const Napi::CallbackInfo& cb) {
+  Napi::Env env = cb.Env();
+  const MemoryStats& stats = *envData(env).stats;
+  Napi::Object o = Napi::Object::New(env);
+  o.Set("bytes", double(stats.totalBytes()));
+  o.Set("peakBytes", double(stats.totalPeak()));
+  Napi::Array devices = Napi::Array::New(env);
+  uint32_t k = 0;
+  for (int device = kCpuDevice; device < kMaxCudaDevices; ++device) {
+    if (device != kCpuDevice && stats.devicePeak(device) == 0) continue;
+    Napi::Object d = Napi::Object::New(env);
+    d.Set("device", device);
+    d.Set("bytes", double(stats.deviceBytes(device)));
+    d.Set("peakBytes", double(stats.devicePeak(device)));
+    Napi::Array perDtype = Napi::Array::New(env, kNumDTypes);
+    for (int t = 0; t < kNumDTypes; ++t) {
+      Napi::Object slot = Napi::Object::New(env);
+      slot.Set("storages", double(stats.slot(device, DType(t)).count));
+      slot.Set("bytes", double(stats.slot(device, DType(t)).bytes));
+      perDtype.Set(uint32_t(t), slot);
+    }
+    d.Set("dtypes", perDtype);
+    devices.Set(k++, d);
+  }
+  o.Set("devices", devices);
+  return o;
+}
+
+Napi::Value resetPeakMemory(const Napi::CallbackInfo& cb) {
+  envData(cb.Env()).stats->resetPeak();
+  return cb.Env().Undefined();
+}
+
+}  // namespace
+
+void registerMemoryBindings(Napi::Env env, Napi::Object exports) {
+  exportFunction<alloc>(env, exports, "alloc");
+  exportFunction<release>(env, exports, "release");
+  exportFunction<isReleased>(env, exports, "isReleased");
+  exportFunction<write>(env, exports, "write");
+  exportFunction<read>(env, exports, "read");
+  exportFunction<readAsync>(env, exports, "readAsync");
+  exportFunction<copy>(env, exports, "copy");
+  exportFunction<memoryStats>(env, exports, "memoryStats");
+  exportFunction<resetPeakMemory>(env, exports, "resetPeakMemory");
+}
+
+}  // namespace mp::napi
