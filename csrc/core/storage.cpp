@@ -2,6 +2,7 @@
 
 #include <unistd.h>
 
+#include <cstdio>
 #include <cstdlib>
 #include <cstring>
 #include <string>
@@ -40,8 +41,10 @@ constexpr size_t kCpuAlignment = 64;
 
 std::string formatBytes(size_t bytes) {
   const double gib = double(bytes) / (1024.0 * 1024.0 * 1024.0);
-  if (gib >= 1.0) return std::to_string(bytes) + " bytes (" + std::to_string(gib).substr(0, 6) + " GiB)";
-  return std::to_string(bytes) + " bytes";
+  if (gib < 1.0) return std::to_string(bytes) + " bytes";
+  char buf[64];
+  snprintf(buf, sizeof buf, "%zu bytes (%.1f GiB)", bytes, gib);
+  return buf;
 }
 
 size_t physicalMemoryBytes() {

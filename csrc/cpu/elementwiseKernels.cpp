@@ -25,13 +25,10 @@ void binaryRow(const typename Tag::Storage* a, int64_t sa, const typename Tag::S
   }
 }
 
-template <class Tag, BinaryOp Op>
-void binaryTyped(const void* av, const void* bv, void* outv, const BroadcastGeometry& geometry) {
-  using S = typename Tag::Storage;
-  const auto* a = static_cast<const S*>(av);
-  const auto* b = static_cast<const S*>(bv);
-  auto* out = static_cast<S*>(outv);
-  const BroadcastGeometry g = coalesce(geometry);
+// Calls row(outRow, offsetA, offsetB) for every innermost row of the (coalesced) output, rows
+// split over the thread pool.
+template <class RowFn>
+void forEachRow(const BroadcastGeometry& g, const RowFn& row) {
   const int last = g.ndim - 1;
   const int64_t inner = g.shape[last];
   int64_t rows = 1;
@@ -44,18 +41,48 @@ void binaryTyped(const void* av, const void* bv, void* outv, const BroadcastGeom
       index[d] = rest % g.shape[d];
       rest /= g.shape[d];
     }
-    for (int64_t row = begin; row < end; ++row) {
+    for (int64_t r = begin; r < end; ++r) {
       int64_t offA = 0, offB = 0;
       for (int d = 0; d < last; ++d) {
         offA += index[d] * g.strideA[d];
         offB += index[d] * g.strideB[d];
       }
-      binaryRow<Tag, Op>(a + offA, g.strideA[last], b + offB, g.strideB[last], out + row * inner, inner);
+      row(r, offA, offB);
       for (int d = last - 1; d >= 0; --d) {
         if (++index[d] < g.shape[d]) break;
         index[d] = 0;
       }
     }
+  });
+}
+
+template <class Tag, BinaryOp Op>
+void binaryTyped(const void* av, const void* bv, void* outv, const BroadcastGeometry& geometry) {
+  using S = typename Tag::Storage;
+  const auto* a = static_cast<const S*>(av);
+  const auto* b = static_cast<const S*>(bv);
+  auto* out = static_cast<S*>(outv);
+  const BroadcastGeometry g = coalesce(geometry);
+  const int last = g.ndim - 1;
+  const int64_t inner = g.shape[last];
+  forEachRow(g, [&](int64_t r, int64_t offA, int64_t offB) {
+    binaryRow<Tag, Op>(a + offA, g.strideA[last], b + offB, g.strideB[last], out + r * inner, inner);
+  });
+}
+
+// Copies bit patterns, so any dtype of this element width works.
+template <class Bits>
+void expandTyped(const void* av, void* outv, const BroadcastGeometry& geometry) {
+  const auto* a = static_cast<const Bits*>(av);
+  auto* out = static_cast<Bits*>(outv);
+  const BroadcastGeometry g = coalesce(geometry);
+  const int last = g.ndim - 1;
+  const int64_t inner = g.shape[last];
+  const int64_t stride = g.strideA[last];
+  forEachRow(g, [&](int64_t r, int64_t offA, int64_t) {
+    Bits* o = out + r * inner;
+    const Bits* x = a + offA;
+    for (int64_t i = 0; i < inner; ++i) o[i] = x[i * stride];
   });
 }
 
@@ -122,6 +149,15 @@ void binaryScalar(BinaryOp op, DType dtype, const void* a, double scalar, bool s
 void unary(UnaryOp op, DType dtype, const void* a, void* out, int64_t n) {
   switch (op) {
     case UnaryOp::Neg: MP_DISPATCH_DTYPE(dtype, negTyped<Tag>(a, out, n)); break;
+  }
+}
+
+void expand(DType dtype, const void* a, void* out, const BroadcastGeometry& g) {
+  switch (elementSize(dtype)) {
+    case 1: expandTyped<uint8_t>(a, out, g); break;
+    case 2: expandTyped<uint16_t>(a, out, g); break;
+    case 4: expandTyped<uint32_t>(a, out, g); break;
+    default: expandTyped<uint64_t>(a, out, g); break;
   }
 }
 

@@ -12,6 +12,8 @@ void binary(BinaryOp op, DType dtype, const void* a, const void* b, void* out, c
 // out = a (op) scalar, or scalar (op) a when scalarFirst.
 void binaryScalar(BinaryOp op, DType dtype, const void* a, double scalar, bool scalarFirst, void* out, int64_t n);
 void unary(UnaryOp op, DType dtype, const void* a, void* out, int64_t n);
+// out = a broadcast to g.shape (strideB unused); bit patterns are copied unchanged.
+void expand(DType dtype, const void* a, void* out, const BroadcastGeometry& g);
 void fill(DType dtype, void* out, int64_t n, double value);
 
 }  // namespace mp::cpu

@@ -36,6 +36,26 @@ __global__ void negKernel(const typename Tag::Storage* a, typename Tag::Storage*
   MP_GRID_LOOP(i, n) { out[i] = negStored<Tag>(a[i]); }
 }
 
+template <class Bits>
+__global__ void expandKernel(const Bits* a, Bits* out, BroadcastGeometry g, int64_t n) {
+  MP_GRID_LOOP(i, n) {
+    int64_t rest = i, offA = 0;
+    for (int d = g.ndim - 1; d >= 0; --d) {
+      offA += (rest % g.shape[d]) * g.strideA[d];
+      rest /= g.shape[d];
+    }
+    out[i] = a[offA];
+  }
+}
+
+template <class Bits>
+void launchExpand(cudaStream_t stream, const void* a, void* out, const BroadcastGeometry& g) {
+  const BroadcastGeometry c = coalesce(g);
+  int64_t n = 1;
+  for (int d = 0; d < c.ndim; ++d) n *= c.shape[d];
+  expandKernel<Bits><<<blocksFor(n), kThreads, 0, stream>>>(static_cast<const Bits*>(a), static_cast<Bits*>(out), c, n);
+}
+
 template <class Tag>
 __global__ void fillKernel(typename Tag::Storage* out, typename Tag::Storage v, int64_t n) {
   MP_GRID_LOOP(i, n) { out[i] = v; }
@@ -98,6 +118,17 @@ void unary(int device, UnaryOp op, DType dtype, const void* a, void* out, int64_
       break;
   }
   check(cudaGetLastError(), "unary kernel launch");
+}
+
+void expand(int device, DType dtype, const void* a, void* out, const BroadcastGeometry& g) {
+  cudaStream_t stream = enter(device);
+  switch (elementSize(dtype)) {
+    case 1: launchExpand<uint8_t>(stream, a, out, g); break;
+    case 2: launchExpand<uint16_t>(stream, a, out, g); break;
+    case 4: launchExpand<uint32_t>(stream, a, out, g); break;
+    default: launchExpand<unsigned long long>(stream, a, out, g); break;
+  }
+  check(cudaGetLastError(), "expand kernel launch");
 }
 
 void fill(int device, DType dtype, void* out, int64_t n, double value) {

@@ -99,6 +99,34 @@ Napi::Value binary(const Napi::CallbackInfo& cb) {
   return cb.Env().Undefined();
 }
 
+// expand(dtype, a, aOffset, aStrides, out, outOffset, shape)
+Napi::Value expand(const Napi::CallbackInfo& cb) {
+  Args args(cb, "expand", 7);
+  const DType dtype = args.dtype(0, "dtype");
+  const std::vector<int64_t> shape = args.int64Array(6, "shape");
+  const std::vector<int64_t> strides = args.int64Array(3, "aStrides");
+  if (shape.size() > size_t(kMaxDims)) args.fail(6, "shape", "at most " + std::to_string(kMaxDims) + " dimensions");
+  BroadcastGeometry g;
+  g.ndim = int(shape.size());
+  int64_t n = 1;
+  for (size_t d = 0; d < shape.size(); ++d) {
+    if (shape[d] < 0) args.fail(6, "shape", "non-negative sizes");
+    g.shape[d] = shape[d];
+    g.strideA[d] = strides.size() == shape.size() ? strides[d] : 0;
+    n = checkedProduct("expand", {n, shape[d]});
+  }
+  const View a = args.view(1, "a", spanOf(args, 3, shape, strides), dtype);
+  const View out = args.view(4, "out", n, dtype);
+  requireSameDevice("expand", {a, out});
+  if (n == 0) return cb.Env().Undefined();
+  if (onCpu(out)) {
+    cpu::expand(dtype, a.data(), out.data(), g);
+  } else {
+    cuda::expand(out.device(), dtype, a.data(), out.data(), g);
+  }
+  return cb.Env().Undefined();
+}
+
 // binaryScalar(op, dtype, a, aOffset, scalar, scalarFirst, out, outOffset, n)
 Napi::Value binaryScalar(const Napi::CallbackInfo& cb) {
   Args args(cb, "binaryScalar", 9);
@@ -244,6 +272,7 @@ void registerKernelBindings(Napi::Env env, Napi::Object exports) {
   exportFunction<binary>(env, exports, "binary");
   exportFunction<binaryScalar>(env, exports, "binaryScalar");
   exportFunction<unary>(env, exports, "unary");
+  exportFunction<expand>(env, exports, "expand");
   exportFunction<fill>(env, exports, "fill");
   exportFunction<reduceSum>(env, exports, "reduceSum");
   exportFunction<random>(env, exports, "random");

@@ -4,6 +4,7 @@
 #include <vector>
 
 #include "../core/errors.h"
+#include "../cpu/castKernels.h"
 #include "../cuda/cudaBackend.h"
 #include "args.h"
 #include "bindings.h"
@@ -69,20 +70,41 @@ Napi::Value write(const Napi::CallbackInfo& cb) {
   return cb.Env().Undefined();
 }
 
-// read(storage, offset, numel, dtype) -> ArrayBuffer holding a copy of the elements.
+// The dtype values are read back as: argument 4 when given, else the stored dtype.
+DType readDtype(const Args& args, const Napi::CallbackInfo& cb, DType stored) {
+  return cb.Length() > 4 && !cb[4].IsUndefined() ? args.dtype(4, "asDtype") : stored;
+}
+
+// Device memory holding `src` converted to `as` (src itself when no conversion is needed).
+// The caller frees it with cuda::deferFree when it differs from src.ptr.
+const char* deviceSourceAs(const View& src, DType as) {
+  if (as == src.dtype) return src.ptr;
+  void* tmp = cuda::allocate(src.device(), size_t(src.numel) * elementSize(as), false);
+  cuda::cast(src.device(), src.ptr, src.dtype, tmp, as, src.numel);
+  return static_cast<const char*>(tmp);
+}
+
+// read(storage, offset, numel, dtype, asDtype?) -> ArrayBuffer holding a copy of the elements,
+// converted to asDtype when given.
 Napi::Value read(const Napi::CallbackInfo& cb) {
   Args args(cb, "read", 4);
   const int64_t numel = args.count(2, "numel");
-  const DType dtype = args.dtype(3, "dtype");
-  const View src = args.view(0, "storage", numel, dtype);
-  const size_t bytes = size_t(numel) * elementSize(dtype);
+  const View src = args.view(0, "storage", numel, args.dtype(3, "dtype"));
+  const DType as = readDtype(args, cb, src.dtype);
+  const size_t bytes = size_t(numel) * elementSize(as);
   Napi::ArrayBuffer out = Napi::ArrayBuffer::New(cb.Env(), bytes);
-  if (bytes > 0) {
-    if (src.device() == kCpuDevice) {
-      memcpy(out.Data(), src.data(), bytes);
-    } else {
-      cuda::copyDeviceToHost(src.device(), out.Data(), src.data(), bytes);
+  if (bytes == 0) return out;
+  if (src.device() == kCpuDevice) {
+    cpu::cast(src.ptr, src.dtype, out.Data(), as, numel);
+  } else {
+    const char* from = deviceSourceAs(src, as);
+    try {
+      cuda::copyDeviceToHost(src.device(), out.Data(), from, bytes);
+    } catch (...) {
+      if (from != src.ptr) cuda::deferFree(src.device(), const_cast<char*>(from));
+      throw;
     }
+    if (from != src.ptr) cuda::deferFree(src.device(), const_cast<char*>(from));
   }
   return out;
 }
@@ -90,16 +112,19 @@ Napi::Value read(const Napi::CallbackInfo& cb) {
 // Reads device memory on a libuv thread so the JS thread never blocks on the GPU.
 class ReadWorker : public Napi::AsyncWorker {
  public:
-  ReadWorker(Napi::Env env, Napi::Value handle, const View& src, size_t bytes)
+  ReadWorker(Napi::Env env, Napi::Value handle, const View& src, const char* from, size_t bytes)
       : Napi::AsyncWorker(env, "mixprec.read"), deferred_(Napi::Promise::Deferred::New(env)), device_(src.device()),
-        src_(src.ptr), bytes_(bytes), host_(bytes) {
+        from_(from), ownsFrom_(from != src.ptr), bytes_(bytes), host_(bytes) {
     keepAlive_ = Napi::Persistent(handle.As<Napi::Object>());
+  }
+  ~ReadWorker() override {
+    if (ownsFrom_) cuda::deferFree(device_, const_cast<char*>(from_));
   }
   Napi::Promise promise() { return deferred_.Promise(); }
 
   void Execute() override {
     try {
-      cuda::copyDeviceToHost(device_, host_.data(), src_, bytes_);
+      cuda::copyDeviceToHost(device_, host_.data(), from_, bytes_);
     } catch (const Error& e) {
       code_ = e.code();
       SetError(e.what());
@@ -120,26 +145,28 @@ class ReadWorker : public Napi::AsyncWorker {
   Napi::Promise::Deferred deferred_;
   Napi::ObjectReference keepAlive_;
   int device_;
-  const char* src_;
+  const char* from_;
+  bool ownsFrom_;
   size_t bytes_;
   std::string code_;
   std::vector<char> host_;
 };
 
+// readAsync(storage, offset, numel, dtype, asDtype?) -> Promise<ArrayBuffer>
 Napi::Value readAsync(const Napi::CallbackInfo& cb) {
   Args args(cb, "readAsync", 4);
   const int64_t numel = args.count(2, "numel");
-  const DType dtype = args.dtype(3, "dtype");
-  const View src = args.view(0, "storage", numel, dtype);
-  const size_t bytes = size_t(numel) * elementSize(dtype);
-  if (src.device() == kCpuDevice) {
+  const View src = args.view(0, "storage", numel, args.dtype(3, "dtype"));
+  const DType as = readDtype(args, cb, src.dtype);
+  const size_t bytes = size_t(numel) * elementSize(as);
+  if (src.device() == kCpuDevice || bytes == 0) {
     Napi::Promise::Deferred d = Napi::Promise::Deferred::New(cb.Env());
     Napi::ArrayBuffer out = Napi::ArrayBuffer::New(cb.Env(), bytes);
-    if (bytes > 0) memcpy(out.Data(), src.data(), bytes);
+    if (bytes > 0) cpu::cast(src.ptr, src.dtype, out.Data(), as, numel);
     d.Resolve(out);
     return d.Promise();
   }
-  auto* worker = new ReadWorker(cb.Env(), cb[0], src, bytes);
+  auto* worker = new ReadWorker(cb.Env(), cb[0], src, deviceSourceAs(src, as), bytes);
   Napi::Promise promise = worker->promise();
   worker->Queue();
   return promise;

@@ -1,0 +1,12 @@
+/** @type {import('jest').Config} */
+module.exports = {
+  testEnvironment: 'node',
+  roots: ['<rootDir>/test'],
+  testMatch: ['**/*.test.ts'],
+  transform: { '^.+\\.ts$': ['ts-jest', { tsconfig: 'tsconfig.test.json', isolatedModules: true }] },
+  setupFiles: ['<rootDir>/test/setup.ts'],
+  // Native tests share one addon instance per process; run files one at a time.
+  maxWorkers: 1,
+  testTimeout: 120000,
+  slowTestThreshold: 30,
+};

@@ -1,0 +1,76 @@
+/**
+ * What the native addon was built with and chose at run time, and CUDA queries.
+ */
+import { Device } from './device';
+import { argRangeError } from './errors';
+import { native } from './native';
+
+/** The report of {@link backend}. */
+export interface BackendInfo {
+  /** The CPU kernels' SIMD path in use: 'avx512bf16', 'avx512', 'f16c' or 'scalar'. */
+  simd: string;
+  /** The best path this CPU supports (MIXPREC_SIMD can lower `simd` below it). */
+  simdDetected: string;
+  /** Threads CPU kernels may use (MIXPREC_NUM_THREADS, else the core count). */
+  numThreads: number;
+  /** Whether the CUDA kernels were compiled into this build. */
+  cudaCompiled: boolean;
+  /** Usable CUDA devices (0 without a GPU or driver). */
+  cudaDeviceCount: number;
+  /** Why CUDA is unavailable, when it is. */
+  cudaUnavailableReason: string;
+}
+
+/**
+ * Reports the build and the run-time choices.
+ *
+ * @example
+ * ```ts
+ * console.log(mp.backend()); // { simd: 'avx512bf16', numThreads: 2, cudaCompiled: true, ... }
+ * ```
+ */
+export function backend(): BackendInfo {
+  const i = native.info();
+  return {
+    simd: i.simdActive,
+    simdDetected: i.simdDetected,
+    numThreads: i.numThreads,
+    cudaCompiled: i.cudaCompiled,
+    cudaDeviceCount: i.cudaDeviceCount,
+    cudaUnavailableReason: i.cudaUnavailableReason,
+  };
+}
+
+/**
+ * Forces the CPU kernels onto a lower SIMD path (process-wide; used by tests and benchmarks to
+ * compare paths). Returns false when the CPU lacks `level`.
+ *
+ * @example
+ * ```ts
+ * mp.setSimdLevel('scalar'); // portable path
+ * mp.setSimdLevel(mp.backend().simdDetected); // back to the best
+ * ```
+ */
+export function setSimdLevel(level: 'scalar' | 'f16c' | 'avx512' | 'avx512bf16' | string): boolean {
+  return native.setSimdLevel(level);
+}
+
+/** CUDA queries. */
+export const cuda = {
+  /** Whether a CUDA device can be used. @example `if (mp.cuda.isAvailable()) x = x.to('cuda')` */
+  isAvailable(): boolean {
+    const i = native.info();
+    return i.cudaCompiled && i.cudaDeviceCount > 0;
+  },
+  /** Number of usable CUDA devices. */
+  deviceCount(): number {
+    return native.info().cudaDeviceCount;
+  },
+  /** Waits until all queued work on the device has finished. @example `mp.cuda.synchronize()` */
+  synchronize(device: number | string = 0): void {
+    const d = typeof device === 'number' ? device : Device.parse('cuda.synchronize', 'device', device).index;
+    if (!Number.isInteger(d) || d < 0) throw argRangeError('cuda.synchronize', 'device', 'a CUDA device index', device);
+    Device.parse('cuda.synchronize', 'device', `cuda:${d}`).require('cuda.synchronize');
+    native.cudaSynchronize(d);
+  },
+};

@@ -1,0 +1,25 @@
+/**
+ * mixprec: automatic mixed precision training for Node.js.
+ *
+ * @example
+ * ```ts
+ * import * as mp from 'mixprec';
+ * const x = mp.randn([4, 4]).to('bfloat16');
+ * console.log(x.toString(), mp.backend());
+ * ```
+ * @packageDocumentation
+ */
+import './ops/elementwise';
+import './ops/reduce';
+import './ops/fillCopy';
+
+export { Tensor, type TensorData, type NestedArray, type ToTarget } from './tensor';
+export { tensor, zeros, ones, full, empty, zerosLike, onesLike, arange, linspace, eye, type TensorDataOptions, type TensorLike, type TensorOptions } from './creation';
+export { Generator, defaultGenerator, manualSeed, rand, randn, randint, type RandomOptions } from './random';
+export { add, sub, mul, div, neg, type Operand } from './ops/elementwise';
+export { sum, mean, type ReduceOptions } from './ops/reduce';
+export { tidy, keep, dispose, memory, resetPeakMemory, type MemoryInfo, type DeviceMemory, type DTypeMemory } from './memory';
+export { dtypes, promoteTypes, isFloatingPoint, type DType } from './dtype';
+export { Device, type DeviceLike } from './device';
+export { MixprecError, MixprecTypeError, MixprecRangeError, type ErrorCode } from './errors';
+export { backend, setSimdLevel, cuda, type BackendInfo } from './backend';

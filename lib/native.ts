@@ -1,0 +1,74 @@
+/**
+ * Loads the native addon and declares what it exports. Only the tensor and memory layers call
+ * it; everything above goes through them.
+ */
+import * as path from 'node:path';
+
+import { errorFromNative } from './errors';
+
+/** Opaque handle to a block of native memory. */
+export type StorageHandle = { readonly __storage: unique symbol };
+
+export interface NativeInfo {
+  simdDetected: string;
+  simdActive: string;
+  numThreads: number;
+  cudaCompiled: boolean;
+  cudaDeviceCount: number;
+  cudaUnavailableReason: string;
+}
+
+export interface NativeMemoryStats {
+  bytes: number;
+  peakBytes: number;
+  devices: { device: number; bytes: number; peakBytes: number; dtypes: { storages: number; bytes: number }[] }[];
+}
+
+/** The addon's functions; dtype, op and kind arguments are the numeric codes of dtype.ts. */
+export interface NativeAddon {
+  setErrorFactory(factory: (kind: string, code: string, message: string) => Error): void;
+  info(): NativeInfo;
+  setSimdLevel(level: string): boolean;
+  cudaSynchronize(device: number): void;
+  alloc(device: number, dtype: number, numel: number, zeroed: boolean): StorageHandle;
+  release(handle: StorageHandle): void;
+  isReleased(handle: StorageHandle): boolean;
+  write(handle: StorageHandle, offset: number, dtype: number, data: ArrayBufferView): void;
+  read(handle: StorageHandle, offset: number, numel: number, dtype: number, asDtype?: number): ArrayBuffer;
+  readAsync(handle: StorageHandle, offset: number, numel: number, dtype: number, asDtype?: number): Promise<ArrayBuffer>;
+  copy(dst: StorageHandle, dstOffset: number, src: StorageHandle, srcOffset: number, numel: number, dtype: number): void;
+  memoryStats(): NativeMemoryStats;
+  resetPeakMemory(): void;
+  cast(src: StorageHandle, srcOffset: number, srcDtype: number, dst: StorageHandle, dstOffset: number, dstDtype: number, n: number): void;
+  castReference(src: StorageHandle, srcOffset: number, srcDtype: number, dst: StorageHandle, dstOffset: number, dstDtype: number, n: number): void;
+  binary(op: number, dtype: number, a: StorageHandle, aOffset: number, aStrides: number[], b: StorageHandle, bOffset: number,
+    bStrides: number[], out: StorageHandle, outOffset: number, shape: number[]): void;
+  binaryScalar(op: number, dtype: number, a: StorageHandle, aOffset: number, scalar: number, scalarFirst: boolean,
+    out: StorageHandle, outOffset: number, n: number): void;
+  unary(op: number, dtype: number, a: StorageHandle, aOffset: number, out: StorageHandle, outOffset: number, n: number): void;
+  expand(dtype: number, a: StorageHandle, aOffset: number, aStrides: number[], out: StorageHandle, outOffset: number, shape: number[]): void;
+  fill(dtype: number, out: StorageHandle, outOffset: number, n: number, value: number): void;
+  reduceSum(inDtype: number, input: StorageHandle, inOffset: number, outDtype: number, out: StorageHandle, outOffset: number,
+    outer: number, size: number, inner: number, mean: boolean): void;
+  random(kind: number, dtype: number, out: StorageHandle, outOffset: number, n: number, seed: bigint, offset: bigint, a: number, b: number): void;
+  arange(dtype: number, out: StorageHandle, outOffset: number, n: number, start: number, step: number): void;
+  linspace(dtype: number, out: StorageHandle, outOffset: number, n: number, start: number, end: number): void;
+  eye(dtype: number, out: StorageHandle, outOffset: number, rows: number, cols: number): void;
+}
+
+function load(): NativeAddon {
+  const file = process.env.MIXPREC_NATIVE_PATH ?? path.join(__dirname, '..', 'build', 'Release', 'mixprec.node');
+  let addon: NativeAddon;
+  try {
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    addon = require(file) as NativeAddon;
+  } catch (e) {
+    const reason = e instanceof Error ? e.message : String(e);
+    throw new Error(`mixprec: cannot load the native addon at ${file} (${reason}). Run 'npm install' (or 'npm run build:native') to build it.`);
+  }
+  addon.setErrorFactory(errorFromNative);
+  return addon;
+}
+
+/** The loaded addon (one per JS environment: main thread or worker). */
+export const native: NativeAddon = load();

@@ -1,0 +1,129 @@
+/**
+ * sum and mean over all elements or chosen dimensions. 16-bit inputs accumulate in float32
+ * (gathered in double), so a float16 sum does not lose the small terms.
+ */
+import { dtypeCode, isFloatingPoint, parseDType, type DType } from '../dtype';
+import { argTypeError, MixprecTypeError } from '../errors';
+import { native } from '../native';
+import { resolveOptions } from '../options';
+import { normalizeDim, numelOf } from '../shape';
+import { Tensor } from '../tensor';
+import { checkTensor, newResult } from './operands';
+
+/** Options of {@link sum} and {@link mean}. */
+export interface ReduceOptions {
+  /** Dimension(s) to reduce (default: all). Negative values count from the end. */
+  dim?: number | number[];
+  /** Keep reduced dimensions as size 1 (default false). */
+  keepdim?: boolean;
+  /** Result dtype (default: the input's; int32 for bool). */
+  dtype?: DType;
+}
+
+interface Plan {
+  dims: number[];
+  outShape: number[];
+}
+
+function planReduction(op: string, t: Tensor, options: ReduceOptions | undefined): Plan & { keepdim: boolean; dtype?: DType } {
+  const o = resolveOptions(op, options, ['dim', 'keepdim', 'dtype']);
+  const keepdim = o.keepdim === undefined ? false : o.keepdim;
+  if (typeof keepdim !== 'boolean') throw argTypeError(op, 'options.keepdim', 'a boolean', keepdim);
+  const dtype = (options as ReduceOptions | undefined)?.dtype === undefined ? undefined : parseDType(op, 'options.dtype', o.dtype);
+  const shape = t.shape;
+  const raw = o.dim === undefined ? shape.map((_, i) => i) : Array.isArray(o.dim) ? o.dim : [o.dim];
+  const dims = [...new Set(raw.map((d, i) => normalizeDim(op, Array.isArray(o.dim) ? `options.dim[${i}]` : 'options.dim', d, shape.length)))].sort((x, y) => x - y);
+  if (Array.isArray(o.dim) && dims.length !== raw.length) throw argTypeError(op, 'options.dim', 'distinct dimensions', o.dim);
+  const outShape = keepdim ? shape.map((s, i) => (dims.includes(i) ? 1 : s)) : shape.filter((_, i) => !dims.includes(i));
+  return { dims: shape.length === 0 ? [] : dims, outShape, keepdim, dtype };
+}
+
+/** Runs of consecutive dims, innermost first: each run is one native reduction. */
+function runsOf(dims: number[]): [number, number][] {
+  const runs: [number, number][] = [];
+  for (const d of dims) {
+    const last = runs[runs.length - 1];
+    if (last && last[1] === d - 1) last[1] = d;
+    else runs.push([d, d]);
+  }
+  return runs.reverse();
+}
+
+function reduce(op: 'sum' | 'mean', input: Tensor, options: ReduceOptions | undefined): Tensor {
+  const t = checkTensor(op, 'input', input);
+  const plan = planReduction(op, t, options);
+  const natural: DType = isFloatingPoint(t.dtype) ? t.dtype : 'int32';
+  const outDtype = plan.dtype ?? natural;
+  if (op === 'mean' && !isFloatingPoint(outDtype)) {
+    throw new MixprecTypeError('ERR_INVALID_DTYPE', `mean: needs a floating-point input or options.dtype, got ${t.dtype} (use { dtype: 'float32' })`);
+  }
+  // Intermediate results between runs stay wide so the result is rounded only once.
+  const accDtype: DType = !isFloatingPoint(outDtype) ? 'int32' : outDtype === 'float64' || t.dtype === 'float64' ? 'float64' : 'float32';
+  const runs = runsOf(plan.dims);
+  let shape = t.shape;
+  let current = t;
+  if (runs.length === 0) {
+    const out = newResult(op, plan.outShape, outDtype, t);
+    native.cast(t.storage.handle, t.offset, dtypeCode(t.dtype), out.storage.handle, out.offset, dtypeCode(outDtype), t.numel);
+    return out;
+  }
+  for (let r = 0; r < runs.length; ++r) {
+    const [first, last] = runs[r];
+    const finalStep = r === runs.length - 1;
+    const outer = numelOf(shape.slice(0, first));
+    const size = numelOf(shape.slice(first, last + 1));
+    const inner = numelOf(shape.slice(last + 1));
+    const nextShape = [...shape.slice(0, first), ...new Array<number>(last - first + 1).fill(1), ...shape.slice(last + 1)];
+    const dtype = finalStep ? outDtype : accDtype;
+    const out = newResult(op, finalStep ? plan.outShape : nextShape, dtype, t);
+    try {
+      native.reduceSum(dtypeCode(current.dtype), current.storage.handle, current.offset, dtypeCode(dtype), out.storage.handle, out.offset, outer, size, inner, op === 'mean');
+    } catch (e) {
+      out.dispose();
+      throw e;
+    } finally {
+      if (current !== t) current.dispose();
+    }
+    current = out;
+    shape = nextShape;
+  }
+  return current;
+}
+
+/**
+ * Sum of elements, over all dimensions or `dim`.
+ *
+ * @example
+ * ```ts
+ * mp.sum(x);                               // 0-d
+ * mp.sum(x, { dim: 1, keepdim: true });
+ * mp.sum(h, { dtype: 'float32' });         // float16 input, float32 result
+ * ```
+ */
+export function sum(input: Tensor, options?: ReduceOptions): Tensor {
+  return reduce('sum', input, options);
+}
+
+/**
+ * Mean of elements, over all dimensions or `dim` (floating point only; NaN for no elements).
+ *
+ * @example
+ * ```ts
+ * mp.mean(x, { dim: [0, 1] });
+ * ```
+ */
+export function mean(input: Tensor, options?: ReduceOptions): Tensor {
+  return reduce('mean', input, options);
+}
+
+declare module '../tensor' {
+  interface Tensor {
+    /** See {@link sum}. */
+    sum(options?: ReduceOptions): Tensor;
+    /** See {@link mean}. */
+    mean(options?: ReduceOptions): Tensor;
+  }
+}
+
+Tensor.prototype.sum = function (this: Tensor, options?: ReduceOptions) { return reduce('sum', this, options); };
+Tensor.prototype.mean = function (this: Tensor, options?: ReduceOptions) { return reduce('mean', this, options); };

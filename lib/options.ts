@@ -1,0 +1,48 @@
+/**
+ * Options shared by the functions that create tensors.
+ */
+import { Device, type DeviceLike } from './device';
+import { parseDType, type DType } from './dtype';
+import { argTypeError, MixprecTypeError } from './errors';
+
+/** Where and how a new tensor is made. */
+export interface TensorOptions {
+  /** Element type (default float32, or what the function documents). */
+  dtype?: DType;
+  /** 'cpu' (default), 'cuda' or 'cuda:N'. */
+  device?: DeviceLike;
+  /** Record operations for autograd (float dtypes only). */
+  requiresGrad?: boolean;
+}
+
+export interface ResolvedOptions {
+  dtype: DType;
+  device: Device;
+  requiresGrad: boolean;
+}
+
+/** Validates an options object: unknown keys are errors (a typo must not be silently ignored). */
+export function resolveOptions(op: string, options: unknown, allowed: readonly string[], defaultDtype: DType = 'float32'): ResolvedOptions & Record<string, unknown> {
+  if (options === undefined) return { dtype: defaultDtype, device: Device.cpu, requiresGrad: false };
+  if (typeof options !== 'object' || options === null || Array.isArray(options)) {
+    throw argTypeError(op, 'options', 'an options object', options);
+  }
+  const o = options as Record<string, unknown>;
+  for (const key of Object.keys(o)) {
+    if (!allowed.includes(key)) {
+      throw new MixprecTypeError('ERR_INVALID_ARG', `${op}: unknown option '${key}' (expected ${allowed.map((k) => `'${k}'`).join(', ')})`);
+    }
+  }
+  const dtype = o.dtype === undefined ? defaultDtype : parseDType(op, 'options.dtype', o.dtype);
+  const device = o.device === undefined ? Device.cpu : Device.parse(op, 'options.device', o.device);
+  if (o.requiresGrad !== undefined && typeof o.requiresGrad !== 'boolean') {
+    throw argTypeError(op, 'options.requiresGrad', 'a boolean', o.requiresGrad);
+  }
+  const requiresGrad = o.requiresGrad === true;
+  if (requiresGrad && dtype !== 'float32' && dtype !== 'float16' && dtype !== 'bfloat16' && dtype !== 'float64') {
+    throw new MixprecTypeError('ERR_INVALID_DTYPE', `${op}: only floating-point tensors can require gradients, got dtype ${dtype}`);
+  }
+  return { ...o, dtype, device, requiresGrad };
+}
+
+export const TENSOR_OPTION_KEYS = ['dtype', 'device', 'requiresGrad'] as const;

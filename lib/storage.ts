@@ -1,0 +1,46 @@
+/**
+ * Native memory shared by a tensor and its views, with the version counter autograd and the
+ * autocast cache use to notice in-place writes.
+ */
+import type { Device } from './device';
+import type { DType } from './dtype';
+import { dtypeCode } from './dtype';
+import { native, type StorageHandle } from './native';
+
+export class Storage {
+  /** Live tensors using this storage; the memory is freed when the last one is disposed. */
+  private refs = 0;
+  /** Bumped by every in-place write. */
+  version = 0;
+
+  private constructor(
+    readonly handle: StorageHandle,
+    readonly device: Device,
+    readonly dtype: DType,
+    readonly numel: number,
+  ) {}
+
+  /** Allocates `numel` elements of `dtype` on `device` (zero-filled when `zeroed`). */
+  static allocate(device: Device, dtype: DType, numel: number, zeroed = false): Storage {
+    return new Storage(native.alloc(device.code, dtypeCode(dtype), numel, zeroed), device, dtype, numel);
+  }
+
+  retain(): void {
+    this.refs += 1;
+  }
+
+  /** Drops one user; frees the native memory with the last one. */
+  release(): void {
+    this.refs -= 1;
+    if (this.refs === 0) native.release(this.handle);
+  }
+
+  /** Frees a storage that no tensor took (a temporary, or one whose tensor was never made). */
+  discard(): void {
+    if (this.refs === 0) native.release(this.handle);
+  }
+
+  get released(): boolean {
+    return this.refs <= 0;
+  }
+}

@@ -1,0 +1,348 @@
+/**
+ * The Tensor: a contiguous row-major view of native memory with a shape, a dtype and a device.
+ * Arithmetic methods (add, sum, ...) are attached by lib/ops, which build on this module.
+ */
+import { inspect } from 'node:util';
+
+import { Device, type DeviceLike } from './device';
+import { dtypeCode, elementSize, isDType, isFloatingPoint, parseDType, type DType } from './dtype';
+import { argTypeError, MixprecError, MixprecRangeError } from './errors';
+import { formatTensor } from './format';
+import { keep, Scope, trackTensor, untrackTensor, type Trackable } from './memory';
+import { native } from './native';
+import { inferShape, numelOf, type Shape } from './shape';
+import { Storage } from './storage';
+
+/** The typed array `data()` returns: float32 for every floating type narrower than float64. */
+export type TensorData = Float32Array | Float64Array | Int32Array | Uint8Array;
+
+/** Nested arrays of numbers (or booleans for bool tensors), as `toArray()` returns. */
+export type NestedArray = number | boolean | NestedArray[];
+
+/** Target of {@link Tensor.to}. */
+export type ToTarget = DType | DeviceLike | { dtype?: DType; device?: DeviceLike };
+
+/** The dtype whose typed array a dtype reads back as. */
+function readDtype(dtype: DType): DType {
+  return dtype === 'float16' || dtype === 'bfloat16' ? 'float32' : dtype;
+}
+
+function wrapBuffer(buffer: ArrayBuffer, dtype: DType): TensorData {
+  switch (dtype) {
+    case 'float64': return new Float64Array(buffer);
+    case 'int32': return new Int32Array(buffer);
+    case 'bool': return new Uint8Array(buffer);
+    default: return new Float32Array(buffer);
+  }
+}
+
+/**
+ * An n-dimensional array on the CPU or a CUDA device.
+ *
+ * @example
+ * ```ts
+ * import * as mp from 'mixprec';
+ * const x = mp.tensor([[1, 2], [3, 4]], { dtype: 'float16' });
+ * console.log(x.shape, x.dtype, String(x.device)); // [2, 2] float16 cpu
+ * console.log(await x.add(1).data());              // Float32Array [2, 3, 4, 5]
+ * x.dispose();
+ * ```
+ */
+export class Tensor implements Trackable {
+  /** Marks tensors for duck-typed checks across module copies. */
+  get isTensor(): true {
+    return true;
+  }
+  /** @internal */ scope: Scope | undefined = undefined;
+  /** @internal */ kept = false;
+  /** Whether autograd should record operations on this tensor (used from the autograd layer on). */
+  requiresGrad = false;
+  private disposed = false;
+  private readonly sizes: readonly number[];
+
+  /** @internal Wraps `storage` (taking a reference) as a tensor of `shape` starting at element `offset`. */
+  constructor(
+    /** @internal */ readonly storage: Storage,
+    shape: Shape,
+    /** @internal */ readonly offset = 0,
+  ) {
+    this.sizes = Object.freeze(shape.slice());
+    storage.retain();
+    trackTensor(this);
+  }
+
+  /** Sizes, outermost first (a fresh array). */
+  get shape(): number[] {
+    return this.sizes.slice();
+  }
+  get dtype(): DType {
+    return this.storage.dtype;
+  }
+  get device(): Device {
+    return this.storage.device;
+  }
+  /** @internal */
+  get deviceName(): string {
+    return this.storage.device.toString();
+  }
+  get numel(): number {
+    return numelOf(this.sizes);
+  }
+  get ndim(): number {
+    return this.sizes.length;
+  }
+  /** True once disposed (by dispose() or by the tidy scope that created it). */
+  get isDisposed(): boolean {
+    return this.disposed;
+  }
+  /** How many in-place writes the underlying storage has seen. */
+  get version(): number {
+    return this.storage.version;
+  }
+
+  /** `float16 tensor of shape [2, 3] on cpu`, for messages. */
+  describe(): string {
+    return `${this.disposed ? 'disposed ' : ''}${this.dtype} tensor of shape [${this.sizes.join(', ')}] on ${this.device}`;
+  }
+
+  /** Throws ERR_DISPOSED if this tensor was disposed; `op` and `arg` name the caller. */
+  assertAlive(op: string, arg = 'self'): void {
+    if (this.disposed) {
+      throw new MixprecError('ERR_DISPOSED', `${op}: argument '${arg}' is a disposed ${this.dtype} tensor of shape [${this.sizes.join(', ')}] on ${this.device}; it was freed by dispose() or by the tidy() scope that created it (use mp.keep() or return it from the scope to keep it)`);
+    }
+  }
+
+  /**
+   * Frees this tensor's memory (once no view shares it). Idempotent; using the tensor
+   * afterwards throws.
+   */
+  dispose(): void {
+    if (this.disposed) return;
+    this.disposed = true;
+    untrackTensor(this);
+    this.storage.release();
+  }
+
+  /** `using t = mp.ones([2])` disposes `t` at the end of the block. */
+  [Symbol.dispose](): void {
+    this.dispose();
+  }
+
+  /** Exempts this tensor from tidy scopes (see {@link keep}). */
+  keep(): this {
+    return keep(this);
+  }
+
+  /** Increments the storage version; every in-place op calls this. @internal */
+  markModified(): void {
+    this.storage.version += 1;
+  }
+
+  /**
+   * The values, copied into a typed array: Float32Array for float32/float16/bfloat16 (16-bit
+   * values widen exactly), Float64Array, Int32Array, Uint8Array (bool). Waits for the device.
+   */
+  async data(): Promise<TensorData> {
+    this.assertAlive('data');
+    const as = readDtype(this.dtype);
+    const buffer = await native.readAsync(this.storage.handle, this.offset, this.numel, dtypeCode(this.dtype), dtypeCode(as));
+    return wrapBuffer(buffer, as);
+  }
+
+  /** Like {@link data}, but blocks the thread until a device tensor's values arrive. */
+  dataSync(): TensorData {
+    this.assertAlive('dataSync');
+    const as = readDtype(this.dtype);
+    return wrapBuffer(native.read(this.storage.handle, this.offset, this.numel, dtypeCode(this.dtype), dtypeCode(as)), as);
+  }
+
+  /** The stored bits: Uint16Array for float16/bfloat16, else the same typed array as data(). */
+  rawData(): Uint16Array | TensorData {
+    this.assertAlive('rawData');
+    const buffer = native.read(this.storage.handle, this.offset, this.numel, dtypeCode(this.dtype));
+    return elementSize(this.dtype) === 2 ? new Uint16Array(buffer) : wrapBuffer(buffer, this.dtype);
+  }
+
+  /** The values as nested arrays (a number or boolean for a 0-d tensor). */
+  toArray(): NestedArray {
+    const flat = this.dataSync();
+    const isBool = this.dtype === 'bool';
+    const at = (i: number): number | boolean => (isBool ? flat[i] !== 0 : flat[i]);
+    if (this.sizes.length === 0) return at(0);
+    const build = (dim: number, start: number): NestedArray[] => {
+      const n = this.sizes[dim];
+      const out: NestedArray[] = new Array(n);
+      if (dim === this.sizes.length - 1) {
+        for (let i = 0; i < n; ++i) out[i] = at(start + i);
+        return out;
+      }
+      const step = numelOf(this.sizes.slice(dim + 1));
+      for (let i = 0; i < n; ++i) out[i] = build(dim + 1, start + i * step);
+      return out;
+    };
+    return build(0, 0);
+  }
+
+  /** The single value of a one-element tensor (a boolean for bool tensors). */
+  item(): number | boolean {
+    this.assertAlive('item');
+    if (this.numel !== 1) {
+      throw new MixprecRangeError('ERR_INVALID_SHAPE', `item: a tensor with exactly one element is needed, got ${this.describe()} (${this.numel} elements)`);
+    }
+    const v = this.dataSync()[0];
+    return this.dtype === 'bool' ? v !== 0 : v;
+  }
+
+  /**
+   * Converts to another dtype and/or device. Returns `this` when nothing changes (as PyTorch
+   * does); otherwise a new tensor. Casts are exact: round to nearest even, subnormals kept,
+   * overflow to ±Inf, NaN kept.
+   *
+   * @example
+   * ```ts
+   * const h = x.to('float16');
+   * const g = x.to({ dtype: 'bfloat16', device: 'cuda' });
+   * ```
+   */
+  to(target: ToTarget): Tensor {
+    this.assertAlive('to');
+    let dtype = this.dtype;
+    let device = this.device;
+    if (typeof target === 'string' && isDType(target)) {
+      dtype = target;
+    } else if (typeof target === 'string' || target instanceof Device) {
+      device = Device.parse('to', 'target', target);
+    } else if (typeof target === 'object' && target !== null) {
+      if (target.dtype !== undefined) dtype = parseDType('to', 'dtype', target.dtype);
+      if (target.device !== undefined) device = Device.parse('to', 'device', target.device);
+    } else {
+      throw argTypeError('to', 'target', 'a dtype, a device or {dtype, device}', target);
+    }
+    if (dtype === this.dtype && device === this.device) return this;
+    return convert(this, dtype, device);
+  }
+
+  /** `to('float32')`. */
+  float(): Tensor {
+    return this.to('float32');
+  }
+  /** `to('float16')`. */
+  half(): Tensor {
+    return this.to('float16');
+  }
+  /** `to('bfloat16')`. */
+  bfloat16(): Tensor {
+    return this.to('bfloat16');
+  }
+  /** `to('float64')`. */
+  double(): Tensor {
+    return this.to('float64');
+  }
+  /** `to('int32')` (truncating toward zero, saturating, NaN to 0). */
+  int(): Tensor {
+    return this.to('int32');
+  }
+  /** `to('bool')` (non-zero, NaN included, is true). */
+  bool(): Tensor {
+    return this.to('bool');
+  }
+  /** `to('cpu')`. */
+  cpu(): Tensor {
+    return this.to('cpu');
+  }
+  /** `to('cuda:N')`. */
+  cuda(index = 0): Tensor {
+    return this.to(`cuda:${index}`);
+  }
+
+  /** A copy with its own memory. */
+  clone(): Tensor {
+    this.assertAlive('clone');
+    return convert(this, this.dtype, this.device);
+  }
+
+  /**
+   * The same values with another shape, sharing memory (one size may be -1 to infer it).
+   *
+   * @example
+   * ```ts
+   * mp.arange(6).reshape([2, -1]).shape; // [2, 3]
+   * ```
+   */
+  reshape(shape: number[] | number): Tensor {
+    this.assertAlive('reshape');
+    return new Tensor(this.storage, inferShape('reshape', shape, this.numel, this.sizes), this.offset);
+  }
+
+  /** Same as {@link reshape}: every tensor is contiguous, so a view always exists. */
+  view(shape: number[] | number): Tensor {
+    this.assertAlive('view');
+    return new Tensor(this.storage, inferShape('view', shape, this.numel, this.sizes), this.offset);
+  }
+
+  /** A 1-d view of all elements. */
+  flatten(): Tensor {
+    return this.reshape([-1]);
+  }
+
+  /** Every tensor is contiguous row-major: returns `this`. */
+  contiguous(): Tensor {
+    this.assertAlive('contiguous');
+    return this;
+  }
+
+  /** `true`: storage is always contiguous row-major. */
+  isContiguous(): boolean {
+    return true;
+  }
+
+  /** Whether the dtype is floating point. */
+  isFloatingPoint(): boolean {
+    return isFloatingPoint(this.dtype);
+  }
+
+  /** PyTorch-style text: values (summarized when large), shape, dtype and device. */
+  toString(): string {
+    if (this.disposed) return `tensor(<disposed>, shape=[${this.sizes.join(', ')}], dtype=${this.dtype}, device='${this.device}')`;
+    return formatTensor(this.dataSync(), this.sizes, this.dtype, this.device.toString());
+  }
+
+  [inspect.custom](): string {
+    return this.toString();
+  }
+}
+
+/** A new tensor holding `src`'s values as `dtype` on `device`. */
+function convert(src: Tensor, dtype: DType, device: Device): Tensor {
+  device.require('to');
+  const n = src.numel;
+  const out = Storage.allocate(device, dtype, n);
+  try {
+    if (device === src.device) {
+      native.cast(src.storage.handle, src.offset, dtypeCode(src.dtype), out.handle, 0, dtypeCode(dtype), n);
+    } else if (dtype === src.dtype) {
+      native.copy(out.handle, 0, src.storage.handle, src.offset, n, dtypeCode(dtype));
+    } else {
+      // Cast where the data is, then move: the cast runs once, on the faster side.
+      const staged = Storage.allocate(src.device, dtype, n);
+      try {
+        native.cast(src.storage.handle, src.offset, dtypeCode(src.dtype), staged.handle, 0, dtypeCode(dtype), n);
+        native.copy(out.handle, 0, staged.handle, 0, n, dtypeCode(dtype));
+      } finally {
+        staged.discard();
+      }
+    }
+  } catch (e) {
+    out.discard();
+    throw e;
+  }
+  return new Tensor(out, src.shape);
+}
+
+/** Checks that `value` is a live Tensor; `op` and `arg` name the caller in errors. */
+export function checkTensor(op: string, arg: string, value: unknown): Tensor {
+  if (!(value instanceof Tensor)) throw argTypeError(op, arg, 'a Tensor', value);
+  value.assertAlive(op, arg);
+  return value;
+}
+
