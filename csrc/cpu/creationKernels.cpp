@@ -18,7 +18,7 @@ void arange(DType dtype, void* out, int64_t n, double start, double step) {
 
 void linspace(DType dtype, void* out, int64_t n, double start, double end) {
   const double step = n > 1 ? (end - start) / double(n - 1) : 0.0;
-  const int64_t half = n / 2;
+  const int64_t half = n == 1 ? 1 : n / 2;  // a single step is `start`, as in PyTorch
   MP_DISPATCH_DTYPE(dtype, {
     auto* o = static_cast<typename Tag::Storage*>(out);
     parallelFor(n, 1 << 15, [&](int64_t b, int64_t e) {

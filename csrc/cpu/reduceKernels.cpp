@@ -10,31 +10,25 @@
 namespace mp::cpu {
 namespace {
 
-constexpr int64_t kBlock = 1024;  // values summed in the narrow accumulator before widening
 constexpr int kLanes = 16;
+constexpr int64_t kGrainElements = 1 << 15;
 
+// Floats accumulate in double: reductions are memory-bound, so the wider adds cost nothing
+// measurable, and a float32 result is then correctly rounded for any realistic length.
 template <class Tag>
-using Narrow = std::conditional_t<std::is_integral_v<typename Tag::Compute>, int64_t, typename Tag::Compute>;
-template <class Tag>
-using Wide = std::conditional_t<std::is_integral_v<typename Tag::Compute>, int64_t, double>;
+using Acc = std::conditional_t<std::is_integral_v<typename Tag::Compute>, int64_t, double>;
 
-// Sum of n contiguous values: kLanes independent accumulators per block (vectorizable, and
-// shorter error chains than one running sum), blocks gathered in the wide type.
+// kLanes independent accumulators (vectorizable), combined in a fixed order.
 template <class Tag>
-Wide<Tag> sumContiguous(const typename Tag::Storage* x, int64_t n) {
-  Wide<Tag> total = 0;
-  for (int64_t start = 0; start < n; start += kBlock) {
-    const int64_t end = start + kBlock < n ? start + kBlock : n;
-    Narrow<Tag> lanes[kLanes] = {};
-    int64_t i = start;
-    for (; i + kLanes <= end; i += kLanes) {
-      for (int l = 0; l < kLanes; ++l) lanes[l] += Narrow<Tag>(Tag::load(x[i + l]));
-    }
-    Narrow<Tag> block = 0;
-    for (int l = 0; l < kLanes; ++l) block += lanes[l];
-    for (; i < end; ++i) block += Narrow<Tag>(Tag::load(x[i]));
-    total += Wide<Tag>(block);
+Acc<Tag> sumContiguous(const typename Tag::Storage* x, int64_t n) {
+  Acc<Tag> lanes[kLanes] = {};
+  int64_t i = 0;
+  for (; i + kLanes <= n; i += kLanes) {
+    for (int l = 0; l < kLanes; ++l) lanes[l] += Acc<Tag>(Tag::load(x[i + l]));
   }
+  Acc<Tag> total = 0;
+  for (int l = 0; l < kLanes; ++l) total += lanes[l];
+  for (; i < n; ++i) total += Acc<Tag>(Tag::load(x[i]));
   return total;
 }
 
@@ -43,33 +37,26 @@ void reduceTyped(const void* inv, void* outv, int64_t outer, int64_t size, int64
   using S = typename In::Storage;
   const auto* in = static_cast<const S*>(inv);
   auto* out = static_cast<typename Out::Storage*>(outv);
-  auto finish = [&](Wide<In> total) {
+  auto finish = [&](Acc<In> total) {
     const double v = double(total);
     return Out::fromDouble(mean ? v / double(size) : v);
   };
+  const int64_t work = std::max<int64_t>(size * inner, 1);
+  const int64_t grain = work >= kGrainElements ? 1 : kGrainElements / work;
   if (inner == 1) {
-    const int64_t grain = size >= (1 << 15) ? 1 : (1 << 15) / (size > 0 ? size : 1);
     parallelFor(outer, grain, [&](int64_t begin, int64_t end) {
       for (int64_t o = begin; o < end; ++o) out[o] = finish(sumContiguous<In>(in + o * size, size));
     });
     return;
   }
-  // Strided: accumulate whole rows of `inner` values, block by block along the reduced axis.
-  const int64_t tasks = outer;
-  const int64_t grain = size * inner >= (1 << 15) ? 1 : (1 << 15) / (size * inner > 0 ? size * inner : 1);
-  parallelFor(tasks, grain, [&](int64_t begin, int64_t end) {
-    std::vector<Wide<In>> total(static_cast<size_t>(inner));
-    std::vector<Narrow<In>> block(static_cast<size_t>(inner));
+  // Strided: add whole rows of `inner` values, so the inner loop is contiguous.
+  parallelFor(outer, grain, [&](int64_t begin, int64_t end) {
+    std::vector<Acc<In>> total(static_cast<size_t>(inner));
     for (int64_t o = begin; o < end; ++o) {
-      std::fill(total.begin(), total.end(), Wide<In>(0));
-      for (int64_t start = 0; start < size; start += kBlock) {
-        const int64_t stop = start + kBlock < size ? start + kBlock : size;
-        std::fill(block.begin(), block.end(), Narrow<In>(0));
-        for (int64_t r = start; r < stop; ++r) {
-          const S* row = in + (o * size + r) * inner;
-          for (int64_t i = 0; i < inner; ++i) block[size_t(i)] += Narrow<In>(In::load(row[i]));
-        }
-        for (int64_t i = 0; i < inner; ++i) total[size_t(i)] += Wide<In>(block[size_t(i)]);
+      std::fill(total.begin(), total.end(), Acc<In>(0));
+      for (int64_t r = 0; r < size; ++r) {
+        const S* row = in + (o * size + r) * inner;
+        for (int64_t i = 0; i < inner; ++i) total[size_t(i)] += Acc<In>(In::load(row[i]));
       }
       for (int64_t i = 0; i < inner; ++i) out[o * inner + i] = finish(total[size_t(i)]);
     }

@@ -6,8 +6,7 @@
 
 namespace mp::cpu {
 
-// Float inputs accumulate in float32 blocks gathered in double (float64 throughout for float64
-// input), integers in 64 bits. The result is written as `outType`; with `mean` it is divided by
+// Float inputs (16-bit included) accumulate in double, integers in 64 bits. The result is written as `outType`; with `mean` it is divided by
 // `size` first. The summation order is fixed, so results do not depend on the thread count.
 void reduceSum(DType inType, const void* in, DType outType, void* out, int64_t outer, int64_t size, int64_t inner,
                bool mean);

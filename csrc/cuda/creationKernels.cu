@@ -23,7 +23,7 @@ __global__ void arangeKernel(typename Tag::Storage* out, int64_t n, double start
 
 template <class Tag>
 __global__ void linspaceKernel(typename Tag::Storage* out, int64_t n, double start, double end, double step) {
-  const int64_t half = n / 2;
+  const int64_t half = n == 1 ? 1 : n / 2;  // a single step is `start`, as in PyTorch
   MP_GRID_LOOP(i, n) { out[i] = Tag::fromDouble(i < half ? start + double(i) * step : end - double(n - 1 - i) * step); }
 }
 

@@ -1,5 +1,5 @@
 // Sum / mean along one axis on CUDA: one block per output for a contiguous axis, one thread per
-// output otherwise. Accumulation types match the CPU (float in blocks gathered in double).
+// output otherwise. Accumulation types match the CPU (double for floats, 64-bit integers).
 #include <type_traits>
 
 #include "../core/elementTypes.h"

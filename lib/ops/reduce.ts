@@ -1,6 +1,7 @@
 /**
- * sum and mean over all elements or chosen dimensions. 16-bit inputs accumulate in float32
- * (gathered in double), so a float16 sum does not lose the small terms.
+ * sum and mean over all elements or chosen dimensions. Floating inputs (16-bit included)
+ * accumulate in double and round once into the result, so a float16 sum does not lose the
+ * small terms.
  */
 import { dtypeCode, isFloatingPoint, parseDType, type DType } from '../dtype';
 import { argTypeError, MixprecTypeError } from '../errors';

@@ -1,0 +1,73 @@
+// Every float32 bit pattern through float32 -> float16 and float32 -> bfloat16 on the shipped
+// (fastest) path, against the independent references in helpers/floatReference.ts; every
+// 16-bit pattern back to float32.
+import * as mp from '../lib';
+import { dtypeCode, native } from './helpers/native';
+import { bf16BitsToF32Bits, f16BitsToNumber, f16NanToF32Bits, f32BitsToBf16Bits, f32BitsToF16Bits } from './helpers/floatReference';
+
+const CHUNK = 1 << 24;
+const CHUNKS = 2 ** 32 / CHUNK;
+
+function hex(v: number, digits: number): string {
+  return '0x' + v.toString(16).padStart(digits, '0');
+}
+
+/** Converts all 2^32 float32 patterns, chunk by chunk, into preallocated tensors; returns mismatches. */
+function exhaustive(target: 'float16' | 'bfloat16'): string[] {
+  const bits = new Uint32Array(CHUNK);
+  const values = new Float32Array(bits.buffer);
+  const src = mp.empty([CHUNK]);
+  const dst = mp.empty([CHUNK], { dtype: target });
+  const mismatches: string[] = [];
+  try {
+    for (let c = 0; c < CHUNKS && mismatches.length < 10; ++c) {
+      const base = c * CHUNK;
+      for (let i = 0; i < CHUNK; ++i) bits[i] = base + i;
+      native.write(src.storage.handle, 0, dtypeCode('float32'), values);
+      native.cast(src.storage.handle, 0, dtypeCode('float32'), dst.storage.handle, 0, dtypeCode(target), CHUNK);
+      const got = new Uint16Array(native.read(dst.storage.handle, 0, CHUNK, dtypeCode(target)));
+      for (let i = 0; i < CHUNK; ++i) {
+        const want = target === 'float16' ? f32BitsToF16Bits(bits[i]) : f32BitsToBf16Bits(bits[i]);
+        if (got[i] !== want) {
+          mismatches.push(`${hex(bits[i], 8)} -> ${hex(got[i], 4)}, expected ${hex(want, 4)}`);
+          if (mismatches.length >= 10) break;
+        }
+      }
+    }
+  } finally {
+    mp.dispose([src, dst]);
+  }
+  return mismatches;
+}
+
+describe(`exhaustive casts (SIMD path: ${mp.backend().simd})`, () => {
+  test('all 2^32 float32 patterns -> float16', () => {
+    expect(exhaustive('float16')).toEqual([]);
+  }, 600_000);
+
+  test('all 2^32 float32 patterns -> bfloat16', () => {
+    expect(exhaustive('bfloat16')).toEqual([]);
+  }, 600_000);
+
+  test('all 2^16 float16 patterns -> float32', () => {
+    const all = new Uint16Array(65536).map((_, i) => i);
+    const f32 = mp.tidy(() => mp.tensor(all, { dtype: 'float16' }).to('float32').rawData() as Float32Array);
+    const asBits = new Uint32Array(f32.buffer, f32.byteOffset, f32.length);
+    const bad: string[] = [];
+    for (let h = 0; h < 65536; ++h) {
+      const want = f16BitsToNumber(h);
+      const ok = Number.isNaN(want) ? asBits[h] === f16NanToF32Bits(h) : Object.is(f32[h], want);
+      if (!ok) bad.push(`${hex(h, 4)} -> ${hex(asBits[h], 8)}`);
+    }
+    expect(bad).toEqual([]);
+  });
+
+  test('all 2^16 bfloat16 patterns -> float32', () => {
+    const all = new Uint16Array(65536).map((_, i) => i);
+    const f32 = mp.tidy(() => mp.tensor(all, { dtype: 'bfloat16' }).to('float32').rawData() as Float32Array);
+    const asBits = new Uint32Array(f32.buffer, f32.byteOffset, f32.length);
+    const bad: string[] = [];
+    for (let h = 0; h < 65536; ++h) if (asBits[h] !== bf16BitsToF32Bits(h)) bad.push(`${hex(h, 4)} -> ${hex(asBits[h], 8)}`);
+    expect(bad).toEqual([]);
+  });
+});
