@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 // Cast throughput for each 16-bit <-> float32 pair beside memory-copy bandwidth, measured in the
 // same run on the same buffers. Throughput counts bytes read plus bytes written.
-//   npm run bench:cast [-- --json] [-- --mib 64] [-- --repeats 15]
+//   npm run bench:cast [-- --json] [-- --mib 64] [-- --repeats 15] [-- --device cuda]
 'use strict';
 const mp = require('../dist');
 const { native } = require('../dist/native');
@@ -16,20 +16,27 @@ const opt = (name, fallback) => {
 const mib = opt('--mib', 64);
 const repeats = opt('--repeats', 15);
 const n = (mib * 1024 * 1024) / 4;
+const deviceIndex = args.indexOf('--device');
+const device = deviceIndex >= 0 ? args[deviceIndex + 1] : 'cpu';
+const onGpu = device !== 'cpu';
+// Device work is queued on a stream: wait for it so the clock measures the kernel.
+const finish = () => onGpu && mp.cuda.synchronize(device);
 
 function bestSeconds(fn) {
   fn();
+  finish();
   let best = Infinity;
   for (let r = 0; r < repeats; ++r) {
     const t0 = process.hrtime.bigint();
     fn();
+    finish();
     best = Math.min(best, Number(process.hrtime.bigint() - t0) / 1e9);
   }
   return best;
 }
 
-const f32 = mp.randn([n]);
-const f32b = mp.empty([n]);
+const f32 = mp.randn([n], { device });
+const f32b = mp.empty([n], { device });
 const h = f32.to('float16');
 const b = f32.to('bfloat16');
 const castCase = (name, src, dst) => ({
@@ -46,10 +53,10 @@ const cases = [
 ];
 
 const detected = mp.backend().simdDetected;
-const levels = detected === 'scalar' ? ['scalar'] : [detected, 'scalar'];
+const levels = onGpu ? [device] : detected === 'scalar' ? ['scalar'] : [detected, 'scalar'];
 const rows = [];
 for (const level of levels) {
-  mp.setSimdLevel(level);
+  if (!onGpu) mp.setSimdLevel(level);
   let copyGBs;
   for (const c of cases) {
     const gbs = c.bytes / bestSeconds(c.run) / 1e9;
@@ -60,12 +67,12 @@ for (const level of levels) {
 mp.setSimdLevel(detected);
 mp.dispose([f32, f32b, h, b]);
 
-const meta = { elements: n, mib, repeats, threads: mp.backend().numThreads, node: process.version };
+const meta = { device, elements: n, mib, repeats, threads: mp.backend().numThreads, node: process.version };
 if (json) {
   console.log(JSON.stringify({ ...meta, results: rows }, null, 2));
 } else {
-  console.log(`cast throughput, ${mib} MiB of float32 (${n} elements), best of ${repeats}, ${meta.threads} threads`);
-  console.log('simd        case                               GB/s   % of copy');
+  console.log(`cast throughput on ${device}, ${mib} MiB of float32 (${n} elements), best of ${repeats}${onGpu ? '' : `, ${meta.threads} threads`}`);
+  console.log(`${onGpu ? 'device     ' : 'simd       '} case                               GB/s   % of copy`);
   for (const r of rows) {
     console.log(`${r.simd.padEnd(11)} ${r.case.padEnd(34)} ${String(r.gbPerSecond).padStart(6)}   ${String(r.percentOfCopy).padStart(6)}`);
   }

@@ -1,0 +1,107 @@
+// CUDA against the CPU: the same casts to the bit, the same arithmetic, the same random streams,
+// device memory accounting and errors. Plain JS over dist/ with node:assert, so the same checks
+// run under jest (test/cuda.test.ts) and with bare node on a GPU machine (bench/gpu.sh), where
+// node_modules does not travel.
+'use strict';
+const assert = require('node:assert/strict');
+const mp = require('../../dist');
+
+function xorshiftBits(n, seed) {
+  const bits = new Uint32Array(n);
+  let x = seed;
+  for (let i = 0; i < n; ++i) {
+    x ^= x << 13; x ^= x >>> 17; x ^= x << 5;
+    bits[i] = x >>> 0;
+  }
+  return bits;
+}
+
+const same = (a, b) => assert.deepEqual(Array.from(a), Array.from(b));
+
+const checks = {
+  'casts are bit-identical to the CPU for every dtype pair'() {
+    const bits = xorshiftBits(1 << 20, 0x2545f491);
+    mp.tidy(() => {
+      const cpu = mp.tensor(new Float32Array(bits.buffer));
+      const gpu = cpu.to('cuda');
+      for (const from of mp.dtypes) {
+        const a = cpu.to(from);
+        const b = gpu.to(from);
+        for (const to of mp.dtypes) {
+          const ca = Buffer.from(a.to(to).rawData().buffer);
+          const cb = Buffer.from(b.to(to).cpu().rawData().buffer);
+          assert.ok(ca.equals(cb), `${from} -> ${to} differs between cpu and cuda`);
+        }
+      }
+    });
+  },
+
+  async 'elementwise ops, reductions and fills match the CPU'() {
+    mp.manualSeed(11);
+    await mp.tidy(async () => {
+      for (const dtype of ['float32', 'float16', 'bfloat16', 'float64']) {
+        const a = mp.randn([33, 1, 17], { dtype });
+        const b = mp.randn([5, 1], { dtype });
+        const ga = a.cuda();
+        const gb = b.cuda();
+        for (const op of ['add', 'sub', 'mul', 'div']) same(await mp[op](ga, gb).data(), mp[op](a, b).dataSync());
+        same(await ga.mul(3).neg().data(), a.mul(3).neg().dataSync());
+        // Summation order differs (a tree on the GPU), so compare with a tolerance.
+        const s = ga.sum({ dim: [0, 2] }).cpu().dataSync();
+        const r = a.sum({ dim: [0, 2] }).dataSync();
+        s.forEach((v, i) => assert.ok(Math.abs(v - r[i]) <= Math.abs(r[i]) * 1e-2 + 1e-3, `${dtype} sum[${i}]: ${v} vs ${r[i]}`));
+        same(mp.ones([7], { dtype, device: 'cuda' }).fill_(0.1).dataSync(), mp.full([7], 0.1, { dtype }).dataSync());
+      }
+      assert.deepEqual(mp.zeros([2, 3], { device: 'cuda' }).copy_(mp.tensor([1, 2, 3])).toArray(), [[1, 2, 3], [1, 2, 3]]);
+      assert.deepEqual(mp.arange(6, { device: 'cuda' }).toArray(), [0, 1, 2, 3, 4, 5]);
+      assert.deepEqual(mp.eye(2, { device: 'cuda' }).toArray(), [[1, 0], [0, 1]]);
+      assert.deepEqual(mp.linspace(0, 1, 5, { device: 'cuda' }).toArray(), [0, 0.25, 0.5, 0.75, 1]);
+    });
+  },
+
+  'uniform and integer random streams equal the CPU streams'() {
+    mp.tidy(() => {
+      const g1 = new mp.Generator(5);
+      const g2 = new mp.Generator(5);
+      same(mp.rand([4096], { generator: g1, device: 'cuda' }).dataSync(), mp.rand([4096], { generator: g2 }).dataSync());
+      same(mp.randint(0, 100, [4096], { generator: g1, device: 'cuda' }).dataSync(), mp.randint(0, 100, [4096], { generator: g2 }).dataSync());
+    });
+  },
+
+  'device memory is reported and freed'() {
+    const before = mp.memory().devices['cuda:0']?.numBytes ?? 0;
+    const t = mp.zeros([1024], { device: 'cuda', dtype: 'float16' });
+    assert.equal(mp.memory().devices['cuda:0'].numBytes, before + 2048);
+    t.dispose();
+    assert.equal(mp.memory().devices['cuda:0'].numBytes, before);
+    mp.cuda.synchronize();
+  },
+
+  'an impossible device allocation is a clear out-of-memory error'() {
+    assert.throws(() => mp.zeros([2 ** 40], { device: 'cuda' }), { code: 'ERR_OUT_OF_MEMORY' });
+    mp.tidy(() => assert.equal(mp.ones([3], { device: 'cuda' }).sum().item(), 3));
+  },
+
+  'operands on different devices are refused'() {
+    mp.tidy(() => assert.throws(() => mp.ones([1]).add(mp.ones([1], { device: 'cuda' })), { code: 'ERR_DEVICE_MISMATCH' }));
+  },
+};
+
+module.exports = { checks };
+
+if (require.main === module) {
+  (async () => {
+    let failed = 0;
+    for (const [name, fn] of Object.entries(checks)) {
+      try {
+        await fn();
+        console.log(`ok   ${name}`);
+      } catch (e) {
+        failed += 1;
+        console.log(`FAIL ${name}\n${e && e.stack}`);
+      }
+    }
+    console.log(`${Object.keys(checks).length - failed} passed, ${failed} failed`);
+    process.exitCode = failed ? 1 : 0;
+  })();
+}
