@@ -6,6 +6,7 @@
 //   CI=true            compiler warnings become errors
 'use strict';
 const { spawnSync } = require('node:child_process');
+const fs = require('node:fs');
 const os = require('node:os');
 const path = require('node:path');
 
@@ -38,6 +39,11 @@ const cuda = cudaSetting();
 const strict = Boolean(process.env.CI) && process.env.CI !== 'false';
 const useGyp = process.env.MIXPREC_BUILD === 'gyp' || !onPath('cmake');
 
+// Always a clean build: the CUDA setting must not leak from a cached configuration. Removing the
+// folder here, before cmake starts, also avoids cmake-js's own 'rebuild' racing its clean step
+// against CUDA compiler detection (seen as "getcwd() failed" from nvcc).
+fs.rmSync(path.join(root, 'build'), { recursive: true, force: true });
+
 if (useGyp) {
   if (cuda === 'ON') {
     console.error('[mixprec] MIXPREC_CUDA=1 needs cmake (the node-gyp fallback builds the CPU backend only)');
@@ -49,7 +55,7 @@ if (useGyp) {
   const cmakeJs = require.resolve('cmake-js/bin/cmake-js');
   run(process.execPath, [
     cmakeJs,
-    'rebuild',
+    'build',
     '--log-level', 'warn',
     `--parallel`, String(os.cpus().length),
     `--CDMIXPREC_CUDA=${cuda}`,

@@ -1,5 +1,6 @@
 // Kernel entry points: check arguments, pick the device's backend, run. No math, no policy.
 #include <cmath>
+#include <cstdint>
 #include <string>
 
 #include "../core/errors.h"
@@ -64,37 +65,55 @@ int64_t spanOf(const Args& args, size_t index, const std::vector<int64_t>& shape
   return last + 1;
 }
 
+// An output shape and the strides of up to two inputs read against it, checked.
+struct Broadcast {
+  BroadcastGeometry geometry;
+  int64_t numel = 1;
+  int64_t spanA = 0;
+  int64_t spanB = 0;
+};
+
+Broadcast readBroadcast(const Args& args, const char* function, size_t shapeIndex, size_t stridesAIndex,
+                        size_t stridesBIndex = SIZE_MAX) {
+  const std::vector<int64_t> shape = args.int64Array(shapeIndex, "shape");
+  if (shape.size() > size_t(kMaxDims)) args.fail(shapeIndex, "shape", "at most " + std::to_string(kMaxDims) + " dimensions");
+  const std::vector<int64_t> stridesA = args.int64Array(stridesAIndex, "aStrides");
+  const std::vector<int64_t> stridesB =
+      stridesBIndex == SIZE_MAX ? std::vector<int64_t>(shape.size(), 0) : args.int64Array(stridesBIndex, "bStrides");
+  Broadcast r;
+  r.geometry.ndim = int(shape.size());
+  for (size_t d = 0; d < shape.size(); ++d) {
+    if (shape[d] < 0) args.fail(shapeIndex, "shape", "non-negative sizes");
+    r.geometry.shape[d] = shape[d];
+    r.numel = checkedProduct(function, {r.numel, shape[d]});
+  }
+  r.spanA = spanOf(args, stridesAIndex, shape, stridesA);
+  r.spanB = stridesBIndex == SIZE_MAX ? 0 : spanOf(args, stridesBIndex, shape, stridesB);
+  for (size_t d = 0; d < shape.size(); ++d) {
+    r.geometry.strideA[d] = stridesA[d];
+    r.geometry.strideB[d] = stridesB[d];
+  }
+  return r;
+}
+
 // binary(op, dtype, a, aOffset, aStrides, b, bOffset, bStrides, out, outOffset, shape)
 Napi::Value binary(const Napi::CallbackInfo& cb) {
   Args args(cb, "binary", 11);
   const auto op = BinaryOp(args.enumValue(0, "op", isValidBinaryOp));
   const DType dtype = args.dtype(1, "dtype");
-  const std::vector<int64_t> shape = args.int64Array(10, "shape");
-  const std::vector<int64_t> stridesA = args.int64Array(4, "aStrides");
-  const std::vector<int64_t> stridesB = args.int64Array(7, "bStrides");
-  if (shape.size() > size_t(kMaxDims)) args.fail(10, "shape", "at most " + std::to_string(kMaxDims) + " dimensions");
   if (op == BinaryOp::Div && (dtype == DType::Int32 || dtype == DType::Bool)) {
     throwTypeError("ERR_INVALID_ARG", "mixprec native binary: div needs a floating dtype (promote integers first)");
   }
-  BroadcastGeometry g;
-  g.ndim = int(shape.size());
-  for (size_t d = 0; d < shape.size(); ++d) {
-    if (shape[d] < 0) args.fail(10, "shape", "non-negative sizes");
-    g.shape[d] = shape[d];
-    g.strideA[d] = stridesA.size() == shape.size() ? stridesA[d] : 0;
-    g.strideB[d] = stridesB.size() == shape.size() ? stridesB[d] : 0;
-  }
-  int64_t n = 1;
-  for (int64_t s : shape) n = checkedProduct("binary", {n, s});
-  const View a = args.view(2, "a", spanOf(args, 4, shape, stridesA), dtype);
-  const View b = args.view(5, "b", spanOf(args, 7, shape, stridesB), dtype);
-  const View out = args.view(8, "out", n, dtype);
+  const Broadcast bc = readBroadcast(args, "binary", 10, 4, 7);
+  const View a = args.view(2, "a", bc.spanA, dtype);
+  const View b = args.view(5, "b", bc.spanB, dtype);
+  const View out = args.view(8, "out", bc.numel, dtype);
   requireSameDevice("binary", {a, b, out});
-  if (n == 0) return cb.Env().Undefined();
+  if (bc.numel == 0) return cb.Env().Undefined();
   if (onCpu(out)) {
-    cpu::binary(op, dtype, a.data(), b.data(), out.data(), g);
+    cpu::binary(op, dtype, a.data(), b.data(), out.data(), bc.geometry);
   } else {
-    cuda::binary(out.device(), op, dtype, a.data(), b.data(), out.data(), g);
+    cuda::binary(out.device(), op, dtype, a.data(), b.data(), out.data(), bc.geometry);
   }
   return cb.Env().Undefined();
 }
@@ -103,26 +122,15 @@ Napi::Value binary(const Napi::CallbackInfo& cb) {
 Napi::Value expand(const Napi::CallbackInfo& cb) {
   Args args(cb, "expand", 7);
   const DType dtype = args.dtype(0, "dtype");
-  const std::vector<int64_t> shape = args.int64Array(6, "shape");
-  const std::vector<int64_t> strides = args.int64Array(3, "aStrides");
-  if (shape.size() > size_t(kMaxDims)) args.fail(6, "shape", "at most " + std::to_string(kMaxDims) + " dimensions");
-  BroadcastGeometry g;
-  g.ndim = int(shape.size());
-  int64_t n = 1;
-  for (size_t d = 0; d < shape.size(); ++d) {
-    if (shape[d] < 0) args.fail(6, "shape", "non-negative sizes");
-    g.shape[d] = shape[d];
-    g.strideA[d] = strides.size() == shape.size() ? strides[d] : 0;
-    n = checkedProduct("expand", {n, shape[d]});
-  }
-  const View a = args.view(1, "a", spanOf(args, 3, shape, strides), dtype);
-  const View out = args.view(4, "out", n, dtype);
+  const Broadcast bc = readBroadcast(args, "expand", 6, 3);
+  const View a = args.view(1, "a", bc.spanA, dtype);
+  const View out = args.view(4, "out", bc.numel, dtype);
   requireSameDevice("expand", {a, out});
-  if (n == 0) return cb.Env().Undefined();
+  if (bc.numel == 0) return cb.Env().Undefined();
   if (onCpu(out)) {
-    cpu::expand(dtype, a.data(), out.data(), g);
+    cpu::expand(dtype, a.data(), out.data(), bc.geometry);
   } else {
-    cuda::expand(out.device(), dtype, a.data(), out.data(), g);
+    cuda::expand(out.device(), dtype, a.data(), out.data(), bc.geometry);
   }
   return cb.Env().Undefined();
 }

@@ -75,56 +75,64 @@ DType readDtype(const Args& args, const Napi::CallbackInfo& cb, DType stored) {
   return cb.Length() > 4 && !cb[4].IsUndefined() ? args.dtype(4, "asDtype") : stored;
 }
 
-// Device memory holding `src` converted to `as` (src itself when no conversion is needed).
-// The caller frees it with cuda::deferFree when it differs from src.ptr.
-const char* deviceSourceAs(const View& src, DType as) {
-  if (as == src.dtype) return src.ptr;
-  void* tmp = cuda::allocate(src.device(), size_t(src.numel) * elementSize(as), false);
-  cuda::cast(src.device(), src.ptr, src.dtype, tmp, as, src.numel);
-  return static_cast<const char*>(tmp);
+// Device memory holding `src` converted to `as`: src itself when no conversion is needed, else a
+// temporary freed (deferred, never blocking) when this object goes away.
+class DeviceSource {
+ public:
+  DeviceSource(const View& src, DType as) : device_(src.device()), ptr_(src.ptr) {
+    if (as == src.dtype) return;
+    temp_ = cuda::allocate(device_, size_t(src.numel) * elementSize(as), false);
+    ptr_ = static_cast<const char*>(temp_);
+    cuda::cast(device_, src.ptr, src.dtype, temp_, as, src.numel);
+  }
+  ~DeviceSource() {
+    if (temp_) cuda::deferFree(device_, temp_);
+  }
+  DeviceSource(const DeviceSource&) = delete;
+  DeviceSource& operator=(const DeviceSource&) = delete;
+  const char* ptr() const { return ptr_; }
+
+ private:
+  int device_;
+  const char* ptr_;
+  void* temp_ = nullptr;
+};
+
+// A copy of `src` converted to `as`, read now (blocking on the device for CUDA storages).
+Napi::ArrayBuffer readNow(Napi::Env env, const View& src, DType as) {
+  const size_t bytes = size_t(src.numel) * elementSize(as);
+  Napi::ArrayBuffer out = Napi::ArrayBuffer::New(env, bytes);
+  if (bytes == 0) return out;
+  if (src.device() == kCpuDevice) {
+    cpu::cast(src.ptr, src.dtype, out.Data(), as, src.numel);
+  } else {
+    const DeviceSource from(src, as);
+    cuda::copyDeviceToHost(src.device(), out.Data(), from.ptr(), bytes);
+  }
+  return out;
 }
 
 // read(storage, offset, numel, dtype, asDtype?) -> ArrayBuffer holding a copy of the elements,
 // converted to asDtype when given.
 Napi::Value read(const Napi::CallbackInfo& cb) {
   Args args(cb, "read", 4);
-  const int64_t numel = args.count(2, "numel");
-  const View src = args.view(0, "storage", numel, args.dtype(3, "dtype"));
-  const DType as = readDtype(args, cb, src.dtype);
-  const size_t bytes = size_t(numel) * elementSize(as);
-  Napi::ArrayBuffer out = Napi::ArrayBuffer::New(cb.Env(), bytes);
-  if (bytes == 0) return out;
-  if (src.device() == kCpuDevice) {
-    cpu::cast(src.ptr, src.dtype, out.Data(), as, numel);
-  } else {
-    const char* from = deviceSourceAs(src, as);
-    try {
-      cuda::copyDeviceToHost(src.device(), out.Data(), from, bytes);
-    } catch (...) {
-      if (from != src.ptr) cuda::deferFree(src.device(), const_cast<char*>(from));
-      throw;
-    }
-    if (from != src.ptr) cuda::deferFree(src.device(), const_cast<char*>(from));
-  }
-  return out;
+  const View src = args.view(0, "storage", args.count(2, "numel"), args.dtype(3, "dtype"));
+  return readNow(cb.Env(), src, readDtype(args, cb, src.dtype));
 }
 
 // Reads device memory on a libuv thread so the JS thread never blocks on the GPU.
 class ReadWorker : public Napi::AsyncWorker {
  public:
-  ReadWorker(Napi::Env env, Napi::Value handle, const View& src, const char* from, size_t bytes)
+  ReadWorker(Napi::Env env, Napi::Value handle, const View& src, DType as)
       : Napi::AsyncWorker(env, "mixprec.read"), deferred_(Napi::Promise::Deferred::New(env)), device_(src.device()),
-        from_(from), ownsFrom_(from != src.ptr), bytes_(bytes), host_(bytes) {
+        from_(src, as), bytes_(size_t(src.numel) * elementSize(as)), host_(bytes_) {
     keepAlive_ = Napi::Persistent(handle.As<Napi::Object>());
-  }
-  ~ReadWorker() override {
-    if (ownsFrom_) cuda::deferFree(device_, const_cast<char*>(from_));
   }
   Napi::Promise promise() { return deferred_.Promise(); }
 
   void Execute() override {
     try {
-      cuda::copyDeviceToHost(device_, host_.data(), from_, bytes_);
+      cuda::copyDeviceToHost(device_, host_.data(), from_.ptr(), bytes_);
     } catch (const Error& e) {
       code_ = e.code();
       SetError(e.what());
@@ -145,8 +153,7 @@ class ReadWorker : public Napi::AsyncWorker {
   Napi::Promise::Deferred deferred_;
   Napi::ObjectReference keepAlive_;
   int device_;
-  const char* from_;
-  bool ownsFrom_;
+  DeviceSource from_;
   size_t bytes_;
   std::string code_;
   std::vector<char> host_;
@@ -155,18 +162,14 @@ class ReadWorker : public Napi::AsyncWorker {
 // readAsync(storage, offset, numel, dtype, asDtype?) -> Promise<ArrayBuffer>
 Napi::Value readAsync(const Napi::CallbackInfo& cb) {
   Args args(cb, "readAsync", 4);
-  const int64_t numel = args.count(2, "numel");
-  const View src = args.view(0, "storage", numel, args.dtype(3, "dtype"));
+  const View src = args.view(0, "storage", args.count(2, "numel"), args.dtype(3, "dtype"));
   const DType as = readDtype(args, cb, src.dtype);
-  const size_t bytes = size_t(numel) * elementSize(as);
-  if (src.device() == kCpuDevice || bytes == 0) {
-    Napi::Promise::Deferred d = Napi::Promise::Deferred::New(cb.Env());
-    Napi::ArrayBuffer out = Napi::ArrayBuffer::New(cb.Env(), bytes);
-    if (bytes > 0) cpu::cast(src.ptr, src.dtype, out.Data(), as, numel);
-    d.Resolve(out);
-    return d.Promise();
+  if (src.device() == kCpuDevice || src.numel == 0) {
+    Napi::Promise::Deferred done = Napi::Promise::Deferred::New(cb.Env());
+    done.Resolve(readNow(cb.Env(), src, as));
+    return done.Promise();
   }
-  auto* worker = new ReadWorker(cb.Env(), cb[0], src, deviceSourceAs(src, as), bytes);
+  auto* worker = new ReadWorker(cb.Env(), cb[0], src, as);
   Napi::Promise promise = worker->promise();
   worker->Queue();
   return promise;
