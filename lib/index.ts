@@ -10,13 +10,17 @@
  * @packageDocumentation
  */
 import './ops/elementwise';
+import './ops/unary';
+import './ops/compare';
 import './ops/reduce';
 import './ops/fillCopy';
 
 export { Tensor, type TensorData, type NestedArray, type ToTarget } from './tensor';
 export { tensor, zeros, ones, full, empty, zerosLike, onesLike, arange, linspace, eye, type TensorDataOptions, type TensorLike, type TensorOptions } from './creation';
 export { Generator, defaultGenerator, manualSeed, rand, randn, randint, type RandomOptions } from './random';
-export { add, sub, mul, div, neg, type Operand } from './ops/elementwise';
+export { add, sub, mul, div, pow, maximum, minimum, type Operand } from './ops/elementwise';
+export { neg, abs, exp, log, log1p, expm1, sqrt, rsqrt, reciprocal, sin, cos, tanh, sigmoid, relu, leakyRelu, elu, gelu, silu, softplus, clamp } from './ops/unary';
+export { eq, ne, lt, le, gt, ge } from './ops/compare';
 export { sum, mean, type ReduceOptions } from './ops/reduce';
 export { tidy, keep, dispose, memory, resetPeakMemory, type MemoryInfo, type DeviceMemory, type DTypeMemory } from './memory';
 export { dtypes, promoteTypes, isFloatingPoint, type DType } from './dtype';

@@ -45,7 +45,10 @@ export interface NativeAddon {
     bStrides: number[], out: StorageHandle, outOffset: number, shape: number[]): void;
   binaryScalar(op: number, dtype: number, a: StorageHandle, aOffset: number, scalar: number, scalarFirst: boolean,
     out: StorageHandle, outOffset: number, n: number): void;
-  unary(op: number, dtype: number, a: StorageHandle, aOffset: number, out: StorageHandle, outOffset: number, n: number): void;
+  unary(op: number, dtype: number, a: StorageHandle, aOffset: number, out: StorageHandle, outOffset: number, n: number, p0: number, p1: number): void;
+  compare(op: number, dtype: number, a: StorageHandle, aOffset: number, aStrides: number[], b: StorageHandle, bOffset: number,
+    bStrides: number[], out: StorageHandle, outOffset: number, shape: number[]): void;
+  compareScalar(op: number, dtype: number, a: StorageHandle, aOffset: number, scalar: number, out: StorageHandle, outOffset: number, n: number): void;
   expand(dtype: number, a: StorageHandle, aOffset: number, aStrides: number[], out: StorageHandle, outOffset: number, shape: number[]): void;
   fill(dtype: number, out: StorageHandle, outOffset: number, n: number, value: number): void;
   reduceSum(inDtype: number, input: StorageHandle, inOffset: number, outDtype: number, out: StorageHandle, outOffset: number,

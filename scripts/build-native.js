@@ -35,6 +35,20 @@ function cudaSetting() {
   process.exit(1);
 }
 
+// node-gyp: the one npm hands its scripts, a local install, or the copy bundled with npm.
+function findNodeGyp() {
+  if (process.env.npm_config_node_gyp) return process.env.npm_config_node_gyp;
+  try {
+    return require.resolve('node-gyp/bin/node-gyp.js');
+  } catch {
+    const globalRoot = spawnSync('npm', ['root', '-g'], { encoding: 'utf8' }).stdout.trim();
+    const bundled = path.join(globalRoot, 'npm', 'node_modules', 'node-gyp', 'bin', 'node-gyp.js');
+    if (fs.existsSync(bundled)) return bundled;
+    console.error('[mixprec] node-gyp not found: install cmake (preferred) or node-gyp');
+    process.exit(1);
+  }
+}
+
 const cuda = cudaSetting();
 const strict = Boolean(process.env.CI) && process.env.CI !== 'false';
 const useGyp = process.env.MIXPREC_BUILD === 'gyp' || !onPath('cmake');
@@ -49,8 +63,12 @@ if (useGyp) {
     console.error('[mixprec] MIXPREC_CUDA=1 needs cmake (the node-gyp fallback builds the CPU backend only)');
     process.exit(1);
   }
-  const gyp = process.env.npm_config_node_gyp || require.resolve('node-gyp/bin/node-gyp.js');
-  run(process.execPath, [gyp, 'rebuild', `--jobs=${os.cpus().length}`]);
+  const gyp = findNodeGyp();
+  // Build against the headers installed with this Node, so node-gyp never downloads them.
+  const prefix = path.resolve(path.dirname(process.execPath), '..');
+  const nodedir = process.env.npm_config_nodedir ||
+    (fs.existsSync(path.join(prefix, 'include', 'node', 'node_api.h')) ? prefix : undefined);
+  run(process.execPath, [gyp, 'rebuild', `--jobs=${os.cpus().length}`, ...(nodedir ? [`--nodedir=${nodedir}`] : [])]);
 } else {
   const cmakeJs = require.resolve('cmake-js/bin/cmake-js');
   run(process.execPath, [

@@ -7,9 +7,9 @@ import * as mp from '../lib';
 
 const script = path.join(__dirname, 'helpers', 'workerTask.js');
 
-function runWorker(seed: number): Promise<{ sum: number; roundTrip: boolean; tensorsAfter: number }> {
+function runWorker(seed: number, leak = false): Promise<{ sum: number; roundTrip: boolean; tensorsAfter: number }> {
   return new Promise((resolve, reject) => {
-    const w = new Worker(script, { workerData: { seed, steps: 40 } });
+    const w = new Worker(script, { workerData: { seed, steps: 40, leak } });
     w.once('message', resolve);
     w.once('error', reject);
     w.once('exit', (code) => code !== 0 && reject(new Error(`worker exited with ${code}`)));
@@ -43,8 +43,16 @@ test('workers and the main thread compute concurrently and correctly', async () 
   expect(mp.memory().numTensors).toBe(before);
 }, 60_000);
 
-test('the addon loads again in a new worker after the first has exited', async () => {
-  const first = await runWorker(4);
+test('the addon loads again in a new worker after the first has exited with live tensors', async () => {
+  const first = await runWorker(4, true);
   const second = await runWorker(4);
   expect(second.sum).toBe(first.sum);
+}, 60_000);
+
+test('worker memory is its own: the main thread\'s report does not change', async () => {
+  const before = mp.memory();
+  await runWorker(5, true);
+  const after = mp.memory();
+  expect(after.numTensors).toBe(before.numTensors);
+  expect(after.numBytes).toBe(before.numBytes);
 }, 60_000);

@@ -6,12 +6,19 @@ namespace mp {
 
 constexpr int kMaxDims = 16;
 
-enum class BinaryOp : int32_t { Add = 0, Sub = 1, Mul = 2, Div = 3 };
-enum class UnaryOp : int32_t { Neg = 0 };
+enum class BinaryOp : int32_t { Add = 0, Sub = 1, Mul = 2, Div = 3, Pow = 4, Maximum = 5, Minimum = 6 };
+// The codes are shared with lib/ops/unary.ts.
+enum class UnaryOp : int32_t {
+  Neg = 0, Abs, Exp, Log, Log1p, Expm1, Sqrt, Rsqrt, Reciprocal, Sin, Cos, Tanh, Sigmoid, Relu,
+  LeakyRelu, Elu, Gelu, GeluTanh, Silu, Softplus, Clamp, PowScalar,
+};
+constexpr int32_t kNumUnaryOps = 22;
+enum class CompareOp : int32_t { Eq = 0, Ne = 1, Lt = 2, Le = 3, Gt = 4, Ge = 5 };
 enum class RandomKind : int32_t { Uniform = 0, Normal = 1, Integer = 2 };
 
-inline bool isValidBinaryOp(int32_t v) { return v >= 0 && v <= 3; }
-inline bool isValidUnaryOp(int32_t v) { return v == 0; }
+inline bool isValidBinaryOp(int32_t v) { return v >= 0 && v <= 6; }
+inline bool isValidUnaryOp(int32_t v) { return v >= 0 && v < kNumUnaryOps; }
+inline bool isValidCompareOp(int32_t v) { return v >= 0 && v <= 5; }
 inline bool isValidRandomKind(int32_t v) { return v >= 0 && v <= 2; }
 
 // An output of shape[0..ndim) (contiguous) and the element strides of two inputs broadcast to it

@@ -1,6 +1,7 @@
 #include "elementwiseKernels.h"
 
 #include "../core/binaryMath.h"
+#include "../core/opSwitch.h"
 #include "../core/elementTypes.h"
 #include "../core/threadPool.h"
 
@@ -103,12 +104,44 @@ void binaryScalarTyped(const void* av, double scalar, bool scalarFirst, void* ou
 }
 
 template <class Tag>
-void negTyped(const void* av, void* outv, int64_t n) {
+void unaryTyped(UnaryOp op, const void* av, void* outv, int64_t n, double p0, double p1) {
   using S = typename Tag::Storage;
+  using M = OpMath<Tag>;
   const auto* a = static_cast<const S*>(av);
   auto* out = static_cast<S*>(outv);
   parallelFor(n, kElementwiseGrain, [&](int64_t begin, int64_t end) {
-    for (int64_t i = begin; i < end; ++i) out[i] = negStored<Tag>(a[i]);
+    for (int64_t i = begin; i < end; ++i) out[i] = unaryStored<Tag>(op, a[i], M(p0), M(p1));
+  });
+}
+
+template <class Tag, CompareOp Op>
+void compareTyped(const void* av, const void* bv, void* outv, const BroadcastGeometry& geometry) {
+  using S = typename Tag::Storage;
+  using M = OpMath<Tag>;
+  const auto* a = static_cast<const S*>(av);
+  const auto* b = static_cast<const S*>(bv);
+  auto* out = static_cast<uint8_t*>(outv);
+  const BroadcastGeometry g = coalesce(geometry);
+  const int last = g.ndim - 1;
+  const int64_t inner = g.shape[last];
+  const int64_t sa = g.strideA[last], sb = g.strideB[last];
+  forEachRow(g, [&](int64_t r, int64_t offA, int64_t offB) {
+    uint8_t* o = out + r * inner;
+    for (int64_t i = 0; i < inner; ++i) {
+      o[i] = applyCompare<Op, M>(M(Tag::load(a[offA + i * sa])), M(Tag::load(b[offB + i * sb])));
+    }
+  });
+}
+
+template <class Tag, CompareOp Op>
+void compareScalarTyped(const void* av, double scalar, void* outv, int64_t n) {
+  using S = typename Tag::Storage;
+  using M = OpMath<Tag>;
+  const auto* a = static_cast<const S*>(av);
+  auto* out = static_cast<uint8_t*>(outv);
+  const M s = M(Tag::load(Tag::fromDouble(scalar)));
+  parallelFor(n, kElementwiseGrain, [&](int64_t begin, int64_t end) {
+    for (int64_t i = begin; i < end; ++i) out[i] = applyCompare<Op, M>(M(Tag::load(a[i])), s);
   });
 }
 
@@ -125,31 +158,31 @@ void fillTyped(void* outv, int64_t n, double value) {
 }  // namespace
 
 void binary(BinaryOp op, DType dtype, const void* a, const void* b, void* out, const BroadcastGeometry& g) {
-  MP_DISPATCH_DTYPE(dtype, {
-    switch (op) {
-      case BinaryOp::Add: binaryTyped<Tag, BinaryOp::Add>(a, b, out, g); break;
-      case BinaryOp::Sub: binaryTyped<Tag, BinaryOp::Sub>(a, b, out, g); break;
-      case BinaryOp::Mul: binaryTyped<Tag, BinaryOp::Mul>(a, b, out, g); break;
-      case BinaryOp::Div: binaryTyped<Tag, BinaryOp::Div>(a, b, out, g); break;
-    }
-  });
+#define MP_CALL(OP) binaryTyped<Tag, OP>(a, b, out, g)
+  MP_DISPATCH_DTYPE(dtype, MP_SWITCH_BINARY(op, MP_CALL));
+#undef MP_CALL
 }
 
 void binaryScalar(BinaryOp op, DType dtype, const void* a, double scalar, bool scalarFirst, void* out, int64_t n) {
-  MP_DISPATCH_DTYPE(dtype, {
-    switch (op) {
-      case BinaryOp::Add: binaryScalarTyped<Tag, BinaryOp::Add>(a, scalar, scalarFirst, out, n); break;
-      case BinaryOp::Sub: binaryScalarTyped<Tag, BinaryOp::Sub>(a, scalar, scalarFirst, out, n); break;
-      case BinaryOp::Mul: binaryScalarTyped<Tag, BinaryOp::Mul>(a, scalar, scalarFirst, out, n); break;
-      case BinaryOp::Div: binaryScalarTyped<Tag, BinaryOp::Div>(a, scalar, scalarFirst, out, n); break;
-    }
-  });
+#define MP_CALL(OP) binaryScalarTyped<Tag, OP>(a, scalar, scalarFirst, out, n)
+  MP_DISPATCH_DTYPE(dtype, MP_SWITCH_BINARY(op, MP_CALL));
+#undef MP_CALL
 }
 
-void unary(UnaryOp op, DType dtype, const void* a, void* out, int64_t n) {
-  switch (op) {
-    case UnaryOp::Neg: MP_DISPATCH_DTYPE(dtype, negTyped<Tag>(a, out, n)); break;
-  }
+void unary(UnaryOp op, DType dtype, const void* a, void* out, int64_t n, double p0, double p1) {
+  MP_DISPATCH_DTYPE(dtype, unaryTyped<Tag>(op, a, out, n, p0, p1));
+}
+
+void compare(CompareOp op, DType dtype, const void* a, const void* b, void* out, const BroadcastGeometry& g) {
+#define MP_CALL(OP) compareTyped<Tag, OP>(a, b, out, g)
+  MP_DISPATCH_DTYPE(dtype, MP_SWITCH_COMPARE(op, MP_CALL));
+#undef MP_CALL
+}
+
+void compareScalar(CompareOp op, DType dtype, const void* a, double scalar, void* out, int64_t n) {
+#define MP_CALL(OP) compareScalarTyped<Tag, OP>(a, scalar, out, n)
+  MP_DISPATCH_DTYPE(dtype, MP_SWITCH_COMPARE(op, MP_CALL));
+#undef MP_CALL
 }
 
 void expand(DType dtype, const void* a, void* out, const BroadcastGeometry& g) {

@@ -11,7 +11,12 @@ namespace mp::cpu {
 void binary(BinaryOp op, DType dtype, const void* a, const void* b, void* out, const BroadcastGeometry& g);
 // out = a (op) scalar, or scalar (op) a when scalarFirst.
 void binaryScalar(BinaryOp op, DType dtype, const void* a, double scalar, bool scalarFirst, void* out, int64_t n);
-void unary(UnaryOp op, DType dtype, const void* a, void* out, int64_t n);
+// p0 / p1 are the op's parameters (see core/unaryMath.h); integer dtypes take integer ops only.
+void unary(UnaryOp op, DType dtype, const void* a, void* out, int64_t n, double p0, double p1);
+// out (bool) = a (op) b, broadcast like binary.
+void compare(CompareOp op, DType dtype, const void* a, const void* b, void* out, const BroadcastGeometry& g);
+// out (bool) = a (op) scalar, the scalar first rounded into dtype.
+void compareScalar(CompareOp op, DType dtype, const void* a, double scalar, void* out, int64_t n);
 // out = a broadcast to g.shape (strideB unused); bit patterns are copied unchanged.
 void expand(DType dtype, const void* a, void* out, const BroadcastGeometry& g);
 void fill(DType dtype, void* out, int64_t n, double value);

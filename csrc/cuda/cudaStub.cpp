@@ -25,7 +25,9 @@ void synchronize(int) { unavailable(); }
 void cast(int, const void*, DType, void*, DType, int64_t) { unavailable(); }
 void binary(int, BinaryOp, DType, const void*, const void*, void*, const BroadcastGeometry&) { unavailable(); }
 void binaryScalar(int, BinaryOp, DType, const void*, double, bool, void*, int64_t) { unavailable(); }
-void unary(int, UnaryOp, DType, const void*, void*, int64_t) { unavailable(); }
+void unary(int, UnaryOp, DType, const void*, void*, int64_t, double, double) { unavailable(); }
+void compare(int, CompareOp, DType, const void*, const void*, void*, const BroadcastGeometry&) { unavailable(); }
+void compareScalar(int, CompareOp, DType, const void*, double, void*, int64_t) { unavailable(); }
 void expand(int, DType, const void*, void*, const BroadcastGeometry&) { unavailable(); }
 void fill(int, DType, void*, int64_t, double) { unavailable(); }
 void reduceSum(int, DType, const void*, DType, void*, int64_t, int64_t, int64_t, bool) { unavailable(); }

@@ -1,5 +1,6 @@
 // Elementwise ops on CUDA, with the CPU's arithmetic (core/binaryMath.h).
 #include "../core/binaryMath.h"
+#include "../core/opSwitch.h"
 #include "../core/elementTypes.h"
 #include "cudaBackend.h"
 #include "cudaCheck.h"
@@ -32,8 +33,31 @@ __global__ void binaryScalarKernel(const typename Tag::Storage* a, OpMath<Tag> s
 }
 
 template <class Tag>
-__global__ void negKernel(const typename Tag::Storage* a, typename Tag::Storage* out, int64_t n) {
-  MP_GRID_LOOP(i, n) { out[i] = negStored<Tag>(a[i]); }
+__global__ void unaryKernel(UnaryOp op, const typename Tag::Storage* a, typename Tag::Storage* out, int64_t n,
+                            OpMath<Tag> p0, OpMath<Tag> p1) {
+  MP_GRID_LOOP(i, n) { out[i] = unaryStored<Tag>(op, a[i], p0, p1); }
+}
+
+template <class Tag, CompareOp Op>
+__global__ void compareKernel(const typename Tag::Storage* a, const typename Tag::Storage* b, uint8_t* out,
+                              BroadcastGeometry g, int64_t n) {
+  using M = OpMath<Tag>;
+  MP_GRID_LOOP(i, n) {
+    int64_t rest = i, offA = 0, offB = 0;
+    for (int d = g.ndim - 1; d >= 0; --d) {
+      const int64_t idx = rest % g.shape[d];
+      rest /= g.shape[d];
+      offA += idx * g.strideA[d];
+      offB += idx * g.strideB[d];
+    }
+    out[i] = applyCompare<Op, M>(M(Tag::load(a[offA])), M(Tag::load(b[offB])));
+  }
+}
+
+template <class Tag, CompareOp Op>
+__global__ void compareScalarKernel(const typename Tag::Storage* a, OpMath<Tag> s, uint8_t* out, int64_t n) {
+  using M = OpMath<Tag>;
+  MP_GRID_LOOP(i, n) { out[i] = applyCompare<Op, M>(M(Tag::load(a[i])), s); }
 }
 
 template <class Bits>
@@ -82,14 +106,9 @@ void launchScalar(cudaStream_t stream, const void* a, double scalar, bool scalar
 
 void binary(int device, BinaryOp op, DType dtype, const void* a, const void* b, void* out, const BroadcastGeometry& g) {
   cudaStream_t stream = enter(device);
-  MP_DISPATCH_DTYPE(dtype, {
-    switch (op) {
-      case BinaryOp::Add: launchBinary<Tag, BinaryOp::Add>(stream, a, b, out, g); break;
-      case BinaryOp::Sub: launchBinary<Tag, BinaryOp::Sub>(stream, a, b, out, g); break;
-      case BinaryOp::Mul: launchBinary<Tag, BinaryOp::Mul>(stream, a, b, out, g); break;
-      case BinaryOp::Div: launchBinary<Tag, BinaryOp::Div>(stream, a, b, out, g); break;
-    }
-  });
+#define MP_CALL(OP) launchBinary<Tag, OP>(stream, a, b, out, g)
+  MP_DISPATCH_DTYPE(dtype, MP_SWITCH_BINARY(op, MP_CALL));
+#undef MP_CALL
   check(cudaGetLastError(), "binary kernel launch");
 }
 
@@ -97,27 +116,50 @@ void binaryScalar(int device, BinaryOp op, DType dtype, const void* a, double sc
                   int64_t n) {
   if (n == 0) return;
   cudaStream_t stream = enter(device);
-  MP_DISPATCH_DTYPE(dtype, {
-    switch (op) {
-      case BinaryOp::Add: launchScalar<Tag, BinaryOp::Add>(stream, a, scalar, scalarFirst, out, n); break;
-      case BinaryOp::Sub: launchScalar<Tag, BinaryOp::Sub>(stream, a, scalar, scalarFirst, out, n); break;
-      case BinaryOp::Mul: launchScalar<Tag, BinaryOp::Mul>(stream, a, scalar, scalarFirst, out, n); break;
-      case BinaryOp::Div: launchScalar<Tag, BinaryOp::Div>(stream, a, scalar, scalarFirst, out, n); break;
-    }
-  });
+#define MP_CALL(OP) launchScalar<Tag, OP>(stream, a, scalar, scalarFirst, out, n)
+  MP_DISPATCH_DTYPE(dtype, MP_SWITCH_BINARY(op, MP_CALL));
+#undef MP_CALL
   check(cudaGetLastError(), "scalar kernel launch");
 }
 
-void unary(int device, UnaryOp op, DType dtype, const void* a, void* out, int64_t n) {
+void unary(int device, UnaryOp op, DType dtype, const void* a, void* out, int64_t n, double p0, double p1) {
   if (n == 0) return;
   cudaStream_t stream = enter(device);
-  switch (op) {
-    case UnaryOp::Neg:
-      MP_DISPATCH_DTYPE(dtype, negKernel<Tag><<<blocksFor(n), kThreads, 0, stream>>>(
-                                   static_cast<const typename Tag::Storage*>(a), static_cast<typename Tag::Storage*>(out), n));
-      break;
-  }
+  MP_DISPATCH_DTYPE(dtype, unaryKernel<Tag><<<blocksFor(n), kThreads, 0, stream>>>(
+                               op, static_cast<const typename Tag::Storage*>(a), static_cast<typename Tag::Storage*>(out), n,
+                               OpMath<Tag>(p0), OpMath<Tag>(p1)));
   check(cudaGetLastError(), "unary kernel launch");
+}
+
+template <class Tag, CompareOp Op>
+void launchCompare(cudaStream_t stream, const void* a, const void* b, void* out, const BroadcastGeometry& g) {
+  using S = typename Tag::Storage;
+  const BroadcastGeometry c = coalesce(g);
+  int64_t n = 1;
+  for (int d = 0; d < c.ndim; ++d) n *= c.shape[d];
+  compareKernel<Tag, Op><<<blocksFor(n), kThreads, 0, stream>>>(static_cast<const S*>(a), static_cast<const S*>(b),
+                                                                  static_cast<uint8_t*>(out), c, n);
+}
+
+void compare(int device, CompareOp op, DType dtype, const void* a, const void* b, void* out,
+             const BroadcastGeometry& g) {
+  cudaStream_t stream = enter(device);
+#define MP_CALL(OP) launchCompare<Tag, OP>(stream, a, b, out, g)
+  MP_DISPATCH_DTYPE(dtype, MP_SWITCH_COMPARE(op, MP_CALL));
+#undef MP_CALL
+  check(cudaGetLastError(), "compare kernel launch");
+}
+
+void compareScalar(int device, CompareOp op, DType dtype, const void* a, double scalar, void* out, int64_t n) {
+  if (n == 0) return;
+  cudaStream_t stream = enter(device);
+#define MP_CALL(OP)                                                                                     \
+  compareScalarKernel<Tag, OP><<<blocksFor(n), kThreads, 0, stream>>>(                                  \
+      static_cast<const typename Tag::Storage*>(a), OpMath<Tag>(Tag::load(Tag::fromDouble(scalar))), \
+      static_cast<uint8_t*>(out), n)
+  MP_DISPATCH_DTYPE(dtype, MP_SWITCH_COMPARE(op, MP_CALL));
+#undef MP_CALL
+  check(cudaGetLastError(), "compare kernel launch");
 }
 
 void expand(int device, DType dtype, const void* a, void* out, const BroadcastGeometry& g) {

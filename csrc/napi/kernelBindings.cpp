@@ -9,6 +9,7 @@
 #include "../cpu/elementwiseKernels.h"
 #include "../cpu/randomKernels.h"
 #include "../cpu/reduceKernels.h"
+#include "../core/unaryMath.h"
 #include "../cuda/cudaBackend.h"
 #include "args.h"
 #include "bindings.h"
@@ -161,19 +162,65 @@ Napi::Value binaryScalar(const Napi::CallbackInfo& cb) {
   return cb.Env().Undefined();
 }
 
-// unary(op, dtype, a, aOffset, out, outOffset, n)
+// unary(op, dtype, a, aOffset, out, outOffset, n, p0, p1)
 Napi::Value unary(const Napi::CallbackInfo& cb) {
-  Args args(cb, "unary", 7);
+  Args args(cb, "unary", 9);
   const auto op = UnaryOp(args.enumValue(0, "op", isValidUnaryOp));
   const DType dtype = args.dtype(1, "dtype");
   const int64_t n = args.count(6, "n");
+  const double p0 = args.number(7, "p0");
+  const double p1 = args.number(8, "p1");
+  const bool integral = dtype == DType::Int32 || dtype == DType::Bool;
+  if (integral && !unaryOpAcceptsIntegers(op)) {
+    throwTypeError("ERR_INVALID_ARG", "mixprec native unary: this op needs a floating dtype (promote integers first)");
+  }
+  if (integral && !(std::fabs(p0) <= 4611686018427387904.0 && std::fabs(p1) <= 4611686018427387904.0)) {
+    args.fail(7, "p0", "integer-range parameters for an integer dtype");
+  }
   const View a = args.view(2, "a", n, dtype);
   const View out = args.view(4, "out", n, dtype);
   requireSameDevice("unary", {a, out});
   if (onCpu(out)) {
-    cpu::unary(op, dtype, a.data(), out.data(), n);
+    cpu::unary(op, dtype, a.data(), out.data(), n, p0, p1);
   } else {
-    cuda::unary(out.device(), op, dtype, a.data(), out.data(), n);
+    cuda::unary(out.device(), op, dtype, a.data(), out.data(), n, p0, p1);
+  }
+  return cb.Env().Undefined();
+}
+
+// compare(op, dtype, a, aOffset, aStrides, b, bOffset, bStrides, out, outOffset, shape): out is bool.
+Napi::Value compare(const Napi::CallbackInfo& cb) {
+  Args args(cb, "compare", 11);
+  const auto op = CompareOp(args.enumValue(0, "op", isValidCompareOp));
+  const DType dtype = args.dtype(1, "dtype");
+  const Broadcast bc = readBroadcast(args, "compare", 10, 4, 7);
+  const View a = args.view(2, "a", bc.spanA, dtype);
+  const View b = args.view(5, "b", bc.spanB, dtype);
+  const View out = args.view(8, "out", bc.numel, DType::Bool);
+  requireSameDevice("compare", {a, b, out});
+  if (bc.numel == 0) return cb.Env().Undefined();
+  if (onCpu(out)) {
+    cpu::compare(op, dtype, a.data(), b.data(), out.data(), bc.geometry);
+  } else {
+    cuda::compare(out.device(), op, dtype, a.data(), b.data(), out.data(), bc.geometry);
+  }
+  return cb.Env().Undefined();
+}
+
+// compareScalar(op, dtype, a, aOffset, scalar, out, outOffset, n): out is bool.
+Napi::Value compareScalar(const Napi::CallbackInfo& cb) {
+  Args args(cb, "compareScalar", 8);
+  const auto op = CompareOp(args.enumValue(0, "op", isValidCompareOp));
+  const DType dtype = args.dtype(1, "dtype");
+  const double scalar = args.number(4, "scalar");
+  const int64_t n = args.count(7, "n");
+  const View a = args.view(2, "a", n, dtype);
+  const View out = args.view(5, "out", n, DType::Bool);
+  requireSameDevice("compareScalar", {a, out});
+  if (onCpu(out)) {
+    cpu::compareScalar(op, dtype, a.data(), scalar, out.data(), n);
+  } else {
+    cuda::compareScalar(out.device(), op, dtype, a.data(), scalar, out.data(), n);
   }
   return cb.Env().Undefined();
 }
@@ -280,6 +327,8 @@ void registerKernelBindings(Napi::Env env, Napi::Object exports) {
   exportFunction<binary>(env, exports, "binary");
   exportFunction<binaryScalar>(env, exports, "binaryScalar");
   exportFunction<unary>(env, exports, "unary");
+  exportFunction<compare>(env, exports, "compare");
+  exportFunction<compareScalar>(env, exports, "compareScalar");
   exportFunction<expand>(env, exports, "expand");
   exportFunction<fill>(env, exports, "fill");
   exportFunction<reduceSum>(env, exports, "reduceSum");

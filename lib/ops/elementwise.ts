@@ -1,6 +1,6 @@
 /**
- * add, sub, mul, div (with broadcasting and PyTorch's type promotion), neg, and their in-place
- * forms. 16-bit values are computed in float32 and rounded once.
+ * add, sub, mul, div, pow, maximum, minimum (with broadcasting and PyTorch's type promotion) and
+ * the in-place forms. 16-bit values are computed in float32 and rounded once.
  */
 import { canCast, dtypeCode, isFloatingPoint, promoteTypes, promoteWithScalar, type DType } from '../dtype';
 import { argTypeError, MixprecError, MixprecTypeError } from '../errors';
@@ -12,8 +12,8 @@ import { checkTensor, newResult, requireSameDevice, withDtype } from './operands
 /** A tensor or a JS scalar operand. */
 export type Operand = Tensor | number | boolean;
 
-type BinaryName = 'add' | 'sub' | 'mul' | 'div';
-const opCodes: Record<BinaryName, number> = { add: 0, sub: 1, mul: 2, div: 3 };
+type BinaryName = 'add' | 'sub' | 'mul' | 'div' | 'pow' | 'maximum' | 'minimum';
+const opCodes: Record<BinaryName, number> = { add: 0, sub: 1, mul: 2, div: 3, pow: 4, maximum: 5, minimum: 6 };
 
 function isScalar(v: unknown): v is number | boolean {
   return typeof v === 'number' || typeof v === 'boolean';
@@ -31,7 +31,7 @@ function rejectBoolSub(op: string, dtypes: DType[]): void {
 }
 
 /** Result dtype and the computation of `a op b` writing into `out` (a new tensor when omitted). */
-function binary(op: BinaryName, opName: string, a: Operand, b: Operand, out?: Tensor): Tensor {
+export function binary(op: BinaryName, opName: string, a: Operand, b: Operand, out?: Tensor): Tensor {
   if (!isScalar(a) && !(a instanceof Tensor)) throw argTypeError(opName, 'input', 'a Tensor or a number', a);
   if (!isScalar(b) && !(b instanceof Tensor)) throw argTypeError(opName, 'other', 'a Tensor or a number', b);
   if (isScalar(a) && isScalar(b)) throw argTypeError(opName, 'input', 'a Tensor (at least one operand must be a tensor)', a);
@@ -122,13 +122,22 @@ export function div(a: Operand, b: Operand): Tensor {
   return binary('div', 'div', a, b);
 }
 
-/** `-a` (not defined for bool). @example `mp.neg(x)` */
-export function neg(a: Tensor): Tensor {
-  const t = checkTensor('neg', 'input', a);
-  if (t.dtype === 'bool') throw new MixprecTypeError('ERR_INVALID_DTYPE', 'neg: negation of a bool tensor is not supported; use logical not');
-  const out = newResult('neg', t.shape, t.dtype, t);
-  native.unary(0, dtypeCode(t.dtype), t.storage.handle, t.offset, out.storage.handle, out.offset, t.numel);
-  return out;
+/**
+ * `a ** b` elementwise (broadcasting, promotion: an int32 tensor to an integral power stays
+ * int32). @example `mp.pow(x, 2)`, `mp.pow(2, x)`
+ */
+export function pow(a: Operand, b: Operand): Tensor {
+  return binary('pow', 'pow', a, b);
+}
+
+/** Elementwise maximum; NaN in either operand gives NaN. @example `mp.maximum(x, y)` */
+export function maximum(a: Operand, b: Operand): Tensor {
+  return binary('maximum', 'maximum', a, b);
+}
+
+/** Elementwise minimum; NaN in either operand gives NaN. @example `mp.minimum(x, 0)` */
+export function minimum(a: Operand, b: Operand): Tensor {
+  return binary('minimum', 'minimum', a, b);
 }
 
 declare module '../tensor' {
@@ -141,8 +150,12 @@ declare module '../tensor' {
     mul(other: Operand): Tensor;
     /** `this / other`; see {@link div}. */
     div(other: Operand): Tensor;
-    /** `-this`; see {@link neg}. */
-    neg(): Tensor;
+    /** `this ** other`; see {@link pow}. */
+    pow(other: Operand): Tensor;
+    /** See {@link maximum}. */
+    maximum(other: Operand): Tensor;
+    /** See {@link minimum}. */
+    minimum(other: Operand): Tensor;
     /** In place `this += other`; returns this. */
     add_(other: Operand): Tensor;
     /** In place `this -= other`; returns this. */
@@ -158,7 +171,9 @@ Tensor.prototype.add = function (this: Tensor, other: Operand) { return binary('
 Tensor.prototype.sub = function (this: Tensor, other: Operand) { return binary('sub', 'sub', this, other); };
 Tensor.prototype.mul = function (this: Tensor, other: Operand) { return binary('mul', 'mul', this, other); };
 Tensor.prototype.div = function (this: Tensor, other: Operand) { return binary('div', 'div', this, other); };
-Tensor.prototype.neg = function (this: Tensor) { return neg(this); };
+Tensor.prototype.pow = function (this: Tensor, other: Operand) { return binary('pow', 'pow', this, other); };
+Tensor.prototype.maximum = function (this: Tensor, other: Operand) { return binary('maximum', 'maximum', this, other); };
+Tensor.prototype.minimum = function (this: Tensor, other: Operand) { return binary('minimum', 'minimum', this, other); };
 Tensor.prototype.add_ = function (this: Tensor, other: Operand) { return binaryInPlace('add', this, other); };
 Tensor.prototype.sub_ = function (this: Tensor, other: Operand) { return binaryInPlace('sub', this, other); };
 Tensor.prototype.mul_ = function (this: Tensor, other: Operand) { return binaryInPlace('mul', this, other); };

@@ -59,6 +59,26 @@ const checks = {
     });
   },
 
+  async 'unary math, pow/maximum/minimum and comparisons match the CPU'() {
+    mp.manualSeed(12);
+    await mp.tidy(async () => {
+      for (const dtype of ['float32', 'float16', 'bfloat16', 'float64']) {
+        const a = mp.randn([1000], { dtype });
+        const g = a.cuda();
+        for (const op of ['neg', 'abs', 'exp', 'tanh', 'sigmoid', 'relu', 'silu', 'gelu', 'sin']) {
+          const want = Array.from(mp[op](a).dataSync());
+          const got = Array.from(await mp[op](g).data());
+          // Device libm may differ from the host's in the last bit.
+          got.forEach((v, i) => assert.ok(Object.is(v, want[i]) || Math.abs(v - want[i]) <= Math.abs(want[i]) * 2 ** -20, `${dtype} ${op}[${i}]`));
+        }
+        same(mp.clamp(g, -0.5, 0.5).cpu().dataSync(), mp.clamp(a, -0.5, 0.5).dataSync());
+        same(mp.maximum(g, 0).cpu().dataSync(), mp.maximum(a, 0).dataSync());
+        same(g.gt(mp.zeros([1], { device: 'cuda' })).cpu().dataSync(), a.gt(mp.zeros([1])).dataSync());
+        same(g.le(0.25).cpu().dataSync(), a.le(0.25).dataSync());
+      }
+    });
+  },
+
   'uniform and integer random streams equal the CPU streams'() {
     mp.tidy(() => {
       const g1 = new mp.Generator(5);

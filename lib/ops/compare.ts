@@ -1,0 +1,67 @@
+/**
+ * Comparisons eq ne lt le gt ge: broadcasting, operands promoted to their common dtype, bool
+ * result. A JS scalar is rounded into the tensor's dtype first, as PyTorch does.
+ */
+import { dtypeCode, promoteTypes, promoteWithScalar } from '../dtype';
+import { argTypeError } from '../errors';
+import { native } from '../native';
+import { broadcastShapes, broadcastStrides } from '../shape';
+import { Tensor } from '../tensor';
+import type { Operand } from './elementwise';
+import { checkTensor, newResult, requireSameDevice, withDtype } from './operands';
+
+const codes = { eq: 0, ne: 1, lt: 2, le: 3, gt: 4, ge: 5 } as const;
+type CompareName = keyof typeof codes;
+
+function compare(name: CompareName, input: Tensor, other: Operand): Tensor {
+  const a = checkTensor(name, 'input', input);
+  if (typeof other === 'number' || typeof other === 'boolean') {
+    const dtype = promoteWithScalar(a.dtype, other);
+    const out = newResult(name, a.shape, 'bool', a);
+    withDtype(a, dtype, (x) => {
+      native.compareScalar(codes[name], dtypeCode(dtype), x.storage.handle, x.offset, Number(other), out.storage.handle, out.offset, a.numel);
+    });
+    return out;
+  }
+  if (!(other instanceof Tensor)) throw argTypeError(name, 'other', 'a Tensor or a number', other);
+  const b = checkTensor(name, 'other', other);
+  requireSameDevice(name, [a, b]);
+  const dtype = promoteTypes(a.dtype, b.dtype);
+  const shape = broadcastShapes(name, a.shape, b.shape);
+  const out = newResult(name, shape, 'bool', a);
+  withDtype(a, dtype, (x) =>
+    withDtype(b, dtype, (y) => {
+      native.compare(codes[name], dtypeCode(dtype), x.storage.handle, x.offset, broadcastStrides(a.shape, shape), y.storage.handle, y.offset,
+        broadcastStrides(b.shape, shape), out.storage.handle, out.offset, shape);
+    }),
+  );
+  return out;
+}
+
+/** `a == b` → bool. @example `mp.eq(pred, labels)` */
+export const eq = (a: Tensor, b: Operand): Tensor => compare('eq', a, b);
+/** `a != b` → bool (true where either is NaN). */
+export const ne = (a: Tensor, b: Operand): Tensor => compare('ne', a, b);
+/** `a < b` → bool. */
+export const lt = (a: Tensor, b: Operand): Tensor => compare('lt', a, b);
+/** `a <= b` → bool. */
+export const le = (a: Tensor, b: Operand): Tensor => compare('le', a, b);
+/** `a > b` → bool. @example `mp.gt(x, 0)` */
+export const gt = (a: Tensor, b: Operand): Tensor => compare('gt', a, b);
+/** `a >= b` → bool. */
+export const ge = (a: Tensor, b: Operand): Tensor => compare('ge', a, b);
+
+declare module '../tensor' {
+  interface Tensor {
+    eq(other: Operand): Tensor;
+    ne(other: Operand): Tensor;
+    lt(other: Operand): Tensor;
+    le(other: Operand): Tensor;
+    gt(other: Operand): Tensor;
+    ge(other: Operand): Tensor;
+  }
+}
+
+for (const name of Object.keys(codes) as CompareName[]) {
+  Tensor.prototype[name] = function (this: Tensor, other: Operand) { return compare(name, this, other); };
+}

@@ -1,0 +1,153 @@
+/**
+ * Unary math and activations: neg abs exp log log1p expm1 sqrt rsqrt reciprocal sin cos tanh
+ * sigmoid relu leakyRelu elu gelu silu softplus clamp. Integer inputs of the float-only ops
+ * compute in float32 (as PyTorch's do); 16-bit values compute in float32 and round once.
+ */
+import { dtypeCode, isFloatingPoint, type DType } from '../dtype';
+import { argTypeError, MixprecTypeError } from '../errors';
+import { native } from '../native';
+import { Tensor } from '../tensor';
+import { checkTensor, newResult, withDtype } from './operands';
+
+/** Native op codes (csrc/core/kernelArgs.h UnaryOp). */
+const codes = {
+  neg: 0, abs: 1, exp: 2, log: 3, log1p: 4, expm1: 5, sqrt: 6, rsqrt: 7, reciprocal: 8, sin: 9, cos: 10, tanh: 11,
+  sigmoid: 12, relu: 13, leakyRelu: 14, elu: 15, gelu: 16, geluTanh: 17, silu: 18, softplus: 19, clamp: 20,
+} as const;
+type UnaryName = keyof typeof codes;
+
+/** Ops that keep integer dtypes; the others compute integers as float32. */
+const integerOps = new Set<UnaryName>(['neg', 'abs', 'relu', 'clamp']);
+
+function unary(name: UnaryName, opName: string, input: Tensor, p0 = 0, p1 = 0, forceFloat = false): Tensor {
+  const t = checkTensor(opName, 'input', input);
+  if (t.dtype === 'bool' && integerOps.has(name)) {
+    throw new MixprecTypeError('ERR_INVALID_DTYPE', `${opName}: not defined for bool tensors (convert with .int() or .float() first)`);
+  }
+  const dtype: DType = isFloatingPoint(t.dtype) || (integerOps.has(name) && !forceFloat) ? t.dtype : 'float32';
+  const out = newResult(opName, t.shape, dtype, t);
+  withDtype(t, dtype, (x) => {
+    native.unary(codes[name], dtypeCode(dtype), x.storage.handle, x.offset, out.storage.handle, out.offset, t.numel, p0, p1);
+  });
+  return out;
+}
+
+function finite(op: string, arg: string, v: unknown): number {
+  if (typeof v !== 'number' || Number.isNaN(v)) throw argTypeError(op, arg, 'a number', v);
+  return v;
+}
+
+/** `-x` (not for bool). @example `mp.neg(x)` */
+export const neg = (x: Tensor): Tensor => unary('neg', 'neg', x);
+/** `|x|`. @example `mp.abs(x)` */
+export const abs = (x: Tensor): Tensor => unary('abs', 'abs', x);
+/** `e^x`. @example `mp.exp(x)` */
+export const exp = (x: Tensor): Tensor => unary('exp', 'exp', x);
+/** Natural logarithm. @example `mp.log(x)` */
+export const log = (x: Tensor): Tensor => unary('log', 'log', x);
+/** `log(1 + x)`, accurate near 0. @example `mp.log1p(x)` */
+export const log1p = (x: Tensor): Tensor => unary('log1p', 'log1p', x);
+/** `e^x - 1`, accurate near 0. @example `mp.expm1(x)` */
+export const expm1 = (x: Tensor): Tensor => unary('expm1', 'expm1', x);
+/** Square root. @example `mp.sqrt(x)` */
+export const sqrt = (x: Tensor): Tensor => unary('sqrt', 'sqrt', x);
+/** `1 / sqrt(x)`. @example `mp.rsqrt(x)` */
+export const rsqrt = (x: Tensor): Tensor => unary('rsqrt', 'rsqrt', x);
+/** `1 / x`. @example `mp.reciprocal(x)` */
+export const reciprocal = (x: Tensor): Tensor => unary('reciprocal', 'reciprocal', x);
+/** Sine. @example `mp.sin(x)` */
+export const sin = (x: Tensor): Tensor => unary('sin', 'sin', x);
+/** Cosine. @example `mp.cos(x)` */
+export const cos = (x: Tensor): Tensor => unary('cos', 'cos', x);
+/** Hyperbolic tangent. @example `mp.tanh(x)` */
+export const tanh = (x: Tensor): Tensor => unary('tanh', 'tanh', x);
+/** `1 / (1 + e^-x)`. @example `mp.sigmoid(x)` */
+export const sigmoid = (x: Tensor): Tensor => unary('sigmoid', 'sigmoid', x);
+/** `max(x, 0)` (NaN stays NaN). @example `mp.relu(x)` */
+export const relu = (x: Tensor): Tensor => unary('relu', 'relu', x);
+/** `x * sigmoid(x)`. @example `mp.silu(x)` */
+export const silu = (x: Tensor): Tensor => unary('silu', 'silu', x);
+
+/** `x` for x ≥ 0, `negativeSlope * x` otherwise. @example `mp.leakyRelu(x, 0.2)` */
+export function leakyRelu(x: Tensor, negativeSlope = 0.01): Tensor {
+  return unary('leakyRelu', 'leakyRelu', x, finite('leakyRelu', 'negativeSlope', negativeSlope));
+}
+
+/** `x` for x > 0, `alpha * (e^x - 1)` otherwise. @example `mp.elu(x)` */
+export function elu(x: Tensor, alpha = 1): Tensor {
+  return unary('elu', 'elu', x, finite('elu', 'alpha', alpha));
+}
+
+/**
+ * GELU: `x * Φ(x)` exactly (erf), or PyTorch's tanh approximation with `{approximate: 'tanh'}`.
+ * @example `mp.gelu(x, { approximate: 'tanh' })`
+ */
+export function gelu(x: Tensor, options?: { approximate?: 'none' | 'tanh' }): Tensor {
+  const approximate = options?.approximate ?? 'none';
+  if (approximate !== 'none' && approximate !== 'tanh') throw argTypeError('gelu', 'options.approximate', "'none' or 'tanh'", approximate);
+  return approximate === 'tanh' ? unary('geluTanh', 'gelu', x) : unary('gelu', 'gelu', x);
+}
+
+/**
+ * `log(1 + e^(beta x)) / beta`, and `x` where `beta x > threshold` (PyTorch's defaults 1, 20).
+ * @example `mp.softplus(x, { beta: 2 })`
+ */
+export function softplus(x: Tensor, options?: { beta?: number; threshold?: number }): Tensor {
+  const beta = finite('softplus', 'options.beta', options?.beta ?? 1);
+  const threshold = finite('softplus', 'options.threshold', options?.threshold ?? 20);
+  return unary('softplus', 'softplus', x, beta, threshold);
+}
+
+/**
+ * Limits values to [min, max] (either bound may be omitted; NaN stays NaN). An integer tensor
+ * with a fractional bound computes in float32.
+ * @example `mp.clamp(x, 0, 1)`, `mp.clamp(x, undefined, 6)`
+ */
+export function clamp(x: Tensor, min?: number, max?: number): Tensor {
+  if (min === undefined && max === undefined) throw argTypeError('clamp', 'min', 'a number (at least one of min and max)', min);
+  const lo = min === undefined ? -Infinity : finite('clamp', 'min', min);
+  const hi = max === undefined ? Infinity : finite('clamp', 'max', max);
+  const t = checkTensor('clamp', 'input', x);
+  const fractional = !Number.isInteger(lo) && Number.isFinite(lo) || (!Number.isInteger(hi) && Number.isFinite(hi));
+  if (!isFloatingPoint(t.dtype) && t.dtype !== 'bool') {
+    // Integer tensors: infinite bounds become the int32 range; fractional ones promote.
+    const bound = (v: number) => Math.max(-2147483648, Math.min(2147483647, v));
+    return unary('clamp', 'clamp', t, bound(lo), bound(hi), fractional);
+  }
+  return unary('clamp', 'clamp', t, lo, hi);
+}
+
+declare module '../tensor' {
+  interface Tensor {
+    neg(): Tensor;
+    abs(): Tensor;
+    exp(): Tensor;
+    log(): Tensor;
+    log1p(): Tensor;
+    expm1(): Tensor;
+    sqrt(): Tensor;
+    rsqrt(): Tensor;
+    reciprocal(): Tensor;
+    sin(): Tensor;
+    cos(): Tensor;
+    tanh(): Tensor;
+    sigmoid(): Tensor;
+    relu(): Tensor;
+    silu(): Tensor;
+    leakyRelu(negativeSlope?: number): Tensor;
+    elu(alpha?: number): Tensor;
+    gelu(options?: { approximate?: 'none' | 'tanh' }): Tensor;
+    softplus(options?: { beta?: number; threshold?: number }): Tensor;
+    clamp(min?: number, max?: number): Tensor;
+  }
+}
+
+const methods = { neg, abs, exp, log, log1p, expm1, sqrt, rsqrt, reciprocal, sin, cos, tanh, sigmoid, relu, silu } as const;
+for (const [name, fn] of Object.entries(methods)) {
+  (Tensor.prototype as unknown as Record<string, unknown>)[name] = function (this: Tensor) { return fn(this); };
+}
+Tensor.prototype.leakyRelu = function (this: Tensor, negativeSlope?: number) { return leakyRelu(this, negativeSlope); };
+Tensor.prototype.elu = function (this: Tensor, alpha?: number) { return elu(this, alpha); };
+Tensor.prototype.gelu = function (this: Tensor, options?: { approximate?: 'none' | 'tanh' }) { return gelu(this, options); };
+Tensor.prototype.softplus = function (this: Tensor, options?: { beta?: number; threshold?: number }) { return softplus(this, options); };
+Tensor.prototype.clamp = function (this: Tensor, min?: number, max?: number) { return clamp(this, min, max); };
