@@ -1,6 +1,7 @@
-// Every float32 bit pattern through float32 -> float16 and float32 -> bfloat16 on the shipped
-// (fastest) path, against the independent references in helpers/floatReference.ts; every
-// 16-bit pattern back to float32.
+// Every float32 bit pattern through float32 -> float16 and float32 -> bfloat16, against the
+// independent references in helpers/floatReference.ts, on the path this CPU ships with and on the
+// portable path (used by CPUs without F16C/AVX2, ARM among them); every 16-bit pattern back to
+// float32 on both.
 import * as mp from '../lib';
 import { dtypeCode, native } from './helpers/native';
 import { bf16BitsToF32Bits, f16BitsToNumber, f16NanToF32Bits, f32BitsToBf16Bits, f32BitsToF16Bits } from './helpers/floatReference';
@@ -40,7 +41,17 @@ function exhaustive(target: 'float16' | 'bfloat16'): string[] {
   return mismatches;
 }
 
-describe(`exhaustive casts (SIMD path: ${mp.backend().simd})`, () => {
+const paths = [...new Set([mp.backend().simdDetected, 'scalar'])];
+
+afterAll(() => {
+  mp.setSimdLevel(mp.backend().simdDetected);
+});
+
+describe.each(paths)('exhaustive casts on the %s path', (path) => {
+  beforeAll(() => {
+    expect(mp.setSimdLevel(path)).toBe(true);
+  });
+
   test('all 2^32 float32 patterns -> float16', () => {
     expect(exhaustive('float16')).toEqual([]);
   }, 600_000);

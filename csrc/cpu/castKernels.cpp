@@ -19,17 +19,52 @@ void castLoop(const void* src, void* dst, int64_t n) {
   for (int64_t i = 0; i < n; ++i) d[i] = D::fromDouble(S::toDouble(s[i]));
 }
 
+// Portable loops (no SIMD: other CPUs, ARM). Branch-light bit tricks that give the same bits as
+// the generic conversions of floatBits.h; the tests compare them with castReference.
+inline uint16_t floatToHalfFast(float f) {
+  const uint32_t x = floatToBits(f);
+  const uint32_t sign = (x >> 16) & 0x8000u;
+  const uint32_t a = x & 0x7fffffffu;
+  if (a >= 0x7f800000u) return uint16_t(sign | (a > 0x7f800000u ? 0x7e00u | ((a >> 13) & 0x3ffu) : 0x7c00u));
+  if (a >= 0x477ff000u) return uint16_t(sign | 0x7c00u);  // rounds to infinity
+  if (a >= 0x38800000u) return uint16_t(sign | ((a - 0x38000000u + 0xfffu + ((a >> 13) & 1u)) >> 13));
+  // Subnormal result: adding 0.5 makes the float unit in the last place 2^-24, the half's
+  // subnormal step, so the FPU's own round-to-nearest-even lands on the answer.
+  const float t = bitsToFloat(a) + 0.5f;
+  return uint16_t(sign | (floatToBits(t) - 0x3f000000u));
+}
+
+inline uint16_t floatToBf16Fast(float f) {
+  const uint32_t x = floatToBits(f);
+  if ((x & 0x7fffffffu) > 0x7f800000u) return uint16_t((x >> 16) | 0x40u);
+  return uint16_t((x + 0x7fffu + ((x >> 16) & 1u)) >> 16);
+}
+
+inline float halfToFloatFast(uint16_t h) {
+  const uint32_t sign = uint32_t(h & 0x8000u) << 16;
+  const uint32_t e = (h >> 10) & 0x1fu;
+  const uint32_t m = h & 0x3ffu;
+  if (e == 0x1f) return bitsToFloat(sign | 0x7f800000u | (m << 13) | (m ? 0x400000u : 0u));
+  if (e == 0) return bitsToFloat(sign | floatToBits(float(m) * 5.9604644775390625e-8f));  // m * 2^-24, exact
+  return bitsToFloat(sign | ((e + 112) << 23) | (m << 13));
+}
+
+inline float bf16ToFloatFast(uint16_t h) {
+  const uint32_t x = uint32_t(h) << 16;
+  return bitsToFloat((x & 0x7fffffffu) > 0x7f800000u ? x | 0x400000u : x);
+}
+
 void floatToHalfPortable(const float* s, uint16_t* d, int64_t n) {
-  for (int64_t i = 0; i < n; ++i) d[i] = floatToHalfBits(s[i]);
+  for (int64_t i = 0; i < n; ++i) d[i] = floatToHalfFast(s[i]);
 }
 void halfToFloatPortable(const uint16_t* s, float* d, int64_t n) {
-  for (int64_t i = 0; i < n; ++i) d[i] = halfBitsToFloat(s[i]);
+  for (int64_t i = 0; i < n; ++i) d[i] = halfToFloatFast(s[i]);
 }
 void floatToBf16Portable(const float* s, uint16_t* d, int64_t n) {
-  for (int64_t i = 0; i < n; ++i) d[i] = floatToBf16Bits(s[i]);
+  for (int64_t i = 0; i < n; ++i) d[i] = floatToBf16Fast(s[i]);
 }
 void bf16ToFloatPortable(const uint16_t* s, float* d, int64_t n) {
-  for (int64_t i = 0; i < n; ++i) d[i] = bf16BitsToFloat(s[i]);
+  for (int64_t i = 0; i < n; ++i) d[i] = bf16ToFloatFast(s[i]);
 }
 
 using FromFloat = void (*)(const float*, uint16_t*, int64_t);
