@@ -2,6 +2,8 @@
 #pragma once
 #include <cstdint>
 
+#include "hostDevice.h"
+
 namespace mp {
 
 constexpr int kMaxDims = 16;
@@ -29,6 +31,18 @@ struct BroadcastGeometry {
   int64_t strideA[kMaxDims] = {};
   int64_t strideB[kMaxDims] = {};
 };
+
+// Element offsets into both inputs of output element i (row-major over g.shape).
+MP_HD void broadcastOffsets(const BroadcastGeometry& g, int64_t i, int64_t& offA, int64_t& offB) {
+  offA = 0;
+  offB = 0;
+  for (int d = g.ndim - 1; d >= 0; --d) {
+    const int64_t idx = i % g.shape[d];
+    i /= g.shape[d];
+    offA += idx * g.strideA[d];
+    offB += idx * g.strideB[d];
+  }
+}
 
 // Merges adjacent dimensions that are contiguous in both inputs, and drops size-1 dimensions, so
 // kernels see the fewest, longest rows.

@@ -15,13 +15,8 @@ template <class Tag, BinaryOp Op>
 __global__ void binaryKernel(const typename Tag::Storage* a, const typename Tag::Storage* b,
                              typename Tag::Storage* out, BroadcastGeometry g, int64_t n) {
   MP_GRID_LOOP(i, n) {
-    int64_t rest = i, offA = 0, offB = 0;
-    for (int d = g.ndim - 1; d >= 0; --d) {
-      const int64_t idx = rest % g.shape[d];
-      rest /= g.shape[d];
-      offA += idx * g.strideA[d];
-      offB += idx * g.strideB[d];
-    }
+    int64_t offA, offB;
+    broadcastOffsets(g, i, offA, offB);
     out[i] = binaryStored<Tag, Op>(a[offA], b[offB]);
   }
 }
@@ -43,13 +38,8 @@ __global__ void compareKernel(const typename Tag::Storage* a, const typename Tag
                               BroadcastGeometry g, int64_t n) {
   using M = OpMath<Tag>;
   MP_GRID_LOOP(i, n) {
-    int64_t rest = i, offA = 0, offB = 0;
-    for (int d = g.ndim - 1; d >= 0; --d) {
-      const int64_t idx = rest % g.shape[d];
-      rest /= g.shape[d];
-      offA += idx * g.strideA[d];
-      offB += idx * g.strideB[d];
-    }
+    int64_t offA, offB;
+    broadcastOffsets(g, i, offA, offB);
     out[i] = applyCompare<Op, M>(M(Tag::load(a[offA])), M(Tag::load(b[offB])));
   }
 }
@@ -63,11 +53,8 @@ __global__ void compareScalarKernel(const typename Tag::Storage* a, OpMath<Tag> 
 template <class Bits>
 __global__ void expandKernel(const Bits* a, Bits* out, BroadcastGeometry g, int64_t n) {
   MP_GRID_LOOP(i, n) {
-    int64_t rest = i, offA = 0;
-    for (int d = g.ndim - 1; d >= 0; --d) {
-      offA += (rest % g.shape[d]) * g.strideA[d];
-      rest /= g.shape[d];
-    }
+    int64_t offA, offB;
+    broadcastOffsets(g, i, offA, offB);
     out[i] = a[offA];
   }
 }
