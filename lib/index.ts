@@ -12,6 +12,7 @@
 import './ops/elementwise';
 import './ops/unary';
 import './ops/compare';
+import './ops/shapeOps';
 import './ops/reduce';
 import './ops/fillCopy';
 
@@ -21,6 +22,7 @@ export { Generator, defaultGenerator, manualSeed, rand, randn, randint, type Ran
 export { add, sub, mul, div, pow, maximum, minimum, type Operand } from './ops/elementwise';
 export { neg, abs, exp, log, log1p, expm1, sqrt, rsqrt, reciprocal, sin, cos, tanh, sigmoid, relu, leakyRelu, elu, gelu, silu, softplus, clamp } from './ops/unary';
 export { eq, ne, lt, le, gt, ge } from './ops/compare';
+export { permute, transpose, squeeze, unsqueeze, narrow, slice, expand, cat, stack, split, chunk } from './ops/shapeOps';
 export { sum, mean, type ReduceOptions } from './ops/reduce';
 export { tidy, keep, dispose, memory, resetPeakMemory, type MemoryInfo, type DeviceMemory, type DTypeMemory } from './memory';
 export { dtypes, promoteTypes, isFloatingPoint, type DType } from './dtype';

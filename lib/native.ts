@@ -49,7 +49,8 @@ export interface NativeAddon {
   compare(op: number, dtype: number, a: StorageHandle, aOffset: number, aStrides: number[], b: StorageHandle, bOffset: number,
     bStrides: number[], out: StorageHandle, outOffset: number, shape: number[]): void;
   compareScalar(op: number, dtype: number, a: StorageHandle, aOffset: number, scalar: number, out: StorageHandle, outOffset: number, n: number): void;
-  expand(dtype: number, a: StorageHandle, aOffset: number, aStrides: number[], out: StorageHandle, outOffset: number, shape: number[]): void;
+  stridedCopy(dtype: number, src: StorageHandle, srcOffset: number, srcStrides: number[], dst: StorageHandle, dstOffset: number,
+    dstStrides: number[], shape: number[]): void;
   fill(dtype: number, out: StorageHandle, outOffset: number, n: number, value: number): void;
   reduceSum(inDtype: number, input: StorageHandle, inOffset: number, outDtype: number, out: StorageHandle, outOffset: number,
     outer: number, size: number, inner: number, mean: boolean): void;

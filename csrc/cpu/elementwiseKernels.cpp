@@ -71,19 +71,23 @@ void binaryTyped(const void* av, const void* bv, void* outv, const BroadcastGeom
   });
 }
 
-// Copies bit patterns, so any dtype of this element width works.
+// Copies bit patterns, so any dtype of this element width works. strideA: source, strideB: dest.
 template <class Bits>
-void expandTyped(const void* av, void* outv, const BroadcastGeometry& geometry) {
-  const auto* a = static_cast<const Bits*>(av);
-  auto* out = static_cast<Bits*>(outv);
+void stridedCopyTyped(const void* srcv, void* dstv, const BroadcastGeometry& geometry) {
+  const auto* src = static_cast<const Bits*>(srcv);
+  auto* dst = static_cast<Bits*>(dstv);
   const BroadcastGeometry g = coalesce(geometry);
   const int last = g.ndim - 1;
   const int64_t inner = g.shape[last];
-  const int64_t stride = g.strideA[last];
-  forEachRow(g, [&](int64_t r, int64_t offA, int64_t) {
-    Bits* o = out + r * inner;
-    const Bits* x = a + offA;
-    for (int64_t i = 0; i < inner; ++i) o[i] = x[i * stride];
+  const int64_t ss = g.strideA[last], ds = g.strideB[last];
+  forEachRow(g, [&](int64_t, int64_t offS, int64_t offD) {
+    const Bits* x = src + offS;
+    Bits* o = dst + offD;
+    if (ss == 1 && ds == 1) {
+      for (int64_t i = 0; i < inner; ++i) o[i] = x[i];
+    } else {
+      for (int64_t i = 0; i < inner; ++i) o[i * ds] = x[i * ss];
+    }
   });
 }
 
@@ -185,12 +189,12 @@ void compareScalar(CompareOp op, DType dtype, const void* a, double scalar, void
 #undef MP_CALL
 }
 
-void expand(DType dtype, const void* a, void* out, const BroadcastGeometry& g) {
+void stridedCopy(DType dtype, const void* src, void* dst, const BroadcastGeometry& g) {
   switch (elementSize(dtype)) {
-    case 1: expandTyped<uint8_t>(a, out, g); break;
-    case 2: expandTyped<uint16_t>(a, out, g); break;
-    case 4: expandTyped<uint32_t>(a, out, g); break;
-    default: expandTyped<uint64_t>(a, out, g); break;
+    case 1: stridedCopyTyped<uint8_t>(src, dst, g); break;
+    case 2: stridedCopyTyped<uint16_t>(src, dst, g); break;
+    case 4: stridedCopyTyped<uint32_t>(src, dst, g); break;
+    default: stridedCopyTyped<uint64_t>(src, dst, g); break;
   }
 }
 

@@ -17,8 +17,9 @@ void unary(UnaryOp op, DType dtype, const void* a, void* out, int64_t n, double 
 void compare(CompareOp op, DType dtype, const void* a, const void* b, void* out, const BroadcastGeometry& g);
 // out (bool) = a (op) scalar, the scalar first rounded into dtype.
 void compareScalar(CompareOp op, DType dtype, const void* a, double scalar, void* out, int64_t n);
-// out = a broadcast to g.shape (strideB unused); bit patterns are copied unchanged.
-void expand(DType dtype, const void* a, void* out, const BroadcastGeometry& g);
+// dst[index . strideB] = src[index . strideA] for every index of g.shape: gathers (broadcast,
+// permute, slice) and scatters into regions (cat). Bit patterns are copied unchanged.
+void stridedCopy(DType dtype, const void* src, void* dst, const BroadcastGeometry& g);
 void fill(DType dtype, void* out, int64_t n, double value);
 
 }  // namespace mp::cpu

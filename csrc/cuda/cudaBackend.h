@@ -32,7 +32,7 @@ void binaryScalar(int device, BinaryOp op, DType dtype, const void* a, double sc
 void unary(int device, UnaryOp op, DType dtype, const void* a, void* out, int64_t n, double p0, double p1);
 void compare(int device, CompareOp op, DType dtype, const void* a, const void* b, void* out, const BroadcastGeometry& g);
 void compareScalar(int device, CompareOp op, DType dtype, const void* a, double scalar, void* out, int64_t n);
-void expand(int device, DType dtype, const void* a, void* out, const BroadcastGeometry& g);
+void stridedCopy(int device, DType dtype, const void* src, void* dst, const BroadcastGeometry& g);
 void fill(int device, DType dtype, void* out, int64_t n, double value);
 void reduceSum(int device, DType inType, const void* in, DType outType, void* out, int64_t outer, int64_t size,
                int64_t inner, bool mean);

@@ -28,7 +28,7 @@ void binaryScalar(int, BinaryOp, DType, const void*, double, bool, void*, int64_
 void unary(int, UnaryOp, DType, const void*, void*, int64_t, double, double) { unavailable(); }
 void compare(int, CompareOp, DType, const void*, const void*, void*, const BroadcastGeometry&) { unavailable(); }
 void compareScalar(int, CompareOp, DType, const void*, double, void*, int64_t) { unavailable(); }
-void expand(int, DType, const void*, void*, const BroadcastGeometry&) { unavailable(); }
+void stridedCopy(int, DType, const void*, void*, const BroadcastGeometry&) { unavailable(); }
 void fill(int, DType, void*, int64_t, double) { unavailable(); }
 void reduceSum(int, DType, const void*, DType, void*, int64_t, int64_t, int64_t, bool) { unavailable(); }
 void random(int, RandomKind, DType, void*, int64_t, const RandomState&, double, double) { unavailable(); }

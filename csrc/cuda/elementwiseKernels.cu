@@ -51,20 +51,20 @@ __global__ void compareScalarKernel(const typename Tag::Storage* a, OpMath<Tag> 
 }
 
 template <class Bits>
-__global__ void expandKernel(const Bits* a, Bits* out, BroadcastGeometry g, int64_t n) {
+__global__ void stridedCopyKernel(const Bits* src, Bits* dst, BroadcastGeometry g, int64_t n) {
   MP_GRID_LOOP(i, n) {
-    int64_t offA, offB;
-    broadcastOffsets(g, i, offA, offB);
-    out[i] = a[offA];
+    int64_t offS, offD;
+    broadcastOffsets(g, i, offS, offD);
+    dst[offD] = src[offS];
   }
 }
 
 template <class Bits>
-void launchExpand(cudaStream_t stream, const void* a, void* out, const BroadcastGeometry& g) {
+void launchStridedCopy(cudaStream_t stream, const void* src, void* dst, const BroadcastGeometry& g) {
   const BroadcastGeometry c = coalesce(g);
   int64_t n = 1;
   for (int d = 0; d < c.ndim; ++d) n *= c.shape[d];
-  expandKernel<Bits><<<blocksFor(n), kThreads, 0, stream>>>(static_cast<const Bits*>(a), static_cast<Bits*>(out), c, n);
+  stridedCopyKernel<Bits><<<blocksFor(n), kThreads, 0, stream>>>(static_cast<const Bits*>(src), static_cast<Bits*>(dst), c, n);
 }
 
 template <class Tag>
@@ -149,15 +149,15 @@ void compareScalar(int device, CompareOp op, DType dtype, const void* a, double 
   check(cudaGetLastError(), "compare kernel launch");
 }
 
-void expand(int device, DType dtype, const void* a, void* out, const BroadcastGeometry& g) {
+void stridedCopy(int device, DType dtype, const void* src, void* dst, const BroadcastGeometry& g) {
   cudaStream_t stream = enter(device);
   switch (elementSize(dtype)) {
-    case 1: launchExpand<uint8_t>(stream, a, out, g); break;
-    case 2: launchExpand<uint16_t>(stream, a, out, g); break;
-    case 4: launchExpand<uint32_t>(stream, a, out, g); break;
-    default: launchExpand<unsigned long long>(stream, a, out, g); break;
+    case 1: launchStridedCopy<uint8_t>(stream, src, dst, g); break;
+    case 2: launchStridedCopy<uint16_t>(stream, src, dst, g); break;
+    case 4: launchStridedCopy<uint32_t>(stream, src, dst, g); break;
+    default: launchStridedCopy<unsigned long long>(stream, src, dst, g); break;
   }
-  check(cudaGetLastError(), "expand kernel launch");
+  check(cudaGetLastError(), "strided copy kernel launch");
 }
 
 void fill(int device, DType dtype, void* out, int64_t n, double value) {

@@ -119,19 +119,23 @@ Napi::Value binary(const Napi::CallbackInfo& cb) {
   return cb.Env().Undefined();
 }
 
-// expand(dtype, a, aOffset, aStrides, out, outOffset, shape)
-Napi::Value expand(const Napi::CallbackInfo& cb) {
-  Args args(cb, "expand", 7);
+// stridedCopy(dtype, src, srcOffset, srcStrides, dst, dstOffset, dstStrides, shape)
+Napi::Value stridedCopy(const Napi::CallbackInfo& cb) {
+  Args args(cb, "stridedCopy", 8);
   const DType dtype = args.dtype(0, "dtype");
-  const Broadcast bc = readBroadcast(args, "expand", 6, 3);
-  const View a = args.view(1, "a", bc.spanA, dtype);
-  const View out = args.view(4, "out", bc.numel, dtype);
-  requireSameDevice("expand", {a, out});
+  const Broadcast bc = readBroadcast(args, "stridedCopy", 7, 3, 6);
+  // A zero destination stride would make threads race on one element.
+  for (int d = 0; d < bc.geometry.ndim && bc.numel > 0; ++d) {
+    if (bc.geometry.shape[d] > 1 && bc.geometry.strideB[d] == 0) args.fail(6, "dstStrides", "non-zero strides");
+  }
+  const View src = args.view(1, "src", bc.spanA, dtype);
+  const View dst = args.view(4, "dst", bc.spanB, dtype);
+  requireSameDevice("stridedCopy", {src, dst});
   if (bc.numel == 0) return cb.Env().Undefined();
-  if (onCpu(out)) {
-    cpu::expand(dtype, a.data(), out.data(), bc.geometry);
+  if (onCpu(dst)) {
+    cpu::stridedCopy(dtype, src.data(), dst.data(), bc.geometry);
   } else {
-    cuda::expand(out.device(), dtype, a.data(), out.data(), bc.geometry);
+    cuda::stridedCopy(dst.device(), dtype, src.data(), dst.data(), bc.geometry);
   }
   return cb.Env().Undefined();
 }
@@ -329,7 +333,7 @@ void registerKernelBindings(Napi::Env env, Napi::Object exports) {
   exportFunction<unary>(env, exports, "unary");
   exportFunction<compare>(env, exports, "compare");
   exportFunction<compareScalar>(env, exports, "compareScalar");
-  exportFunction<expand>(env, exports, "expand");
+  exportFunction<stridedCopy>(env, exports, "stridedCopy");
   exportFunction<fill>(env, exports, "fill");
   exportFunction<reduceSum>(env, exports, "reduceSum");
   exportFunction<random>(env, exports, "random");

@@ -4,7 +4,7 @@
 import { dtypeCode } from '../dtype';
 import { argTypeError, MixprecError } from '../errors';
 import { native } from '../native';
-import { broadcastShapes, broadcastStrides, sameShape } from '../shape';
+import { broadcastShapes, broadcastStrides, contiguousStrides, sameShape } from '../shape';
 import { Tensor } from '../tensor';
 import { checkTensor } from './operands';
 
@@ -23,13 +23,14 @@ function copyInPlace(self: Tensor, source: Tensor): Tensor {
   if (!sameShape(shape, self.shape)) {
     throw new MixprecError('ERR_SHAPE_MISMATCH', `copy_: src of shape [${src.shape.join(', ')}] cannot be broadcast to self's shape [${self.shape.join(', ')}]`);
   }
-  // Bring src to self's device and dtype (temporaries are disposed), then copy or expand.
+  // Bring src to self's device and dtype (temporaries are disposed), then copy or broadcast.
   const moved = src.to({ dtype: self.dtype, device: self.device });
   try {
     if (sameShape(src.shape, self.shape)) {
       native.copy(self.storage.handle, self.offset, moved.storage.handle, moved.offset, self.numel, dtypeCode(self.dtype));
     } else {
-      native.expand(dtypeCode(self.dtype), moved.storage.handle, moved.offset, broadcastStrides(src.shape, self.shape), self.storage.handle, self.offset, self.shape);
+      native.stridedCopy(dtypeCode(self.dtype), moved.storage.handle, moved.offset, broadcastStrides(src.shape, self.shape),
+        self.storage.handle, self.offset, contiguousStrides(self.shape), self.shape);
     }
   } finally {
     if (moved !== src) moved.dispose();

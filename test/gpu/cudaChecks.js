@@ -79,6 +79,17 @@ const checks = {
     });
   },
 
+  'shape ops (permute, slice, cat, expand) match the CPU'() {
+    mp.tidy(() => {
+      const x = mp.randn([3, 4, 5], { dtype: 'bfloat16' });
+      const g = x.cuda();
+      same(g.permute([2, 0, 1]).cpu().rawData(), x.permute([2, 0, 1]).rawData());
+      same(g.slice(2, 1, 5, 2).cpu().rawData(), x.slice(2, 1, 5, 2).rawData());
+      same(mp.cat([g, g], 1).cpu().rawData(), mp.cat([x, x], 1).rawData());
+      same(g.slice(1, 0, 1).expand([3, 6, 5]).cpu().rawData(), x.slice(1, 0, 1).expand([3, 6, 5]).rawData());
+    });
+  },
+
   'uniform and integer random streams equal the CPU streams'() {
     mp.tidy(() => {
       const g1 = new mp.Generator(5);

@@ -1,0 +1,231 @@
+/**
+ * Shape ops: transpose, permute, squeeze, unsqueeze, narrow, slice, expand, cat, stack, split,
+ * chunk. Tensors are always contiguous, so ops that reorder or select elements copy them with
+ * one native strided copy; squeeze and unsqueeze are views.
+ */
+import { dtypeCode, promoteTypes } from '../dtype';
+import { argRangeError, argTypeError, MixprecRangeError } from '../errors';
+import { native } from '../native';
+import { broadcastShapes, broadcastStrides, contiguousStrides, normalizeDim } from '../shape';
+import { Tensor } from '../tensor';
+import { checkTensor, newResult, requireSameDevice, withDtype } from './operands';
+
+/** Copies a strided selection of `src` (element `offset`, `strides`, `shape`) into a new tensor. */
+function gather(op: string, src: Tensor, offset: number, strides: number[], shape: number[]): Tensor {
+  const out = newResult(op, shape, src.dtype, src);
+  native.stridedCopy(dtypeCode(src.dtype), src.storage.handle, src.offset + offset, strides, out.storage.handle, out.offset, contiguousStrides(shape), shape);
+  return out;
+}
+
+/** `t`, checked to have at least one dimension to select along. */
+function withDims(op: string, input: Tensor): Tensor {
+  const t = checkTensor(op, 'input', input);
+  if (t.ndim === 0) throw new MixprecRangeError('ERR_INVALID_SHAPE', `${op}: needs a tensor with at least one dimension, got a 0-d tensor`);
+  return t;
+}
+
+function integer(op: string, arg: string, v: unknown): number {
+  if (typeof v !== 'number' || !Number.isInteger(v)) throw argTypeError(op, arg, 'an integer', v);
+  return v;
+}
+
+/**
+ * Reorders dimensions: result dim i is input dim `dims[i]`.
+ * @example `mp.permute(x, [2, 0, 1])`
+ */
+export function permute(input: Tensor, dims: number[]): Tensor {
+  const t = checkTensor('permute', 'input', input);
+  if (!Array.isArray(dims) || dims.length !== t.ndim) throw argTypeError('permute', 'dims', `an array of ${t.ndim} dimensions`, dims);
+  const order = dims.map((d, i) => normalizeDim('permute', `dims[${i}]`, d, t.ndim));
+  if (new Set(order).size !== order.length) throw argTypeError('permute', 'dims', 'a permutation (each dimension once)', dims);
+  const strides = contiguousStrides(t.shape);
+  return gather('permute', t, 0, order.map((d) => strides[d]), order.map((d) => t.shape[d]));
+}
+
+/** Swaps two dimensions. @example `mp.transpose(x, 0, 1)` */
+export function transpose(input: Tensor, dim0: number, dim1: number): Tensor {
+  const t = checkTensor('transpose', 'input', input);
+  const a = normalizeDim('transpose', 'dim0', dim0, t.ndim);
+  const b = normalizeDim('transpose', 'dim1', dim1, t.ndim);
+  const order = t.shape.map((_, i) => (i === a ? b : i === b ? a : i));
+  return permute(t, order);
+}
+
+/** Removes size-1 dimensions (all, or just `dim`), as a view. @example `mp.squeeze(x, 0)` */
+export function squeeze(input: Tensor, dim?: number): Tensor {
+  const t = checkTensor('squeeze', 'input', input);
+  if (dim === undefined) return t.reshape(t.shape.filter((s) => s !== 1));
+  const d = normalizeDim('squeeze', 'dim', dim, t.ndim);
+  return t.shape[d] === 1 ? t.reshape(t.shape.filter((_, i) => i !== d)) : t.reshape(t.shape);
+}
+
+/** Inserts a size-1 dimension at `dim` (-ndim-1 ≤ dim ≤ ndim), as a view. @example `mp.unsqueeze(x, -1)` */
+export function unsqueeze(input: Tensor, dim: number): Tensor {
+  const t = checkTensor('unsqueeze', 'input', input);
+  const d = normalizeDim('unsqueeze', 'dim', dim, t.ndim + 1);
+  const shape = t.shape;
+  shape.splice(d, 0, 1);
+  return t.reshape(shape);
+}
+
+/** Elements `start .. start+length-1` along `dim`. @example `mp.narrow(x, 1, 2, 3)` */
+export function narrow(input: Tensor, dim: number, start: number, length: number): Tensor {
+  const t = withDims('narrow', input);
+  const d = normalizeDim('narrow', 'dim', dim, t.ndim);
+  const size = t.shape[d];
+  let s = integer('narrow', 'start', start);
+  if (s < 0) s += size;
+  integer('narrow', 'length', length);
+  if (s < 0 || s > size) throw argRangeError('narrow', 'start', `an index in [${-size}, ${size}]`, start);
+  if (length < 0 || s + length > size) throw argRangeError('narrow', 'length', `a length in [0, ${size - s}] (dimension ${d} has size ${size})`, length);
+  return slice(t, d, s, s + length);
+}
+
+/**
+ * Python-style slicing along `dim`: `start` (default 0) to `end` (default the size, exclusive)
+ * by a positive `step`; negative indices count from the end and out-of-range ones are clipped.
+ * @example `x.slice(0, 1, -1, 2)`
+ */
+export function slice(input: Tensor, dim: number, start = 0, end?: number, step = 1): Tensor {
+  const t = withDims('slice', input);
+  const d = normalizeDim('slice', 'dim', dim, t.ndim);
+  const size = t.shape[d];
+  if (integer('slice', 'step', step) <= 0) throw argRangeError('slice', 'step', 'a positive integer', step);
+  const clip = (v: number) => Math.min(Math.max(v < 0 ? v + size : v, 0), size);
+  const lo = clip(integer('slice', 'start', start));
+  const hi = end === undefined ? size : clip(integer('slice', 'end', end));
+  const count = hi > lo ? Math.ceil((hi - lo) / step) : 0;
+  const strides = contiguousStrides(t.shape);
+  const shape = t.shape;
+  shape[d] = count;
+  const selStrides = strides.slice();
+  selStrides[d] = strides[d] * step;
+  return gather('slice', t, lo * strides[d], selStrides, shape);
+}
+
+/**
+ * Broadcasts to `shape` (a new tensor: mixprec tensors are always contiguous, so unlike
+ * PyTorch's view this copies). -1 keeps a size.
+ * @example `mp.expand(mp.ones([3, 1]), [3, 4])`
+ */
+export function expand(input: Tensor, shape: number[]): Tensor {
+  const t = checkTensor('expand', 'input', input);
+  if (!Array.isArray(shape) || shape.length < t.ndim) throw argTypeError('expand', 'shape', `an array of at least ${t.ndim} sizes`, shape);
+  const lead = shape.length - t.ndim;
+  const target = shape.map((s, i) => (s === -1 && i >= lead ? t.shape[i - lead] : integer('expand', `shape[${i}]`, s)));
+  const result = broadcastShapes('expand', t.shape, target);
+  if (result.some((s, i) => s !== target[i])) {
+    throw new MixprecRangeError('ERR_SHAPE_MISMATCH', `expand: shape [${t.shape.join(', ')}] cannot be expanded to [${shape.join(', ')}]`);
+  }
+  return gather('expand', t, 0, broadcastStrides(t.shape, target), target);
+}
+
+/**
+ * Joins tensors along an existing dimension; dtypes promote, shapes must match elsewhere.
+ * @example `mp.cat([a, b], 1)`
+ */
+export function cat(tensors: Tensor[], dim = 0): Tensor {
+  if (!Array.isArray(tensors) || tensors.length === 0) throw argTypeError('cat', 'tensors', 'a non-empty array of tensors', tensors);
+  const ts = tensors.map((t, i) => checkTensor('cat', `tensors[${i}]`, t));
+  requireSameDevice('cat', ts);
+  const first = withDims('cat', ts[0]);
+  const d = normalizeDim('cat', 'dim', dim, first.ndim);
+  ts.forEach((t, i) => {
+    const ok = t.ndim === first.ndim && t.shape.every((s, k) => k === d || s === first.shape[k]);
+    if (!ok) {
+      throw new MixprecRangeError('ERR_SHAPE_MISMATCH', `cat: tensors[${i}] has shape [${t.shape.join(', ')}], which differs from tensors[0]'s [${first.shape.join(', ')}] outside dimension ${d}`);
+    }
+  });
+  const dtype = ts.map((t) => t.dtype).reduce(promoteTypes);
+  const shape = first.shape;
+  shape[d] = ts.reduce((n, t) => n + t.shape[d], 0);
+  const out = newResult('cat', shape, dtype, first);
+  const outStrides = contiguousStrides(shape);
+  let offset = 0;
+  for (const t of ts) {
+    withDtype(t, dtype, (x) => {
+      native.stridedCopy(dtypeCode(dtype), x.storage.handle, x.offset, contiguousStrides(t.shape), out.storage.handle, out.offset + offset * outStrides[d], outStrides, t.shape);
+    });
+    offset += t.shape[d];
+  }
+  return out;
+}
+
+/** Joins same-shaped tensors along a new dimension. @example `mp.stack([a, b])` */
+export function stack(tensors: Tensor[], dim = 0): Tensor {
+  if (!Array.isArray(tensors) || tensors.length === 0) throw argTypeError('stack', 'tensors', 'a non-empty array of tensors', tensors);
+  const ts = tensors.map((t, i) => checkTensor('stack', `tensors[${i}]`, t));
+  ts.forEach((t, i) => {
+    if (t.ndim !== ts[0].ndim || t.shape.some((s, k) => s !== ts[0].shape[k])) {
+      throw new MixprecRangeError('ERR_SHAPE_MISMATCH', `stack: tensors[${i}] has shape [${t.shape.join(', ')}] but tensors[0] has [${ts[0].shape.join(', ')}]`);
+    }
+  });
+  const d = normalizeDim('stack', 'dim', dim, ts[0].ndim + 1);
+  const views = ts.map((t) => unsqueeze(t, d));
+  try {
+    return cat(views, d);
+  } finally {
+    for (const v of views) v.dispose();
+  }
+}
+
+/**
+ * Splits into pieces of `splitSize` along `dim` (the last may be smaller), or of the listed sizes.
+ * @example `mp.split(x, 2)`, `mp.split(x, [1, 3], 1)`
+ */
+export function split(input: Tensor, splitSize: number | number[], dim = 0): Tensor[] {
+  const t = withDims('split', input);
+  const d = normalizeDim('split', 'dim', dim, t.ndim);
+  const size = t.shape[d];
+  let sizes: number[];
+  if (Array.isArray(splitSize)) {
+    sizes = splitSize.map((s, i) => integer('split', `splitSize[${i}]`, s));
+    if (sizes.some((s) => s < 0) || sizes.reduce((a, b) => a + b, 0) !== size) {
+      throw argRangeError('split', 'splitSize', `non-negative sizes adding up to ${size}`, splitSize);
+    }
+  } else {
+    const n = integer('split', 'splitSize', splitSize);
+    if (n <= 0) throw argRangeError('split', 'splitSize', 'a positive integer', splitSize);
+    sizes = [];
+    for (let s = 0; s < size; s += n) sizes.push(Math.min(n, size - s));
+    if (sizes.length === 0) sizes.push(0);
+  }
+  let start = 0;
+  return sizes.map((n) => {
+    const piece = slice(t, d, start, start + n);
+    start += n;
+    return piece;
+  });
+}
+
+/** Splits into `chunks` nearly equal pieces along `dim` (PyTorch's sizes). @example `mp.chunk(x, 3)` */
+export function chunk(input: Tensor, chunks: number, dim = 0): Tensor[] {
+  const t = withDims('chunk', input);
+  if (integer('chunk', 'chunks', chunks) <= 0) throw argRangeError('chunk', 'chunks', 'a positive integer', chunks);
+  const size = t.shape[normalizeDim('chunk', 'dim', dim, t.ndim)];
+  return split(t, Math.max(Math.ceil(size / chunks), 1), dim);
+}
+
+declare module '../tensor' {
+  interface Tensor {
+    permute(dims: number[]): Tensor;
+    transpose(dim0: number, dim1: number): Tensor;
+    squeeze(dim?: number): Tensor;
+    unsqueeze(dim: number): Tensor;
+    narrow(dim: number, start: number, length: number): Tensor;
+    slice(dim: number, start?: number, end?: number, step?: number): Tensor;
+    expand(shape: number[]): Tensor;
+    split(splitSize: number | number[], dim?: number): Tensor[];
+    chunk(chunks: number, dim?: number): Tensor[];
+  }
+}
+
+Tensor.prototype.permute = function (this: Tensor, dims: number[]) { return permute(this, dims); };
+Tensor.prototype.transpose = function (this: Tensor, dim0: number, dim1: number) { return transpose(this, dim0, dim1); };
+Tensor.prototype.squeeze = function (this: Tensor, dim?: number) { return squeeze(this, dim); };
+Tensor.prototype.unsqueeze = function (this: Tensor, dim: number) { return unsqueeze(this, dim); };
+Tensor.prototype.narrow = function (this: Tensor, dim: number, start: number, length: number) { return narrow(this, dim, start, length); };
+Tensor.prototype.slice = function (this: Tensor, dim: number, start?: number, end?: number, step?: number) { return slice(this, dim, start, end, step); };
+Tensor.prototype.expand = function (this: Tensor, shape: number[]) { return expand(this, shape); };
+Tensor.prototype.split = function (this: Tensor, splitSize: number | number[], dim?: number) { return split(this, splitSize, dim); };
+Tensor.prototype.chunk = function (this: Tensor, chunks: number, dim?: number) { return chunk(this, chunks, dim); };
