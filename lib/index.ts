@@ -14,6 +14,7 @@ import './ops/unary';
 import './ops/compare';
 import './ops/shapeOps';
 import './ops/reduce';
+import './ops/reduceAlong';
 import './ops/fillCopy';
 
 export { Tensor, type TensorData, type NestedArray, type ToTarget } from './tensor';
@@ -24,6 +25,7 @@ export { neg, abs, exp, log, log1p, expm1, sqrt, rsqrt, reciprocal, sin, cos, ta
 export { eq, ne, lt, le, gt, ge } from './ops/compare';
 export { permute, transpose, squeeze, unsqueeze, narrow, slice, expand, cat, stack, split, chunk } from './ops/shapeOps';
 export { sum, mean, type ReduceOptions } from './ops/reduce';
+export { prod, max, min, argmax, argmin, logsumexp, variance, std, softmax, logSoftmax, type DimOptions, type VarOptions } from './ops/reduceAlong';
 export { tidy, keep, dispose, memory, resetPeakMemory, type MemoryInfo, type DeviceMemory, type DTypeMemory } from './memory';
 export { dtypes, promoteTypes, isFloatingPoint, type DType } from './dtype';
 export { Device, type DeviceLike } from './device';

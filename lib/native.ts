@@ -54,6 +54,10 @@ export interface NativeAddon {
   fill(dtype: number, out: StorageHandle, outOffset: number, n: number, value: number): void;
   reduceSum(inDtype: number, input: StorageHandle, inOffset: number, outDtype: number, out: StorageHandle, outOffset: number,
     outer: number, size: number, inner: number, mean: boolean): void;
+  reduceAlong(kind: number, inDtype: number, input: StorageHandle, inOffset: number, outDtype: number, out: StorageHandle, outOffset: number,
+    outer: number, size: number, inner: number, p0: number): void;
+  softmax(log: boolean, dtype: number, input: StorageHandle, inOffset: number, out: StorageHandle, outOffset: number,
+    outer: number, size: number, inner: number): void;
   random(kind: number, dtype: number, out: StorageHandle, outOffset: number, n: number, seed: bigint, offset: bigint, a: number, b: number): void;
   arange(dtype: number, out: StorageHandle, outOffset: number, n: number, start: number, step: number): void;
   linspace(dtype: number, out: StorageHandle, outOffset: number, n: number, start: number, end: number): void;

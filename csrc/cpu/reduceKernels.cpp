@@ -68,7 +68,48 @@ void reduceFrom(const void* in, DType outType, void* out, int64_t outer, int64_t
   MP_DISPATCH_DTYPE(outType, reduceTyped<In, Tag>(in, out, outer, size, inner, mean));
 }
 
+template <class In, class Out>
+void reduceAlongTyped(ReduceKind kind, const void* inv, void* outv, int64_t outer, int64_t size, int64_t inner, double p0) {
+  const auto* in = static_cast<const typename In::Storage*>(inv);
+  auto* out = static_cast<typename Out::Storage*>(outv);
+  const int64_t work = std::max<int64_t>(size, 1);
+  parallelFor(outer * inner, work >= kGrainElements ? 1 : kGrainElements / work, [&](int64_t begin, int64_t end) {
+    for (int64_t t = begin; t < end; ++t) {
+      const int64_t o = t / inner, i = t % inner;
+      out[t] = Out::fromDouble(reduceColumn<In>(kind, in + o * size * inner + i, size, inner, p0));
+    }
+  });
+}
+
+template <class In>
+void reduceAlongFrom(ReduceKind kind, const void* in, DType outType, void* out, int64_t outer, int64_t size,
+                     int64_t inner, double p0) {
+  MP_DISPATCH_DTYPE(outType, reduceAlongTyped<In, Tag>(kind, in, out, outer, size, inner, p0));
+}
+
+template <class Tag>
+void softmaxTyped(bool log, const void* inv, void* outv, int64_t outer, int64_t size, int64_t inner) {
+  const auto* in = static_cast<const typename Tag::Storage*>(inv);
+  auto* out = static_cast<typename Tag::Storage*>(outv);
+  const int64_t work = std::max<int64_t>(size, 1);
+  parallelFor(outer * inner, work >= kGrainElements ? 1 : kGrainElements / work, [&](int64_t begin, int64_t end) {
+    for (int64_t t = begin; t < end; ++t) {
+      const int64_t base = (t / inner) * size * inner + t % inner;
+      softmaxColumn<Tag>(in + base, out + base, size, inner, log);
+    }
+  });
+}
+
 }  // namespace
+
+void reduceAlong(ReduceKind kind, DType inType, const void* in, DType outType, void* out, int64_t outer, int64_t size,
+                 int64_t inner, double p0) {
+  MP_DISPATCH_DTYPE(inType, reduceAlongFrom<Tag>(kind, in, outType, out, outer, size, inner, p0));
+}
+
+void softmax(bool log, DType dtype, const void* in, void* out, int64_t outer, int64_t size, int64_t inner) {
+  MP_DISPATCH_DTYPE(dtype, softmaxTyped<Tag>(log, in, out, outer, size, inner));
+}
 
 void reduceSum(DType inType, const void* in, DType outType, void* out, int64_t outer, int64_t size, int64_t inner,
                bool mean) {

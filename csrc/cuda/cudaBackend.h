@@ -7,6 +7,7 @@
 
 #include "../core/dtype.h"
 #include "../core/kernelArgs.h"
+#include "../core/reduceMath.h"
 
 namespace mp::cuda {
 
@@ -36,6 +37,9 @@ void stridedCopy(int device, DType dtype, const void* src, void* dst, const Broa
 void fill(int device, DType dtype, void* out, int64_t n, double value);
 void reduceSum(int device, DType inType, const void* in, DType outType, void* out, int64_t outer, int64_t size,
                int64_t inner, bool mean);
+void reduceAlong(int device, ReduceKind kind, DType inType, const void* in, DType outType, void* out, int64_t outer,
+                 int64_t size, int64_t inner, double p0);
+void softmax(int device, bool log, DType dtype, const void* in, void* out, int64_t outer, int64_t size, int64_t inner);
 void random(int device, RandomKind kind, DType dtype, void* out, int64_t n, const RandomState& state, double a,
             double b);
 void arange(int device, DType dtype, void* out, int64_t n, double start, double step);

@@ -3,6 +3,7 @@
 #include <type_traits>
 
 #include "../core/elementTypes.h"
+#include "../core/reduceMath.h"
 #include "cudaBackend.h"
 #include "cudaCheck.h"
 
@@ -60,7 +61,52 @@ void launchFrom(cudaStream_t stream, const void* in, DType outType, void* out, i
   MP_DISPATCH_DTYPE(outType, launch<In, Tag>(stream, in, out, outer, size, inner, mean));
 }
 
+template <class In, class Out>
+__global__ void reduceAlongKernel(ReduceKind kind, const typename In::Storage* in, typename Out::Storage* out,
+                                  int64_t outer, int64_t size, int64_t inner, double p0) {
+  for (int64_t t = blockIdx.x * int64_t(blockDim.x) + threadIdx.x; t < outer * inner;
+       t += int64_t(gridDim.x) * blockDim.x) {
+    out[t] = Out::fromDouble(reduceColumn<In>(kind, in + (t / inner) * size * inner + t % inner, size, inner, p0));
+  }
+}
+
+template <class In>
+void launchAlongFrom(cudaStream_t stream, ReduceKind kind, const void* in, DType outType, void* out, int64_t outer,
+                     int64_t size, int64_t inner, double p0) {
+  MP_DISPATCH_DTYPE(outType, reduceAlongKernel<In, Tag><<<blocksFor(outer * inner), kThreads, 0, stream>>>(
+                                 kind, static_cast<const typename In::Storage*>(in),
+                                 static_cast<typename Tag::Storage*>(out), outer, size, inner, p0));
+}
+
+template <class Tag>
+__global__ void softmaxKernel(bool log, const typename Tag::Storage* in, typename Tag::Storage* out, int64_t outer,
+                              int64_t size, int64_t inner) {
+  for (int64_t t = blockIdx.x * int64_t(blockDim.x) + threadIdx.x; t < outer * inner;
+       t += int64_t(gridDim.x) * blockDim.x) {
+    const int64_t base = (t / inner) * size * inner + t % inner;
+    softmaxColumn<Tag>(in + base, out + base, size, inner, log);
+  }
+}
+
 }  // namespace
+
+void reduceAlong(int device, ReduceKind kind, DType inType, const void* in, DType outType, void* out, int64_t outer,
+                 int64_t size, int64_t inner, double p0) {
+  if (outer * inner == 0) return;
+  cudaStream_t stream = enter(device);
+  MP_DISPATCH_DTYPE(inType, launchAlongFrom<Tag>(stream, kind, in, outType, out, outer, size, inner, p0));
+  check(cudaGetLastError(), "reduce kernel launch");
+}
+
+void softmax(int device, bool log, DType dtype, const void* in, void* out, int64_t outer, int64_t size,
+             int64_t inner) {
+  if (outer * inner == 0) return;
+  cudaStream_t stream = enter(device);
+  MP_DISPATCH_DTYPE(dtype, softmaxKernel<Tag><<<blocksFor(outer * inner), kThreads, 0, stream>>>(
+                               log, static_cast<const typename Tag::Storage*>(in),
+                               static_cast<typename Tag::Storage*>(out), outer, size, inner));
+  check(cudaGetLastError(), "softmax kernel launch");
+}
 
 void reduceSum(int device, DType inType, const void* in, DType outType, void* out, int64_t outer, int64_t size,
                int64_t inner, bool mean) {

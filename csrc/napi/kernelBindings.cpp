@@ -264,6 +264,51 @@ Napi::Value reduceSum(const Napi::CallbackInfo& cb) {
   return cb.Env().Undefined();
 }
 
+// reduceAlong(kind, inDtype, in, inOffset, outDtype, out, outOffset, outer, size, inner, p0)
+Napi::Value reduceAlong(const Napi::CallbackInfo& cb) {
+  Args args(cb, "reduceAlong", 11);
+  const auto kind = ReduceKind(args.enumValue(0, "kind", isValidReduceKind));
+  const DType inType = args.dtype(1, "inDtype");
+  const DType outType = args.dtype(4, "outDtype");
+  const int64_t outer = args.count(7, "outer");
+  const int64_t size = args.count(8, "size");
+  const int64_t inner = args.count(9, "inner");
+  const double p0 = args.number(10, "p0");
+  const bool needsValues = kind == ReduceKind::Max || kind == ReduceKind::Min || kind == ReduceKind::ArgMax ||
+                           kind == ReduceKind::ArgMin;
+  if (needsValues && size == 0 && outer * inner > 0) {
+    throwRangeError("ERR_INVALID_SHAPE", "mixprec native reduceAlong: max/min/argmax/argmin of no elements");
+  }
+  const View in = args.view(2, "in", checkedProduct("reduceAlong", {outer, size, inner}), inType);
+  const View out = args.view(5, "out", checkedProduct("reduceAlong", {outer, inner}), outType);
+  requireSameDevice("reduceAlong", {in, out});
+  if (onCpu(out)) {
+    cpu::reduceAlong(kind, inType, in.data(), outType, out.data(), outer, size, inner, p0);
+  } else {
+    cuda::reduceAlong(out.device(), kind, inType, in.data(), outType, out.data(), outer, size, inner, p0);
+  }
+  return cb.Env().Undefined();
+}
+
+// softmax(log, dtype, in, inOffset, out, outOffset, outer, size, inner)
+Napi::Value softmax(const Napi::CallbackInfo& cb) {
+  Args args(cb, "softmax", 9);
+  const bool log = args.boolean(0, "log");
+  const DType dtype = args.dtype(1, "dtype");
+  if (dtype == DType::Int32 || dtype == DType::Bool) args.fail(1, "dtype", "a floating dtype");
+  const int64_t n = checkedProduct("softmax", {args.count(6, "outer"), args.count(7, "size"), args.count(8, "inner")});
+  const View in = args.view(2, "in", n, dtype);
+  const View out = args.view(4, "out", n, dtype);
+  requireSameDevice("softmax", {in, out});
+  const int64_t outer = args.count(6, "outer"), size = args.count(7, "size"), inner = args.count(8, "inner");
+  if (onCpu(out)) {
+    cpu::softmax(log, dtype, in.data(), out.data(), outer, size, inner);
+  } else {
+    cuda::softmax(out.device(), log, dtype, in.data(), out.data(), outer, size, inner);
+  }
+  return cb.Env().Undefined();
+}
+
 // random(kind, dtype, out, outOffset, n, seed, offset, a, b)
 Napi::Value random(const Napi::CallbackInfo& cb) {
   Args args(cb, "random", 9);
@@ -336,6 +381,8 @@ void registerKernelBindings(Napi::Env env, Napi::Object exports) {
   exportFunction<stridedCopy>(env, exports, "stridedCopy");
   exportFunction<fill>(env, exports, "fill");
   exportFunction<reduceSum>(env, exports, "reduceSum");
+  exportFunction<reduceAlong>(env, exports, "reduceAlong");
+  exportFunction<softmax>(env, exports, "softmax");
   exportFunction<random>(env, exports, "random");
   exportFunction<sequence<false>>(env, exports, "arange");
   exportFunction<sequence<true>>(env, exports, "linspace");

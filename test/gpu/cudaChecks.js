@@ -79,6 +79,20 @@ const checks = {
     });
   },
 
+  'reductions along a dim and softmax match the CPU'() {
+    mp.tidy(() => {
+      const x = mp.randn([6, 7, 5], { dtype: 'float32' });
+      const g = x.cuda();
+      for (const op of ['prod', 'max', 'min', 'argmax', 'argmin', 'logsumexp', 'variance', 'std']) {
+        const want = mp[op](x, { dim: 1 }).dataSync();
+        const got = mp[op](g, { dim: 1 }).cpu().dataSync();
+        got.forEach((v, i) => assert.ok(Object.is(v, want[i]) || Math.abs(v - want[i]) <= Math.abs(want[i]) * 2 ** -20, `${op}[${i}]`));
+      }
+      const s = mp.softmax(g, -1).cpu().dataSync();
+      mp.softmax(x, -1).dataSync().forEach((v, i) => assert.ok(Math.abs(v - s[i]) <= 1e-6, `softmax[${i}]`));
+    });
+  },
+
   'shape ops (permute, slice, cat, expand) match the CPU'() {
     mp.tidy(() => {
       const x = mp.randn([3, 4, 5], { dtype: 'bfloat16' });

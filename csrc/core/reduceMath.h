@@ -1,0 +1,80 @@
+// One output of the non-sum reductions and of softmax, over a column of `size` values spaced
+// `stride` apart. Shared by the CPU (a loop over outputs) and CUDA (a thread per output); all
+// arithmetic in double, rounded once into the result dtype by the caller.
+#pragma once
+#include <cmath>
+#include <cstdint>
+
+#include "hostDevice.h"
+#include "kernelArgs.h"
+
+namespace mp {
+
+enum class ReduceKind : int32_t { Prod = 0, Max = 1, Min = 2, ArgMax = 3, ArgMin = 4, LogSumExp = 5, Var = 6, Std = 7 };
+inline bool isValidReduceKind(int32_t v) { return v >= 0 && v <= 7; }
+
+// p0: the correction (degrees of freedom removed) of Var / Std.
+template <class Tag>
+MP_HD double reduceColumn(ReduceKind kind, const typename Tag::Storage* x, int64_t size, int64_t stride, double p0) {
+  auto at = [&](int64_t r) { return double(Tag::load(x[r * stride])); };
+  switch (kind) {
+    case ReduceKind::Prod: {
+      double p = 1;
+      for (int64_t r = 0; r < size; ++r) p *= at(r);
+      return p;
+    }
+    case ReduceKind::Max:
+    case ReduceKind::Min:
+    case ReduceKind::ArgMax:
+    case ReduceKind::ArgMin: {
+      // NaN wins (PyTorch's max/argmax propagate it); the first extreme index is kept.
+      const bool wantMax = kind == ReduceKind::Max || kind == ReduceKind::ArgMax;
+      double best = at(0);
+      int64_t index = 0;
+      for (int64_t r = 1; r < size && best == best; ++r) {
+        const double v = at(r);
+        if (v != v || (wantMax ? v > best : v < best)) {
+          best = v;
+          index = r;
+        }
+      }
+      return kind == ReduceKind::Max || kind == ReduceKind::Min ? best : double(index);
+    }
+    case ReduceKind::LogSumExp: {
+      double m = -INFINITY;
+      for (int64_t r = 0; r < size; ++r) m = at(r) > m || at(r) != at(r) ? at(r) : m;
+      if (m != m || m == INFINITY || m == -INFINITY) return m;
+      double s = 0;
+      for (int64_t r = 0; r < size; ++r) s += ::exp(at(r) - m);
+      return m + ::log(s);
+    }
+    case ReduceKind::Var:
+    case ReduceKind::Std: {
+      double mean = 0;
+      for (int64_t r = 0; r < size; ++r) mean += at(r);
+      mean /= double(size);
+      double ss = 0;
+      for (int64_t r = 0; r < size; ++r) ss += (at(r) - mean) * (at(r) - mean);
+      const double v = ss / (double(size) - p0);
+      return kind == ReduceKind::Var ? v : ::sqrt(v);
+    }
+  }
+  return 0;
+}
+
+// softmax (or logSoftmax) of one column, written to y with the same stride.
+template <class Tag>
+MP_HD void softmaxColumn(const typename Tag::Storage* x, typename Tag::Storage* y, int64_t size, int64_t stride, bool log) {
+  auto at = [&](int64_t r) { return double(Tag::load(x[r * stride])); };
+  double m = -INFINITY;
+  for (int64_t r = 0; r < size; ++r) m = at(r) > m || at(r) != at(r) ? at(r) : m;
+  double s = 0;
+  for (int64_t r = 0; r < size; ++r) s += ::exp(at(r) - m);
+  const double logS = ::log(s);
+  for (int64_t r = 0; r < size; ++r) {
+    const double v = log ? at(r) - m - logS : ::exp(at(r) - m) / s;
+    y[r * stride] = Tag::fromDouble(v);
+  }
+}
+
+}  // namespace mp
