@@ -13,6 +13,7 @@ import './ops/elementwise';
 import './ops/unary';
 import './ops/compare';
 import './ops/shapeOps';
+import './ops/matmul';
 import './ops/reduce';
 import './ops/reduceAlong';
 import './ops/fillCopy';
@@ -23,6 +24,7 @@ export { Generator, defaultGenerator, manualSeed, rand, randn, randint, type Ran
 export { add, sub, mul, div, pow, maximum, minimum, type Operand } from './ops/elementwise';
 export { neg, abs, exp, log, log1p, expm1, sqrt, rsqrt, reciprocal, sin, cos, tanh, sigmoid, relu, leakyRelu, elu, gelu, silu, softplus, clamp } from './ops/unary';
 export { eq, ne, lt, le, gt, ge } from './ops/compare';
+export { matmul, mm, bmm, linear } from './ops/matmul';
 export { permute, transpose, squeeze, unsqueeze, narrow, slice, expand, cat, stack, split, chunk } from './ops/shapeOps';
 export { sum, mean, type ReduceOptions } from './ops/reduce';
 export { prod, max, min, argmax, argmin, logsumexp, variance, std, softmax, logSoftmax, type DimOptions, type VarOptions } from './ops/reduceAlong';

@@ -58,6 +58,9 @@ export interface NativeAddon {
     outer: number, size: number, inner: number, p0: number): void;
   softmax(log: boolean, dtype: number, input: StorageHandle, inOffset: number, out: StorageHandle, outOffset: number,
     outer: number, size: number, inner: number): void;
+  matmul(dtype: number, a: StorageHandle, aOffset: number, aBatchStrides: number[], aRowStride: number, aColStride: number,
+    b: StorageHandle, bOffset: number, bBatchStrides: number[], bRowStride: number, bColStride: number,
+    out: StorageHandle, outOffset: number, batchShape: number[], m: number, n: number, k: number): void;
   random(kind: number, dtype: number, out: StorageHandle, outOffset: number, n: number, seed: bigint, offset: bigint, a: number, b: number): void;
   arange(dtype: number, out: StorageHandle, outOffset: number, n: number, start: number, step: number): void;
   linspace(dtype: number, out: StorageHandle, outOffset: number, n: number, start: number, end: number): void;

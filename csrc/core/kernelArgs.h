@@ -71,6 +71,20 @@ inline BroadcastGeometry coalesce(const BroadcastGeometry& g) {
   return r;
 }
 
+// Element strides of one matrix operand (so a transpose is just swapped strides).
+struct MatrixLayout {
+  int64_t rowStride = 0;
+  int64_t colStride = 0;
+};
+
+// out[batch] (contiguous [batch..., m, n]) = A[batch] (m x k) @ B[batch] (k x n). batch.shape is
+// the output's batch dims; batch.strideA / strideB the batch strides of A and B (0 = broadcast).
+struct MatmulShape {
+  BroadcastGeometry batch;
+  int64_t m = 0, n = 0, k = 0;
+  MatrixLayout a, b;
+};
+
 // The counter-based random generator's position: a 64-bit seed and the index of the first
 // Philox block this call consumes. Element i always uses block offset + i, so values do not
 // depend on thread count or device.

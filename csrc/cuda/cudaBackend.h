@@ -40,6 +40,7 @@ void reduceSum(int device, DType inType, const void* in, DType outType, void* ou
 void reduceAlong(int device, ReduceKind kind, DType inType, const void* in, DType outType, void* out, int64_t outer,
                  int64_t size, int64_t inner, double p0);
 void softmax(int device, bool log, DType dtype, const void* in, void* out, int64_t outer, int64_t size, int64_t inner);
+void matmul(int device, DType dtype, const void* a, const void* b, void* out, const MatmulShape& shape);
 void random(int device, RandomKind kind, DType dtype, void* out, int64_t n, const RandomState& state, double a,
             double b);
 void arange(int device, DType dtype, void* out, int64_t n, double start, double step);

@@ -33,6 +33,7 @@ void fill(int, DType, void*, int64_t, double) { unavailable(); }
 void reduceSum(int, DType, const void*, DType, void*, int64_t, int64_t, int64_t, bool) { unavailable(); }
 void reduceAlong(int, ReduceKind, DType, const void*, DType, void*, int64_t, int64_t, int64_t, double) { unavailable(); }
 void softmax(int, bool, DType, const void*, void*, int64_t, int64_t, int64_t) { unavailable(); }
+void matmul(int, DType, const void*, const void*, void*, const MatmulShape&) { unavailable(); }
 void random(int, RandomKind, DType, void*, int64_t, const RandomState&, double, double) { unavailable(); }
 void arange(int, DType, void*, int64_t, double, double) { unavailable(); }
 void linspace(int, DType, void*, int64_t, double, double) { unavailable(); }

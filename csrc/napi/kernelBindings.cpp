@@ -7,6 +7,7 @@
 #include "../cpu/castKernels.h"
 #include "../cpu/creationKernels.h"
 #include "../cpu/elementwiseKernels.h"
+#include "../cpu/matmulKernels.h"
 #include "../cpu/randomKernels.h"
 #include "../cpu/reduceKernels.h"
 #include "../core/unaryMath.h"
@@ -309,6 +310,38 @@ Napi::Value softmax(const Napi::CallbackInfo& cb) {
   return cb.Env().Undefined();
 }
 
+// Elements a strided matrix spans (0 when it has none).
+int64_t matrixSpan(int64_t rows, int64_t cols, const MatrixLayout& l) {
+  return rows == 0 || cols == 0 ? 0 : (rows - 1) * l.rowStride + (cols - 1) * l.colStride + 1;
+}
+
+// matmul(dtype, a, aOffset, aBatchStrides, aRowStride, aColStride, b, bOffset, bBatchStrides,
+//        bRowStride, bColStride, out, outOffset, batchShape, m, n, k)
+Napi::Value matmul(const Napi::CallbackInfo& cb) {
+  Args args(cb, "matmul", 17);
+  const DType dtype = args.dtype(0, "dtype");
+  const Broadcast bc = readBroadcast(args, "matmul", 13, 3, 8);
+  MatmulShape s;
+  s.batch = bc.geometry;
+  s.m = args.count(14, "m");
+  s.n = args.count(15, "n");
+  s.k = args.count(16, "k");
+  s.a = {args.count(4, "aRowStride"), args.count(5, "aColStride")};
+  s.b = {args.count(9, "bRowStride"), args.count(10, "bColStride")};
+  const int64_t spanA = matrixSpan(s.m, s.k, s.a), spanB = matrixSpan(s.k, s.n, s.b);
+  const View a = args.view(1, "a", bc.spanA == 0 || spanA == 0 ? 0 : bc.spanA - 1 + spanA, dtype);
+  const View b = args.view(6, "b", bc.spanB == 0 || spanB == 0 ? 0 : bc.spanB - 1 + spanB, dtype);
+  const View out = args.view(11, "out", checkedProduct("matmul", {bc.numel, s.m, s.n}), dtype);
+  requireSameDevice("matmul", {a, b, out});
+  if (out.numel == 0) return cb.Env().Undefined();
+  if (onCpu(out)) {
+    cpu::matmul(dtype, a.data(), b.data(), out.data(), s);
+  } else {
+    cuda::matmul(out.device(), dtype, a.data(), b.data(), out.data(), s);
+  }
+  return cb.Env().Undefined();
+}
+
 // random(kind, dtype, out, outOffset, n, seed, offset, a, b)
 Napi::Value random(const Napi::CallbackInfo& cb) {
   Args args(cb, "random", 9);
@@ -383,6 +416,7 @@ void registerKernelBindings(Napi::Env env, Napi::Object exports) {
   exportFunction<reduceSum>(env, exports, "reduceSum");
   exportFunction<reduceAlong>(env, exports, "reduceAlong");
   exportFunction<softmax>(env, exports, "softmax");
+  exportFunction<matmul>(env, exports, "matmul");
   exportFunction<random>(env, exports, "random");
   exportFunction<sequence<false>>(env, exports, "arange");
   exportFunction<sequence<true>>(env, exports, "linspace");

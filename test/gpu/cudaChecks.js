@@ -93,6 +93,21 @@ const checks = {
     });
   },
 
+  'matmul, bmm and linear match the CPU within float32 accumulation error'() {
+    mp.tidy(() => {
+      for (const dtype of ['float32', 'float16', 'bfloat16', 'float64']) {
+        const a = mp.randn([3, 33, 70], { dtype });
+        const b = mp.randn([70, 19], { dtype });
+        const want = mp.matmul(a, b).dataSync();
+        const got = mp.matmul(a.cuda(), b.cuda()).cpu().dataSync();
+        got.forEach((v, i) => assert.ok(Math.abs(v - want[i]) <= 1e-2 * Math.max(1, Math.abs(want[i])), `${dtype} matmul[${i}]: ${v} vs ${want[i]}`));
+        const w = mp.randn([5, 70], { dtype });
+        const lw = mp.linear(a, w).dataSync();
+        mp.linear(a.cuda(), w.cuda()).cpu().dataSync().forEach((v, i) => assert.ok(Math.abs(v - lw[i]) <= 1e-2 * Math.max(1, Math.abs(lw[i])), `${dtype} linear[${i}]`));
+      }
+    });
+  },
+
   'shape ops (permute, slice, cat, expand) match the CPU'() {
     mp.tidy(() => {
       const x = mp.randn([3, 4, 5], { dtype: 'bfloat16' });
