@@ -6,8 +6,7 @@ import * as mp from '../lib';
 const { checks } = require('./gpu/cudaChecks.js') as { checks: Record<string, () => unknown> };
 
 const onGpu = mp.cuda.isAvailable();
-// Skipped without a GPU (CI machines have none): nothing in these checks can run on a CPU.
-const describeGpu = onGpu ? describe : describe.skip;
+const describeGpu = onGpu ? describe : describe.skip; // skipped without a GPU: CI machines have none
 
 describeGpu('cuda', () => {
   test.each(Object.keys(checks))('%s', async (name) => {

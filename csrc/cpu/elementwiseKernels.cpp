@@ -26,10 +26,21 @@ void binaryRow(const typename Tag::Storage* a, int64_t sa, const typename Tag::S
   }
 }
 
-// Calls row(outRow, offsetA, offsetB) for every innermost row of the (coalesced) output, rows
-// split over the thread pool.
+// One innermost row of a coalesced broadcast: its index among the output's rows, where it starts
+// in each operand, its length and the operands' strides along it.
+struct Row {
+  int64_t index;
+  int64_t offA;
+  int64_t offB;
+  int64_t length;
+  int64_t strideA;
+  int64_t strideB;
+};
+
+// Coalesces the geometry and calls row(Row) for every innermost row, rows split over the pool.
 template <class RowFn>
-void forEachRow(const BroadcastGeometry& g, const RowFn& row) {
+void forEachRow(const BroadcastGeometry& geometry, const RowFn& row) {
+  const BroadcastGeometry g = coalesce(geometry);
   const int last = g.ndim - 1;
   const int64_t inner = g.shape[last];
   int64_t rows = 1;
@@ -48,7 +59,7 @@ void forEachRow(const BroadcastGeometry& g, const RowFn& row) {
         offA += index[d] * g.strideA[d];
         offB += index[d] * g.strideB[d];
       }
-      row(r, offA, offB);
+      row(Row{r, offA, offB, inner, g.strideA[last], g.strideB[last]});
       for (int d = last - 1; d >= 0; --d) {
         if (++index[d] < g.shape[d]) break;
         index[d] = 0;
@@ -63,11 +74,8 @@ void binaryTyped(const void* av, const void* bv, void* outv, const BroadcastGeom
   const auto* a = static_cast<const S*>(av);
   const auto* b = static_cast<const S*>(bv);
   auto* out = static_cast<S*>(outv);
-  const BroadcastGeometry g = coalesce(geometry);
-  const int last = g.ndim - 1;
-  const int64_t inner = g.shape[last];
-  forEachRow(g, [&](int64_t r, int64_t offA, int64_t offB) {
-    binaryRow<Tag, Op>(a + offA, g.strideA[last], b + offB, g.strideB[last], out + r * inner, inner);
+  forEachRow(geometry, [&](const Row& w) {
+    binaryRow<Tag, Op>(a + w.offA, w.strideA, b + w.offB, w.strideB, out + w.index * w.length, w.length);
   });
 }
 
@@ -76,17 +84,13 @@ template <class Bits>
 void stridedCopyTyped(const void* srcv, void* dstv, const BroadcastGeometry& geometry) {
   const auto* src = static_cast<const Bits*>(srcv);
   auto* dst = static_cast<Bits*>(dstv);
-  const BroadcastGeometry g = coalesce(geometry);
-  const int last = g.ndim - 1;
-  const int64_t inner = g.shape[last];
-  const int64_t ss = g.strideA[last], ds = g.strideB[last];
-  forEachRow(g, [&](int64_t, int64_t offS, int64_t offD) {
-    const Bits* x = src + offS;
-    Bits* o = dst + offD;
-    if (ss == 1 && ds == 1) {
-      for (int64_t i = 0; i < inner; ++i) o[i] = x[i];
+  forEachRow(geometry, [&](const Row& w) {
+    const Bits* x = src + w.offA;
+    Bits* o = dst + w.offB;
+    if (w.strideA == 1 && w.strideB == 1) {
+      for (int64_t i = 0; i < w.length; ++i) o[i] = x[i];
     } else {
-      for (int64_t i = 0; i < inner; ++i) o[i * ds] = x[i * ss];
+      for (int64_t i = 0; i < w.length; ++i) o[i * w.strideB] = x[i * w.strideA];
     }
   });
 }
@@ -125,14 +129,10 @@ void compareTyped(const void* av, const void* bv, void* outv, const BroadcastGeo
   const auto* a = static_cast<const S*>(av);
   const auto* b = static_cast<const S*>(bv);
   auto* out = static_cast<uint8_t*>(outv);
-  const BroadcastGeometry g = coalesce(geometry);
-  const int last = g.ndim - 1;
-  const int64_t inner = g.shape[last];
-  const int64_t sa = g.strideA[last], sb = g.strideB[last];
-  forEachRow(g, [&](int64_t r, int64_t offA, int64_t offB) {
-    uint8_t* o = out + r * inner;
-    for (int64_t i = 0; i < inner; ++i) {
-      o[i] = applyCompare<Op, M>(M(Tag::load(a[offA + i * sa])), M(Tag::load(b[offB + i * sb])));
+  forEachRow(geometry, [&](const Row& w) {
+    uint8_t* o = out + w.index * w.length;
+    for (int64_t i = 0; i < w.length; ++i) {
+      o[i] = applyCompare<Op, M>(M(Tag::load(a[w.offA + i * w.strideA])), M(Tag::load(b[w.offB + i * w.strideB])));
     }
   });
 }
