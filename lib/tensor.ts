@@ -13,6 +13,12 @@ import { native } from './native';
 import { inferShape, numelOf, type Shape } from './shape';
 import { Storage } from './storage';
 
+/** What a tensor knows about the autograd node that made it (lib/autograd implements it). */
+export interface GradFn {
+  /** The op's name, e.g. `MulBackward`. */
+  readonly name: string;
+}
+
 /** The typed array `data()` returns: float32 for every floating type narrower than float64. */
 export type TensorData = Float32Array | Float64Array | Int32Array | Uint8Array;
 
@@ -55,8 +61,11 @@ export class Tensor implements Trackable {
   }
   /** @internal */ scope: Scope | undefined = undefined;
   /** @internal */ kept = false;
-  /** Whether autograd should record operations on this tensor (used from the autograd layer on). */
+  /** Whether autograd records operations on this tensor; set with {@link requiresGrad_} for leaves. */
   requiresGrad = false;
+  /** @internal The node of the autograd graph that produced this tensor (undefined for leaves). */
+  gradNode: GradFn | undefined = undefined;
+  private gradValue: Tensor | undefined = undefined;
   private disposed = false;
   private readonly sizes: readonly number[];
 
@@ -98,6 +107,34 @@ export class Tensor implements Trackable {
   /** How many in-place writes the underlying storage has seen. */
   get version(): number {
     return this.storage.version;
+  }
+
+  /**
+   * The gradient accumulated by `backward()` (same dtype and shape as this tensor), or
+   * undefined. Gradients are long-lived: assigning one exempts it from tidy scopes.
+   */
+  get grad(): Tensor | undefined {
+    return this.gradValue;
+  }
+  set grad(value: Tensor | undefined) {
+    if (value !== undefined) {
+      checkTensor('grad', 'value', value);
+      if (value.dtype !== this.dtype || value.numel !== this.numel || value.ndim !== this.ndim || value.sizes.some((s, i) => s !== this.sizes[i])) {
+        throw new MixprecError('ERR_SHAPE_MISMATCH', `grad: assigned gradient must match the tensor (${this.describe()}), got ${value.describe()}`);
+      }
+      keep(value);
+    }
+    this.gradValue = value;
+  }
+
+  /** The graph node that produced this tensor (undefined for leaves and for tensors made without grad). */
+  get gradFn(): GradFn | undefined {
+    return this.gradNode;
+  }
+
+  /** True for tensors not produced by a recorded op (user-created tensors and parameters). */
+  get isLeaf(): boolean {
+    return this.gradNode === undefined;
   }
 
   /** `float16 tensor of shape [2, 3] on cpu`, for messages. */
