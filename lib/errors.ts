@@ -19,7 +19,8 @@ export type ErrorCode =
   | 'ERR_DEVICE_MISMATCH'
   | 'ERR_DTYPE_MISMATCH'
   | 'ERR_SHAPE_MISMATCH'
-  | 'ERR_NAPI';
+  | 'ERR_NAPI'
+  | 'ERR_AUTOGRAD';
 
 /**
  * A mixprec failure that is not a plain argument error.

@@ -9,6 +9,8 @@
  * ```
  * @packageDocumentation
  */
+import './autograd/tensorMethods';
+import './ops/viewCast';
 import './ops/elementwise';
 import './ops/unary';
 import './ops/compare';
@@ -21,13 +23,17 @@ import './ops/fillCopy';
 export { Tensor, type TensorData, type NestedArray, type ToTarget } from './tensor';
 export { tensor, zeros, ones, full, empty, zerosLike, onesLike, arange, linspace, eye, type TensorDataOptions, type TensorLike, type TensorOptions } from './creation';
 export { Generator, defaultGenerator, manualSeed, rand, randn, randint, type RandomOptions } from './random';
+export { reshape, view, flatten, clone } from './ops/viewCast';
 export { add, sub, mul, div, pow, maximum, minimum, type Operand } from './ops/elementwise';
 export { neg, abs, exp, log, log1p, expm1, sqrt, rsqrt, reciprocal, sin, cos, tanh, sigmoid, relu, leakyRelu, elu, gelu, silu, softplus, clamp } from './ops/unary';
 export { eq, ne, lt, le, gt, ge } from './ops/compare';
-export { matmul, mm, bmm, linear } from './ops/matmul';
+export { matmul, mm, bmm, linear, addmm, baddbmm, type AddmmOptions } from './ops/matmul';
 export { permute, transpose, squeeze, unsqueeze, narrow, slice, expand, cat, stack, split, chunk } from './ops/shapeOps';
 export { sum, mean, type ReduceOptions } from './ops/reduce';
 export { prod, max, min, argmax, argmin, logsumexp, variance, std, softmax, logSoftmax, type DimOptions, type VarOptions } from './ops/reduceAlong';
+export * as autograd from './autograd';
+export { noGrad, enableGrad, isGradEnabled } from './autograd/gradMode';
+export { registeredOps, type RegisteredOp, type AutocastCategory } from './ops/registry';
 export { tidy, keep, dispose, memory, resetPeakMemory, type MemoryInfo, type DeviceMemory, type DTypeMemory } from './memory';
 export { dtypes, promoteTypes, isFloatingPoint, type DType } from './dtype';
 export { Device, type DeviceLike } from './device';

@@ -40,6 +40,11 @@ export class Storage {
     if (this.refs === 0) native.release(this.handle);
   }
 
+  /** Tensors (views included) and saved-for-backward references using this storage. */
+  get refCount(): number {
+    return this.refs;
+  }
+
   get released(): boolean {
     return this.refs <= 0;
   }

@@ -54,7 +54,16 @@ function wrapBuffer(buffer: ArrayBuffer, dtype: DType): TensorData {
  * x.dispose();
  * ```
  */
+let nextTensorId = 0;
+
+/** @internal The id the next tensor will get: tensors with ids at or above it are newer. */
+export function nextTensorIdWatermark(): number {
+  return nextTensorId;
+}
+
 export class Tensor implements Trackable {
+  /** @internal Creation order: lets autograd tell the gradients it made from older tensors. */
+  readonly id = nextTensorId++;
   /** Marks tensors for duck-typed checks across module copies. */
   get isTensor(): true {
     return true;
@@ -65,6 +74,8 @@ export class Tensor implements Trackable {
   requiresGrad = false;
   /** @internal The node of the autograd graph that produced this tensor (undefined for leaves). */
   gradNode: GradFn | undefined = undefined;
+  /** @internal Which output of `gradNode` this tensor is. */
+  gradOutputIndex = 0;
   private gradValue: Tensor | undefined = undefined;
   private disposed = false;
   private readonly sizes: readonly number[];
@@ -315,11 +326,6 @@ export class Tensor implements Trackable {
   view(shape: number[] | number): Tensor {
     this.assertAlive('view');
     return new Tensor(this.storage, inferShape('view', shape, this.numel, this.sizes), this.offset);
-  }
-
-  /** A 1-d view of all elements. */
-  flatten(): Tensor {
-    return this.reshape([-1]);
   }
 
   /** Every tensor is contiguous row-major: returns `this`. */

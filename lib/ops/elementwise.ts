@@ -7,7 +7,9 @@ import { argTypeError, MixprecError, MixprecTypeError } from '../errors';
 import { native } from '../native';
 import { broadcastShapes, broadcastStrides, sameShape } from '../shape';
 import { Tensor } from '../tensor';
+import { sumToShape } from './gradUtils';
 import { checkTensor, newResult, requireSameDevice, withDtype } from './operands';
+import { checkInPlace, defineOp, type BackwardContext } from './registry';
 
 /** A tensor or a JS scalar operand. */
 export type Operand = Tensor | number | boolean;
@@ -68,6 +70,7 @@ export function binary(op: BinaryName, opName: string, a: Operand, b: Operand, o
 function binaryInPlace(op: BinaryName, self: Tensor, other: Operand): Tensor {
   const opName = `${op}_`;
   checkTensor(opName, 'self', self);
+  checkInPlace(opName, self, other);
   const otherDtype = other instanceof Tensor ? checkTensor(opName, 'other', other).dtype : undefined;
   const promoted = resultDtype(op, otherDtype !== undefined ? promoteTypes(self.dtype, otherDtype) : isScalar(other) ? promoteWithScalar(self.dtype, other) : self.dtype);
   if (!canCast(promoted, self.dtype)) {
@@ -94,6 +97,24 @@ function binaryInPlace(op: BinaryName, self: Tensor, other: Operand): Tensor {
   return self;
 }
 
+/** A tensor operand's gradient reduced to its shape, or undefined for scalars / when not needed. */
+function operandGrad(ctx: BackwardContext<[Operand, Operand]>, which: 0 | 1, g: Tensor | undefined, make: (g: Tensor) => Tensor): Tensor | undefined {
+  const arg = ctx.args[which];
+  if (g === undefined || !(arg instanceof Tensor)) return undefined;
+  const position = which === 1 && ctx.args[0] instanceof Tensor ? 1 : 0;
+  if (!ctx.needsInputGrad[position]) return undefined;
+  return sumToShape(make(g), arg.shape);
+}
+
+/** The saved value of operand `which` (a tensor from `saved`, or the scalar itself). */
+function savedOperand(ctx: BackwardContext<[Operand, Operand]>, which: 0 | 1): Operand {
+  const arg = ctx.args[which];
+  if (!(arg instanceof Tensor)) return arg;
+  return ctx.saved[which === 1 && ctx.args[0] instanceof Tensor ? 1 : 0];
+}
+
+const saveTensors = (args: [Operand, Operand]): Tensor[] => args.filter((a): a is Tensor => a instanceof Tensor);
+
 /**
  * `a + b` with broadcasting and type promotion (float16 + float32 → float32; a float16 tensor
  * plus a JS number stays float16).
@@ -103,42 +124,106 @@ function binaryInPlace(op: BinaryName, self: Tensor, other: Operand): Tensor {
  * mp.add(mp.ones([2, 3]), mp.arange(3)); // [[1, 2, 3], [1, 2, 3]]
  * ```
  */
-export function add(a: Operand, b: Operand): Tensor {
-  return binary('add', 'add', a, b);
-}
+export const add: (a: Operand, b: Operand) => Tensor = defineOp({
+  name: 'add',
+  autocast: 'promote',
+  forward: (a: Operand, b: Operand): Tensor => binary('add', 'add', a, b),
+  backward: (ctx, [g]): (Tensor | undefined)[] => [operandGrad(ctx, 0, g, (x) => x), operandGrad(ctx, 1, g, (x) => x)],
+});
 
 /** `a - b` (broadcasting, promotion). @example `mp.sub(x, 1)`, `mp.sub(1, x)` */
-export function sub(a: Operand, b: Operand): Tensor {
-  return binary('sub', 'sub', a, b);
-}
+export const sub: (a: Operand, b: Operand) => Tensor = defineOp({
+  name: 'sub',
+  autocast: 'promote',
+  forward: (a: Operand, b: Operand): Tensor => binary('sub', 'sub', a, b),
+  backward: (ctx, [g]): (Tensor | undefined)[] => [operandGrad(ctx, 0, g, (x) => x), operandGrad(ctx, 1, g, (x) => x.neg())],
+});
 
 /** `a * b` (broadcasting, promotion). @example `mp.mul(x, y)` */
-export function mul(a: Operand, b: Operand): Tensor {
-  return binary('mul', 'mul', a, b);
-}
+export const mul: (a: Operand, b: Operand) => Tensor = defineOp({
+  name: 'mul',
+  autocast: 'promote',
+  forward: (a: Operand, b: Operand): Tensor => binary('mul', 'mul', a, b),
+  save: saveTensors,
+  backward: (ctx, [g]): (Tensor | undefined)[] => [
+    operandGrad(ctx, 0, g, (x) => mul(x, savedOperand(ctx, 1))),
+    operandGrad(ctx, 1, g, (x) => mul(x, savedOperand(ctx, 0))),
+  ],
+});
 
 /** True division `a / b`: integer operands give float32. @example `mp.div(mp.arange(4), 2)` */
-export function div(a: Operand, b: Operand): Tensor {
-  return binary('div', 'div', a, b);
-}
+export const div: (a: Operand, b: Operand) => Tensor = defineOp({
+  name: 'div',
+  autocast: 'promote',
+  forward: (a: Operand, b: Operand): Tensor => binary('div', 'div', a, b),
+  save: saveTensors,
+  backward: (ctx, [g]): (Tensor | undefined)[] => [
+    operandGrad(ctx, 0, g, (x) => div(x, savedOperand(ctx, 1))),
+    operandGrad(ctx, 1, g, (x) => {
+      const b = savedOperand(ctx, 1);
+      return div(mul(x, savedOperand(ctx, 0)), mul(b, b)).neg();
+    }),
+  ],
+});
 
 /**
  * `a ** b` elementwise (broadcasting, promotion: an int32 tensor to an integral power stays
  * int32). @example `mp.pow(x, 2)`, `mp.pow(2, x)`
  */
-export function pow(a: Operand, b: Operand): Tensor {
-  return binary('pow', 'pow', a, b);
+export const pow: (a: Operand, b: Operand) => Tensor = defineOp({
+  name: 'pow',
+  autocast: 'float32',
+  forward: (a: Operand, b: Operand): Tensor => binary('pow', 'pow', a, b),
+  save: saveTensors,
+  backward: (ctx, [g]): (Tensor | undefined)[] => {
+    const a = savedOperand(ctx, 0);
+    const b = savedOperand(ctx, 1);
+    return [
+      operandGrad(ctx, 0, g, (x) => (b instanceof Tensor ? mul(x, mul(b, pow(a, sub(b, 1)))) : Number(b) === 0 ? mul(x, 0) : mul(x, mul(pow(a, Number(b) - 1), Number(b))))),
+      operandGrad(ctx, 1, g, (x) => mul(x, mul(pow(a, b), a instanceof Tensor ? a.log() : Math.log(Number(a))))),
+    ];
+  },
+});
+
+/** The gradient share of `a` in maximum/minimum: 1 where a wins, ½ on ties (PyTorch). */
+function winnerShare(a: Operand, b: Operand, wins: 'gt' | 'lt', dtype: DType): Tensor {
+  const x = a instanceof Tensor ? a : (b as Tensor).mul(0).add(a);
+  const w = wins === 'gt' ? x.gt(b) : x.lt(b);
+  const tie = x.eq(b);
+  return w.to(dtype).add(tie.to(dtype).mul(0.5));
 }
 
 /** Elementwise maximum; NaN in either operand gives NaN. @example `mp.maximum(x, y)` */
-export function maximum(a: Operand, b: Operand): Tensor {
-  return binary('maximum', 'maximum', a, b);
-}
+export const maximum: (a: Operand, b: Operand) => Tensor = defineOp({
+  name: 'maximum',
+  autocast: 'promote',
+  forward: (a: Operand, b: Operand): Tensor => binary('maximum', 'maximum', a, b),
+  save: saveTensors,
+  backward: (ctx, [g]): (Tensor | undefined)[] => {
+    const a = savedOperand(ctx, 0);
+    const b = savedOperand(ctx, 1);
+    return [
+      operandGrad(ctx, 0, g, (x) => x.mul(winnerShare(a, b, 'gt', x.dtype))),
+      operandGrad(ctx, 1, g, (x) => x.mul(winnerShare(b, a, 'gt', x.dtype))),
+    ];
+  },
+});
 
 /** Elementwise minimum; NaN in either operand gives NaN. @example `mp.minimum(x, 0)` */
-export function minimum(a: Operand, b: Operand): Tensor {
-  return binary('minimum', 'minimum', a, b);
-}
+export const minimum: (a: Operand, b: Operand) => Tensor = defineOp({
+  name: 'minimum',
+  autocast: 'promote',
+  forward: (a: Operand, b: Operand): Tensor => binary('minimum', 'minimum', a, b),
+  save: saveTensors,
+  backward: (ctx, [g]): (Tensor | undefined)[] => {
+    const a = savedOperand(ctx, 0);
+    const b = savedOperand(ctx, 1);
+    return [
+      operandGrad(ctx, 0, g, (x) => x.mul(winnerShare(a, b, 'lt', x.dtype))),
+      operandGrad(ctx, 1, g, (x) => x.mul(winnerShare(b, a, 'lt', x.dtype))),
+    ];
+  },
+});
 
 declare module '../tensor' {
   interface Tensor {
@@ -167,13 +252,13 @@ declare module '../tensor' {
   }
 }
 
-Tensor.prototype.add = function (this: Tensor, other: Operand) { return binary('add', 'add', this, other); };
-Tensor.prototype.sub = function (this: Tensor, other: Operand) { return binary('sub', 'sub', this, other); };
-Tensor.prototype.mul = function (this: Tensor, other: Operand) { return binary('mul', 'mul', this, other); };
-Tensor.prototype.div = function (this: Tensor, other: Operand) { return binary('div', 'div', this, other); };
-Tensor.prototype.pow = function (this: Tensor, other: Operand) { return binary('pow', 'pow', this, other); };
-Tensor.prototype.maximum = function (this: Tensor, other: Operand) { return binary('maximum', 'maximum', this, other); };
-Tensor.prototype.minimum = function (this: Tensor, other: Operand) { return binary('minimum', 'minimum', this, other); };
+Tensor.prototype.add = function (this: Tensor, other: Operand) { return add(this, other); };
+Tensor.prototype.sub = function (this: Tensor, other: Operand) { return sub(this, other); };
+Tensor.prototype.mul = function (this: Tensor, other: Operand) { return mul(this, other); };
+Tensor.prototype.div = function (this: Tensor, other: Operand) { return div(this, other); };
+Tensor.prototype.pow = function (this: Tensor, other: Operand) { return pow(this, other); };
+Tensor.prototype.maximum = function (this: Tensor, other: Operand) { return maximum(this, other); };
+Tensor.prototype.minimum = function (this: Tensor, other: Operand) { return minimum(this, other); };
 Tensor.prototype.add_ = function (this: Tensor, other: Operand) { return binaryInPlace('add', this, other); };
 Tensor.prototype.sub_ = function (this: Tensor, other: Operand) { return binaryInPlace('sub', this, other); };
 Tensor.prototype.mul_ = function (this: Tensor, other: Operand) { return binaryInPlace('mul', this, other); };

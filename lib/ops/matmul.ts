@@ -10,7 +10,9 @@ import { native } from '../native';
 import { broadcastShapes, contiguousStrides } from '../shape';
 import { Tensor } from '../tensor';
 import { add } from './elementwise';
-import { checkTensor, newResult, requireSameDevice } from './operands';
+import { sumToShape } from './gradUtils';
+import { checkTensor, newResult, requireSameDevice, reshaped, withViews } from './operands';
+import { defineOp } from './registry';
 
 /** A tensor read as a batch of matrices. */
 interface Matrices {
@@ -53,85 +55,141 @@ function product(op: string, a: Matrices, b: Matrices): Tensor {
   return out;
 }
 
-/** Runs `fn` on views, disposing the views (not the inputs) afterwards. */
-function withViews<R>(views: Tensor[], fn: () => R): R {
-  try {
-    return fn();
-  } finally {
-    for (const v of views) v.dispose();
-  }
-}
-
-/** Reshapes a result to `shape`, disposing the unshaped tensor. */
-function reshaped(t: Tensor, shape: number[]): Tensor {
-  const r = t.reshape(shape);
-  t.dispose();
-  return r;
-}
+/**
+ * `op(a) @ op(b)` with op = transpose of the last two dims when the flag is set, read through
+ * strides (no copies). The primitive the matrix products are built from.
+ */
+const stridedProduct: (op: string, a: Tensor, b: Tensor, transA: boolean, transB: boolean) => Tensor = defineOp({
+  name: 'stridedProduct',
+  autocast: 'lowerPrecision',
+  forward: (op: string, a: Tensor, b: Tensor, transA: boolean, transB: boolean): Tensor => product(op, matrices(a, transA), matrices(b, transB)),
+  save: ([, a, b]) => [a, b],
+  backward: ({ args: [op, , , transA, transB], saved: [a, b], needsInputGrad }, [g]) => {
+    if (!g) return [];
+    const dA = needsInputGrad[0] ? (transA ? stridedProduct(op, b, g, transB, true) : stridedProduct(op, g, b, false, !transB)) : undefined;
+    const dB = needsInputGrad[1] ? (transB ? stridedProduct(op, g, a, true, transA) : stridedProduct(op, a, g, !transA, false)) : undefined;
+    return [dA && sumToShape(dA, a.shape), dB && sumToShape(dB, b.shape)];
+  },
+});
 
 /**
  * PyTorch's matmul: dot product for two vectors, matrix-vector, vector-matrix, and batched
  * matrix products with broadcast batch dimensions.
  * @example `mp.matmul(x, w)`, `mp.matmul(mp.randn([8, 2, 3]), mp.randn([3, 4]))`
  */
-export function matmul(input: Tensor, other: Tensor): Tensor {
-  const a = checkTensor('matmul', 'input', input);
-  const b = checkTensor('matmul', 'other', other);
-  if (a.ndim === 0 || b.ndim === 0) throw new MixprecRangeError('ERR_INVALID_SHAPE', 'matmul: both arguments need at least 1 dimension, got a 0-d tensor');
-  const a2 = a.ndim === 1 ? a.reshape([1, a.shape[0]]) : a;
-  const b2 = b.ndim === 1 ? b.reshape([b.shape[0], 1]) : b;
-  const views = [a2, b2].filter((v, i) => v !== [a, b][i]);
-  return withViews(views, () => {
-    const out = product('matmul', matrices(a2), matrices(b2));
+export const matmul: (input: Tensor, other: Tensor) => Tensor = defineOp({
+  name: 'matmul',
+  autocast: 'lowerPrecision',
+  forward: (input: Tensor, other: Tensor): Tensor => {
+    const a = checkTensor('matmul', 'input', input);
+    const b = checkTensor('matmul', 'other', other);
+    if (a.ndim === 0 || b.ndim === 0) throw new MixprecRangeError('ERR_INVALID_SHAPE', 'matmul: both arguments need at least 1 dimension, got a 0-d tensor');
+    const a2 = a.ndim === 1 ? a.reshape([1, a.shape[0]]) : a;
+    const b2 = b.ndim === 1 ? b.reshape([b.shape[0], 1]) : b;
+    const out = withViews([a2, b2].filter((v) => v !== a && v !== b), () => stridedProduct('matmul', a2, b2, false, false));
     if (a.ndim > 1 && b.ndim > 1) return out;
     const shape = out.shape;
     if (b.ndim === 1) shape.splice(shape.length - 1, 1);
     if (a.ndim === 1) shape.splice(shape.length - (b.ndim === 1 ? 1 : 2), 1);
     return reshaped(out, shape);
-  });
-}
+  },
+});
 
 /** Matrix product of two 2-D tensors. @example `mp.mm(a, b)` */
-export function mm(input: Tensor, other: Tensor): Tensor {
-  const a = checkTensor('mm', 'input', input);
-  const b = checkTensor('mm', 'other', other);
-  if (a.ndim !== 2 || b.ndim !== 2) throw new MixprecRangeError('ERR_INVALID_SHAPE', `mm: both arguments must be 2-d, got shapes [${a.shape.join(', ')}] and [${b.shape.join(', ')}]`);
-  return product('mm', matrices(a), matrices(b));
-}
+export const mm: (input: Tensor, other: Tensor) => Tensor = defineOp({
+  name: 'mm',
+  autocast: 'lowerPrecision',
+  forward: (input: Tensor, other: Tensor): Tensor => {
+    const a = checkTensor('mm', 'input', input);
+    const b = checkTensor('mm', 'other', other);
+    if (a.ndim !== 2 || b.ndim !== 2) throw new MixprecRangeError('ERR_INVALID_SHAPE', `mm: both arguments must be 2-d, got shapes [${a.shape.join(', ')}] and [${b.shape.join(', ')}]`);
+    return stridedProduct('mm', a, b, false, false);
+  },
+});
 
 /** Batched product of two 3-D tensors with the same batch size. @example `mp.bmm(a, b)` */
-export function bmm(input: Tensor, other: Tensor): Tensor {
-  const a = checkTensor('bmm', 'input', input);
-  const b = checkTensor('bmm', 'other', other);
-  if (a.ndim !== 3 || b.ndim !== 3 || a.shape[0] !== b.shape[0]) {
-    throw new MixprecRangeError('ERR_INVALID_SHAPE', `bmm: both arguments must be 3-d with the same batch size, got shapes [${a.shape.join(', ')}] and [${b.shape.join(', ')}]`);
-  }
-  return product('bmm', matrices(a), matrices(b));
-}
+export const bmm: (input: Tensor, other: Tensor) => Tensor = defineOp({
+  name: 'bmm',
+  autocast: 'lowerPrecision',
+  forward: (input: Tensor, other: Tensor): Tensor => {
+    const a = checkTensor('bmm', 'input', input);
+    const b = checkTensor('bmm', 'other', other);
+    if (a.ndim !== 3 || b.ndim !== 3 || a.shape[0] !== b.shape[0]) {
+      throw new MixprecRangeError('ERR_INVALID_SHAPE', `bmm: both arguments must be 3-d with the same batch size, got shapes [${a.shape.join(', ')}] and [${b.shape.join(', ')}]`);
+    }
+    return stridedProduct('bmm', a, b, false, false);
+  },
+});
 
 /**
  * `x @ weight^T + bias` with weight [outFeatures, inFeatures] (PyTorch's layout), read
  * transposed in place.
  * @example `mp.linear(x, w, b)`
  */
-export function linear(input: Tensor, weight: Tensor, bias?: Tensor): Tensor {
-  const x = checkTensor('linear', 'input', input);
-  const w = checkTensor('linear', 'weight', weight);
-  if (w.ndim !== 2) throw new MixprecRangeError('ERR_INVALID_SHAPE', `linear: weight must be 2-d [outFeatures, inFeatures], got [${w.shape.join(', ')}]`);
-  if (x.ndim === 0) throw new MixprecRangeError('ERR_INVALID_SHAPE', 'linear: input needs at least 1 dimension');
-  const x2 = x.ndim === 1 ? x.reshape([1, x.shape[0]]) : x;
-  const out = withViews(x2 === x ? [] : [x2], () => product('linear', matrices(x2), matrices(w, true)));
-  const shaped = x.ndim === 1 ? reshaped(out, [w.shape[0]]) : out;
-  if (bias === undefined) return shaped;
-  const b = checkTensor('linear', 'bias', bias);
-  if (b.ndim !== 1 || b.shape[0] !== w.shape[0]) {
-    shaped.dispose();
-    throw new MixprecRangeError('ERR_SHAPE_MISMATCH', `linear: bias must have shape [${w.shape[0]}], got [${b.shape.join(', ')}]`);
-  }
-  const withBias = add(shaped, b);
-  shaped.dispose();
-  return withBias;
+export const linear: (input: Tensor, weight: Tensor, bias?: Tensor) => Tensor = defineOp({
+  name: 'linear',
+  autocast: 'lowerPrecision',
+  forward: (input: Tensor, weight: Tensor, bias?: Tensor): Tensor => {
+    const x = checkTensor('linear', 'input', input);
+    const w = checkTensor('linear', 'weight', weight);
+    if (w.ndim !== 2) throw new MixprecRangeError('ERR_INVALID_SHAPE', `linear: weight must be 2-d [outFeatures, inFeatures], got [${w.shape.join(', ')}]`);
+    if (x.ndim === 0) throw new MixprecRangeError('ERR_INVALID_SHAPE', 'linear: input needs at least 1 dimension');
+    if (bias !== undefined) {
+      const b = checkTensor('linear', 'bias', bias);
+      if (b.ndim !== 1 || b.shape[0] !== w.shape[0]) throw new MixprecRangeError('ERR_SHAPE_MISMATCH', `linear: bias must have shape [${w.shape[0]}], got [${b.shape.join(', ')}]`);
+    }
+    const x2 = x.ndim === 1 ? x.reshape([1, x.shape[0]]) : x;
+    const product2 = withViews(x2 === x ? [] : [x2], () => stridedProduct('linear', x2, w, false, true));
+    const shaped = x.ndim === 1 ? reshaped(product2, [w.shape[0]]) : product2;
+    if (bias === undefined) return shaped;
+    return withViews([shaped], () => add(shaped, bias));
+  },
+});
+
+/** Scaled sum of two terms, PyTorch's `beta * input + alpha * product`. */
+function scaledSum(input: Tensor, product: Tensor, beta: number, alpha: number): Tensor {
+  const scaledProduct = alpha === 1 ? product : withViews([product], () => product.mul(alpha));
+  if (beta === 0) return scaledProduct;
+  const scaledInput = beta === 1 ? input : input.mul(beta);
+  return withViews(scaledInput === input ? [scaledProduct] : [scaledProduct, scaledInput], () => add(scaledInput, scaledProduct));
 }
+
+/** Options of {@link addmm} and {@link baddbmm}. */
+export interface AddmmOptions {
+  /** Multiplier of `input` (default 1; 0 ignores input, NaN included). */
+  beta?: number;
+  /** Multiplier of the product (default 1). */
+  alpha?: number;
+}
+
+function scales(op: string, options: AddmmOptions | undefined): [number, number] {
+  const o = options ?? {};
+  const beta = o.beta ?? 1;
+  const alpha = o.alpha ?? 1;
+  if (typeof beta !== 'number') throw new MixprecRangeError('ERR_INVALID_ARG', `${op}: options.beta must be a number, got ${typeof beta}`);
+  if (typeof alpha !== 'number') throw new MixprecRangeError('ERR_INVALID_ARG', `${op}: options.alpha must be a number, got ${typeof alpha}`);
+  return [beta, alpha];
+}
+
+/** `beta * input + alpha * (mat1 @ mat2)` (input broadcasts). @example `mp.addmm(b, x, w)` */
+export const addmm: (input: Tensor, mat1: Tensor, mat2: Tensor, options?: AddmmOptions) => Tensor = defineOp({
+  name: 'addmm',
+  autocast: 'lowerPrecision',
+  forward: (input: Tensor, mat1: Tensor, mat2: Tensor, options?: AddmmOptions): Tensor => {
+    const [beta, alpha] = scales('addmm', options);
+    return scaledSum(checkTensor('addmm', 'input', input), mm(mat1, mat2), beta, alpha);
+  },
+});
+
+/** `beta * input + alpha * bmm(batch1, batch2)`. @example `mp.baddbmm(c, a, b)` */
+export const baddbmm: (input: Tensor, batch1: Tensor, batch2: Tensor, options?: AddmmOptions) => Tensor = defineOp({
+  name: 'baddbmm',
+  autocast: 'lowerPrecision',
+  forward: (input: Tensor, batch1: Tensor, batch2: Tensor, options?: AddmmOptions): Tensor => {
+    const [beta, alpha] = scales('baddbmm', options);
+    return scaledSum(checkTensor('baddbmm', 'input', input), bmm(batch1, batch2), beta, alpha);
+  },
+});
 
 declare module '../tensor' {
   interface Tensor {

@@ -36,3 +36,22 @@ export function withDtype<R>(t: Tensor, dtype: DType, fn: (converted: Tensor) =>
 }
 
 export { checkTensor };
+
+/**
+ * Runs `fn`, then disposes `temporaries` (intermediates of a composite op). Safe while
+ * recording: the graph keeps what backward needs through saved-tensor references.
+ */
+export function withViews<R>(temporaries: Tensor[], fn: () => R): R {
+  try {
+    return fn();
+  } finally {
+    for (const v of temporaries) v.dispose();
+  }
+}
+
+/** `t` reshaped to `shape`, disposing the unshaped tensor. */
+export function reshaped(t: Tensor, shape: number[]): Tensor {
+  const r = t.reshape(shape);
+  t.dispose();
+  return r;
+}

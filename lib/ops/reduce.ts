@@ -10,6 +10,7 @@ import { resolveOptions } from '../options';
 import { normalizeDim, numelOf } from '../shape';
 import { Tensor } from '../tensor';
 import { checkTensor, newResult } from './operands';
+import { defineOp } from './registry';
 
 /** Options of {@link sum} and {@link mean}. */
 export interface ReduceOptions {
@@ -91,6 +92,17 @@ function reduce(op: 'sum' | 'mean', input: Tensor, options: ReduceOptions | unde
   return current;
 }
 
+/** The gradient of a sum over `dims`: `g` broadcast back over the reduced dimensions. */
+function spreadGrad(op: string, input: Tensor, options: ReduceOptions | undefined, g: Tensor, scale: boolean): Tensor {
+  const plan = planReduction(op, input, options);
+  const shape = input.shape;
+  const kept = shape.map((s, i) => (plan.dims.includes(i) ? 1 : s));
+  const spread = g.reshape(kept).expand(shape);
+  if (!scale) return spread;
+  const count = plan.dims.reduce((n, d) => n * shape[d], 1);
+  return spread.div(count);
+}
+
 /**
  * Sum of elements, over all dimensions or `dim`.
  *
@@ -101,9 +113,12 @@ function reduce(op: 'sum' | 'mean', input: Tensor, options: ReduceOptions | unde
  * mp.sum(h, { dtype: 'float32' });         // float16 input, float32 result
  * ```
  */
-export function sum(input: Tensor, options?: ReduceOptions): Tensor {
-  return reduce('sum', input, options);
-}
+export const sum: (input: Tensor, options?: ReduceOptions) => Tensor = defineOp({
+  name: 'sum',
+  autocast: 'float32',
+  forward: (input: Tensor, options?: ReduceOptions): Tensor => reduce('sum', input, options),
+  backward: ({ args: [input, options] }, [g]) => [g && spreadGrad('sum', input, options, g, false)],
+});
 
 /**
  * Mean of elements, over all dimensions or `dim` (floating point only; NaN for no elements).
@@ -113,9 +128,12 @@ export function sum(input: Tensor, options?: ReduceOptions): Tensor {
  * mp.mean(x, { dim: [0, 1] });
  * ```
  */
-export function mean(input: Tensor, options?: ReduceOptions): Tensor {
-  return reduce('mean', input, options);
-}
+export const mean: (input: Tensor, options?: ReduceOptions) => Tensor = defineOp({
+  name: 'mean',
+  autocast: 'float32',
+  forward: (input: Tensor, options?: ReduceOptions): Tensor => reduce('mean', input, options),
+  backward: ({ args: [input, options] }, [g]) => [g && spreadGrad('mean', input, options, g, true)],
+});
 
 declare module '../tensor' {
   interface Tensor {
@@ -126,5 +144,5 @@ declare module '../tensor' {
   }
 }
 
-Tensor.prototype.sum = function (this: Tensor, options?: ReduceOptions) { return reduce('sum', this, options); };
-Tensor.prototype.mean = function (this: Tensor, options?: ReduceOptions) { return reduce('mean', this, options); };
+Tensor.prototype.sum = function (this: Tensor, options?: ReduceOptions) { return sum(this, options); };
+Tensor.prototype.mean = function (this: Tensor, options?: ReduceOptions) { return mean(this, options); };

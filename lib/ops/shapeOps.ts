@@ -8,7 +8,10 @@ import { argRangeError, argTypeError, MixprecRangeError } from '../errors';
 import { native } from '../native';
 import { broadcastShapes, broadcastStrides, contiguousStrides, normalizeDim } from '../shape';
 import { Tensor } from '../tensor';
+import { zeros } from '../creation';
+import { sumToShape } from './gradUtils';
 import { checkTensor, newResult, requireSameDevice, withDtype } from './operands';
+import { defineOp } from './registry';
 
 /** Copies a strided selection of `src` (element `offset`, `strides`, `shape`) into a new tensor. */
 function gather(op: string, src: Tensor, offset: number, strides: number[], shape: number[]): Tensor {
@@ -33,13 +36,27 @@ function integer(op: string, arg: string, v: unknown): number {
  * Reorders dimensions: result dim i is input dim `dims[i]`.
  * @example `mp.permute(x, [2, 0, 1])`
  */
-export function permute(input: Tensor, dims: number[]): Tensor {
-  const t = checkTensor('permute', 'input', input);
+export const permute: (input: Tensor, dims: number[]) => Tensor = defineOp({
+  name: 'permute',
+  autocast: 'none',
+  forward: (input: Tensor, dims: number[]): Tensor => {
+    const t = checkTensor('permute', 'input', input);
+    const order = permutationOf(t, dims);
+    const strides = contiguousStrides(t.shape);
+    return gather('permute', t, 0, order.map((d) => strides[d]), order.map((d) => t.shape[d]));
+  },
+  backward: ({ args: [input, dims] }, [g]) => {
+    const order = permutationOf(input, dims);
+    const inverse = order.map((_, i) => order.indexOf(i));
+    return [g && permute(g, inverse)];
+  },
+});
+
+function permutationOf(t: Tensor, dims: number[]): number[] {
   if (!Array.isArray(dims) || dims.length !== t.ndim) throw argTypeError('permute', 'dims', `an array of ${t.ndim} dimensions`, dims);
   const order = dims.map((d, i) => normalizeDim('permute', `dims[${i}]`, d, t.ndim));
   if (new Set(order).size !== order.length) throw argTypeError('permute', 'dims', 'a permutation (each dimension once)', dims);
-  const strides = contiguousStrides(t.shape);
-  return gather('permute', t, 0, order.map((d) => strides[d]), order.map((d) => t.shape[d]));
+  return order;
 }
 
 /** Swaps two dimensions. @example `mp.transpose(x, 0, 1)` */
@@ -86,29 +103,75 @@ export function narrow(input: Tensor, dim: number, start: number, length: number
  * by a positive `step`; negative indices count from the end and out-of-range ones are clipped.
  * @example `x.slice(0, 1, -1, 2)`
  */
-export function slice(input: Tensor, dim: number, start = 0, end?: number, step = 1): Tensor {
-  const t = withDims('slice', input);
+export const slice: (input: Tensor, dim: number, start?: number, end?: number, step?: number) => Tensor = defineOp({
+  name: 'slice',
+  autocast: 'none',
+  forward: (input: Tensor, dim: number, start = 0, end?: number, step = 1): Tensor => {
+    const t = withDims('slice', input);
+    const p = slicePlan(t, dim, start, end, step);
+    const strides = contiguousStrides(t.shape);
+    const shape = t.shape;
+    shape[p.dim] = p.count;
+    const selStrides = strides.slice();
+    selStrides[p.dim] = strides[p.dim] * p.step;
+    return gather('slice', t, p.start * strides[p.dim], selStrides, shape);
+  },
+  backward: ({ args: [input, dim, start = 0, end, step = 1] }, [g]) => {
+    const p = slicePlan(input, dim, start, end, step);
+    return [g && sliceScatter(g, input.shape, p.dim, p.start, p.step)];
+  },
+});
+
+interface SlicePlan {
+  dim: number;
+  start: number;
+  count: number;
+  step: number;
+}
+
+function slicePlan(t: Tensor, dim: number, start: number, end: number | undefined, step: number): SlicePlan {
   const d = normalizeDim('slice', 'dim', dim, t.ndim);
   const size = t.shape[d];
   if (integer('slice', 'step', step) <= 0) throw argRangeError('slice', 'step', 'a positive integer', step);
   const clip = (v: number) => Math.min(Math.max(v < 0 ? v + size : v, 0), size);
   const lo = clip(integer('slice', 'start', start));
   const hi = end === undefined ? size : clip(integer('slice', 'end', end));
-  const count = hi > lo ? Math.ceil((hi - lo) / step) : 0;
-  const strides = contiguousStrides(t.shape);
-  const shape = t.shape;
-  shape[d] = count;
-  const selStrides = strides.slice();
-  selStrides[d] = strides[d] * step;
-  return gather('slice', t, lo * strides[d], selStrides, shape);
+  return { dim: d, start: lo, count: hi > lo ? Math.ceil((hi - lo) / step) : 0, step };
 }
+
+/**
+ * A zero tensor of `shape` with `src` written at `start, start+step, ...` along `dim` (the
+ * gradient of slice; PyTorch's slice_scatter into zeros).
+ * @example `mp.sliceScatter(g, [4, 6], 1, 2, 1)`
+ */
+export const sliceScatter: (src: Tensor, shape: number[], dim: number, start: number, step: number) => Tensor = defineOp({
+  name: 'sliceScatter',
+  autocast: 'none',
+  forward: (src: Tensor, shape: number[], dim: number, start: number, step: number): Tensor => {
+    const g = checkTensor('sliceScatter', 'src', src);
+    const out = zeros(shape, { dtype: g.dtype, device: g.device });
+    const strides = contiguousStrides(shape);
+    const dst = strides.slice();
+    dst[dim] = strides[dim] * step;
+    native.stridedCopy(dtypeCode(g.dtype), g.storage.handle, g.offset, contiguousStrides(g.shape), out.storage.handle, out.offset + start * strides[dim], dst, g.shape);
+    return out;
+  },
+  backward: ({ args: [src, , dim, start, step] }, [g]) => [g && slice(g, dim, start, start + src.shape[dim] * step, step)],
+});
 
 /**
  * Broadcasts to `shape` (a new tensor: mixprec tensors are always contiguous, so unlike
  * PyTorch's view this copies). -1 keeps a size.
  * @example `mp.expand(mp.ones([3, 1]), [3, 4])`
  */
-export function expand(input: Tensor, shape: number[]): Tensor {
+export const expand: (input: Tensor, shape: number[]) => Tensor = defineOp({
+  name: 'expand',
+  autocast: 'none',
+  forward: (input: Tensor, shape: number[]): Tensor => expandForward(input, shape),
+  backward: ({ args: [input] }, [g]) => [g && sumToShape(g, input.shape)],
+});
+
+function expandForward(input: Tensor, shape: number[]): Tensor {
   const t = checkTensor('expand', 'input', input);
   if (!Array.isArray(shape) || shape.length < t.ndim) throw argTypeError('expand', 'shape', `an array of at least ${t.ndim} sizes`, shape);
   const lead = shape.length - t.ndim;
@@ -124,7 +187,23 @@ export function expand(input: Tensor, shape: number[]): Tensor {
  * Joins tensors along an existing dimension; dtypes promote, shapes must match elsewhere.
  * @example `mp.cat([a, b], 1)`
  */
-export function cat(tensors: Tensor[], dim = 0): Tensor {
+export const cat: (tensors: Tensor[], dim?: number) => Tensor = defineOp({
+  name: 'cat',
+  autocast: 'promote',
+  forward: (tensors: Tensor[], dim = 0): Tensor => catForward(tensors, dim),
+  backward: ({ args: [tensors, dim = 0], needsInputGrad }, [g]) => {
+    if (!g) return [];
+    const d = normalizeDim('cat', 'dim', dim, g.ndim);
+    let offset = 0;
+    return tensors.map((t, i) => {
+      const start = offset;
+      offset += t.shape[d];
+      return needsInputGrad[i] ? slice(g, d, start, offset) : undefined;
+    });
+  },
+});
+
+function catForward(tensors: Tensor[], dim: number): Tensor {
   if (!Array.isArray(tensors) || tensors.length === 0) throw argTypeError('cat', 'tensors', 'a non-empty array of tensors', tensors);
   const ts = tensors.map((t, i) => checkTensor('cat', `tensors[${i}]`, t));
   requireSameDevice('cat', ts);

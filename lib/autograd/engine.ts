@@ -1,0 +1,280 @@
+/**
+ * The backward pass: walks the graph from the outputs in dependency order, calls each node's
+ * backward, sums gradients that meet, and either accumulates into leaves' `.grad` (backward) or
+ * hands the gradients of chosen inputs back (autograd.grad). Gradients it creates and no longer
+ * needs are freed as soon as their last consumer ran, so peak memory stays near PyTorch's.
+ */
+import { onesLike } from '../creation';
+import { argTypeError, MixprecError } from '../errors';
+import { tidy } from '../memory';
+import { sameShape } from '../shape';
+import { nextTensorIdWatermark, Tensor } from '../tensor';
+import { enableGrad, noGrad } from './gradMode';
+import { AccumulateGrad, accumulatorOf } from './leafAccumulator';
+import type { Edge, GraphNode } from './node';
+
+/** The edge a tensor's gradient flows into, or undefined when it does not require grad. */
+export function edgeOf(t: Tensor): Edge | undefined {
+  if (!t.requiresGrad) return undefined;
+  if (t.gradNode !== undefined) return { node: t.gradNode as GraphNode, outputIndex: t.gradOutputIndex };
+  return { node: accumulatorOf(t), outputIndex: 0 };
+}
+
+export interface EngineOptions {
+  retainGraph: boolean;
+  createGraph: boolean;
+  /** When given, gradients of these tensors are returned and no `.grad` is touched. */
+  inputs?: Tensor[];
+  allowUnused?: boolean;
+  op: string;
+}
+
+/** A boolean option, `fallback` when absent. */
+export function flag(op: string, arg: string, v: unknown, fallback: boolean): boolean {
+  if (v === undefined) return fallback;
+  if (typeof v !== 'boolean') throw argTypeError(op, arg, 'a boolean', v);
+  return v;
+}
+
+function shapeText(shape: readonly number[]): string {
+  return `[${shape.join(', ')}]`;
+}
+
+/** Nodes reachable from the roots, with how many edges point at each. */
+function countDependencies(roots: GraphNode[]): Map<GraphNode, number> {
+  const deps = new Map<GraphNode, number>();
+  const stack = [...new Set(roots)];
+  for (const r of stack) deps.set(r, 0);
+  while (stack.length > 0) {
+    const node = stack.pop()!;
+    for (const e of node.next) {
+      if (!e) continue;
+      const seen = deps.has(e.node);
+      deps.set(e.node, (deps.get(e.node) ?? 0) + 1);
+      if (!seen) stack.push(e.node);
+    }
+  }
+  return deps;
+}
+
+/** Nodes that lead to one of the targets (only those run when capturing input gradients). */
+function nodesLeadingTo(targets: Set<GraphNode>, all: Iterable<GraphNode>): Set<GraphNode> {
+  const memo = new Map<GraphNode, boolean>();
+  const visit = (root: GraphNode): boolean => {
+    const stack: [GraphNode, number][] = [[root, 0]];
+    while (stack.length > 0) {
+      const top = stack[stack.length - 1];
+      const [node, i] = top;
+      if (memo.has(node)) {
+        stack.pop();
+        continue;
+      }
+      if (i < node.next.length) {
+        top[1] += 1;
+        const e = node.next[i];
+        if (e && !memo.has(e.node)) stack.push([e.node, 0]);
+        continue;
+      }
+      stack.pop();
+      memo.set(node, targets.has(node) || node.next.some((e) => e !== undefined && memo.get(e.node) === true));
+    }
+    return memo.get(root) === true;
+  };
+  const needed = new Set<GraphNode>();
+  for (const n of all) if (visit(n)) needed.add(n);
+  return needed;
+}
+
+/**
+ * Runs backward from `roots` with `rootGrads` (undefined: ones, allowed for one-element roots).
+ * Returns the gradients of `options.inputs` when given.
+ */
+export function runBackward(roots: Tensor[], rootGrads: (Tensor | undefined)[], options: EngineOptions): (Tensor | undefined)[] {
+  const run = () => new BackwardPass(options, nextTensorIdWatermark()).run(roots, rootGrads);
+  return options.createGraph ? enableGrad(run) : noGrad(run);
+}
+
+class BackwardPass {
+  private readonly buffers = new Map<GraphNode, (Tensor | undefined)[]>();
+  /** Buffer slots (and captures) referring to each gradient tensor. */
+  private readonly uses = new Map<Tensor, number>();
+  /** Tensors never freed by the pass: user gradients, captured results, hook results. */
+  private readonly protectedGrads = new Set<Tensor>();
+  private readonly captured: (Tensor | undefined)[] = [];
+  /** Per target node and output: the positions in `inputs` that capture it. */
+  private readonly targets = new Map<GraphNode, Map<number, number[]>>();
+
+  constructor(
+    private readonly options: EngineOptions,
+    private readonly firstOwnedId: number,
+  ) {}
+
+  run(roots: Tensor[], rootGrads: (Tensor | undefined)[]): (Tensor | undefined)[] {
+    const { op } = this.options;
+    const rootEdges = roots.map((t, i) => {
+      const e = edgeOf(t);
+      if (!e) throw new MixprecError('ERR_AUTOGRAD', `${op}: element ${i} of the outputs (${t.describe()}) does not require grad and has no gradFn; set requiresGrad on the leaves it depends on before computing it`);
+      return e;
+    });
+    const inputs = this.options.inputs;
+    if (inputs) {
+      inputs.forEach((t, i) => {
+        const e = edgeOf(t);
+        if (!e) throw new MixprecError('ERR_AUTOGRAD', `${op}: element ${i} of the inputs (${t.describe()}) does not require grad`);
+        let outs = this.targets.get(e.node);
+        if (!outs) this.targets.set(e.node, (outs = new Map()));
+        outs.set(e.outputIndex, [...(outs.get(e.outputIndex) ?? []), i]);
+      });
+      this.captured.length = inputs.length;
+    }
+    roots.forEach((t, i) => {
+      const g = rootGrads[i];
+      let grad: Tensor;
+      if (g === undefined) {
+        if (t.numel !== 1) throw new MixprecError('ERR_AUTOGRAD', `${op}: grad can be implicitly created only for outputs with one element; output ${i} is ${t.describe()}, pass a gradient of the same shape`);
+        grad = onesLike(t);
+      } else {
+        if (!sameShape(g.shape, t.shape)) throw new MixprecError('ERR_SHAPE_MISMATCH', `${op}: gradient ${i} must have the output's shape [${t.shape.join(', ')}], got ${g.describe()}`);
+        this.protectedGrads.add(g);
+        grad = g.dtype === t.dtype ? g : g.to(t.dtype);
+      }
+      this.deliver(rootEdges[i], grad);
+    });
+
+    const rootNodes = rootEdges.map((e) => e.node);
+    const deps = countDependencies(rootNodes);
+    const needed = inputs ? nodesLeadingTo(new Set(this.targets.keys()), deps.keys()) : undefined;
+    const ready = [...new Set(rootNodes)].filter((n) => deps.get(n) === 0);
+    while (ready.length > 0) {
+      const node = ready.pop()!;
+      this.process(node, needed === undefined || needed.has(node));
+      for (const e of node.next) {
+        if (!e) continue;
+        const left = deps.get(e.node)! - 1;
+        deps.set(e.node, left);
+        if (left === 0) ready.push(e.node);
+      }
+    }
+    if (inputs && !this.options.allowUnused) {
+      const unused = this.captured.findIndex((g) => g === undefined);
+      if (unused >= 0) throw new MixprecError('ERR_AUTOGRAD', `${op}: input ${unused} (${inputs[unused].describe()}) was not used to compute the outputs; pass {allowUnused: true} to get undefined for it`);
+    }
+    return this.captured;
+  }
+
+  /** Adds `grad` into the buffer slot of `edge`. */
+  private deliver(edge: Edge, grad: Tensor): void {
+    let slots = this.buffers.get(edge.node);
+    if (!slots) this.buffers.set(edge.node, (slots = []));
+    const old = slots[edge.outputIndex];
+    if (old === undefined) {
+      slots[edge.outputIndex] = grad;
+      this.use(grad, 1);
+      return;
+    }
+    const sum = old.add(grad);
+    slots[edge.outputIndex] = sum;
+    this.use(sum, 1);
+    this.use(old, -1);
+    this.releaseIfUnused(grad);
+  }
+
+  private use(t: Tensor, delta: number): void {
+    const n = (this.uses.get(t) ?? 0) + delta;
+    if (n > 0) {
+      this.uses.set(t, n);
+      return;
+    }
+    this.uses.delete(t);
+    this.releaseIfUnused(t);
+  }
+
+  /** Frees a gradient this pass created once nothing refers to it. */
+  private releaseIfUnused(t: Tensor): void {
+    if (this.uses.has(t) || this.protectedGrads.has(t) || t.id < this.firstOwnedId || t.kept) return;
+    t.dispose();
+  }
+
+  private process(node: GraphNode, needed: boolean): void {
+    const grads = this.buffers.get(node) ?? [];
+    this.buffers.delete(node);
+    for (const [index, hooks] of node.hooks) {
+      for (const hook of hooks) {
+        const g = grads[index];
+        if (g === undefined) break;
+        const replaced = hook(g);
+        if (replaced instanceof Tensor && replaced !== g) {
+          this.protectedGrads.add(replaced);
+          this.use(replaced, 1);
+          grads[index] = replaced;
+          this.use(g, -1);
+        }
+      }
+    }
+    const targetOutputs = this.targets.get(node);
+    if (targetOutputs) {
+      for (const [index, positions] of targetOutputs) {
+        const g = grads[index];
+        if (g === undefined) continue;
+        for (const p of positions) this.captured[p] = g;
+        this.protectedGrads.add(g);
+      }
+    }
+    if (node instanceof AccumulateGrad) {
+      if (!this.options.inputs && grads[0] !== undefined) this.accumulate(node.leaf, grads[0]);
+    } else if (needed && node.backwardFn && grads.some((g) => g !== undefined)) {
+      this.callBackward(node, grads);
+    }
+    for (const g of grads) if (g !== undefined) this.use(g, -1);
+    if (!this.options.retainGraph && !(node instanceof AccumulateGrad)) node.release();
+  }
+
+  private callBackward(node: GraphNode, grads: (Tensor | undefined)[]): void {
+    const { op } = this.options;
+    if (node.released) {
+      throw new MixprecError('ERR_AUTOGRAD', `${op}: trying to backward through the graph a second time through ${node.name} (its saved tensors were freed); pass {retainGraph: true} to the first backward() if you need to backward twice`);
+    }
+    const results = tidy(() => {
+      const out = node.backwardFn!(grads);
+      return node.next.map((edge, i) => {
+        const g = out[i];
+        const meta = node.inputs[i];
+        if (!edge || g === undefined || !meta) return undefined;
+        if (!sameShape(g.shape, meta.shape)) {
+          throw new MixprecError('ERR_AUTOGRAD', `${op}: ${node.name} returned a gradient of shape ${shapeText(g.shape)} for input ${i}, expected ${shapeText(meta.shape)}`);
+        }
+        return g.dtype === meta.dtype ? g : g.to(meta.dtype);
+      });
+    });
+    results.forEach((g, i) => {
+      const edge = node.next[i];
+      if (g !== undefined && edge) this.deliver(edge, g);
+    });
+  }
+
+  private accumulate(leaf: Tensor, g: Tensor): void {
+    if (leaf.isDisposed) return;
+    const grad = leaf.grad;
+    if (grad === undefined || grad.isDisposed) {
+      leaf.grad = this.options.createGraph && g.requiresGrad ? g : this.ownedCopy(g);
+      if (leaf.grad === g) this.protectedGrads.add(g);
+    } else if (this.options.createGraph || grad.requiresGrad) {
+      leaf.grad = grad.add(g);
+    } else {
+      grad.add_(g);
+    }
+  }
+
+  /**
+   * `g` itself when nothing else can see its memory (made by this pass, one buffer slot, no
+   * view or saved tensor sharing the storage), else a copy: `.grad` is later updated in place.
+   */
+  private ownedCopy(g: Tensor): Tensor {
+    const exclusive = g.id >= this.firstOwnedId && !this.protectedGrads.has(g) && (this.uses.get(g) ?? 0) === 1 && !g.kept && g.storage.refCount === 1;
+    if (exclusive) {
+      this.protectedGrads.add(g);
+      return g;
+    }
+    return g.clone();
+  }
+}

@@ -1,0 +1,99 @@
+/**
+ * Custom autograd functions, as PyTorch's `torch.autograd.Function`: a static forward that
+ * computes (without recording) and a static backward that returns the input gradients.
+ */
+import { MixprecError } from '../errors';
+import type { Tensor } from '../tensor';
+import { withoutRecording } from './gradMode';
+import { gradNeeds, outputsOf, recordNode, tensorInputs } from './record';
+import { SavedTensor } from './savedTensor';
+
+/** The context object forward and backward share. Extra fields may be stored on it. */
+export class FunctionCtx {
+  /** Per tensor input (argument order): whether backward must compute its gradient. */
+  readonly needsInputGrad: boolean[];
+  /** @internal */ readonly saved: SavedTensor[] = [];
+  /** @internal */ readonly nonDifferentiable = new Set<Tensor>();
+  [field: string]: unknown;
+
+  constructor(
+    needs: boolean[],
+    private readonly recording: boolean,
+    private readonly fnName: string,
+  ) {
+    this.needsInputGrad = needs;
+  }
+
+  /** Keeps tensors for backward (checked against in-place writes). */
+  saveForBackward(...tensors: Tensor[]): void {
+    if (!this.recording) return;
+    tensors.forEach((t, i) => this.saved.push(new SavedTensor(t, this.fnName, this.saved.length + i)));
+  }
+
+  /** The tensors passed to {@link saveForBackward}, in order. */
+  get savedTensors(): Tensor[] {
+    return this.saved.map((s) => s.unpack());
+  }
+
+  /** Declares outputs that have no gradient (indices, masks). */
+  markNonDifferentiable(...tensors: Tensor[]): void {
+    for (const t of tensors) this.nonDifferentiable.add(t);
+  }
+}
+
+type Grads = Tensor | undefined | (Tensor | undefined)[];
+
+/**
+ * Base class of custom differentiable functions. Subclasses implement static `forward(ctx,
+ * ...args)` and `backward(ctx, ...grads)` (one gradient per tensor input, undefined for none);
+ * call them with `apply`.
+ *
+ * @example
+ * ```ts
+ * class Cube extends mp.autograd.Function {
+ *   static forward(ctx: mp.autograd.FunctionCtx, x: mp.Tensor) {
+ *     ctx.saveForBackward(x);
+ *     return x.pow(3);
+ *   }
+ *   static backward(ctx: mp.autograd.FunctionCtx, g: mp.Tensor) {
+ *     const [x] = ctx.savedTensors;
+ *     return g.mul(x.pow(2)).mul(3);
+ *   }
+ * }
+ * const y = Cube.apply(x) as mp.Tensor;
+ * ```
+ */
+export class Function {
+  /** Computes the outputs; operations inside are not recorded. */
+  static forward(ctx: FunctionCtx, ...args: unknown[]): Tensor | Tensor[] {
+    void ctx;
+    void args;
+    throw new MixprecError('ERR_AUTOGRAD', `${this.name}.forward: a custom Function must implement static forward(ctx, ...args)`);
+  }
+
+  /** Gradients of the tensor inputs from the gradients of the outputs. */
+  static backward(ctx: FunctionCtx, ...grads: (Tensor | undefined)[]): Grads {
+    void ctx;
+    void grads;
+    throw new MixprecError('ERR_AUTOGRAD', `${this.name}.backward: a custom Function must implement static backward(ctx, ...grads)`);
+  }
+
+  /** Runs forward and records the call, so backward flows through {@link backward}. */
+  static apply(...args: unknown[]): Tensor | Tensor[] {
+    const inputs = tensorInputs(args);
+    const needs = gradNeeds(inputs);
+    const ctx = new FunctionCtx(needs ?? inputs.map(() => false), needs !== undefined, this.name);
+    const out = withoutRecording(() => this.forward(ctx, ...args));
+    if (!needs) return out;
+    const outputs = outputsOf(out);
+    recordNode(`${this.name}Backward`, inputs, needs, outputs, (grads) => {
+      const result = this.backward(ctx, ...grads);
+      const list = Array.isArray(result) ? result : [result];
+      if (list.length !== inputs.length) {
+        throw new MixprecError('ERR_AUTOGRAD', `${this.name}.backward returned ${list.length} gradient(s), expected ${inputs.length} (one per tensor input; undefined for none)`);
+      }
+      return list;
+    }, ctx.saved, ctx.nonDifferentiable);
+    return out;
+  }
+}

@@ -1,0 +1,10 @@
+/**
+ * `mp.autograd`: gradients of chosen inputs, custom functions, gradient checking.
+ */
+import './tensorMethods';
+
+export { grad, type GradOptions } from './grad';
+export { Function, FunctionCtx } from './function';
+export { gradcheck, type GradcheckOptions } from './gradcheck';
+export type { GraphNode } from './node';
+export type { BackwardOptions, RemovableHandle } from './tensorMethods';

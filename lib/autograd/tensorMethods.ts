@@ -1,0 +1,102 @@
+/**
+ * The autograd methods of Tensor: backward, requiresGrad_, detach, registerHook, retainGrad.
+ */
+import { argTypeError, MixprecError } from '../errors';
+import { resolveOptions } from '../options';
+import { checkTensor, Tensor } from '../tensor';
+import { edgeOf, flag, runBackward } from './engine';
+import type { GradHook } from './node';
+
+/** Options of {@link Tensor.backward}. */
+export interface BackwardOptions {
+  /** Keep the graph's saved tensors so backward can run through it again (default false). */
+  retainGraph?: boolean;
+  /** Record the backward pass itself, so gradients are differentiable (default false). */
+  createGraph?: boolean;
+}
+
+/** Handle returned by {@link Tensor.registerHook}. */
+export interface RemovableHandle {
+  remove(): void;
+}
+
+declare module '../tensor' {
+  interface Tensor {
+    /**
+     * Computes the gradient of this tensor with respect to every leaf that requires grad and
+     * accumulates it into their `.grad` (in each leaf's dtype). `gradient` defaults to 1 for a
+     * one-element tensor.
+     *
+     * @example
+     * ```ts
+     * const w = mp.tensor([1, 2, 3]).requiresGrad_();
+     * w.mul(w).sum().backward();
+     * w.grad!.toArray(); // [2, 4, 6]
+     * ```
+     */
+    backward(gradient?: Tensor, options?: BackwardOptions): void;
+    /** Sets `requiresGrad` on a leaf (floating-point tensors only); returns this. @example `mp.zeros([3]).requiresGrad_()` */
+    requiresGrad_(requiresGrad?: boolean): Tensor;
+    /** A tensor sharing this one's memory, cut from the graph. @example `const y = x.detach()` */
+    detach(): Tensor;
+    /**
+     * Calls `hook(grad)` when this tensor's gradient is computed; a returned tensor replaces the
+     * gradient.
+     * @example `x.registerHook((g) => g.mul(2))`
+     */
+    registerHook(hook: GradHook): RemovableHandle;
+    /** Makes backward store this non-leaf tensor's gradient in `.grad` too. @example `h.retainGrad()` */
+    retainGrad(): Tensor;
+  }
+}
+
+Tensor.prototype.backward = function (this: Tensor, gradient?: Tensor, options?: BackwardOptions): void {
+  checkTensor('backward', 'self', this);
+  const o = resolveOptions('backward', options, ['retainGraph', 'createGraph']);
+  const createGraph = flag('backward', 'options.createGraph', o.createGraph, false);
+  if (gradient !== undefined) checkTensor('backward', 'gradient', gradient);
+  runBackward([this], [gradient], { retainGraph: flag('backward', 'options.retainGraph', o.retainGraph, createGraph), createGraph, op: 'backward' });
+};
+
+Tensor.prototype.requiresGrad_ = function (this: Tensor, requiresGrad = true): Tensor {
+  checkTensor('requiresGrad_', 'self', this);
+  if (typeof requiresGrad !== 'boolean') throw argTypeError('requiresGrad_', 'requiresGrad', 'a boolean', requiresGrad);
+  if (!this.isLeaf) {
+    throw new MixprecError('ERR_AUTOGRAD', `requiresGrad_: can only change the flag of leaf tensors; this one was produced by ${this.gradFn!.name} (use detach() to get a leaf)`);
+  }
+  if (requiresGrad && !this.isFloatingPoint()) {
+    throw new MixprecError('ERR_INVALID_DTYPE', `requiresGrad_: only floating-point tensors can require gradients, got ${this.dtype}`);
+  }
+  this.requiresGrad = requiresGrad;
+  return this;
+};
+
+Tensor.prototype.detach = function (this: Tensor): Tensor {
+  checkTensor('detach', 'self', this);
+  return new Tensor(this.storage, this.shape, this.offset);
+};
+
+Tensor.prototype.registerHook = function (this: Tensor, hook: GradHook): RemovableHandle {
+  checkTensor('registerHook', 'self', this);
+  if (typeof hook !== 'function') throw argTypeError('registerHook', 'hook', 'a function', hook);
+  const edge = edgeOf(this);
+  if (!edge) throw new MixprecError('ERR_AUTOGRAD', `registerHook: cannot register a hook on a tensor that does not require grad (${this.describe()})`);
+  const hooks = edge.node.hooks.get(edge.outputIndex) ?? [];
+  hooks.push(hook);
+  edge.node.hooks.set(edge.outputIndex, hooks);
+  return {
+    remove: () => {
+      const i = hooks.indexOf(hook);
+      if (i >= 0) hooks.splice(i, 1);
+    },
+  };
+};
+
+Tensor.prototype.retainGrad = function (this: Tensor): Tensor {
+  if (this.isLeaf) return this;
+  const self = this;
+  this.registerHook((g) => {
+    self.grad = self.grad === undefined ? g.detach() : self.grad.add(g).detach();
+  });
+  return this;
+};

@@ -1,0 +1,129 @@
+/**
+ * The op registry: every op is declared once — name, forward, backward, autocast category — and
+ * the function users call is made here. It records the autograd graph when an input requires
+ * grad; autocast (next layer of work) reads the category; tests and the API reference list ops
+ * from here.
+ */
+import { isGradEnabled, withoutRecording } from '../autograd/gradMode';
+import type { TensorMeta } from '../autograd/node';
+import { gradNeeds, metaOf, outputsOf, recordNode, tensorInputs } from '../autograd/record';
+import { SavedTensor } from '../autograd/savedTensor';
+import { MixprecError } from '../errors';
+import { Tensor } from '../tensor';
+
+/**
+ * How autocast treats an op (PyTorch's lists): `lowerPrecision` runs in the autocast dtype
+ * (matmul, conv), `float32` runs in float32 (reductions, losses, exp/log...), `promote` runs in
+ * the widest input dtype (cat, stack, where, binary arithmetic), `none` leaves inputs alone.
+ */
+export type AutocastCategory = 'lowerPrecision' | 'float32' | 'promote' | 'none';
+
+/** What a backward function gets. */
+export interface BackwardContext<A extends unknown[]> {
+  /** The call's arguments. Tensor arguments may only be read for shape/dtype; use `saved` for values. */
+  readonly args: A;
+  /** The tensors `save` chose, checked against in-place writes since forward. */
+  readonly saved: Tensor[];
+  /** Per tensor input (in argument order, arrays flattened): whether it needs a gradient. */
+  readonly needsInputGrad: boolean[];
+  /** Shape/dtype of each output. */
+  readonly outputs: TensorMeta[];
+}
+
+// The registry stores ops of every signature; `any` is confined to these two aliases.
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+type AnyArgs = any[];
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+type AnyFn = (...args: any[]) => any;
+
+/** The declaration of an op. */
+export interface OpDef<F extends AnyFn> {
+  /** The public name (`add`, `conv2d`, ...). */
+  name: string;
+  /** How autocast treats it. */
+  autocast: AutocastCategory;
+  /**
+   * The computation. For a primitive op (one with `backward`) it runs without recording; a
+   * composite op (no `backward`) is built from recorded ops, so its gradient comes for free.
+   */
+  forward: F;
+  /** Gradients of the tensor inputs (argument order, arrays flattened) from the output gradients. */
+  backward?: (ctx: BackwardContext<Parameters<F>>, grads: (Tensor | undefined)[]) => (Tensor | undefined)[];
+  /** The tensors backward needs (inputs or outputs). */
+  save?: (args: Parameters<F>, output: ReturnType<F>) => Tensor[];
+  /** False for ops whose outputs never carry gradients (comparisons, argmax, indices). */
+  differentiable?: boolean;
+}
+
+/** A registered op, as tests and docs see it. */
+export interface RegisteredOp {
+  name: string;
+  autocast: AutocastCategory;
+  kind: 'primitive' | 'composite' | 'nondifferentiable';
+}
+
+const registry = new Map<string, RegisteredOp>();
+
+/** Every registered op, in registration order. */
+export function registeredOps(): RegisteredOp[] {
+  return [...registry.values()];
+}
+
+/** Backward-node names in PyTorch's style: `mul` → `MulBackward`. */
+function nodeName(name: string): string {
+  return `${name[0].toUpperCase()}${name.slice(1)}Backward`;
+}
+
+/**
+ * Declares an op and returns the function users call (same signature as `forward`).
+ *
+ * @example
+ * ```ts
+ * export const mul = defineOp({
+ *   name: 'mul', autocast: 'promote',
+ *   forward: (a: Tensor, b: Tensor) => rawMul(a, b),
+ *   save: ([a, b]) => [a, b],
+ *   backward: ({ saved: [a, b] }, [g]) => [g!.mul(b), g!.mul(a)],
+ * });
+ * ```
+ */
+export function defineOp<F extends AnyFn>(def: OpDef<F>): F {
+  if (registry.has(def.name)) throw new Error(`defineOp: op '${def.name}' is declared twice`);
+  const kind = def.differentiable === false ? 'nondifferentiable' : def.backward ? 'primitive' : 'composite';
+  registry.set(def.name, { name: def.name, autocast: def.autocast, kind });
+  if (kind !== 'primitive') return def.forward;
+  const backward = def.backward!;
+  const name = nodeName(def.name);
+  const op = function (this: unknown, ...args: AnyArgs) {
+    const inputs = tensorInputs(args);
+    const needs = gradNeeds(inputs);
+    if (!needs) return def.forward(...args);
+    const out = withoutRecording(() => def.forward(...args));
+    const outputs = outputsOf(out);
+    // An op that hands back its input unchanged (`to` with nothing to do) adds no node.
+    if (outputs.every((t) => inputs.includes(t))) return out;
+    const saved = def.save ? def.save(args as Parameters<F>, out).map((t, i) => new SavedTensor(t, def.name, i)) : [];
+    const outputMetas = outputs.map(metaOf);
+    recordNode(name, inputs, needs, outputs,
+      (grads) => backward({ args: args as Parameters<F>, saved: saved.map((s) => s.unpack()), needsInputGrad: needs, outputs: outputMetas }, grads),
+      saved);
+    return out;
+  };
+  return op as F;
+}
+
+/**
+ * Refuses an in-place write that autograd cannot follow: on a tensor that requires grad (or
+ * with an operand that does) while recording. Under {@link noGrad} (optimizer updates,
+ * initialisation) in-place ops are always allowed.
+ */
+export function checkInPlace(op: string, self: Tensor, ...others: unknown[]): void {
+  if (!isGradEnabled()) return;
+  if (self.requiresGrad) {
+    const what = self.isLeaf ? 'a leaf tensor that requires grad' : 'a tensor that is part of the autograd graph';
+    throw new MixprecError('ERR_AUTOGRAD', `${op}: in-place operation on ${what} (${self.describe()}); use the out-of-place form, or wrap the update in mp.noGrad(() => ...)`);
+  }
+  if (others.some((o) => o instanceof Tensor && o.requiresGrad)) {
+    throw new MixprecError('ERR_AUTOGRAD', `${op}: in-place operation with an operand that requires grad would not be recorded; use the out-of-place form`);
+  }
+}
