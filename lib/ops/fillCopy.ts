@@ -7,9 +7,11 @@ import { native } from '../native';
 import { broadcastShapes, broadcastStrides, contiguousStrides, sameShape } from '../shape';
 import { Tensor } from '../tensor';
 import { checkTensor } from './operands';
+import { checkInPlace } from './registry';
 
 function fillInPlace(self: Tensor, value: number | boolean): Tensor {
   checkTensor('fill_', 'self', self);
+  checkInPlace('fill_', self);
   if (typeof value !== 'number' && typeof value !== 'boolean') throw argTypeError('fill_', 'value', 'a number or boolean', value);
   native.fill(dtypeCode(self.dtype), self.storage.handle, self.offset, self.numel, Number(value));
   self.markModified();
@@ -19,6 +21,7 @@ function fillInPlace(self: Tensor, value: number | boolean): Tensor {
 function copyInPlace(self: Tensor, source: Tensor): Tensor {
   checkTensor('copy_', 'self', self);
   const src = checkTensor('copy_', 'src', source);
+  checkInPlace('copy_', self, src);
   const shape = broadcastShapes('copy_', self.shape, src.shape);
   if (!sameShape(shape, self.shape)) {
     throw new MixprecError('ERR_SHAPE_MISMATCH', `copy_: src of shape [${src.shape.join(', ')}] cannot be broadcast to self's shape [${self.shape.join(', ')}]`);

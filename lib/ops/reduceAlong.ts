@@ -9,6 +9,8 @@ import { resolveOptions } from '../options';
 import { normalizeDim, numelOf } from '../shape';
 import { Tensor } from '../tensor';
 import { checkTensor, newResult, withDtype } from './operands';
+import type { ReduceOptions } from './reduce';
+import { defineOp, type AutocastCategory } from './registry';
 
 /** Options of the single-dimension reductions. */
 export interface DimOptions {
@@ -69,22 +71,95 @@ function reduceAlong(kind: Kind, op: string, input: Tensor, options: VarOptions 
   return out;
 }
 
-/** Product of elements (int32 for integer and bool inputs). @example `mp.prod(x, { dim: 1 })` */
-export const prod = (x: Tensor, options?: DimOptions): Tensor => reduceAlong('prod', 'prod', x, options);
+/** The input's shape with the reduced dimension (all, when `dim` is undefined) kept as 1. */
+function keptShape(input: Tensor, dim: number | undefined): number[] {
+  if (dim === undefined) return input.shape.map(() => 1);
+  const d = normalizeDim('reduce', 'options.dim', dim, input.ndim);
+  return input.shape.map((s, i) => (i === d ? 1 : s));
+}
+
+/** A reduced tensor (or its gradient) shaped to broadcast against the input. */
+const spread = (t: Tensor, input: Tensor, dim: number | undefined): Tensor => t.reshape(keptShape(input, dim));
+
+/** Options for the same reduction keeping the dimension, for backward formulas. */
+const keepOptions = (dim: number | undefined): ReduceOptions => (dim === undefined ? {} : { dim, keepdim: true });
+
+/** Elements counted by a reduction over `dim` (all elements when undefined). */
+function reducedCount(input: Tensor, dim: number | undefined): number {
+  if (dim === undefined) return input.numel;
+  return input.ndim === 0 ? 1 : input.shape[normalizeDim('reduce', 'options.dim', dim, input.ndim)];
+}
+
+type AlongOp<O> = (x: Tensor, options?: O) => Tensor;
+
+function alongOp<O extends DimOptions>(kind: Kind, autocast: AutocastCategory, backward: (x: Tensor, out: Tensor, g: Tensor, dim: number | undefined, options: O | undefined) => Tensor): AlongOp<O> {
+  return defineOp({
+    name: kind,
+    autocast,
+    forward: (x: Tensor, options?: O): Tensor => reduceAlong(kind, kind, x, options),
+    save: ([x], out) => [x, out],
+    backward: ({ args: [, options], saved: [x, out] }, [g]) => {
+      const dim = options?.dim;
+      return [g && backward(x, spread(out, x, dim), spread(g, x, dim), dim, options)];
+    },
+  });
+}
+
+/** Gradient of max/min: shared evenly by the elements equal to the result (PyTorch's amax rule). */
+function extremumGrad(x: Tensor, out: Tensor, g: Tensor, dim: number | undefined): Tensor {
+  const hits = x.eq(out).to(x.dtype);
+  const count = dim === undefined ? hits.sum() : hits.sum(keepOptions(dim));
+  return g.mul(hits).div(count);
+}
+
+/**
+ * Product of elements (int32 for integer and bool inputs). Its gradient is right with zeros in
+ * the input too (the product of the other elements).
+ * @example `mp.prod(x, { dim: 1 })`
+ */
+export const prod: AlongOp<DimOptions> = alongOp('prod', 'float32', (x, out, g, dim) => {
+  const zeros = x.eq(0).to(x.dtype);
+  const nonZero = x.add(zeros);
+  const others = dim === undefined ? prodOf(nonZero).reshape(keptShape(x, dim)) : prodOf(nonZero, { dim, keepdim: true });
+  const zeroCount = dim === undefined ? zeros.sum().reshape(keptShape(x, dim)) : zeros.sum(keepOptions(dim));
+  const atZero = others.mul(zeroCount.eq(1).to(x.dtype));
+  return g.mul(out.div(nonZero).mul(zeros.neg().add(1)).add(zeros.mul(atZero)));
+});
+const prodOf = (x: Tensor, options?: DimOptions): Tensor => prod(x, options);
+
 /** Largest value (NaN if any is NaN). @example `mp.max(x, { dim: -1 })` */
-export const max = (x: Tensor, options?: DimOptions): Tensor => reduceAlong('max', 'max', x, options);
+export const max: AlongOp<DimOptions> = alongOp('max', 'none', extremumGrad);
 /** Smallest value (NaN if any is NaN). @example `mp.min(x)` */
-export const min = (x: Tensor, options?: DimOptions): Tensor => reduceAlong('min', 'min', x, options);
-/** Index (int32) of the first largest value; over all elements, the flat index. @example `mp.argmax(logits, { dim: 1 })` */
-export const argmax = (x: Tensor, options?: DimOptions): Tensor => reduceAlong('argmax', 'argmax', x, options);
-/** Index (int32) of the first smallest value. @example `mp.argmin(x, { dim: 0 })` */
-export const argmin = (x: Tensor, options?: DimOptions): Tensor => reduceAlong('argmin', 'argmin', x, options);
+export const min: AlongOp<DimOptions> = alongOp('min', 'none', extremumGrad);
 /** `log(sum(exp(x)))` without overflow. @example `mp.logsumexp(x, { dim: 1 })` */
-export const logsumexp = (x: Tensor, options?: DimOptions): Tensor => reduceAlong('logsumexp', 'logsumexp', x, options);
+export const logsumexp: AlongOp<DimOptions> = alongOp('logsumexp', 'float32', (x, out, g) => g.mul(x.sub(out).exp()));
 /** Variance with `correction` (default 1). @example `mp.variance(x, { dim: 0, correction: 0 })` */
-export const variance = (x: Tensor, options?: VarOptions): Tensor => reduceAlong('var', 'var', x, options);
+export const variance: AlongOp<VarOptions> = alongOp('var', 'float32', (x, _out, g, dim, options) => {
+  const n = reducedCount(x, dim) - (options?.correction ?? 1);
+  const centered = x.sub(x.mean(keepOptions(dim)).reshape(keptShape(x, dim)));
+  return g.mul(centered).mul(2 / n);
+});
 /** Standard deviation with `correction` (default 1). @example `mp.std(x)` */
-export const std = (x: Tensor, options?: VarOptions): Tensor => reduceAlong('std', 'std', x, options);
+export const std: AlongOp<VarOptions> = alongOp('std', 'float32', (x, out, g, dim, options) => {
+  const n = reducedCount(x, dim) - (options?.correction ?? 1);
+  const centered = x.sub(x.mean(keepOptions(dim)).reshape(keptShape(x, dim)));
+  return g.mul(centered).div(out.mul(n));
+});
+
+/** Index (int32) of the first largest value; over all elements, the flat index. @example `mp.argmax(logits, { dim: 1 })` */
+export const argmax: AlongOp<DimOptions> = defineOp({
+  name: 'argmax',
+  autocast: 'none',
+  differentiable: false,
+  forward: (x: Tensor, options?: DimOptions): Tensor => reduceAlong('argmax', 'argmax', x, options),
+});
+/** Index (int32) of the first smallest value. @example `mp.argmin(x, { dim: 0 })` */
+export const argmin: AlongOp<DimOptions> = defineOp({
+  name: 'argmin',
+  autocast: 'none',
+  differentiable: false,
+  forward: (x: Tensor, options?: DimOptions): Tensor => reduceAlong('argmin', 'argmin', x, options),
+});
 
 function softmaxAlong(log: boolean, op: string, input: Tensor, dim: number): Tensor {
   const t = checkTensor(op, 'input', input);
@@ -99,9 +174,22 @@ function softmaxAlong(log: boolean, op: string, input: Tensor, dim: number): Ten
 }
 
 /** `exp(x) / sum(exp(x))` along `dim`. @example `mp.softmax(logits, -1)` */
-export const softmax = (x: Tensor, dim: number): Tensor => softmaxAlong(false, 'softmax', x, dim);
+export const softmax: (x: Tensor, dim: number) => Tensor = defineOp({
+  name: 'softmax',
+  autocast: 'float32',
+  forward: (x: Tensor, dim: number): Tensor => softmaxAlong(false, 'softmax', x, dim),
+  save: (_args, out) => [out],
+  backward: ({ args: [, dim], saved: [y] }, [g]) => [g && y.mul(g.sub(g.mul(y).sum({ dim, keepdim: true })))],
+});
+
 /** `x - logsumexp(x)` along `dim`. @example `mp.logSoftmax(logits, 1)` */
-export const logSoftmax = (x: Tensor, dim: number): Tensor => softmaxAlong(true, 'logSoftmax', x, dim);
+export const logSoftmax: (x: Tensor, dim: number) => Tensor = defineOp({
+  name: 'logSoftmax',
+  autocast: 'float32',
+  forward: (x: Tensor, dim: number): Tensor => softmaxAlong(true, 'logSoftmax', x, dim),
+  save: (_args, out) => [out],
+  backward: ({ args: [, dim], saved: [y] }, [g]) => [g && g.sub(y.exp().mul(g.sum({ dim, keepdim: true })))],
+});
 
 declare module '../tensor' {
   interface Tensor {

@@ -8,6 +8,7 @@ import { argTypeError, MixprecTypeError } from '../errors';
 import { native } from '../native';
 import { Tensor } from '../tensor';
 import { checkTensor, newResult, withDtype } from './operands';
+import { defineOp, type AutocastCategory } from './registry';
 
 /** Native op codes (csrc/core/kernelArgs.h UnaryOp). */
 const codes = {
@@ -37,73 +38,157 @@ function finite(op: string, arg: string, v: unknown): number {
   return v;
 }
 
+type Backward = (x: Tensor, out: Tensor, g: Tensor) => Tensor;
+
+/** Declares a parameterless unary op; `backward` gets the saved input and output. */
+function unaryOp(name: UnaryName, autocast: AutocastCategory, backward: Backward): (x: Tensor) => Tensor {
+  return defineOp({
+    name,
+    autocast,
+    forward: (x: Tensor): Tensor => unary(name, name, x),
+    save: ([x], out) => [x, out],
+    backward: ({ saved: [x, out] }, [g]) => [g && backward(x, out, g)],
+  });
+}
+
+const positive = (x: Tensor): Tensor => x.gt(0).to(x.dtype);
+
 /** `-x` (not for bool). @example `mp.neg(x)` */
-export const neg = (x: Tensor): Tensor => unary('neg', 'neg', x);
+export const neg: (x: Tensor) => Tensor = unaryOp('neg', 'none', (_x, _o, g) => g.neg());
 /** `|x|`. @example `mp.abs(x)` */
-export const abs = (x: Tensor): Tensor => unary('abs', 'abs', x);
+export const abs: (x: Tensor) => Tensor = unaryOp('abs', 'none', (x, _o, g) => g.mul(positive(x).sub(x.lt(0).to(x.dtype))));
 /** `e^x`. @example `mp.exp(x)` */
-export const exp = (x: Tensor): Tensor => unary('exp', 'exp', x);
+export const exp: (x: Tensor) => Tensor = unaryOp('exp', 'float32', (_x, out, g) => g.mul(out));
 /** Natural logarithm. @example `mp.log(x)` */
-export const log = (x: Tensor): Tensor => unary('log', 'log', x);
+export const log: (x: Tensor) => Tensor = unaryOp('log', 'float32', (x, _o, g) => g.div(x));
 /** `log(1 + x)`, accurate near 0. @example `mp.log1p(x)` */
-export const log1p = (x: Tensor): Tensor => unary('log1p', 'log1p', x);
+export const log1p: (x: Tensor) => Tensor = unaryOp('log1p', 'float32', (x, _o, g) => g.div(x.add(1)));
 /** `e^x - 1`, accurate near 0. @example `mp.expm1(x)` */
-export const expm1 = (x: Tensor): Tensor => unary('expm1', 'expm1', x);
+export const expm1: (x: Tensor) => Tensor = unaryOp('expm1', 'float32', (_x, out, g) => g.mul(out.add(1)));
 /** Square root. @example `mp.sqrt(x)` */
-export const sqrt = (x: Tensor): Tensor => unary('sqrt', 'sqrt', x);
+export const sqrt: (x: Tensor) => Tensor = unaryOp('sqrt', 'none', (_x, out, g) => g.div(out.mul(2)));
 /** `1 / sqrt(x)`. @example `mp.rsqrt(x)` */
-export const rsqrt = (x: Tensor): Tensor => unary('rsqrt', 'rsqrt', x);
+export const rsqrt: (x: Tensor) => Tensor = unaryOp('rsqrt', 'float32', (_x, out, g) => g.mul(out.pow(3)).mul(-0.5));
 /** `1 / x`. @example `mp.reciprocal(x)` */
-export const reciprocal = (x: Tensor): Tensor => unary('reciprocal', 'reciprocal', x);
+export const reciprocal: (x: Tensor) => Tensor = unaryOp('reciprocal', 'float32', (_x, out, g) => g.mul(out.mul(out)).neg());
 /** Sine. @example `mp.sin(x)` */
-export const sin = (x: Tensor): Tensor => unary('sin', 'sin', x);
+export const sin: (x: Tensor) => Tensor = unaryOp('sin', 'none', (x, _o, g) => g.mul(x.cos()));
 /** Cosine. @example `mp.cos(x)` */
-export const cos = (x: Tensor): Tensor => unary('cos', 'cos', x);
+export const cos: (x: Tensor) => Tensor = unaryOp('cos', 'none', (x, _o, g) => g.mul(x.sin()).neg());
 /** Hyperbolic tangent. @example `mp.tanh(x)` */
-export const tanh = (x: Tensor): Tensor => unary('tanh', 'tanh', x);
+export const tanh: (x: Tensor) => Tensor = unaryOp('tanh', 'none', (_x, out, g) => g.mul(out.mul(out).neg().add(1)));
 /** `1 / (1 + e^-x)`. @example `mp.sigmoid(x)` */
-export const sigmoid = (x: Tensor): Tensor => unary('sigmoid', 'sigmoid', x);
+export const sigmoid: (x: Tensor) => Tensor = unaryOp('sigmoid', 'none', (_x, out, g) => g.mul(out.mul(out.neg().add(1))));
 /** `max(x, 0)` (NaN stays NaN). @example `mp.relu(x)` */
-export const relu = (x: Tensor): Tensor => unary('relu', 'relu', x);
+export const relu: (x: Tensor) => Tensor = unaryOp('relu', 'none', (_x, out, g) => g.mul(positive(out)));
 /** `x * sigmoid(x)`. @example `mp.silu(x)` */
-export const silu = (x: Tensor): Tensor => unary('silu', 'silu', x);
+export const silu: (x: Tensor) => Tensor = unaryOp('silu', 'none', (x, _o, g) => {
+  const s = x.sigmoid();
+  return g.mul(s.mul(x.mul(s.neg().add(1)).add(1)));
+});
 
 /** `x` for x ≥ 0, `negativeSlope * x` otherwise. @example `mp.leakyRelu(x, 0.2)` */
-export function leakyRelu(x: Tensor, negativeSlope = 0.01): Tensor {
-  return unary('leakyRelu', 'leakyRelu', x, finite('leakyRelu', 'negativeSlope', negativeSlope));
-}
+export const leakyRelu: (x: Tensor, negativeSlope?: number) => Tensor = defineOp({
+  name: 'leakyRelu',
+  autocast: 'none',
+  forward: (x: Tensor, negativeSlope = 0.01): Tensor => unary('leakyRelu', 'leakyRelu', x, finite('leakyRelu', 'negativeSlope', negativeSlope)),
+  save: ([x]) => [x],
+  backward: ({ args: [, slope = 0.01], saved: [x] }, [g]) => {
+    const p = positive(x);
+    return [g && g.mul(p.add(p.neg().add(1).mul(slope)))];
+  },
+});
 
 /** `x` for x > 0, `alpha * (e^x - 1)` otherwise. @example `mp.elu(x)` */
-export function elu(x: Tensor, alpha = 1): Tensor {
-  return unary('elu', 'elu', x, finite('elu', 'alpha', alpha));
-}
-
+export const elu: (x: Tensor, alpha?: number) => Tensor = defineOp({
+  name: 'elu',
+  autocast: 'none',
+  forward: (x: Tensor, alpha = 1): Tensor => unary('elu', 'elu', x, finite('elu', 'alpha', alpha)),
+  save: ([x], out) => [x, out],
+  backward: ({ args: [, alpha = 1], saved: [x, out] }, [g]) => {
+    const p = positive(x);
+    return [g && g.mul(p.add(p.neg().add(1).mul(out.add(alpha))))];
+  },
+});
 /**
  * GELU: `x * Φ(x)` exactly (erf), or PyTorch's tanh approximation with `{approximate: 'tanh'}`.
  * @example `mp.gelu(x, { approximate: 'tanh' })`
  */
-export function gelu(x: Tensor, options?: { approximate?: 'none' | 'tanh' }): Tensor {
+export const gelu: (x: Tensor, options?: { approximate?: 'none' | 'tanh' }) => Tensor = defineOp({
+  name: 'gelu',
+  autocast: 'none',
+  forward: (x: Tensor, options?: { approximate?: 'none' | 'tanh' }): Tensor =>
+    (geluApproximation(options) === 'tanh' ? unary('geluTanh', 'gelu', x) : unary('gelu', 'gelu', x)),
+  save: ([x]) => [x],
+  backward: ({ args: [, options], saved: [x] }, [g]) => [g && g.mul(geluDerivative(x, geluApproximation(options)))],
+});
+
+function geluApproximation(options: { approximate?: 'none' | 'tanh' } | undefined): 'none' | 'tanh' {
   const approximate = options?.approximate ?? 'none';
   if (approximate !== 'none' && approximate !== 'tanh') throw argTypeError('gelu', 'options.approximate', "'none' or 'tanh'", approximate);
-  return approximate === 'tanh' ? unary('geluTanh', 'gelu', x) : unary('gelu', 'gelu', x);
+  return approximate;
+}
+
+/** The standard normal CDF Φ(x) = (1 + erf(x/√2)) / 2. */
+function standardNormalCdf(x: Tensor): Tensor {
+  return erf(x.mul(Math.SQRT1_2)).add(1).mul(0.5);
+}
+
+/** d/dx gelu: Φ(x) + x φ(x) exactly; the tanh form's derivative for the approximation. */
+function geluDerivative(x: Tensor, approximate: 'none' | 'tanh'): Tensor {
+  if (approximate === 'tanh') {
+    const k = Math.sqrt(2 / Math.PI);
+    const inner = x.add(x.pow(3).mul(0.044715)).mul(k);
+    const t = inner.tanh();
+    const dInner = x.mul(x).mul(3 * 0.044715).add(1).mul(k);
+    return t.add(1).mul(0.5).add(x.mul(0.5).mul(t.mul(t).neg().add(1)).mul(dInner));
+  }
+  const pdf = x.mul(x).mul(-0.5).exp().mul(1 / Math.sqrt(2 * Math.PI));
+  return standardNormalCdf(x).add(x.mul(pdf));
 }
 
 /**
  * `log(1 + e^(beta x)) / beta`, and `x` where `beta x > threshold` (PyTorch's defaults 1, 20).
  * @example `mp.softplus(x, { beta: 2 })`
  */
-export function softplus(x: Tensor, options?: { beta?: number; threshold?: number }): Tensor {
-  const beta = finite('softplus', 'options.beta', options?.beta ?? 1);
-  const threshold = finite('softplus', 'options.threshold', options?.threshold ?? 20);
-  return unary('softplus', 'softplus', x, beta, threshold);
-}
+export const softplus: (x: Tensor, options?: { beta?: number; threshold?: number }) => Tensor = defineOp({
+  name: 'softplus',
+  autocast: 'float32',
+  forward: (x: Tensor, options?: { beta?: number; threshold?: number }): Tensor => {
+    const beta = finite('softplus', 'options.beta', options?.beta ?? 1);
+    const threshold = finite('softplus', 'options.threshold', options?.threshold ?? 20);
+    return unary('softplus', 'softplus', x, beta, threshold);
+  },
+  save: ([x]) => [x],
+  backward: ({ args: [, options], saved: [x] }, [g]) => {
+    const beta = options?.beta ?? 1;
+    const threshold = options?.threshold ?? 20;
+    const linear = x.mul(beta).gt(threshold).to(x.dtype);
+    const s = x.mul(beta).sigmoid();
+    return [g && g.mul(linear.add(linear.neg().add(1).mul(s)))];
+  },
+});
 
 /**
  * Limits values to [min, max] (either bound may be omitted; NaN stays NaN). An integer tensor
  * with a fractional bound computes in float32.
  * @example `mp.clamp(x, 0, 1)`, `mp.clamp(x, undefined, 6)`
  */
-export function clamp(x: Tensor, min?: number, max?: number): Tensor {
+export const clamp: (x: Tensor, min?: number, max?: number) => Tensor = defineOp({
+  name: 'clamp',
+  autocast: 'none',
+  forward: (x: Tensor, min?: number, max?: number): Tensor => clampForward(x, min, max),
+  save: ([x]) => [x],
+  backward: ({ args: [, min, max], saved: [x] }, [g]) => {
+    // PyTorch passes the gradient where min <= x <= max (boundaries included).
+    let inside = x.eq(x).to(x.dtype);
+    if (min !== undefined) inside = inside.mul(x.ge(min).to(x.dtype));
+    if (max !== undefined) inside = inside.mul(x.le(max).to(x.dtype));
+    return [g && g.mul(inside)];
+  },
+});
+
+function clampForward(x: Tensor, min?: number, max?: number): Tensor {
   if (min === undefined && max === undefined) throw argTypeError('clamp', 'min', 'a number (at least one of min and max)', min);
   const lo = min === undefined ? -Infinity : finite('clamp', 'min', min);
   const hi = max === undefined ? Infinity : finite('clamp', 'max', max);
