@@ -22,7 +22,7 @@ export { Tensor, type TensorData, type NestedArray, type ToTarget } from './tens
 export { tensor, zeros, ones, full, empty, zerosLike, onesLike, arange, linspace, eye, type TensorDataOptions, type TensorLike, type TensorOptions } from './creation';
 export { Generator, defaultGenerator, manualSeed, rand, randn, randint, type RandomOptions } from './random';
 export { add, sub, mul, div, pow, maximum, minimum, type Operand } from './ops/elementwise';
-export { neg, abs, exp, log, log1p, expm1, sqrt, rsqrt, reciprocal, sin, cos, tanh, sigmoid, relu, leakyRelu, elu, gelu, silu, softplus, clamp } from './ops/unary';
+export { neg, abs, exp, log, log1p, expm1, sqrt, rsqrt, reciprocal, sin, cos, tanh, sigmoid, relu, leakyRelu, elu, gelu, silu, softplus, clamp, erf, sign } from './ops/unary';
 export { eq, ne, lt, le, gt, ge } from './ops/compare';
 export { matmul, mm, bmm, linear } from './ops/matmul';
 export { permute, transpose, squeeze, unsqueeze, narrow, slice, expand, cat, stack, split, chunk } from './ops/shapeOps';
