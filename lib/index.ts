@@ -17,6 +17,7 @@ import './ops/matmul';
 import './ops/reduce';
 import './ops/reduceAlong';
 import './ops/fillCopy';
+import './ops/indexing';
 
 export { Tensor, type TensorData, type NestedArray, type ToTarget } from './tensor';
 export { tensor, zeros, ones, full, empty, zerosLike, onesLike, arange, linspace, eye, type TensorDataOptions, type TensorLike, type TensorOptions } from './creation';
@@ -26,6 +27,7 @@ export { neg, abs, exp, log, log1p, expm1, sqrt, rsqrt, reciprocal, sin, cos, ta
 export { eq, ne, lt, le, gt, ge } from './ops/compare';
 export { matmul, mm, bmm, linear } from './ops/matmul';
 export { permute, transpose, squeeze, unsqueeze, narrow, slice, expand, cat, stack, split, chunk } from './ops/shapeOps';
+export { whereForward, gatherForward, scatterAddForward, indexSelectForward, indexAddForward, unfold, fold, type WindowOptions } from './ops/indexing';
 export { sum, mean, type ReduceOptions } from './ops/reduce';
 export { prod, max, min, argmax, argmin, logsumexp, variance, std, softmax, logSoftmax, type DimOptions, type VarOptions } from './ops/reduceAlong';
 export { tidy, keep, dispose, memory, resetPeakMemory, type MemoryInfo, type DeviceMemory, type DTypeMemory } from './memory';
