@@ -65,6 +65,22 @@ export interface NativeAddon {
   arange(dtype: number, out: StorageHandle, outOffset: number, n: number, start: number, step: number): void;
   linspace(dtype: number, out: StorageHandle, outOffset: number, n: number, start: number, end: number): void;
   eye(dtype: number, out: StorageHandle, outOffset: number, rows: number, cols: number): void;
+  where(dtype: number, cond: StorageHandle, condOffset: number, condStrides: number[], a: StorageHandle, aOffset: number, aStrides: number[],
+    b: StorageHandle, bOffset: number, bStrides: number[], out: StorageHandle, outOffset: number, shape: number[]): void;
+  /** The index-taking kernels return the position of the first out-of-range index (checked before any write), or -1; always -1 on CUDA. */
+  gather(dtype: number, input: StorageHandle, inOffset: number, inputShape: number[], index: StorageHandle, indexOffset: number,
+    indexShape: number[], out: StorageHandle, outOffset: number, dim: number): number;
+  scatterAdd(dtype: number, input: StorageHandle, inOffset: number, inputShape: number[], index: StorageHandle, indexOffset: number,
+    indexShape: number[], src: StorageHandle, srcOffset: number, srcShape: number[], out: StorageHandle, outOffset: number, dim: number): number;
+  indexSelect(dtype: number, input: StorageHandle, inOffset: number, index: StorageHandle, indexOffset: number, out: StorageHandle,
+    outOffset: number, outer: number, size: number, inner: number, count: number): number;
+  indexAdd(dtype: number, input: StorageHandle, inOffset: number, index: StorageHandle, indexOffset: number, source: StorageHandle,
+    sourceOffset: number, out: StorageHandle, outOffset: number, outer: number, size: number, inner: number, count: number): number;
+  /** window: [kh, kw, dh, dw, ph, pw, sh, sw]. */
+  unfold(dtype: number, input: StorageHandle, inOffset: number, out: StorageHandle, outOffset: number, planes: number, height: number,
+    width: number, window: number[], padValue: number): void;
+  fold(dtype: number, input: StorageHandle, inOffset: number, out: StorageHandle, outOffset: number, planes: number, height: number,
+    width: number, window: number[]): void;
 }
 
 function load(): NativeAddon {

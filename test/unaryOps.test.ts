@@ -1,4 +1,4 @@
-// Unary math, activations, pow/maximum/minimum and comparisons against float64 math in JS.
+// Unary math (erf and sign included), activations, pow/maximum/minimum and comparisons against float64 math in JS.
 import * as mp from '../lib';
 import { roundTo } from './helpers/floatReference';
 
@@ -41,6 +41,8 @@ const references: Record<string, (x: number) => number> = {
   relu: (x) => (x > 0 ? x : 0),
   silu: (x) => x / (1 + Math.exp(-x)),
   neg: (x) => -x,
+  erf,
+  sign: Math.sign,
 };
 
 const inputs = [-7.5, -3, -1.25, -0.5, -1e-3, 0, 1e-3, 0.3, 0.5, 1, 2.75, 4, 9];
@@ -110,6 +112,8 @@ describe('parametrized activations', () => {
       expect(mp.minimum(x, 0).toArray()).toEqual([NaN, 0]);
       expect(mp.sqrt(mp.tensor([-1])).item()).toBeNaN();
       expect(mp.log(mp.tensor([0])).item()).toBe(-Infinity);
+      expect(mp.sign(mp.tensor([NaN, -0, 0, -Infinity, 1e-40], { dtype: 'float64' })).toArray()).toEqual([NaN, -0, 0, -1, 1]);
+      expect(mp.erf(mp.tensor([NaN, -Infinity, Infinity])).toArray()).toEqual([NaN, -1, 1]);
     });
   });
 
@@ -124,6 +128,11 @@ describe('parametrized activations', () => {
       expect(i.clamp(-1.5).dtype).toBe('float32');
       expect(i.exp().dtype).toBe('float32');
       expect(i.exp().dataSync()[2]).toBe(Math.fround(Math.exp(5)));
+      expect(i.sign().dtype).toBe('int32');
+      expect(mp.sign(mp.tensor([-7, 0, 3, -2147483648, 2147483647], { dtype: 'int32' })).toArray()).toEqual([-1, 0, 1, -1, 1]);
+      expect(i.erf().dtype).toBe('float32');
+      expect(i.erf().dataSync()[0]).toBe(Math.fround(erf(-3)));
+      expect(() => mp.tensor([true]).sign()).toThrow(/sign: not defined for bool/);
       expect(() => mp.tensor([true]).abs()).toThrow(/not defined for bool/);
     });
   });

@@ -12,9 +12,9 @@ enum class BinaryOp : int32_t { Add = 0, Sub = 1, Mul = 2, Div = 3, Pow = 4, Max
 // The codes are shared with lib/ops/unary.ts.
 enum class UnaryOp : int32_t {
   Neg = 0, Abs, Exp, Log, Log1p, Expm1, Sqrt, Rsqrt, Reciprocal, Sin, Cos, Tanh, Sigmoid, Relu,
-  LeakyRelu, Elu, Gelu, GeluTanh, Silu, Softplus, Clamp, PowScalar,
+  LeakyRelu, Elu, Gelu, GeluTanh, Silu, Softplus, Clamp, PowScalar, Erf, Sign,
 };
-constexpr int32_t kNumUnaryOps = 22;
+constexpr int32_t kNumUnaryOps = 24;
 enum class CompareOp : int32_t { Eq = 0, Ne = 1, Lt = 2, Le = 3, Gt = 4, Ge = 5 };
 enum class RandomKind : int32_t { Uniform = 0, Normal = 1, Integer = 2 };
 

@@ -42,9 +42,10 @@ struct Math<double> {
   MP_HD static double fabs(double x) { return ::fabs(x); }
 };
 
-// Integer-valid ops: neg, abs, relu, clamp. The rest need a floating type (TypeScript promotes).
+// Integer-valid ops: neg, abs, relu, clamp, sign. The rest need a floating type (TypeScript promotes).
 MP_HD bool unaryOpAcceptsIntegers(UnaryOp op) {
-  return op == UnaryOp::Neg || op == UnaryOp::Abs || op == UnaryOp::Relu || op == UnaryOp::Clamp;
+  return op == UnaryOp::Neg || op == UnaryOp::Abs || op == UnaryOp::Relu || op == UnaryOp::Clamp ||
+         op == UnaryOp::Sign;
 }
 
 // p0 / p1: leakyRelu slope; elu alpha; softplus beta / threshold; clamp min / max; pow exponent.
@@ -56,6 +57,7 @@ MP_HD T applyUnary(UnaryOp op, T x, T p0, T p1) {
       case UnaryOp::Abs: return x < 0 ? -x : x;
       case UnaryOp::Relu: return x > 0 ? x : 0;
       case UnaryOp::Clamp: return x < p0 ? p0 : x > p1 ? p1 : x;
+      case UnaryOp::Sign: return x > 0 ? 1 : x < 0 ? -1 : 0;
       default: return x;
     }
   } else {
@@ -88,6 +90,9 @@ MP_HD T applyUnary(UnaryOp op, T x, T p0, T p1) {
       case UnaryOp::Softplus: return x * p0 > p1 ? x : M::log1p(M::exp(x * p0)) / p0;
       case UnaryOp::Clamp: return x < p0 ? p0 : x > p1 ? p1 : x;
       case UnaryOp::PowScalar: return M::pow(x, p0);
+      case UnaryOp::Erf: return M::erf(x);
+      // Zeros and NaN fall through unchanged (so -0 stays -0 and NaN stays NaN).
+      case UnaryOp::Sign: return x > 0 ? T(1) : x < 0 ? T(-1) : x;
     }
     return x;
   }

@@ -6,6 +6,7 @@
 #include <string>
 
 #include "../core/dtype.h"
+#include "../core/indexingArgs.h"
 #include "../core/kernelArgs.h"
 #include "../core/reduceMath.h"
 
@@ -46,5 +47,17 @@ void random(int device, RandomKind kind, DType dtype, void* out, int64_t n, cons
 void arange(int device, DType dtype, void* out, int64_t n, double start, double step);
 void linspace(int device, DType dtype, void* out, int64_t n, double start, double end);
 void eye(int device, DType dtype, void* out, int64_t rows, int64_t cols);
+// The indexing kernels of cpu/indexingKernels.h. Indices outside [0, size) are skipped (gather
+// and indexSelect write 0 there): checking them would need a host sync. scatterAdd and indexAdd
+// accumulate with atomics, so float sums depend on thread timing.
+void where(int device, DType dtype, const uint8_t* cond, const void* a, const void* b, void* out, const WhereGeometry& g);
+void gather(int device, DType dtype, const void* self, const int32_t* index, void* out, const ScatterGeometry& g);
+void scatterAdd(int device, DType dtype, const void* input, const int32_t* index, const void* src, void* out,
+                int64_t selfNumel, const ScatterGeometry& g);
+void indexSelect(int device, DType dtype, const void* self, const int32_t* index, void* out, const IndexShape& s);
+void indexAdd(int device, DType dtype, const void* input, const int32_t* index, const void* source, void* out,
+              const IndexShape& s);
+void unfold(int device, DType dtype, const void* in, void* out, const WindowShape& w, double padValue);
+void fold(int device, DType dtype, const void* in, void* out, const WindowShape& w);
 
 }  // namespace mp::cuda

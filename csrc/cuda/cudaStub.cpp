@@ -38,5 +38,14 @@ void random(int, RandomKind, DType, void*, int64_t, const RandomState&, double, 
 void arange(int, DType, void*, int64_t, double, double) { unavailable(); }
 void linspace(int, DType, void*, int64_t, double, double) { unavailable(); }
 void eye(int, DType, void*, int64_t, int64_t) { unavailable(); }
+void where(int, DType, const uint8_t*, const void*, const void*, void*, const WhereGeometry&) { unavailable(); }
+void gather(int, DType, const void*, const int32_t*, void*, const ScatterGeometry&) { unavailable(); }
+void scatterAdd(int, DType, const void*, const int32_t*, const void*, void*, int64_t, const ScatterGeometry&) {
+  unavailable();
+}
+void indexSelect(int, DType, const void*, const int32_t*, void*, const IndexShape&) { unavailable(); }
+void indexAdd(int, DType, const void*, const int32_t*, const void*, void*, const IndexShape&) { unavailable(); }
+void unfold(int, DType, const void*, void*, const WindowShape&, double) { unavailable(); }
+void fold(int, DType, const void*, void*, const WindowShape&) { unavailable(); }
 
 }  // namespace mp::cuda

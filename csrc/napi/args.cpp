@@ -129,4 +129,25 @@ void requireSameDevice(const char* function, std::initializer_list<View> views) 
   }
 }
 
+int64_t checkedProduct(const char* function, std::initializer_list<int64_t> factors) {
+  int64_t p = 1;
+  for (int64_t f : factors) {
+    if (__builtin_mul_overflow(p, f, &p) || p > (int64_t(1) << 53)) {
+      throwRangeError("ERR_INVALID_ARG", std::string("mixprec native ") + function + ": element count overflows");
+    }
+  }
+  return p;
+}
+
+int64_t spanOf(const Args& args, size_t index, const std::vector<int64_t>& shape, const std::vector<int64_t>& strides) {
+  if (strides.size() != shape.size()) args.fail(index, "strides", "one stride per output dimension");
+  int64_t last = 0;
+  for (size_t d = 0; d < shape.size(); ++d) {
+    if (shape[d] == 0) return 0;
+    if (strides[d] < 0) args.fail(index, "strides", "non-negative strides");
+    last += (shape[d] - 1) * strides[d];
+  }
+  return last + 1;
+}
+
 }  // namespace mp::napi

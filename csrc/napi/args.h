@@ -49,5 +49,11 @@ class Args {
 
 std::string describeValue(const Napi::Value& v);
 void requireSameDevice(const char* function, std::initializer_list<View> views);
+inline bool onCpu(const View& v) { return v.device() == kCpuDevice; }
+// The product of element counts; ERR_INVALID_ARG when it overflows or exceeds 2^53.
+int64_t checkedProduct(const char* function, std::initializer_list<int64_t> factors);
+// Elements an input spans when read along `shape` with `strides` (0 for an empty shape); the
+// strides (argument `index`) must be non-negative, one per dimension.
+int64_t spanOf(const Args& args, size_t index, const std::vector<int64_t>& shape, const std::vector<int64_t>& strides);
 
 }  // namespace mp::napi

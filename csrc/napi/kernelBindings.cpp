@@ -19,18 +19,6 @@
 namespace mp::napi {
 namespace {
 
-bool onCpu(const View& v) { return v.device() == kCpuDevice; }
-
-int64_t checkedProduct(const char* function, std::initializer_list<int64_t> factors) {
-  int64_t p = 1;
-  for (int64_t f : factors) {
-    if (__builtin_mul_overflow(p, f, &p) || p > (int64_t(1) << 53)) {
-      throwRangeError("ERR_INVALID_ARG", std::string("mixprec native ") + function + ": element count overflows");
-    }
-  }
-  return p;
-}
-
 Napi::Value cast(const Napi::CallbackInfo& cb) {
   Args args(cb, "cast", 7);
   const int64_t n = args.count(6, "n");
@@ -53,18 +41,6 @@ Napi::Value castReference(const Napi::CallbackInfo& cb) {
   if (!onCpu(src) || !onCpu(dst)) throwTypeError("ERR_INVALID_ARG", "mixprec native castReference: cpu storages only");
   cpu::castReference(src.data(), src.dtype, dst.data(), dst.dtype, n);
   return cb.Env().Undefined();
-}
-
-// Elements an input spans when broadcast along `shape` with `strides` (0 for an empty output).
-int64_t spanOf(const Args& args, size_t index, const std::vector<int64_t>& shape, const std::vector<int64_t>& strides) {
-  if (strides.size() != shape.size()) args.fail(index, "strides", "one stride per output dimension");
-  int64_t last = 0;
-  for (size_t d = 0; d < shape.size(); ++d) {
-    if (shape[d] == 0) return 0;
-    if (strides[d] < 0) args.fail(index, "strides", "non-negative strides");
-    last += (shape[d] - 1) * strides[d];
-  }
-  return last + 1;
 }
 
 // An output shape and the strides of up to two inputs read against it, checked.

@@ -1,6 +1,6 @@
 /**
  * Unary math and activations: neg abs exp log log1p expm1 sqrt rsqrt reciprocal sin cos tanh
- * sigmoid relu leakyRelu elu gelu silu softplus clamp. Integer inputs of the float-only ops
+ * sigmoid relu leakyRelu elu gelu silu softplus clamp erf sign. Integer inputs of the float-only ops
  * compute in float32 (as PyTorch's do); 16-bit values compute in float32 and round once.
  */
 import { dtypeCode, isFloatingPoint, type DType } from '../dtype';
@@ -14,11 +14,12 @@ import { defineOp, type AutocastCategory } from './registry';
 const codes = {
   neg: 0, abs: 1, exp: 2, log: 3, log1p: 4, expm1: 5, sqrt: 6, rsqrt: 7, reciprocal: 8, sin: 9, cos: 10, tanh: 11,
   sigmoid: 12, relu: 13, leakyRelu: 14, elu: 15, gelu: 16, geluTanh: 17, silu: 18, softplus: 19, clamp: 20,
+  erf: 22, sign: 23,
 } as const;
 type UnaryName = keyof typeof codes;
 
 /** Ops that keep integer dtypes; the others compute integers as float32. */
-const integerOps = new Set<UnaryName>(['neg', 'abs', 'relu', 'clamp']);
+const integerOps = new Set<UnaryName>(['neg', 'abs', 'relu', 'clamp', 'sign']);
 
 function unary(name: UnaryName, opName: string, input: Tensor, p0 = 0, p1 = 0, forceFloat = false): Tensor {
   const t = checkTensor(opName, 'input', input);
@@ -56,7 +57,7 @@ const positive = (x: Tensor): Tensor => x.gt(0).to(x.dtype);
 /** `-x` (not for bool). @example `mp.neg(x)` */
 export const neg: (x: Tensor) => Tensor = unaryOp('neg', 'none', (_x, _o, g) => g.neg());
 /** `|x|`. @example `mp.abs(x)` */
-export const abs: (x: Tensor) => Tensor = unaryOp('abs', 'none', (x, _o, g) => g.mul(positive(x).sub(x.lt(0).to(x.dtype))));
+export const abs: (x: Tensor) => Tensor = unaryOp('abs', 'none', (x, _o, g) => g.mul(sign(x)));
 /** `e^x`. @example `mp.exp(x)` */
 export const exp: (x: Tensor) => Tensor = unaryOp('exp', 'float32', (_x, out, g) => g.mul(out));
 /** Natural logarithm. @example `mp.log(x)` */
@@ -86,6 +87,10 @@ export const silu: (x: Tensor) => Tensor = unaryOp('silu', 'none', (x, _o, g) =>
   const s = x.sigmoid();
   return g.mul(s.mul(x.mul(s.neg().add(1)).add(1)));
 });
+/** The error function `2/√π ∫₀ˣ e^(-t²) dt`. @example `mp.erf(x)` */
+export const erf: (x: Tensor) => Tensor = unaryOp('erf', 'float32', (x, _o, g) => g.mul(x.mul(x).neg().exp().mul(2 / Math.sqrt(Math.PI))));
+/** -1, 0 or +1 by the sign of x (int32 stays int32; ±0 and NaN are kept). @example `mp.sign(x)` */
+export const sign: (x: Tensor) => Tensor = unaryOp('sign', 'none', (_x, _o, g) => g.mul(0));
 
 /** `x` for x ≥ 0, `negativeSlope * x` otherwise. @example `mp.leakyRelu(x, 0.2)` */
 export const leakyRelu: (x: Tensor, negativeSlope?: number) => Tensor = defineOp({
@@ -219,6 +224,8 @@ declare module '../tensor' {
     sigmoid(): Tensor;
     relu(): Tensor;
     silu(): Tensor;
+    erf(): Tensor;
+    sign(): Tensor;
     leakyRelu(negativeSlope?: number): Tensor;
     elu(alpha?: number): Tensor;
     gelu(options?: { approximate?: 'none' | 'tanh' }): Tensor;
@@ -227,7 +234,7 @@ declare module '../tensor' {
   }
 }
 
-const methods = { neg, abs, exp, log, log1p, expm1, sqrt, rsqrt, reciprocal, sin, cos, tanh, sigmoid, relu, silu } as const;
+const methods = { neg, abs, exp, log, log1p, expm1, sqrt, rsqrt, reciprocal, sin, cos, tanh, sigmoid, relu, silu, erf, sign } as const;
 for (const [name, fn] of Object.entries(methods)) {
   (Tensor.prototype as unknown as Record<string, unknown>)[name] = function (this: Tensor) { return fn(this); };
 }

@@ -1,0 +1,334 @@
+#include "indexingKernels.h"
+
+#include <cstring>
+#include <type_traits>
+#include <vector>
+
+#include "../core/elementTypes.h"
+#include "../core/threadPool.h"
+
+namespace mp::cpu {
+namespace {
+
+constexpr int64_t kGrain = 1 << 15;
+
+int64_t grainFor(int64_t workPerItem) { return workPerItem >= kGrain ? 1 : kGrain / (workPerItem > 0 ? workPerItem : 1); }
+
+// Where an out-of-place scatter accumulates: the output itself when values are stored in their
+// compute type, else a float32 copy that is rounded into the output once at the end, so a 16-bit
+// element hit many times is rounded once rather than after every addition.
+template <class Tag>
+class Accumulator {
+ public:
+  using S = typename Tag::Storage;
+  using C = typename Tag::Compute;
+  static constexpr bool kDirect = std::is_same_v<S, C>;
+
+  Accumulator(const S* input, S* out, int64_t n) : out_(out), n_(n) {
+    if constexpr (kDirect) {
+      data_ = out;
+      parallelFor(n, kGrain, [&](int64_t b, int64_t e) { std::memcpy(out + b, input + b, size_t(e - b) * sizeof(S)); });
+    } else {
+      scratch_.resize(size_t(n));
+      data_ = scratch_.data();
+      parallelFor(n, kGrain, [&](int64_t b, int64_t e) {
+        for (int64_t i = b; i < e; ++i) data_[i] = Tag::load(input[i]);
+      });
+    }
+  }
+  C* data() { return data_; }
+  void finish() {
+    if constexpr (!kDirect) {
+      parallelFor(n_, kGrain, [&](int64_t b, int64_t e) {
+        for (int64_t i = b; i < e; ++i) out_[i] = Tag::store(data_[i]);
+      });
+    }
+  }
+
+ private:
+  S* out_;
+  int64_t n_;
+  C* data_ = nullptr;
+  std::vector<C> scratch_;
+};
+
+template <class Bits>
+void whereTyped(const uint8_t* cond, const void* av, const void* bv, void* outv, const WhereGeometry& geometry) {
+  const auto* a = static_cast<const Bits*>(av);
+  const auto* b = static_cast<const Bits*>(bv);
+  auto* out = static_cast<Bits*>(outv);
+  const WhereGeometry g = coalesce(geometry);
+  const int last = g.ndim - 1;
+  const int64_t inner = g.shape[last];
+  const int64_t sc = g.strideCond[last], sa = g.strideA[last], sb = g.strideB[last];
+  int64_t rows = 1;
+  for (int d = 0; d < last; ++d) rows *= g.shape[d];
+  parallelFor(rows, grainFor(inner), [&](int64_t begin, int64_t end) {
+    for (int64_t r = begin; r < end; ++r) {
+      int64_t oc = 0, oa = 0, ob = 0;
+      for (int64_t d = last - 1, rest = r; d >= 0; --d) {
+        const int64_t idx = rest % g.shape[d];
+        rest /= g.shape[d];
+        oc += idx * g.strideCond[d];
+        oa += idx * g.strideA[d];
+        ob += idx * g.strideB[d];
+      }
+      Bits* o = out + r * inner;
+      for (int64_t i = 0; i < inner; ++i) o[i] = cond[oc + i * sc] ? a[oa + i * sa] : b[ob + i * sb];
+    }
+  });
+}
+
+// Splits the index's iteration space into lines that no two threads share an output element of:
+// a line fixes every coordinate except `dim` and (when dim is not last) the last one, and
+// line(offIndex, offSelf, offOther) walks dim outermost and the last dimension innermost.
+template <class LineFn>
+void forEachScatterLine(const ScatterGeometry& g, const LineFn& line) {
+  const int last = g.ndim - 1;
+  const int64_t inner = g.dim == last ? 1 : g.indexShape[last];
+  int64_t numel = 1;
+  for (int d = 0; d < g.ndim; ++d) numel *= g.indexShape[d];
+  if (numel == 0) return;
+  const int64_t perLine = g.indexShape[g.dim] * inner;
+  parallelFor(numel / perLine, grainFor(perLine), [&](int64_t begin, int64_t end) {
+    for (int64_t t = begin; t < end; ++t) {
+      int64_t offIndex = 0, offSelf = 0, offOther = 0;
+      int64_t rest = t;
+      for (int d = last; d >= 0; --d) {
+        if (d == g.dim || (d == last && g.dim != last)) continue;
+        const int64_t idx = rest % g.indexShape[d];
+        rest /= g.indexShape[d];
+        offIndex += idx * g.indexStride[d];
+        offSelf += idx * g.selfStride[d];
+        offOther += idx * g.otherStride[d];
+      }
+      line(offIndex, offSelf, offOther);
+    }
+  });
+}
+
+template <class S>
+void gatherTyped(const void* selfv, const int32_t* index, void* outv, const ScatterGeometry& g) {
+  const auto* self = static_cast<const S*>(selfv);
+  auto* out = static_cast<S*>(outv);
+  const int last = g.ndim - 1;
+  const bool dimIsLast = g.dim == last;
+  const int64_t inner = dimIsLast ? 1 : g.indexShape[last];
+  const int64_t span = g.indexShape[g.dim];
+  const int64_t ki = dimIsLast ? 0 : g.indexStride[last], ks = dimIsLast ? 0 : g.selfStride[last],
+                ko = dimIsLast ? 0 : g.otherStride[last];
+  const int64_t ji = g.indexStride[g.dim], js = g.selfStride[g.dim], jo = g.otherStride[g.dim];
+  forEachScatterLine(g, [&](int64_t offIndex, int64_t offSelf, int64_t offOther) {
+    for (int64_t j = 0; j < span; ++j) {
+      const int32_t* ix = index + offIndex + j * ji;
+      S* o = out + offOther + j * jo;
+      for (int64_t k = 0; k < inner; ++k) o[k * ko] = self[offSelf + ix[k * ki] * js + k * ks];
+    }
+  });
+}
+
+template <class Tag>
+void scatterAddTyped(const void* inputv, const int32_t* index, const void* srcv, void* outv, int64_t selfNumel,
+                     const ScatterGeometry& g) {
+  using S = typename Tag::Storage;
+  using C = typename Tag::Compute;
+  const auto* src = static_cast<const S*>(srcv);
+  Accumulator<Tag> acc(static_cast<const S*>(inputv), static_cast<S*>(outv), selfNumel);
+  C* a = acc.data();
+  const int last = g.ndim - 1;
+  const bool dimIsLast = g.dim == last;
+  const int64_t inner = dimIsLast ? 1 : g.indexShape[last];
+  const int64_t span = g.indexShape[g.dim];
+  const int64_t ki = dimIsLast ? 0 : g.indexStride[last], ks = dimIsLast ? 0 : g.selfStride[last],
+                ko = dimIsLast ? 0 : g.otherStride[last];
+  const int64_t ji = g.indexStride[g.dim], js = g.selfStride[g.dim], jo = g.otherStride[g.dim];
+  forEachScatterLine(g, [&](int64_t offIndex, int64_t offSelf, int64_t offOther) {
+    for (int64_t j = 0; j < span; ++j) {
+      const int32_t* ix = index + offIndex + j * ji;
+      const S* x = src + offOther + j * jo;
+      for (int64_t k = 0; k < inner; ++k) {
+        C& dst = a[offSelf + ix[k * ki] * js + k * ks];
+        dst = accumulate(dst, C(Tag::load(x[k * ko])));
+      }
+    }
+  });
+  acc.finish();
+}
+
+template <class Tag>
+void indexAddTyped(const void* inputv, const int32_t* index, const void* sourcev, void* outv, const IndexShape& s) {
+  using S = typename Tag::Storage;
+  using C = typename Tag::Compute;
+  const auto* source = static_cast<const S*>(sourcev);
+  Accumulator<Tag> acc(static_cast<const S*>(inputv), static_cast<S*>(outv), s.outer * s.size * s.inner);
+  C* a = acc.data();
+  // Threads split outer slices and column ranges, never index entries: two entries may name the
+  // same row, and each column then sums its contributions in index order on one thread.
+  const int64_t columns = s.inner < 1024 ? s.inner : 1024;
+  const int64_t chunks = (s.inner + columns - 1) / columns;
+  parallelFor(s.outer * chunks, grainFor(s.count * columns), [&](int64_t begin, int64_t end) {
+    for (int64_t t = begin; t < end; ++t) {
+      const int64_t o = t / chunks;
+      const int64_t c0 = (t % chunks) * columns;
+      const int64_t c1 = c0 + columns < s.inner ? c0 + columns : s.inner;
+      for (int64_t i = 0; i < s.count; ++i) {
+        C* dst = a + (o * s.size + index[i]) * s.inner;
+        const S* x = source + (o * s.count + i) * s.inner;
+        for (int64_t c = c0; c < c1; ++c) dst[c] = accumulate(dst[c], C(Tag::load(x[c])));
+      }
+    }
+  });
+  acc.finish();
+}
+
+// The output columns ow whose input column ow * sw + offset lies in [0, width): [lo, hi).
+struct ColumnRange {
+  int64_t lo, hi;
+};
+ColumnRange validColumns(int64_t offset, int64_t sw, int64_t width, int64_t outW) {
+  int64_t lo = offset >= 0 ? 0 : (-offset + sw - 1) / sw;
+  int64_t hi = width - 1 - offset < 0 ? 0 : (width - 1 - offset) / sw + 1;
+  if (lo > outW) lo = outW;
+  if (hi > outW) hi = outW;
+  if (hi < lo) hi = lo;
+  return {lo, hi};
+}
+
+template <class Tag>
+void unfoldTyped(const void* inv, void* outv, const WindowShape& w, double padValue) {
+  using S = typename Tag::Storage;
+  const auto* in = static_cast<const S*>(inv);
+  auto* out = static_cast<S*>(outv);
+  const S pad = Tag::fromDouble(padValue);
+  const int64_t window = w.kh * w.kw;
+  const int64_t columns = w.outH * w.outW;
+  parallelFor(w.planes * window, grainFor(columns), [&](int64_t begin, int64_t end) {
+    for (int64_t r = begin; r < end; ++r) {
+      const int64_t p = r / window;
+      const int64_t ki = (r % window) / w.kw, kj = r % w.kw;
+      const int64_t colOffset = kj * w.dw - w.pw;
+      const ColumnRange cols = validColumns(colOffset, w.sw, w.width, w.outW);
+      const S* plane = in + p * w.height * w.width;
+      S* row = out + r * columns;
+      for (int64_t oh = 0; oh < w.outH; ++oh) {
+        const int64_t ih = oh * w.sh - w.ph + ki * w.dh;
+        S* o = row + oh * w.outW;
+        if (ih < 0 || ih >= w.height) {
+          for (int64_t ow = 0; ow < w.outW; ++ow) o[ow] = pad;
+          continue;
+        }
+        const S* x = plane + ih * w.width;
+        for (int64_t ow = 0; ow < cols.lo; ++ow) o[ow] = pad;
+        if (w.sw == 1) {
+          for (int64_t ow = cols.lo; ow < cols.hi; ++ow) o[ow] = x[ow + colOffset];
+        } else {
+          for (int64_t ow = cols.lo; ow < cols.hi; ++ow) o[ow] = x[ow * w.sw + colOffset];
+        }
+        for (int64_t ow = cols.hi; ow < w.outW; ++ow) o[ow] = pad;
+      }
+    }
+  });
+}
+
+template <class Tag>
+void foldTyped(const void* inv, void* outv, const WindowShape& w) {
+  using S = typename Tag::Storage;
+  using C = typename Tag::Compute;
+  constexpr bool kDirect = std::is_same_v<S, C>;
+  const auto* in = static_cast<const S*>(inv);
+  auto* out = static_cast<S*>(outv);
+  const int64_t window = w.kh * w.kw;
+  const int64_t columns = w.outH * w.outW;
+  const int64_t pixels = w.height * w.width;
+  // Threads own whole planes, so every pixel sums its windows in one fixed order.
+  parallelFor(w.planes, grainFor(window * columns), [&](int64_t begin, int64_t end) {
+    std::vector<C> scratch(kDirect ? 0 : size_t(pixels));
+    for (int64_t p = begin; p < end; ++p) {
+      C* acc;
+      if constexpr (kDirect) {
+        acc = out + p * pixels;
+      } else {
+        acc = scratch.data();
+      }
+      for (int64_t i = 0; i < pixels; ++i) acc[i] = C(0);
+      for (int64_t q = 0; q < window; ++q) {
+        const int64_t ki = q / w.kw, kj = q % w.kw;
+        const int64_t colOffset = kj * w.dw - w.pw;
+        const ColumnRange cols = validColumns(colOffset, w.sw, w.width, w.outW);
+        const S* row = in + (p * window + q) * columns;
+        for (int64_t oh = 0; oh < w.outH; ++oh) {
+          const int64_t ih = oh * w.sh - w.ph + ki * w.dh;
+          if (ih < 0 || ih >= w.height) continue;
+          C* dst = acc + ih * w.width;
+          const S* x = row + oh * w.outW;
+          for (int64_t ow = cols.lo; ow < cols.hi; ++ow) {
+            C& d = dst[ow * w.sw + colOffset];
+            d = accumulate(d, C(Tag::load(x[ow])));
+          }
+        }
+      }
+      if constexpr (!kDirect) {
+        for (int64_t i = 0; i < pixels; ++i) out[p * pixels + i] = Tag::store(acc[i]);
+      }
+    }
+  });
+}
+
+}  // namespace
+
+int64_t firstIndexOutOfRange(const int32_t* index, int64_t n, int64_t bound) {
+  for (int64_t i = 0; i < n; ++i) {
+    if (index[i] < 0 || index[i] >= bound) return i;
+  }
+  return -1;
+}
+
+void where(DType dtype, const uint8_t* cond, const void* a, const void* b, void* out, const WhereGeometry& g) {
+  switch (elementSize(dtype)) {
+    case 1: whereTyped<uint8_t>(cond, a, b, out, g); break;
+    case 2: whereTyped<uint16_t>(cond, a, b, out, g); break;
+    case 4: whereTyped<uint32_t>(cond, a, b, out, g); break;
+    default: whereTyped<uint64_t>(cond, a, b, out, g); break;
+  }
+}
+
+void gather(DType dtype, const void* self, const int32_t* index, void* out, const ScatterGeometry& g) {
+  switch (elementSize(dtype)) {
+    case 1: gatherTyped<uint8_t>(self, index, out, g); break;
+    case 2: gatherTyped<uint16_t>(self, index, out, g); break;
+    case 4: gatherTyped<uint32_t>(self, index, out, g); break;
+    default: gatherTyped<uint64_t>(self, index, out, g); break;
+  }
+}
+
+void scatterAdd(DType dtype, const void* input, const int32_t* index, const void* src, void* out, int64_t selfNumel,
+                const ScatterGeometry& g) {
+  MP_DISPATCH_DTYPE(dtype, scatterAddTyped<Tag>(input, index, src, out, selfNumel, g));
+}
+
+void indexSelect(DType dtype, const void* self, const int32_t* index, void* out, const IndexShape& s) {
+  const size_t bytes = elementSize(dtype);
+  const auto* in = static_cast<const char*>(self);
+  auto* o = static_cast<char*>(out);
+  parallelFor(s.outer * s.count, grainFor(s.inner), [&](int64_t begin, int64_t end) {
+    for (int64_t r = begin; r < end; ++r) {
+      const int64_t outer = r / s.count;
+      const int64_t row = outer * s.size + index[r % s.count];
+      std::memcpy(o + size_t(r * s.inner) * bytes, in + size_t(row * s.inner) * bytes, size_t(s.inner) * bytes);
+    }
+  });
+}
+
+void indexAdd(DType dtype, const void* input, const int32_t* index, const void* source, void* out, const IndexShape& s) {
+  MP_DISPATCH_DTYPE(dtype, indexAddTyped<Tag>(input, index, source, out, s));
+}
+
+void unfold(DType dtype, const void* in, void* out, const WindowShape& w, double padValue) {
+  MP_DISPATCH_DTYPE(dtype, unfoldTyped<Tag>(in, out, w, padValue));
+}
+
+void fold(DType dtype, const void* in, void* out, const WindowShape& w) {
+  MP_DISPATCH_DTYPE(dtype, foldTyped<Tag>(in, out, w));
+}
+
+}  // namespace mp::cpu
