@@ -13,11 +13,14 @@
  */
 import { dtypeCode, isFloatingPoint, promoteTypes, promoteWithScalar, type DType } from '../dtype';
 import { argRangeError, argTypeError, MixprecRangeError } from '../errors';
-import { full } from '../creation';
+import { full, zeros } from '../creation';
 import { native } from '../native';
 import { broadcastShapes, broadcastStrides, normalizeDim, numelOf } from '../shape';
 import { Tensor } from '../tensor';
+import { sumToShape } from './gradUtils';
 import { checkTensor, newResult, requireSameDevice, withDtype } from './operands';
+import { defineOp } from './registry';
+import { sliceScatter } from './shapeOps';
 
 function checkIndex(op: string, arg: string, value: unknown): Tensor {
   const t = checkTensor(op, arg, value);
@@ -307,7 +310,7 @@ const windowArray = (w: Window) => [w.kh, w.kw, w.dh, w.dw, w.ph, w.pw, w.sh, w.
  * mp.unfold(x, [2, 2], { stride: 2 }).shape; // [1, 4, 4]
  * ```
  */
-export function unfold(input: Tensor, kernelSize: [number, number], options?: WindowOptions & { padValue?: number }): Tensor {
+export function unfoldForward(input: Tensor, kernelSize: [number, number], options?: WindowOptions & { padValue?: number }): Tensor {
   const t = checkTensor('unfold', 'input', input);
   if (t.ndim !== 3 && t.ndim !== 4) throw argRangeError('unfold', 'input', 'a 4-d [N, C, H, W] or 3-d [C, H, W] tensor', t, 'ERR_INVALID_SHAPE');
   const [height, width] = t.shape.slice(-2);
@@ -336,7 +339,7 @@ export function unfold(input: Tensor, kernelSize: [number, number], options?: Wi
  * mp.fold(cols, [3, 3], [2, 2]).toArray(); // [[[[1, 2, 1], [2, 4, 2], [1, 2, 1]]]]
  * ```
  */
-export function fold(input: Tensor, outputSize: [number, number], kernelSize: [number, number], options?: WindowOptions): Tensor {
+export function foldForward(input: Tensor, outputSize: [number, number], kernelSize: [number, number], options?: WindowOptions): Tensor {
   const t = checkTensor('fold', 'input', input);
   if (t.ndim !== 2 && t.ndim !== 3) throw argRangeError('fold', 'input', 'a 3-d [N, C*kh*kw, L] or 2-d [C*kh*kw, L] tensor', t, 'ERR_INVALID_SHAPE');
   checkSummable('fold', 'input', t);
@@ -355,3 +358,129 @@ export function fold(input: Tensor, outputSize: [number, number], kernelSize: [n
   native.fold(dtypeCode(t.dtype), t.storage.handle, t.offset, out.storage.handle, out.offset, numelOf(lead) * channels, height, width, windowArray(w));
   return out;
 }
+
+/** A tensor input's gradient, or undefined when not needed. */
+const needed = (needs: boolean[], i: number, make: () => Tensor): Tensor | undefined => (needs[i] ? make() : undefined);
+
+/**
+ * Elements of `input` where `condition` is true, else of `other` (broadcasting; dtypes promote).
+ * @example `mp.where(x.gt(0), x, 0)`
+ */
+export const where: (condition: Tensor, input: Tensor | number, other: Tensor | number) => Tensor = defineOp({
+  name: 'where',
+  autocast: 'promote',
+  forward: (condition: Tensor, input: Tensor | number, other: Tensor | number): Tensor => whereForward(condition, input, other),
+  save: ([condition]) => [condition],
+  backward: ({ args: [, input, other], saved: [condition], needsInputGrad }, [g]) => {
+    if (!g) return [];
+    // needsInputGrad lists tensor inputs in order: condition (bool, never needed), then input/other when tensors.
+    const grads: (Tensor | undefined)[] = [undefined];
+    let position = 1;
+    if (input instanceof Tensor) {
+      grads.push(needed(needsInputGrad, position, () => sumToShape(where(condition, g, 0), input.shape)));
+      position += 1;
+    }
+    if (other instanceof Tensor) grads.push(needed(needsInputGrad, position, () => sumToShape(where(condition, 0, g), other.shape)));
+    return grads;
+  },
+});
+
+/** The gradient of `src` read back where it was written (index may be smaller than src). */
+function padTo(t: Tensor, shape: number[]): Tensor {
+  let out = t;
+  shape.forEach((size, d) => {
+    if (out.shape[d] !== size) out = sliceScatter(out, [...out.shape.slice(0, d), size, ...out.shape.slice(d + 1)], d, 0, 1);
+  });
+  return out;
+}
+
+/**
+ * Values of `input` at `index` along `dim` (torch.gather). @example `mp.gather(logp, 1, target.unsqueeze(1))`
+ */
+export const gather: (input: Tensor, dim: number, index: Tensor) => Tensor = defineOp({
+  name: 'gather',
+  autocast: 'none',
+  forward: (input: Tensor, dim: number, index: Tensor): Tensor => gatherForward(input, dim, index),
+  save: ([, , index]) => [index],
+  backward: ({ args: [input, dim], saved: [index] }, [g]) => [g && scatterAdd(zeros(input.shape, { dtype: g.dtype, device: g.device }), dim, index, g)],
+});
+
+/**
+ * `input` with `src` added at `index` along `dim` (out-of-place torch.scatter_add).
+ * @example `mp.scatterAdd(mp.zeros([3]), 0, idx, values)`
+ */
+export const scatterAdd: (input: Tensor, dim: number, index: Tensor, src: Tensor) => Tensor = defineOp({
+  name: 'scatterAdd',
+  autocast: 'promote',
+  forward: (input: Tensor, dim: number, index: Tensor, src: Tensor): Tensor => scatterAddForward(input, dim, index, src),
+  save: ([, , index]) => [index],
+  backward: ({ args: [, dim, , src], saved: [index], needsInputGrad }, [g]) => {
+    if (!g) return [];
+    return [needed(needsInputGrad, 0, () => g), undefined, needed(needsInputGrad, 2, () => padTo(gather(g, dim, index), src.shape))];
+  },
+});
+
+/** Slices of `input` at the positions `index` along `dim`. @example `mp.indexSelect(weight, 0, ids)` */
+export const indexSelect: (input: Tensor, dim: number, index: Tensor) => Tensor = defineOp({
+  name: 'indexSelect',
+  autocast: 'none',
+  forward: (input: Tensor, dim: number, index: Tensor): Tensor => indexSelectForward(input, dim, index),
+  save: ([, , index]) => [index],
+  backward: ({ args: [input, dim], saved: [index] }, [g]) => [g && indexAdd(zeros(input.shape, { dtype: g.dtype, device: g.device }), dim, index, g)],
+});
+
+/** `input` with slices of `source` added at `index` along `dim`. @example `mp.indexAdd(x, 0, ids, rows)` */
+export const indexAdd: (input: Tensor, dim: number, index: Tensor, source: Tensor) => Tensor = defineOp({
+  name: 'indexAdd',
+  autocast: 'promote',
+  forward: (input: Tensor, dim: number, index: Tensor, source: Tensor): Tensor => indexAddForward(input, dim, index, source),
+  save: ([, , index]) => [index],
+  backward: ({ args: [, dim], saved: [index], needsInputGrad }, [g]) => {
+    if (!g) return [];
+    return [needed(needsInputGrad, 0, () => g), undefined, needed(needsInputGrad, 2, () => indexSelect(g, dim, index))];
+  },
+});
+
+/**
+ * Sliding blocks of a batched image, as columns (torch.nn.functional.unfold, im2col):
+ * [N, C, H, W] → [N, C·kh·kw, L]. @example `mp.unfold(x, [3, 3], { padding: 1 })`
+ */
+export const unfold: (input: Tensor, kernelSize: [number, number], options?: WindowOptions & { padValue?: number }) => Tensor = defineOp({
+  name: 'unfold',
+  autocast: 'none',
+  forward: (input: Tensor, kernelSize: [number, number], options?: WindowOptions & { padValue?: number }): Tensor => unfoldForward(input, kernelSize, options),
+  backward: ({ args: [input, kernelSize, options] }, [g]) => {
+    const { padValue: _unused, ...window } = options ?? {};
+    void _unused;
+    return [g && fold(g, [input.shape[input.ndim - 2], input.shape[input.ndim - 1]], kernelSize, window)];
+  },
+});
+
+/**
+ * Sums columns back into an image (torch.nn.functional.fold, col2im): the adjoint of unfold.
+ * @example `mp.fold(cols, [28, 28], [3, 3], { padding: 1 })`
+ */
+export const fold: (input: Tensor, outputSize: [number, number], kernelSize: [number, number], options?: WindowOptions) => Tensor = defineOp({
+  name: 'fold',
+  autocast: 'none',
+  forward: (input: Tensor, outputSize: [number, number], kernelSize: [number, number], options?: WindowOptions): Tensor => foldForward(input, outputSize, kernelSize, options),
+  backward: ({ args: [, , kernelSize, options] }, [g]) => [g && unfold(g, kernelSize, options)],
+});
+
+declare module '../tensor' {
+  interface Tensor {
+    /** See {@link gather}. */
+    gather(dim: number, index: Tensor): Tensor;
+    /** See {@link indexSelect}. */
+    indexSelect(dim: number, index: Tensor): Tensor;
+    /** See {@link scatterAdd}. */
+    scatterAdd(dim: number, index: Tensor, src: Tensor): Tensor;
+    /** See {@link indexAdd}. */
+    indexAdd(dim: number, index: Tensor, source: Tensor): Tensor;
+  }
+}
+
+Tensor.prototype.gather = function (this: Tensor, dim: number, index: Tensor) { return gather(this, dim, index); };
+Tensor.prototype.indexSelect = function (this: Tensor, dim: number, index: Tensor) { return indexSelect(this, dim, index); };
+Tensor.prototype.scatterAdd = function (this: Tensor, dim: number, index: Tensor, src: Tensor) { return scatterAdd(this, dim, index, src); };
+Tensor.prototype.indexAdd = function (this: Tensor, dim: number, index: Tensor, source: Tensor) { return indexAdd(this, dim, index, source); };
