@@ -107,7 +107,7 @@ export class DataLoader implements Iterable<Tensor[]> {
     this.generator = generator;
   }
 
-  /** The number of batches one epoch yields. */
+  /** The number of batches one epoch yields. @example `new mp.data.DataLoader(ds100, { batchSize: 32 }).length // 4 (3 with dropLast)` */
   get length(): number {
     const n = this.dataset.length;
     return this.dropLast ? Math.floor(n / this.batchSize) : Math.ceil(n / this.batchSize);

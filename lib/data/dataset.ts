@@ -78,7 +78,7 @@ export class TensorDataset implements Dataset {
     this.cache = tensors.map(() => undefined);
   }
 
-  /** The number of samples (the tensors' first dimension). */
+  /** The number of samples (the tensors' first dimension). @example `new mp.data.TensorDataset(mp.zeros([5, 2])).length // 5` */
   get length(): number {
     return this.samples;
   }
