@@ -1,0 +1,15 @@
+/**
+ * Data loading: datasets, the batching DataLoader and the bundled MNIST digits.
+ *
+ * @example
+ * ```ts
+ * const { train } = mp.data.mnist();
+ * for (const [images, labels] of new mp.data.DataLoader(train, { batchSize: 128 })) {
+ *   mp.dispose([images, labels]);
+ * }
+ * ```
+ * @module
+ */
+export { TensorDataset, type Dataset } from './dataset';
+export { DataLoader, type DataLoaderOptions } from './dataLoader';
+export { mnist } from './mnist';
