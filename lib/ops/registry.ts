@@ -14,9 +14,10 @@ import { Tensor } from '../tensor';
 /**
  * How autocast treats an op (PyTorch's lists): `lowerPrecision` runs in the autocast dtype
  * (matmul, conv), `float32` runs in float32 (reductions, losses, exp/log...), `promote` runs in
- * the widest input dtype (cat, stack, where, binary arithmetic), `none` leaves inputs alone.
+ * the widest input dtype (cat, stack, where, binary arithmetic), `none` leaves inputs alone,
+ * `banned` is refused under autocast (binaryCrossEntropy: unsafe in 16-bit).
  */
-export type AutocastCategory = 'lowerPrecision' | 'float32' | 'promote' | 'none';
+export type AutocastCategory = 'lowerPrecision' | 'float32' | 'promote' | 'none' | 'banned';
 
 /** What a backward function gets. */
 export interface BackwardContext<A extends unknown[]> {
