@@ -42,3 +42,4 @@ export { Device, type DeviceLike } from './device';
 export { MixprecError, MixprecTypeError, MixprecRangeError, type ErrorCode } from './errors';
 export { backend, setSimdLevel, cuda, type BackendInfo } from './backend';
 export * as data from './data';
+export * as nn from './nn';

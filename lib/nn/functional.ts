@@ -156,12 +156,13 @@ function adaptiveMatrix(inSize: number, outSize: number, like: Tensor): Tensor {
  * Average pooling to a fixed output size (PyTorch's window rule), as two small matrix products.
  * @example `F.adaptiveAvgPool2d(x, [1, 1])`
  */
-export const adaptiveAvgPool2d: (input: Tensor, outputSize: Pair) => Tensor = defineOp({
+export const adaptiveAvgPool2d: (input: Tensor, outputSize: number | [number | null, number | null]) => Tensor = defineOp({
   name: 'adaptiveAvgPool2d',
   autocast: 'none',
-  forward: (input: Tensor, outputSize: Pair): Tensor => {
+  forward: (input: Tensor, outputSize: number | [number | null, number | null]): Tensor => {
     const [, , h, w] = poolShape('adaptiveAvgPool2d', input);
-    const [oh, ow] = pairOf(outputSize);
+    // null keeps that input size, as in PyTorch.
+    const [oh, ow] = typeof outputSize === 'number' ? [outputSize, outputSize] : [outputSize[0] ?? h, outputSize[1] ?? w];
     if (!(Number.isInteger(oh) && Number.isInteger(ow) && oh > 0 && ow > 0)) throw argRangeError('adaptiveAvgPool2d', 'outputSize', 'positive integers', outputSize);
     const rows = adaptiveMatrix(h, oh, input);
     const cols = adaptiveMatrix(w, ow, input);

@@ -1,0 +1,89 @@
+/**
+ * Activation modules: ReLU, GELU, SiLU, Tanh, Sigmoid, Softmax (no parameters).
+ */
+import { argTypeError } from '../errors';
+import type { Tensor } from '../tensor';
+import { dimArg } from './args';
+import * as F from './functional';
+import { Module } from './module';
+
+/** `max(x, 0)`. @example `new nn.ReLU().forward(x)` */
+export class ReLU extends Module {
+  forward(x: Tensor): Tensor {
+    return F.relu(x);
+  }
+}
+
+/**
+ * GELU: `x·Φ(x)` (exact, with erf), or the tanh approximation with `{approximate: 'tanh'}`.
+ *
+ * @example
+ * ```ts
+ * new nn.GELU({ approximate: 'tanh' }).forward(x);
+ * ```
+ */
+export class GELU extends Module {
+  readonly approximate: 'none' | 'tanh';
+
+  constructor(options?: { approximate?: 'none' | 'tanh' }) {
+    super();
+    if (options !== undefined && (typeof options !== 'object' || options === null)) throw argTypeError('GELU', 'options', 'an options object', options);
+    const approximate = options?.approximate ?? 'none';
+    if (approximate !== 'none' && approximate !== 'tanh') throw argTypeError('GELU', 'options.approximate', "'none' or 'tanh'", approximate);
+    this.approximate = approximate;
+  }
+
+  forward(x: Tensor): Tensor {
+    return F.gelu(x, { approximate: this.approximate });
+  }
+
+  override extraRepr(): string {
+    return `approximate='${this.approximate}'`;
+  }
+}
+
+/** `x·sigmoid(x)` (swish). @example `new nn.SiLU().forward(x)` */
+export class SiLU extends Module {
+  forward(x: Tensor): Tensor {
+    return F.silu(x);
+  }
+}
+
+/** Hyperbolic tangent. @example `new nn.Tanh().forward(x)` */
+export class Tanh extends Module {
+  forward(x: Tensor): Tensor {
+    return F.tanh(x);
+  }
+}
+
+/** `1 / (1 + e^-x)`. @example `new nn.Sigmoid().forward(x)` */
+export class Sigmoid extends Module {
+  forward(x: Tensor): Tensor {
+    return F.sigmoid(x);
+  }
+}
+
+/**
+ * Softmax along `dim`: non-negative values summing to 1.
+ *
+ * @example
+ * ```ts
+ * new nn.Softmax(-1).forward(logits);
+ * ```
+ */
+export class Softmax extends Module {
+  readonly dim: number;
+
+  constructor(dim: number) {
+    super();
+    this.dim = dimArg('Softmax', 'dim', dim);
+  }
+
+  forward(x: Tensor): Tensor {
+    return F.softmax(x, this.dim);
+  }
+
+  override extraRepr(): string {
+    return `dim=${this.dim}`;
+  }
+}

@@ -1,0 +1,36 @@
+/**
+ * Dropout: zeroes random elements while training.
+ */
+import { argRangeError } from '../errors';
+import type { Tensor } from '../tensor';
+import * as F from './functional';
+import { Module } from './module';
+
+/**
+ * While training, zeroes each element with probability `p` and scales the rest by 1 / (1 - p),
+ * so the expected value is unchanged; in evaluation mode returns its input.
+ *
+ * @example
+ * ```ts
+ * const drop = new nn.Dropout(0.1);
+ * drop.forward(x);         // training: random zeros
+ * drop.eval().forward(x);  // x
+ * ```
+ */
+export class Dropout extends Module {
+  readonly p: number;
+
+  constructor(p = 0.5) {
+    super();
+    if (typeof p !== 'number' || !(p >= 0 && p <= 1)) throw argRangeError('Dropout', 'p', 'a probability in [0, 1]', p);
+    this.p = p;
+  }
+
+  forward(x: Tensor): Tensor {
+    return F.dropout(x, this.p, this.training);
+  }
+
+  override extraRepr(): string {
+    return `p=${this.p}`;
+  }
+}
