@@ -7,6 +7,7 @@
 
 #include "../core/dtype.h"
 #include "../core/kernelArgs.h"
+#include "../core/optimizerMath.h"
 #include "../core/reduceMath.h"
 
 namespace mp::cuda {
@@ -46,5 +47,14 @@ void random(int device, RandomKind kind, DType dtype, void* out, int64_t n, cons
 void arange(int device, DType dtype, void* out, int64_t n, double start, double step);
 void linspace(int device, DType dtype, void* out, int64_t n, double start, double end);
 void eye(int device, DType dtype, void* out, int64_t rows, int64_t cols);
+// Multi-tensor optimizer steps and clipping passes (see cpu/optimizerKernels.h); the device
+// scalars are device pointers.
+void sgdStep(int device, DType dtype, const TensorLists& t, const float* gradScale, const float* foundInf,
+             const SgdOptions& o);
+void adamStep(int device, DType dtype, const TensorLists& t, const float* gradScale, const float* foundInf,
+              const AdamOptions& o);
+void multiTensorNorm(int device, DType dtype, const TensorLists& t, double p, float* out);
+void multiTensorScale(int device, DType dtype, const TensorLists& t, const float* scale);
+void multiTensorClamp(int device, DType dtype, const TensorLists& t, double lo, double hi);
 
 }  // namespace mp::cuda

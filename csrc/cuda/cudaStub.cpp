@@ -38,5 +38,10 @@ void random(int, RandomKind, DType, void*, int64_t, const RandomState&, double, 
 void arange(int, DType, void*, int64_t, double, double) { unavailable(); }
 void linspace(int, DType, void*, int64_t, double, double) { unavailable(); }
 void eye(int, DType, void*, int64_t, int64_t) { unavailable(); }
+void sgdStep(int, DType, const TensorLists&, const float*, const float*, const SgdOptions&) { unavailable(); }
+void adamStep(int, DType, const TensorLists&, const float*, const float*, const AdamOptions&) { unavailable(); }
+void multiTensorNorm(int, DType, const TensorLists&, double, float*) { unavailable(); }
+void multiTensorScale(int, DType, const TensorLists&, const float*) { unavailable(); }
+void multiTensorClamp(int, DType, const TensorLists&, double, double) { unavailable(); }
 
 }  // namespace mp::cuda

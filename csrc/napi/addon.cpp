@@ -62,6 +62,7 @@ Napi::Object init(Napi::Env env, Napi::Object exports) {
   registerInfoBindings(env, exports);
   registerMemoryBindings(env, exports);
   registerKernelBindings(env, exports);
+  registerOptimizerBindings(env, exports);
   return exports;
 }
 

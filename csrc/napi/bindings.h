@@ -7,5 +7,6 @@ namespace mp::napi {
 void registerInfoBindings(Napi::Env env, Napi::Object exports);
 void registerMemoryBindings(Napi::Env env, Napi::Object exports);
 void registerKernelBindings(Napi::Env env, Napi::Object exports);
+void registerOptimizerBindings(Napi::Env env, Napi::Object exports);
 
 }  // namespace mp::napi
