@@ -33,3 +33,4 @@ export { dtypes, promoteTypes, isFloatingPoint, type DType } from './dtype';
 export { Device, type DeviceLike } from './device';
 export { MixprecError, MixprecTypeError, MixprecRangeError, type ErrorCode } from './errors';
 export { backend, setSimdLevel, cuda, type BackendInfo } from './backend';
+export * as optim from './optim';
