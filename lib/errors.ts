@@ -20,6 +20,7 @@ export type ErrorCode =
   | 'ERR_DEVICE_MISMATCH'
   | 'ERR_DTYPE_MISMATCH'
   | 'ERR_SHAPE_MISMATCH'
+  | 'ERR_NONFINITE'
   | 'ERR_NAPI'
   | 'ERR_AUTOGRAD';
 

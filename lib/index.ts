@@ -43,3 +43,4 @@ export { MixprecError, MixprecTypeError, MixprecRangeError, type ErrorCode } fro
 export { backend, setSimdLevel, cuda, type BackendInfo } from './backend';
 export * as data from './data';
 export * as nn from './nn';
+export * as optim from './optim';

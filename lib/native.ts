@@ -81,6 +81,28 @@ export interface NativeAddon {
     width: number, window: number[], padValue: number): void;
   fold(dtype: number, input: StorageHandle, inOffset: number, out: StorageHandle, outOffset: number, planes: number, height: number,
     width: number, window: number[]): void;
+  /**
+   * Multi-tensor calls (csrc/napi/optimizerBindings.cpp): handles[l][i] / offsets[l][i] locate
+   * tensor i of list l, holding numels[i] elements (a step counter: one float32). `reference`
+   * runs the scalar CPU reference. gradScale / foundInf: float32 one-element storages, or null.
+   * SGD lists: params, grads, steps, momentumBuffers (the last two empty without momentum).
+   */
+  sgdStep(dtype: number, numels: number[], handles: StorageHandle[][], offsets: number[][], gradScale: StorageHandle | null,
+    gradScaleOffset: number, foundInf: StorageHandle | null, foundInfOffset: number, lr: number, momentum: number,
+    dampening: number, weightDecay: number, nesterov: boolean, maximize: boolean, reference: boolean): void;
+  /** Adam lists: params, grads, steps, expAvgs, expAvgSqs, maxExpAvgSqs (empty without amsgrad). */
+  adamStep(dtype: number, numels: number[], handles: StorageHandle[][], offsets: number[][], gradScale: StorageHandle | null,
+    gradScaleOffset: number, foundInf: StorageHandle | null, foundInfOffset: number, lr: number, beta1: number, beta2: number,
+    eps: number, weightDecay: number, decoupled: boolean, amsgrad: boolean, maximize: boolean, reference: boolean): void;
+  /** out (float32, one element) = the normType-norm of all elements of handles[0] together. */
+  multiTensorNorm(dtype: number, numels: number[], handles: StorageHandle[][], offsets: number[][], normType: number,
+    out: StorageHandle, outOffset: number, reference: boolean): void;
+  /** Multiplies every element of handles[0] by the float32 scalar `scale`, in place. */
+  multiTensorScale(dtype: number, numels: number[], handles: StorageHandle[][], offsets: number[][], scale: StorageHandle,
+    scaleOffset: number, reference: boolean): void;
+  /** Clamps every element of handles[0] to [min, max], in place. */
+  multiTensorClamp(dtype: number, numels: number[], handles: StorageHandle[][], offsets: number[][], min: number, max: number,
+    reference: boolean): void;
 }
 
 function load(): NativeAddon {

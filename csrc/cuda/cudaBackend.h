@@ -8,6 +8,7 @@
 #include "../core/dtype.h"
 #include "../core/indexingArgs.h"
 #include "../core/kernelArgs.h"
+#include "../core/optimizerMath.h"
 #include "../core/reduceMath.h"
 
 namespace mp::cuda {
@@ -59,5 +60,14 @@ void indexAdd(int device, DType dtype, const void* input, const int32_t* index, 
               const IndexShape& s);
 void unfold(int device, DType dtype, const void* in, void* out, const WindowShape& w, double padValue);
 void fold(int device, DType dtype, const void* in, void* out, const WindowShape& w);
+// Multi-tensor optimizer steps and clipping passes (see cpu/optimizerKernels.h); the device
+// scalars are device pointers.
+void sgdStep(int device, DType dtype, const TensorLists& t, const float* gradScale, const float* foundInf,
+             const SgdOptions& o);
+void adamStep(int device, DType dtype, const TensorLists& t, const float* gradScale, const float* foundInf,
+              const AdamOptions& o);
+void multiTensorNorm(int device, DType dtype, const TensorLists& t, double p, float* out);
+void multiTensorScale(int device, DType dtype, const TensorLists& t, const float* scale);
+void multiTensorClamp(int device, DType dtype, const TensorLists& t, double lo, double hi);
 
 }  // namespace mp::cuda

@@ -47,5 +47,10 @@ void indexSelect(int, DType, const void*, const int32_t*, void*, const IndexShap
 void indexAdd(int, DType, const void*, const int32_t*, const void*, void*, const IndexShape&) { unavailable(); }
 void unfold(int, DType, const void*, void*, const WindowShape&, double) { unavailable(); }
 void fold(int, DType, const void*, void*, const WindowShape&) { unavailable(); }
+void sgdStep(int, DType, const TensorLists&, const float*, const float*, const SgdOptions&) { unavailable(); }
+void adamStep(int, DType, const TensorLists&, const float*, const float*, const AdamOptions&) { unavailable(); }
+void multiTensorNorm(int, DType, const TensorLists&, double, float*) { unavailable(); }
+void multiTensorScale(int, DType, const TensorLists&, const float*) { unavailable(); }
+void multiTensorClamp(int, DType, const TensorLists&, double, double) { unavailable(); }
 
 }  // namespace mp::cuda

@@ -63,6 +63,7 @@ Napi::Object init(Napi::Env env, Napi::Object exports) {
   registerMemoryBindings(env, exports);
   registerKernelBindings(env, exports);
   registerIndexingBindings(env, exports);
+  registerOptimizerBindings(env, exports);
   return exports;
 }
 

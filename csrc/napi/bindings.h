@@ -8,5 +8,6 @@ void registerInfoBindings(Napi::Env env, Napi::Object exports);
 void registerMemoryBindings(Napi::Env env, Napi::Object exports);
 void registerKernelBindings(Napi::Env env, Napi::Object exports);
 void registerIndexingBindings(Napi::Env env, Napi::Object exports);
+void registerOptimizerBindings(Napi::Env env, Napi::Object exports);
 
 }  // namespace mp::napi

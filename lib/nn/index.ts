@@ -22,3 +22,4 @@ export { Flatten } from './flatten';
 export { MaxPool2d, AvgPool2d, AdaptiveAvgPool2d, type MaxPool2dOptions, type AvgPool2dOptions } from './pooling';
 export * as init from './init';
 export * as functional from './functional';
+export * as utils from './utils';

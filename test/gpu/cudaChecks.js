@@ -142,6 +142,50 @@ const checks = {
     mp.tidy(() => assert.equal(mp.ones([3], { device: 'cuda' }).sum().item(), 3));
   },
 
+  'optimizer steps and gradient clipping match the CPU, skipped steps leave everything as it was'() {
+    const { clipGradNorm } = require('../../dist/nn/utils');
+    mp.manualSeed(5);
+    for (const dtype of ['float32', 'bfloat16']) {
+      const init = [mp.keep(mp.randn([70000], { dtype })), mp.keep(mp.randn([3, 5], { dtype }))];
+      const cpu = init.map((t) => mp.keep(t.clone()));
+      const gpu = init.map((t) => mp.keep(t.cuda()));
+      const sgdGpu = mp.keep(init[0].cuda());
+      const opts = { lr: 0.01, amsgrad: true, weightDecay: 0.1 };
+      const [a, b] = [new mp.optim.AdamW(cpu, opts), new mp.optim.AdamW(gpu, opts)];
+      const [s, t] = [new mp.optim.SGD([init[0]], { lr: 0.1, momentum: 0.9 }), new mp.optim.SGD([sgdGpu], { lr: 0.1, momentum: 0.9 })];
+      const scale = mp.keep(mp.tensor([4], { device: 'cuda' }));
+      const inf = mp.keep(mp.tensor([1], { device: 'cuda' }));
+      for (let k = 0; k < 3; ++k) mp.tidy(() => {
+        for (const x of [...cpu, ...gpu, init[0], sgdGpu]) x.grad?.dispose();
+        cpu.forEach((p, i) => { p.grad = mp.randn(p.shape, { dtype }).mul(4); gpu[i].grad = p.grad.cuda(); });
+        init[0].grad = cpu[0].grad.clone();
+        sgdGpu.grad = init[0].grad.cuda();
+        const n = clipGradNorm(cpu, 50).item();
+        const m = clipGradNorm(gpu, 50).item();
+        assert.ok(Math.abs(n - m) <= n * 1e-5, `${dtype} norm ${n} vs ${m}`);
+        a.step({ gradScale: mp.tensor([4]) });
+        b.step({ gradScale: scale });
+        s.step();
+        t.step({ gradScale: mp.tensor([1]) });
+        const before = gpu.map((p) => Array.from(p.rawData()));
+        b.step({ foundInf: inf });
+        assert.deepEqual(gpu.map((p) => Array.from(p.rawData())), before, 'a skipped step changed the parameters');
+      });
+      // The norms sum in another order, so clipped bfloat16 grads may differ by an ulp.
+      const tol = dtype === 'float32' ? 1e-3 : 5e-2;
+      const close = (x, y, what) => x.forEach((v, i) => assert.ok(Math.abs(v - y[i]) <= tol * Math.max(1, Math.abs(v)), `${dtype} ${what}[${i}]: ${v} vs ${y[i]}`));
+      mp.tidy(() => {
+        cpu.forEach((p, i) => close(p.dataSync(), gpu[i].cpu().dataSync(), `adam param ${i}`));
+        close(init[0].dataSync(), sgdGpu.cpu().dataSync(), 'sgd param');
+      });
+      assert.equal(b.state.get(gpu[1]).step.item(), 3);
+      for (const x of [...init, ...cpu, ...gpu, sgdGpu]) { x.grad?.dispose(); x.grad = undefined; x.dispose(); }
+      for (const o of [a, b, s, t]) o.dispose();
+      scale.dispose();
+      inf.dispose();
+    }
+  },
+
   'operands on different devices are refused'() {
     mp.tidy(() => assert.throws(() => mp.ones([1]).add(mp.ones([1], { device: 'cuda' })), { code: 'ERR_DEVICE_MISMATCH' }));
   },

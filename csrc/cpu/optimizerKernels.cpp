@@ -1,0 +1,172 @@
+#include "optimizerKernels.h"
+
+#include <algorithm>
+
+#include "../core/elementTypes.h"
+#include "../core/threadPool.h"
+
+namespace mp::cpu {
+namespace {
+
+constexpr int64_t kGrain = 1 << 14;
+
+// Element offsets where each tensor starts in the concatenation of all tensors, and the total.
+std::vector<int64_t> startsOf(const std::vector<int64_t>& numel) {
+  std::vector<int64_t> start(numel.size() + 1, 0);
+  for (size_t i = 0; i < numel.size(); ++i) start[i + 1] = start[i] + numel[i];
+  return start;
+}
+
+// Calls body(i, begin, end) for the parts of [from, to) of the concatenation that fall in tensor i.
+template <class Body>
+void forRange(const std::vector<int64_t>& start, int64_t from, int64_t to, const Body& body) {
+  size_t i = size_t(std::upper_bound(start.begin(), start.end(), from) - start.begin()) - 1;
+  for (int64_t pos = from; pos < to; ++i) {
+    const int64_t stop = std::min(to, start[i + 1]);
+    if (stop > pos) body(i, pos - start[i], stop - start[i]);
+    pos = std::max(pos, stop);
+  }
+}
+
+// Every element of every tensor: threaded over blocks that may span tensor boundaries, so many
+// small parameters still fill the pool; the reference walks each tensor serially.
+template <class Body>
+void forEachElement(const std::vector<int64_t>& numel, bool reference, const Body& body) {
+  if (reference) {
+    for (size_t i = 0; i < numel.size(); ++i) body(i, int64_t(0), numel[i]);
+    return;
+  }
+  const std::vector<int64_t> start = startsOf(numel);
+  parallelFor(start.back(), kGrain, [&](int64_t begin, int64_t end) { forRange(start, begin, end, body); });
+}
+
+bool skipped(const float* foundInf) { return foundInf != nullptr && *foundInf != 0; }
+
+template <class Tag>
+typename Tag::Storage* at(const TensorLists& t, int list, size_t i) {
+  return static_cast<typename Tag::Storage*>(t.lists[list][i]);
+}
+
+float* stepAt(const TensorLists& t, int list, size_t i) { return static_cast<float*>(t.lists[list][i]); }
+
+template <class Tag>
+void sgdTyped(const TensorLists& t, float gradScale, const SgdOptions& o, bool reference) {
+  using M = typename Tag::Compute;
+  const bool momentum = o.momentum != 0;
+  std::vector<char> first(t.numel.size(), 0);
+  for (size_t i = 0; momentum && i < first.size(); ++i) first[i] = *stepAt(t, kSgdSteps, i) == 0;
+  forEachElement(t.numel, reference, [&](size_t i, int64_t begin, int64_t end) {
+    auto* p = at<Tag>(t, kSgdParams, i);
+    const auto* g = at<Tag>(t, kSgdGrads, i);
+    auto* buf = momentum ? at<Tag>(t, kSgdMomentum, i) : nullptr;
+    for (int64_t k = begin; k < end; ++k) {
+      M param = Tag::load(p[k]);
+      M b = buf ? Tag::load(buf[k]) : M(0);
+      sgdUpdate<M>(param, Tag::load(g[k]) / M(gradScale), b, first[i] != 0, o);
+      p[k] = Tag::store(param);
+      if (buf) buf[k] = Tag::store(b);
+    }
+  });
+  for (size_t i = 0; momentum && i < first.size(); ++i) *stepAt(t, kSgdSteps, i) += 1;
+}
+
+template <class Tag>
+void adamTyped(const TensorLists& t, float gradScale, const AdamOptions& o, bool reference) {
+  using M = typename Tag::Compute;
+  std::vector<AdamStepFactors<M>> factors(t.numel.size());
+  for (size_t i = 0; i < factors.size(); ++i) factors[i] = adamStepFactors<M>(o, double(*stepAt(t, kAdamSteps, i)) + 1);
+  forEachElement(t.numel, reference, [&](size_t i, int64_t begin, int64_t end) {
+    auto* p = at<Tag>(t, kAdamParams, i);
+    const auto* g = at<Tag>(t, kAdamGrads, i);
+    auto* m = at<Tag>(t, kAdamExpAvg, i);
+    auto* v = at<Tag>(t, kAdamExpAvgSq, i);
+    auto* vmax = o.amsgrad ? at<Tag>(t, kAdamMaxExpAvgSq, i) : nullptr;
+    for (int64_t k = begin; k < end; ++k) {
+      M param = Tag::load(p[k]), expAvg = Tag::load(m[k]), expAvgSq = Tag::load(v[k]);
+      M maxSq = vmax ? Tag::load(vmax[k]) : M(0);
+      adamUpdate<M>(param, Tag::load(g[k]) / M(gradScale), expAvg, expAvgSq, maxSq, o, factors[i]);
+      p[k] = Tag::store(param);
+      m[k] = Tag::store(expAvg);
+      v[k] = Tag::store(expAvgSq);
+      if (vmax) vmax[k] = Tag::store(maxSq);
+    }
+  });
+  for (size_t i = 0; i < factors.size(); ++i) *stepAt(t, kAdamSteps, i) += 1;
+}
+
+template <class Tag>
+double accumulateNorm(const TensorLists& t, size_t i, int64_t begin, int64_t end, double p, double acc) {
+  const auto* x = at<Tag>(t, 0, i);
+  for (int64_t k = begin; k < end; ++k) acc = normCombine(acc, normTerm(double(Tag::load(x[k])), p), p);
+  return acc;
+}
+
+template <class Tag>
+float normTyped(const TensorLists& t, double p, bool reference) {
+  double total = 0;
+  if (reference) {
+    for (size_t i = 0; i < t.numel.size(); ++i) total = accumulateNorm<Tag>(t, i, 0, t.numel[i], p, total);
+    return float(normFinish(total, p));
+  }
+  // Fixed blocks, combined in order: the result does not depend on the number of threads.
+  const std::vector<int64_t> start = startsOf(t.numel);
+  const int64_t blocks = (start.back() + kGrain - 1) / kGrain;
+  std::vector<double> partial(size_t(blocks), 0.0);
+  parallelFor(blocks, 1, [&](int64_t b0, int64_t b1) {
+    for (int64_t b = b0; b < b1; ++b) {
+      forRange(start, b * kGrain, std::min(start.back(), (b + 1) * kGrain), [&](size_t i, int64_t begin, int64_t end) {
+        partial[size_t(b)] = accumulateNorm<Tag>(t, i, begin, end, p, partial[size_t(b)]);
+      });
+    }
+  });
+  for (double v : partial) total = normCombine(total, v, p);
+  return float(normFinish(total, p));
+}
+
+template <class Tag>
+void scaleTyped(const TensorLists& t, float scale, bool reference) {
+  using M = typename Tag::Compute;
+  forEachElement(t.numel, reference, [&](size_t i, int64_t begin, int64_t end) {
+    auto* x = at<Tag>(t, 0, i);
+    for (int64_t k = begin; k < end; ++k) x[k] = Tag::store(Tag::load(x[k]) * M(scale));
+  });
+}
+
+template <class Tag>
+void clampTyped(const TensorLists& t, double lo, double hi, bool reference) {
+  using M = typename Tag::Compute;
+  forEachElement(t.numel, reference, [&](size_t i, int64_t begin, int64_t end) {
+    auto* x = at<Tag>(t, 0, i);
+    for (int64_t k = begin; k < end; ++k) x[k] = Tag::store(clampValue<M>(Tag::load(x[k]), M(lo), M(hi)));
+  });
+}
+
+}  // namespace
+
+void sgdStep(DType dtype, const TensorLists& t, const float* gradScale, const float* foundInf, const SgdOptions& o,
+             bool reference) {
+  if (skipped(foundInf)) return;
+  const float scale = gradScale ? *gradScale : 1.0f;
+  MP_DISPATCH_FLOATING(dtype, sgdTyped<Tag>(t, scale, o, reference));
+}
+
+void adamStep(DType dtype, const TensorLists& t, const float* gradScale, const float* foundInf, const AdamOptions& o,
+              bool reference) {
+  if (skipped(foundInf)) return;
+  const float scale = gradScale ? *gradScale : 1.0f;
+  MP_DISPATCH_FLOATING(dtype, adamTyped<Tag>(t, scale, o, reference));
+}
+
+void multiTensorNorm(DType dtype, const TensorLists& t, double p, float* out, bool reference) {
+  MP_DISPATCH_FLOATING(dtype, *out = normTyped<Tag>(t, p, reference));
+}
+
+void multiTensorScale(DType dtype, const TensorLists& t, const float* scale, bool reference) {
+  MP_DISPATCH_FLOATING(dtype, scaleTyped<Tag>(t, *scale, reference));
+}
+
+void multiTensorClamp(DType dtype, const TensorLists& t, double lo, double hi, bool reference) {
+  MP_DISPATCH_FLOATING(dtype, clampTyped<Tag>(t, lo, hi, reference));
+}
+
+}  // namespace mp::cpu

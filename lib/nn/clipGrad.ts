@@ -1,0 +1,127 @@
+/**
+ * Gradient clipping: clipGradNorm (rescale every gradient so that their joint norm is at most
+ * maxNorm) and clipGradValue (clamp each gradient element), as torch.nn.utils.clip_grad_norm_ /
+ * clip_grad_value_. Both work in place with one native multi-tensor call per (device, dtype).
+ */
+import { zeros } from '../creation';
+import { argRangeError, argTypeError, MixprecError } from '../errors';
+import { tidy } from '../memory';
+import { native } from '../native';
+import { div } from '../ops/elementwise';
+import { groupByDeviceDtype, nativeLists, withScalarOn } from '../ops/multiTensor';
+import '../ops/unary';
+import { checkTensor, Tensor } from '../tensor';
+
+/** Options of {@link clipGradNorm}. */
+export interface ClipGradNormOptions {
+  /** The norm's order: any p > 0, or Infinity for the largest magnitude (default 2). */
+  normType?: number;
+  /** Throw when the total norm is NaN or infinite (a host read; default false). */
+  errorIfNonfinite?: boolean;
+}
+
+/** The live gradients of `params` (a tensor or an iterable of tensors); those without one are skipped. */
+function gradsOf(op: string, params: unknown): Tensor[] {
+  const list = params instanceof Tensor ? [params] : params;
+  if (typeof list !== 'object' || list === null || typeof (list as Iterable<unknown>)[Symbol.iterator] !== 'function') {
+    throw argTypeError(op, 'params', 'a Tensor or an iterable of Tensors', params);
+  }
+  const grads: Tensor[] = [];
+  [...(list as Iterable<unknown>)].forEach((p, i) => {
+    const t = checkTensor(op, `params[${i}]`, p);
+    if (t.grad === undefined) return;
+    grads.push(checkTensor(op, `params[${i}].grad`, t.grad));
+  });
+  return grads;
+}
+
+function floatingGrads(op: string, grads: Tensor[]): void {
+  grads.forEach((g, i) => {
+    if (!g.isFloatingPoint()) throw argTypeError(op, `grads[${i}]`, 'a floating-point gradient', g, 'ERR_INVALID_DTYPE');
+  });
+}
+
+/** The normType-norm of all of `tensors` together, as a new float32 0-d tensor on their device. */
+function normOf(tensors: Tensor[], normType: number): Tensor {
+  const out = zeros([], { device: tensors[0].device });
+  const l = nativeLists(tensors[0].dtype, [tensors]);
+  native.multiTensorNorm(l.dtype, l.numels, l.handles, l.offsets, normType, out.storage.handle, out.offset, false);
+  return out;
+}
+
+/**
+ * Scales the gradients of `params` in place so that their total norm (all gradients as one
+ * vector) is at most `maxNorm`: each is multiplied by `min(1, maxNorm / (total + 1e-6))`, a
+ * float32 device scalar, so nothing is read back to the host unless `errorIfNonfinite` is set.
+ * Parameters without a gradient are skipped. Returns the total norm before clipping (float32,
+ * 0-d, on the first gradient's device; 0 on the CPU when no parameter has a gradient).
+ *
+ * @example
+ * ```ts
+ * loss.backward();
+ * const norm = mp.nn.utils.clipGradNorm(params, 1.0);
+ * opt.step();
+ * ```
+ */
+export function clipGradNorm(params: Tensor | Iterable<Tensor>, maxNorm: number, options: ClipGradNormOptions = {}): Tensor {
+  const op = 'clipGradNorm';
+  if (typeof maxNorm !== 'number' || Number.isNaN(maxNorm)) throw argTypeError(op, 'maxNorm', 'a number', maxNorm);
+  if (maxNorm < 0) throw argRangeError(op, 'maxNorm', 'a number >= 0', maxNorm);
+  if (typeof options !== 'object' || options === null) throw argTypeError(op, 'options', 'an object {normType?, errorIfNonfinite?}', options);
+  const normType = options.normType ?? 2;
+  if (typeof normType !== 'number' || !(normType > 0)) throw argRangeError(op, 'normType', 'a number > 0 or Infinity', normType);
+  const errorIfNonfinite = options.errorIfNonfinite ?? false;
+  if (typeof errorIfNonfinite !== 'boolean') throw argTypeError(op, 'errorIfNonfinite', 'a boolean', errorIfNonfinite);
+  const grads = gradsOf(op, params);
+  if (grads.length === 0) return zeros([]);
+  floatingGrads(op, grads);
+  const groups = groupByDeviceDtype(grads, (g) => g);
+  const norms = groups.map((g) => normOf(g.items, normType));
+  // The norm of the groups' norms is the norm of everything.
+  let total = norms[0];
+  if (norms.length > 1) {
+    const onFirst = norms.map((n) => (n.device === norms[0].device ? n : n.to(norms[0].device)));
+    total = normOf(onFirst, normType);
+    for (const t of new Set([...norms, ...onFirst])) t.dispose();
+  }
+  if (errorIfNonfinite) {
+    const value = total.item() as number;
+    if (!Number.isFinite(value)) {
+      total.dispose();
+      throw new MixprecError('ERR_NONFINITE', `${op}: the total norm of order ${normType} of the gradients is ${value}, so they cannot be clipped; pass errorIfNonfinite: false to scale them by the non-finite norm anyway`);
+    }
+  }
+  tidy(() => {
+    const coef = div(maxNorm, total.add(1e-6)).clamp(undefined, 1);
+    for (const { device, dtype, items } of groups) {
+      withScalarOn(coef, device, (scale) => {
+        const l = nativeLists(dtype, [items]);
+        native.multiTensorScale(l.dtype, l.numels, l.handles, l.offsets, scale.storage.handle, scale.offset, false);
+      });
+      for (const g of items) g.markModified();
+    }
+  });
+  return total;
+}
+
+/**
+ * Clamps every gradient element of `params` to [-clipValue, clipValue] in place (NaN stays
+ * NaN). Parameters without a gradient are skipped.
+ *
+ * @example
+ * ```ts
+ * mp.nn.utils.clipGradValue(params, 0.5);
+ * ```
+ */
+export function clipGradValue(params: Tensor | Iterable<Tensor>, clipValue: number): void {
+  const op = 'clipGradValue';
+  if (typeof clipValue !== 'number' || Number.isNaN(clipValue)) throw argTypeError(op, 'clipValue', 'a number', clipValue);
+  if (clipValue < 0) throw argRangeError(op, 'clipValue', 'a number >= 0', clipValue);
+  const grads = gradsOf(op, params);
+  floatingGrads(op, grads);
+  for (const { dtype, items } of groupByDeviceDtype(grads, (g) => g)) {
+    const l = nativeLists(dtype, [items]);
+    native.multiTensorClamp(l.dtype, l.numels, l.handles, l.offsets, -clipValue, clipValue, false);
+    for (const g of items) g.markModified();
+  }
+}

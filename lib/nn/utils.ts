@@ -1,0 +1,2 @@
+/** Gradient utilities (`mp.nn.utils`). */
+export { clipGradNorm, clipGradValue, type ClipGradNormOptions } from './clipGrad';

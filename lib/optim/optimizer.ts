@@ -1,0 +1,400 @@
+/**
+ * The optimizer base: parameter groups, lazily created state kept on the parameters' devices,
+ * zeroGrad, step (one native multi-tensor call per group, device and dtype), and state dicts
+ * in PyTorch's shape.
+ */
+import { zeros } from '../creation';
+import type { Device } from '../device';
+import type { DType } from '../dtype';
+import { argRangeError, argTypeError, describe, MixprecError, MixprecRangeError, MixprecTypeError } from '../errors';
+import { keep, tidy } from '../memory';
+import { checkDeviceScalar, groupByDeviceDtype, withScalarOn } from '../ops/multiTensor';
+import '../ops/fillCopy';
+import { Tensor } from '../tensor';
+
+/** A parameter group: its parameters and its hyper-parameters, which schedulers may edit. */
+export type ParamGroup<O> = O & { params: Tensor[] };
+
+/** A parameter group as given to a constructor: hyper-parameters it omits come from the options. */
+export type ParamGroupInput<O> = Partial<O> & { params: Tensor | Iterable<Tensor> };
+
+/** What optimizers take: parameters, or parameter groups. */
+export type Params<O> = Iterable<Tensor> | Iterable<ParamGroupInput<O>>;
+
+/** One parameter's state: its step counter (float32, on its device) and buffers of its dtype. */
+export type ParamState = Record<string, Tensor>;
+
+/** {@link Optimizer.stateDict}'s result: state by parameter index, and the groups' hyper-parameters. */
+export interface OptimizerStateDict<O = Record<string, unknown>> {
+  state: Record<number, ParamState>;
+  paramGroups: (O & { params: number[] })[];
+}
+
+/** Options of {@link Optimizer.step}: the device scalars a gradient scaler passes. */
+export interface StepOptions {
+  /** float32 one-element tensor: gradients are divided by it inside the kernel (they stay as they are). */
+  gradScale?: Tensor;
+  /** float32 one-element tensor: when non-zero, parameters, state and step counters are left untouched. */
+  foundInf?: Tensor;
+}
+
+/** What a subclass's kernel call receives for one (group, device, dtype). */
+export interface KernelCall<O> {
+  group: ParamGroup<O>;
+  device: Device;
+  dtype: DType;
+  params: Tensor[];
+  grads: Tensor[];
+  states: ParamState[];
+  gradScale: Tensor | undefined;
+  foundInf: Tensor | undefined;
+}
+
+const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
+
+/**
+ * Base class of {@link SGD}, {@link Adam} and {@link AdamW}. Subclasses give the defaults, the
+ * hyper-parameter checks, the state a group needs and the native call.
+ *
+ * @example
+ * ```ts
+ * const opt = new mp.optim.Adam([{ params: body, lr: 1e-4 }, { params: head }], { lr: 1e-3 });
+ * opt.zeroGrad();
+ * // ... backward ...
+ * opt.step();
+ * opt.paramGroups[0].lr *= 0.5; // what a scheduler does
+ * ```
+ */
+export abstract class Optimizer<O extends { lr: number }> {
+  /** The groups, in order; their hyper-parameters may be edited between steps. */
+  readonly paramGroups: ParamGroup<O>[] = [];
+  /** Each parameter's state, created on its first step. */
+  readonly state = new Map<Tensor, ParamState>();
+  /** The hyper-parameters groups fall back on. */
+  readonly defaults: Partial<O>;
+
+  protected constructor(
+    /** The class name, for messages. */
+    protected readonly name: string,
+    params: Params<O>,
+    defaults: Partial<O>,
+  ) {
+    this.defaults = defaults;
+    if (params instanceof Tensor) {
+      throw argTypeError(name, 'params', 'an iterable of Tensors or of parameter groups (wrap a single tensor in an array)', params);
+    }
+    if (typeof params !== 'object' || params === null || typeof (params as Iterable<unknown>)[Symbol.iterator] !== 'function') {
+      throw argTypeError(name, 'params', 'an iterable of Tensors or of parameter groups', params);
+    }
+    const list = [...(params as Iterable<unknown>)];
+    if (list.length === 0) throw argRangeError(name, 'params', 'a non-empty list (the optimizer got an empty parameter list)', list);
+    if (list[0] instanceof Tensor) {
+      this.addGroup({ params: list }, 'options', 'params');
+    } else {
+      list.forEach((g, i) => this.addGroup(g, `params[${i}]`, `params[${i}].params`));
+    }
+  }
+
+  /** Fills `group`'s missing hyper-parameters and checks them; `where` names it in errors. */
+  protected abstract resolve(group: Record<string, unknown>, where: string): O;
+
+  /** Names of the state a parameter needs under `group`'s options (`step` is a float32 counter). */
+  protected abstract stateKeys(group: O): string[];
+
+  /** State keys {@link loadStateDict} accepts, and those it requires (given the group). */
+  protected abstract loadableKeys(group: O): { allowed: string[]; required: string[] };
+
+  /** Runs the native step for one (group, device, dtype). */
+  protected abstract runKernel(call: KernelCall<O>): void;
+
+  /**
+   * Adds a parameter group; hyper-parameters it omits come from the constructor's options.
+   *
+   * @example
+   * ```ts
+   * opt.addParamGroup({ params: [newLayer.weight], lr: 1e-4 });
+   * ```
+   */
+  addParamGroup(group: ParamGroupInput<O>): void {
+    this.addGroup(group, 'group', 'group.params');
+  }
+
+  /** `where` names the group's hyper-parameters in errors, `paramsWhere` its parameter list. */
+  private addGroup(input: unknown, where: string, paramsWhere: string): void {
+    if (!isObject(input) || !('params' in input)) {
+      throw argTypeError(this.name, where, 'a Tensor or a parameter group {params, ...options}', input);
+    }
+    const raw = input.params instanceof Tensor ? [input.params] : input.params;
+    if (typeof raw !== 'object' || raw === null || typeof (raw as Iterable<unknown>)[Symbol.iterator] !== 'function') {
+      throw argTypeError(this.name, paramsWhere, 'a Tensor or an iterable of Tensors', raw);
+    }
+    const params = [...(raw as Iterable<unknown>)].map((p, i) => this.checkParam(p, `${paramsWhere}[${i}]`));
+    if (params.length === 0) throw argRangeError(this.name, paramsWhere, 'a non-empty list of parameters', params);
+    const seen = new Set(this.paramGroups.flatMap((g) => g.params));
+    params.forEach((p, i) => {
+      if (seen.has(p)) {
+        throw new MixprecError('ERR_INVALID_ARG', `${this.name}: ${paramsWhere}[${i}] appears more than once in the parameter groups (each parameter may be optimized once)`);
+      }
+      seen.add(p);
+    });
+    const rest = Object.fromEntries(Object.entries(input).filter(([k]) => k !== 'params'));
+    const resolved = this.resolve({ ...this.defaults, ...rest }, where);
+    this.paramGroups.push({ ...resolved, params });
+  }
+
+  private checkParam(value: unknown, where: string): Tensor {
+    if (!(value instanceof Tensor)) throw argTypeError(this.name, where, 'a Tensor', value);
+    value.assertAlive(this.name, where);
+    if (!value.isFloatingPoint()) throw argTypeError(this.name, where, 'a floating-point tensor', value, 'ERR_INVALID_DTYPE');
+    if (!value.isLeaf) throw argTypeError(this.name, where, "a leaf tensor (can't optimize a tensor computed by recorded ops)", value);
+    return value;
+  }
+
+  /**
+   * Clears the gradients of every parameter. With `setToNone` (the default) each `grad` is
+   * disposed and becomes undefined — don't keep using a gradient after this; otherwise the
+   * gradients are zero-filled in place.
+   *
+   * @example
+   * ```ts
+   * opt.zeroGrad();                      // grads become undefined
+   * opt.zeroGrad({ setToNone: false });  // grads become zeros
+   * ```
+   */
+  zeroGrad(options: { setToNone?: boolean } = {}): void {
+    if (!isObject(options)) throw argTypeError(`${this.name}.zeroGrad`, 'options', 'an object', options);
+    const setToNone = options.setToNone ?? true;
+    if (typeof setToNone !== 'boolean') throw argTypeError(`${this.name}.zeroGrad`, 'setToNone', 'a boolean', setToNone);
+    for (const group of this.paramGroups) {
+      for (const p of group.params) {
+        const g = p.grad;
+        if (g === undefined) continue;
+        if (setToNone) {
+          p.grad = undefined;
+          g.dispose();
+        } else {
+          g.fill_(0);
+        }
+      }
+    }
+  }
+
+  /**
+   * Updates every parameter that has a gradient (the others are skipped): one native call per
+   * group, device and dtype, with no host read. `gradScale` and `foundInf` are what a gradient
+   * scaler passes (see {@link StepOptions}); they are copied to each parameter device as needed.
+   *
+   * @example
+   * ```ts
+   * opt.step();
+   * opt.step({ gradScale: scale, foundInf }); // skipped on device when foundInf != 0
+   * ```
+   */
+  step(options: StepOptions = {}): void {
+    const op = `${this.name}.step`;
+    if (!isObject(options)) throw argTypeError(op, 'options', 'an object {gradScale?, foundInf?}', options);
+    const gradScale = options.gradScale === undefined ? undefined : checkDeviceScalar(op, 'gradScale', options.gradScale);
+    const foundInf = options.foundInf === undefined ? undefined : checkDeviceScalar(op, 'foundInf', options.foundInf);
+    this.paramGroups.forEach((group, gi) => {
+      // Schedulers and users edit groups between steps: check what this step will use.
+      Object.assign(group, this.resolve(group, `paramGroups[${gi}]`));
+      const live = group.params.filter((p, i) => {
+        p.assertAlive(op, `paramGroups[${gi}].params[${i}]`);
+        p.grad?.assertAlive(op, `paramGroups[${gi}].params[${i}].grad`);
+        return p.grad !== undefined;
+      });
+      for (const { device, dtype, items } of groupByDeviceDtype(live, (p) => p)) {
+        const states = items.map((p) => this.ensureState(p, group));
+        withScalarOn(gradScale, device, (scale) =>
+          withScalarOn(foundInf, device, (inf) => {
+            this.runKernel({ group, device, dtype, params: items, grads: items.map((p) => p.grad as Tensor), states, gradScale: scale, foundInf: inf });
+          }),
+        );
+        items.forEach((p, i) => {
+          p.markModified();
+          for (const t of Object.values(states[i])) t.markModified();
+        });
+      }
+    });
+  }
+
+  /** The state `p` needs under `group`'s options, creating (and keeping) what is missing. */
+  private ensureState(p: Tensor, group: O): ParamState {
+    let s = this.state.get(p);
+    if (!s) {
+      s = {};
+      this.state.set(p, s);
+    }
+    for (const key of this.stateKeys(group)) {
+      if (s[key] !== undefined) continue;
+      s[key] = keep(key === 'step' ? zeros([], { device: p.device }) : zeros(p.shape, { dtype: p.dtype, device: p.device }));
+    }
+    return s;
+  }
+
+  /**
+   * The state and hyper-parameters in PyTorch's layout: parameters are numbered in group order;
+   * `state[i]` holds parameter i's tensors (the optimizer's own, not copies: clone them to keep a
+   * snapshot across later steps); `paramGroups[g].params` lists indices.
+   *
+   * @example
+   * ```ts
+   * const sd = opt.stateDict();
+   * other.loadStateDict(sd);
+   * ```
+   */
+  stateDict(): OptimizerStateDict<O> {
+    const state: Record<number, ParamState> = {};
+    let index = 0;
+    const paramGroups = this.paramGroups.map((group) => {
+      const { params, ...hyper } = group;
+      const indices = params.map((p) => {
+        const s = this.state.get(p);
+        if (s && Object.keys(s).length > 0) state[index] = { ...s };
+        return index++;
+      });
+      return { ...copyHyper(hyper as unknown as O), params: indices };
+    });
+    return { state, paramGroups };
+  }
+
+  /**
+   * Loads a {@link stateDict} (from this optimizer type, for parameters of the same shapes and
+   * group layout): hyper-parameters are taken over, state tensors are copied to each parameter's
+   * dtype and device (step counters as float32). Nothing changes when the dict is rejected.
+   *
+   * @example
+   * ```ts
+   * const resumed = new mp.optim.Adam(model.parameters(), { lr: 1e-3 });
+   * resumed.loadStateDict(saved);
+   * ```
+   */
+  loadStateDict(stateDict: OptimizerStateDict<O>): void {
+    const op = `${this.name}.loadStateDict`;
+    if (!isObject(stateDict)) throw argTypeError(op, 'stateDict', 'an object {state, paramGroups}', stateDict);
+    const { state, paramGroups } = stateDict as unknown as Record<string, unknown>;
+    if (!Array.isArray(paramGroups)) throw argTypeError(op, 'stateDict.paramGroups', 'an array of parameter groups', paramGroups);
+    if (!isObject(state)) throw argTypeError(op, 'stateDict.state', 'an object of per-parameter state', state);
+    if (paramGroups.length !== this.paramGroups.length) {
+      throw new MixprecRangeError('ERR_INVALID_ARG', `${op}: the state dict has ${paramGroups.length} parameter groups but the optimizer has ${this.paramGroups.length}`);
+    }
+    const byIndex = new Map<number, { param: Tensor; group: O }>();
+    const hypers = paramGroups.map((saved: unknown, gi) => {
+      const where = `stateDict.paramGroups[${gi}]`;
+      if (!isObject(saved) || !Array.isArray(saved.params)) throw argTypeError(op, where, 'a parameter group {params: number[], ...}', saved);
+      const mine = this.paramGroups[gi];
+      if (saved.params.length !== mine.params.length) {
+        throw new MixprecRangeError('ERR_INVALID_ARG', `${op}: ${where} has ${saved.params.length} parameters but the optimizer's group ${gi} has ${mine.params.length}`);
+      }
+      const { params: indices, ...rest } = saved;
+      const hyper = this.resolve({ ...this.defaults, ...rest }, where);
+      (indices as unknown[]).forEach((index, i) => {
+        if (typeof index !== 'number' || !Number.isInteger(index) || index < 0 || byIndex.has(index)) {
+          throw argTypeError(op, `${where}.params[${i}]`, 'a parameter index not listed before', index);
+        }
+        byIndex.set(index, { param: mine.params[i], group: hyper });
+      });
+      return hyper;
+    });
+    const loaded = new Map<Tensor, ParamState>();
+    try {
+      for (const [key, entry] of Object.entries(state)) {
+        const target = byIndex.get(Number(key));
+        if (target === undefined) {
+          throw new MixprecRangeError('ERR_INVALID_ARG', `${op}: stateDict.state has an entry for parameter ${key}, which no parameter group lists`);
+        }
+        loaded.set(target.param, this.copyState(op, `stateDict.state[${key}]`, entry, target.param, target.group));
+      }
+    } catch (e) {
+      for (const s of loaded.values()) for (const t of Object.values(s)) t.dispose();
+      throw e;
+    }
+    this.disposeState();
+    for (const [p, s] of loaded) this.state.set(p, s);
+    hypers.forEach((h, gi) => Object.assign(this.paramGroups[gi], h));
+  }
+
+  private copyState(op: string, where: string, entry: unknown, param: Tensor, group: O): ParamState {
+    if (!isObject(entry)) throw argTypeError(op, where, 'an object of state tensors', entry);
+    const { allowed, required } = this.loadableKeys(group);
+    for (const key of Object.keys(entry)) {
+      if (!allowed.includes(key)) throw new MixprecTypeError('ERR_INVALID_ARG', `${op}: ${where} has an unknown key '${key}' (a ${this.name} state holds ${allowed.join(', ')})`);
+    }
+    for (const key of required) {
+      if (entry[key] === undefined) throw new MixprecTypeError('ERR_INVALID_ARG', `${op}: ${where} lacks '${key}' (a ${this.name} state with these options holds ${required.join(', ')})`);
+    }
+    const out: ParamState = {};
+    try {
+      for (const [key, value] of Object.entries(entry)) {
+        if (key === 'step') {
+          out.step = keep(copyStep(op, `${where}.step`, value, param.device));
+        } else {
+          if (!(value instanceof Tensor)) throw argTypeError(op, `${where}.${key}`, `a tensor of shape [${param.shape.join(', ')}]`, value);
+          value.assertAlive(op, `${where}.${key}`);
+          if (value.ndim !== param.ndim || value.shape.some((s, d) => s !== param.shape[d])) {
+            throw new MixprecRangeError('ERR_SHAPE_MISMATCH', `${op}: ${where}.${key} must have the parameter's shape [${param.shape.join(', ')}], got ${describe(value)}`);
+          }
+          const moved = value.to({ dtype: param.dtype, device: param.device });
+          out[key] = keep(moved === value ? value.clone() : moved);
+        }
+      }
+      // A momentum buffer saved without a counter (PyTorch's SGD keeps none) has been written.
+      if (out.step === undefined && Object.keys(out).length > 0) out.step = keep(zeros([], { device: param.device }).fill_(1));
+    } catch (e) {
+      for (const t of Object.values(out)) t.dispose();
+      throw e;
+    }
+    return out;
+  }
+
+  private disposeState(): void {
+    for (const s of this.state.values()) for (const t of Object.values(s)) t.dispose();
+    this.state.clear();
+  }
+
+  /**
+   * Frees every state tensor; the next step starts from fresh state.
+   *
+   * @example
+   * ```ts
+   * opt.dispose();
+   * ```
+   */
+  dispose(): void {
+    this.disposeState();
+  }
+}
+
+/** A step counter from a state dict: a one-element tensor or a number, as a float32 tensor on `device`. */
+function copyStep(op: string, where: string, value: unknown, device: Device): Tensor {
+  if (typeof value === 'number') {
+    if (!Number.isInteger(value) || value < 0) throw argRangeError(op, where, 'a non-negative integer step count', value);
+    return zeros([], { device }).fill_(value);
+  }
+  if (!(value instanceof Tensor)) throw argTypeError(op, where, 'a one-element tensor or a number', value);
+  value.assertAlive(op, where);
+  if (value.numel !== 1) throw argRangeError(op, where, 'a one-element tensor', value, 'ERR_INVALID_SHAPE');
+  return tidy(() => zeros([], { device }).copy_(value.reshape([])));
+}
+
+/** The hyper-parameters with arrays (betas) copied, so a state dict does not alias the group. */
+function copyHyper<O>(hyper: O): O {
+  return Object.fromEntries(Object.entries(hyper as Record<string, unknown>).map(([k, v]) => [k, Array.isArray(v) ? [...v] : v])) as O;
+}
+
+/** Hyper-parameter checks shared by the optimizers; `name` is the class, `where` the group. */
+export const check = {
+  /** A finite number in [min, below). */
+  number(name: string, where: string, key: string, v: unknown, min = 0, below = Infinity): number {
+    if (typeof v !== 'number' || Number.isNaN(v)) throw argTypeError(name, `${where}.${key}`, 'a number', v);
+    if (!Number.isFinite(v) || v < min || v >= below) {
+      const range = below === Infinity ? (min === -Infinity ? 'a finite number' : `a finite number >= ${min}`) : `a number in [${min}, ${below})`;
+      throw argRangeError(name, `${where}.${key}`, range, v);
+    }
+    return v;
+  },
+  boolean(name: string, where: string, key: string, v: unknown): boolean {
+    if (typeof v !== 'boolean') throw argTypeError(name, `${where}.${key}`, 'a boolean', v);
+    return v;
+  },
+};
