@@ -87,7 +87,7 @@ describe('whereForward', () => {
         const cond = mp.tensor(condData).reshape(condShape);
         const a = mp.tensor(aData.map(convert) as number[], { dtype }).reshape(aShape);
         const b = mp.tensor(bData.map(convert) as number[], { dtype }).reshape(bShape);
-        const out = mp.whereForward(cond, a, b);
+        const out = mp.where(cond, a, b);
         expect(out.dtype).toBe(dtype);
         expect(out.shape).toEqual(outShape);
         const got = list(out);
@@ -104,18 +104,18 @@ describe('whereForward', () => {
     mp.tidy(() => {
       const cond = mp.tensor([true, false, true]);
       const h = mp.tensor([1.5, 2.5, NaN], { dtype: 'float16' });
-      expect(mp.whereForward(cond, h, 0).dtype).toBe('float16');
-      expect(mp.whereForward(cond, h, 0).toArray()).toEqual([1.5, 0, NaN]);
-      expect(mp.whereForward(cond, 7, h).toArray()).toEqual([7, 2.5, 7]);
-      expect(mp.whereForward(cond, h, mp.tensor([0], { dtype: 'bfloat16' })).dtype).toBe('float32');
+      expect(mp.where(cond, h, 0).dtype).toBe('float16');
+      expect(mp.where(cond, h, 0).toArray()).toEqual([1.5, 0, NaN]);
+      expect(mp.where(cond, 7, h).toArray()).toEqual([7, 2.5, 7]);
+      expect(mp.where(cond, h, mp.tensor([0], { dtype: 'bfloat16' })).dtype).toBe('float32');
       const i = mp.tensor([1, 2, 3], { dtype: 'int32' });
-      expect(mp.whereForward(cond, i, -1).dtype).toBe('int32');
-      expect(mp.whereForward(cond, i, -1).toArray()).toEqual([1, -1, 3]);
-      expect(mp.whereForward(cond, i, 0.5).dtype).toBe('float32');
-      expect(mp.whereForward(cond, i, 0.5).toArray()).toEqual([1, 0.5, 3]);
-      const two = mp.whereForward(cond, 1, 2);
+      expect(mp.where(cond, i, -1).dtype).toBe('int32');
+      expect(mp.where(cond, i, -1).toArray()).toEqual([1, -1, 3]);
+      expect(mp.where(cond, i, 0.5).dtype).toBe('float32');
+      expect(mp.where(cond, i, 0.5).toArray()).toEqual([1, 0.5, 3]);
+      const two = mp.where(cond, 1, 2);
       expect([two.dtype, two.toArray()]).toEqual(['float32', [1, 2, 1]]);
-      const scalarCond = mp.whereForward(mp.tensor(false), mp.ones([2, 2], { dtype: 'float64' }), -Infinity);
+      const scalarCond = mp.where(mp.tensor(false), mp.ones([2, 2], { dtype: 'float64' }), -Infinity);
       expect([scalarCond.dtype, scalarCond.toArray()]).toEqual(['float64', [[-Infinity, -Infinity], [-Infinity, -Infinity]]]);
     });
   });
@@ -123,9 +123,9 @@ describe('whereForward', () => {
   test('bad operands are clear errors', () => {
     mp.tidy(() => {
       const x = mp.ones([3]);
-      expectError(() => mp.whereForward(x, x, x), mp.MixprecTypeError, 'ERR_INVALID_DTYPE', ["where: argument 'condition' must be a bool tensor", 'float32 tensor of shape [3]']);
-      expectError(() => mp.whereForward(x.gt(0), 'a' as never, x), mp.MixprecTypeError, 'ERR_INVALID_ARG', ["where: argument 'input' must be a Tensor"]);
-      expectError(() => mp.whereForward(x.gt(0), x, mp.ones([2])), mp.MixprecRangeError, 'ERR_SHAPE_MISMATCH', ['where:', 'cannot be broadcast']);
+      expectError(() => mp.where(x, x, x), mp.MixprecTypeError, 'ERR_INVALID_DTYPE', ["where: argument 'condition' must be a bool tensor", 'float32 tensor of shape [3]']);
+      expectError(() => mp.where(x.gt(0), 'a' as never, x), mp.MixprecTypeError, 'ERR_INVALID_ARG', ["where: argument 'input' must be a Tensor"]);
+      expectError(() => mp.where(x.gt(0), x, mp.ones([2])), mp.MixprecRangeError, 'ERR_SHAPE_MISMATCH', ['where:', 'cannot be broadcast']);
     });
   });
 });
@@ -151,7 +151,7 @@ describe('gatherForward', () => {
       for (const dtype of [...floatDtypes, 'int32'] as const) {
         const src = dtype === 'int32' ? data.map((v) => v * 8) : data;
         const x = mp.tensor(src, { dtype }).reshape(inShape);
-        const out = mp.gatherForward(x, dim, int32(index, indexShape));
+        const out = mp.gather(x, dim, int32(index, indexShape));
         expect([out.dtype, out.shape]).toEqual([dtype, indexShape]);
         expect(list(out)).toEqual(dtype === 'int32' ? want.map((v) => v * 8) : want);
       }
@@ -161,23 +161,23 @@ describe('gatherForward', () => {
   test('index may be longer than input along dim; 0-d tensors work', () => {
     mp.tidy(() => {
       const x = mp.tensor([[1, 2], [3, 4]]);
-      expect(mp.gatherForward(x, 1, int32([0, 0, 1, 1, 0, 1], [2, 3])).toArray()).toEqual([[1, 1, 2], [4, 3, 4]]);
-      expect(mp.gatherForward(x, 0, int32([1], [1, 1])).toArray()).toEqual([[3]]);
-      expect(mp.gatherForward(mp.tensor(5), 0, mp.tensor(0, { dtype: 'int32' })).toArray()).toBe(5);
-      expect(mp.gatherForward(x, 0, int32([], [0, 2])).shape).toEqual([0, 2]);
+      expect(mp.gather(x, 1, int32([0, 0, 1, 1, 0, 1], [2, 3])).toArray()).toEqual([[1, 1, 2], [4, 3, 4]]);
+      expect(mp.gather(x, 0, int32([1], [1, 1])).toArray()).toEqual([[3]]);
+      expect(mp.gather(mp.tensor(5), 0, mp.tensor(0, { dtype: 'int32' })).toArray()).toBe(5);
+      expect(mp.gather(x, 0, int32([], [0, 2])).shape).toEqual([0, 2]);
     });
   });
 
   test('bad arguments are clear errors', () => {
     mp.tidy(() => {
       const x = mp.ones([2, 3]);
-      expectError(() => mp.gatherForward(x, 0, mp.zeros([2, 3])), mp.MixprecTypeError, 'ERR_INVALID_DTYPE', ["gather: argument 'index' must be an int32 tensor", 'float32 tensor']);
-      expectError(() => mp.gatherForward(x, 0, int32([0, 1])), mp.MixprecRangeError, 'ERR_SHAPE_MISMATCH', ["gather: argument 'index' must be a tensor with 2 dimensions"]);
-      expectError(() => mp.gatherForward(x, 0, int32([0, 0, 0, 0], [1, 4])), mp.MixprecRangeError, 'ERR_SHAPE_MISMATCH', ["gather: argument 'index' must be no larger than input [2, 3] outside dimension 0"]);
-      expectError(() => mp.gatherForward(x, 2, int32([0], [1, 1])), mp.MixprecRangeError, 'ERR_INVALID_ARG', ["gather: argument 'dim' must be an integer in [-2, 1]"]);
-      expectError(() => mp.gatherForward(x, 1, int32([0, 3, 1], [1, 3])), mp.MixprecRangeError, 'ERR_INDEX_OUT_OF_RANGE',
+      expectError(() => mp.gather(x, 0, mp.zeros([2, 3])), mp.MixprecTypeError, 'ERR_INVALID_DTYPE', ["gather: argument 'index' must be an int32 tensor", 'float32 tensor']);
+      expectError(() => mp.gather(x, 0, int32([0, 1])), mp.MixprecRangeError, 'ERR_SHAPE_MISMATCH', ["gather: argument 'index' must be a tensor with 2 dimensions"]);
+      expectError(() => mp.gather(x, 0, int32([0, 0, 0, 0], [1, 4])), mp.MixprecRangeError, 'ERR_SHAPE_MISMATCH', ["gather: argument 'index' must be no larger than input [2, 3] outside dimension 0"]);
+      expectError(() => mp.gather(x, 2, int32([0], [1, 1])), mp.MixprecRangeError, 'ERR_INVALID_ARG', ["gather: argument 'dim' must be an integer in [-2, 1]"]);
+      expectError(() => mp.gather(x, 1, int32([0, 3, 1], [1, 3])), mp.MixprecRangeError, 'ERR_INDEX_OUT_OF_RANGE',
         ["gather: argument 'index' must hold indices in [0, 3) (the size of input's dimension 1), got 3 at index position [0, 1]"]);
-      expectError(() => mp.gatherForward(x, -2, int32([0, -1], [2, 1])), mp.MixprecRangeError, 'ERR_INDEX_OUT_OF_RANGE', ['in [0, 2)', 'got -1 at index position [1, 0]']);
+      expectError(() => mp.gather(x, -2, int32([0, -1], [2, 1])), mp.MixprecRangeError, 'ERR_INDEX_OUT_OF_RANGE', ['in [0, 2)', 'got -1 at index position [1, 0]']);
     });
   });
 });
@@ -210,7 +210,7 @@ describe('scatterAddForward', () => {
       const exact = scatterAddReference(input, inShape, d, index, indexShape, src, srcShape);
       for (const dtype of [...floatDtypes, 'int32'] as const) {
         const scale = dtype === 'int32' ? 8 : 1;
-        const out = mp.scatterAddForward(mp.tensor(input.map((v) => v * scale), { dtype }).reshape(inShape), dim, int32(index, indexShape),
+        const out = mp.scatterAdd(mp.tensor(input.map((v) => v * scale), { dtype }).reshape(inShape), dim, int32(index, indexShape),
           mp.tensor(src.map((v) => v * scale), { dtype }).reshape(srcShape));
         expect([out.dtype, out.shape]).toEqual([dtype, inShape]);
         const want = exact.map((v) => (dtype === 'int32' ? v * 8 : roundTo(v, dtype)));
@@ -221,7 +221,7 @@ describe('scatterAddForward', () => {
 
   test('16-bit sums round once (bfloat16 256 + 1 + 1 ... would stick at 256 if each addition rounded)', () => {
     mp.tidy(() => {
-      const out = mp.scatterAddForward(mp.zeros([2], { dtype: 'bfloat16' }), 0, mp.zeros([300], { dtype: 'int32' }), mp.ones([300], { dtype: 'bfloat16' }));
+      const out = mp.scatterAdd(mp.zeros([2], { dtype: 'bfloat16' }), 0, mp.zeros([300], { dtype: 'int32' }), mp.ones([300], { dtype: 'bfloat16' }));
       expect(out.toArray()).toEqual([300, 0]);
     });
   });
@@ -231,11 +231,11 @@ describe('scatterAddForward', () => {
       const n = 1 << 18;
       const src = mp.randn([64, n / 64]);
       const index = int32(integers(n, 8, 3), [64, n / 64]);
-      const first = mp.scatterAddForward(mp.zeros([8, n / 64]), 0, index, src).rawData();
-      const second = mp.scatterAddForward(mp.zeros([8, n / 64]), 0, index, src).rawData();
+      const first = mp.scatterAdd(mp.zeros([8, n / 64]), 0, index, src).rawData();
+      const second = mp.scatterAdd(mp.zeros([8, n / 64]), 0, index, src).rawData();
       expect(Buffer.from(first.buffer).equals(Buffer.from(second.buffer))).toBe(true);
       // Column sums of src land in the 8 rows: their total matches the sum of src.
-      const total = list(mp.scatterAddForward(mp.zeros([8, n / 64]), 0, index, src)).reduce((a, b) => a + b, 0);
+      const total = list(mp.scatterAdd(mp.zeros([8, n / 64]), 0, index, src)).reduce((a, b) => a + b, 0);
       const want = list(src).reduce((a, b) => a + b, 0);
       expect(Math.abs(total - want)).toBeLessThan(1e-2);
     });
@@ -245,12 +245,12 @@ describe('scatterAddForward', () => {
     mp.tidy(() => {
       const x = mp.zeros([2, 3]);
       const ix = int32([0, 1, 1], [1, 3]);
-      expectError(() => mp.scatterAddForward(x, 0, ix, mp.ones([1, 3], { dtype: 'float64' })), mp.MixprecTypeError, 'ERR_DTYPE_MISMATCH', ["scatterAdd: argument 'src' must be a float32 tensor (the dtype of input)", 'float64 tensor']);
-      expectError(() => mp.scatterAddForward(x.gt(0), 0, ix, x.gt(0)), mp.MixprecTypeError, 'ERR_INVALID_DTYPE', ["scatterAdd: argument 'input' must be a numeric tensor"]);
-      expectError(() => mp.scatterAddForward(x, 0, ix, mp.ones([1, 2])), mp.MixprecRangeError, 'ERR_SHAPE_MISMATCH', ["scatterAdd: argument 'index' must be no larger than src [1, 2]"]);
-      expectError(() => mp.scatterAddForward(x, 0, ix, mp.ones([3])), mp.MixprecRangeError, 'ERR_SHAPE_MISMATCH', ["scatterAdd: argument 'src' must be a tensor with 2 dimensions"]);
-      expectError(() => mp.scatterAddForward(x, 0, ix.float(), mp.ones([1, 3])), mp.MixprecTypeError, 'ERR_INVALID_DTYPE', ["scatterAdd: argument 'index' must be an int32 tensor"]);
-      expectError(() => mp.scatterAddForward(x, 0, int32([0, 2, 1], [1, 3]), mp.ones([1, 3])), mp.MixprecRangeError, 'ERR_INDEX_OUT_OF_RANGE',
+      expectError(() => mp.scatterAdd(x, 0, ix, mp.ones([1, 3], { dtype: 'float64' })), mp.MixprecTypeError, 'ERR_DTYPE_MISMATCH', ["scatterAdd: argument 'src' must be a float32 tensor (the dtype of input)", 'float64 tensor']);
+      expectError(() => mp.scatterAdd(x.gt(0), 0, ix, x.gt(0)), mp.MixprecTypeError, 'ERR_INVALID_DTYPE', ["scatterAdd: argument 'input' must be a numeric tensor"]);
+      expectError(() => mp.scatterAdd(x, 0, ix, mp.ones([1, 2])), mp.MixprecRangeError, 'ERR_SHAPE_MISMATCH', ["scatterAdd: argument 'index' must be no larger than src [1, 2]"]);
+      expectError(() => mp.scatterAdd(x, 0, ix, mp.ones([3])), mp.MixprecRangeError, 'ERR_SHAPE_MISMATCH', ["scatterAdd: argument 'src' must be a tensor with 2 dimensions"]);
+      expectError(() => mp.scatterAdd(x, 0, ix.float(), mp.ones([1, 3])), mp.MixprecTypeError, 'ERR_INVALID_DTYPE', ["scatterAdd: argument 'index' must be an int32 tensor"]);
+      expectError(() => mp.scatterAdd(x, 0, int32([0, 2, 1], [1, 3]), mp.ones([1, 3])), mp.MixprecRangeError, 'ERR_INDEX_OUT_OF_RANGE',
         ["scatterAdd: argument 'index' must hold indices in [0, 2) (the size of input's dimension 0), got 2 at index position [0, 1]"]);
     });
   });
@@ -276,7 +276,7 @@ describe('indexSelectForward and indexAddForward', () => {
       for (const dtype of [...floatDtypes, 'int32', 'bool'] as const) {
         const convert = (v: number) => (dtype === 'int32' ? v * 8 : dtype === 'bool' ? Number(v > 0) : v);
         const x = mp.tensor(data.map(convert), { dtype }).reshape(shape);
-        const out = mp.indexSelectForward(x, dim, int32(index));
+        const out = mp.indexSelect(x, dim, int32(index));
         expect([out.dtype, out.shape]).toEqual([dtype, outShape]);
         expect(list(out)).toEqual(want.map(convert));
       }
@@ -286,8 +286,8 @@ describe('indexSelectForward and indexAddForward', () => {
   test('indexSelect with a 0-d index keeps the dimension with size 1', () => {
     mp.tidy(() => {
       const w = mp.tensor([[1, 2], [3, 4], [5, 6]]);
-      expect(mp.indexSelectForward(w, 0, mp.tensor(2, { dtype: 'int32' })).toArray()).toEqual([[5, 6]]);
-      expect(mp.indexSelectForward(w, 1, int32([])).shape).toEqual([3, 0]);
+      expect(mp.indexSelect(w, 0, mp.tensor(2, { dtype: 'int32' })).toArray()).toEqual([[5, 6]]);
+      expect(mp.indexSelect(w, 1, int32([])).shape).toEqual([3, 0]);
     });
   });
 
@@ -308,7 +308,7 @@ describe('indexSelectForward and indexAddForward', () => {
       }
       for (const dtype of [...floatDtypes, 'int32'] as const) {
         const scale = dtype === 'int32' ? 8 : 1;
-        const out = mp.indexAddForward(mp.tensor(input.map((v) => v * scale), { dtype }).reshape(shape), dim, int32(index),
+        const out = mp.indexAdd(mp.tensor(input.map((v) => v * scale), { dtype }).reshape(shape), dim, int32(index),
           mp.tensor(source.map((v) => v * scale), { dtype }).reshape(srcShape));
         expect([out.dtype, out.shape]).toEqual([dtype, shape]);
         expect(list(out)).toEqual(exact.map((v) => (dtype === 'int32' ? v * 8 : roundTo(v, dtype as FloatDType))));
@@ -320,8 +320,8 @@ describe('indexSelectForward and indexAddForward', () => {
     mp.tidy(() => {
       const index = int32(integers(4096, 16, 5));
       const source = mp.randn([4096, 300]);
-      const a = mp.indexAddForward(mp.zeros([16, 300]), 0, index, source).rawData();
-      const b = mp.indexAddForward(mp.zeros([16, 300]), 0, index, source).rawData();
+      const a = mp.indexAdd(mp.zeros([16, 300]), 0, index, source).rawData();
+      const b = mp.indexAdd(mp.zeros([16, 300]), 0, index, source).rawData();
       expect(Buffer.from(a.buffer).equals(Buffer.from(b.buffer))).toBe(true);
       const ix = list(index);
       const src = list(source);
@@ -337,16 +337,16 @@ describe('indexSelectForward and indexAddForward', () => {
   test('bad arguments are clear errors', () => {
     mp.tidy(() => {
       const x = mp.ones([3, 2]);
-      expectError(() => mp.indexSelectForward(x, 0, int32([0, 1], [1, 2])), mp.MixprecRangeError, 'ERR_INVALID_SHAPE', ["indexSelect: argument 'index' must be a 1-d (or 0-d) int32 tensor"]);
-      expectError(() => mp.indexSelectForward(x, 0, mp.tensor([0, 1])), mp.MixprecTypeError, 'ERR_INVALID_DTYPE', ["indexSelect: argument 'index' must be an int32 tensor"]);
-      expectError(() => mp.indexSelectForward(mp.tensor(1), 0, int32([0])), mp.MixprecRangeError, 'ERR_INVALID_SHAPE', ["indexSelect: argument 'input' must be a tensor with at least one dimension"]);
-      expectError(() => mp.indexSelectForward(x, 0, int32([1, 3])), mp.MixprecRangeError, 'ERR_INDEX_OUT_OF_RANGE',
+      expectError(() => mp.indexSelect(x, 0, int32([0, 1], [1, 2])), mp.MixprecRangeError, 'ERR_INVALID_SHAPE', ["indexSelect: argument 'index' must be a 1-d (or 0-d) int32 tensor"]);
+      expectError(() => mp.indexSelect(x, 0, mp.tensor([0, 1])), mp.MixprecTypeError, 'ERR_INVALID_DTYPE', ["indexSelect: argument 'index' must be an int32 tensor"]);
+      expectError(() => mp.indexSelect(mp.tensor(1), 0, int32([0])), mp.MixprecRangeError, 'ERR_INVALID_SHAPE', ["indexSelect: argument 'input' must be a tensor with at least one dimension"]);
+      expectError(() => mp.indexSelect(x, 0, int32([1, 3])), mp.MixprecRangeError, 'ERR_INDEX_OUT_OF_RANGE',
         ["indexSelect: argument 'index' must hold indices in [0, 3) (the size of input's dimension 0), got 3 at index position [1]"]);
-      expectError(() => mp.indexSelectForward(x, 1, int32([-1])), mp.MixprecRangeError, 'ERR_INDEX_OUT_OF_RANGE', ['got -1']);
-      expectError(() => mp.indexAddForward(x, 0, int32([0]), mp.ones([2, 2])), mp.MixprecRangeError, 'ERR_SHAPE_MISMATCH',
+      expectError(() => mp.indexSelect(x, 1, int32([-1])), mp.MixprecRangeError, 'ERR_INDEX_OUT_OF_RANGE', ['got -1']);
+      expectError(() => mp.indexAdd(x, 0, int32([0]), mp.ones([2, 2])), mp.MixprecRangeError, 'ERR_SHAPE_MISMATCH',
         ["indexAdd: argument 'source' must be a tensor of shape [1, 2] (input's shape with index.numel along dimension 0)", 'shape [2, 2]']);
-      expectError(() => mp.indexAddForward(x, 0, int32([0]), mp.ones([1, 2], { dtype: 'float16' })), mp.MixprecTypeError, 'ERR_DTYPE_MISMATCH', ["indexAdd: argument 'source' must be a float32 tensor"]);
-      expectError(() => mp.indexAddForward(x, 1, int32([5]), mp.ones([3, 1])), mp.MixprecRangeError, 'ERR_INDEX_OUT_OF_RANGE', ['indexAdd:', 'in [0, 2)', 'got 5']);
+      expectError(() => mp.indexAdd(x, 0, int32([0]), mp.ones([1, 2], { dtype: 'float16' })), mp.MixprecTypeError, 'ERR_DTYPE_MISMATCH', ["indexAdd: argument 'source' must be a float32 tensor"]);
+      expectError(() => mp.indexAdd(x, 1, int32([5]), mp.ones([3, 1])), mp.MixprecRangeError, 'ERR_INDEX_OUT_OF_RANGE', ['indexAdd:', 'in [0, 2)', 'got 5']);
     });
   });
 });
