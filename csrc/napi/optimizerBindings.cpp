@@ -97,12 +97,13 @@ MultiTensor readLists(const Napi::CallbackInfo& cb, const Args& args, const char
 
 // A float32 one-element tensor on the lists' device at (index, index + 1), or nullptr when the
 // handle is null and the scalar is optional.
-float* deviceScalar(const Napi::CallbackInfo& cb, const Args& args, size_t index, const char* name, int device,
-                    bool optional) {
+float* deviceScalar(const Napi::CallbackInfo& cb, const Args& args, const char* function, size_t index,
+                    const char* name, int device, bool optional) {
   if (optional && (cb[index].IsNull() || cb[index].IsUndefined())) return nullptr;
   const View v = args.view(index, name, 1, DType::Float32);
   if (v.device() != device) {
-    throwMixprecError("ERR_DEVICE_MISMATCH", std::string("mixprec native: ") + name + " must be on the tensors' device");
+    throwMixprecError("ERR_DEVICE_MISMATCH",
+                      std::string("mixprec native ") + function + ": " + name + " must be on the tensors' device");
   }
   return static_cast<float*>(v.data());
 }
@@ -126,8 +127,8 @@ Napi::Value sgdStep(const Napi::CallbackInfo& cb) {
   const MultiTensor m = readLists(cb, args, "sgdStep", args.dtype(0, "dtype"),
                                   {{"params", false, true}, {"grads", false, true}, {"steps", true, momentum},
                                    {"momentumBuffers", false, momentum}});
-  const float* gradScale = deviceScalar(cb, args, 4, "gradScale", m.device, true);
-  const float* foundInf = deviceScalar(cb, args, 6, "foundInf", m.device, true);
+  const float* gradScale = deviceScalar(cb, args, "sgdStep", 4, "gradScale", m.device, true);
+  const float* foundInf = deviceScalar(cb, args, "sgdStep", 6, "foundInf", m.device, true);
   const bool ref = reference(args, 14, m, "sgdStep");
   if (m.t.numel.empty()) return cb.Env().Undefined();
   const DType dtype = args.dtype(0, "dtype");
@@ -151,8 +152,8 @@ Napi::Value adamStep(const Napi::CallbackInfo& cb) {
                                   {{"params", false, true}, {"grads", false, true}, {"steps", true, true},
                                    {"expAvgs", false, true}, {"expAvgSqs", false, true},
                                    {"maxExpAvgSqs", false, o.amsgrad}});
-  const float* gradScale = deviceScalar(cb, args, 4, "gradScale", m.device, true);
-  const float* foundInf = deviceScalar(cb, args, 6, "foundInf", m.device, true);
+  const float* gradScale = deviceScalar(cb, args, "adamStep", 4, "gradScale", m.device, true);
+  const float* foundInf = deviceScalar(cb, args, "adamStep", 6, "foundInf", m.device, true);
   const bool ref = reference(args, 16, m, "adamStep");
   if (m.t.numel.empty()) return cb.Env().Undefined();
   const DType dtype = args.dtype(0, "dtype");
@@ -171,7 +172,7 @@ Napi::Value multiTensorNorm(const Napi::CallbackInfo& cb) {
   if (!(p > 0)) args.fail(4, "normType", "a positive number or Infinity");
   const MultiTensor m = readLists(cb, args, "multiTensorNorm", args.dtype(0, "dtype"), {{"tensors", false, true}});
   if (m.t.numel.empty()) args.fail(1, "numels", "a non-empty array");
-  float* out = deviceScalar(cb, args, 5, "out", m.device, false);
+  float* out = deviceScalar(cb, args, "multiTensorNorm", 5, "out", m.device, false);
   const bool ref = reference(args, 7, m, "multiTensorNorm");
   const DType dtype = args.dtype(0, "dtype");
   if (m.device == kCpuDevice) {
@@ -186,7 +187,7 @@ Napi::Value multiTensorNorm(const Napi::CallbackInfo& cb) {
 Napi::Value multiTensorScale(const Napi::CallbackInfo& cb) {
   Args args(cb, "multiTensorScale", 7);
   const MultiTensor m = readLists(cb, args, "multiTensorScale", args.dtype(0, "dtype"), {{"tensors", false, true}});
-  const float* scale = m.t.numel.empty() ? nullptr : deviceScalar(cb, args, 4, "scale", m.device, false);
+  const float* scale = m.t.numel.empty() ? nullptr : deviceScalar(cb, args, "multiTensorScale", 4, "scale", m.device, false);
   const bool ref = reference(args, 6, m, "multiTensorScale");
   if (m.t.numel.empty()) return cb.Env().Undefined();
   const DType dtype = args.dtype(0, "dtype");
