@@ -103,22 +103,41 @@ function spreadGrad(op: string, input: Tensor, options: ReduceOptions | undefine
   return spread.div(count);
 }
 
-/**
- * Sum of elements, over all dimensions or `dim`.
- *
- * @example
- * ```ts
- * mp.sum(x);                               // 0-d
- * mp.sum(x, { dim: 1, keepdim: true });
- * mp.sum(h, { dtype: 'float32' });         // float16 input, float32 result
- * ```
- */
-export const sum: (input: Tensor, options?: ReduceOptions) => Tensor = defineOp({
+/** The registered sum (options form). */
+const sumOp: (input: Tensor, options?: ReduceOptions) => Tensor = defineOp({
   name: 'sum',
   autocast: 'float32',
   forward: (input: Tensor, options?: ReduceOptions): Tensor => reduce('sum', input, options),
   backward: ({ args: [input, options] }, [g]) => [g && spreadGrad('sum', input, options, g, false)],
 });
+
+/** The registered mean (options form). */
+const meanOp: (input: Tensor, options?: ReduceOptions) => Tensor = defineOp({
+  name: 'mean',
+  autocast: 'float32',
+  forward: (input: Tensor, options?: ReduceOptions): Tensor => reduce('mean', input, options),
+  backward: ({ args: [input, options] }, [g]) => [g && spreadGrad('mean', input, options, g, true)],
+});
+
+/** A dim (or dims) given directly, PyTorch style, as options. */
+function asReduceOptions(options: ReduceOptions | number | number[] | undefined): ReduceOptions | undefined {
+  return typeof options === 'number' || Array.isArray(options) ? { dim: options } : options;
+}
+
+/**
+ * Sum of elements, over all dimensions or `dim` (a dim, dims, or options).
+ *
+ * @example
+ * ```ts
+ * mp.sum(x);                               // 0-d
+ * mp.sum(x, 1);                            // over dim 1
+ * mp.sum(x, { dim: 1, keepdim: true });
+ * mp.sum(h, { dtype: 'float32' });         // float16 input, float32 result
+ * ```
+ */
+export function sum(input: Tensor, options?: ReduceOptions | number | number[]): Tensor {
+  return sumOp(input, asReduceOptions(options));
+}
 
 /**
  * Mean of elements, over all dimensions or `dim` (floating point only; NaN for no elements).
@@ -126,23 +145,21 @@ export const sum: (input: Tensor, options?: ReduceOptions) => Tensor = defineOp(
  * @example
  * ```ts
  * mp.mean(x, { dim: [0, 1] });
+ * x.mean(-1);
  * ```
  */
-export const mean: (input: Tensor, options?: ReduceOptions) => Tensor = defineOp({
-  name: 'mean',
-  autocast: 'float32',
-  forward: (input: Tensor, options?: ReduceOptions): Tensor => reduce('mean', input, options),
-  backward: ({ args: [input, options] }, [g]) => [g && spreadGrad('mean', input, options, g, true)],
-});
+export function mean(input: Tensor, options?: ReduceOptions | number | number[]): Tensor {
+  return meanOp(input, asReduceOptions(options));
+}
 
 declare module '../tensor' {
   interface Tensor {
     /** See {@link sum}. */
-    sum(options?: ReduceOptions): Tensor;
+    sum(options?: ReduceOptions | number | number[]): Tensor;
     /** See {@link mean}. */
-    mean(options?: ReduceOptions): Tensor;
+    mean(options?: ReduceOptions | number | number[]): Tensor;
   }
 }
 
-Tensor.prototype.sum = function (this: Tensor, options?: ReduceOptions) { return sum(this, options); };
-Tensor.prototype.mean = function (this: Tensor, options?: ReduceOptions) { return mean(this, options); };
+Tensor.prototype.sum = function (this: Tensor, options?: ReduceOptions | number | number[]) { return sum(this, options); };
+Tensor.prototype.mean = function (this: Tensor, options?: ReduceOptions | number | number[]) { return mean(this, options); };

@@ -90,10 +90,16 @@ function reducedCount(input: Tensor, dim: number | undefined): number {
   return input.ndim === 0 ? 1 : input.shape[normalizeDim('reduce', 'options.dim', dim, input.ndim)];
 }
 
-type AlongOp<O> = (x: Tensor, options?: O) => Tensor;
+/** A reduction taking its dim directly (PyTorch style) or in options. */
+type AlongOp<O> = (x: Tensor, options?: O | number) => Tensor;
+
+/** Wraps a registered reduction so a bare dim works like `{ dim }`. */
+function dimFirst<O extends DimOptions>(op: (x: Tensor, options?: O) => Tensor): AlongOp<O> {
+  return (x, options) => op(x, typeof options === 'number' ? ({ dim: options } as O) : options);
+}
 
 function alongOp<O extends DimOptions>(kind: Kind, autocast: AutocastCategory, backward: (x: Tensor, out: Tensor, g: Tensor, dim: number | undefined, options: O | undefined) => Tensor): AlongOp<O> {
-  return defineOp({
+  return dimFirst(defineOp({
     name: kind,
     autocast,
     forward: (x: Tensor, options?: O): Tensor => reduceAlong(kind, kind, x, options),
@@ -102,7 +108,7 @@ function alongOp<O extends DimOptions>(kind: Kind, autocast: AutocastCategory, b
       const dim = options?.dim;
       return [g && backward(x, spread(out, x, dim), spread(g, x, dim), dim, options)];
     },
-  });
+  }));
 }
 
 /** Gradient of max/min: shared evenly by the elements equal to the result (PyTorch's amax rule). */
@@ -147,19 +153,19 @@ export const std: AlongOp<VarOptions> = alongOp('std', 'float32', (x, out, g, di
 });
 
 /** Index (int32) of the first largest value; over all elements, the flat index. @example `mp.argmax(logits, { dim: 1 })` */
-export const argmax: AlongOp<DimOptions> = defineOp({
+export const argmax: AlongOp<DimOptions> = dimFirst(defineOp({
   name: 'argmax',
   autocast: 'none',
   differentiable: false,
   forward: (x: Tensor, options?: DimOptions): Tensor => reduceAlong('argmax', 'argmax', x, options),
-});
+}));
 /** Index (int32) of the first smallest value. @example `mp.argmin(x, { dim: 0 })` */
-export const argmin: AlongOp<DimOptions> = defineOp({
+export const argmin: AlongOp<DimOptions> = dimFirst(defineOp({
   name: 'argmin',
   autocast: 'none',
   differentiable: false,
   forward: (x: Tensor, options?: DimOptions): Tensor => reduceAlong('argmin', 'argmin', x, options),
-});
+}));
 
 function softmaxAlong(log: boolean, op: string, input: Tensor, dim: number): Tensor {
   const t = checkTensor(op, 'input', input);
@@ -193,26 +199,26 @@ export const logSoftmax: (x: Tensor, dim: number) => Tensor = defineOp({
 
 declare module '../tensor' {
   interface Tensor {
-    prod(options?: DimOptions): Tensor;
-    max(options?: DimOptions): Tensor;
-    min(options?: DimOptions): Tensor;
-    argmax(options?: DimOptions): Tensor;
-    argmin(options?: DimOptions): Tensor;
-    logsumexp(options?: DimOptions): Tensor;
-    var(options?: VarOptions): Tensor;
-    std(options?: VarOptions): Tensor;
+    prod(options?: DimOptions | number): Tensor;
+    max(options?: DimOptions | number): Tensor;
+    min(options?: DimOptions | number): Tensor;
+    argmax(options?: DimOptions | number): Tensor;
+    argmin(options?: DimOptions | number): Tensor;
+    logsumexp(options?: DimOptions | number): Tensor;
+    var(options?: VarOptions | number): Tensor;
+    std(options?: VarOptions | number): Tensor;
     softmax(dim: number): Tensor;
     logSoftmax(dim: number): Tensor;
   }
 }
 
-Tensor.prototype.prod = function (this: Tensor, o?: DimOptions) { return prod(this, o); };
-Tensor.prototype.max = function (this: Tensor, o?: DimOptions) { return max(this, o); };
-Tensor.prototype.min = function (this: Tensor, o?: DimOptions) { return min(this, o); };
-Tensor.prototype.argmax = function (this: Tensor, o?: DimOptions) { return argmax(this, o); };
-Tensor.prototype.argmin = function (this: Tensor, o?: DimOptions) { return argmin(this, o); };
-Tensor.prototype.logsumexp = function (this: Tensor, o?: DimOptions) { return logsumexp(this, o); };
-Tensor.prototype.var = function (this: Tensor, o?: VarOptions) { return variance(this, o); };
-Tensor.prototype.std = function (this: Tensor, o?: VarOptions) { return std(this, o); };
+Tensor.prototype.prod = function (this: Tensor, o?: DimOptions | number) { return prod(this, o); };
+Tensor.prototype.max = function (this: Tensor, o?: DimOptions | number) { return max(this, o); };
+Tensor.prototype.min = function (this: Tensor, o?: DimOptions | number) { return min(this, o); };
+Tensor.prototype.argmax = function (this: Tensor, o?: DimOptions | number) { return argmax(this, o); };
+Tensor.prototype.argmin = function (this: Tensor, o?: DimOptions | number) { return argmin(this, o); };
+Tensor.prototype.logsumexp = function (this: Tensor, o?: DimOptions | number) { return logsumexp(this, o); };
+Tensor.prototype.var = function (this: Tensor, o?: VarOptions | number) { return variance(this, o); };
+Tensor.prototype.std = function (this: Tensor, o?: VarOptions | number) { return std(this, o); };
 Tensor.prototype.softmax = function (this: Tensor, dim: number) { return softmax(this, dim); };
 Tensor.prototype.logSoftmax = function (this: Tensor, dim: number) { return logSoftmax(this, dim); };

@@ -1,0 +1,46 @@
+#!/usr/bin/env node
+// Writes docs/ops.md from the op registry (`npm run docs:ops`); test/registry.test.ts checks
+// that the committed file is current, so the reference can't drift from the code.
+'use strict';
+const fs = require('node:fs');
+const path = require('node:path');
+
+const categories = {
+  lowerPrecision: 'autocast dtype (float16/bfloat16)',
+  float32: 'float32',
+  promote: 'widest input dtype',
+  none: 'inputs as given',
+  banned: 'refused (unsafe in 16-bit)',
+};
+const kinds = {
+  primitive: 'native forward, backward formula',
+  composite: 'built from recorded ops',
+  nondifferentiable: 'no gradient',
+};
+
+/** The markdown reference for the ops of a loaded mixprec module. */
+function render(mp) {
+  const rows = mp.registeredOps().map((op) => {
+    const method = typeof mp.Tensor.prototype[op.name] === 'function' ? `\`t.${op.name}()\`` : '';
+    return `| \`${op.name}\` | ${kinds[op.kind]} | ${categories[op.autocast]} | ${method} |`;
+  });
+  return [
+    '# Op reference',
+    '',
+    'Generated from the op registry by `npm run docs:ops` (do not edit by hand). Every op is',
+    'declared once in `lib/ops` or `lib/nn/functional.ts`; autograd, autocast and the tests read',
+    'the same declaration. "Autocast" is the dtype the op runs in inside an autocast region.',
+    '',
+    '| Op | Gradient | Autocast | Tensor method |',
+    '| --- | --- | --- | --- |',
+    ...rows,
+    '',
+  ].join('\n');
+}
+
+module.exports = { render };
+
+if (require.main === module) {
+  const mp = require(path.join(__dirname, '..', 'dist'));
+  fs.writeFileSync(path.join(__dirname, '..', 'docs', 'ops.md'), render(mp));
+}
