@@ -465,7 +465,13 @@ function nllTerms(op: string, logp: Tensor, target: Tensor, options: NllOptions 
   const ignoreIndex = options?.ignoreIndex ?? -100;
   const valid = target.ne(ignoreIndex);
   const safe = where(valid, target, 0);
-  const picked = gather(logp, 1, safe.unsqueeze(1)).squeeze(1);
+  let picked: Tensor;
+  try {
+    picked = gather(logp, 1, safe.unsqueeze(1)).squeeze(1);
+  } catch (e) {
+    if ((e as MixprecError).code !== 'ERR_INDEX_OUT_OF_RANGE') throw e;
+    throw new MixprecRangeError('ERR_INDEX_OUT_OF_RANGE', `${op}: argument 'target' holds a class index out of range for ${logp.shape[1]} classes (valid: 0..${logp.shape[1] - 1} or ignoreIndex ${ignoreIndex}); ${(e as Error).message}`);
+  }
   let weights = valid.to(logp.dtype);
   if (options?.weight !== undefined) {
     const w = checkTensor(op, 'options.weight', options.weight);
