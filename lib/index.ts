@@ -31,7 +31,7 @@ export { eq, ne, lt, le, gt, ge } from './ops/compare';
 export { matmul, mm, bmm, linear, addmm, baddbmm, type AddmmOptions } from './ops/matmul';
 export { permute, transpose, squeeze, unsqueeze, narrow, slice, expand, cat, stack, split, chunk } from './ops/shapeOps';
 export { where, gather, scatterAdd, indexSelect, indexAdd, unfold, fold, type WindowOptions } from './ops/indexing';
-export { sum, mean, type ReduceOptions } from './ops/reduce';
+export { sum, mean, norm, type ReduceOptions, type NormOptions } from './ops/reduce';
 export { prod, max, min, argmax, argmin, logsumexp, variance, std, softmax, logSoftmax, type DimOptions, type VarOptions } from './ops/reduceAlong';
 export * as autograd from './autograd';
 export { noGrad, enableGrad, isGradEnabled } from './autograd/gradMode';

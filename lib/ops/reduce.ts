@@ -163,3 +163,80 @@ declare module '../tensor' {
 
 Tensor.prototype.sum = function (this: Tensor, options?: ReduceOptions | number | number[]) { return sum(this, options); };
 Tensor.prototype.mean = function (this: Tensor, options?: ReduceOptions | number | number[]) { return mean(this, options); };
+
+/** Options of {@link norm}. */
+export interface NormOptions {
+  /** Dimension(s) to reduce (default: all). */
+  dim?: number | number[];
+  keepdim?: boolean;
+}
+
+function normOrder(p: unknown): number {
+  if (typeof p !== 'number' || Number.isNaN(p) || p <= 0) throw argTypeError('norm', 'p', 'a positive number or Infinity', p);
+  return p;
+}
+
+/** The norm itself, from recorded ops (its own backward below handles the zero-norm case). */
+function normForward(x: Tensor, p: number, options: NormOptions | undefined): Tensor {
+  const t = checkTensor('norm', 'input', x);
+  if (!isFloatingPoint(t.dtype)) throw new MixprecTypeError('ERR_INVALID_DTYPE', `norm: needs a floating-point input, got ${t.dtype}`);
+  const o = { dim: options?.dim, keepdim: options?.keepdim ?? false };
+  const abs = t.abs();
+  if (p === Infinity) return flatMax(abs, o);
+  if (p === 1) return abs.sum(o);
+  if (p === 2) return abs.mul(abs).sum(o).sqrt();
+  return abs.pow(p).sum(o).pow(1 / p);
+}
+
+/** max of |x| over one or several dims (max along one dim at a time). */
+function flatMax(abs: Tensor, o: { dim?: number | number[]; keepdim: boolean }): Tensor {
+  const shape = abs.shape;
+  const dims = o.dim === undefined ? shape.map((_, i) => i) : (Array.isArray(o.dim) ? o.dim : [o.dim]).map((d) => normalizeDim('norm', 'options.dim', d, shape.length));
+  let out = abs;
+  for (const d of [...dims].sort((a, b) => b - a)) out = out.max({ dim: d, keepdim: true });
+  if (o.keepdim) return out;
+  return out.reshape(shape.filter((_, i) => !dims.includes(i)));
+}
+
+/**
+ * Vector p-norm over all elements or `dim` (p = 2 by default; 1, Infinity or any p > 0). The
+ * gradient at a zero norm is 0, as in PyTorch (not NaN).
+ *
+ * @example
+ * ```ts
+ * mp.norm(x);                          // Euclidean norm of all elements
+ * mp.norm(x, 1, { dim: 1, keepdim: true });
+ * ```
+ */
+export const norm: (input: Tensor, p?: number, options?: NormOptions) => Tensor = defineOp({
+  name: 'norm',
+  autocast: 'float32',
+  forward: (input: Tensor, p = 2, options?: NormOptions): Tensor => normForward(input, normOrder(p), options),
+  save: ([input], out) => [input, out],
+  backward: ({ args: [, p = 2, options], saved: [x, out] }, [g]) => {
+    if (!g) return [];
+    const shape = x.shape;
+    const dims = options?.dim === undefined ? shape.map((_, i) => i) : (Array.isArray(options.dim) ? options.dim : [options.dim]).map((d) => normalizeDim('norm', 'options.dim', d, shape.length));
+    const kept = shape.map((s, i) => (dims.includes(i) ? 1 : s));
+    const n = out.reshape(kept);
+    const gk = g.reshape(kept);
+    if (p === Infinity) {
+      const hits = x.abs().eq(n).to(x.dtype);
+      return [gk.mul(x.sign()).mul(hits).div(hits.sum({ dim: dims, keepdim: true }))];
+    }
+    if (p === 1) return [gk.mul(x.sign())];
+    // |x|^(p-1) sign(x) / norm^(p-1), and 0 where the norm is 0.
+    const safe = n.add(n.eq(0).to(n.dtype));
+    const scaled = p === 2 ? x.div(safe) : x.abs().pow(p - 1).mul(x.sign()).div(safe.pow(p - 1));
+    return [gk.mul(scaled).mul(n.ne(0).to(n.dtype))];
+  },
+});
+
+declare module '../tensor' {
+  interface Tensor {
+    /** See {@link norm}. */
+    norm(p?: number, options?: NormOptions): Tensor;
+  }
+}
+
+Tensor.prototype.norm = function (this: Tensor, p?: number, options?: NormOptions) { return norm(this, p, options); };
