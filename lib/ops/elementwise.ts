@@ -9,7 +9,7 @@ import { broadcastShapes, broadcastStrides, sameShape } from '../shape';
 import { Tensor } from '../tensor';
 import { sumToShape } from './gradUtils';
 import { checkTensor, newResult, requireSameDevice, withDtype } from './operands';
-import { checkInPlace, defineOp, type BackwardContext } from './registry';
+import { checkInPlace, defineOp, type BackwardContext, type OpDef } from './registry';
 
 /** A tensor or a JS scalar operand. */
 export type Operand = Tensor | number | boolean;
@@ -113,6 +113,20 @@ function savedOperand(ctx: BackwardContext<[Operand, Operand]>, which: 0 | 1): O
   return ctx.saved[which === 1 && ctx.args[0] instanceof Tensor ? 1 : 0];
 }
 
+type BinaryFn = (a: Operand, b: Operand) => Tensor;
+
+/**
+ * defineOp for `a op b`: the backward below is written per operand (undefined for a scalar);
+ * the registry wants one gradient per tensor input, so scalar positions are dropped.
+ */
+function defineBinary(def: OpDef<BinaryFn>): BinaryFn {
+  const perOperand = def.backward!;
+  return defineOp({
+    ...def,
+    backward: (ctx, grads) => perOperand(ctx, grads).filter((_, i) => ctx.args[i] instanceof Tensor),
+  });
+}
+
 const saveTensors = (args: [Operand, Operand]): Tensor[] => args.filter((a): a is Tensor => a instanceof Tensor);
 
 /**
@@ -124,7 +138,7 @@ const saveTensors = (args: [Operand, Operand]): Tensor[] => args.filter((a): a i
  * mp.add(mp.ones([2, 3]), mp.arange(3)); // [[1, 2, 3], [1, 2, 3]]
  * ```
  */
-export const add: (a: Operand, b: Operand) => Tensor = defineOp({
+export const add: (a: Operand, b: Operand) => Tensor = defineBinary({
   name: 'add',
   autocast: 'promote',
   forward: (a: Operand, b: Operand): Tensor => binary('add', 'add', a, b),
@@ -132,7 +146,7 @@ export const add: (a: Operand, b: Operand) => Tensor = defineOp({
 });
 
 /** `a - b` (broadcasting, promotion). @example `mp.sub(x, 1)`, `mp.sub(1, x)` */
-export const sub: (a: Operand, b: Operand) => Tensor = defineOp({
+export const sub: (a: Operand, b: Operand) => Tensor = defineBinary({
   name: 'sub',
   autocast: 'promote',
   forward: (a: Operand, b: Operand): Tensor => binary('sub', 'sub', a, b),
@@ -140,7 +154,7 @@ export const sub: (a: Operand, b: Operand) => Tensor = defineOp({
 });
 
 /** `a * b` (broadcasting, promotion). @example `mp.mul(x, y)` */
-export const mul: (a: Operand, b: Operand) => Tensor = defineOp({
+export const mul: (a: Operand, b: Operand) => Tensor = defineBinary({
   name: 'mul',
   autocast: 'promote',
   forward: (a: Operand, b: Operand): Tensor => binary('mul', 'mul', a, b),
@@ -152,7 +166,7 @@ export const mul: (a: Operand, b: Operand) => Tensor = defineOp({
 });
 
 /** True division `a / b`: integer operands give float32. @example `mp.div(mp.arange(4), 2)` */
-export const div: (a: Operand, b: Operand) => Tensor = defineOp({
+export const div: (a: Operand, b: Operand) => Tensor = defineBinary({
   name: 'div',
   autocast: 'promote',
   forward: (a: Operand, b: Operand): Tensor => binary('div', 'div', a, b),
@@ -170,7 +184,7 @@ export const div: (a: Operand, b: Operand) => Tensor = defineOp({
  * `a ** b` elementwise (broadcasting, promotion: an int32 tensor to an integral power stays
  * int32). @example `mp.pow(x, 2)`, `mp.pow(2, x)`
  */
-export const pow: (a: Operand, b: Operand) => Tensor = defineOp({
+export const pow: (a: Operand, b: Operand) => Tensor = defineBinary({
   name: 'pow',
   autocast: 'float32',
   forward: (a: Operand, b: Operand): Tensor => binary('pow', 'pow', a, b),
@@ -194,7 +208,7 @@ function winnerShare(a: Operand, b: Operand, wins: 'gt' | 'lt', dtype: DType): T
 }
 
 /** Elementwise maximum; NaN in either operand gives NaN. @example `mp.maximum(x, y)` */
-export const maximum: (a: Operand, b: Operand) => Tensor = defineOp({
+export const maximum: (a: Operand, b: Operand) => Tensor = defineBinary({
   name: 'maximum',
   autocast: 'promote',
   forward: (a: Operand, b: Operand): Tensor => binary('maximum', 'maximum', a, b),
@@ -210,7 +224,7 @@ export const maximum: (a: Operand, b: Operand) => Tensor = defineOp({
 });
 
 /** Elementwise minimum; NaN in either operand gives NaN. @example `mp.minimum(x, 0)` */
-export const minimum: (a: Operand, b: Operand) => Tensor = defineOp({
+export const minimum: (a: Operand, b: Operand) => Tensor = defineBinary({
   name: 'minimum',
   autocast: 'promote',
   forward: (a: Operand, b: Operand): Tensor => binary('minimum', 'minimum', a, b),
