@@ -65,7 +65,7 @@ const checks = {
       for (const dtype of ['float32', 'float16', 'bfloat16', 'float64']) {
         const a = mp.randn([1000], { dtype });
         const g = a.cuda();
-        for (const op of ['neg', 'abs', 'exp', 'tanh', 'sigmoid', 'relu', 'silu', 'gelu', 'sin']) {
+        for (const op of ['neg', 'abs', 'exp', 'tanh', 'sigmoid', 'relu', 'silu', 'gelu', 'sin', 'erf', 'sign']) {
           const want = Array.from(mp[op](a).dataSync());
           const got = Array.from(await mp[op](g).data());
           // Device libm may differ from the host's in the last bit.
@@ -116,6 +116,39 @@ const checks = {
       same(g.slice(2, 1, 5, 2).cpu().rawData(), x.slice(2, 1, 5, 2).rawData());
       same(mp.cat([g, g], 1).cpu().rawData(), mp.cat([x, x], 1).rawData());
       same(g.slice(1, 0, 1).expand([3, 6, 5]).cpu().rawData(), x.slice(1, 0, 1).expand([3, 6, 5]).rawData());
+    });
+  },
+
+  'indexing kernels (where, gather, scatterAdd, indexSelect, indexAdd, unfold, fold) match the CPU'() {
+    mp.manualSeed(13);
+    mp.tidy(() => {
+      const index = mp.randint(0, 4, [3, 6, 5], { dtype: 'int32' });
+      const rows = mp.randint(0, 6, [40], { dtype: 'int32' });
+      // Atomic sums run in any order: a tolerance for scatterAdd and indexAdd, bits for the rest.
+      const near = (got, want, what) => got.forEach((v, i) => assert.ok(Math.abs(v - want[i]) <= 1e-2 * Math.max(1, Math.abs(want[i])), `${what}[${i}]: ${v} vs ${want[i]}`));
+      for (const dtype of ['float32', 'float16', 'bfloat16', 'float64']) {
+        const x = mp.randn([4, 6, 5], { dtype });
+        const g = x.cuda();
+        const cond = x.gt(0.25);
+        same(mp.where(cond.cuda(), g, -Infinity).cpu().rawData(), mp.where(cond, x, -Infinity).rawData());
+        same(mp.gather(g, 0, index.cuda()).cpu().rawData(), mp.gather(x, 0, index).rawData());
+        const src = mp.randn([3, 6, 5], { dtype });
+        near(mp.scatterAdd(g, 0, index.cuda(), src.cuda()).cpu().dataSync(), mp.scatterAdd(x, 0, index, src).dataSync(), `${dtype} scatterAdd`);
+        same(mp.indexSelect(g, 1, rows.cuda()).cpu().rawData(), mp.indexSelect(x, 1, rows).rawData());
+        const source = mp.randn([4, 40, 5], { dtype });
+        near(mp.indexAdd(g, 1, rows.cuda(), source.cuda()).cpu().dataSync(), mp.indexAdd(x, 1, rows, source).dataSync(), `${dtype} indexAdd`);
+        const img = mp.randn([2, 3, 9, 8], { dtype });
+        const options = { stride: [2, 1], padding: 1, dilation: [1, 2] };
+        const cols = mp.unfold(img.cuda(), [3, 2], { ...options, padValue: -Infinity });
+        same(cols.cpu().rawData(), mp.unfold(img, [3, 2], { ...options, padValue: -Infinity }).rawData());
+        const c = mp.unfold(img, [3, 2], options);
+        // fold sums each pixel's windows in the same order on both devices.
+        same(mp.fold(c.cuda(), [9, 8], [3, 2], options).cpu().rawData(), mp.fold(c, [9, 8], [3, 2], options).rawData());
+      }
+      // Out-of-range indices are skipped on CUDA (no error, no out-of-bounds access).
+      const bad = mp.tensor([0, 7, -1], { dtype: 'int32', device: 'cuda' });
+      assert.deepEqual(mp.indexSelect(mp.tensor([5, 6], { device: 'cuda' }), 0, bad).toArray(), [5, 0, 0]);
+      assert.deepEqual(mp.indexAdd(mp.zeros([2], { device: 'cuda' }), 0, bad, mp.ones([3], { device: 'cuda' })).toArray(), [1, 0]);
     });
   },
 
