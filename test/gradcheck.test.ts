@@ -2,6 +2,7 @@
 // float64 (mp.autograd.gradcheck, default tolerances), second derivatives of the common ops,
 // and a gradient-penalty loss on a small MLP against finite differences computed in plain JS.
 import * as mp from '../lib';
+import { hash, seedRng, uniform } from './helpers/seededRandom';
 import { sliceScatter } from '../lib/ops/shapeOps';
 
 const F = mp.nn.functional;
@@ -20,23 +21,6 @@ interface Case {
 
 // ---- deterministic inputs ---------------------------------------------------------------
 
-/** mulberry32: a small seeded PRNG, so every case sees the same values on every run. */
-let rngState = 1;
-function seedRng(s: number): void {
-  rngState = s >>> 0 || 1;
-}
-function uniform(): number {
-  rngState = (rngState + 0x6d2b79f5) >>> 0;
-  let t = rngState;
-  t = Math.imul(t ^ (t >>> 15), t | 1);
-  t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-  return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-}
-function hash(s: string): number {
-  let h = 2166136261;
-  for (let i = 0; i < s.length; ++i) h = Math.imul(h ^ s.charCodeAt(i), 16777619);
-  return h >>> 0;
-}
 
 const numel = (shape: number[]): number => shape.reduce((a, b) => a * b, 1);
 

@@ -2,6 +2,7 @@
 // (already rounded) inputs and upstream gradient, within each dtype's tolerance; gradients
 // come back in the leaf's dtype, including a 16-bit leaf used in a float32 computation.
 import * as mp from '../lib';
+import { hash, seedRng, uniform } from './helpers/seededRandom';
 
 const F = mp.nn.functional;
 type T = mp.Tensor;
@@ -17,22 +18,6 @@ const rtols: Record<LowDType, number> = { float16: 1e-2, bfloat16: 3e-2 };
 
 // ---- deterministic inputs ---------------------------------------------------------------
 
-let rngState = 1;
-function seedRng(s: number): void {
-  rngState = s >>> 0 || 1;
-}
-function uniform(): number {
-  rngState = (rngState + 0x6d2b79f5) >>> 0;
-  let t = rngState;
-  t = Math.imul(t ^ (t >>> 15), t | 1);
-  t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-  return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-}
-function hash(s: string): number {
-  let h = 2166136261;
-  for (let i = 0; i < s.length; ++i) h = Math.imul(h ^ s.charCodeAt(i), 16777619);
-  return h >>> 0;
-}
 
 interface RandOptions {
   lo?: number;

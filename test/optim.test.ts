@@ -274,7 +274,7 @@ describe('Optimizer', () => {
     opt.zeroGrad();
     expect(params.every((p) => p.grad === undefined)).toBe(true);
     expect(g0.isDisposed).toBe(true);
-    expect(() => opt.zeroGrad({ setToNone: 1 as unknown as boolean })).toThrow("SGD.zeroGrad: argument 'setToNone' must be a boolean, got 1");
+    expect(() => opt.zeroGrad({ setToNone: 1 as unknown as boolean })).toThrow("SGD.zeroGrad: argument 'options.setToNone' must be a boolean, got 1");
     release(params, opt);
   });
 

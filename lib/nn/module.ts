@@ -17,6 +17,7 @@
 import { inspect } from 'node:util';
 
 import { noGrad } from '../autograd/gradMode';
+import { zeroGrads } from '../autograd/zeroGrad';
 import { Device, type DeviceLike } from '../device';
 import { isDType, isFloatingPoint, parseDType, type DType } from '../dtype';
 import { argTypeError, describe, MixprecError, MixprecTypeError } from '../errors';
@@ -390,22 +391,7 @@ export abstract class Module<Args extends unknown[] = [Tensor], Out = Tensor> {
    * ```
    */
   zeroGrad(options?: { setToNone?: boolean }): void {
-    const op = `${this.constructor.name}.zeroGrad`;
-    if (options !== undefined && (typeof options !== 'object' || options === null)) throw argTypeError(op, 'options', 'an options object', options);
-    const setToNone = options?.setToNone ?? true;
-    if (typeof setToNone !== 'boolean') throw argTypeError(op, 'options.setToNone', 'a boolean', setToNone);
-    noGrad(() => {
-      for (const p of this.parameters()) {
-        const g = p.grad;
-        if (g === undefined) continue;
-        if (setToNone) {
-          p.grad = undefined;
-          g.dispose();
-        } else {
-          g.zero_();
-        }
-      }
-    });
+    zeroGrads(`${this.constructor.name}.zeroGrad`, this.parameters(), options);
   }
 
   /**

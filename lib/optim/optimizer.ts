@@ -3,6 +3,7 @@
  * zeroGrad, step (one native multi-tensor call per group, device and dtype), and state dicts
  * in PyTorch's shape.
  */
+import { zeroGrads } from '../autograd/zeroGrad';
 import { zeros } from '../creation';
 import type { Device } from '../device';
 import type { DType } from '../dtype';
@@ -161,22 +162,8 @@ export abstract class Optimizer<O extends { lr: number }> {
    * opt.zeroGrad({ setToNone: false });  // grads become zeros
    * ```
    */
-  zeroGrad(options: { setToNone?: boolean } = {}): void {
-    if (!isObject(options)) throw argTypeError(`${this.name}.zeroGrad`, 'options', 'an object', options);
-    const setToNone = options.setToNone ?? true;
-    if (typeof setToNone !== 'boolean') throw argTypeError(`${this.name}.zeroGrad`, 'setToNone', 'a boolean', setToNone);
-    for (const group of this.paramGroups) {
-      for (const p of group.params) {
-        const g = p.grad;
-        if (g === undefined) continue;
-        if (setToNone) {
-          p.grad = undefined;
-          g.dispose();
-        } else {
-          g.fill_(0);
-        }
-      }
-    }
+  zeroGrad(options?: { setToNone?: boolean }): void {
+    zeroGrads(`${this.name}.zeroGrad`, this.paramGroups.flatMap((g) => g.params), options);
   }
 
   /**
