@@ -36,29 +36,7 @@ MP_HD void whereOffsets(const WhereGeometry& g, int64_t i, int64_t& offCond, int
 // for two, so the CPU kernel gets long rows and the CUDA kernel few divisions.
 inline WhereGeometry coalesce(const WhereGeometry& g) {
   WhereGeometry r;
-  for (int d = 0; d < g.ndim; ++d) {
-    if (g.shape[d] == 1) continue;
-    if (r.ndim > 0) {
-      const int p = r.ndim - 1;
-      const int64_t s = g.shape[d];
-      if (r.strideCond[p] == g.strideCond[d] * s && r.strideA[p] == g.strideA[d] * s && r.strideB[p] == g.strideB[d] * s) {
-        r.shape[p] *= s;
-        r.strideCond[p] = g.strideCond[d];
-        r.strideA[p] = g.strideA[d];
-        r.strideB[p] = g.strideB[d];
-        continue;
-      }
-    }
-    r.shape[r.ndim] = g.shape[d];
-    r.strideCond[r.ndim] = g.strideCond[d];
-    r.strideA[r.ndim] = g.strideA[d];
-    r.strideB[r.ndim] = g.strideB[d];
-    ++r.ndim;
-  }
-  if (r.ndim == 0) {
-    r.ndim = 1;
-    r.shape[0] = 1;
-  }
+  r.ndim = coalesceDims<3>(g.ndim, g.shape, {g.strideCond, g.strideA, g.strideB}, r.shape, {r.strideCond, r.strideA, r.strideB});
   return r;
 }
 

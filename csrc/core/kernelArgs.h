@@ -46,28 +46,32 @@ MP_HD void broadcastOffsets(const BroadcastGeometry& g, int64_t i, int64_t& offA
 
 // Merges adjacent dimensions that are contiguous in both inputs, and drops size-1 dimensions, so
 // kernels see the fewest, longest rows.
+// Merges dimensions that are contiguous in all N operands (in[k] holds operand k's strides)
+// and drops size-1 ones, writing the result to outShape/out; returns the new rank (at least 1).
+template <int N>
+inline int coalesceDims(int ndim, const int64_t* shape, const int64_t* const (&in)[N], int64_t* outShape, int64_t* const (&out)[N]) {
+  int r = 0;
+  for (int d = 0; d < ndim; ++d) {
+    const int64_t s = shape[d];
+    if (s == 1) continue;
+    bool merge = r > 0;
+    for (int k = 0; merge && k < N; ++k) merge = out[k][r - 1] == in[k][d] * s;
+    const int at = merge ? r - 1 : r;
+    outShape[at] = merge ? outShape[at] * s : s;
+    for (int k = 0; k < N; ++k) out[k][at] = in[k][d];
+    if (!merge) ++r;
+  }
+  if (r == 0) {
+    outShape[0] = 1;
+    for (int k = 0; k < N; ++k) out[k][0] = 0;
+    r = 1;
+  }
+  return r;
+}
+
 inline BroadcastGeometry coalesce(const BroadcastGeometry& g) {
   BroadcastGeometry r;
-  for (int d = 0; d < g.ndim; ++d) {
-    if (g.shape[d] == 1) continue;
-    if (r.ndim > 0) {
-      const int p = r.ndim - 1;
-      if (r.strideA[p] == g.strideA[d] * g.shape[d] && r.strideB[p] == g.strideB[d] * g.shape[d]) {
-        r.shape[p] *= g.shape[d];
-        r.strideA[p] = g.strideA[d];
-        r.strideB[p] = g.strideB[d];
-        continue;
-      }
-    }
-    r.shape[r.ndim] = g.shape[d];
-    r.strideA[r.ndim] = g.strideA[d];
-    r.strideB[r.ndim] = g.strideB[d];
-    ++r.ndim;
-  }
-  if (r.ndim == 0) {
-    r.ndim = 1;
-    r.shape[0] = 1;
-  }
+  r.ndim = coalesceDims<2>(g.ndim, g.shape, {g.strideA, g.strideB}, r.shape, {r.strideA, r.strideB});
   return r;
 }
 
