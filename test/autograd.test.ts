@@ -300,3 +300,17 @@ describe('memory', () => {
     expect(values(x.grad)[0]).toBeCloseTo(3 * Math.cos(3), 12);
   });
 });
+
+describe('partial graphs', () => {
+  test('autograd.grad runs only the branch that leads to the inputs; the rest stays usable', () => {
+    const x = f64([1, 2]);
+    const y = f64([3, 4]);
+    const a = x.mul(x);
+    const b = y.exp();
+    const total = a.add(b).sum();
+    const [gx] = mp.autograd.grad(total, x, { retainGraph: false });
+    expect(values(gx)).toEqual([2, 4]);
+    const [gy] = mp.autograd.grad(b.sum(), y);
+    expect(values(gy)[0]).toBeCloseTo(Math.exp(3), 12);
+  });
+});

@@ -224,9 +224,10 @@ class BackwardPass {
       if (!this.options.inputs && grads[0] !== undefined) this.accumulate(node.leaf, grads[0]);
     } else if (needed && node.backwardFn && grads.some((g) => g !== undefined)) {
       this.callBackward(node, grads);
+      // Only nodes that ran free their buffers: a pruned branch can still be backwarded later.
+      if (!this.options.retainGraph) node.release();
     }
     for (const g of grads) if (g !== undefined) this.use(g, -1);
-    if (!this.options.retainGraph && !(node instanceof AccumulateGrad)) node.release();
   }
 
   private callBackward(node: GraphNode, grads: (Tensor | undefined)[]): void {
