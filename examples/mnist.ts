@@ -68,7 +68,10 @@ async function main(): Promise<void> {
   const { train, test } = mp.data.mnist();
   const model = buildModel(args.model);
   const optimizer = new mp.optim.Adam(model.parameters(), { lr: 1e-3 });
-  const loader = new mp.data.DataLoader(train, { batchSize: 128, shuffle: true, generator: new mp.Generator().manualSeed(args.seed) });
+  // Shuffled by the default generator, whose stream continues after the weight init (as
+  // PyTorch's global RNG does): a second generator with the same seed would replay the init's
+  // random numbers as the data order.
+  const loader = new mp.data.DataLoader(train, { batchSize: 128, shuffle: true });
   const epochs: { epoch: number; loss: number; accuracy: number; seconds: number }[] = [];
   for (let epoch = 1; epoch <= args.epochs; ++epoch) {
     const start = performance.now();
