@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # One GPU session's checks, run from the repository root on the device machine (see
 # DEVELOPERS.md): the CUDA correctness checks, mixprec's GPU cast throughput, and PyTorch's on
-# the same sizes. Expects a CUDA-enabled build/ and dist/ made beforehand on the build machine,
+# the same sizes, and PyTorch's MNIST accuracy on mixprec's digits. Expects a CUDA-enabled build/ and dist/ made beforehand on the build machine,
 # and Node carried as .gpu/node.xz. Logs go to $OUT (or ./gpu-out).
 set -uo pipefail
 out="${OUT:-gpu-out}"
@@ -19,4 +19,7 @@ NODE="$PWD/.gpu/node"
   echo "== mixprec cast throughput (cuda)"; "$NODE" bench/cast.js --device cuda --mib 256
   echo "== mixprec cast throughput (cuda, json)"; "$NODE" bench/cast.js --device cuda --mib 256 --json
   echo "== PyTorch cast throughput (same sizes)"; python3 bench/torchCast.py 256 15
+  echo "== PyTorch MNIST reference (same digits, models, hyper-parameters as examples/mnist.ts)"
+  if [ -d .gpu/mnist ]; then python3 bench/torchMnist.py .gpu/mnist 0,1,2,3,4,5,6,7
+  else echo "no .gpu/mnist: run 'node bench/mnistExport.js' on the build machine before the GPU run"; fi
 } 2>&1 | tee "$out/gpu.log"
