@@ -175,6 +175,16 @@ describe('nn ops', () => {
     expect(w.grad!.toArray()).toEqual([[0, 0], [0, 0], [2, 2]]);
   });
 
+  test('maxPool2d sends each window gradient to its first maximum (PyTorch), NaN wins', () => {
+    const x = mp.tensor([[[[1, 3, 2, 2], [3, 0, 2, 1]]]], { dtype: 'float64', requiresGrad: true });
+    const y = F.maxPool2d(x, 2);
+    expect(y.toArray()).toEqual([[[[3, 2]]]]);
+    y.sum().backward();
+    expect(x.grad!.toArray()).toEqual([[[[0, 1, 1, 0], [0, 0, 0, 0]]]]);
+    const withNaN = F.maxPool2d(mp.tensor([[[[1, NaN], [5, 2]]]]), 2);
+    expect(Number.isNaN(withNaN.item() as number)).toBe(true);
+  });
+
   test('adaptiveAvgPool2d uses PyTorch windows (overlapping for non-divisible sizes)', () => {
     const x = mp.arange(5, { dtype: 'float64' }).reshape([1, 1, 1, 5]);
     const out = F.adaptiveAvgPool2d(x, [1, 3]);

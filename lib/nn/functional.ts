@@ -93,7 +93,8 @@ function outSize(size: number, k: number, s: number, p: number, d: number): numb
 }
 
 /**
- * Max over sliding windows (padding reads -Inf). Gradient ties are shared evenly.
+ * Max over sliding windows (padding reads -Inf). As in PyTorch, the gradient of a window goes
+ * to its first maximum (ties are not shared).
  * @example `F.maxPool2d(x, 2)`
  */
 export const maxPool2d: (input: Tensor, kernelSize: Pair, options?: MaxPool2dOptions) => Tensor = defineOp({
@@ -108,7 +109,9 @@ export const maxPool2d: (input: Tensor, kernelSize: Pair, options?: MaxPool2dOpt
     const [dh, dw] = pairOf(options?.dilation ?? 1);
     if (2 * ph > kh || 2 * pw > kw) throw argRangeError('maxPool2d', 'options.padding', `at most half the kernel size [${kh}, ${kw}]`, options?.padding);
     const cols = unfoldOp(input, [kh, kw], { stride, padding: options?.padding ?? 0, dilation: options?.dilation ?? 1, padValue: -Infinity });
-    const pooled = cols.reshape([n, c, kh * kw, cols.shape[2]]).max({ dim: 2 });
+    const windows = cols.reshape([n, c, kh * kw, cols.shape[2]]);
+    // The first maximum of each window (NaN wins), as PyTorch: its gradient goes there only.
+    const pooled = gather(windows, 2, windows.argmax({ dim: 2, keepdim: true }));
     return pooled.reshape([n, c, outSize(h, kh, sh, ph, dh), outSize(w, kw, sw, pw, dw)]);
   },
 });
