@@ -52,7 +52,7 @@ function accuracy(model: mp.nn.Module, test: mp.data.TensorDataset, kind: 'mlp' 
     mp.noGrad(() => mp.tidy(() => {
       const [x, y] = batch;
       const predicted = model.forward(asInput(x, kind)).argmax({ dim: 1 });
-      mp.noGrad(() => correct.add_(predicted.eq(y).sum()));
+      correct.add_(predicted.eq(y).sum());
     }));
     mp.dispose(batch);
   }
@@ -83,7 +83,7 @@ async function main(): Promise<void> {
         optimizer.zeroGrad();
         loss.backward();
         optimizer.step();
-        mp.noGrad(() => lossSum.add_(loss.detach()));
+        lossSum.add_(loss.detach());
       });
       mp.dispose(batch);
     }

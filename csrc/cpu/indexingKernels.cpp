@@ -79,30 +79,38 @@ void whereTyped(const uint8_t* cond, const void* av, const void* bv, void* outv,
   });
 }
 
-// Splits the index's iteration space into lines that no two threads share an output element of:
-// a line fixes every coordinate except `dim` and (when dim is not last) the last one, and
-// line(offIndex, offSelf, offOther) walks dim outermost and the last dimension innermost.
-template <class LineFn>
-void forEachScatterLine(const ScatterGeometry& g, const LineFn& line) {
+// Visits every index element as element(offIndex, offSelf, offOther), offSelf leaving the
+// coordinate along `dim` at 0. The work is split into lines no two threads share an output
+// element of: a line fixes every coordinate except `dim` and (when dim is not last) the last
+// one, and walks dim outermost and the last dimension innermost.
+template <class ElementFn>
+void forEachScatterElement(const ScatterGeometry& g, const ElementFn& element) {
   const int last = g.ndim - 1;
-  const int64_t inner = g.dim == last ? 1 : g.indexShape[last];
+  const bool dimIsLast = g.dim == last;
+  const int64_t inner = dimIsLast ? 1 : g.indexShape[last];
+  const int64_t span = g.indexShape[g.dim];
   int64_t numel = 1;
   for (int d = 0; d < g.ndim; ++d) numel *= g.indexShape[d];
   if (numel == 0) return;
-  const int64_t perLine = g.indexShape[g.dim] * inner;
+  const int64_t ki = dimIsLast ? 0 : g.indexStride[last], ks = dimIsLast ? 0 : g.selfStride[last],
+                ko = dimIsLast ? 0 : g.otherStride[last];
+  const int64_t ji = g.indexStride[g.dim], jo = g.otherStride[g.dim];
+  const int64_t perLine = span * inner;
   parallelFor(numel / perLine, grainFor(perLine), [&](int64_t begin, int64_t end) {
     for (int64_t t = begin; t < end; ++t) {
       int64_t offIndex = 0, offSelf = 0, offOther = 0;
       int64_t rest = t;
       for (int d = last; d >= 0; --d) {
-        if (d == g.dim || (d == last && g.dim != last)) continue;
+        if (d == g.dim || (d == last && !dimIsLast)) continue;
         const int64_t idx = rest % g.indexShape[d];
         rest /= g.indexShape[d];
         offIndex += idx * g.indexStride[d];
         offSelf += idx * g.selfStride[d];
         offOther += idx * g.otherStride[d];
       }
-      line(offIndex, offSelf, offOther);
+      for (int64_t j = 0; j < span; ++j) {
+        for (int64_t k = 0; k < inner; ++k) element(offIndex + j * ji + k * ki, offSelf + k * ks, offOther + j * jo + k * ko);
+      }
     }
   });
 }
@@ -111,20 +119,8 @@ template <class S>
 void gatherTyped(const void* selfv, const int32_t* index, void* outv, const ScatterGeometry& g) {
   const auto* self = static_cast<const S*>(selfv);
   auto* out = static_cast<S*>(outv);
-  const int last = g.ndim - 1;
-  const bool dimIsLast = g.dim == last;
-  const int64_t inner = dimIsLast ? 1 : g.indexShape[last];
-  const int64_t span = g.indexShape[g.dim];
-  const int64_t ki = dimIsLast ? 0 : g.indexStride[last], ks = dimIsLast ? 0 : g.selfStride[last],
-                ko = dimIsLast ? 0 : g.otherStride[last];
-  const int64_t ji = g.indexStride[g.dim], js = g.selfStride[g.dim], jo = g.otherStride[g.dim];
-  forEachScatterLine(g, [&](int64_t offIndex, int64_t offSelf, int64_t offOther) {
-    for (int64_t j = 0; j < span; ++j) {
-      const int32_t* ix = index + offIndex + j * ji;
-      S* o = out + offOther + j * jo;
-      for (int64_t k = 0; k < inner; ++k) o[k * ko] = self[offSelf + ix[k * ki] * js + k * ks];
-    }
-  });
+  const int64_t js = g.selfStride[g.dim];
+  forEachScatterElement(g, [&](int64_t i, int64_t s, int64_t o) { out[o] = self[s + index[i] * js]; });
 }
 
 template <class Tag>
@@ -135,22 +131,10 @@ void scatterAddTyped(const void* inputv, const int32_t* index, const void* srcv,
   const auto* src = static_cast<const S*>(srcv);
   Accumulator<Tag> acc(static_cast<const S*>(inputv), static_cast<S*>(outv), selfNumel);
   C* a = acc.data();
-  const int last = g.ndim - 1;
-  const bool dimIsLast = g.dim == last;
-  const int64_t inner = dimIsLast ? 1 : g.indexShape[last];
-  const int64_t span = g.indexShape[g.dim];
-  const int64_t ki = dimIsLast ? 0 : g.indexStride[last], ks = dimIsLast ? 0 : g.selfStride[last],
-                ko = dimIsLast ? 0 : g.otherStride[last];
-  const int64_t ji = g.indexStride[g.dim], js = g.selfStride[g.dim], jo = g.otherStride[g.dim];
-  forEachScatterLine(g, [&](int64_t offIndex, int64_t offSelf, int64_t offOther) {
-    for (int64_t j = 0; j < span; ++j) {
-      const int32_t* ix = index + offIndex + j * ji;
-      const S* x = src + offOther + j * jo;
-      for (int64_t k = 0; k < inner; ++k) {
-        C& dst = a[offSelf + ix[k * ki] * js + k * ks];
-        dst = accumulate(dst, C(Tag::load(x[k * ko])));
-      }
-    }
+  const int64_t js = g.selfStride[g.dim];
+  forEachScatterElement(g, [&](int64_t i, int64_t s, int64_t o) {
+    C& dst = a[s + index[i] * js];
+    dst = accumulate(dst, C(Tag::load(src[o])));
   });
   acc.finish();
 }

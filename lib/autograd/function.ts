@@ -4,7 +4,7 @@
  */
 import { MixprecError } from '../errors';
 import type { Tensor } from '../tensor';
-import { withoutRecording } from './gradMode';
+import { isGradEnabled, withoutRecording } from './gradMode';
 import { gradNeeds, outputsOf, recordNode, tensorInputs } from './record';
 import { SavedTensor } from './savedTensor';
 
@@ -81,7 +81,7 @@ export class Function {
   /** Runs forward and records the call, so backward flows through {@link backward}. */
   static apply(...args: unknown[]): Tensor | Tensor[] {
     const inputs = tensorInputs(args);
-    const needs = gradNeeds(inputs);
+    const needs = isGradEnabled() ? gradNeeds(inputs) : undefined;
     const ctx = new FunctionCtx(needs ?? inputs.map(() => false), needs !== undefined, this.name);
     const out = withoutRecording(() => this.forward(ctx, ...args));
     if (!needs) return out;

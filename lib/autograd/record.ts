@@ -4,7 +4,6 @@
 import { isFloatingPoint } from '../dtype';
 import { Tensor } from '../tensor';
 import { edgeOf } from './engine';
-import { isGradEnabled } from './gradMode';
 import { GraphNode, type BackwardFn, type TensorMeta } from './node';
 import type { SavedTensor } from './savedTensor';
 
@@ -27,9 +26,11 @@ export function outputsOf(out: unknown): Tensor[] {
 
 export const metaOf = (t: Tensor): TensorMeta => ({ shape: t.shape, dtype: t.dtype, device: t.device });
 
-/** Per input, whether recording needs its gradient; undefined when nothing is recorded. */
+/**
+ * Per input, whether recording needs its gradient; undefined when no input requires grad.
+ * Callers check isGradEnabled() first.
+ */
 export function gradNeeds(inputs: Tensor[]): boolean[] | undefined {
-  if (!isGradEnabled()) return undefined;
   const needs = inputs.map((t) => t.requiresGrad && isFloatingPoint(t.dtype));
   return needs.includes(true) ? needs : undefined;
 }

@@ -9,7 +9,7 @@ import { isFloatingPoint } from '../dtype';
 import { argRangeError, argTypeError, MixprecError, MixprecRangeError, MixprecTypeError } from '../errors';
 import { rand } from '../random';
 import { checkTensor, Tensor } from '../tensor';
-import { fold as foldOp, gather, indexSelect, unfold as unfoldOp, where, type WindowOptions } from '../ops/indexing';
+import { fold as foldOp, gather, indexSelect, unfold as unfoldOp, where, windowOf, type Window, type WindowOptions } from '../ops/indexing';
 import { linear as linearOp, matmul } from '../ops/matmul';
 import { defineOp } from '../ops/registry';
 import { flatten as flattenOp } from '../ops/viewCast';
@@ -24,7 +24,6 @@ export function flatten(x: Tensor, startDim = 0, endDim = -1): Tensor {
 }
 
 type Pair = number | [number, number];
-const pairOf = (v: Pair): [number, number] => (typeof v === 'number' ? [v, v] : v);
 
 /** Options of {@link conv2d}. */
 export interface Conv2dOptions {
@@ -60,14 +59,8 @@ export const conv2d: (input: Tensor, weight: Tensor, bias?: Tensor, options?: Co
       if (b.ndim !== 1 || b.shape[0] !== o) throw new MixprecRangeError('ERR_SHAPE_MISMATCH', `conv2d: bias must have shape [${o}], got [${b.shape.join(', ')}]`);
     }
     const window: WindowOptions = { stride: options?.stride ?? 1, padding: options?.padding ?? 0, dilation: options?.dilation ?? 1 };
-    const cols = unfoldOp(x, [kh, kw], window);
-    const blocks = cols.shape[2];
-    const [sh, sw] = pairOf(window.stride!);
-    const [ph, pw] = pairOf(window.padding!);
-    const [dh, dw] = pairOf(window.dilation!);
-    const outH = Math.floor((h + 2 * ph - dh * (kh - 1) - 1) / sh) + 1;
-    const outW = Math.floor((wd + 2 * pw - dw * (kw - 1) - 1) / sw) + 1;
-    const grouped = cols.reshape([n, groups, cg * kh * kw, blocks]);
+    const { outH, outW } = windowOf('conv2d', [kh, kw], window, h, wd);
+    const grouped = unfoldOp(x, [kh, kw], window).reshape([n, groups, cg * kh * kw, outH * outW]);
     const product = matmul(w.reshape([groups, o / groups, cg * kh * kw]), grouped);
     const out = product.reshape([n, o, outH, outW]);
     return bias === undefined ? out : out.add(bias.reshape([1, o, 1, 1]));
@@ -88,8 +81,10 @@ function poolShape(op: string, x: Tensor): [number, number, number, number] {
   return t.shape as [number, number, number, number];
 }
 
-function outSize(size: number, k: number, s: number, p: number, d: number): number {
-  return Math.floor((size + 2 * p - d * (k - 1) - 1) / s) + 1;
+/** PyTorch's pooling rule: padding at most half the effective kernel size. */
+function checkPoolPadding(op: string, win: Window, padding: unknown): void {
+  const [eh, ew] = [(win.kh - 1) * win.dh + 1, (win.kw - 1) * win.dw + 1];
+  if (2 * win.ph > eh || 2 * win.pw > ew) throw argRangeError(op, 'options.padding', `at most half the effective kernel size [${eh}, ${ew}]`, padding);
 }
 
 /**
@@ -102,17 +97,14 @@ export const maxPool2d: (input: Tensor, kernelSize: Pair, options?: MaxPool2dOpt
   autocast: 'none',
   forward: (input: Tensor, kernelSize: Pair, options?: MaxPool2dOptions): Tensor => {
     const [n, c, h, w] = poolShape('maxPool2d', input);
-    const [kh, kw] = pairOf(kernelSize);
-    const stride = options?.stride ?? kernelSize;
-    const [sh, sw] = pairOf(stride);
-    const [ph, pw] = pairOf(options?.padding ?? 0);
-    const [dh, dw] = pairOf(options?.dilation ?? 1);
-    if (2 * ph > kh || 2 * pw > kw) throw argRangeError('maxPool2d', 'options.padding', `at most half the kernel size [${kh}, ${kw}]`, options?.padding);
-    const cols = unfoldOp(input, [kh, kw], { stride, padding: options?.padding ?? 0, dilation: options?.dilation ?? 1, padValue: -Infinity });
-    const windows = cols.reshape([n, c, kh * kw, cols.shape[2]]);
+    const window = { stride: options?.stride ?? kernelSize, padding: options?.padding ?? 0, dilation: options?.dilation ?? 1 };
+    const win = windowOf('maxPool2d', kernelSize, window, h, w);
+    checkPoolPadding('maxPool2d', win, options?.padding);
+    const cols = unfoldOp(input, [win.kh, win.kw], { ...window, padValue: -Infinity });
+    const windows = cols.reshape([n, c, win.kh * win.kw, win.outH * win.outW]);
     // The first maximum of each window (NaN wins), as PyTorch: its gradient goes there only.
     const pooled = gather(windows, 2, windows.argmax({ dim: 2, keepdim: true }));
-    return pooled.reshape([n, c, outSize(h, kh, sh, ph, dh), outSize(w, kw, sw, pw, dw)]);
+    return pooled.reshape([n, c, win.outH, win.outW]);
   },
 });
 
@@ -130,16 +122,13 @@ export const avgPool2d: (input: Tensor, kernelSize: Pair, options?: AvgPool2dOpt
   autocast: 'none',
   forward: (input: Tensor, kernelSize: Pair, options?: AvgPool2dOptions): Tensor => {
     const [n, c, h, w] = poolShape('avgPool2d', input);
-    const [kh, kw] = pairOf(kernelSize);
-    const stride = options?.stride ?? kernelSize;
-    const [sh, sw] = pairOf(stride);
-    const [ph, pw] = pairOf(options?.padding ?? 0);
-    if (2 * ph > kh || 2 * pw > kw) throw argRangeError('avgPool2d', 'options.padding', `at most half the kernel size [${kh}, ${kw}]`, options?.padding);
-    const window = { stride, padding: options?.padding ?? 0 };
-    const cols = unfoldOp(input, [kh, kw], window).reshape([n, c, kh * kw, -1]);
-    const shape = [n, c, outSize(h, kh, sh, ph, 1), outSize(w, kw, sw, pw, 1)];
+    const window = { stride: options?.stride ?? kernelSize, padding: options?.padding ?? 0 };
+    const win = windowOf('avgPool2d', kernelSize, window, h, w);
+    checkPoolPadding('avgPool2d', win, options?.padding);
+    const cols = unfoldOp(input, [win.kh, win.kw], window).reshape([n, c, win.kh * win.kw, -1]);
+    const shape = [n, c, win.outH, win.outW];
     if (options?.countIncludePad ?? true) return cols.mean({ dim: 2 }).reshape(shape);
-    const counts = unfoldOp(ones([1, 1, h, w], { dtype: input.dtype, device: input.device }), [kh, kw], window).sum({ dim: 1 });
+    const counts = unfoldOp(ones([1, 1, h, w], { dtype: input.dtype, device: input.device }), [win.kh, win.kw], window).sum({ dim: 1 });
     return cols.sum({ dim: 2 }).div(counts).reshape(shape);
   },
 });

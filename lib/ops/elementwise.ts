@@ -201,9 +201,10 @@ export const pow: (a: Operand, b: Operand) => Tensor = defineBinary({
 
 /** The gradient share of `a` in maximum/minimum: 1 where a wins, ½ on ties (PyTorch). */
 function winnerShare(a: Operand, b: Operand, wins: 'gt' | 'lt', dtype: DType): Tensor {
-  const x = a instanceof Tensor ? a : (b as Tensor).mul(0).add(a);
-  const w = wins === 'gt' ? x.gt(b) : x.lt(b);
-  const tie = x.eq(b);
+  // Compare with the tensor on the left: a scalar `a` wins where b loses to it.
+  const [w, tie] = a instanceof Tensor
+    ? [wins === 'gt' ? a.gt(b) : a.lt(b), a.eq(b)]
+    : [wins === 'gt' ? (b as Tensor).lt(a) : (b as Tensor).gt(a), (b as Tensor).eq(a)];
   return w.to(dtype).add(tie.to(dtype).mul(0.5));
 }
 

@@ -1,8 +1,6 @@
 /**
- * Helpers backward functions share: reducing a broadcast gradient back to an operand's shape,
- * and masks as float tensors.
+ * What backward functions share: reducing a broadcast gradient back to an operand's shape.
  */
-import type { DType } from '../dtype';
 import { sameShape } from '../shape';
 import type { Tensor } from '../tensor';
 
@@ -17,9 +15,4 @@ export function sumToShape(g: Tensor, shape: readonly number[]): Tensor {
   }
   const summed = dims.length > 0 ? g.sum({ dim: dims, keepdim: true }) : g;
   return summed.reshape(shape as number[]);
-}
-
-/** A bool tensor as 0/1 values of `dtype`. */
-export function maskOf(mask: Tensor, dtype: DType): Tensor {
-  return mask.to(dtype);
 }

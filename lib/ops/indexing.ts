@@ -274,14 +274,19 @@ function pair(op: string, arg: string, value: unknown, min: number): [number, nu
   throw argRangeError(op, arg, `a ${what} or a pair of ${what}s`, value);
 }
 
-interface Window {
+/** A parsed sliding window and how many blocks it gives. */
+export interface Window {
   kh: number; kw: number; dh: number; dw: number; ph: number; pw: number; sh: number; sw: number;
   /** Blocks along height and width. */
   outH: number; outW: number;
 }
 
-/** Parses the window and computes how many blocks fit an image of [height, width]. */
-function parseWindow(op: string, kernelSize: unknown, options: WindowOptions | undefined, height: number, width: number): Window {
+/**
+ * Parses a window (kernel size, dilation, padding, stride) and computes how many blocks fit an
+ * image of [height, width]; errors name `op`. The layers built on unfold use it for their
+ * output sizes.
+ */
+export function windowOf(op: string, kernelSize: unknown, options: WindowOptions | undefined, height: number, width: number): Window {
   if (options !== undefined && (typeof options !== 'object' || options === null)) throw argTypeError(op, 'options', 'an object', options);
   const [kh, kw] = pair(op, 'kernelSize', kernelSize, 1);
   const [dh, dw] = pair(op, 'options.dilation', options?.dilation ?? 1, 1);
@@ -314,7 +319,7 @@ export function unfoldForward(input: Tensor, kernelSize: [number, number], optio
   const t = checkTensor('unfold', 'input', input);
   if (t.ndim !== 3 && t.ndim !== 4) throw argRangeError('unfold', 'input', 'a 4-d [N, C, H, W] or 3-d [C, H, W] tensor', t, 'ERR_INVALID_SHAPE');
   const [height, width] = t.shape.slice(-2);
-  const w = parseWindow('unfold', kernelSize, options, height, width);
+  const w = windowOf('unfold', kernelSize, options, height, width);
   const padValue = options?.padValue ?? 0;
   if (typeof padValue !== 'number' || (!isFloatingPoint(t.dtype) && !(Number.isInteger(padValue) && Math.abs(padValue) <= 2147483647))) {
     throw argTypeError('unfold', 'options.padValue', isFloatingPoint(t.dtype) ? 'a number' : `an int32 value for a ${t.dtype} input`, padValue);
@@ -344,7 +349,7 @@ export function foldForward(input: Tensor, outputSize: [number, number], kernelS
   if (t.ndim !== 2 && t.ndim !== 3) throw argRangeError('fold', 'input', 'a 3-d [N, C*kh*kw, L] or 2-d [C*kh*kw, L] tensor', t, 'ERR_INVALID_SHAPE');
   checkSummable('fold', 'input', t);
   const [height, width] = pair('fold', 'outputSize', outputSize, 1);
-  const w = parseWindow('fold', kernelSize, options, height, width);
+  const w = windowOf('fold', kernelSize, options, height, width);
   const [rows, columns] = t.shape.slice(-2);
   if (rows % (w.kh * w.kw) !== 0) {
     throw argRangeError('fold', 'input', `a tensor whose dimension ${t.ndim - 2} is divisible by the kernel's ${w.kh}x${w.kw} = ${w.kh * w.kw} positions`, t, 'ERR_INVALID_SHAPE');

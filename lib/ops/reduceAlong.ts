@@ -126,12 +126,11 @@ function extremumGrad(x: Tensor, out: Tensor, g: Tensor, dim: number | undefined
 export const prod: AlongOp<DimOptions> = alongOp('prod', 'float32', (x, out, g, dim) => {
   const zeros = x.eq(0).to(x.dtype);
   const nonZero = x.add(zeros);
-  const others = dim === undefined ? prodOf(nonZero).reshape(keptShape(x, dim)) : prodOf(nonZero, { dim, keepdim: true });
+  const others = dim === undefined ? prod(nonZero).reshape(keptShape(x, dim)) : prod(nonZero, { dim, keepdim: true });
   const zeroCount = dim === undefined ? zeros.sum().reshape(keptShape(x, dim)) : zeros.sum(keepOptions(dim));
   const atZero = others.mul(zeroCount.eq(1).to(x.dtype));
   return g.mul(out.div(nonZero).mul(zeros.neg().add(1)).add(zeros.mul(atZero)));
 });
-const prodOf = (x: Tensor, options?: DimOptions): Tensor => prod(x, options);
 
 /** Largest value (NaN if any is NaN). @example `mp.max(x, { dim: -1 })` */
 export const max: AlongOp<DimOptions> = alongOp('max', 'none', extremumGrad);

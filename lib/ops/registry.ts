@@ -96,6 +96,7 @@ export function defineOp<F extends AnyFn>(def: OpDef<F>): F {
   const backward = def.backward!;
   const name = nodeName(def.name);
   const op = function (this: unknown, ...args: AnyArgs) {
+    if (!isGradEnabled()) return def.forward(...args);
     const inputs = tensorInputs(args);
     const needs = gradNeeds(inputs);
     if (!needs) return def.forward(...args);
