@@ -73,4 +73,21 @@ export const cuda = {
     Device.parse('cuda.synchronize', 'device', `cuda:${d}`).require('cuda.synchronize');
     native.cudaSynchronize(d);
   },
+  /**
+   * The compute capability `[major, minor]` of a CUDA device (default 0).
+   * @example `mp.cuda.getDeviceCapability(); // [9, 0] on an H100/H200`
+   */
+  getDeviceCapability(device = 0): [number, number] {
+    if (!Number.isInteger(device) || device < 0) throw argRangeError('cuda.getDeviceCapability', 'device', 'a CUDA device index', device);
+    Device.parse('cuda.getDeviceCapability', 'device', `cuda:${device}`).require('cuda.getDeviceCapability');
+    const cc = native.cudaCapability(device);
+    return [Math.floor(cc / 10), cc % 10];
+  },
+  /**
+   * Whether CUDA device 0 (or `device`) computes in bfloat16 natively (compute capability 8.0+).
+   * @example `const dtype = mp.cuda.isBf16Supported() ? 'bfloat16' : 'float16';`
+   */
+  isBf16Supported(device = 0): boolean {
+    return cuda.isAvailable() && cuda.getDeviceCapability(device)[0] >= 8;
+  },
 };

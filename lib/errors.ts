@@ -22,7 +22,8 @@ export type ErrorCode =
   | 'ERR_SHAPE_MISMATCH'
   | 'ERR_NONFINITE'
   | 'ERR_NAPI'
-  | 'ERR_AUTOGRAD';
+  | 'ERR_AUTOGRAD'
+  | 'ERR_AUTOCAST';
 
 /**
  * A mixprec failure that is not a plain argument error.

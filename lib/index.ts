@@ -32,8 +32,9 @@ export { matmul, mm, bmm, linear, addmm, baddbmm, type AddmmOptions } from './op
 export { permute, transpose, squeeze, unsqueeze, narrow, slice, expand, cat, stack, split, chunk } from './ops/shapeOps';
 export { where, gather, scatterAdd, indexSelect, indexAdd, unfold, fold, type WindowOptions } from './ops/indexing';
 export { sum, mean, norm, type ReduceOptions, type NormOptions } from './ops/reduce';
-export { prod, max, min, argmax, argmin, logsumexp, variance, std, softmax, logSoftmax, type DimOptions, type VarOptions } from './ops/reduceAlong';
+export { prod, max, min, argmax, argmin, logsumexp, variance, std, softmax, logSoftmax, type DimOptions, type VarOptions, type ProdOptions, type SoftmaxOptions } from './ops/reduceAlong';
 export * as autograd from './autograd';
+export * as amp from './amp';
 export { noGrad, enableGrad, isGradEnabled } from './autograd/gradMode';
 export { registeredOps, type RegisteredOp, type AutocastCategory } from './ops/registry';
 export { tidy, keep, dispose, memory, resetPeakMemory, type MemoryInfo, type DeviceMemory, type DTypeMemory } from './memory';

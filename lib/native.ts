@@ -30,6 +30,8 @@ export interface NativeAddon {
   info(): NativeInfo;
   setSimdLevel(level: string): boolean;
   cudaSynchronize(device: number): void;
+  /** Compute capability as major * 10 + minor (90 for sm_90). */
+  cudaCapability(device: number): number;
   alloc(device: number, dtype: number, numel: number, zeroed: boolean): StorageHandle;
   release(handle: StorageHandle): void;
   isReleased(handle: StorageHandle): boolean;

@@ -6,11 +6,12 @@ const fs = require('node:fs');
 const path = require('node:path');
 
 const categories = {
-  lowerPrecision: 'autocast dtype (float16/bfloat16)',
-  float32: 'float32',
+  lowerPrecision: 'autocast dtype',
+  fp32: 'float32',
+  fp32SetOptDtype: 'float32 result, input not cast',
   promote: 'widest input dtype',
-  none: 'inputs as given',
-  banned: 'refused (unsafe in 16-bit)',
+  passThrough: 'inputs as given',
+  banned: 'refused (unsafe in float16)',
 };
 const kinds = {
   primitive: 'native forward, backward formula',
@@ -22,17 +23,20 @@ const kinds = {
 function render(mp) {
   const rows = mp.registeredOps().map((op) => {
     const method = typeof mp.Tensor.prototype[op.name] === 'function' ? `\`t.${op.name}()\`` : '';
-    return `| \`${op.name}\` | ${kinds[op.kind]} | ${categories[op.autocast]} | ${method} |`;
+    return `| \`${op.name}\` | ${kinds[op.kind]} | ${categories[op.autocast.cuda]} | ${categories[op.autocast.cpu]} | ${method} |`;
   });
   return [
     '# Op reference',
     '',
     'Generated from the op registry by `npm run docs:ops` (do not edit by hand). Every op is',
     'declared once in `lib/ops` or `lib/nn/functional.ts`; autograd, autocast and the tests read',
-    'the same declaration. "Autocast" is the dtype the op runs in inside an autocast region.',
+    'the same declaration. The autocast columns give the dtype the op runs in inside an autocast',
+    'scope under the built-in policies (`mp.amp.policies.cuda`, float16 by default, and',
+    '`mp.amp.policies.cpu`, bfloat16 by default), which follow PyTorch\'s op lists; see',
+    '[autocast.md](autocast.md).',
     '',
-    '| Op | Gradient | Autocast | Tensor method |',
-    '| --- | --- | --- | --- |',
+    '| Op | Gradient | CUDA autocast | CPU autocast | Tensor method |',
+    '| --- | --- | --- | --- | --- |',
     ...rows,
     '',
   ].join('\n');

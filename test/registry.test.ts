@@ -17,16 +17,15 @@ describe('op registry', () => {
     const ops = mp.registeredOps();
     expect(new Set(ops.map((o) => o.name)).size).toBe(ops.length);
     for (const op of ops) {
-      expect(['lowerPrecision', 'float32', 'promote', 'none', 'banned']).toContain(op.autocast);
+      expect(mp.amp.autocastCategories).toContain(op.autocast.cuda);
+      expect(mp.amp.autocastCategories).toContain(op.autocast.cpu);
       expect(['primitive', 'composite', 'nondifferentiable']).toContain(op.kind);
     }
-    expect(() => defineOp({ name: 'add', autocast: 'none', forward: () => mp.zeros([1]) })).toThrow(/declared twice/);
+    expect(() => defineOp({ name: 'add', autocast: 'passThrough', forward: () => mp.zeros([1]) })).toThrow(/declared twice/);
   });
 
-  test('PyTorch autocast lists: matmul-like ops run in 16-bit, reductions and losses in float32', () => {
-    const category = new Map(mp.registeredOps().map((o) => [o.name, o.autocast]));
-    for (const name of ['matmul', 'mm', 'bmm', 'linear', 'addmm', 'baddbmm', 'conv2d']) expect(category.get(name)).toBe('lowerPrecision');
-    for (const name of ['sum', 'softmax', 'logSoftmax', 'crossEntropy', 'mseLoss', 'layerNorm', 'exp', 'log', 'pow']) expect(category.get(name)).toBe('float32');
-    expect(category.get('binaryCrossEntropy')).toBe('banned');
+  test('a category an op cannot honour is refused at declaration', () => {
+    expect(() => defineOp({ name: 'registryTestBadCategory', autocast: 'float32' as never, forward: () => mp.zeros([1]) })).toThrow(/unknown autocast category/);
+    expect(() => defineOp({ name: 'registryTestNoDtype', autocast: 'fp32SetOptDtype', forward: () => mp.zeros([1]) })).toThrow(/takes no dtype option/);
   });
 });

@@ -17,6 +17,8 @@ bool compiled();
 // Visible devices; 0 when there is no GPU or no driver (see unavailableReason()).
 int deviceCount();
 std::string unavailableReason();
+// Compute capability (major * 10 + minor) of `device`; throws like requireDevice.
+int computeCapability(int device);
 // Throws ERR_CUDA_UNAVAILABLE / ERR_INVALID_DEVICE unless `device` can be used.
 void requireDevice(int device);
 

@@ -78,6 +78,15 @@ void requireDevice(int device) {
   }
 }
 
+int computeCapability(int device) {
+  requireDevice(device);
+  int major = 0;
+  int minor = 0;
+  check(cudaDeviceGetAttribute(&major, cudaDevAttrComputeCapabilityMajor, device), "cudaDeviceGetAttribute");
+  check(cudaDeviceGetAttribute(&minor, cudaDevAttrComputeCapabilityMinor, device), "cudaDeviceGetAttribute");
+  return major * 10 + minor;
+}
+
 cudaStream_t streamFor(int device) {
   std::lock_guard<std::mutex> lock(state().mutex);
   cudaStream_t& stream = state().streams[device];

@@ -16,6 +16,7 @@ bool compiled() { return false; }
 int deviceCount() { return 0; }
 std::string unavailableReason() { return "mixprec was built without the CUDA toolkit"; }
 void requireDevice(int) { unavailable(); }
+int computeCapability(int) { unavailable(); }
 void* allocate(int, size_t, bool) { unavailable(); }
 void deferFree(int, void*) {}
 void copyHostToDevice(int, void*, const void*, size_t) { unavailable(); }

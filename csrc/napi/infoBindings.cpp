@@ -41,12 +41,18 @@ Napi::Value cudaSynchronize(const Napi::CallbackInfo& cb) {
   return cb.Env().Undefined();
 }
 
+Napi::Value cudaCapability(const Napi::CallbackInfo& cb) {
+  Args args(cb, "cudaCapability", 1);
+  return Napi::Number::New(cb.Env(), cuda::computeCapability(args.int32(0, "device")));
+}
+
 }  // namespace
 
 void registerInfoBindings(Napi::Env env, Napi::Object exports) {
   exportFunction<info>(env, exports, "info");
   exportFunction<setSimd>(env, exports, "setSimdLevel");
   exportFunction<cudaSynchronize>(env, exports, "cudaSynchronize");
+  exportFunction<cudaCapability>(env, exports, "cudaCapability");
 }
 
 }  // namespace mp::napi

@@ -9,6 +9,7 @@ import { argTypeError, MixprecError } from '../errors';
 import { tidy } from '../memory';
 import { sameShape } from '../shape';
 import { nextTensorIdWatermark, Tensor } from '../tensor';
+import { withAutocastOff } from '../amp/autocastState';
 import { enableGrad, noGrad } from './gradMode';
 import { AccumulateGrad, accumulatorOf } from './leafAccumulator';
 import type { Edge, GraphNode } from './node';
@@ -91,7 +92,8 @@ function nodesLeadingTo(targets: Set<GraphNode>, all: Iterable<GraphNode>): Set<
  */
 export function runBackward(roots: Tensor[], rootGrads: (Tensor | undefined)[], options: EngineOptions): (Tensor | undefined)[] {
   const run = () => new BackwardPass(options, nextTensorIdWatermark()).run(roots, rootGrads);
-  return options.createGraph ? enableGrad(run) : noGrad(run);
+  // Backward runs in the dtypes forward chose: autocast is off inside, whatever the caller's scope.
+  return withAutocastOff(() => (options.createGraph ? enableGrad(run) : noGrad(run)));
 }
 
 class BackwardPass {
@@ -232,7 +234,8 @@ class BackwardPass {
 
   private callBackward(node: GraphNode, grads: (Tensor | undefined)[]): void {
     const { op } = this.options;
-    if (node.released) {
+    // A node that saved nothing (a cast, an add) can run again: only freed saved tensors forbid it.
+    if (node.released && node.saved.length > 0) {
       throw new MixprecError('ERR_AUTOGRAD', `${op}: trying to backward through the graph a second time through ${node.name} (its saved tensors were freed); pass {retainGraph: true} to the first backward() if you need to backward twice`);
     }
     const results = tidy(() => {

@@ -94,7 +94,7 @@ function checkPoolPadding(op: string, win: Window, padding: unknown): void {
  */
 export const maxPool2d: (input: Tensor, kernelSize: Pair, options?: MaxPool2dOptions) => Tensor = defineOp({
   name: 'maxPool2d',
-  autocast: 'none',
+  autocast: 'passThrough',
   forward: (input: Tensor, kernelSize: Pair, options?: MaxPool2dOptions): Tensor => {
     const [n, c, h, w] = poolShape('maxPool2d', input);
     const window = { stride: options?.stride ?? kernelSize, padding: options?.padding ?? 0, dilation: options?.dilation ?? 1 };
@@ -119,7 +119,7 @@ export interface AvgPool2dOptions {
 /** Mean over sliding windows. @example `F.avgPool2d(x, 2)` */
 export const avgPool2d: (input: Tensor, kernelSize: Pair, options?: AvgPool2dOptions) => Tensor = defineOp({
   name: 'avgPool2d',
-  autocast: 'none',
+  autocast: 'passThrough',
   forward: (input: Tensor, kernelSize: Pair, options?: AvgPool2dOptions): Tensor => {
     const [n, c, h, w] = poolShape('avgPool2d', input);
     const window = { stride: options?.stride ?? kernelSize, padding: options?.padding ?? 0 };
@@ -150,7 +150,7 @@ function adaptiveMatrix(inSize: number, outSize: number, like: Tensor): Tensor {
  */
 export const adaptiveAvgPool2d: (input: Tensor, outputSize: number | [number | null, number | null]) => Tensor = defineOp({
   name: 'adaptiveAvgPool2d',
-  autocast: 'none',
+  autocast: 'passThrough',
   forward: (input: Tensor, outputSize: number | [number | null, number | null]): Tensor => {
     const [, , h, w] = poolShape('adaptiveAvgPool2d', input);
     // null keeps that input size, as in PyTorch.
@@ -171,6 +171,12 @@ export interface BatchNormOptions {
   eps?: number;
 }
 
+/**
+ * Normalization layers compute 16-bit inputs in float32 and return the input's dtype (as
+ * PyTorch's kernels do), so statistics never round through float16/bfloat16.
+ */
+const widened = (x: Tensor): Tensor => (x.dtype === 'float16' || x.dtype === 'bfloat16' ? x.to('float32') : x);
+
 /** The per-channel shape [1, C, 1, ...] for an input of `ndim` dims. */
 const channelShape = (c: number, ndim: number): number[] => [1, c, ...new Array<number>(Math.max(ndim - 2, 0)).fill(1)];
 
@@ -181,10 +187,11 @@ const channelShape = (c: number, ndim: number): number[] => [1, c, ...new Array<
  */
 export const batchNorm: (input: Tensor, runningMean: Tensor | undefined, runningVar: Tensor | undefined, weight?: Tensor, bias?: Tensor, options?: BatchNormOptions) => Tensor = defineOp({
   name: 'batchNorm',
-  autocast: 'float32',
+  autocast: 'passThrough',
   forward: (input: Tensor, runningMean: Tensor | undefined, runningVar: Tensor | undefined, weight?: Tensor, bias?: Tensor, options?: BatchNormOptions): Tensor => {
-    const x = checkTensor('batchNorm', 'input', input);
-    if (x.ndim < 2) throw argRangeError('batchNorm', 'input', 'a tensor [N, C, ...] with at least 2 dims', x, 'ERR_INVALID_SHAPE');
+    const given = checkTensor('batchNorm', 'input', input);
+    if (given.ndim < 2) throw argRangeError('batchNorm', 'input', 'a tensor [N, C, ...] with at least 2 dims', given, 'ERR_INVALID_SHAPE');
+    const x = widened(given);
     const c = x.shape[1];
     for (const [name, t] of [['runningMean', runningMean], ['runningVar', runningVar], ['weight', weight], ['bias', bias]] as const) {
       if (t !== undefined && (checkTensor('batchNorm', name, t).ndim !== 1 || t.shape[0] !== c)) {
@@ -206,8 +213,8 @@ export const batchNorm: (input: Tensor, runningMean: Tensor | undefined, running
       variance = centered.mul(centered).mean({ dim: dims, keepdim: true });
       if (runningMean !== undefined && runningVar !== undefined) {
         noGrad(() => {
-          runningMean.mul_(1 - momentum).add_(mean.reshape([c]).mul(momentum));
-          runningVar.mul_(1 - momentum).add_(variance.reshape([c]).mul((momentum * count) / (count - 1)));
+          runningMean.mul_(1 - momentum).add_(mean.reshape([c]).mul(momentum).to(runningMean.dtype));
+          runningVar.mul_(1 - momentum).add_(variance.reshape([c]).mul((momentum * count) / (count - 1)).to(runningVar.dtype));
         });
       }
     } else {
@@ -220,7 +227,7 @@ export const batchNorm: (input: Tensor, runningMean: Tensor | undefined, running
     let y = x.sub(mean).mul(variance.add(eps).rsqrt());
     if (weight !== undefined) y = y.mul(weight.reshape(shape));
     if (bias !== undefined) y = y.add(bias.reshape(shape));
-    return y;
+    return x === given ? y : y.to(given.dtype);
   },
 });
 
@@ -230,9 +237,10 @@ export const batchNorm: (input: Tensor, runningMean: Tensor | undefined, running
  */
 export const layerNorm: (input: Tensor, normalizedShape: number[], weight?: Tensor, bias?: Tensor, eps?: number) => Tensor = defineOp({
   name: 'layerNorm',
-  autocast: 'float32',
+  autocast: { cuda: 'fp32', cpu: 'passThrough' },
   forward: (input: Tensor, normalizedShape: number[], weight?: Tensor, bias?: Tensor, eps = 1e-5): Tensor => {
-    const x = checkTensor('layerNorm', 'input', input);
+    const given = checkTensor('layerNorm', 'input', input);
+    const x = widened(given);
     if (!Array.isArray(normalizedShape) || normalizedShape.length === 0 || normalizedShape.length > x.ndim) throw argTypeError('layerNorm', 'normalizedShape', `1 to ${x.ndim} trailing sizes of the input`, normalizedShape);
     const tail = x.shape.slice(x.ndim - normalizedShape.length);
     if (tail.some((s, i) => s !== normalizedShape[i])) {
@@ -250,7 +258,7 @@ export const layerNorm: (input: Tensor, normalizedShape: number[], weight?: Tens
     let y = centered.mul(variance.add(eps).rsqrt());
     if (weight !== undefined) y = y.mul(weight);
     if (bias !== undefined) y = y.add(bias);
-    return y;
+    return x === given ? y : y.to(given.dtype);
   },
 });
 
@@ -260,9 +268,10 @@ export const layerNorm: (input: Tensor, normalizedShape: number[], weight?: Tens
  */
 export const groupNorm: (input: Tensor, numGroups: number, weight?: Tensor, bias?: Tensor, eps?: number) => Tensor = defineOp({
   name: 'groupNorm',
-  autocast: 'float32',
+  autocast: { cuda: 'fp32', cpu: 'passThrough' },
   forward: (input: Tensor, numGroups: number, weight?: Tensor, bias?: Tensor, eps = 1e-5): Tensor => {
-    const x = checkTensor('groupNorm', 'input', input);
+    const given = checkTensor('groupNorm', 'input', input);
+    const x = widened(given);
     if (x.ndim < 2) throw argRangeError('groupNorm', 'input', 'a tensor [N, C, ...]', x, 'ERR_INVALID_SHAPE');
     const [n, c] = x.shape;
     if (!Number.isInteger(numGroups) || numGroups < 1 || c % numGroups !== 0) throw argRangeError('groupNorm', 'numGroups', `a positive divisor of the ${c} channels`, numGroups);
@@ -279,7 +288,7 @@ export const groupNorm: (input: Tensor, numGroups: number, weight?: Tensor, bias
     let y = centered.mul(variance.add(eps).rsqrt()).reshape(x.shape);
     if (weight !== undefined) y = y.mul(weight.reshape(shape));
     if (bias !== undefined) y = y.add(bias.reshape(shape));
-    return y;
+    return x === given ? y : y.to(given.dtype);
   },
 });
 
@@ -290,7 +299,7 @@ export const groupNorm: (input: Tensor, numGroups: number, weight?: Tensor, bias
  */
 export const dropout: (input: Tensor, p?: number, training?: boolean) => Tensor = defineOp({
   name: 'dropout',
-  autocast: 'none',
+  autocast: 'passThrough',
   forward: (input: Tensor, p = 0.5, training = true): Tensor => {
     const x = checkTensor('dropout', 'input', input);
     if (typeof p !== 'number' || !(p >= 0 && p <= 1)) throw argRangeError('dropout', 'p', 'a probability in [0, 1]', p);
@@ -308,7 +317,7 @@ export const dropout: (input: Tensor, p?: number, training?: boolean) => Tensor 
  */
 export const embedding: (indices: Tensor, weight: Tensor, options?: { paddingIdx?: number }) => Tensor = defineOp({
   name: 'embedding',
-  autocast: 'none',
+  autocast: 'passThrough',
   forward: (indices: Tensor, weight: Tensor, options?: { paddingIdx?: number }): Tensor => {
     const ids = checkTensor('embedding', 'indices', indices);
     const w = checkTensor('embedding', 'weight', weight);
@@ -350,7 +359,7 @@ export interface LossOptions {
 /** Mean squared error. @example `F.mseLoss(pred, y)` */
 export const mseLoss: (input: Tensor, target: Tensor, options?: LossOptions) => Tensor = defineOp({
   name: 'mseLoss',
-  autocast: 'float32',
+  autocast: 'fp32',
   forward: (input: Tensor, target: Tensor, options?: LossOptions): Tensor => {
     sameShapes('mseLoss', input, target);
     const d = input.sub(target);
@@ -361,7 +370,7 @@ export const mseLoss: (input: Tensor, target: Tensor, options?: LossOptions) => 
 /** Mean absolute error. @example `F.l1Loss(pred, y)` */
 export const l1Loss: (input: Tensor, target: Tensor, options?: LossOptions) => Tensor = defineOp({
   name: 'l1Loss',
-  autocast: 'float32',
+  autocast: 'fp32',
   forward: (input: Tensor, target: Tensor, options?: LossOptions): Tensor => {
     sameShapes('l1Loss', input, target);
     return reduceLoss('l1Loss', input.sub(target).abs(), options?.reduction);
@@ -371,7 +380,7 @@ export const l1Loss: (input: Tensor, target: Tensor, options?: LossOptions) => T
 /** Huber-like loss: quadratic below `beta` (default 1), linear above. @example `F.smoothL1Loss(pred, y)` */
 export const smoothL1Loss: (input: Tensor, target: Tensor, options?: LossOptions & { beta?: number }) => Tensor = defineOp({
   name: 'smoothL1Loss',
-  autocast: 'float32',
+  autocast: 'fp32',
   forward: (input: Tensor, target: Tensor, options?: LossOptions & { beta?: number }): Tensor => {
     sameShapes('smoothL1Loss', input, target);
     const beta = options?.beta ?? 1;
@@ -395,7 +404,7 @@ export interface BceOptions extends LossOptions {
  */
 export const binaryCrossEntropy: (input: Tensor, target: Tensor, options?: BceOptions) => Tensor = defineOp({
   name: 'binaryCrossEntropy',
-  autocast: 'banned',
+  autocast: { cuda: 'banned', cpu: 'fp32' },
   forward: (input: Tensor, target: Tensor, options?: BceOptions): Tensor => {
     sameShapes('binaryCrossEntropy', input, target);
     const logP = input.log().clamp(-100);
@@ -412,7 +421,7 @@ export const binaryCrossEntropy: (input: Tensor, target: Tensor, options?: BceOp
  */
 export const binaryCrossEntropyWithLogits: (input: Tensor, target: Tensor, options?: BceOptions & { posWeight?: Tensor }) => Tensor = defineOp({
   name: 'binaryCrossEntropyWithLogits',
-  autocast: 'float32',
+  autocast: 'fp32',
   forward: (input: Tensor, target: Tensor, options?: BceOptions & { posWeight?: Tensor }): Tensor => {
     sameShapes('binaryCrossEntropyWithLogits', input, target);
     // log(1 + e^-|x|) + max(-x, 0) is log(1 + e^-x) without overflow.
@@ -487,7 +496,7 @@ function reduceWeighted(op: string, losses: Tensor, weights: Tensor, shape: numb
  */
 export const nllLoss: (input: Tensor, target: Tensor, options?: NllOptions) => Tensor = defineOp({
   name: 'nllLoss',
-  autocast: 'float32',
+  autocast: 'fp32',
   forward: (input: Tensor, target: Tensor, options?: NllOptions): Tensor => {
     const [logp, t] = flattenClasses('nllLoss', input, target);
     const [losses, weights] = nllTerms('nllLoss', logp, t, options);
@@ -502,7 +511,7 @@ export const nllLoss: (input: Tensor, target: Tensor, options?: NllOptions) => T
  */
 export const crossEntropy: (input: Tensor, target: Tensor, options?: NllOptions & { labelSmoothing?: number }) => Tensor = defineOp({
   name: 'crossEntropy',
-  autocast: 'float32',
+  autocast: 'fp32',
   forward: (input: Tensor, target: Tensor, options?: NllOptions & { labelSmoothing?: number }): Tensor => {
     const smoothing = options?.labelSmoothing ?? 0;
     if (typeof smoothing !== 'number' || !(smoothing >= 0 && smoothing <= 1)) throw argRangeError('crossEntropy', 'options.labelSmoothing', 'a number in [0, 1]', smoothing);
@@ -528,7 +537,7 @@ export const crossEntropy: (input: Tensor, target: Tensor, options?: NllOptions 
  */
 export const klDiv: (input: Tensor, target: Tensor, options?: { reduction?: Reduction | 'batchmean'; logTarget?: boolean }) => Tensor = defineOp({
   name: 'klDiv',
-  autocast: 'float32',
+  autocast: 'fp32',
   forward: (input: Tensor, target: Tensor, options?: { reduction?: Reduction | 'batchmean'; logTarget?: boolean }): Tensor => {
     sameShapes('klDiv', input, target);
     const pointwise = options?.logTarget

@@ -40,17 +40,17 @@ function compare(name: CompareName, input: Tensor, other: Operand): Tensor {
 }
 
 /** `a == b` → bool. @example `mp.eq(pred, labels)` */
-export const eq: (a: Tensor, b: Operand) => Tensor = defineOp({ name: 'eq', autocast: 'promote', differentiable: false, forward: (a: Tensor, b: Operand): Tensor => compare('eq', a, b) });
+export const eq: (a: Tensor, b: Operand) => Tensor = defineOp({ name: 'eq', autocast: 'passThrough', differentiable: false, forward: (a: Tensor, b: Operand): Tensor => compare('eq', a, b) });
 /** `a != b` → bool (true where either is NaN). */
-export const ne: (a: Tensor, b: Operand) => Tensor = defineOp({ name: 'ne', autocast: 'promote', differentiable: false, forward: (a: Tensor, b: Operand): Tensor => compare('ne', a, b) });
+export const ne: (a: Tensor, b: Operand) => Tensor = defineOp({ name: 'ne', autocast: 'passThrough', differentiable: false, forward: (a: Tensor, b: Operand): Tensor => compare('ne', a, b) });
 /** `a < b` → bool. */
-export const lt: (a: Tensor, b: Operand) => Tensor = defineOp({ name: 'lt', autocast: 'promote', differentiable: false, forward: (a: Tensor, b: Operand): Tensor => compare('lt', a, b) });
+export const lt: (a: Tensor, b: Operand) => Tensor = defineOp({ name: 'lt', autocast: 'passThrough', differentiable: false, forward: (a: Tensor, b: Operand): Tensor => compare('lt', a, b) });
 /** `a <= b` → bool. */
-export const le: (a: Tensor, b: Operand) => Tensor = defineOp({ name: 'le', autocast: 'promote', differentiable: false, forward: (a: Tensor, b: Operand): Tensor => compare('le', a, b) });
+export const le: (a: Tensor, b: Operand) => Tensor = defineOp({ name: 'le', autocast: 'passThrough', differentiable: false, forward: (a: Tensor, b: Operand): Tensor => compare('le', a, b) });
 /** `a > b` → bool. @example `mp.gt(x, 0)` */
-export const gt: (a: Tensor, b: Operand) => Tensor = defineOp({ name: 'gt', autocast: 'promote', differentiable: false, forward: (a: Tensor, b: Operand): Tensor => compare('gt', a, b) });
+export const gt: (a: Tensor, b: Operand) => Tensor = defineOp({ name: 'gt', autocast: 'passThrough', differentiable: false, forward: (a: Tensor, b: Operand): Tensor => compare('gt', a, b) });
 /** `a >= b` → bool. */
-export const ge: (a: Tensor, b: Operand) => Tensor = defineOp({ name: 'ge', autocast: 'promote', differentiable: false, forward: (a: Tensor, b: Operand): Tensor => compare('ge', a, b) });
+export const ge: (a: Tensor, b: Operand) => Tensor = defineOp({ name: 'ge', autocast: 'passThrough', differentiable: false, forward: (a: Tensor, b: Operand): Tensor => compare('ge', a, b) });
 
 declare module '../tensor' {
   interface Tensor {

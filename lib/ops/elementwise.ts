@@ -140,7 +140,7 @@ const saveTensors = (args: [Operand, Operand]): Tensor[] => args.filter((a): a i
  */
 export const add: (a: Operand, b: Operand) => Tensor = defineBinary({
   name: 'add',
-  autocast: 'promote',
+  autocast: 'passThrough',
   forward: (a: Operand, b: Operand): Tensor => binary('add', 'add', a, b),
   backward: (ctx, [g]): (Tensor | undefined)[] => [operandGrad(ctx, 0, g, (x) => x), operandGrad(ctx, 1, g, (x) => x)],
 });
@@ -148,7 +148,7 @@ export const add: (a: Operand, b: Operand) => Tensor = defineBinary({
 /** `a - b` (broadcasting, promotion). @example `mp.sub(x, 1)`, `mp.sub(1, x)` */
 export const sub: (a: Operand, b: Operand) => Tensor = defineBinary({
   name: 'sub',
-  autocast: 'promote',
+  autocast: 'passThrough',
   forward: (a: Operand, b: Operand): Tensor => binary('sub', 'sub', a, b),
   backward: (ctx, [g]): (Tensor | undefined)[] => [operandGrad(ctx, 0, g, (x) => x), operandGrad(ctx, 1, g, (x) => x.neg())],
 });
@@ -156,7 +156,7 @@ export const sub: (a: Operand, b: Operand) => Tensor = defineBinary({
 /** `a * b` (broadcasting, promotion). @example `mp.mul(x, y)` */
 export const mul: (a: Operand, b: Operand) => Tensor = defineBinary({
   name: 'mul',
-  autocast: 'promote',
+  autocast: 'passThrough',
   forward: (a: Operand, b: Operand): Tensor => binary('mul', 'mul', a, b),
   save: saveTensors,
   backward: (ctx, [g]): (Tensor | undefined)[] => [
@@ -168,7 +168,7 @@ export const mul: (a: Operand, b: Operand) => Tensor = defineBinary({
 /** True division `a / b`: integer operands give float32. @example `mp.div(mp.arange(4), 2)` */
 export const div: (a: Operand, b: Operand) => Tensor = defineBinary({
   name: 'div',
-  autocast: 'promote',
+  autocast: 'passThrough',
   forward: (a: Operand, b: Operand): Tensor => binary('div', 'div', a, b),
   save: saveTensors,
   backward: (ctx, [g]): (Tensor | undefined)[] => [
@@ -186,7 +186,7 @@ export const div: (a: Operand, b: Operand) => Tensor = defineBinary({
  */
 export const pow: (a: Operand, b: Operand) => Tensor = defineBinary({
   name: 'pow',
-  autocast: 'float32',
+  autocast: { cuda: 'fp32', cpu: 'passThrough' },
   forward: (a: Operand, b: Operand): Tensor => binary('pow', 'pow', a, b),
   save: saveTensors,
   backward: (ctx, [g]): (Tensor | undefined)[] => {
@@ -211,7 +211,7 @@ function winnerShare(a: Operand, b: Operand, wins: 'gt' | 'lt', dtype: DType): T
 /** Elementwise maximum; NaN in either operand gives NaN. @example `mp.maximum(x, y)` */
 export const maximum: (a: Operand, b: Operand) => Tensor = defineBinary({
   name: 'maximum',
-  autocast: 'promote',
+  autocast: 'passThrough',
   forward: (a: Operand, b: Operand): Tensor => binary('maximum', 'maximum', a, b),
   save: saveTensors,
   backward: (ctx, [g]): (Tensor | undefined)[] => {
@@ -227,7 +227,7 @@ export const maximum: (a: Operand, b: Operand) => Tensor = defineBinary({
 /** Elementwise minimum; NaN in either operand gives NaN. @example `mp.minimum(x, 0)` */
 export const minimum: (a: Operand, b: Operand) => Tensor = defineBinary({
   name: 'minimum',
-  autocast: 'promote',
+  autocast: 'passThrough',
   forward: (a: Operand, b: Operand): Tensor => binary('minimum', 'minimum', a, b),
   save: saveTensors,
   backward: (ctx, [g]): (Tensor | undefined)[] => {

@@ -373,7 +373,7 @@ const needed = (needs: boolean[], i: number, make: () => Tensor): Tensor | undef
  */
 export const where: (condition: Tensor, input: Tensor | number, other: Tensor | number) => Tensor = defineOp({
   name: 'where',
-  autocast: 'promote',
+  autocast: 'passThrough',
   forward: (condition: Tensor, input: Tensor | number, other: Tensor | number): Tensor => whereForward(condition, input, other),
   save: ([condition]) => [condition],
   backward: ({ args: [, input, other], saved: [condition], needsInputGrad }, [g]) => {
@@ -404,7 +404,7 @@ function padTo(t: Tensor, shape: number[]): Tensor {
  */
 export const gather: (input: Tensor, dim: number, index: Tensor) => Tensor = defineOp({
   name: 'gather',
-  autocast: 'none',
+  autocast: 'passThrough',
   forward: (input: Tensor, dim: number, index: Tensor): Tensor => gatherForward(input, dim, index),
   save: ([, , index]) => [index],
   backward: ({ args: [input, dim], saved: [index] }, [g]) => [g && scatterAdd(zeros(input.shape, { dtype: g.dtype, device: g.device }), dim, index, g)],
@@ -416,7 +416,7 @@ export const gather: (input: Tensor, dim: number, index: Tensor) => Tensor = def
  */
 export const scatterAdd: (input: Tensor, dim: number, index: Tensor, src: Tensor) => Tensor = defineOp({
   name: 'scatterAdd',
-  autocast: 'promote',
+  autocast: { cuda: 'promote', cpu: 'passThrough' },
   forward: (input: Tensor, dim: number, index: Tensor, src: Tensor): Tensor => scatterAddForward(input, dim, index, src),
   save: ([, , index]) => [index],
   backward: ({ args: [, dim, , src], saved: [index], needsInputGrad }, [g]) => {
@@ -428,7 +428,7 @@ export const scatterAdd: (input: Tensor, dim: number, index: Tensor, src: Tensor
 /** Slices of `input` at the positions `index` along `dim`. @example `mp.indexSelect(weight, 0, ids)` */
 export const indexSelect: (input: Tensor, dim: number, index: Tensor) => Tensor = defineOp({
   name: 'indexSelect',
-  autocast: 'none',
+  autocast: 'passThrough',
   forward: (input: Tensor, dim: number, index: Tensor): Tensor => indexSelectForward(input, dim, index),
   save: ([, , index]) => [index],
   backward: ({ args: [input, dim], saved: [index] }, [g]) => [g && indexAdd(zeros(input.shape, { dtype: g.dtype, device: g.device }), dim, index, g)],
@@ -437,7 +437,7 @@ export const indexSelect: (input: Tensor, dim: number, index: Tensor) => Tensor 
 /** `input` with slices of `source` added at `index` along `dim`. @example `mp.indexAdd(x, 0, ids, rows)` */
 export const indexAdd: (input: Tensor, dim: number, index: Tensor, source: Tensor) => Tensor = defineOp({
   name: 'indexAdd',
-  autocast: 'promote',
+  autocast: 'passThrough',
   forward: (input: Tensor, dim: number, index: Tensor, source: Tensor): Tensor => indexAddForward(input, dim, index, source),
   save: ([, , index]) => [index],
   backward: ({ args: [, dim], saved: [index], needsInputGrad }, [g]) => {
@@ -452,7 +452,7 @@ export const indexAdd: (input: Tensor, dim: number, index: Tensor, source: Tenso
  */
 export const unfold: (input: Tensor, kernelSize: [number, number], options?: WindowOptions & { padValue?: number }) => Tensor = defineOp({
   name: 'unfold',
-  autocast: 'none',
+  autocast: 'passThrough',
   forward: (input: Tensor, kernelSize: [number, number], options?: WindowOptions & { padValue?: number }): Tensor => unfoldForward(input, kernelSize, options),
   backward: ({ args: [input, kernelSize, options] }, [g]) => {
     const { padValue: _unused, ...window } = options ?? {};
@@ -467,7 +467,7 @@ export const unfold: (input: Tensor, kernelSize: [number, number], options?: Win
  */
 export const fold: (input: Tensor, outputSize: [number, number], kernelSize: [number, number], options?: WindowOptions) => Tensor = defineOp({
   name: 'fold',
-  autocast: 'none',
+  autocast: 'passThrough',
   forward: (input: Tensor, outputSize: [number, number], kernelSize: [number, number], options?: WindowOptions): Tensor => foldForward(input, outputSize, kernelSize, options),
   backward: ({ args: [, , kernelSize, options] }, [g]) => [g && unfold(g, kernelSize, options)],
 });

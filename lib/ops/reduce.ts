@@ -106,7 +106,8 @@ function spreadGrad(op: string, input: Tensor, options: ReduceOptions | undefine
 /** The registered sum (options form). */
 const sumOp: (input: Tensor, options?: ReduceOptions) => Tensor = defineOp({
   name: 'sum',
-  autocast: 'float32',
+  autocast: { cuda: 'fp32SetOptDtype', cpu: 'passThrough' },
+  dtypeArg: 1,
   forward: (input: Tensor, options?: ReduceOptions): Tensor => reduce('sum', input, options),
   backward: ({ args: [input, options] }, [g]) => [g && spreadGrad('sum', input, options, g, false)],
 });
@@ -114,7 +115,7 @@ const sumOp: (input: Tensor, options?: ReduceOptions) => Tensor = defineOp({
 /** The registered mean (options form). */
 const meanOp: (input: Tensor, options?: ReduceOptions) => Tensor = defineOp({
   name: 'mean',
-  autocast: 'float32',
+  autocast: 'passThrough',
   forward: (input: Tensor, options?: ReduceOptions): Tensor => reduce('mean', input, options),
   backward: ({ args: [input, options] }, [g]) => [g && spreadGrad('mean', input, options, g, true)],
 });
@@ -169,6 +170,8 @@ export interface NormOptions {
   /** Dimension(s) to reduce (default: all). */
   dim?: number | number[];
   keepdim?: boolean;
+  /** Compute in (and return) this floating dtype; the input is converted first. */
+  dtype?: DType;
 }
 
 function normOrder(p: unknown): number {
@@ -178,8 +181,11 @@ function normOrder(p: unknown): number {
 
 /** The norm itself, from recorded ops (its own backward below handles the zero-norm case). */
 function normForward(x: Tensor, p: number, options: NormOptions | undefined): Tensor {
-  const t = checkTensor('norm', 'input', x);
-  if (!isFloatingPoint(t.dtype)) throw new MixprecTypeError('ERR_INVALID_DTYPE', `norm: needs a floating-point input, got ${t.dtype}`);
+  const input = checkTensor('norm', 'input', x);
+  if (!isFloatingPoint(input.dtype)) throw new MixprecTypeError('ERR_INVALID_DTYPE', `norm: needs a floating-point input, got ${input.dtype}`);
+  const dtype = options?.dtype === undefined ? input.dtype : parseDType('norm', 'options.dtype', options.dtype);
+  if (!isFloatingPoint(dtype)) throw new MixprecTypeError('ERR_INVALID_DTYPE', `norm: options.dtype must be a floating-point dtype, got ${dtype}`);
+  const t = input.to(dtype);
   const o = { dim: options?.dim, keepdim: options?.keepdim ?? false };
   const abs = t.abs();
   if (p === Infinity) return flatMax(abs, o);
@@ -210,7 +216,8 @@ function flatMax(abs: Tensor, o: { dim?: number | number[]; keepdim: boolean }):
  */
 export const norm: (input: Tensor, p?: number, options?: NormOptions) => Tensor = defineOp({
   name: 'norm',
-  autocast: 'float32',
+  autocast: { cuda: 'fp32SetOptDtype', cpu: 'passThrough' },
+  dtypeArg: 2,
   forward: (input: Tensor, p = 2, options?: NormOptions): Tensor => normForward(input, normOrder(p), options),
   save: ([input], out) => [input, out],
   backward: ({ args: [, p = 2, options], saved: [x, out] }, [g]) => {

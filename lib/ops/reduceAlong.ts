@@ -10,7 +10,8 @@ import { normalizeDim, numelOf } from '../shape';
 import { Tensor } from '../tensor';
 import { checkTensor, newResult, withDtype } from './operands';
 import type { ReduceOptions } from './reduce';
-import { defineOp, type AutocastCategory } from './registry';
+import type { OpAutocastDecl } from '../amp/policy';
+import { defineOp } from './registry';
 
 /** Options of the single-dimension reductions. */
 export interface DimOptions {
@@ -18,6 +19,18 @@ export interface DimOptions {
   dim?: number;
   /** Keep the reduced dimension as size 1 (default false). */
   keepdim?: boolean;
+}
+
+/** Options of {@link prod}. */
+export interface ProdOptions extends DimOptions {
+  /** Multiply in (and return) this dtype; the input is converted first. */
+  dtype?: DType;
+}
+
+/** Options of {@link softmax} and {@link logSoftmax}. */
+export interface SoftmaxOptions {
+  /** Compute in (and return) this floating dtype; the input is converted first. */
+  dtype?: DType;
 }
 
 /** Options of {@link variance} and {@link std}. */
@@ -47,9 +60,9 @@ function axisOf(op: string, t: Tensor, dim: unknown, keepdim: boolean, argName =
   return { outer: numelOf(shape.slice(0, d)), size: shape[d], inner: numelOf(shape.slice(d + 1)), outShape };
 }
 
-function reduceAlong(kind: Kind, op: string, input: Tensor, options: VarOptions | undefined): Tensor {
+function reduceAlong(kind: Kind, op: string, input: Tensor, options: VarOptions & ProdOptions | undefined): Tensor {
   const t = checkTensor(op, 'input', input);
-  const o = resolveOptions(op, options, kind === 'var' || kind === 'std' ? ['dim', 'keepdim', 'correction'] : ['dim', 'keepdim']);
+  const o = resolveOptions(op, options, kind === 'var' || kind === 'std' ? ['dim', 'keepdim', 'correction'] : kind === 'prod' ? ['dim', 'keepdim', 'dtype'] : ['dim', 'keepdim']);
   if (o.keepdim !== undefined && typeof o.keepdim !== 'boolean') throw argTypeError(op, 'options.keepdim', 'a boolean', o.keepdim);
   const correction = o.correction === undefined ? 1 : o.correction;
   if (typeof correction !== 'number' || !Number.isFinite(correction)) throw argTypeError(op, 'options.correction', 'a number', correction);
@@ -61,8 +74,9 @@ function reduceAlong(kind: Kind, op: string, input: Tensor, options: VarOptions 
   if ((kind === 'var' || kind === 'std') && !isFloatingPoint(t.dtype)) {
     throw new MixprecTypeError('ERR_INVALID_DTYPE', `${op}: needs a floating-point input, got ${t.dtype}`);
   }
-  const computeDtype: DType = kind === 'logsumexp' && !isFloatingPoint(t.dtype) ? 'float32' : t.dtype;
-  const outDtype: DType = kind === 'argmax' || kind === 'argmin' ? 'int32' : kind === 'prod' && !isFloatingPoint(t.dtype) ? 'int32' : computeDtype;
+  const requested = options?.dtype === undefined ? undefined : o.dtype;
+  const computeDtype: DType = requested ?? (kind === 'logsumexp' && !isFloatingPoint(t.dtype) ? 'float32' : t.dtype);
+  const outDtype: DType = kind === 'argmax' || kind === 'argmin' ? 'int32' : kind === 'prod' && !isFloatingPoint(computeDtype) ? 'int32' : computeDtype;
   const out = newResult(op, axis.outShape, outDtype, t);
   withDtype(t, computeDtype, (x) => {
     native.reduceAlong(kinds[kind], dtypeCode(computeDtype), x.storage.handle, x.offset, dtypeCode(outDtype), out.storage.handle, out.offset,
@@ -98,10 +112,11 @@ function dimFirst<O extends DimOptions>(op: (x: Tensor, options?: O) => Tensor):
   return (x, options) => op(x, typeof options === 'number' ? ({ dim: options } as O) : options);
 }
 
-function alongOp<O extends DimOptions>(kind: Kind, autocast: AutocastCategory, backward: (x: Tensor, out: Tensor, g: Tensor, dim: number | undefined, options: O | undefined) => Tensor): AlongOp<O> {
+function alongOp<O extends DimOptions>(kind: Kind, autocast: OpAutocastDecl, backward: (x: Tensor, out: Tensor, g: Tensor, dim: number | undefined, options: O | undefined) => Tensor): AlongOp<O> {
   return dimFirst(defineOp({
     name: kind,
     autocast,
+    dtypeArg: kind === 'prod' ? 1 : undefined,
     forward: (x: Tensor, options?: O): Tensor => reduceAlong(kind, kind, x, options),
     save: ([x], out) => [x, out],
     backward: ({ args: [, options], saved: [x, out] }, [g]) => {
@@ -123,7 +138,7 @@ function extremumGrad(x: Tensor, out: Tensor, g: Tensor, dim: number | undefined
  * the input too (the product of the other elements).
  * @example `mp.prod(x, { dim: 1 })`
  */
-export const prod: AlongOp<DimOptions> = alongOp('prod', 'float32', (x, out, g, dim) => {
+export const prod: AlongOp<ProdOptions> = alongOp('prod', { cuda: 'fp32SetOptDtype', cpu: 'fp32' }, (x, out, g, dim) => {
   const zeros = x.eq(0).to(x.dtype);
   const nonZero = x.add(zeros);
   const others = dim === undefined ? prod(nonZero).reshape(keptShape(x, dim)) : prod(nonZero, { dim, keepdim: true });
@@ -133,19 +148,19 @@ export const prod: AlongOp<DimOptions> = alongOp('prod', 'float32', (x, out, g, 
 });
 
 /** Largest value (NaN if any is NaN). @example `mp.max(x, { dim: -1 })` */
-export const max: AlongOp<DimOptions> = alongOp('max', 'none', extremumGrad);
+export const max: AlongOp<DimOptions> = alongOp('max', 'passThrough', extremumGrad);
 /** Smallest value (NaN if any is NaN). @example `mp.min(x)` */
-export const min: AlongOp<DimOptions> = alongOp('min', 'none', extremumGrad);
+export const min: AlongOp<DimOptions> = alongOp('min', 'passThrough', extremumGrad);
 /** `log(sum(exp(x)))` without overflow. @example `mp.logsumexp(x, { dim: 1 })` */
-export const logsumexp: AlongOp<DimOptions> = alongOp('logsumexp', 'float32', (x, out, g) => g.mul(x.sub(out).exp()));
+export const logsumexp: AlongOp<DimOptions> = alongOp('logsumexp', { cuda: 'fp32', cpu: 'passThrough' }, (x, out, g) => g.mul(x.sub(out).exp()));
 /** Variance with `correction` (default 1). @example `mp.variance(x, { dim: 0, correction: 0 })` */
-export const variance: AlongOp<VarOptions> = alongOp('var', 'float32', (x, _out, g, dim, options) => {
+export const variance: AlongOp<VarOptions> = alongOp('var', 'passThrough', (x, _out, g, dim, options) => {
   const n = reducedCount(x, dim) - (options?.correction ?? 1);
   const centered = x.sub(x.mean(keepOptions(dim)).reshape(keptShape(x, dim)));
   return g.mul(centered).mul(2 / n);
 });
 /** Standard deviation with `correction` (default 1). @example `mp.std(x)` */
-export const std: AlongOp<VarOptions> = alongOp('std', 'float32', (x, out, g, dim, options) => {
+export const std: AlongOp<VarOptions> = alongOp('std', 'passThrough', (x, out, g, dim, options) => {
   const n = reducedCount(x, dim) - (options?.correction ?? 1);
   const centered = x.sub(x.mean(keepOptions(dim)).reshape(keptShape(x, dim)));
   return g.mul(centered).div(out.mul(n));
@@ -154,23 +169,25 @@ export const std: AlongOp<VarOptions> = alongOp('std', 'float32', (x, out, g, di
 /** Index (int32) of the first largest value; over all elements, the flat index. @example `mp.argmax(logits, { dim: 1 })` */
 export const argmax: AlongOp<DimOptions> = dimFirst(defineOp({
   name: 'argmax',
-  autocast: 'none',
+  autocast: 'passThrough',
   differentiable: false,
   forward: (x: Tensor, options?: DimOptions): Tensor => reduceAlong('argmax', 'argmax', x, options),
 }));
 /** Index (int32) of the first smallest value. @example `mp.argmin(x, { dim: 0 })` */
 export const argmin: AlongOp<DimOptions> = dimFirst(defineOp({
   name: 'argmin',
-  autocast: 'none',
+  autocast: 'passThrough',
   differentiable: false,
   forward: (x: Tensor, options?: DimOptions): Tensor => reduceAlong('argmin', 'argmin', x, options),
 }));
 
-function softmaxAlong(log: boolean, op: string, input: Tensor, dim: number): Tensor {
+function softmaxAlong(log: boolean, op: string, input: Tensor, dim: number, options: SoftmaxOptions | undefined): Tensor {
   const t = checkTensor(op, 'input', input);
   if (dim === undefined) throw argTypeError(op, 'dim', 'a dimension', dim);
   const axis = axisOf(op, t, dim, true, 'dim');
-  const dtype: DType = isFloatingPoint(t.dtype) ? t.dtype : 'float32';
+  const o = resolveOptions(op, options, ['dtype']);
+  const dtype: DType = options?.dtype !== undefined ? o.dtype : isFloatingPoint(t.dtype) ? t.dtype : 'float32';
+  if (!isFloatingPoint(dtype)) throw new MixprecTypeError('ERR_INVALID_DTYPE', `${op}: options.dtype must be a floating-point dtype, got ${dtype}`);
   const out = newResult(op, t.shape, dtype, t);
   withDtype(t, dtype, (x) => {
     native.softmax(log, dtypeCode(dtype), x.storage.handle, x.offset, out.storage.handle, out.offset, axis.outer, axis.size, axis.inner);
@@ -178,27 +195,35 @@ function softmaxAlong(log: boolean, op: string, input: Tensor, dim: number): Ten
   return out;
 }
 
-/** `exp(x) / sum(exp(x))` along `dim`. @example `mp.softmax(logits, -1)` */
-export const softmax: (x: Tensor, dim: number) => Tensor = defineOp({
+/**
+ * `exp(x) / sum(exp(x))` along `dim`; `options.dtype` computes in (and returns) another dtype.
+ * @example `mp.softmax(logits, -1)`
+ */
+export const softmax: (x: Tensor, dim: number, options?: SoftmaxOptions) => Tensor = defineOp({
   name: 'softmax',
-  autocast: 'float32',
-  forward: (x: Tensor, dim: number): Tensor => softmaxAlong(false, 'softmax', x, dim),
+  autocast: { cuda: 'fp32SetOptDtype', cpu: 'passThrough' },
+  dtypeArg: 2,
+  forward: (x: Tensor, dim: number, options?: SoftmaxOptions): Tensor => softmaxAlong(false, 'softmax', x, dim, options),
   save: (_args, out) => [out],
   backward: ({ args: [, dim], saved: [y] }, [g]) => [g && y.mul(g.sub(g.mul(y).sum({ dim, keepdim: true })))],
 });
 
-/** `x - logsumexp(x)` along `dim`. @example `mp.logSoftmax(logits, 1)` */
-export const logSoftmax: (x: Tensor, dim: number) => Tensor = defineOp({
+/**
+ * `x - logsumexp(x)` along `dim`; `options.dtype` computes in (and returns) another dtype.
+ * @example `mp.logSoftmax(logits, 1)`
+ */
+export const logSoftmax: (x: Tensor, dim: number, options?: SoftmaxOptions) => Tensor = defineOp({
   name: 'logSoftmax',
-  autocast: 'float32',
-  forward: (x: Tensor, dim: number): Tensor => softmaxAlong(true, 'logSoftmax', x, dim),
+  autocast: { cuda: 'fp32SetOptDtype', cpu: 'passThrough' },
+  dtypeArg: 2,
+  forward: (x: Tensor, dim: number, options?: SoftmaxOptions): Tensor => softmaxAlong(true, 'logSoftmax', x, dim, options),
   save: (_args, out) => [out],
   backward: ({ args: [, dim], saved: [y] }, [g]) => [g && g.sub(y.exp().mul(g.sum({ dim, keepdim: true })))],
 });
 
 declare module '../tensor' {
   interface Tensor {
-    prod(options?: DimOptions | number): Tensor;
+    prod(options?: ProdOptions | number): Tensor;
     max(options?: DimOptions | number): Tensor;
     min(options?: DimOptions | number): Tensor;
     argmax(options?: DimOptions | number): Tensor;
@@ -206,12 +231,12 @@ declare module '../tensor' {
     logsumexp(options?: DimOptions | number): Tensor;
     var(options?: VarOptions | number): Tensor;
     std(options?: VarOptions | number): Tensor;
-    softmax(dim: number): Tensor;
-    logSoftmax(dim: number): Tensor;
+    softmax(dim: number, options?: SoftmaxOptions): Tensor;
+    logSoftmax(dim: number, options?: SoftmaxOptions): Tensor;
   }
 }
 
-Tensor.prototype.prod = function (this: Tensor, o?: DimOptions | number) { return prod(this, o); };
+Tensor.prototype.prod = function (this: Tensor, o?: ProdOptions | number) { return prod(this, o); };
 Tensor.prototype.max = function (this: Tensor, o?: DimOptions | number) { return max(this, o); };
 Tensor.prototype.min = function (this: Tensor, o?: DimOptions | number) { return min(this, o); };
 Tensor.prototype.argmax = function (this: Tensor, o?: DimOptions | number) { return argmax(this, o); };
@@ -219,5 +244,5 @@ Tensor.prototype.argmin = function (this: Tensor, o?: DimOptions | number) { ret
 Tensor.prototype.logsumexp = function (this: Tensor, o?: DimOptions | number) { return logsumexp(this, o); };
 Tensor.prototype.var = function (this: Tensor, o?: VarOptions | number) { return variance(this, o); };
 Tensor.prototype.std = function (this: Tensor, o?: VarOptions | number) { return std(this, o); };
-Tensor.prototype.softmax = function (this: Tensor, dim: number) { return softmax(this, dim); };
-Tensor.prototype.logSoftmax = function (this: Tensor, dim: number) { return logSoftmax(this, dim); };
+Tensor.prototype.softmax = function (this: Tensor, dim: number, options?: SoftmaxOptions) { return softmax(this, dim, options); };
+Tensor.prototype.logSoftmax = function (this: Tensor, dim: number, options?: SoftmaxOptions) { return logSoftmax(this, dim, options); };

@@ -1,23 +1,20 @@
 /**
  * The op registry: every op is declared once — name, forward, backward, autocast category — and
- * the function users call is made here. It records the autograd graph when an input requires
- * grad; autocast (next layer of work) reads the category; tests and the API reference list ops
- * from here.
+ * the function users call is made here. It applies autocast's decisions when a scope is open,
+ * records the autograd graph when an input requires grad, and lists the ops for tests and the
+ * API reference.
  */
+import { activeFrame } from '../amp/autocastState';
+import { declareOpAutocast, type AutocastCategory, type AutocastDeviceType, type OpAutocastDecl } from '../amp/policy';
 import { isGradEnabled, withoutRecording } from '../autograd/gradMode';
 import type { TensorMeta } from '../autograd/node';
 import { gradNeeds, metaOf, outputsOf, recordNode, tensorInputs } from '../autograd/record';
 import { SavedTensor } from '../autograd/savedTensor';
 import { MixprecError } from '../errors';
 import { Tensor } from '../tensor';
+import { dispatchAutocast } from './autocastDispatch';
 
-/**
- * How autocast treats an op (PyTorch's lists): `lowerPrecision` runs in the autocast dtype
- * (matmul, conv), `float32` runs in float32 (reductions, losses, exp/log...), `promote` runs in
- * the widest input dtype (cat, stack, where, binary arithmetic), `none` leaves inputs alone,
- * `banned` is refused under autocast (binaryCrossEntropy: unsafe in 16-bit).
- */
-export type AutocastCategory = 'lowerPrecision' | 'float32' | 'promote' | 'none' | 'banned';
+export type { AutocastCategory } from '../amp/policy';
 
 /** What a backward function gets. */
 export interface BackwardContext<A extends unknown[]> {
@@ -41,8 +38,15 @@ type AnyFn = (...args: any[]) => any;
 export interface OpDef<F extends AnyFn> {
   /** The public name (`add`, `conv2d`, ...). */
   name: string;
-  /** How autocast treats it. */
-  autocast: AutocastCategory;
+  /**
+   * How autocast treats it: one category, or one per device type where PyTorch's CUDA and CPU
+   * lists differ.
+   */
+  autocast: OpAutocastDecl;
+  /** For a banned op: what to use instead (shown in the error). */
+  autocastHint?: string;
+  /** Index of the options argument that accepts `dtype` (required by `fp32SetOptDtype`). */
+  dtypeArg?: number;
   /**
    * The computation. For a primitive op (one with `backward`) it runs without recording; a
    * composite op (no `backward`) is built from recorded ops, so its gradient comes for free.
@@ -59,7 +63,8 @@ export interface OpDef<F extends AnyFn> {
 /** A registered op, as tests and docs see it. */
 export interface RegisteredOp {
   name: string;
-  autocast: AutocastCategory;
+  /** The built-in policies' category per device type. */
+  autocast: Readonly<Record<AutocastDeviceType, AutocastCategory>>;
   kind: 'primitive' | 'composite' | 'nondifferentiable';
 }
 
@@ -81,7 +86,7 @@ function nodeName(name: string): string {
  * @example
  * ```ts
  * export const mul = defineOp({
- *   name: 'mul', autocast: 'promote',
+ *   name: 'mul', autocast: 'passThrough',
  *   forward: (a: Tensor, b: Tensor) => rawMul(a, b),
  *   save: ([a, b]) => [a, b],
  *   backward: ({ saved: [a, b] }, [g]) => [g!.mul(b), g!.mul(a)],
@@ -91,11 +96,24 @@ function nodeName(name: string): string {
 export function defineOp<F extends AnyFn>(def: OpDef<F>): F {
   if (registry.has(def.name)) throw new Error(`defineOp: op '${def.name}' is declared twice`);
   const kind = def.differentiable === false ? 'nondifferentiable' : def.backward ? 'primitive' : 'composite';
-  registry.set(def.name, { name: def.name, autocast: def.autocast, kind });
-  if (kind !== 'primitive') return def.forward;
+  declareOpAutocast(def.name, def.autocast, def.dtypeArg !== undefined, def.autocastHint);
+  const autocast = typeof def.autocast === 'string' ? { cuda: def.autocast, cpu: def.autocast } : { ...def.autocast };
+  registry.set(def.name, { name: def.name, autocast: Object.freeze(autocast), kind });
+  const run = kind === 'primitive' ? recorded(def) : def.forward;
+  const info = { name: def.name, dtypeArg: def.dtypeArg };
+  const runArgs = (args: AnyArgs) => run(...args);
+  const op = function (...args: AnyArgs) {
+    const frame = activeFrame();
+    return frame === undefined ? run(...args) : dispatchAutocast(frame, info, runArgs, args);
+  };
+  return op as F;
+}
+
+/** A primitive's forward that records a graph node when an input requires grad. */
+function recorded<F extends AnyFn>(def: OpDef<F>): AnyFn {
   const backward = def.backward!;
   const name = nodeName(def.name);
-  const op = function (this: unknown, ...args: AnyArgs) {
+  return function (...args: AnyArgs) {
     if (!isGradEnabled()) return def.forward(...args);
     const inputs = tensorInputs(args);
     const needs = gradNeeds(inputs);
@@ -111,7 +129,6 @@ export function defineOp<F extends AnyFn>(def: OpDef<F>): F {
       saved);
     return out;
   };
-  return op as F;
 }
 
 /**

@@ -38,7 +38,7 @@ function integer(op: string, arg: string, v: unknown): number {
  */
 export const permute: (input: Tensor, dims: number[]) => Tensor = defineOp({
   name: 'permute',
-  autocast: 'none',
+  autocast: 'passThrough',
   forward: (input: Tensor, dims: number[]): Tensor => {
     const t = checkTensor('permute', 'input', input);
     const order = permutationOf(t, dims);
@@ -105,7 +105,7 @@ export function narrow(input: Tensor, dim: number, start: number, length: number
  */
 export const slice: (input: Tensor, dim: number, start?: number, end?: number, step?: number) => Tensor = defineOp({
   name: 'slice',
-  autocast: 'none',
+  autocast: 'passThrough',
   forward: (input: Tensor, dim: number, start = 0, end?: number, step = 1): Tensor => {
     const t = withDims('slice', input);
     const p = slicePlan(t, dim, start, end, step);
@@ -146,7 +146,7 @@ function slicePlan(t: Tensor, dim: number, start: number, end: number | undefine
  */
 export const sliceScatter: (src: Tensor, shape: number[], dim: number, start: number, step: number) => Tensor = defineOp({
   name: 'sliceScatter',
-  autocast: 'none',
+  autocast: 'passThrough',
   forward: (src: Tensor, shape: number[], dim: number, start: number, step: number): Tensor => {
     const g = checkTensor('sliceScatter', 'src', src);
     const out = zeros(shape, { dtype: g.dtype, device: g.device });
@@ -166,7 +166,7 @@ export const sliceScatter: (src: Tensor, shape: number[], dim: number, start: nu
  */
 export const expand: (input: Tensor, shape: number[]) => Tensor = defineOp({
   name: 'expand',
-  autocast: 'none',
+  autocast: 'passThrough',
   forward: (input: Tensor, shape: number[]): Tensor => expandForward(input, shape),
   backward: ({ args: [input] }, [g]) => [g && sumToShape(g, input.shape)],
 });
@@ -189,7 +189,7 @@ function expandForward(input: Tensor, shape: number[]): Tensor {
  */
 export const cat: (tensors: Tensor[], dim?: number) => Tensor = defineOp({
   name: 'cat',
-  autocast: 'promote',
+  autocast: { cuda: 'passThrough', cpu: 'promote' },
   forward: (tensors: Tensor[], dim = 0): Tensor => catForward(tensors, dim),
   backward: ({ args: [tensors, dim = 0], needsInputGrad }, [g]) => {
     if (!g) return [];

@@ -8,7 +8,8 @@ import { argTypeError, MixprecTypeError } from '../errors';
 import { native } from '../native';
 import { Tensor } from '../tensor';
 import { checkTensor, newResult, withDtype } from './operands';
-import { defineOp, type AutocastCategory } from './registry';
+import type { OpAutocastDecl } from '../amp/policy';
+import { defineOp } from './registry';
 
 /** Native op codes (csrc/core/kernelArgs.h UnaryOp). */
 const codes = {
@@ -42,7 +43,7 @@ function finite(op: string, arg: string, v: unknown): number {
 type Backward = (x: Tensor, out: Tensor, g: Tensor) => Tensor;
 
 /** Declares a parameterless unary op; `backward` gets the saved input and output. */
-function unaryOp(name: UnaryName, autocast: AutocastCategory, backward: Backward): (x: Tensor) => Tensor {
+function unaryOp(name: UnaryName, autocast: OpAutocastDecl, backward: Backward): (x: Tensor) => Tensor {
   return defineOp({
     name,
     autocast,
@@ -55,47 +56,47 @@ function unaryOp(name: UnaryName, autocast: AutocastCategory, backward: Backward
 const positive = (x: Tensor): Tensor => x.gt(0).to(x.dtype);
 
 /** `-x` (not for bool). @example `mp.neg(x)` */
-export const neg: (x: Tensor) => Tensor = unaryOp('neg', 'none', (_x, _o, g) => g.neg());
+export const neg: (x: Tensor) => Tensor = unaryOp('neg', 'passThrough', (_x, _o, g) => g.neg());
 /** `|x|`. @example `mp.abs(x)` */
-export const abs: (x: Tensor) => Tensor = unaryOp('abs', 'none', (x, _o, g) => g.mul(sign(x)));
+export const abs: (x: Tensor) => Tensor = unaryOp('abs', 'passThrough', (x, _o, g) => g.mul(sign(x)));
 /** `e^x`. @example `mp.exp(x)` */
-export const exp: (x: Tensor) => Tensor = unaryOp('exp', 'float32', (_x, out, g) => g.mul(out));
+export const exp: (x: Tensor) => Tensor = unaryOp('exp', { cuda: 'fp32', cpu: 'passThrough' }, (_x, out, g) => g.mul(out));
 /** Natural logarithm. @example `mp.log(x)` */
-export const log: (x: Tensor) => Tensor = unaryOp('log', 'float32', (x, _o, g) => g.div(x));
+export const log: (x: Tensor) => Tensor = unaryOp('log', { cuda: 'fp32', cpu: 'passThrough' }, (x, _o, g) => g.div(x));
 /** `log(1 + x)`, accurate near 0. @example `mp.log1p(x)` */
-export const log1p: (x: Tensor) => Tensor = unaryOp('log1p', 'float32', (x, _o, g) => g.div(x.add(1)));
+export const log1p: (x: Tensor) => Tensor = unaryOp('log1p', { cuda: 'fp32', cpu: 'passThrough' }, (x, _o, g) => g.div(x.add(1)));
 /** `e^x - 1`, accurate near 0. @example `mp.expm1(x)` */
-export const expm1: (x: Tensor) => Tensor = unaryOp('expm1', 'float32', (_x, out, g) => g.mul(out.add(1)));
+export const expm1: (x: Tensor) => Tensor = unaryOp('expm1', { cuda: 'fp32', cpu: 'passThrough' }, (_x, out, g) => g.mul(out.add(1)));
 /** Square root. @example `mp.sqrt(x)` */
-export const sqrt: (x: Tensor) => Tensor = unaryOp('sqrt', 'none', (_x, out, g) => g.div(out.mul(2)));
+export const sqrt: (x: Tensor) => Tensor = unaryOp('sqrt', 'passThrough', (_x, out, g) => g.div(out.mul(2)));
 /** `1 / sqrt(x)`. @example `mp.rsqrt(x)` */
-export const rsqrt: (x: Tensor) => Tensor = unaryOp('rsqrt', 'float32', (_x, out, g) => g.mul(out.pow(3)).mul(-0.5));
+export const rsqrt: (x: Tensor) => Tensor = unaryOp('rsqrt', { cuda: 'fp32', cpu: 'passThrough' }, (_x, out, g) => g.mul(out.pow(3)).mul(-0.5));
 /** `1 / x`. @example `mp.reciprocal(x)` */
-export const reciprocal: (x: Tensor) => Tensor = unaryOp('reciprocal', 'float32', (_x, out, g) => g.mul(out.mul(out)).neg());
+export const reciprocal: (x: Tensor) => Tensor = unaryOp('reciprocal', { cuda: 'fp32', cpu: 'passThrough' }, (_x, out, g) => g.mul(out.mul(out)).neg());
 /** Sine. @example `mp.sin(x)` */
-export const sin: (x: Tensor) => Tensor = unaryOp('sin', 'none', (x, _o, g) => g.mul(x.cos()));
+export const sin: (x: Tensor) => Tensor = unaryOp('sin', 'passThrough', (x, _o, g) => g.mul(x.cos()));
 /** Cosine. @example `mp.cos(x)` */
-export const cos: (x: Tensor) => Tensor = unaryOp('cos', 'none', (x, _o, g) => g.mul(x.sin()).neg());
+export const cos: (x: Tensor) => Tensor = unaryOp('cos', 'passThrough', (x, _o, g) => g.mul(x.sin()).neg());
 /** Hyperbolic tangent. @example `mp.tanh(x)` */
-export const tanh: (x: Tensor) => Tensor = unaryOp('tanh', 'none', (_x, out, g) => g.mul(out.mul(out).neg().add(1)));
+export const tanh: (x: Tensor) => Tensor = unaryOp('tanh', 'passThrough', (_x, out, g) => g.mul(out.mul(out).neg().add(1)));
 /** `1 / (1 + e^-x)`. @example `mp.sigmoid(x)` */
-export const sigmoid: (x: Tensor) => Tensor = unaryOp('sigmoid', 'none', (_x, out, g) => g.mul(out.mul(out.neg().add(1))));
+export const sigmoid: (x: Tensor) => Tensor = unaryOp('sigmoid', 'passThrough', (_x, out, g) => g.mul(out.mul(out.neg().add(1))));
 /** `max(x, 0)` (NaN stays NaN). @example `mp.relu(x)` */
-export const relu: (x: Tensor) => Tensor = unaryOp('relu', 'none', (_x, out, g) => g.mul(positive(out)));
+export const relu: (x: Tensor) => Tensor = unaryOp('relu', 'passThrough', (_x, out, g) => g.mul(positive(out)));
 /** `x * sigmoid(x)`. @example `mp.silu(x)` */
-export const silu: (x: Tensor) => Tensor = unaryOp('silu', 'none', (x, _o, g) => {
+export const silu: (x: Tensor) => Tensor = unaryOp('silu', 'passThrough', (x, _o, g) => {
   const s = x.sigmoid();
   return g.mul(s.mul(x.mul(s.neg().add(1)).add(1)));
 });
 /** The error function `2/√π ∫₀ˣ e^(-t²) dt`. @example `mp.erf(x)` */
-export const erf: (x: Tensor) => Tensor = unaryOp('erf', 'float32', (x, _o, g) => g.mul(x.mul(x).neg().exp().mul(2 / Math.sqrt(Math.PI))));
+export const erf: (x: Tensor) => Tensor = unaryOp('erf', 'passThrough', (x, _o, g) => g.mul(x.mul(x).neg().exp().mul(2 / Math.sqrt(Math.PI))));
 /** -1, 0 or +1 by the sign of x (int32 stays int32; ±0 and NaN are kept). @example `mp.sign(x)` */
-export const sign: (x: Tensor) => Tensor = unaryOp('sign', 'none', (_x, _o, g) => g.mul(0));
+export const sign: (x: Tensor) => Tensor = unaryOp('sign', 'passThrough', (_x, _o, g) => g.mul(0));
 
 /** `x` for x ≥ 0, `negativeSlope * x` otherwise. @example `mp.leakyRelu(x, 0.2)` */
 export const leakyRelu: (x: Tensor, negativeSlope?: number) => Tensor = defineOp({
   name: 'leakyRelu',
-  autocast: 'none',
+  autocast: 'passThrough',
   forward: (x: Tensor, negativeSlope = 0.01): Tensor => unary('leakyRelu', 'leakyRelu', x, finite('leakyRelu', 'negativeSlope', negativeSlope)),
   save: ([x]) => [x],
   backward: ({ args: [, slope = 0.01], saved: [x] }, [g]) => {
@@ -107,7 +108,7 @@ export const leakyRelu: (x: Tensor, negativeSlope?: number) => Tensor = defineOp
 /** `x` for x > 0, `alpha * (e^x - 1)` otherwise. @example `mp.elu(x)` */
 export const elu: (x: Tensor, alpha?: number) => Tensor = defineOp({
   name: 'elu',
-  autocast: 'none',
+  autocast: 'passThrough',
   forward: (x: Tensor, alpha = 1): Tensor => unary('elu', 'elu', x, finite('elu', 'alpha', alpha)),
   save: ([x], out) => [x, out],
   backward: ({ args: [, alpha = 1], saved: [x, out] }, [g]) => {
@@ -121,7 +122,7 @@ export const elu: (x: Tensor, alpha?: number) => Tensor = defineOp({
  */
 export const gelu: (x: Tensor, options?: { approximate?: 'none' | 'tanh' }) => Tensor = defineOp({
   name: 'gelu',
-  autocast: 'none',
+  autocast: 'passThrough',
   forward: (x: Tensor, options?: { approximate?: 'none' | 'tanh' }): Tensor =>
     (geluApproximation(options) === 'tanh' ? unary('geluTanh', 'gelu', x) : unary('gelu', 'gelu', x)),
   save: ([x]) => [x],
@@ -158,7 +159,7 @@ function geluDerivative(x: Tensor, approximate: 'none' | 'tanh'): Tensor {
  */
 export const softplus: (x: Tensor, options?: { beta?: number; threshold?: number }) => Tensor = defineOp({
   name: 'softplus',
-  autocast: 'float32',
+  autocast: { cuda: 'fp32', cpu: 'passThrough' },
   forward: (x: Tensor, options?: { beta?: number; threshold?: number }): Tensor => {
     const beta = finite('softplus', 'options.beta', options?.beta ?? 1);
     const threshold = finite('softplus', 'options.threshold', options?.threshold ?? 20);
@@ -181,7 +182,7 @@ export const softplus: (x: Tensor, options?: { beta?: number; threshold?: number
  */
 export const clamp: (x: Tensor, min?: number, max?: number) => Tensor = defineOp({
   name: 'clamp',
-  autocast: 'none',
+  autocast: 'passThrough',
   forward: (x: Tensor, min?: number, max?: number): Tensor => clampForward(x, min, max),
   save: ([x]) => [x],
   backward: ({ args: [, min, max], saved: [x] }, [g]) => {

@@ -5,6 +5,7 @@
 import { argTypeError } from '../errors';
 import { normalizeDim } from '../shape';
 import { Tensor, type ToTarget } from '../tensor';
+import { setAutocastCast } from './autocastDispatch';
 import { defineOp } from './registry';
 
 const raw = {
@@ -20,7 +21,7 @@ const raw = {
  */
 export const reshape: (input: Tensor, shape: number[] | number) => Tensor = defineOp({
   name: 'reshape',
-  autocast: 'none',
+  autocast: 'passThrough',
   forward: (input: Tensor, shape: number[] | number): Tensor => raw.reshape.call(input, shape),
   backward: ({ args: [input] }, [g]) => [g && reshape(g, input.shape)],
 });
@@ -28,7 +29,7 @@ export const reshape: (input: Tensor, shape: number[] | number) => Tensor = defi
 /** Same as {@link reshape} (every tensor is contiguous). @example `x.view([-1])` */
 export const view: (input: Tensor, shape: number[] | number) => Tensor = defineOp({
   name: 'view',
-  autocast: 'none',
+  autocast: 'passThrough',
   forward: (input: Tensor, shape: number[] | number): Tensor => raw.view.call(input, shape),
   backward: ({ args: [input] }, [g]) => [g && reshape(g, input.shape)],
 });
@@ -40,15 +41,17 @@ export const view: (input: Tensor, shape: number[] | number) => Tensor = defineO
  */
 export const to: (input: Tensor, target: ToTarget) => Tensor = defineOp({
   name: 'to',
-  autocast: 'none',
+  autocast: 'passThrough',
   forward: (input: Tensor, target: ToTarget): Tensor => raw.to.call(input, target),
   backward: ({ args: [input] }, [g]) => [g && to(g, { dtype: input.dtype, device: input.device })],
 });
 
+setAutocastCast((t, dtype) => to(t, dtype));
+
 /** A copy with its own memory. @example `mp.clone(x)` */
 export const clone: (input: Tensor) => Tensor = defineOp({
   name: 'clone',
-  autocast: 'none',
+  autocast: 'passThrough',
   forward: (input: Tensor): Tensor => raw.clone.call(input),
   backward: (_ctx, [g]) => [g],
 });

@@ -1,0 +1,15 @@
+/**
+ * Automatic mixed precision: autocast scopes, cast policies, the decision log and autocast for
+ * custom Functions.
+ *
+ * @example
+ * ```ts
+ * const loss = mp.amp.autocast({ deviceType: 'cpu' }, () => F.crossEntropy(model.forward(x), y));
+ * loss.backward();
+ * ```
+ */
+export { autocast, explain, type AutocastOptions, type AutocastScope, type Explained, type ExplainedResult } from './autocast';
+export { isAutocastEnabled, getAutocastDtype, type DeviceAutocast } from './autocastState';
+export { AutocastPolicy, policies, policy, autocastCategories, type AutocastCategory, type AutocastDeviceType, type PolicyChanges } from './policy';
+export { DecisionLog, type Decision, type DecisionReason, type DecisionTotals } from './decisionLog';
+export { customFwd, customBwd, type CustomFwdOptions, type CustomBwdOptions } from './customFunction';

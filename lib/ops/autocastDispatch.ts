@@ -1,0 +1,202 @@
+/**
+ * Applying autocast's decisions to one op call: find the device, read the op's category from
+ * the scope's policy, cast the eligible inputs (recorded casts, so gradients flow back in each
+ * input's own dtype; float32 parameters through the weight-cast cache), run the op with
+ * autocast suspended for the ops it calls, and log the decision when the scope records.
+ */
+import { withoutAutocast, type AutocastFrame, type DeviceAutocast } from '../amp/autocastState';
+import { CastCache } from '../amp/castCache';
+import type { DecisionReason } from '../amp/decisionLog';
+import type { AutocastCategory, AutocastDeviceType } from '../amp/policy';
+import { enableGrad } from '../autograd/gradMode';
+import { elementSize, isFloatingPoint, type DType } from '../dtype';
+import { MixprecError } from '../errors';
+import { keep } from '../memory';
+import { Tensor } from '../tensor';
+
+/** What the dispatcher needs to know about an op. */
+export interface AutocastOpInfo {
+  name: string;
+  /** Index of the options argument that takes `dtype` (fp32SetOptDtype ops). */
+  dtypeArg?: number;
+}
+
+type CastFn = (t: Tensor, dtype: DType) => Tensor;
+let castOp: CastFn | undefined;
+
+/** @internal Set once by the `to` op, which autocast uses for its (recorded) casts. */
+export function setAutocastCast(fn: CastFn): void {
+  castOp = fn;
+}
+
+function isPlainObject(v: unknown): v is Record<string, unknown> {
+  return typeof v === 'object' && v !== null && Object.getPrototypeOf(v) === Object.prototype;
+}
+
+/** Every tensor argument: top level, in arrays, and in options objects. */
+function forEachTensor(args: readonly unknown[], visit: (t: Tensor) => void): void {
+  for (const a of args) {
+    if (a instanceof Tensor) visit(a);
+    else if (Array.isArray(a)) for (const x of a) { if (x instanceof Tensor) visit(x); }
+    else if (isPlainObject(a)) for (const x of Object.values(a)) { if (x instanceof Tensor) visit(x); }
+  }
+}
+
+function firstTensor(args: readonly unknown[]): Tensor | undefined {
+  let first: Tensor | undefined;
+  forEachTensor(args, (t) => { first ??= t; });
+  return first;
+}
+
+const eligible = (t: Tensor, device: AutocastDeviceType): boolean => t.device.type === device && isFloatingPoint(t.dtype) && t.dtype !== 'float64';
+
+/** Counters of one call, for the log. */
+interface CastStats {
+  eligible: number;
+  casts: number;
+  bytes: number;
+  hits: number;
+}
+
+class Caster {
+  readonly stats: CastStats = { eligible: 0, casts: 0, bytes: 0, hits: 0 };
+
+  constructor(
+    private readonly device: AutocastDeviceType,
+    private readonly state: DeviceAutocast,
+    private readonly cache: CastCache | undefined,
+    private readonly target: DType,
+  ) {}
+
+  one(t: Tensor): Tensor {
+    if (!eligible(t, this.device)) return t;
+    this.stats.eligible += 1;
+    if (t.dtype === this.target) return t;
+    const cacheable = this.cache !== undefined && this.state.cacheEnabled && CastCache.eligible(t, this.target, this.state.dtype);
+    if (cacheable) {
+      const hit = this.cache!.lookup(t, this.target);
+      if (hit) {
+        this.stats.hits += 1;
+        return hit;
+      }
+    }
+    // A cached cast is made with recording on, so a noGrad forward cannot cache a cast that a
+    // later training forward would reuse without history (PyTorch #158232).
+    const cast = cacheable ? enableGrad(() => castOp!(t, this.target)) : castOp!(t, this.target);
+    if (cacheable && cast.requiresGrad) this.cache!.store(t, this.target, keep(cast));
+    this.stats.casts += 1;
+    this.stats.bytes += cast.numel * elementSize(this.target);
+    return cast;
+  }
+
+  /** `args` with every eligible tensor cast; containers are copied only when something changed. */
+  all(args: unknown[]): unknown[] {
+    let changed = false;
+    const out = args.map((a) => {
+      if (a instanceof Tensor) {
+        const c = this.one(a);
+        changed ||= c !== a;
+        return c;
+      }
+      if (Array.isArray(a) && a.some((x) => x instanceof Tensor)) {
+        const mapped = a.map((x) => (x instanceof Tensor ? this.one(x) : x));
+        if (mapped.some((x, i) => x !== a[i])) {
+          changed = true;
+          return mapped;
+        }
+        return a;
+      }
+      if (isPlainObject(a) && Object.values(a).some((x) => x instanceof Tensor)) {
+        const entries = Object.entries(a).map(([k, x]) => [k, x instanceof Tensor ? this.one(x) : x] as const);
+        if (entries.some(([k, x]) => x !== a[k])) {
+          changed = true;
+          return Object.fromEntries(entries);
+        }
+      }
+      return a;
+    });
+    return changed ? out : args;
+  }
+}
+
+/** The promote category's target: the widest eligible input, as PyTorch's `prioritize`. */
+function widestInput(op: string, args: readonly unknown[], device: AutocastDeviceType, autocastDtype: DType): DType | undefined {
+  let widest: DType | undefined;
+  forEachTensor(args, (t) => {
+    if (!eligible(t, device)) return;
+    const current = widest ?? autocastDtype;
+    if (current === 'float32' || t.dtype === 'float32') widest = 'float32';
+    else if (t.dtype === current) widest = current;
+    else {
+      throw new MixprecError('ERR_AUTOCAST', `${op}: under ${device} autocast with dtype ${autocastDtype}, a ${t.dtype} input cannot be promoted together with ${current} inputs (autocast only mixes ${autocastDtype} with float32); convert it with .to('${autocastDtype}') or .to('float32')`);
+    }
+  });
+  return widest;
+}
+
+/** `args` with `dtype` set in the options argument, or undefined when the caller already set one. */
+function withDtypeOption(args: readonly unknown[], index: number, dtype: DType): unknown[] | undefined {
+  const options = args[index];
+  if (isPlainObject(options) && options.dtype !== undefined) return undefined;
+  const next = args.slice();
+  while (next.length < index) next.push(undefined);
+  next[index] = { ...(isPlainObject(options) ? options : {}), dtype };
+  return next;
+}
+
+function outputDtype(out: unknown): DType | undefined {
+  if (out instanceof Tensor) return out.dtype;
+  if (Array.isArray(out) && out[0] instanceof Tensor) return out[0].dtype;
+  return undefined;
+}
+
+/** @internal Runs one op call under the autocast state of `frame`. */
+export function dispatchAutocast<R>(frame: AutocastFrame, info: AutocastOpInfo, run: (args: unknown[]) => R, args: unknown[]): R {
+  const first = firstTensor(args);
+  if (!first) return withoutAutocast(() => run(args));
+  const device = first.device.type;
+  const state = frame[device];
+  const log = frame.log;
+  let category: AutocastCategory = 'passThrough';
+  let reason: DecisionReason = 'disabled';
+  let target: DType | undefined;
+  let callArgs = args;
+  let stats: CastStats | undefined;
+  if (state.enabled) {
+    category = state.policy.categoryOf(info.name);
+    reason = state.policy.isOverridden(info.name) ? 'policyOverride' : 'policy';
+    if (category === 'banned') {
+      const hint = state.policy.bannedHint(info.name);
+      throw new MixprecError('ERR_AUTOCAST', `${info.name}: not allowed inside ${device} autocast (${state.policy.name} policy): it is unsafe to autocast${hint ? `; ${hint}` : ''}`);
+    }
+    if (category === 'lowerPrecision') target = state.dtype;
+    else if (category === 'fp32') target = 'float32';
+    else if (category === 'promote') target = widestInput(info.name, args, device, state.dtype);
+    else if (category === 'fp32SetOptDtype') {
+      if (!eligible(first, device)) reason = 'ineligible';
+      else {
+        const injected = withDtypeOption(args, info.dtypeArg!, 'float32');
+        if (injected) {
+          callArgs = injected;
+          target = 'float32';
+        } else reason = 'explicitDtype';
+      }
+    }
+    if (target !== undefined && category !== 'fp32SetOptDtype') {
+      const caster = new Caster(device, state, frame.cache, target);
+      callArgs = withoutAutocast(() => caster.all(args));
+      stats = caster.stats;
+      if (stats.eligible === 0) reason = 'ineligible';
+    }
+  }
+  const out = withoutAutocast(() => run(callArgs));
+  if (log) {
+    const inputDtypes: DType[] = [];
+    forEachTensor(args, (t) => inputDtypes.push(t.dtype));
+    log.record({
+      op: info.name, device, inputDtypes, category, dtype: reason === 'ineligible' || target === undefined ? outputDtype(out) : target, reason,
+      casts: stats?.casts ?? 0, bytesCast: stats?.bytes ?? 0, cacheHits: stats?.hits ?? 0,
+    });
+  }
+  return out;
+}
