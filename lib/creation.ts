@@ -8,7 +8,7 @@ import { native } from './native';
 import { resolveOptions, TENSOR_OPTION_KEYS, type ResolvedOptions, type TensorOptions } from './options';
 import { MAX_NUMEL, numelOf, parseShape } from './shape';
 import { Storage } from './storage';
-import { checkTensor, Tensor, type NestedArray } from './tensor';
+import { checkTensor, convert, Tensor, type NestedArray } from './tensor';
 
 export type { TensorOptions } from './options';
 
@@ -89,7 +89,7 @@ function fromBytes(data: ArrayBufferView, srcDtype: DType, shape: number[], o: R
     staged.dispose();
     throw e;
   }
-  const out = staged.to({ dtype: o.dtype, device: o.device });
+  const out = o.dtype === staged.dtype && o.device === staged.device ? staged : convert(staged, o.dtype, o.device);
   if (out !== staged) staged.dispose();
   out.requiresGrad = o.requiresGrad;
   return out;
@@ -113,8 +113,7 @@ export function tensor(data: TensorLike, options?: TensorDataOptions): Tensor {
   const explicitDtype = (options as TensorDataOptions | undefined)?.dtype;
   if (data instanceof Tensor) {
     const o = resolveOptions('tensor', options, TENSOR_OPTION_KEYS, checkTensor('tensor', 'data', data).dtype);
-    const out = data.to({ dtype: o.dtype, device: o.device });
-    const copy = out === data ? data.clone() : out;
+    const copy = convert(data, o.dtype, o.device);
     copy.requiresGrad = o.requiresGrad;
     return copy;
   }

@@ -355,8 +355,12 @@ export class Tensor implements Trackable {
   }
 }
 
-/** A new tensor holding `src`'s values as `dtype` on `device`. */
-function convert(src: Tensor, dtype: DType, device: Device): Tensor {
+/**
+ * @internal A new tensor holding `src`'s values as `dtype` on `device` (never recorded or
+ * autocast): what `to` does, for code below the op layer (creation) that makes new tensors
+ * rather than transforming the user's.
+ */
+export function convert(src: Tensor, dtype: DType, device: Device): Tensor {
   device.require('to');
   const n = src.numel;
   const out = Storage.allocate(device, dtype, n);

@@ -28,18 +28,24 @@ export interface CustomBwdOptions {
   deviceType: AutocastDeviceType;
 }
 
-type Method = (this: unknown, ctx: object, ...args: never[]) => unknown;
+// Any forward/backward signature: (ctx, ...inputs) with the user's own types.
+type Method = (...args: never[]) => unknown;
+type Invoke = (this: unknown, ctx: object, ...args: unknown[]) => unknown;
 
 /** The autocast state forward ran with, per Function context, for backward to replay. */
 const forwardStates = new WeakMap<object, { enabled: boolean; dtype: DType }>();
 
-function castNested(value: unknown, device: AutocastDeviceType, dtype: DType): unknown {
+/** `value` with floating tensors on `device` converted; new tensors are pushed to `made`. */
+function castNested(value: unknown, device: AutocastDeviceType, dtype: DType, made: Tensor[]): unknown {
   if (value instanceof Tensor) {
-    return value.device.type === device && isFloatingPoint(value.dtype) && value.dtype !== 'float64' ? value.to(dtype) : value;
+    if (value.device.type !== device || !isFloatingPoint(value.dtype) || value.dtype === 'float64' || value.dtype === dtype) return value;
+    const cast = value.to(dtype);
+    made.push(cast);
+    return cast;
   }
-  if (Array.isArray(value)) return value.map((v) => castNested(v, device, dtype));
+  if (Array.isArray(value)) return value.map((v) => castNested(v, device, dtype, made));
   if (typeof value === 'object' && value !== null && Object.getPrototypeOf(value) === Object.prototype) {
-    return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, castNested(v, device, dtype)]));
+    return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, castNested(v, device, dtype, made)]));
   }
   return value;
 }
@@ -90,7 +96,8 @@ export function customFwd<F extends Method>(options: CustomFwdOptions, fn?: F): 
     castInputs = parseDType(op, 'options.castInputs', o.castInputs);
     if (!isFloatingPoint(castInputs)) throw new MixprecTypeError('ERR_INVALID_DTYPE', `${op}: options.castInputs must be a floating-point dtype, got ${castInputs}`);
   }
-  const wrap = (forward: F): F => function (this: unknown, ctx: object, ...args: never[]) {
+  const wrap = (fwd: F): F => function (this: unknown, ctx: object, ...args: unknown[]) {
+    const forward = fwd as unknown as Invoke;
     const frame = currentFrame();
     const state = frame[deviceType];
     if (castInputs === undefined) {
@@ -100,7 +107,8 @@ export function customFwd<F extends Method>(options: CustomFwdOptions, fn?: F): 
     forwardStates.set(ctx, { enabled: false, dtype: state.dtype });
     if (!state.enabled) return forward.call(this, ctx, ...args);
     const target = castInputs;
-    const cast = withoutAutocast(() => args.map((a) => castNested(a, deviceType, target))) as never[];
+    const made: Tensor[] = [];
+    const cast = withoutAutocast(() => args.map((a) => castNested(a, deviceType, target, made)));
     if (frame.log) {
       const inputDtypes: DType[] = [];
       const collect = (v: unknown): void => {
@@ -112,8 +120,15 @@ export function customFwd<F extends Method>(options: CustomFwdOptions, fn?: F): 
       const name = typeof this === 'function' && this.name ? this.name : 'customFwd';
       frame.log.record({ op: name, device: deviceType, inputDtypes, category: 'passThrough', dtype: target, reason: 'customFwd', casts: 0, bytesCast: 0, cacheHits: 0 });
     }
-    return autocast({ deviceType, enabled: false }, () => forward.call(this, ctx, ...cast));
-  } as F;
+    let out: unknown;
+    try {
+      out = autocast({ deviceType, enabled: false }, () => forward.call(this, ctx, ...cast));
+    } finally {
+      // The casts are ours: freed once forward ran (tensors it saved keep their memory).
+      for (const t of made) if (t !== out && !(Array.isArray(out) && out.includes(t))) t.dispose();
+    }
+    return out;
+  } as unknown as F;
   return decorate(op, wrap, fn);
 }
 
@@ -131,12 +146,13 @@ export function customBwd(options: CustomBwdOptions): <F extends Method>(fn: F, 
 export function customBwd<F extends Method>(options: CustomBwdOptions, fn?: F): F | ((fn: F, context?: unknown) => F) {
   const op = 'amp.customBwd';
   const deviceType = checkDeviceType(op, checkOptions(op, options).deviceType, 'options.deviceType');
-  const wrap = (backward: F): F => function (this: unknown, ctx: object, ...grads: never[]) {
+  const wrap = (bwd: F): F => function (this: unknown, ctx: object, ...grads: unknown[]) {
+    const backward = bwd as unknown as Invoke;
     const state = forwardStates.get(ctx);
     if (!state) {
       throw new MixprecError('ERR_AUTOGRAD', `${op}: this backward's forward was not wrapped with mp.amp.customFwd, so there is no autocast state to replay; wrap forward with customFwd({ deviceType: '${deviceType}' })`);
     }
     return autocast({ deviceType, enabled: state.enabled, dtype: state.dtype }, () => backward.call(this, ctx, ...grads));
-  } as F;
+  } as unknown as F;
   return decorate(op, wrap, fn);
 }

@@ -405,6 +405,7 @@ export interface BceOptions extends LossOptions {
 export const binaryCrossEntropy: (input: Tensor, target: Tensor, options?: BceOptions) => Tensor = defineOp({
   name: 'binaryCrossEntropy',
   autocast: { cuda: 'banned', cpu: 'fp32' },
+  autocastHint: 'use binaryCrossEntropyWithLogits on the logits (sigmoid and BCE in one op that is safe in float16), or call it in an autocast({ enabled: false }) island on float32 inputs',
   forward: (input: Tensor, target: Tensor, options?: BceOptions): Tensor => {
     sameShapes('binaryCrossEntropy', input, target);
     const logP = input.log().clamp(-100);

@@ -60,6 +60,8 @@ interface CastStats {
 
 class Caster {
   readonly stats: CastStats = { eligible: 0, casts: 0, bytes: 0, hits: 0 };
+  /** Casts made for this call only (not cached): freed once the op has run. */
+  readonly temporaries: Tensor[] = [];
 
   constructor(
     private readonly device: AutocastDeviceType,
@@ -84,6 +86,7 @@ class Caster {
     // later training forward would reuse without history (PyTorch #158232).
     const cast = cacheable ? enableGrad(() => castOp!(t, this.target)) : castOp!(t, this.target);
     if (cacheable && cast.requiresGrad) this.cache!.store(t, this.target, keep(cast));
+    else this.temporaries.push(cast);
     this.stats.casts += 1;
     this.stats.bytes += cast.numel * elementSize(this.target);
     return cast;
@@ -144,6 +147,10 @@ function withDtypeOption(args: readonly unknown[], index: number, dtype: DType):
   return next;
 }
 
+function isOutput(t: Tensor, out: unknown): boolean {
+  return out === t || (Array.isArray(out) && out.includes(t));
+}
+
 function outputDtype(out: unknown): DType | undefined {
   if (out instanceof Tensor) return out.dtype;
   if (Array.isArray(out) && out[0] instanceof Tensor) return out[0].dtype;
@@ -161,7 +168,7 @@ export function dispatchAutocast<R>(frame: AutocastFrame, info: AutocastOpInfo, 
   let reason: DecisionReason = 'disabled';
   let target: DType | undefined;
   let callArgs = args;
-  let stats: CastStats | undefined;
+  let caster: Caster | undefined;
   if (state.enabled) {
     category = state.policy.categoryOf(info.name);
     reason = state.policy.isOverridden(info.name) ? 'policyOverride' : 'policy';
@@ -183,19 +190,26 @@ export function dispatchAutocast<R>(frame: AutocastFrame, info: AutocastOpInfo, 
       }
     }
     if (target !== undefined && category !== 'fp32SetOptDtype') {
-      const caster = new Caster(device, state, frame.cache, target);
-      callArgs = withoutAutocast(() => caster.all(args));
-      stats = caster.stats;
-      if (stats.eligible === 0) reason = 'ineligible';
+      const c = new Caster(device, state, frame.cache, target);
+      caster = c;
+      callArgs = withoutAutocast(() => c.all(args));
+      if (c.stats.eligible === 0) reason = 'ineligible';
     }
   }
-  const out = withoutAutocast(() => run(callArgs));
+  let out: R;
+  try {
+    out = withoutAutocast(() => run(callArgs));
+  } finally {
+    // The user never sees these casts, so they are freed here (and not left to tidy or the GC);
+    // an autograd graph that saved one keeps its memory alive through the saved tensor.
+    if (caster) for (const t of caster.temporaries) if (!isOutput(t, out!)) t.dispose();
+  }
   if (log) {
     const inputDtypes: DType[] = [];
     forEachTensor(args, (t) => inputDtypes.push(t.dtype));
     log.record({
       op: info.name, device, inputDtypes, category, dtype: reason === 'ineligible' || target === undefined ? outputDtype(out) : target, reason,
-      casts: stats?.casts ?? 0, bytesCast: stats?.bytes ?? 0, cacheHits: stats?.hits ?? 0,
+      casts: caster?.stats.casts ?? 0, bytesCast: caster?.stats.bytes ?? 0, cacheHits: caster?.stats.hits ?? 0,
     });
   }
   return out;
