@@ -219,6 +219,31 @@ const checks = {
     }
   },
 
+  'CUDA autocast: float16 linear equal to a manual float16 forward, float32 losses and gradients'() {
+    mp.manualSeed(5);
+    mp.tidy(() => {
+      const x = mp.randn([8, 16], { device: 'cuda' });
+      const w = mp.randn([4, 16], { device: 'cuda' }).requiresGrad_();
+      const y = mp.tensor([0, 1, 2, 3, 0, 1, 2, 3], { dtype: 'int32', device: 'cuda' });
+      const { result, log } = mp.amp.explain({ deviceType: 'cuda' }, () => {
+        const logits = mp.nn.functional.linear(x, w);
+        return [logits, mp.nn.functional.crossEntropy(logits, y), mp.sum(logits)];
+      });
+      const [logits, loss, total] = result;
+      assert.deepEqual([logits.dtype, loss.dtype, total.dtype], ['float16', 'float32', 'float32']);
+      assert.deepEqual(log.entries.map((e) => `${e.op}:${e.category}`), ['linear:lowerPrecision', 'crossEntropy:fp32', 'sum:fp32SetOptDtype']);
+      same(logits.cpu().rawData(), mp.nn.functional.linear(x.to('float16'), w.detach().to('float16')).cpu().rawData());
+      loss.backward();
+      assert.equal(w.grad.dtype, 'float32');
+      // The CPU (a scope with the CUDA lists) computes the same float16 forward, up to the
+      // summation order of the two GEMMs.
+      const cpuLogits = mp.amp.autocast({ deviceType: 'cpu', dtype: 'float16', policy: mp.amp.policies.cuda }, () => mp.nn.functional.linear(x.cpu(), w.detach().cpu()));
+      const g = logits.cpu().dataSync();
+      cpuLogits.dataSync().forEach((v, i) => assert.ok(Math.abs(v - g[i]) <= 2e-3 * Math.max(1, Math.abs(v)), `logit ${i}: cpu ${v} vs cuda ${g[i]}`));
+      w.grad.dispose();
+    });
+  },
+
   'operands on different devices are refused'() {
     mp.tidy(() => assert.throws(() => mp.ones([1]).add(mp.ones([1], { device: 'cuda' })), { code: 'ERR_DEVICE_MISMATCH' }));
   },
