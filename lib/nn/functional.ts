@@ -405,6 +405,7 @@ export interface BceOptions extends LossOptions {
 export const binaryCrossEntropy: (input: Tensor, target: Tensor, options?: BceOptions) => Tensor = defineOp({
   name: 'binaryCrossEntropy',
   autocast: { cuda: 'banned', cpu: 'fp32' },
+  autocastHint: 'models usually apply sigmoid before it: combine the two with binaryCrossEntropyWithLogits (nn.BCEWithLogitsLoss), which is safe to autocast',
   forward: (input: Tensor, target: Tensor, options?: BceOptions): Tensor => {
     sameShapes('binaryCrossEntropy', input, target);
     const logP = input.log().clamp(-100);
