@@ -58,8 +58,9 @@ function product(op: string, a: Matrices, b: Matrices): Tensor {
 /**
  * `op(a) @ op(b)` with op = transpose of the last two dims when the flag is set, read through
  * strides (no copies). The primitive the matrix products are built from.
+ * @internal Exported for tests (its autocast category is checked on its own).
  */
-const stridedProduct: (op: string, a: Tensor, b: Tensor, transA: boolean, transB: boolean) => Tensor = defineOp({
+export const stridedProduct: (op: string, a: Tensor, b: Tensor, transA: boolean, transB: boolean) => Tensor = defineOp({
   name: 'stridedProduct',
   autocast: 'lowerPrecision',
   forward: (op: string, a: Tensor, b: Tensor, transA: boolean, transB: boolean): Tensor => product(op, matrices(a, transA), matrices(b, transB)),
