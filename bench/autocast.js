@@ -8,14 +8,10 @@
 'use strict';
 const mp = require('../dist');
 
-const args = process.argv.slice(2);
-const json = args.includes('--json');
-const opt = (name, fallback) => {
-  const i = args.indexOf(name);
-  return i >= 0 ? Number(args[i + 1]) : fallback;
-};
-const repeats = opt('--repeats', 101);
-const calls = opt('--calls', 1000);
+const { json, numberOption } = require('./cliArgs');
+
+const repeats = numberOption('--repeats', 101);
+const calls = numberOption('--calls', 1000);
 const targetMicros = 2;
 const F = mp.nn.functional;
 const { autocast } = mp.amp;

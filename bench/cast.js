@@ -7,17 +7,12 @@ const mp = require('../dist');
 const { native } = require('../dist/native');
 const { dtypeCode } = require('../dist/dtype');
 
-const args = process.argv.slice(2);
-const json = args.includes('--json');
-const opt = (name, fallback) => {
-  const i = args.indexOf(name);
-  return i >= 0 ? Number(args[i + 1]) : fallback;
-};
-const mib = opt('--mib', 64);
-const repeats = opt('--repeats', 15);
+const { json, numberOption, stringOption } = require('./cliArgs');
+
+const mib = numberOption('--mib', 64);
+const repeats = numberOption('--repeats', 15);
 const n = (mib * 1024 * 1024) / 4;
-const deviceIndex = args.indexOf('--device');
-const device = deviceIndex >= 0 ? args[deviceIndex + 1] : 'cpu';
+const device = stringOption('--device', 'cpu');
 const onGpu = device !== 'cpu';
 // Device work is queued on a stream: wait for it so the clock measures the kernel.
 const finish = () => onGpu && mp.cuda.synchronize(device);

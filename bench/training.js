@@ -6,10 +6,9 @@
 'use strict';
 const mp = require('../dist');
 
-const args = process.argv.slice(2);
-const json = args.includes('--json');
-const repeatsAt = args.indexOf('--repeats');
-const repeats = repeatsAt >= 0 ? Number(args[repeatsAt + 1]) : 5;
+const { json, numberOption } = require('./cliArgs');
+
+const repeats = numberOption('--repeats', 5);
 const F = mp.nn.functional;
 
 function best(fn) {

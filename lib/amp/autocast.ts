@@ -191,8 +191,8 @@ export const autocast: AutocastFunction = Object.assign(
  * ```ts
  * const { log } = mp.amp.explain({ deviceType: 'cpu' }, () => F.crossEntropy(model.forward(x), y));
  * console.log(log.toTable());
- * //  #  op            device  inputs           ran in    category        why     casts        cache hits
- * //  0  linear        cpu     float32,float32  bfloat16  lowerPrecision  policy  3 (6208 B)  0 ...
+ * //  #  op            device  inputs                   ran in    category        why     casts      cache hits
+ * //  0  linear        cpu     float32,float32,float32  bfloat16  lowerPrecision  policy  3 (992 B)  0 ...
  * ```
  */
 export function explain<T>(options: Omit<AutocastOptions, 'record'>, fn: () => T): ExplainedResult<T> {
