@@ -21,7 +21,7 @@ import './ops/reduceAlong';
 import './ops/fillCopy';
 import './ops/indexing';
 
-export { Tensor, type TensorData, type NestedArray, type ToTarget } from './tensor';
+export { Tensor, hostReads, type TensorData, type NestedArray, type ToTarget } from './tensor';
 export { tensor, zeros, ones, full, empty, zerosLike, onesLike, arange, linspace, eye, type TensorDataOptions, type TensorLike, type TensorOptions } from './creation';
 export { Generator, defaultGenerator, manualSeed, rand, randn, randint, type RandomOptions } from './random';
 export { reshape, view, flatten, clone } from './ops/viewCast';

@@ -100,6 +100,15 @@ export interface NativeAddon {
   multiTensorNorm(dtype: number, numels: number[], handles: StorageHandle[][], offsets: number[][], normType: number,
     out: StorageHandle, outOffset: number, reference: boolean): void;
   /** Multiplies every element of handles[0] by the float32 scalar `scale`, in place. */
+  /** GradScaler's pass: non-finite check (flags) and, with a scale, multiply by 1/scale in place. */
+  ampUnscale(dtype: number, numels: number[], handles: StorageHandle[][], offsets: number[][], scale: StorageHandle | null,
+    scaleOffset: number, foundInf: StorageHandle, foundInfOffset: number, flags: StorageHandle | null, flagsOffset: number,
+    reference: boolean): void;
+  /** GradScaler's scale update on the scale's device (core/ampMath.h). */
+  ampUpdateScale(scale: StorageHandle, scaleOffset: number, tracker: StorageHandle, trackerOffset: number,
+    hysteresisLeft: StorageHandle, hysteresisOffset: number, foundInf: StorageHandle, foundInfOffset: number,
+    stats: StorageHandle, statsOffset: number, growthFactor: number, backoffFactor: number, growthInterval: number,
+    hysteresis: number, minScale: number, maxScale: number): void;
   multiTensorScale(dtype: number, numels: number[], handles: StorageHandle[][], offsets: number[][], scale: StorageHandle,
     scaleOffset: number, reference: boolean): void;
   /** Clamps every element of handles[0] to [min, max], in place. */

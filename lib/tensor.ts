@@ -56,6 +56,24 @@ function wrapBuffer(buffer: ArrayBuffer, dtype: DType): TensorData {
  */
 let nextTensorId = 0;
 
+let hostReadCount = 0;
+
+/**
+ * How many times tensor values have been read to the host so far (`data`, `dataSync`,
+ * `rawData`, and what builds on them: `item`, `toArray`). A training step that needs no host
+ * read leaves it unchanged: compare it before and after a step to find hidden synchronisations.
+ *
+ * @example
+ * ```ts
+ * const before = mp.hostReads();
+ * scaler.scale(loss).backward(); scaler.step(opt); scaler.update();
+ * mp.hostReads() - before; // 0
+ * ```
+ */
+export function hostReads(): number {
+  return hostReadCount;
+}
+
 /** @internal The id the next tensor will get: tensors with ids at or above it are newer. */
 export function nextTensorIdWatermark(): number {
   return nextTensorId;
@@ -192,6 +210,7 @@ export class Tensor implements Trackable {
    */
   async data(): Promise<TensorData> {
     this.assertAlive('data');
+    hostReadCount += 1;
     const as = readDtype(this.dtype);
     const buffer = await native.readAsync(this.storage.handle, this.offset, this.numel, dtypeCode(this.dtype), dtypeCode(as));
     return wrapBuffer(buffer, as);
@@ -200,6 +219,7 @@ export class Tensor implements Trackable {
   /** Like {@link data}, but blocks the thread until a device tensor's values arrive. */
   dataSync(): TensorData {
     this.assertAlive('dataSync');
+    hostReadCount += 1;
     const as = readDtype(this.dtype);
     return wrapBuffer(native.read(this.storage.handle, this.offset, this.numel, dtypeCode(this.dtype), dtypeCode(as)), as);
   }
@@ -207,6 +227,7 @@ export class Tensor implements Trackable {
   /** The stored bits: Uint16Array for float16/bfloat16, else the same typed array as data(). */
   rawData(): Uint16Array | TensorData {
     this.assertAlive('rawData');
+    hostReadCount += 1;
     const buffer = native.read(this.storage.handle, this.offset, this.numel, dtypeCode(this.dtype));
     return elementSize(this.dtype) === 2 ? new Uint16Array(buffer) : wrapBuffer(buffer, this.dtype);
   }

@@ -3,49 +3,10 @@
 #include <algorithm>
 
 #include "../core/elementTypes.h"
-#include "../core/threadPool.h"
+#include "multiTensor.h"
 
 namespace mp::cpu {
 namespace {
-
-constexpr int64_t kGrain = 1 << 14;
-
-// Element offsets where each tensor starts in the concatenation of all tensors, and the total.
-std::vector<int64_t> startsOf(const std::vector<int64_t>& numel) {
-  std::vector<int64_t> start(numel.size() + 1, 0);
-  for (size_t i = 0; i < numel.size(); ++i) start[i + 1] = start[i] + numel[i];
-  return start;
-}
-
-// Calls body(i, begin, end) for the parts of [from, to) of the concatenation that fall in tensor i.
-template <class Body>
-void forRange(const std::vector<int64_t>& start, int64_t from, int64_t to, const Body& body) {
-  size_t i = size_t(std::upper_bound(start.begin(), start.end(), from) - start.begin()) - 1;
-  for (int64_t pos = from; pos < to; ++i) {
-    const int64_t stop = std::min(to, start[i + 1]);
-    if (stop > pos) body(i, pos - start[i], stop - start[i]);
-    pos = std::max(pos, stop);
-  }
-}
-
-// Every element of every tensor: threaded over blocks that may span tensor boundaries, so many
-// small parameters still fill the pool; the reference walks each tensor serially.
-template <class Body>
-void forEachElement(const std::vector<int64_t>& numel, bool reference, const Body& body) {
-  if (reference) {
-    for (size_t i = 0; i < numel.size(); ++i) body(i, int64_t(0), numel[i]);
-    return;
-  }
-  const std::vector<int64_t> start = startsOf(numel);
-  parallelFor(start.back(), kGrain, [&](int64_t begin, int64_t end) { forRange(start, begin, end, body); });
-}
-
-bool skipped(const float* foundInf) { return foundInf != nullptr && *foundInf != 0; }
-
-template <class Tag>
-typename Tag::Storage* at(const TensorLists& t, int list, size_t i) {
-  return static_cast<typename Tag::Storage*>(t.lists[list][i]);
-}
 
 float* stepAt(const TensorLists& t, int list, size_t i) { return static_cast<float*>(t.lists[list][i]); }
 

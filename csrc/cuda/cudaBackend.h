@@ -5,6 +5,7 @@
 #include <cstdint>
 #include <string>
 
+#include "../core/ampMath.h"
 #include "../core/dtype.h"
 #include "../core/indexingArgs.h"
 #include "../core/kernelArgs.h"
@@ -69,6 +70,10 @@ void sgdStep(int device, DType dtype, const TensorLists& t, const float* gradSca
 void adamStep(int device, DType dtype, const TensorLists& t, const float* gradScale, const float* foundInf,
               const AdamOptions& o);
 void multiTensorNorm(int device, DType dtype, const TensorLists& t, double p, float* out);
+// GradScaler (core/ampMath.h): see cpu/ampKernels.h.
+void unscaleAndCheck(int device, DType dtype, const TensorLists& t, const float* scale, float* foundInf, float* flags);
+void updateScale(int device, float* scale, int32_t* tracker, int32_t* hysteresisLeft, const float* foundInf,
+                 int32_t* stats, const ScaleUpdateOptions& o);
 void multiTensorScale(int device, DType dtype, const TensorLists& t, const float* scale);
 void multiTensorClamp(int device, DType dtype, const TensorLists& t, double lo, double hi);
 

@@ -51,6 +51,8 @@ void fold(int, DType, const void*, void*, const WindowShape&) { unavailable(); }
 void sgdStep(int, DType, const TensorLists&, const float*, const float*, const SgdOptions&) { unavailable(); }
 void adamStep(int, DType, const TensorLists&, const float*, const float*, const AdamOptions&) { unavailable(); }
 void multiTensorNorm(int, DType, const TensorLists&, double, float*) { unavailable(); }
+void unscaleAndCheck(int, DType, const TensorLists&, const float*, float*, float*) { unavailable(); }
+void updateScale(int, float*, int32_t*, int32_t*, const float*, int32_t*, const ScaleUpdateOptions&) { unavailable(); }
 void multiTensorScale(int, DType, const TensorLists&, const float*) { unavailable(); }
 void multiTensorClamp(int, DType, const TensorLists&, double, double) { unavailable(); }
 

@@ -7,39 +7,10 @@
 #include "../core/optimizerMath.h"
 #include "cudaBackend.h"
 #include "cudaCheck.h"
+#include "multiTensor.cuh"
 
 namespace mp::cuda {
 namespace {
-
-// 32 tensors of 6 lists keep a batch well inside the 4 KiB of kernel parameters.
-constexpr int kBatchTensors = 32;
-constexpr unsigned kMaxBlocksPerTensor = 1024;
-
-struct Batch {
-  int count = 0;
-  int64_t numel[kBatchTensors] = {};
-  void* ptr[kAdamListCount][kBatchTensors] = {};
-};
-
-// Splits the lists into batches and calls launch(batch, blocksPerTensor) for each.
-template <class Launch>
-void forEachBatch(const TensorLists& t, const Launch& launch) {
-  const size_t n = t.numel.size();
-  for (size_t first = 0; first < n; first += kBatchTensors) {
-    Batch b;
-    b.count = int(std::min(n - first, size_t(kBatchTensors)));
-    int64_t largest = 0;
-    for (int i = 0; i < b.count; ++i) {
-      b.numel[i] = t.numel[first + i];
-      largest = std::max(largest, b.numel[i]);
-      for (size_t l = 0; l < t.lists.size(); ++l) b.ptr[l][i] = t.lists[l].empty() ? nullptr : t.lists[l][first + i];
-    }
-    launch(b, std::min(blocksFor(largest), kMaxBlocksPerTensor));
-  }
-}
-
-#define MP_TENSOR_LOOP(k, b) \
-  for (int64_t k = blockIdx.x * int64_t(blockDim.x) + threadIdx.x; k < (b).numel[blockIdx.y]; k += int64_t(gridDim.x) * blockDim.x)
 
 __device__ bool skipped(const float* foundInf) { return foundInf != nullptr && *foundInf != 0; }
 __device__ float scaleOf(const float* gradScale) { return gradScale ? *gradScale : 1.0f; }

@@ -64,6 +64,7 @@ Napi::Object init(Napi::Env env, Napi::Object exports) {
   registerKernelBindings(env, exports);
   registerIndexingBindings(env, exports);
   registerOptimizerBindings(env, exports);
+  registerAmpBindings(env, exports);
   return exports;
 }
 

@@ -9,5 +9,6 @@ void registerMemoryBindings(Napi::Env env, Napi::Object exports);
 void registerKernelBindings(Napi::Env env, Napi::Object exports);
 void registerIndexingBindings(Napi::Env env, Napi::Object exports);
 void registerOptimizerBindings(Napi::Env env, Napi::Object exports);
+void registerAmpBindings(Napi::Env env, Napi::Object exports);
 
 }  // namespace mp::napi

@@ -157,9 +157,22 @@ export abstract class LRScheduler {
    *   train(); // optimizer.step() inside
    *   scheduler.step();
    * }
+   * // With a gradient scaler, a skipped step does not advance the schedule:
+   * await scheduler.step(scaler.step(opt)); // resolves to whether it stepped
    * ```
    */
-  step(): void {
+  step(): void;
+  step(after: { readonly applied: PromiseLike<boolean> }): Promise<boolean>;
+  step(after?: { readonly applied: PromiseLike<boolean> }): void | Promise<boolean> {
+    if (after !== undefined) {
+      if (typeof after !== 'object' || after === null || typeof after.applied?.then !== 'function') {
+        throw argTypeError(`${this.constructor.name}.step`, 'after', "a GradScaler step result ({ applied: Promise<boolean> })", after);
+      }
+      return Promise.resolve(after.applied).then((applied) => {
+        if (applied) this.step();
+        return applied;
+      });
+    }
     this.stepCount += 1;
     this.updateLr();
   }

@@ -1,0 +1,532 @@
+/**
+ * GradScaler: dynamic loss scaling for float16 training (PyTorch's `torch.amp.GradScaler`,
+ * reference §4). The loss is multiplied by a scale so small float16 gradients do not underflow;
+ * gradients are checked for inf/NaN and unscaled by one fused multi-tensor kernel per device and
+ * dtype; a step whose gradients overflowed is skipped inside the optimizer's kernel; the scale
+ * backs off after an overflow and grows after `growthInterval` clean steps. The scale, growth
+ * tracker and found-inf flags stay on the device: no host read happens in scale/unscale/step/
+ * update (`mp.hostReads()` shows it). This file holds the state machine; the arithmetic is in
+ * csrc/core/ampMath.h.
+ */
+import { EventEmitter } from 'node:events';
+import { cuda } from '../backend';
+import { tensor, zeros } from '../creation';
+import { Device } from '../device';
+import { isFloatingPoint } from '../dtype';
+import { argRangeError, argTypeError, MixprecError } from '../errors';
+import { keep } from '../memory';
+import { native } from '../native';
+import { noGrad } from '../autograd/gradMode';
+import '../ops/fillCopy';
+import { mul } from '../ops/elementwise';
+import { groupByDeviceDtype, nativeLists, withScalarOn } from '../ops/multiTensor';
+import type { Module } from '../nn/module';
+import type { Optimizer } from '../optim/optimizer';
+import { Tensor } from '../tensor';
+import { checkDeviceType } from './autocastState';
+import type { AutocastDeviceType } from './policy';
+
+/** Options of {@link GradScaler}. */
+export interface GradScalerOptions {
+  /** The device type of the training ('cuda' by default, as PyTorch; 'cpu' on machines without a GPU). */
+  device?: AutocastDeviceType;
+  /** The first scale (default 65536). */
+  initScale?: number;
+  /** Multiplies the scale after `growthInterval` clean steps (default 2; must be > 1). */
+  growthFactor?: number;
+  /** Multiplies the scale after an overflow (default 0.5; must be in (0, 1)). */
+  backoffFactor?: number;
+  /** Clean steps between growths (default 2000). */
+  growthInterval?: number;
+  /** False makes every method a pass-through: `scale` returns its input, `step` calls `optimizer.step()` (default true). */
+  enabled?: boolean;
+  /** Consecutive overflowing steps tolerated before backing off, as DeepSpeed (default 1: back off at once). Steps still skip. */
+  hysteresis?: number;
+  /** The scale never backs off below this (default: no bound). */
+  minScale?: number;
+  /** The scale never grows above this (default: no bound). */
+  maxScale?: number;
+  /**
+   * What happens when a backoff would go below `minScale`: the scale holds at `minScale` in all
+   * cases; 'warn' (default) also emits a warning, 'throw' makes the next scaler call throw.
+   * Noticing it takes one asynchronous read after such updates (only when `minScale` is set).
+   */
+  onFloor?: 'warn' | 'throw' | 'hold';
+}
+
+/** The state in PyTorch's keys, so checkpoints move between the two. */
+export interface GradScalerStateDict {
+  scale: number;
+  growth_factor: number;
+  backoff_factor: number;
+  growth_interval: number;
+  _growth_tracker: number;
+}
+
+/** Counters the scaler keeps on its device (see {@link GradScaler.statistics}). */
+export interface ScalerStatistics {
+  /** Scale updates so far (one per `update()` without `newScale`). */
+  steps: number;
+  /** Updates whose gradients had an inf/NaN (their optimizer steps were skipped). */
+  skippedSteps: number;
+  growths: number;
+  backoffs: number;
+  /** Backoffs stopped at `minScale`. */
+  floorHits: number;
+  /** The current scale. */
+  scale: number;
+}
+
+/** What {@link GradScaler.step} returns. */
+export interface ScalerStepResult {
+  /**
+   * Resolves to whether the optimizer step was applied (false: skipped for inf/NaN gradients).
+   * Reading it costs one asynchronous device read, made only when this property is used; read it
+   * before the scaler's next-but-one `update()`. LR schedulers take the whole result:
+   * `await scheduler.step(scaler.step(opt))` advances only when the step applied.
+   */
+  readonly applied: Promise<boolean>;
+}
+
+/** Payload of the 'skip', 'backoff', 'growth' and 'floor' events. */
+export interface ScalerEvent {
+  /** The update's number (1 for the first `update()`). */
+  step: number;
+  /** The scale after the update. */
+  scale: number;
+}
+
+/** One parameter whose gradient was not finite, from {@link GradScaler.lastOverflow}. */
+export interface OverflowReport {
+  /** Its name in the model given to `lastOverflow`, else `paramGroups[g].params[i]`. */
+  name: string;
+  param: Tensor;
+}
+
+type Stage = 'ready' | 'unscaled' | 'stepped';
+
+/** One optimizer's checks in the current iteration. */
+interface IterationState {
+  stage: Stage;
+  /** Found-inf flags, one float32 scalar per device. */
+  foundInf: Map<Device, Tensor>;
+  /** Per (device, dtype) group: the parameters checked and one flag per parameter. */
+  flags: { params: Tensor[]; flags: Tensor }[];
+  /** What the step passed to the optimizer as its found-inf (for `applied`). */
+  stepFoundInf?: Tensor;
+}
+
+const events = { skip: 1, backoff: 2, growth: 4, floor: 8 } as const;
+const statNames = ['steps', 'skippedSteps', 'growths', 'backoffs', 'floorHits'] as const;
+
+function positive(op: string, name: string, v: unknown, fallback: number, check: (x: number) => boolean, expected: string): number {
+  if (v === undefined) return fallback;
+  if (typeof v !== 'number' || !check(v)) throw argRangeError(op, `options.${name}`, expected, v);
+  return v;
+}
+
+/**
+ * Dynamic loss scaling. The recipe (two lines changed from a float32 loop):
+ *
+ * @example
+ * ```ts
+ * const scaler = new mp.amp.GradScaler({ device: 'cuda' });
+ * for (const [x, y] of loader) {
+ *   opt.zeroGrad();
+ *   const loss = mp.amp.autocast({ deviceType: 'cuda' }, () => F.crossEntropy(model.forward(x), y));
+ *   scaler.scale(loss).backward();
+ *   scaler.step(opt);          // skipped on the device if a gradient overflowed
+ *   scaler.update();
+ * }
+ * scaler.on('skip', ({ step, scale }) => console.log(`step ${step} skipped, scale now ${scale}`));
+ * ```
+ */
+export class GradScaler extends EventEmitter {
+  private readonly enabled: boolean;
+  private readonly device: AutocastDeviceType;
+  private initScale: number;
+  private growthFactor: number;
+  private backoffFactor: number;
+  private growthInterval: number;
+  private initGrowthTracker = 0;
+  private readonly hysteresis: number;
+  private readonly minScale: number;
+  private readonly maxScale: number;
+  private readonly onFloor: 'warn' | 'throw' | 'hold';
+  private scaleTensor: Tensor | undefined;
+  private tracker: Tensor | undefined;
+  private hysteresisLeft: Tensor | undefined;
+  private stats: Tensor | undefined;
+  private iteration = new Map<Optimizer<{ lr: number }>, IterationState>();
+  private previous = new Map<Optimizer<{ lr: number }>, IterationState>();
+  private floorError: Error | undefined;
+
+  constructor(options: GradScalerOptions = {}) {
+    super();
+    const op = 'GradScaler';
+    if (typeof options !== 'object' || options === null) throw argTypeError(op, 'options', 'an options object', options);
+    const known = ['device', 'initScale', 'growthFactor', 'backoffFactor', 'growthInterval', 'enabled', 'hysteresis', 'minScale', 'maxScale', 'onFloor'];
+    for (const key of Object.keys(options)) {
+      if (!known.includes(key)) throw new MixprecError('ERR_INVALID_ARG', `${op}: unknown option '${key}' (expected ${known.map((k) => `'${k}'`).join(', ')})`);
+    }
+    this.device = checkDeviceType(op, options.device ?? 'cuda', 'options.device');
+    if (options.enabled !== undefined && typeof options.enabled !== 'boolean') throw argTypeError(op, 'options.enabled', 'a boolean', options.enabled);
+    this.initScale = positive(op, 'initScale', options.initScale, 65536, (x) => x > 0 && Number.isFinite(x), 'a finite number > 0');
+    this.growthFactor = positive(op, 'growthFactor', options.growthFactor, 2, (x) => x > 1 && Number.isFinite(x), 'a finite number > 1');
+    this.backoffFactor = positive(op, 'backoffFactor', options.backoffFactor, 0.5, (x) => x > 0 && x < 1, 'a number in (0, 1)');
+    this.growthInterval = positive(op, 'growthInterval', options.growthInterval, 2000, (x) => Number.isInteger(x) && x >= 1 && x < 2 ** 31, 'a positive integer');
+    this.hysteresis = positive(op, 'hysteresis', options.hysteresis, 1, (x) => Number.isInteger(x) && x >= 1 && x < 2 ** 31, 'a positive integer');
+    this.minScale = positive(op, 'minScale', options.minScale, 0, (x) => x >= 0 && Number.isFinite(x), 'a finite number >= 0');
+    this.maxScale = positive(op, 'maxScale', options.maxScale, Infinity, (x) => x >= this.minScale, `a number >= minScale (${this.minScale})`);
+    if (options.onFloor !== undefined && !['warn', 'throw', 'hold'].includes(options.onFloor)) {
+      throw argTypeError(op, 'options.onFloor', "'warn', 'throw' or 'hold'", options.onFloor);
+    }
+    this.onFloor = options.onFloor ?? 'warn';
+    let enabled = options.enabled ?? true;
+    if (enabled && this.device === 'cuda' && !cuda.isAvailable()) {
+      process.emitWarning("GradScaler: device 'cuda' was requested but CUDA is not available; the scaler is disabled (pass { device: 'cpu' } to scale on the CPU)", { type: 'MixprecWarning', code: 'MIXPREC_SCALER_DISABLED' });
+      enabled = false;
+    }
+    this.enabled = enabled;
+  }
+
+  /** Whether the scaler scales (false when constructed disabled, or for CUDA without a GPU). */
+  isEnabled(): boolean {
+    return this.enabled;
+  }
+
+  /**
+   * `outputs` multiplied by the scale: a tensor, or arrays / plain objects of tensors (structure
+   * kept). The scale tensor is created on the first call, on the first tensor's device.
+   */
+  scale<T>(outputs: T): T {
+    if (!this.enabled) return outputs;
+    this.throwIfFloored();
+    const copies = new Map<Device, Tensor>();
+    const visit = (v: unknown): unknown => {
+      if (v instanceof Tensor) {
+        v.assertAlive('GradScaler.scale', 'outputs');
+        const scale = this.scaleOn(v.device, copies);
+        return mul(v, scale);
+      }
+      if (Array.isArray(v)) return v.map(visit);
+      if (typeof v === 'object' && v !== null && Object.getPrototypeOf(v) === Object.prototype) {
+        return Object.fromEntries(Object.entries(v).map(([k, x]) => [k, visit(x)]));
+      }
+      throw new MixprecError('ERR_INVALID_ARG', `GradScaler.scale: outputs must be a Tensor or arrays/objects of Tensors, got ${v === null ? 'null' : typeof v}`);
+    };
+    try {
+      return visit(outputs) as T;
+    } finally {
+      for (const c of copies.values()) if (c !== this.scaleTensor) c.dispose();
+    }
+  }
+
+  /**
+   * Divides `optimizer`'s gradients by the scale in place (one fused pass per device and dtype
+   * that also records inf/NaN), e.g. before clipping. At most once per optimizer per iteration,
+   * after all of its gradients are accumulated; `step` then does not unscale again.
+   */
+  unscale(optimizer: Optimizer<{ lr: number }>): void {
+    if (!this.enabled) return;
+    const op = 'GradScaler.unscale';
+    this.throwIfFloored();
+    const scale = this.requireScale(op);
+    const state = this.stateOf(op, optimizer);
+    if (state.stage === 'unscaled') throw new MixprecError('ERR_INVALID_ARG', `${op}: unscale() has already been called on this optimizer since the last update()`);
+    if (state.stage === 'stepped') throw new MixprecError('ERR_INVALID_ARG', `${op}: unscale() is being called after step(); call it before step() in the same iteration`);
+    this.check(state, optimizer, scale);
+    state.stage = 'unscaled';
+  }
+
+  /**
+   * Steps `optimizer` unless its gradients had an inf/NaN — decided on the device, inside the
+   * optimizer's kernel, with no host read. Without a prior `unscale`, float32/bfloat16 gradients
+   * are unscaled in place first; when a gradient is float16 the optimizer divides by the scale in
+   * float32 inside its kernel instead (its `.grad` then stays scaled), so small float16
+   * gradients are not flushed to zero.
+   */
+  step(optimizer: Optimizer<{ lr: number }>, ...rest: unknown[]): ScalerStepResult {
+    const op = 'GradScaler.step';
+    if (rest.some((r) => typeof r === 'function' || (typeof r === 'object' && r !== null && 'closure' in r))) {
+      throw new MixprecError('ERR_INVALID_ARG', `${op}: closures are not supported with a gradient scaler (the step must be skippable on the device)`);
+    }
+    if (rest.length > 0) throw new MixprecError('ERR_INVALID_ARG', `${op}: takes only the optimizer, got ${rest.length} more argument(s)`);
+    if (!this.enabled) {
+      optimizer.step();
+      return { applied: Promise.resolve(true) };
+    }
+    this.throwIfFloored();
+    const scale = this.requireScale(op);
+    const state = this.stateOf(op, optimizer);
+    if (state.stage === 'stepped') throw new MixprecError('ERR_INVALID_ARG', `${op}: step() has already been called on this optimizer since the last update()`);
+    let gradScale: Tensor | undefined;
+    if (state.stage === 'ready') {
+      const withGrads = optimizer.paramGroups.flatMap((g) => g.params).filter((p) => p.grad !== undefined);
+      const float16 = withGrads.some((p) => p.grad!.dtype === 'float16');
+      this.check(state, optimizer, float16 ? undefined : scale);
+      if (float16) gradScale = scale;
+    }
+    const foundInf = this.combined([...state.foundInf.values()], scale.device);
+    state.stepFoundInf = foundInf;
+    optimizer.step({ gradScale, foundInf });
+    state.stage = 'stepped';
+    const found = foundInf;
+    let applied: Promise<boolean> | undefined;
+    return {
+      get applied(): Promise<boolean> {
+        applied ??= found.isDisposed
+          ? Promise.reject(new MixprecError('ERR_DISPOSED', `${op}: the step's result was read after the scaler's next-but-one update(); read 'applied' earlier`))
+          : found.data().then((v) => v[0] === 0);
+        return applied;
+      },
+    };
+  }
+
+  /**
+   * Updates the scale from every optimizer's inf/NaN checks of this iteration (back off if any
+   * overflowed, grow after `growthInterval` clean updates), on the device. With `newScale` (a
+   * number, or a one-element float tensor) the scale is set instead. Call once per iteration,
+   * after every `step`.
+   */
+  update(newScale?: number | Tensor): void {
+    if (!this.enabled) return;
+    const op = 'GradScaler.update';
+    this.throwIfFloored();
+    const scale = this.requireScale(op);
+    if (newScale !== undefined) {
+      this.setScale(op, scale, newScale);
+    } else {
+      const found = [...this.iteration.values()].flatMap((s) => [...s.foundInf.values()]);
+      if (found.length === 0) {
+        throw new MixprecError('ERR_INVALID_ARG', `${op}: no inf checks were recorded this iteration; call scaler.step(optimizer) (or unscale) before update()`);
+      }
+      const total = this.combined(found, scale.device);
+      native.ampUpdateScale(scale.storage.handle, scale.offset, this.tracker!.storage.handle, this.tracker!.offset,
+        this.hysteresisLeft!.storage.handle, this.hysteresisLeft!.offset, total.storage.handle, total.offset,
+        this.stats!.storage.handle, this.stats!.offset, this.growthFactor, this.backoffFactor, this.growthInterval,
+        this.hysteresis, this.minScale, this.maxScale);
+      if (!found.includes(total)) total.dispose();
+      for (const t of [scale, this.tracker!, this.hysteresisLeft!, this.stats!]) t.markModified();
+      this.reportEvents();
+    }
+    this.endIteration();
+  }
+
+  /** The current scale (a host read: avoid it inside the training loop). 1 when disabled. */
+  getScale(): number {
+    if (!this.enabled) return 1;
+    return this.scaleTensor ? (this.scaleTensor.item() as number) : this.initScale;
+  }
+
+  /**
+   * The scaler's device counters and scale in one asynchronous read (zeros before the first
+   * update).
+   * @example `const { skippedSteps, scale } = await scaler.statistics();`
+   */
+  async statistics(): Promise<ScalerStatistics> {
+    if (!this.enabled || !this.stats) return { steps: 0, skippedSteps: 0, growths: 0, backoffs: 0, floorHits: 0, scale: this.getScale() };
+    const [stats, scale] = await Promise.all([this.stats.data(), this.scaleTensor!.data()]);
+    const out = Object.fromEntries(statNames.map((n, i) => [n, stats[i]])) as Omit<ScalerStatistics, 'scale'>;
+    return { ...out, scale: scale[0] };
+  }
+
+  /**
+   * The parameters whose gradients had an inf/NaN in the last completed iteration (one
+   * asynchronous read of the per-tensor flags the fused kernel wrote). Pass the model to get
+   * names from `namedParameters()`.
+   */
+  async lastOverflow(model?: Module): Promise<OverflowReport[]> {
+    const names = new Map<Tensor, string>();
+    if (model) for (const [name, p] of model.namedParameters()) names.set(p, name);
+    const reports: OverflowReport[] = [];
+    for (const [optimizer, state] of this.previous) {
+      const location = new Map<Tensor, string>();
+      optimizer.paramGroups.forEach((g, gi) => g.params.forEach((p, i) => location.set(p, `paramGroups[${gi}].params[${i}]`)));
+      for (const { params, flags } of state.flags) {
+        if (flags.isDisposed) continue;
+        const values = await flags.data();
+        params.forEach((p, i) => {
+          if (values[i] !== 0) reports.push({ name: names.get(p) ?? location.get(p) ?? 'unknown parameter', param: p });
+        });
+      }
+    }
+    return reports;
+  }
+
+  getGrowthFactor(): number {
+    return this.growthFactor;
+  }
+  setGrowthFactor(value: number): void {
+    this.growthFactor = positive('GradScaler.setGrowthFactor', 'value', value, 2, (x) => x > 1 && Number.isFinite(x), 'a finite number > 1');
+  }
+  getBackoffFactor(): number {
+    return this.backoffFactor;
+  }
+  setBackoffFactor(value: number): void {
+    this.backoffFactor = positive('GradScaler.setBackoffFactor', 'value', value, 0.5, (x) => x > 0 && x < 1, 'a number in (0, 1)');
+  }
+  getGrowthInterval(): number {
+    return this.growthInterval;
+  }
+  setGrowthInterval(value: number): void {
+    this.growthInterval = positive('GradScaler.setGrowthInterval', 'value', value, 2000, (x) => Number.isInteger(x) && x >= 1 && x < 2 ** 31, 'a positive integer');
+  }
+
+  /** The state in PyTorch's keys (reads the scale and tracker: call it after `update()`). `{}` when disabled. */
+  stateDict(): GradScalerStateDict | Record<string, never> {
+    if (!this.enabled) return {};
+    return {
+      scale: this.getScale(),
+      growth_factor: this.growthFactor,
+      backoff_factor: this.backoffFactor,
+      growth_interval: this.growthInterval,
+      _growth_tracker: this.tracker ? (this.tracker.item() as number) : this.initGrowthTracker,
+    };
+  }
+
+  /** Restores {@link stateDict}'s result (also one saved by PyTorch). A no-op when disabled. */
+  loadStateDict(state: GradScalerStateDict): void {
+    if (!this.enabled) return;
+    const op = 'GradScaler.loadStateDict';
+    if (typeof state !== 'object' || state === null) throw argTypeError(op, 'state', 'a state dict object', state);
+    if (Object.keys(state).length === 0) {
+      throw new MixprecError('ERR_INVALID_ARG', `${op}: the state dict is empty, possibly because it was saved from a disabled GradScaler`);
+    }
+    const keys = ['scale', 'growth_factor', 'backoff_factor', 'growth_interval', '_growth_tracker'] as const;
+    for (const k of keys) {
+      if (typeof state[k] !== 'number') throw argTypeError(op, `state.${k}`, 'a number', state[k]);
+    }
+    this.initScale = positive(op, 'scale', state.scale, 1, (x) => x > 0, 'a number > 0');
+    this.setGrowthFactor(state.growth_factor);
+    this.setBackoffFactor(state.backoff_factor);
+    this.setGrowthInterval(state.growth_interval);
+    this.initGrowthTracker = positive(op, '_growth_tracker', state._growth_tracker, 0, (x) => Number.isInteger(x) && x >= 0, 'a non-negative integer');
+    noGrad(() => {
+      this.scaleTensor?.fill_(this.initScale);
+      this.tracker?.fill_(this.initGrowthTracker);
+    });
+  }
+
+  /** Frees the scaler's device tensors (scale, counters, the last iterations' flags). */
+  dispose(): void {
+    this.endIteration();
+    this.endIteration();
+    for (const t of [this.scaleTensor, this.tracker, this.hysteresisLeft, this.stats]) if (t && !t.isDisposed) t.dispose();
+    this.scaleTensor = this.tracker = this.hysteresisLeft = this.stats = undefined;
+  }
+
+  private scaleOn(device: Device, copies: Map<Device, Tensor>): Tensor {
+    if (!this.scaleTensor) this.createState(device);
+    const scale = this.scaleTensor!;
+    if (scale.device === device) return scale;
+    let c = copies.get(device);
+    if (!c) copies.set(device, (c = scale.to(device)));
+    return c;
+  }
+
+  private createState(device: Device): void {
+    this.scaleTensor = keep(tensor([this.initScale], { device }).reshape([]));
+    this.tracker = keep(tensor([this.initGrowthTracker], { dtype: 'int32', device }).reshape([]));
+    this.hysteresisLeft = keep(tensor([this.hysteresis], { dtype: 'int32', device }).reshape([]));
+    this.stats = keep(zeros([statNames.length + 1], { dtype: 'int32', device }));
+  }
+
+  private requireScale(op: string): Tensor {
+    if (!this.scaleTensor) {
+      throw new MixprecError('ERR_INVALID_ARG', `${op}: the scale does not exist yet; call scaler.scale(loss) (and backward) earlier in the iteration`);
+    }
+    return this.scaleTensor;
+  }
+
+  private stateOf(op: string, optimizer: Optimizer<{ lr: number }>): IterationState {
+    if (typeof optimizer !== 'object' || optimizer === null || !Array.isArray((optimizer as { paramGroups?: unknown }).paramGroups)) {
+      throw argTypeError(op, 'optimizer', 'an optimizer (mp.optim.SGD, Adam, AdamW)', optimizer);
+    }
+    let s = this.iteration.get(optimizer);
+    if (!s) this.iteration.set(optimizer, (s = { stage: 'ready', foundInf: new Map(), flags: [] }));
+    return s;
+  }
+
+  /** The fused check (and unscale, when `scale` is given) of every gradient of `optimizer`. */
+  private check(state: IterationState, optimizer: Optimizer<{ lr: number }>, scale: Tensor | undefined): void {
+    const params = optimizer.paramGroups.flatMap((g) => g.params).filter((p) => p.grad !== undefined && !p.grad.isDisposed);
+    for (const { device, dtype, items } of groupByDeviceDtype(params, (p) => p.grad!)) {
+      if (!isFloatingPoint(dtype)) continue;
+      let found = state.foundInf.get(device);
+      if (!found) state.foundInf.set(device, (found = keep(zeros([], { device }))));
+      const flags = keep(zeros([items.length], { device }));
+      state.flags.push({ params: items, flags });
+      const grads = items.map((p) => p.grad!);
+      const l = nativeLists(dtype, [grads]);
+      const foundInf = found;
+      withScalarOn(scale, device, (s) => {
+        native.ampUnscale(l.dtype, l.numels, l.handles, l.offsets, s?.storage.handle ?? null, s?.offset ?? 0,
+          foundInf.storage.handle, foundInf.offset, flags.storage.handle, flags.offset, false);
+      });
+      if (scale) for (const g of grads) g.markModified();
+    }
+    if (state.foundInf.size === 0) {
+      // No gradients: nothing overflowed (PyTorch asserts here; an empty check is harmless).
+      const device = this.scaleTensor!.device;
+      state.foundInf.set(device, keep(zeros([], { device })));
+    }
+  }
+
+  /** The sum of found-inf flags on `device` (the tensor itself when there is one on it). */
+  private combined(found: Tensor[], device: Device): Tensor {
+    if (found.length === 1 && found[0].device === device) return found[0];
+    return keep(noGrad(() => found.map((f) => f.to(device)).reduce((a, b) => a.add(b))));
+  }
+
+  private setScale(op: string, scale: Tensor, value: number | Tensor): void {
+    if (typeof value === 'number') {
+      if (!(value > 0) || !Number.isFinite(value)) throw argRangeError(op, 'newScale', 'a finite number > 0', value);
+      noGrad(() => scale.fill_(value));
+      return;
+    }
+    if (!(value instanceof Tensor)) throw argTypeError(op, 'newScale', 'a number or a one-element float tensor', value);
+    if (value.numel !== 1 || !isFloatingPoint(value.dtype) || value.requiresGrad || value.device.type !== scale.device.type) {
+      throw argTypeError(op, 'newScale', `a one-element float tensor on ${scale.device.type} that does not require grad`, value);
+    }
+    noGrad(() => scale.copy_(value.to({ dtype: 'float32', device: scale.device }).reshape([])));
+  }
+
+  /** Frees the iteration before last and starts a new one (results stay readable for one more). */
+  private endIteration(): void {
+    for (const state of this.previous.values()) {
+      for (const t of [...state.foundInf.values(), ...state.flags.map((f) => f.flags), state.stepFoundInf]) if (t && !t.isDisposed) t.dispose();
+    }
+    this.previous = this.iteration;
+    this.iteration = new Map();
+  }
+
+  /** Emits the update's events after one asynchronous read, only when someone listens. */
+  private reportEvents(): void {
+    const watchFloor = this.minScale > 0 && this.onFloor !== 'hold';
+    const listening = (['skip', 'backoff', 'growth', 'floor'] as const).some((e) => this.listenerCount(e) > 0);
+    if (!watchFloor && !listening) return;
+    const snapshot = noGrad(() => [this.stats!.clone(), this.scaleTensor!.clone()]);
+    Promise.all(snapshot.map((t) => t.data()))
+      .then(([stats, scale]) => {
+        const happened = stats[statNames.length];
+        const payload: ScalerEvent = { step: stats[0], scale: scale[0] };
+        for (const [name, bit] of Object.entries(events)) if (happened & bit) this.emit(name, payload);
+        if (happened & events.floor && watchFloor) {
+          const message = `GradScaler: the loss scale hit its floor (minScale ${this.minScale}) at update ${payload.step}: gradients keep overflowing; check the model for inf/NaN activations or lower the learning rate`;
+          if (this.onFloor === 'warn') process.emitWarning(message, { type: 'MixprecWarning', code: 'MIXPREC_SCALE_FLOOR' });
+          else this.floorError = new MixprecError('ERR_NONFINITE', message);
+        }
+      })
+      .catch((e: unknown) => {
+        if (this.listenerCount('error') > 0) this.emit('error', e);
+      })
+      .finally(() => {
+        for (const t of snapshot) t.dispose();
+      });
+  }
+
+  private throwIfFloored(): void {
+    if (this.floorError) throw this.floorError;
+  }
+}
