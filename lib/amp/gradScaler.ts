@@ -10,7 +10,7 @@
  */
 import { EventEmitter } from 'node:events';
 import { cuda } from '../backend';
-import { tensor, zeros } from '../creation';
+import { full, zeros } from '../creation';
 import { Device } from '../device';
 import { isFloatingPoint } from '../dtype';
 import { argRangeError, argTypeError, MixprecError } from '../errors';
@@ -426,9 +426,9 @@ export class GradScaler extends EventEmitter {
   }
 
   private createState(device: Device): void {
-    this.scaleTensor = keep(tensor([this.initScale], { device }).reshape([]));
-    this.tracker = keep(tensor([this.initGrowthTracker], { dtype: 'int32', device }).reshape([]));
-    this.hysteresisLeft = keep(tensor([this.hysteresis], { dtype: 'int32', device }).reshape([]));
+    this.scaleTensor = keep(full([], this.initScale, { device }));
+    this.tracker = keep(full([], this.initGrowthTracker, { dtype: 'int32', device }));
+    this.hysteresisLeft = keep(full([], this.hysteresis, { dtype: 'int32', device }));
     this.stats = keep(zeros([statNames.length + 1], { dtype: 'int32', device }));
   }
 
