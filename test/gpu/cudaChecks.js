@@ -244,6 +244,39 @@ const checks = {
     });
   },
 
+  async 'GradScaler on CUDA: the same scale trajectory and parameters as on the CPU, no host read per step'() {
+    const run = (device) => {
+      mp.manualSeed(9);
+      const model = new mp.nn.Sequential(new mp.nn.Linear(16, 32), new mp.nn.ReLU(), new mp.nn.Linear(32, 4));
+      if (device === 'cuda') model.to('cuda');
+      const opt = new mp.optim.Adam(model.parameters(), { lr: 1e-2 });
+      const scaler = new mp.amp.GradScaler({ device, initScale: 2 ** 20, growthInterval: 2 });
+      const x = mp.randn([8, 16], { device });
+      const y = mp.randint(0, 4, [8], { device });
+      const reads = mp.hostReads();
+      for (let i = 0; i < 6; ++i) {
+        mp.tidy(() => {
+          opt.zeroGrad();
+          const loss = mp.amp.autocast({ deviceType: device, dtype: 'float16', policy: mp.amp.policies.cuda }, () => mp.nn.functional.crossEntropy(model.forward(x), y));
+          scaler.scale(i === 3 ? loss.mul(Infinity) : loss).backward();
+          scaler.step(opt);
+          scaler.update();
+        });
+      }
+      assert.equal(mp.hostReads() - reads, 0, `${device}: a scaled step read the host`);
+      const out = { scale: scaler.getScale(), params: model.parameters().map((p) => Array.from(p.cpu().dataSync())) };
+      scaler.dispose();
+      opt.dispose();
+      for (const p of model.parameters()) { p.grad?.dispose(); p.dispose(); }
+      mp.dispose([x, y]);
+      return out;
+    };
+    const cpu = run('cpu');
+    const gpu = run('cuda');
+    assert.equal(gpu.scale, cpu.scale);
+    gpu.params.forEach((p, i) => p.forEach((v, k) => assert.ok(Math.abs(v - cpu.params[i][k]) <= 1e-2, `param ${i}[${k}]: cuda ${v} vs cpu ${cpu.params[i][k]}`)));
+  },
+
   'operands on different devices are refused'() {
     mp.tidy(() => assert.throws(() => mp.ones([1]).add(mp.ones([1], { device: 'cuda' })), { code: 'ERR_DEVICE_MISMATCH' }));
   },
