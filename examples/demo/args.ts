@@ -1,0 +1,129 @@
+/**
+ * The demo's command line: which model, seeds, variants and device, how many epochs, where the
+ * report goes, and whether to print JSON.
+ */
+
+/** The three ways the demo trains: plain float32, and the two autocast recipes. */
+export const allVariants = ['float32', 'bfloat16', 'float16'] as const;
+export type Variant = (typeof allVariants)[number];
+
+export type ModelKind = 'mlp' | 'cnn';
+export type DeviceType = 'cpu' | 'cuda';
+
+export interface Args {
+  model: ModelKind;
+  seeds: number[];
+  /** Epochs per run (default 15 for the MLP, 10 for the CNN). */
+  epochs: number;
+  /** In float32, bfloat16, float16 order whatever order they were given in. */
+  variants: Variant[];
+  /** Undefined: cuda when available, else cpu (the caller decides). */
+  device: DeviceType | undefined;
+  /** Where the HTML report is written. */
+  report: string;
+  json: boolean;
+  help: boolean;
+}
+
+export const usage = `usage: npm run demo -- [options]
+
+Trains the MNIST model three ways with the same hyper-parameters, weights and batches
+(float32; autocast bfloat16; autocast float16 + GradScaler), prints one table and writes
+an HTML report of the loss curves and the loss-scale trajectory.
+
+  --model mlp|cnn        MLP 784-512-512-10 (default) or the small CNN
+  --epochs N             epochs per run (default 15 for mlp, 10 for cnn)
+  --seeds 0,1,2          seeds to run (default 0); --seed N is the same as --seeds N
+  --variants LIST        some of float32,bfloat16,float16 (default all three)
+  --device cpu|cuda      default cuda when available, else cpu
+  --report PATH          the HTML report (default amp-report.html)
+  --json                 print one JSON document with every number instead of the table
+  --help                 this text`;
+
+function fail(message: string): never {
+  throw new Error(`mnist: ${message} (npm run demo -- --help lists the options)`);
+}
+
+function positiveInteger(flag: string, value: string | undefined): number {
+  const n = Number(value);
+  if (value === undefined || value.trim() === '' || !Number.isSafeInteger(n) || n < 1) fail(`${flag} needs a positive integer, got '${value ?? ''}'`);
+  return n;
+}
+
+function seedList(flag: string, value: string | undefined): number[] {
+  const parts = (value ?? '').split(',').map((s) => s.trim());
+  const seeds = parts.map(Number);
+  if (parts.some((s) => s === '') || seeds.some((s) => !Number.isSafeInteger(s) || s < 0)) {
+    fail(`${flag} needs non-negative integers separated by commas (e.g. 0,1,2), got '${value ?? ''}'`);
+  }
+  return [...new Set(seeds)];
+}
+
+function variantList(value: string | undefined): Variant[] {
+  const names = (value ?? '').split(',').map((s) => s.trim());
+  for (const name of names) {
+    if (!(allVariants as readonly string[]).includes(name)) fail(`--variants: unknown variant '${name}' (expected some of ${allVariants.join(',')})`);
+  }
+  return allVariants.filter((v) => names.includes(v));
+}
+
+/** Parses `argv` (without node and the script); `--flag value` and `--flag=value` both work. */
+export function parseArgs(argv: string[]): Args {
+  const args: Args = { model: 'mlp', seeds: [0], epochs: 0, variants: [...allVariants], device: undefined, report: 'amp-report.html', json: false, help: false };
+  for (let i = 0; i < argv.length; ++i) {
+    let flag = argv[i];
+    let value: string | undefined;
+    const eq = flag.indexOf('=');
+    if (flag.startsWith('--') && eq > 0) {
+      value = flag.slice(eq + 1);
+      flag = flag.slice(0, eq);
+    }
+    const takeValue = (): string | undefined => {
+      if (value !== undefined) return value;
+      const next = argv[i + 1];
+      if (next === undefined || next.startsWith('--')) return undefined;
+      ++i;
+      return next;
+    };
+    switch (flag) {
+      case '--json':
+      case '--help':
+        if (value !== undefined) fail(`${flag} takes no value`);
+        if (flag === '--json') args.json = true;
+        else args.help = true;
+        break;
+      case '--model': {
+        const v = takeValue();
+        if (v !== 'mlp' && v !== 'cnn') fail(`--model needs mlp or cnn, got '${v ?? ''}'`);
+        args.model = v;
+        break;
+      }
+      case '--epochs':
+        args.epochs = positiveInteger(flag, takeValue());
+        break;
+      case '--seeds':
+      case '--seed':
+        args.seeds = seedList(flag, takeValue());
+        break;
+      case '--variants':
+        args.variants = variantList(takeValue());
+        break;
+      case '--device': {
+        const v = takeValue();
+        if (v !== 'cpu' && v !== 'cuda') fail(`--device needs cpu or cuda, got '${v ?? ''}'`);
+        args.device = v;
+        break;
+      }
+      case '--report': {
+        const v = takeValue();
+        if (v === undefined || v === '') fail('--report needs a file path');
+        args.report = v;
+        break;
+      }
+      default:
+        fail(`unknown argument '${argv[i]}'`);
+    }
+  }
+  if (args.epochs === 0) args.epochs = args.model === 'mlp' ? 15 : 10;
+  return args;
+}
