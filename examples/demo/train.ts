@@ -88,22 +88,10 @@ async function accuracy(model: mp.nn.Module, o: RunOptions): Promise<number> {
 
 const deviceKey = (device: DeviceType): string => (device === 'cuda' ? 'cuda:0' : 'cpu');
 
-export async function trainVariant(o: RunOptions): Promise<RunResult> {
+/** One training step of the variant; returns the (detached) loss. */
+function stepper(o: RunOptions, model: mp.nn.Module, optimizer: mp.optim.Adam, scaler: mp.amp.GradScaler | undefined) {
   const { variant, device } = o;
-  const key = deviceKey(device);
-  mp.resetPeakMemory();
-  const baselineBytes = mp.memory().devices[key]?.numBytes ?? 0;
-
-  mp.manualSeed(o.seed);
-  const model = buildModel(o.model).to(device);
-  const optimizer = new mp.optim.Adam(model.parameters(), { lr: hyperParameters.lr });
-  // Shuffled by the default generator, whose stream continues after the weight init (as
-  // PyTorch's global RNG does), so every variant of a seed sees the same batches.
-  const loader = new mp.data.DataLoader(o.train, { batchSize: hyperParameters.batchSize, shuffle: true });
-  // GradScaler (float16 only): the lines that use it are the `scaler` lines below.
-  const scaler = variant === 'float16' ? new mp.amp.GradScaler({ device }) : undefined;
-
-  const trainStep = (x: mp.Tensor, y: mp.Tensor): mp.Tensor => {
+  return (x: mp.Tensor, y: mp.Tensor): mp.Tensor => {
     const input = asInput(x.to(device), o.model);
     const target = y.to(device);
     const loss = inPrecision(variant, device, () => F.crossEntropy(model.forward(input), target));
@@ -118,6 +106,45 @@ export async function trainVariant(o: RunOptions): Promise<RunResult> {
     }
     return loss.detach();
   };
+}
+
+/**
+ * A few untimed steps of the variant on a throwaway model, so no variant's first epoch pays for
+ * JIT compilation and first-touch allocations the others skip. It runs before the run re-seeds,
+ * so the measured run's weights and batches do not change.
+ */
+function warmUp(o: RunOptions): void {
+  const model = buildModel(o.model).to(o.device);
+  const optimizer = new mp.optim.Adam(model.parameters(), { lr: hyperParameters.lr });
+  const scaler = o.variant === 'float16' ? new mp.amp.GradScaler({ device: o.device }) : undefined;
+  const step = stepper(o, model, optimizer, scaler);
+  for (const batch of new mp.data.DataLoader(o.train, { batchSize: hyperParameters.batchSize })) {
+    for (let i = 0; i < 3; ++i) mp.tidy(() => void step(batch[0], batch[1]));
+    mp.dispose(batch);
+    break;
+  }
+  scaler?.dispose();
+  optimizer.dispose();
+  model.dispose();
+}
+
+export async function trainVariant(o: RunOptions): Promise<RunResult> {
+  const { variant, device } = o;
+  const key = deviceKey(device);
+  warmUp(o);
+  mp.resetPeakMemory();
+  const baselineBytes = mp.memory().devices[key]?.numBytes ?? 0;
+
+  mp.manualSeed(o.seed);
+  const model = buildModel(o.model).to(device);
+  const optimizer = new mp.optim.Adam(model.parameters(), { lr: hyperParameters.lr });
+  // Shuffled by the default generator, whose stream continues after the weight init (as
+  // PyTorch's global RNG does), so every variant of a seed sees the same batches.
+  const loader = new mp.data.DataLoader(o.train, { batchSize: hyperParameters.batchSize, shuffle: true });
+  // GradScaler (float16 only): the lines that use it are the `scaler` lines below.
+  const scaler = variant === 'float16' ? new mp.amp.GradScaler({ device }) : undefined;
+
+  const trainStep = stepper(o, model, optimizer, scaler);
 
   const batches = loader.length;
   const epochs: EpochRecord[] = [];
