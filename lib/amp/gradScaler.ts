@@ -14,7 +14,7 @@ import { full, zeros } from '../creation';
 import { Device } from '../device';
 import { isFloatingPoint } from '../dtype';
 import { argRangeError, argTypeError, MixprecError } from '../errors';
-import { keep } from '../memory';
+import { keep, tidy } from '../memory';
 import { native } from '../native';
 import { noGrad } from '../autograd/gradMode';
 import '../ops/fillCopy';
@@ -101,6 +101,28 @@ export interface OverflowReport {
   /** Its name in the model given to `lastOverflow`, else `paramGroups[g].params[i]`. */
   name: string;
   param: Tensor;
+}
+
+/**
+ * A class, not a plain object with a getter: `mp.tidy` walks the plain objects a scope returns,
+ * and reading `applied` there would make the host read the result exists to defer.
+ */
+class StepResult implements ScalerStepResult {
+  #applied: Promise<boolean> | undefined;
+  readonly #op: string;
+  readonly #found: Tensor;
+
+  constructor(op: string, found: Tensor) {
+    this.#op = op;
+    this.#found = found;
+  }
+
+  get applied(): Promise<boolean> {
+    this.#applied ??= this.#found.isDisposed
+      ? Promise.reject(new MixprecError('ERR_DISPOSED', `${this.#op}: the step's result was read after the scaler's next-but-one update(); read 'applied' earlier`))
+      : this.#found.data().then((v) => v[0] === 0);
+    return this.#applied;
+  }
 }
 
 type Stage = 'ready' | 'unscaled' | 'stepped';
@@ -271,16 +293,7 @@ export class GradScaler extends EventEmitter {
     state.stepFoundInf = foundInf;
     optimizer.step({ gradScale, foundInf });
     state.stage = 'stepped';
-    const found = foundInf;
-    let applied: Promise<boolean> | undefined;
-    return {
-      get applied(): Promise<boolean> {
-        applied ??= found.isDisposed
-          ? Promise.reject(new MixprecError('ERR_DISPOSED', `${op}: the step's result was read after the scaler's next-but-one update(); read 'applied' earlier`))
-          : found.data().then((v) => v[0] === 0);
-        return applied;
-      },
-    };
+    return new StepResult(op, foundInf);
   }
 
   /**
@@ -476,7 +489,7 @@ export class GradScaler extends EventEmitter {
   /** The sum of found-inf flags on `device` (the tensor itself when there is one on it). */
   private combined(found: Tensor[], device: Device): Tensor {
     if (found.length === 1 && found[0].device === device) return found[0];
-    return keep(noGrad(() => found.map((f) => f.to(device)).reduce((a, b) => a.add(b))));
+    return keep(tidy(() => noGrad(() => found.map((f) => f.to(device)).reduce((a, b) => a.add(b)))));
   }
 
   private setScale(op: string, scale: Tensor, value: number | Tensor): void {
@@ -489,7 +502,7 @@ export class GradScaler extends EventEmitter {
     if (value.numel !== 1 || !isFloatingPoint(value.dtype) || value.requiresGrad || value.device.type !== scale.device.type) {
       throw argTypeError(op, 'newScale', `a one-element float tensor on ${scale.device.type} that does not require grad`, value);
     }
-    noGrad(() => scale.copy_(value.to({ dtype: 'float32', device: scale.device }).reshape([])));
+    tidy(() => noGrad(() => scale.copy_(value.to({ dtype: 'float32', device: scale.device }).reshape([]))));
   }
 
   /** Frees the iteration before last and starts a new one (results stay readable for one more). */
