@@ -13,3 +13,4 @@ export { isAutocastEnabled, getAutocastDtype, type DeviceAutocast } from './auto
 export { AutocastPolicy, policies, policy, autocastCategories, type AutocastCategory, type AutocastDeviceType, type PolicyChanges } from './policy';
 export { DecisionLog, type Decision, type DecisionReason, type DecisionTotals } from './decisionLog';
 export { customFwd, customBwd, type CustomFwdOptions, type CustomBwdOptions } from './customFunction';
+export { prepare, type OptLevel, type PrepareOptions, type Prepared, type LowPrecisionDType } from './prepare';
