@@ -14,3 +14,4 @@ export { AutocastPolicy, policies, policy, autocastCategories, type AutocastCate
 export { DecisionLog, type Decision, type DecisionReason, type DecisionTotals } from './decisionLog';
 export { customFwd, customBwd, type CustomFwdOptions, type CustomBwdOptions } from './customFunction';
 export { GradScaler, type GradScalerOptions, type GradScalerStateDict, type ScalerStatistics, type ScalerStepResult, type ScalerEvent, type OverflowReport } from './gradScaler';
+export { prepare, type OptLevel, type PrepareOptions, type Prepared, type LowPrecisionDType } from './prepare';

@@ -5,7 +5,7 @@
 import { argTypeError } from '../errors';
 import { native } from '../native';
 import { nativeLists } from '../ops/multiTensor';
-import { check, Optimizer, type KernelCall, type Params } from './optimizer';
+import { check, Optimizer, type KernelCall, type OptimizerOptions, type Params } from './optimizer';
 
 /** Adam's and AdamW's hyper-parameters (PyTorch's, in camelCase). */
 export interface AdamOptions {
@@ -25,7 +25,7 @@ export interface AdamOptions {
 
 /** Adam and AdamW: the same kernel, weight decay applied to the gradient or to the parameter. */
 abstract class AdamBase extends Optimizer<AdamOptions> {
-  protected constructor(name: string, private readonly decoupled: boolean, params: Params<AdamOptions>, defaults: Partial<AdamOptions>) {
+  protected constructor(name: string, private readonly decoupled: boolean, params: Params<AdamOptions>, defaults: Partial<AdamOptions> & OptimizerOptions) {
     super(name, params, defaults);
   }
 
@@ -63,7 +63,8 @@ abstract class AdamBase extends Optimizer<AdamOptions> {
 /**
  * torch.optim.Adam: weight decay is an L2 term added to the gradient. Each parameter's state is
  * expAvg, expAvgSq (and maxExpAvgSq with amsgrad) in its dtype and a float32 step counter, all
- * on its device.
+ * on its device; with `masterWeights: true` a float16/bfloat16 parameter's buffers are float32
+ * and its float32 master copy is `masterParam` (see {@link OptimizerOptions.masterWeights}).
  *
  * @example
  * ```ts
@@ -72,7 +73,7 @@ abstract class AdamBase extends Optimizer<AdamOptions> {
  * ```
  */
 export class Adam extends AdamBase {
-  constructor(params: Params<AdamOptions>, options: Partial<AdamOptions> = {}) {
+  constructor(params: Params<AdamOptions>, options: Partial<AdamOptions> & OptimizerOptions = {}) {
     super('Adam', false, params, { lr: 1e-3, betas: [0.9, 0.999], eps: 1e-8, weightDecay: 0, amsgrad: false, maximize: false, ...options });
   }
 }
@@ -85,10 +86,11 @@ export class Adam extends AdamBase {
  * ```ts
  * const opt = new mp.optim.AdamW(params, { lr: 3e-4, weightDecay: 0.1 });
  * opt.step();
+ * const half = new mp.optim.AdamW(halfParams, { lr: 3e-4, masterWeights: true }); // float32 masters
  * ```
  */
 export class AdamW extends AdamBase {
-  constructor(params: Params<AdamOptions>, options: Partial<AdamOptions> = {}) {
+  constructor(params: Params<AdamOptions>, options: Partial<AdamOptions> & OptimizerOptions = {}) {
     super('AdamW', true, params, { lr: 1e-3, betas: [0.9, 0.999], eps: 1e-8, weightDecay: 1e-2, amsgrad: false, maximize: false, ...options });
   }
 }

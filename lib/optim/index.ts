@@ -10,7 +10,7 @@
  * opt.step();
  * ```
  */
-export { Optimizer, type ParamGroup, type ParamGroupInput, type Params, type ParamState, type OptimizerStateDict, type StepOptions } from './optimizer';
+export { Optimizer, MASTER_PARAM_KEY, type OptimizerOptions, type ParamGroup, type ParamGroupInput, type Params, type ParamState, type OptimizerStateDict, type StepOptions } from './optimizer';
 export { SGD, type SGDOptions } from './sgd';
 export { Adam, AdamW, type AdamOptions } from './adam';
 export * as lrScheduler from './lrScheduler';

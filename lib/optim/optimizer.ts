@@ -1,17 +1,21 @@
 /**
  * The optimizer base: parameter groups, lazily created state kept on the parameters' devices,
- * zeroGrad, step (one native multi-tensor call per group, device and dtype), and state dicts
- * in PyTorch's shape.
+ * zeroGrad, step (one native multi-tensor call per group, device and dtype), float32 master
+ * weights for 16-bit parameters, and state dicts in PyTorch's shape.
  */
+import { noGrad } from '../autograd/gradMode';
 import { zeroGrads } from '../autograd/zeroGrad';
 import { zeros } from '../creation';
 import type { Device } from '../device';
-import type { DType } from '../dtype';
+import { dtypeCode, type DType } from '../dtype';
 import { argRangeError, argTypeError, describe, MixprecError, MixprecRangeError, MixprecTypeError } from '../errors';
 import { keep, tidy } from '../memory';
+import { native } from '../native';
+import '../ops/compare';
+import { where } from '../ops/indexing';
 import { checkDeviceScalar, groupByDeviceDtype, withScalarOn } from '../ops/multiTensor';
 import '../ops/fillCopy';
-import { Tensor } from '../tensor';
+import { convert, Tensor } from '../tensor';
 
 /** A parameter group: its parameters and its hyper-parameters, which schedulers may edit. */
 export type ParamGroup<O> = O & { params: Tensor[] };
@@ -22,8 +26,30 @@ export type ParamGroupInput<O> = Partial<O> & { params: Tensor | Iterable<Tensor
 /** What optimizers take: parameters, or parameter groups. */
 export type Params<O> = Iterable<Tensor> | Iterable<ParamGroupInput<O>>;
 
-/** One parameter's state: its step counter (float32, on its device) and buffers of its dtype. */
+/**
+ * One parameter's state: its step counter (float32, on its device) and buffers of its dtype —
+ * or, with {@link OptimizerOptions.masterWeights} and a float16/bfloat16 parameter, buffers in
+ * float32 and the float32 master copy under {@link MASTER_PARAM_KEY}.
+ */
 export type ParamState = Record<string, Tensor>;
+
+/**
+ * The state key of a parameter's float32 master copy (`state[i].masterParam` in a state dict;
+ * TransformerEngine's FusedAdam calls it `master_param`).
+ */
+export const MASTER_PARAM_KEY = 'masterParam';
+
+/** Options every optimizer takes besides its hyper-parameters. */
+export interface OptimizerOptions {
+  /**
+   * Keep a float32 master copy of every float16/bfloat16 parameter (default false). The update
+   * runs on the master, with float32 moments and the gradient read in float32, and the
+   * parameter receives the master rounded to its dtype, so updates smaller than half a unit in
+   * the last place of the 16-bit weight accumulate instead of being lost. float32 and float64
+   * parameters are updated as without the option. An optimizer-wide setting (not per group).
+   */
+  masterWeights?: boolean;
+}
 
 /** {@link Optimizer.stateDict}'s result: state by parameter index, and the groups' hyper-parameters. */
 export interface OptimizerStateDict<O = Record<string, unknown>> {
@@ -43,8 +69,11 @@ export interface StepOptions {
 export interface KernelCall<O> {
   group: ParamGroup<O>;
   device: Device;
+  /** The dtype of every tensor of the call: float32 when the tensors updated are masters. */
   dtype: DType;
+  /** The tensors to update: the parameters, or their float32 master copies. */
   params: Tensor[];
+  /** Their gradients, in `dtype` (float32 copies of a 16-bit parameter's gradient for masters). */
   grads: Tensor[];
   states: ParamState[];
   gradScale: Tensor | undefined;
@@ -52,6 +81,7 @@ export interface KernelCall<O> {
 }
 
 const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
+const isLowPrecision = (dtype: DType): boolean => dtype === 'float16' || dtype === 'bfloat16';
 
 /**
  * Base class of {@link SGD}, {@link Adam} and {@link AdamW}. Subclasses give the defaults, the
@@ -64,6 +94,9 @@ const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'obj
  * // ... backward ...
  * opt.step();
  * opt.paramGroups[0].lr *= 0.5; // what a scheduler does
+ *
+ * // float16 weights updated through float32 masters (apex O2's optimizer side):
+ * const half = new mp.optim.AdamW(model.half().parameters(), { lr: 1e-4, masterWeights: true });
  * ```
  */
 export abstract class Optimizer<O extends { lr: number }> {
@@ -73,14 +106,24 @@ export abstract class Optimizer<O extends { lr: number }> {
   readonly state = new Map<Tensor, ParamState>();
   /** The hyper-parameters groups fall back on. */
   readonly defaults: Partial<O>;
+  #masterWeights: boolean;
+  /**
+   * The storage version of each 16-bit parameter when its master was last known to round to it
+   * (after the write-back of a step). A different version at the next step means something else
+   * wrote the parameter (init, `Module.loadStateDict`, `copy_`): the master is re-synced first.
+   */
+  #syncedVersion = new WeakMap<Tensor, number>();
 
   protected constructor(
     /** The class name, for messages. */
     protected readonly name: string,
     params: Params<O>,
-    defaults: Partial<O>,
+    defaults: Partial<O> & OptimizerOptions,
   ) {
-    this.defaults = defaults;
+    if (!isObject(defaults)) throw argTypeError(name, 'options', 'an options object', defaults);
+    const { masterWeights, ...hyper } = defaults;
+    this.defaults = hyper as Partial<O>;
+    this.#masterWeights = masterWeights === undefined ? false : check.boolean(name, 'options', 'masterWeights', masterWeights);
     if (params instanceof Tensor) {
       throw argTypeError(name, 'params', 'an iterable of Tensors or of parameter groups (wrap a single tensor in an array)', params);
     }
@@ -109,6 +152,34 @@ export abstract class Optimizer<O extends { lr: number }> {
   protected abstract runKernel(call: KernelCall<O>): void;
 
   /**
+   * Whether float16/bfloat16 parameters are updated through float32 master copies (see
+   * {@link OptimizerOptions.masterWeights}). It may be changed only while the optimizer holds no
+   * state (before the first step and before {@link loadStateDict}); `mp.amp.prepare` sets it.
+   *
+   * @example
+   * ```ts
+   * const opt = new mp.optim.SGD(model.parameters(), { lr: 0.1 });
+   * opt.masterWeights = true; // before the first step
+   * ```
+   */
+  get masterWeights(): boolean {
+    return this.#masterWeights;
+  }
+
+  set masterWeights(value: boolean) {
+    const v = check.boolean(this.name, this.name, 'masterWeights', value);
+    if (v !== this.#masterWeights && this.state.size > 0) {
+      throw new MixprecError('ERR_INVALID_ARG', `${this.name}.masterWeights: cannot change to ${v} while the optimizer holds state for ${this.state.size} parameters (set it before the first step and before loadStateDict, or in the constructor's options)`);
+    }
+    this.#masterWeights = v;
+  }
+
+  /** Whether `p`'s update runs on a float32 master copy. */
+  #usesMaster(p: Tensor): boolean {
+    return this.#masterWeights && isLowPrecision(p.dtype);
+  }
+
+  /**
    * Adds a parameter group; hyper-parameters it omits come from the constructor's options.
    *
    * @example
@@ -128,6 +199,9 @@ export abstract class Optimizer<O extends { lr: number }> {
     const raw = input.params instanceof Tensor ? [input.params] : input.params;
     if (typeof raw !== 'object' || raw === null || typeof (raw as Iterable<unknown>)[Symbol.iterator] !== 'function') {
       throw argTypeError(this.name, paramsWhere, 'a Tensor or an iterable of Tensors', raw);
+    }
+    if ('masterWeights' in input) {
+      throw new MixprecTypeError('ERR_INVALID_ARG', `${this.name}: ${where}.masterWeights is an optimizer option, not a parameter group option (pass it in the constructor's options: new ${this.name}(params, { masterWeights: true }))`);
     }
     const params = [...(raw as Iterable<unknown>)].map((p, i) => this.checkParam(p, `${paramsWhere}[${i}]`));
     if (params.length === 0) throw argRangeError(this.name, paramsWhere, 'a non-empty list of parameters', params);
@@ -171,6 +245,16 @@ export abstract class Optimizer<O extends { lr: number }> {
    * group, device and dtype, with no host read. `gradScale` and `foundInf` are what a gradient
    * scaler passes (see {@link StepOptions}); they are copied to each parameter device as needed.
    *
+   * With {@link masterWeights}, a float16/bfloat16 parameter's update runs on its float32 master
+   * (created from the parameter on its first step): the gradient is read through a temporary
+   * float32 copy, the float32 kernel updates the master and its float32 state, and the master
+   * rounded to the parameter's dtype is written into the parameter (one native cast). When
+   * `foundInf` skips the step the master is unchanged, so the write-back stores the parameter's
+   * own value again. A parameter written by something else since the last step (init,
+   * `Module.loadStateDict`, `copy_`: its storage version changed) first has its master
+   * re-synced: elements where the parameter no longer equals the rounded master take the
+   * parameter's value, the others keep the master's extra bits.
+   *
    * @example
    * ```ts
    * opt.step();
@@ -191,30 +275,64 @@ export abstract class Optimizer<O extends { lr: number }> {
         return p.grad !== undefined;
       });
       for (const { device, dtype, items } of groupByDeviceDtype(live, (p) => p)) {
+        const masters = this.#masterWeights && isLowPrecision(dtype);
         const states = items.map((p) => this.ensureState(p, group));
-        withScalarOn(gradScale, device, (scale) =>
-          withScalarOn(foundInf, device, (inf) => {
-            this.runKernel({ group, device, dtype, params: items, grads: items.map((p) => p.grad as Tensor), states, gradScale: scale, foundInf: inf });
-          }),
-        );
+        const run = (params: Tensor[], grads: Tensor[], kernelDtype: DType): void =>
+          withScalarOn(gradScale, device, (scale) =>
+            withScalarOn(foundInf, device, (inf) => {
+              this.runKernel({ group, device, dtype: kernelDtype, params, grads, states, gradScale: scale, foundInf: inf });
+            }),
+          );
+        if (masters) {
+          const grads = items.map((p) => p.grad as Tensor);
+          const grads32 = grads.map((g) => (g.dtype === 'float32' ? g : convert(g, 'float32', g.device)));
+          try {
+            run(states.map((s) => s[MASTER_PARAM_KEY]), grads32, 'float32');
+          } finally {
+            grads32.forEach((g, i) => g !== grads[i] && g.dispose());
+          }
+          // Write back: the master rounded to the parameter's dtype, in place.
+          items.forEach((p, i) => {
+            const m = states[i][MASTER_PARAM_KEY];
+            native.cast(m.storage.handle, m.offset, dtypeCode('float32'), p.storage.handle, p.offset, dtypeCode(p.dtype), p.numel);
+          });
+        } else {
+          run(items, items.map((p) => p.grad as Tensor), dtype);
+        }
         items.forEach((p, i) => {
           p.markModified();
           for (const t of Object.values(states[i])) t.markModified();
         });
+        // After every write of this call (parameters may share a storage): these versions hold
+        // values that are their masters rounded.
+        if (masters) items.forEach((p) => this.#syncedVersion.set(p, p.version));
       }
     });
   }
 
-  /** The state `p` needs under `group`'s options, creating (and keeping) what is missing. */
+  /**
+   * The state `p` needs under `group`'s options, creating (and keeping) what is missing; with a
+   * master copy, buffers are float32 and the master is created or re-synced here.
+   */
   private ensureState(p: Tensor, group: O): ParamState {
     let s = this.state.get(p);
     if (!s) {
       s = {};
       this.state.set(p, s);
     }
+    const master = this.#usesMaster(p);
+    if (master) {
+      if (s[MASTER_PARAM_KEY] === undefined) {
+        s[MASTER_PARAM_KEY] = keep(convert(p, 'float32', p.device));
+        this.#syncedVersion.set(p, p.version);
+      } else if (this.#syncedVersion.get(p) !== p.version) {
+        resyncMaster(p, s[MASTER_PARAM_KEY]);
+        this.#syncedVersion.set(p, p.version);
+      }
+    }
     for (const key of this.stateKeys(group)) {
       if (s[key] !== undefined) continue;
-      s[key] = keep(key === 'step' ? zeros([], { device: p.device }) : zeros(p.shape, { dtype: p.dtype, device: p.device }));
+      s[key] = keep(key === 'step' ? zeros([], { device: p.device }) : zeros(p.shape, { dtype: master ? 'float32' : p.dtype, device: p.device }));
     }
     return s;
   }
@@ -303,8 +421,15 @@ export abstract class Optimizer<O extends { lr: number }> {
 
   private copyState(op: string, where: string, entry: unknown, param: Tensor, group: O): ParamState {
     if (!isObject(entry)) throw argTypeError(op, where, 'an object of state tensors', entry);
-    const { allowed, required } = this.loadableKeys(group);
+    const master = this.#usesMaster(param);
+    const loadable = this.loadableKeys(group);
+    const { required } = loadable;
+    const allowed = master ? [...loadable.allowed, MASTER_PARAM_KEY] : loadable.allowed;
     for (const key of Object.keys(entry)) {
+      if (key === MASTER_PARAM_KEY && !master) {
+        const why = this.#masterWeights ? `a ${param.dtype} parameter has none` : 'this optimizer was built without masterWeights';
+        throw new MixprecTypeError('ERR_INVALID_ARG', `${op}: ${where} has a float32 master copy ('${MASTER_PARAM_KEY}') but ${why} (master copies are kept for float16/bfloat16 parameters with { masterWeights: true })`);
+      }
       if (!allowed.includes(key)) throw new MixprecTypeError('ERR_INVALID_ARG', `${op}: ${where} has an unknown key '${key}' (a ${this.name} state holds ${allowed.join(', ')})`);
     }
     for (const key of required) {
@@ -321,12 +446,13 @@ export abstract class Optimizer<O extends { lr: number }> {
           if (value.ndim !== param.ndim || value.shape.some((s, d) => s !== param.shape[d])) {
             throw new MixprecRangeError('ERR_SHAPE_MISMATCH', `${op}: ${where}.${key} must have the parameter's shape [${param.shape.join(', ')}], got ${describe(value)}`);
           }
-          const moved = value.to({ dtype: param.dtype, device: param.device });
+          // With a master copy, the master and the buffers are float32.
+          const moved = value.to({ dtype: master ? 'float32' : param.dtype, device: param.device });
           out[key] = keep(moved === value ? value.clone() : moved);
         }
       }
       // A momentum buffer saved without a counter (PyTorch's SGD keeps none) has been written.
-      if (out.step === undefined && Object.keys(out).length > 0) out.step = keep(zeros([], { device: param.device }).fill_(1));
+      if (out.step === undefined && Object.keys(out).some((k) => k !== MASTER_PARAM_KEY)) out.step = keep(zeros([], { device: param.device }).fill_(1));
     } catch (e) {
       for (const t of Object.values(out)) t.dispose();
       throw e;
@@ -337,6 +463,8 @@ export abstract class Optimizer<O extends { lr: number }> {
   private disposeState(): void {
     for (const s of this.state.values()) for (const t of Object.values(s)) t.dispose();
     this.state.clear();
+    // Loaded masters are re-synced against their parameters on the next step.
+    this.#syncedVersion = new WeakMap();
   }
 
   /**
@@ -350,6 +478,21 @@ export abstract class Optimizer<O extends { lr: number }> {
   dispose(): void {
     this.disposeState();
   }
+}
+
+/**
+ * Re-syncs a master copy after its 16-bit parameter `p` was written by someone else: elements
+ * where `p` differs from the rounded master take `p`'s value, the others keep the master (so
+ * loading the same checkpoint into the model again keeps the master's extra bits). Device ops
+ * only, no host read.
+ */
+function resyncMaster(p: Tensor, master: Tensor): void {
+  noGrad(() =>
+    tidy(() => {
+      const rounded = convert(master, p.dtype, p.device);
+      master.copy_(where(rounded.eq(p), master, convert(p, 'float32', p.device)));
+    }),
+  );
 }
 
 /** A step counter from a state dict: a one-element tensor or a number, as a float32 tensor on `device`. */

@@ -5,7 +5,7 @@
 import { MixprecRangeError } from '../errors';
 import { native } from '../native';
 import { nativeLists } from '../ops/multiTensor';
-import { check, Optimizer, type KernelCall, type Params } from './optimizer';
+import { check, Optimizer, type KernelCall, type OptimizerOptions, type Params } from './optimizer';
 
 /** SGD's hyper-parameters (PyTorch's, in camelCase). */
 export interface SGDOptions {
@@ -26,18 +26,22 @@ export interface SGDOptions {
 /**
  * torch.optim.SGD. With momentum, each parameter's state is a momentum buffer (its dtype) and a
  * float32 step counter on its device; the buffer starts as the first gradient, decided on the
- * device, so a step skipped by `foundInf` never counts as the first.
+ * device, so a step skipped by `foundInf` never counts as the first. With `masterWeights: true`,
+ * a float16/bfloat16 parameter is updated through a float32 master copy (`masterParam` in its
+ * state; the buffer is float32 too).
  *
  * @example
  * ```ts
  * const opt = new mp.optim.SGD(params, { lr: 0.1, momentum: 0.9, nesterov: true });
+ * // float16 params updated through float32 masters:
+ * const half = new mp.optim.SGD(halfParams, { lr: 0.1, momentum: 0.9, masterWeights: true });
  * opt.zeroGrad();
  * loss.backward();
  * opt.step();
  * ```
  */
 export class SGD extends Optimizer<SGDOptions> {
-  constructor(params: Params<SGDOptions>, options: Partial<SGDOptions> = {}) {
+  constructor(params: Params<SGDOptions>, options: Partial<SGDOptions> & OptimizerOptions = {}) {
     super('SGD', params, { momentum: 0, dampening: 0, weightDecay: 0, nesterov: false, maximize: false, ...options });
   }
 
