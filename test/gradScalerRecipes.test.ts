@@ -171,6 +171,23 @@ function lossOf(model: mp.nn.Sequential, input: Tensor, target: Tensor, autocast
 /** One recipe's loop, run once for the control (`scaling` false) and once with the scaler. */
 type Run = (data: Batch[], model: mp.nn.Sequential, optimizer: Opt, scaler: mp.amp.GradScaler, scaling: boolean) => mp.amp.GradScaler | void;
 
+/**
+ * The end of one iteration: the scaled run backwards the scaled loss (with an inf injected at
+ * SKIP_ITER) and steps through the scaler; the control backwards plainly and skips the
+ * optimizer step where the scaled run's step is skipped.
+ */
+function finishStep(loss: Tensor, i: number, model: mp.nn.Sequential, optimizer: Opt, scaler: mp.amp.GradScaler, scaling: boolean): void {
+  if (scaling) {
+    scaler.scale(loss).backward();
+    if (i === SKIP_ITER && scaler.isEnabled()) injectInf(model);
+    scaler.step(optimizer);
+    scaler.update();
+  } else {
+    loss.backward();
+    if (!scaler.isEnabled() || i !== SKIP_ITER) optimizer.step();
+  }
+}
+
 interface RunCaseOptions extends CaseOptions {
   unskipped: number;
   skipped: number;
@@ -504,15 +521,7 @@ describe('§6.4 gradient penalty (7.5.53)', () => {
           }
           const gradNorm = gradParams.map((g) => g.pow(2).sum()).reduce((a, b) => a.add(b)).sqrt();
           loss = loss.add(gradNorm);
-          if (scaling) {
-            scaler.scale(loss).backward();
-            if (i === SKIP_ITER && scaler.isEnabled()) injectInf(model);
-            scaler.step(optimizer);
-            scaler.update();
-          } else {
-            loss.backward();
-            if (!scaler.isEnabled() || i !== SKIP_ITER) optimizer.step();
-          }
+          finishStep(loss, i, model, optimizer, scaler, scaling);
         });
       });
     };
@@ -832,15 +841,7 @@ describe('§6.7 custom autograd functions under autocast', () => {
           optimizer.zeroGrad();
           const loss = mp.amp.autocast(autocastF16, () => F.mseLoss(forward(model, input), target));
           expect(loss.dtype).toBe('float32');
-          if (scaling) {
-            scaler.scale(loss).backward();
-            if (i === SKIP_ITER && scaler.isEnabled()) injectInf(model);
-            scaler.step(optimizer);
-            scaler.update();
-          } else {
-            loss.backward();
-            if (!scaler.isEnabled() || i !== SKIP_ITER) optimizer.step();
-          }
+          finishStep(loss, i, model, optimizer, scaler, scaling);
         });
       });
     };
