@@ -18,7 +18,7 @@ const dtypes = stringOption('--dtypes', 'float32,bfloat16,float16').split(',');
 // Also time the scalar reference (today's naive kernel) for the cases up to 1024^3.
 const withReference = process.argv.includes('--reference');
 const threads = mp.backend().numThreads;
-const simd = mp.backend().simdActive;
+const simd = mp.backend().simd;
 
 // Best time of `repeats` runs of fn, each run looping enough to last ~50 ms.
 function bestSeconds(fn, reps = repeats) {

@@ -86,7 +86,10 @@ void matmulReference(DType dtype, const void* a, const void* b, void* out, const
 void matmul(DType dtype, const void* a, const void* b, void* out, const MatmulShape& s) {
   gemm::ToFloat toFloat = nullptr;
   const gemm::Kernel* kernel = pickKernel(dtype, activeSimdLevel(), toFloat);
-  if (!kernel || s.k == 0 || s.m * s.n * s.k <= kTinyWork) {
+  // A float32 row vector times a matrix is bound by reading B once, which the reference does
+  // without the copy into panels.
+  const bool vectorTimesMatrix = dtype == DType::Float32 && s.m == 1;
+  if (!kernel || s.k == 0 || s.m * s.n * s.k <= kTinyWork || vectorTimesMatrix) {
     matmulReference(dtype, a, b, out, s);
     return;
   }
