@@ -37,7 +37,8 @@ using MicroKernel = void (*)(int64_t kc, const void* a, const void* b, float* c,
 
 // Packs rows [j0, j0 + nc) x k [p0, p0 + kc) of B into NR-wide panels (a kernel's fast path;
 // the generic packers in gemmPack.h cover every layout).
-using PackB = void (*)(const Operand& b, int64_t p0, int64_t kc, int64_t j0, int64_t nc, void* dst);
+using PackB = void (*)(const Operand& b, int64_t p0, int64_t kc, int64_t j0, int64_t nc, void* dst, ToFloat toFloat,
+                       float* scratch);
 
 struct Kernel {
   const char* name;

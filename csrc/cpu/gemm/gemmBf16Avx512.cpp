@@ -87,7 +87,7 @@ MP_TARGET void packRowMajorB(const uint16_t* src, int64_t rowStride, int64_t kc,
   }
 }
 
-void packB(const Operand& b, int64_t p0, int64_t kc, int64_t j0, int64_t nc, void* dst) {
+void packB(const Operand& b, int64_t p0, int64_t kc, int64_t j0, int64_t nc, void* dst, ToFloat, float*) {
   if (b.colStride == 1) {
     packRowMajorB(static_cast<const uint16_t*>(b.data) + p0 * b.rowStride + j0, b.rowStride, kc, nc,
                   static_cast<uint16_t*>(dst));

@@ -69,12 +69,12 @@ void run(const Kernel& kern, ToFloat toFloat, const Operand& a, const Operand& b
       parallelFor(colPanels, inlineOnly ? colPanels : 4, [&](int64_t q0, int64_t q1) {
         const int64_t j0 = q0 * nr, cols = std::min(q1 * nr, nc) - j0;
         void* dst = packedB + size_t(q0 * bPanel) * elemBytes;
+        float* scratch = pairs ? nullptr : static_cast<float*>(scratchBuffer.get(size_t(std::max(cols, kc)) * sizeof(float)));
         if (kern.packB) {
-          kern.packB(b, pc, kc, jc + j0, cols, dst);
+          kern.packB(b, pc, kc, jc + j0, cols, dst, toFloat, scratch);
         } else if (pairs) {
           packBBf16(b, pc, kc, jc + j0, cols, nr, static_cast<uint16_t*>(dst));
         } else {
-          float* scratch = static_cast<float*>(scratchBuffer.get(size_t(std::max(cols, kc)) * sizeof(float)));
           packBF32(b, pc, kc, jc + j0, cols, nr, static_cast<float*>(dst), toFloat, scratch);
         }
       });
