@@ -63,6 +63,12 @@ export interface NativeAddon {
   matmul(dtype: number, a: StorageHandle, aOffset: number, aBatchStrides: number[], aRowStride: number, aColStride: number,
     b: StorageHandle, bOffset: number, bBatchStrides: number[], bRowStride: number, bColStride: number,
     out: StorageHandle, outOffset: number, batchShape: number[], m: number, n: number, k: number): void;
+  /** The scalar reference matmul (CPU only), which the GEMM tests compare the fast paths against. */
+  matmulReference(dtype: number, a: StorageHandle, aOffset: number, aBatchStrides: number[], aRowStride: number, aColStride: number,
+    b: StorageHandle, bOffset: number, bBatchStrides: number[], bRowStride: number, bColStride: number,
+    out: StorageHandle, outOffset: number, batchShape: number[], m: number, n: number, k: number): void;
+  /** GFLOP/s of a register-only loop on this thread: kind 0 zmm FMA, 1 zmm VDPBF16PS, 2 ymm FMA; 0 when unsupported. */
+  peakProbe(kind: number, iterations: number): number;
   random(kind: number, dtype: number, out: StorageHandle, outOffset: number, n: number, seed: bigint, offset: bigint, a: number, b: number): void;
   arange(dtype: number, out: StorageHandle, outOffset: number, n: number, start: number, step: number): void;
   linspace(dtype: number, out: StorageHandle, outOffset: number, n: number, start: number, end: number): void;

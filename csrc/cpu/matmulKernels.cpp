@@ -7,10 +7,16 @@
 #include "../core/binaryMath.h"
 #include "../core/elementTypes.h"
 #include "../core/threadPool.h"
+#include "castKernels.h"
+#include "castSimd.h"
+#include "cpuFeatures.h"
+#include "gemm/gemm.h"
 
 namespace mp::cpu {
 namespace {
 
+// The reference (and the path for float64, int32, bool, the scalar SIMD level and tiny
+// products): B packed once in the accumulation type, rows of C accumulated in k order.
 template <class Tag>
 void matmulTyped(const void* av, const void* bv, void* outv, const MatmulShape& s) {
   using S = typename Tag::Storage;
@@ -47,10 +53,65 @@ void matmulTyped(const void* av, const void* bv, void* outv, const MatmulShape& 
   }
 }
 
+// The packed GEMM for this dtype at the active SIMD level, or null for the reference path.
+const gemm::Kernel* pickKernel(DType dtype, SimdLevel level, gemm::ToFloat& toFloat) {
+  const bool avx512 = level >= SimdLevel::Avx512;
+  if (level < SimdLevel::F16c) return nullptr;
+  switch (dtype) {
+    case DType::Float32:
+      toFloat = nullptr;
+      break;
+    case DType::Float16:
+      toFloat = avx512 ? simd::halfToFloatAvx512 : simd::halfToFloatF16c;
+      break;
+    case DType::BFloat16:
+      if (level >= SimdLevel::Avx512Bf16) return &gemm::bf16Avx512Kernel();
+      toFloat = avx512 ? simd::bf16ToFloatAvx512 : simd::bf16ToFloatAvx2;
+      break;
+    default:
+      return nullptr;
+  }
+  return avx512 ? &gemm::f32Avx512Kernel() : &gemm::f32Avx2Kernel();
+}
+
+// Below this many multiply-adds packing costs more than it saves.
+constexpr int64_t kTinyWork = 512;
+
 }  // namespace
 
-void matmul(DType dtype, const void* a, const void* b, void* out, const MatmulShape& shape) {
+void matmulReference(DType dtype, const void* a, const void* b, void* out, const MatmulShape& shape) {
   MP_DISPATCH_DTYPE(dtype, matmulTyped<Tag>(a, b, out, shape));
+}
+
+void matmul(DType dtype, const void* a, const void* b, void* out, const MatmulShape& s) {
+  gemm::ToFloat toFloat = nullptr;
+  const gemm::Kernel* kernel = pickKernel(dtype, activeSimdLevel(), toFloat);
+  // A float32 row vector times a matrix is bound by reading B once, which the reference does
+  // without the copy into panels.
+  const bool vectorTimesMatrix = dtype == DType::Float32 && s.m == 1;
+  if (!kernel || s.k == 0 || s.m * s.n * s.k <= kTinyWork || vectorTimesMatrix) {
+    matmulReference(dtype, a, b, out, s);
+    return;
+  }
+  const size_t elemBytes = dtype == DType::Float32 ? 4 : 2;
+  int64_t batches = 1;
+  for (int d = 0; d < s.batch.ndim; ++d) batches *= s.batch.shape[d];
+  // 16-bit outputs: accumulate the whole product in float32, then round once with the cast kernel
+  // (round-to-nearest-even, bit-identical to Tag::store).
+  std::vector<float> scratch(dtype == DType::Float32 ? 0 : size_t(s.m * s.n));
+  for (int64_t bi = 0; bi < batches; ++bi) {
+    int64_t offA = 0, offB = 0;
+    broadcastOffsets(s.batch, bi, offA, offB);
+    const gemm::Operand A{static_cast<const char*>(a) + offA * elemBytes, dtype, s.a.rowStride, s.a.colStride};
+    const gemm::Operand B{static_cast<const char*>(b) + offB * elemBytes, dtype, s.b.rowStride, s.b.colStride};
+    char* C = static_cast<char*>(out) + size_t(bi * s.m * s.n) * elemBytes;
+    if (dtype == DType::Float32) {
+      gemm::run(*kernel, toFloat, A, B, reinterpret_cast<float*>(C), s.m, s.n, s.k);
+    } else {
+      gemm::run(*kernel, toFloat, A, B, scratch.data(), s.m, s.n, s.k);
+      cast(scratch.data(), DType::Float32, C, dtype, s.m * s.n);
+    }
+  }
 }
 
 }  // namespace mp::cpu

@@ -8,6 +8,7 @@
 #include "../cpu/creationKernels.h"
 #include "../cpu/elementwiseKernels.h"
 #include "../cpu/matmulKernels.h"
+#include "../cpu/peakProbe.h"
 #include "../cpu/randomKernels.h"
 #include "../cpu/reduceKernels.h"
 #include "../core/unaryMath.h"
@@ -292,11 +293,14 @@ int64_t matrixSpan(int64_t rows, int64_t cols, const MatrixLayout& l) {
 }
 
 // matmul(dtype, a, aOffset, aBatchStrides, aRowStride, aColStride, b, bOffset, bBatchStrides,
-//        bRowStride, bColStride, out, outOffset, batchShape, m, n, k)
+//        bRowStride, bColStride, out, outOffset, batchShape, m, n, k); matmulReference takes the
+// same arguments and runs the scalar reference (CPU only), which the GEMM tests compare against.
+template <bool Reference>
 Napi::Value matmul(const Napi::CallbackInfo& cb) {
-  Args args(cb, "matmul", 17);
+  const char* name = Reference ? "matmulReference" : "matmul";
+  Args args(cb, name, 17);
   const DType dtype = args.dtype(0, "dtype");
-  const Broadcast bc = readBroadcast(args, "matmul", 13, 3, 8);
+  const Broadcast bc = readBroadcast(args, name, 13, 3, 8);
   MatmulShape s;
   s.batch = bc.geometry;
   s.m = args.count(14, "m");
@@ -307,15 +311,26 @@ Napi::Value matmul(const Napi::CallbackInfo& cb) {
   const int64_t spanA = matrixSpan(s.m, s.k, s.a), spanB = matrixSpan(s.k, s.n, s.b);
   const View a = args.view(1, "a", bc.spanA == 0 || spanA == 0 ? 0 : bc.spanA - 1 + spanA, dtype);
   const View b = args.view(6, "b", bc.spanB == 0 || spanB == 0 ? 0 : bc.spanB - 1 + spanB, dtype);
-  const View out = args.view(11, "out", checkedProduct("matmul", {bc.numel, s.m, s.n}), dtype);
-  requireSameDevice("matmul", {a, b, out});
+  const View out = args.view(11, "out", checkedProduct(name, {bc.numel, s.m, s.n}), dtype);
+  requireSameDevice(name, {a, b, out});
+  if (Reference && !onCpu(out)) throwTypeError("ERR_INVALID_ARG", "mixprec native matmulReference: cpu storages only");
   if (out.numel == 0) return cb.Env().Undefined();
-  if (onCpu(out)) {
+  if (Reference) {
+    cpu::matmulReference(dtype, a.data(), b.data(), out.data(), s);
+  } else if (onCpu(out)) {
     cpu::matmul(dtype, a.data(), b.data(), out.data(), s);
   } else {
     cuda::matmul(out.device(), dtype, a.data(), b.data(), out.data(), s);
   }
   return cb.Env().Undefined();
+}
+
+// peakProbe(kind, iterations): GFLOP/s of a register-only multiply-add loop on this thread
+// (kind 0 = zmm FMA, 1 = zmm VDPBF16PS, 2 = ymm FMA); 0 when the CPU lacks the instructions.
+Napi::Value peakProbe(const Napi::CallbackInfo& cb) {
+  Args args(cb, "peakProbe", 2);
+  const auto kind = cpu::PeakKind(args.enumValue(0, "kind", cpu::isValidPeakKind));
+  return Napi::Number::New(cb.Env(), cpu::peakProbe(kind, args.count(1, "iterations")));
 }
 
 // random(kind, dtype, out, outOffset, n, seed, offset, a, b)
@@ -392,7 +407,9 @@ void registerKernelBindings(Napi::Env env, Napi::Object exports) {
   exportFunction<reduceSum>(env, exports, "reduceSum");
   exportFunction<reduceAlong>(env, exports, "reduceAlong");
   exportFunction<softmax>(env, exports, "softmax");
-  exportFunction<matmul>(env, exports, "matmul");
+  exportFunction<matmul<false>>(env, exports, "matmul");
+  exportFunction<matmul<true>>(env, exports, "matmulReference");
+  exportFunction<peakProbe>(env, exports, "peakProbe");
   exportFunction<random>(env, exports, "random");
   exportFunction<sequence<false>>(env, exports, "arange");
   exportFunction<sequence<true>>(env, exports, "linspace");

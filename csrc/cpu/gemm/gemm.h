@@ -1,0 +1,64 @@
+// The packed, cache-blocked GEMM shared by the SIMD microkernels (Goto/BLIS structure, see
+// docs/architecture.md and shared/reference/performance.md §4.3). Plain declarations only: this
+// header is included by the files compiled with target attributes, so it must not pull in
+// templates those files would instantiate with AVX-512 code (inline functions are merged across
+// files by the linker, and a baseline caller could end up running the AVX-512 copy).
+#pragma once
+#include <cstdint>
+
+#include "../../core/dtype.h"
+
+namespace mp::cpu::gemm {
+
+// One matrix operand: element (r, c) is at data + r * rowStride + c * colStride (in elements of
+// dtype), so a transposed view is just swapped strides and packing handles it.
+struct Operand {
+  const void* data = nullptr;
+  DType dtype = DType::Float32;
+  int64_t rowStride = 0;
+  int64_t colStride = 0;
+};
+
+// Converts n 16-bit values (float16 or bfloat16 bits) to float32, at some SIMD level.
+using ToFloat = void (*)(const uint16_t* src, float* dst, int64_t n);
+
+// How a kernel wants its operands packed.
+enum class Packing {
+  // float32 panels: A as [k][MR], B as [k][NR] (16-bit inputs converted while packing).
+  F32,
+  // bfloat16 k-pair panels for VDPBF16PS: A as [k/2][MR][2], B as [k/2][NR][2] (odd k padded with 0).
+  Bf16Pairs,
+};
+
+// C[0..mr) x [0..nr) (float32, row stride ldc) = (accumulate ? C : 0) + A panel · B panel over kc
+// values of k. Panels are always full (MR x kc, kc x NR, zero padded); mr/nr only clip the store.
+using MicroKernel = void (*)(int64_t kc, const void* a, const void* b, float* c, int64_t ldc, int mr, int nr,
+                             bool accumulate);
+
+// Packs rows [j0, j0 + nc) x k [p0, p0 + kc) of B into NR-wide panels (a kernel's fast path;
+// the generic packers in gemmPack.h cover every layout).
+using PackB = void (*)(const Operand& b, int64_t p0, int64_t kc, int64_t j0, int64_t nc, void* dst, ToFloat toFloat,
+                       float* scratch);
+
+struct Kernel {
+  const char* name;
+  int mr, nr;          // register tile
+  int64_t kc, mc, nc;  // cache blocks: kc x NR of B stays in L1, mc x kc of A in L2, kc x nc of B in L3
+  Packing packing;
+  MicroKernel run;
+  PackB packB;  // null: use the generic packer
+};
+
+// The kernels, each defined in its own file compiled for its instruction set. Call only when
+// activeSimdLevel() allows it.
+const Kernel& f32Avx512Kernel();   // 12 x 32, vfmadd231ps (gemmF32Avx512.cpp)
+const Kernel& bf16Avx512Kernel();  // 12 x 32, vdpbf16ps (gemmBf16Avx512.cpp)
+const Kernel& f32Avx2Kernel();     // 6 x 16, AVX2 + FMA (gemmAvx2.cpp)
+
+// out (float32, row-major m x n, row stride n) = A (m x k) @ B (k x n) with `kernel`; toFloat
+// converts 16-bit operands when the kernel packs float32. Threads split m and n, never k, so the
+// result does not depend on the thread count.
+void run(const Kernel& kernel, ToFloat toFloat, const Operand& a, const Operand& b, float* out, int64_t m, int64_t n,
+         int64_t k);
+
+}  // namespace mp::cpu::gemm

@@ -1,0 +1,114 @@
+// The loops around the microkernels (Goto/BLIS order): for each nc-wide column block and
+// kc-deep slice of k, pack B once (threads split its panels), then threads take row panels of A
+// (and, when there are too few rows to feed every thread, column groups too): each packs its own
+// mc x kc block of A and runs the microkernel over every (B panel, A panel) pair, B panel
+// outermost so that panel stays in L1 while A panels stream from L2. Slices of k run one after
+// another and every output tile sums them in the same order, so results do not depend on how
+// many threads ran.
+#include <algorithm>
+#include <cstdlib>
+#include <cstring>
+#include <new>
+
+#include "../../core/threadPool.h"
+#include "gemm.h"
+#include "gemmPack.h"
+
+namespace mp::cpu::gemm {
+namespace {
+
+// A grow-only 64-byte aligned scratch buffer, one per thread and role, so steady-state calls
+// allocate nothing.
+class Buffer {
+ public:
+  ~Buffer() { std::free(data_); }
+  void* get(size_t bytes) {
+    if (bytes > size_) {
+      std::free(data_);
+      size_ = (bytes + 63) / 64 * 64;
+      data_ = std::aligned_alloc(64, size_);
+      if (!data_) {
+        size_ = 0;
+        throw std::bad_alloc();
+      }
+    }
+    return data_;
+  }
+
+ private:
+  void* data_ = nullptr;
+  size_t size_ = 0;
+};
+
+thread_local Buffer packedBBuffer, packedABuffer, scratchBuffer;
+
+// Multiply-adds below which a call stays on the calling thread (waking workers costs more).
+constexpr int64_t kInlineWork = int64_t(1) << 18;
+
+}  // namespace
+
+void run(const Kernel& kern, ToFloat toFloat, const Operand& a, const Operand& b, float* out, int64_t m, int64_t n,
+         int64_t k) {
+  const bool pairs = kern.packing == Packing::Bf16Pairs;
+  const size_t elemBytes = pairs ? 2 : 4;
+  const int mr = kern.mr, nr = kern.nr;
+  const int64_t rowPanels = (m + mr - 1) / mr;
+  const int64_t mcPanels = std::max<int64_t>(1, kern.mc / mr);
+  const bool inlineOnly = m * n * k < kInlineWork || numThreads() == 1;
+  const int threads = inlineOnly ? 1 : numThreads();
+  for (int64_t jc = 0; jc < n; jc += kern.nc) {
+    const int64_t nc = std::min(kern.nc, n - jc);
+    const int64_t colPanels = (nc + nr - 1) / nr;
+    // Too few row panels for every thread to get several: also split the columns.
+    const int64_t colGroups = std::min<int64_t>(colPanels, std::max<int64_t>(1, (4 * threads + rowPanels - 1) / rowPanels));
+    for (int64_t pc = 0; pc < k; pc += kern.kc) {
+      const int64_t kc = std::min(kern.kc, k - pc);
+      const int64_t kcPadded = pairs ? (kc + 1) / 2 * 2 : kc;
+      const int64_t bPanel = nr * kcPadded, aPanel = mr * kcPadded;  // elements per panel
+      char* packedB = static_cast<char*>(packedBBuffer.get(size_t(colPanels * bPanel) * elemBytes));
+      parallelFor(colPanels, inlineOnly ? colPanels : 4, [&](int64_t q0, int64_t q1) {
+        const int64_t j0 = q0 * nr, cols = std::min(q1 * nr, nc) - j0;
+        void* dst = packedB + size_t(q0 * bPanel) * elemBytes;
+        float* scratch = pairs ? nullptr : static_cast<float*>(scratchBuffer.get(size_t(std::max(cols, kc)) * sizeof(float)));
+        if (kern.packB) {
+          kern.packB(b, pc, kc, jc + j0, cols, dst, toFloat, scratch);
+        } else if (pairs) {
+          packBBf16(b, pc, kc, jc + j0, cols, nr, static_cast<uint16_t*>(dst));
+        } else {
+          packBF32(b, pc, kc, jc + j0, cols, nr, static_cast<float*>(dst), toFloat, scratch);
+        }
+      });
+      const int64_t items = colGroups * rowPanels;
+      parallelFor(items, inlineOnly ? items : 1, [&](int64_t begin, int64_t end) {
+        char* packedA = static_cast<char*>(packedABuffer.get(size_t(mcPanels * aPanel) * elemBytes));
+        for (int64_t g = begin / rowPanels; g * rowPanels < end; ++g) {
+          const int64_t rp0 = std::max(begin, g * rowPanels) - g * rowPanels;
+          const int64_t rp1 = std::min(end, (g + 1) * rowPanels) - g * rowPanels;
+          const int64_t q0 = colPanels * g / colGroups, q1 = colPanels * (g + 1) / colGroups;
+          for (int64_t rs = rp0; rs < rp1; rs += mcPanels) {
+            const int64_t re = std::min(rp1, rs + mcPanels);
+            const int64_t i0 = rs * mr, mc = std::min(re * mr, m) - i0;
+            if (pairs) {
+              packABf16(a, i0, mc, pc, kc, mr, reinterpret_cast<uint16_t*>(packedA));
+            } else {
+              float* scratch = static_cast<float*>(scratchBuffer.get(size_t(std::max(mc, kc)) * sizeof(float)));
+              packAF32(a, i0, mc, pc, kc, mr, reinterpret_cast<float*>(packedA), toFloat, scratch);
+            }
+            for (int64_t q = q0; q < q1; ++q) {
+              const int64_t j = jc + q * nr;
+              const int nrHere = int(std::min<int64_t>(nr, jc + nc - j));
+              const char* bp = packedB + size_t(q * bPanel) * elemBytes;
+              for (int64_t p = 0; p < re - rs; ++p) {
+                const int64_t i = i0 + p * mr;
+                kern.run(kc, packedA + size_t(p * aPanel) * elemBytes, bp, out + i * n + j, n,
+                         int(std::min<int64_t>(mr, m - i)), nrHere, pc > 0);
+              }
+            }
+          }
+        }
+      });
+    }
+  }
+}
+
+}  // namespace mp::cpu::gemm

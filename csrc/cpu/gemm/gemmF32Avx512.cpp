@@ -1,0 +1,69 @@
+// float32 microkernel for AVX-512F: a 12 x 32 tile of C in 24 zmm accumulators (the shape the
+// Zen 5 register-tile probe ran at 95-97 % of peak, performance.md §4.2). Per k: two loads of
+// B (32 columns), twelve broadcasts of A (folded into the FMAs as {1to16} memory operands),
+// 24 independent FMAs, which covers the 4-cycle latency x 2 pipes = 8 needed in flight.
+#include <immintrin.h>
+
+#include "gemm.h"
+
+#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"  // GCC 12's AVX-512 intrinsic headers
+
+#define MP_TARGET __attribute__((target("avx512f,avx512bw,avx512vl,fma")))
+
+namespace mp::cpu::gemm {
+namespace {
+
+constexpr int kMr = 12, kNr = 32;
+
+MP_TARGET void kernel(int64_t kc, const void* av, const void* bv, float* c, int64_t ldc, int mr, int nr,
+                      bool accumulate) {
+  const float* a = static_cast<const float*>(av);
+  const float* b = static_cast<const float*>(bv);
+  __m512 acc[kMr][2];
+#pragma GCC unroll 12
+  for (int r = 0; r < kMr; ++r) acc[r][0] = acc[r][1] = _mm512_setzero_ps();
+  // Fetch the C tile now so the epilogue does not wait on memory (C of a large product lives
+  // in L3 or DRAM; the k loop below hides the latency).
+  for (int r = 0; r < mr; ++r) {
+    _mm_prefetch(reinterpret_cast<const char*>(c + r * ldc), _MM_HINT_T0);
+    _mm_prefetch(reinterpret_cast<const char*>(c + r * ldc + 31), _MM_HINT_T0);
+  }
+  for (int64_t k = 0; k < kc; ++k) {
+    const __m512 b0 = _mm512_load_ps(b), b1 = _mm512_load_ps(b + 16);
+    _mm_prefetch(reinterpret_cast<const char*>(a + 8 * kMr), _MM_HINT_T0);
+#pragma GCC unroll 12
+    for (int r = 0; r < kMr; ++r) {
+      const __m512 x = _mm512_set1_ps(a[r]);
+      acc[r][0] = _mm512_fmadd_ps(x, b0, acc[r][0]);
+      acc[r][1] = _mm512_fmadd_ps(x, b1, acc[r][1]);
+    }
+    a += kMr;
+    b += kNr;
+  }
+  // Masked loads and stores clip partial tiles (masked-off lanes never fault).
+  const __mmask16 m0 = nr >= 16 ? 0xffff : __mmask16((1u << nr) - 1);
+  const __mmask16 m1 = nr >= 32 ? 0xffff : nr <= 16 ? 0 : __mmask16((1u << (nr - 16)) - 1);
+#pragma GCC unroll 12
+  for (int r = 0; r < kMr; ++r) {
+    if (r >= mr) break;
+    float* row = c + r * ldc;
+    __m512 lo = acc[r][0], hi = acc[r][1];
+    if (accumulate) {
+      lo = _mm512_add_ps(lo, _mm512_maskz_loadu_ps(m0, row));
+      hi = _mm512_add_ps(hi, _mm512_maskz_loadu_ps(m1, row + 16));
+    }
+    _mm512_mask_storeu_ps(row, m0, lo);
+    _mm512_mask_storeu_ps(row + 16, m1, hi);
+  }
+}
+
+}  // namespace
+
+const Kernel& f32Avx512Kernel() {
+  // kc = 256: the 32 KB B micro-panel stays in the 48 KB L1 while A panels stream from L2;
+  // mc = 240 rows x 256 x 4 B = 240 KB of packed A in the 1 MB L2; nc bounds the packed B panel.
+  static const Kernel k{"f32-avx512-12x32", kMr, kNr, 256, 240, 2048, Packing::F32, kernel, nullptr};
+  return k;
+}
+
+}  // namespace mp::cpu::gemm

@@ -1,0 +1,25 @@
+// Generic packers: any strides, any of float32/float16/bfloat16, zero padding of partial panels.
+// Contiguous runs (a row of A, a row or column of B) are converted in one call to the SIMD
+// ToFloat, then scattered into panel order; other layouts fall back to element loads.
+#pragma once
+#include <cstdint>
+
+#include "gemm.h"
+
+namespace mp::cpu::gemm {
+
+// float32 panels of mr rows: rows [i0, i0 + mc) x k [p0, p0 + kc) of A, panel p at
+// dst + p * mr * kc, laid out [k][mr]. scratch holds max(mc, kc) floats.
+void packAF32(const Operand& a, int64_t i0, int64_t mc, int64_t p0, int64_t kc, int mr, float* dst, ToFloat toFloat,
+              float* scratch);
+// float32 panels of nr columns: k [p0, p0 + kc) x columns [j0, j0 + nc) of B, panel q at
+// dst + q * nr * kc, laid out [k][nr]. scratch holds max(nc, kc) floats.
+void packBF32(const Operand& b, int64_t p0, int64_t kc, int64_t j0, int64_t nc, int nr, float* dst, ToFloat toFloat,
+              float* scratch);
+
+// bfloat16 k-pair panels (kp = ceil(kc / 2) pairs): A panel p at dst + p * mr * kp * 2, laid out
+// [kp][mr][2]; B panel q at dst + q * nr * kp * 2, laid out [kp][nr][2].
+void packABf16(const Operand& a, int64_t i0, int64_t mc, int64_t p0, int64_t kc, int mr, uint16_t* dst);
+void packBBf16(const Operand& b, int64_t p0, int64_t kc, int64_t j0, int64_t nc, int nr, uint16_t* dst);
+
+}  // namespace mp::cpu::gemm

@@ -1,0 +1,268 @@
+// The packed CPU GEMM (csrc/cpu/gemm) at every SIMD level against the scalar reference
+// (native.matmulReference) and against float64 math in JS: odd sizes and tails, every
+// transposition (operands read through strides), batched and broadcast batches, 1-row and
+// 1-column products, blocks of k, m and n larger than the kernels' cache blocks.
+import * as mp from '../lib';
+import { stridedProduct } from '../lib/ops/matmul';
+import { dtypeCode, native } from './helpers/native';
+
+const levels = ['scalar', 'f16c', 'avx512', 'avx512bf16'];
+const available = levels.slice(0, levels.indexOf(mp.backend().simdDetected) + 1);
+const dtypes = ['float32', 'float16', 'bfloat16', 'float64'] as const;
+type DType = (typeof dtypes)[number];
+const sizes = [1, 2, 3, 7, 15, 16, 17, 31, 33, 64, 65, 100, 257];
+
+afterEach(() => expect(mp.memory().numTensors).toBe(0));
+afterAll(() => {
+  mp.setSimdLevel(mp.backend().simdDetected);
+});
+
+/** Deterministic picks (xorshift), so a failure names a reproducible case. */
+function picker(seed: number): (n: number) => number {
+  let x = seed >>> 0 || 1;
+  return (n) => {
+    x ^= x << 13; x >>>= 0; x ^= x >>> 17; x ^= x << 5; x >>>= 0;
+    return x % n;
+  };
+}
+
+/** Spacing of the output dtype's values near v (one ulp), 0 for float32/float64 outputs. */
+function ulp(v: number, dtype: DType): number {
+  if (dtype === 'float32' || dtype === 'float64') return 0;
+  const mantissa = dtype === 'float16' ? 10 : 7;
+  const minExp = dtype === 'float16' ? -14 : -126;
+  const e = v === 0 ? minExp : Math.max(minExp, Math.floor(Math.log2(Math.abs(v))));
+  return 2 ** (e - mantissa);
+}
+
+/** One operand: storage of shape [...batch, stored rows, stored cols]; transposed operands are stored [cols, rows]. */
+interface Operand { t: mp.Tensor; batch: number[]; rows: number; cols: number; rowStride: number; colStride: number; values: Float64Array }
+
+function operand(batch: number[], rows: number, cols: number, transposed: boolean, dtype: DType, special?: number): Operand {
+  const t = mp.randn([...batch, transposed ? cols : rows, transposed ? rows : cols], { dtype });
+  const o: Operand = { t, batch, rows, cols, rowStride: transposed ? 1 : cols, colStride: transposed ? rows : 1, values: new Float64Array(0) };
+  if (special !== undefined) {
+    // One non-finite value at logical (0, 0) of every batch entry.
+    const raw = t.double().dataSync() as Float64Array;
+    for (let b = 0; b < raw.length; b += rows * cols) raw[b] = special;
+    o.t.dispose();
+    o.t = mp.tensor(Array.from(raw), { dtype: 'float64' }).reshape(t.shape).to(dtype);
+  }
+  o.values = o.t.double().dataSync() as Float64Array;
+  return o;
+}
+
+/** Batch strides of x read against the output batch shape (0 where broadcast), as lib/ops/matmul.ts passes them. */
+function batchStrides(x: Operand, outBatch: number[]): number[] {
+  const lead = outBatch.length - x.batch.length;
+  const strides: number[] = [];
+  let s = x.rows * x.cols;
+  for (let i = x.batch.length - 1; i >= 0; --i) {
+    strides[i] = x.batch[i] === 1 ? 0 : s;
+    s *= x.batch[i];
+  }
+  return outBatch.map((_, i) => (i < lead ? 0 : strides[i - lead]));
+}
+
+function product(fn: typeof native.matmul, a: Operand, b: Operand, outBatch: number[]): mp.Tensor {
+  const dtype = a.t.dtype;
+  const out = mp.empty([...outBatch, a.rows, b.cols], { dtype });
+  fn(dtypeCode(dtype), a.t.storage.handle, a.t.offset, batchStrides(a, outBatch), a.rowStride, a.colStride,
+    b.t.storage.handle, b.t.offset, batchStrides(b, outBatch), b.rowStride, b.colStride, out.storage.handle, out.offset, outBatch, a.rows, b.cols, a.cols);
+  return out;
+}
+
+/** The float64 product of every output element. */
+function exact(a: Operand, b: Operand, outBatch: number[]): { value: Float64Array } {
+  const [m, k, n] = [a.rows, a.cols, b.cols];
+  const total = outBatch.reduce((x, y) => x * y, 1);
+  const sa = batchStrides(a, outBatch), sb = batchStrides(b, outBatch);
+  const value = new Float64Array(total * m * n);
+  for (let bi = 0; bi < total; ++bi) {
+    let rest = bi, offA = 0, offB = 0;
+    for (let d = outBatch.length - 1; d >= 0; --d) {
+      const idx = rest % outBatch[d];
+      rest = Math.floor(rest / outBatch[d]);
+      offA += idx * sa[d];
+      offB += idx * sb[d];
+    }
+    for (let i = 0; i < m; ++i) {
+      for (let j = 0; j < n; ++j) {
+        let s = 0;
+        for (let t = 0; t < k; ++t) s += a.values[offA + i * a.rowStride + t * a.colStride] * b.values[offB + t * b.rowStride + j * b.colStride];
+        value[(bi * m + i) * n + j] = s;
+      }
+    }
+  }
+  return { value };
+}
+
+/** Per-element check: non-finite values must match exactly, finite ones within tol(i). */
+function expectClose(got: ArrayLike<number>, want: ArrayLike<number>, tol: (i: number) => number, what: string): void {
+  let worst = -1, worstRatio = 0;
+  for (let i = 0; i < want.length; ++i) {
+    const ok = Number.isFinite(want[i]) ? Math.abs(got[i] - want[i]) <= tol(i) : Object.is(got[i], want[i]) || (Number.isNaN(got[i]) && Number.isNaN(want[i]));
+    if (!ok) {
+      const ratio = Math.abs(got[i] - want[i]) / tol(i);
+      if (worst < 0 || ratio > worstRatio) [worst, worstRatio] = [i, ratio];
+    }
+  }
+  if (worst >= 0) throw new Error(`${what}: element ${worst} is ${got[worst]}, expected ${want[worst]} (tolerance ${tol(worst)})`);
+}
+
+/** Runs one product both ways and checks fast vs reference and vs float64 (when small enough for JS). */
+function check(dtype: DType, level: string, m: number, n: number, k: number, transA: boolean, transB: boolean,
+  aBatch: number[] = [], bBatch: number[] = [], outBatch: number[] = [], special?: number): void {
+  mp.tidy(() => {
+    const a = operand(aBatch, m, k, transA, dtype, special);
+    const b = operand(bBatch, k, n, transB, dtype);
+    const what = `${dtype} ${level} [${aBatch}|${m}x${k}${transA ? 'ᵀ' : ''}] @ [${bBatch}|${k}x${n}${transB ? 'ᵀ' : ''}]`;
+    const fast = product(native.matmul, a, b, outBatch).double().dataSync();
+    const ref = product(native.matmulReference, a, b, outBatch).double().dataSync();
+    // sum |a||b| per output from the reference on |a| and |b| (same layouts); float64 in JS for the
+    // products it can do quickly (the reference is checked against float64 in test/matmul.test.ts).
+    const scale = product(native.matmulReference, { ...a, t: a.t.abs() }, { ...b, t: b.t.abs() }, outBatch).double().dataSync();
+    const batches = outBatch.reduce((x, y) => x * y, 1);
+    const value = m * n * k * batches <= 1 << 21 ? exact(a, b, outBatch).value : undefined;
+    // Same float32 accumulation in another order: the difference is bounded by the magnitudes
+    // (float64 accumulates in double on both paths and the scalar level is the reference itself).
+    const orderTol = dtype === 'float64' ? 1e-12 : 1e-5;
+    if (level === 'scalar' || dtype === 'float64') {
+      expectClose(fast, ref, (i) => (dtype === 'float64' ? 1e-12 * scale[i] : 0), `${what} vs reference`);
+    } else {
+      expectClose(fast, ref, (i) => ulp(ref[i], dtype) + orderTol * scale[i], `${what} vs reference`);
+    }
+    // float32 accumulation error below k * 2^-23 of the magnitudes, plus one ulp of a 16-bit output.
+    if (value) {
+      const exactTol = (i: number) => (dtype === 'float64' ? 1e-12 * scale[i] : k * 2 ** -23 * scale[i] + ulp(value[i], dtype)) + 1e-300;
+      expectClose(fast, value, exactTol, `${what} vs float64`);
+    }
+  });
+}
+
+const transpositions = [[false, false], [true, false], [false, true], [true, true]] as const;
+
+describe.each(available)('SIMD level %s', (level) => {
+  beforeAll(() => {
+    expect(mp.setSimdLevel(level)).toBe(true);
+  });
+
+  describe.each(dtypes)('%s', (dtype) => {
+    test('every size in {1..257} as m, n and k, with every transposition', () => {
+      const pick = picker(7 + dtypes.indexOf(dtype) * 131 + levels.indexOf(level) * 17);
+      mp.manualSeed(1234);
+      for (const v of sizes) {
+        for (const [transA, transB] of transpositions) {
+          const r = () => sizes[pick(sizes.length)];
+          check(dtype, level, v, r(), r(), transA, transB);
+          check(dtype, level, r(), v, r(), transA, transB);
+          check(dtype, level, r(), r(), v, transA, transB);
+        }
+      }
+    });
+
+    test('1-row and 1-column products, and k of one', () => {
+      mp.manualSeed(99);
+      for (const [transA, transB] of transpositions) {
+        check(dtype, level, 1, 100, 65, transA, transB);
+        check(dtype, level, 65, 1, 100, transA, transB);
+        check(dtype, level, 1, 1, 257, transA, transB);
+        check(dtype, level, 33, 31, 1, transA, transB);
+      }
+    });
+
+    test('k, m and n past the cache blocks (several k slices, row blocks and column blocks)', () => {
+      mp.manualSeed(5);
+      check(dtype, level, 30, 40, 1100, false, false);
+      check(dtype, level, 30, 40, 1100, true, true);
+      check(dtype, level, 500, 37, 40, false, true);
+      check(dtype, level, 3, 2100, 20, true, false);
+      check(dtype, level, 97, 130, 530, false, false);
+    });
+
+    test('batched and broadcast batches', () => {
+      mp.manualSeed(77);
+      for (const [transA, transB] of transpositions) {
+        check(dtype, level, 17, 33, 31, transA, transB, [2, 3], [2, 3], [2, 3]);
+        check(dtype, level, 15, 16, 65, transA, transB, [2, 1], [3], [2, 3]);
+        check(dtype, level, 7, 65, 17, transA, transB, [], [4], [4]);
+        check(dtype, level, 64, 3, 33, transA, transB, [3], [], [3]);
+      }
+    });
+
+    test('non-finite inputs reach only their own outputs', () => {
+      mp.manualSeed(3);
+      check(dtype, level, 20, 40, 30, false, false, [], [], [], Infinity);
+      check(dtype, level, 20, 40, 30, true, true, [], [], [], NaN);
+    });
+  });
+
+  test('mp.matmul / stridedProduct give the native results through views and transposes', () => {
+    mp.manualSeed(11);
+    for (const dtype of dtypes) {
+      mp.tidy(() => {
+        const a = mp.randn([2, 1, 65, 33], { dtype });
+        const b = mp.randn([3, 33, 17], { dtype });
+        const c = mp.randn([100, 33], { dtype });
+        const tol = (want: ArrayLike<number>, scale: ArrayLike<number>, k: number) => (i: number) =>
+          (dtype === 'float64' ? 1e-12 : k * 2 ** -23) * scale[i] + ulp(want[i], dtype) + 1e-300;
+        const got = mp.matmul(a, b).double().dataSync();
+        const av = a.double().dataSync(), bv = b.double().dataSync();
+        const want = new Float64Array(got.length), scale = new Float64Array(got.length);
+        for (let i = 0; i < 2; ++i) for (let j = 0; j < 3; ++j) for (let r = 0; r < 65; ++r) for (let q = 0; q < 17; ++q) {
+          let s = 0, mag = 0;
+          for (let t = 0; t < 33; ++t) {
+            const p = av[(i * 65 + r) * 33 + t] * bv[(j * 33 + t) * 17 + q];
+            s += p;
+            mag += Math.abs(p);
+          }
+          want[((i * 3 + j) * 65 + r) * 17 + q] = s;
+          scale[((i * 3 + j) * 65 + r) * 17 + q] = mag;
+        }
+        expectClose(got, want, tol(want, scale, 33), `${dtype} ${level} mp.matmul broadcast`);
+        // c (100 x 33) @ a[0,0]ᵀ (33 x 65) through the transposed-operand path, and cᵀ @ c.
+        const a00 = mp.randn([65, 33], { dtype });
+        const t1 = stridedProduct('test', c, a00, false, true).double().dataSync();
+        const t2 = mp.matmul(c, a00.transpose(0, 1)).double().dataSync();
+        const cv = c.double().dataSync(), a0 = a00.double().dataSync();
+        const w1 = new Float64Array(100 * 65), s1 = new Float64Array(100 * 65);
+        for (let r = 0; r < 100; ++r) for (let q = 0; q < 65; ++q) {
+          let s = 0, mag = 0;
+          for (let t = 0; t < 33; ++t) {
+            const p = cv[r * 33 + t] * a0[q * 33 + t];
+            s += p;
+            mag += Math.abs(p);
+          }
+          w1[r * 65 + q] = s;
+          s1[r * 65 + q] = mag;
+        }
+        expectClose(t1, w1, tol(w1, s1, 33), `${dtype} ${level} stridedProduct(c, aᵀ)`);
+        expectClose(t2, w1, tol(w1, s1, 33), `${dtype} ${level} matmul(c, a.transpose)`);
+        const t3 = stridedProduct('test', c, c, true, false).double().dataSync();
+        const w3 = new Float64Array(33 * 33), s3 = new Float64Array(33 * 33);
+        for (let r = 0; r < 33; ++r) for (let q = 0; q < 33; ++q) {
+          let s = 0, mag = 0;
+          for (let t = 0; t < 100; ++t) {
+            const p = cv[t * 33 + r] * cv[t * 33 + q];
+            s += p;
+            mag += Math.abs(p);
+          }
+          w3[r * 33 + q] = s;
+          s3[r * 33 + q] = mag;
+        }
+        expectClose(t3, w3, tol(w3, s3, 100), `${dtype} ${level} stridedProduct(cᵀ, c)`);
+      });
+    }
+  });
+
+  test('results are identical run to run (a fixed summation order)', () => {
+    mp.manualSeed(8);
+    mp.tidy(() => {
+      for (const dtype of ['float32', 'bfloat16', 'float16'] as const) {
+        const a = mp.randn([300, 700], { dtype }), b = mp.randn([700, 260], { dtype });
+        const x = mp.matmul(a, b).rawData(), y = mp.matmul(a, b).rawData();
+        expect(Buffer.from(x.buffer, x.byteOffset, x.byteLength).equals(Buffer.from(y.buffer, y.byteOffset, y.byteLength))).toBe(true);
+      }
+    });
+  });
+});
