@@ -4,6 +4,7 @@
 #include <type_traits>
 
 #include "../core/elementTypes.h"
+#include "../core/unaryMath.h"
 #include "elementwiseSimd.h"
 #include "simdIoAvx512.h"
 #include "vecMathAvx512.h"
@@ -127,6 +128,29 @@ MP_AVX512 void unaryLoop(const typename Io::S* a, typename Io::S* out, int64_t n
   }
 }
 
+// Ops without a vector formula on 16-bit data: the scalar math of core/unaryMath.h (this function
+// has no target attribute, so it is the reference's own code), the conversions vectorized around it.
+__attribute__((noinline)) void applyScalar(UnaryOp op, float* v, int n, float p0, float p1) {
+  for (int k = 0; k < n; ++k) v[k] = applyUnary<float>(op, v[k], p0, p1);
+}
+
+template <class Io>
+MP_AVX512 void unaryConvertAround(UnaryOp op, const typename Io::S* a, typename Io::S* out, int64_t n, float p0, float p1) {
+  alignas(64) float block[16];
+  int64_t i = 0;
+  for (; i + 16 <= n; i += 16) {
+    _mm512_store_ps(block, Io::load(a + i));
+    applyScalar(op, block, 16, p0, p1);
+    Io::store(out + i, _mm512_load_ps(block));
+  }
+  if (i < n) {
+    const __mmask16 m = tailMask(n - i);
+    _mm512_store_ps(block, Io::load(a + i, m));
+    applyScalar(op, block, int(n - i), p0, p1);
+    Io::store(out + i, _mm512_load_ps(block), m);
+  }
+}
+
 template <class Io>
 bool unaryTyped(UnaryOp op, const void* av, void* outv, int64_t n, float p0, float p1) {
   const auto* a = static_cast<const typename Io::S*>(av);
@@ -139,7 +163,10 @@ bool unaryTyped(UnaryOp op, const void* av, void* outv, int64_t n, float p0, flo
     MP_CASE(Neg) MP_CASE(Abs) MP_CASE(Sqrt) MP_CASE(Rsqrt) MP_CASE(Reciprocal) MP_CASE(Relu) MP_CASE(LeakyRelu)
     MP_CASE(Clamp) MP_CASE(Sign) MP_CASE(Exp) MP_CASE(Sigmoid) MP_CASE(Silu)
 #undef MP_CASE
-    default: return false;
+    default:
+      if constexpr (std::is_same_v<Io, F32Io>) return false;
+      unaryConvertAround<Io>(op, a, out, n, p0, p1);
+      return true;
   }
 }
 

@@ -17,7 +17,9 @@ bool binaryRowAvx512(BinaryOp op, DType dtype, const void* a, int64_t sa, const 
 // out[i] = a[i] (op) s, or s (op) a[i] when scalarFirst; s is already in float32.
 bool binaryScalarAvx512(BinaryOp op, DType dtype, const void* a, float s, bool scalarFirst, void* out, int64_t n);
 // Exact ops (neg, abs, relu, leakyRelu, clamp, sign, sqrt, rsqrt, reciprocal) match the
-// reference to the bit; exp, sigmoid and silu use a vector exp within 1 ulp of libm's.
+// reference to the bit; exp, sigmoid and silu use a vector exp within 1 ulp of libm's. The other
+// ops return false on float32 and, on 16-bit data, run the scalar libm math between vector
+// conversions (bit-identical to the reference).
 bool unaryAvx512(UnaryOp op, DType dtype, const void* a, void* out, int64_t n, float p0, float p1);
 
 }  // namespace mp::simd
