@@ -1,7 +1,11 @@
 #include "ampKernels.h"
 
+#include <type_traits>
+
 #include "../core/elementTypes.h"
+#include "cpuFeatures.h"
 #include "multiTensor.h"
+#include "optimizerSimd.h"
 
 namespace mp::cpu {
 namespace {
@@ -13,10 +17,12 @@ template <class Tag>
 void unscaleTyped(const TensorLists& t, float inv, float* foundInf, float* flags, bool reference) {
   using M = typename Tag::Compute;
   const bool multiply = inv != 1.0f;
+  const bool vector = !reference && std::is_same_v<M, float> && activeSimdLevel() >= SimdLevel::Avx512;
   forEachElement(t.numel, reference, [&](size_t i, int64_t begin, int64_t end) {
     auto* x = at<Tag>(t, 0, i);
     bool bad = false;
-    for (int64_t k = begin; k < end; ++k) {
+    const bool done = vector && simd::unscaleRangeAvx512(Tag::kDType, x + begin, end - begin, inv, multiply, &bad);
+    for (int64_t k = done ? end : begin; k < end; ++k) {
       const M v = Tag::load(x[k]);
       bad |= !isFiniteValue(v);
       if (multiply) x[k] = Tag::store(v * M(inv));

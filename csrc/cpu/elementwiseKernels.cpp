@@ -1,14 +1,26 @@
 #include "elementwiseKernels.h"
 
+#include <type_traits>
+
 #include "../core/binaryMath.h"
 #include "../core/opSwitch.h"
 #include "../core/elementTypes.h"
 #include "../core/threadPool.h"
+#include "cpuFeatures.h"
+#include "elementwiseSimd.h"
 
 namespace mp::cpu {
 namespace {
 
+// Elements per thread at least: below it an op runs on the calling thread (a wake-up of the pool
+// costs more than the work).
 constexpr int64_t kElementwiseGrain = 1 << 15;
+
+// Whether the float32/16-bit kernels take the AVX-512 rows of elementwiseAvx512.cpp.
+bool vectorRows(DType dtype) {
+  return activeSimdLevel() >= SimdLevel::Avx512 &&
+         (dtype == DType::Float32 || dtype == DType::Float16 || dtype == DType::BFloat16);
+}
 
 template <class Tag, BinaryOp Op>
 void binaryRow(const typename Tag::Storage* a, int64_t sa, const typename Tag::Storage* b, int64_t sb,
@@ -26,10 +38,10 @@ void binaryRow(const typename Tag::Storage* a, int64_t sa, const typename Tag::S
   }
 }
 
-// One innermost row of a coalesced broadcast: its index among the output's rows, where it starts
-// in each operand, its length and the operands' strides along it.
+// A piece of one innermost row of a coalesced broadcast: where it starts in the (contiguous)
+// output and in each operand, its length and the operands' strides along it.
 struct Row {
-  int64_t index;
+  int64_t offOut;
   int64_t offA;
   int64_t offB;
   int64_t length;
@@ -38,6 +50,8 @@ struct Row {
 };
 
 // Coalesces the geometry and calls row(Row) for every innermost row, rows split over the pool.
+// Fewer rows than threads, each long (a same-shape op coalesces to one row), are cut into pieces
+// of at least kElementwiseGrain elements so they still fill the pool.
 template <class RowFn>
 void forEachRow(const BroadcastGeometry& geometry, const RowFn& row) {
   const BroadcastGeometry g = coalesce(geometry);
@@ -45,6 +59,25 @@ void forEachRow(const BroadcastGeometry& geometry, const RowFn& row) {
   const int64_t inner = g.shape[last];
   int64_t rows = 1;
   for (int d = 0; d < last; ++d) rows *= g.shape[d];
+  if (rows < numThreads() && inner >= 2 * kElementwiseGrain) {
+    const int64_t pieces = inner / kElementwiseGrain;
+    parallelFor(rows * pieces, 1, [&](int64_t begin, int64_t end) {
+      for (int64_t t = begin; t < end; ++t) {
+        const int64_t r = t / pieces, p = t % pieces;
+        const int64_t from = inner * p / pieces, to = inner * (p + 1) / pieces;
+        int64_t offA = 0, offB = 0, rest = r;
+        for (int d = last - 1; d >= 0; --d) {
+          const int64_t index = rest % g.shape[d];
+          rest /= g.shape[d];
+          offA += index * g.strideA[d];
+          offB += index * g.strideB[d];
+        }
+        row(Row{r * inner + from, offA + from * g.strideA[last], offB + from * g.strideB[last], to - from,
+                g.strideA[last], g.strideB[last]});
+      }
+    });
+    return;
+  }
   const int64_t rowGrain = inner >= kElementwiseGrain ? 1 : kElementwiseGrain / inner;
   parallelFor(rows, rowGrain, [&](int64_t begin, int64_t end) {
     int64_t index[kMaxDims] = {};
@@ -59,7 +92,7 @@ void forEachRow(const BroadcastGeometry& geometry, const RowFn& row) {
         offA += index[d] * g.strideA[d];
         offB += index[d] * g.strideB[d];
       }
-      row(Row{r, offA, offB, inner, g.strideA[last], g.strideB[last]});
+      row(Row{r * inner, offA, offB, inner, g.strideA[last], g.strideB[last]});
       for (int d = last - 1; d >= 0; --d) {
         if (++index[d] < g.shape[d]) break;
         index[d] = 0;
@@ -74,8 +107,13 @@ void binaryTyped(const void* av, const void* bv, void* outv, const BroadcastGeom
   const auto* a = static_cast<const S*>(av);
   const auto* b = static_cast<const S*>(bv);
   auto* out = static_cast<S*>(outv);
+  const bool vector = vectorRows(Tag::kDType);
   forEachRow(geometry, [&](const Row& w) {
-    binaryRow<Tag, Op>(a + w.offA, w.strideA, b + w.offB, w.strideB, out + w.index * w.length, w.length);
+    if (vector && simd::binaryRowAvx512(Op, Tag::kDType, a + w.offA, w.strideA, b + w.offB, w.strideB,
+                                        out + w.offOut, w.length)) {
+      return;
+    }
+    binaryRow<Tag, Op>(a + w.offA, w.strideA, b + w.offB, w.strideB, out + w.offOut, w.length);
   });
 }
 
@@ -102,7 +140,11 @@ void binaryScalarTyped(const void* av, double scalar, bool scalarFirst, void* ou
   const auto* a = static_cast<const S*>(av);
   auto* out = static_cast<S*>(outv);
   const M s = M(scalar);
+  const bool vector = vectorRows(Tag::kDType);
   parallelFor(n, kElementwiseGrain, [&](int64_t begin, int64_t end) {
+    if constexpr (std::is_same_v<M, float>) {
+      if (vector && simd::binaryScalarAvx512(Op, Tag::kDType, a + begin, s, scalarFirst, out + begin, end - begin)) return;
+    }
     if (scalarFirst) {
       for (int64_t i = begin; i < end; ++i) out[i] = binaryScalarStored<Tag, Op>(a[i], s, true);
     } else {
@@ -117,7 +159,11 @@ void unaryTyped(UnaryOp op, const void* av, void* outv, int64_t n, double p0, do
   using M = OpMath<Tag>;
   const auto* a = static_cast<const S*>(av);
   auto* out = static_cast<S*>(outv);
+  const bool vector = vectorRows(Tag::kDType);
   parallelFor(n, kElementwiseGrain, [&](int64_t begin, int64_t end) {
+    if constexpr (std::is_same_v<M, float>) {
+      if (vector && simd::unaryAvx512(op, Tag::kDType, a + begin, out + begin, end - begin, M(p0), M(p1))) return;
+    }
     for (int64_t i = begin; i < end; ++i) out[i] = unaryStored<Tag>(op, a[i], M(p0), M(p1));
   });
 }
@@ -130,7 +176,7 @@ void compareTyped(const void* av, const void* bv, void* outv, const BroadcastGeo
   const auto* b = static_cast<const S*>(bv);
   auto* out = static_cast<uint8_t*>(outv);
   forEachRow(geometry, [&](const Row& w) {
-    uint8_t* o = out + w.index * w.length;
+    uint8_t* o = out + w.offOut;
     for (int64_t i = 0; i < w.length; ++i) {
       o[i] = applyCompare<Op, M>(M(Tag::load(a[w.offA + i * w.strideA])), M(Tag::load(b[w.offB + i * w.strideB])));
     }

@@ -1,14 +1,23 @@
 #include "optimizerKernels.h"
 
 #include <algorithm>
+#include <type_traits>
 
 #include "../core/elementTypes.h"
+#include "cpuFeatures.h"
 #include "multiTensor.h"
+#include "optimizerSimd.h"
 
 namespace mp::cpu {
 namespace {
 
 float* stepAt(const TensorLists& t, int list, size_t i) { return static_cast<float*>(t.lists[list][i]); }
+
+// Whether the threaded (non-reference) path takes the AVX-512 loops of optimizerAvx512.cpp.
+template <class Tag>
+bool vectorLoops(bool reference) {
+  return !reference && std::is_same_v<typename Tag::Compute, float> && activeSimdLevel() >= SimdLevel::Avx512;
+}
 
 template <class Tag>
 void sgdTyped(const TensorLists& t, float gradScale, const SgdOptions& o, bool reference) {
@@ -16,10 +25,17 @@ void sgdTyped(const TensorLists& t, float gradScale, const SgdOptions& o, bool r
   const bool momentum = o.momentum != 0;
   std::vector<char> first(t.numel.size(), 0);
   for (size_t i = 0; momentum && i < first.size(); ++i) first[i] = *stepAt(t, kSgdSteps, i) == 0;
+  const bool vector = vectorLoops<Tag>(reference);
   forEachElement(t.numel, reference, [&](size_t i, int64_t begin, int64_t end) {
     auto* p = at<Tag>(t, kSgdParams, i);
     const auto* g = at<Tag>(t, kSgdGrads, i);
     auto* buf = momentum ? at<Tag>(t, kSgdMomentum, i) : nullptr;
+    if constexpr (std::is_same_v<M, float>) {
+      if (vector && simd::sgdRangeAvx512(Tag::kDType, p + begin, g + begin, buf ? buf + begin : nullptr, end - begin,
+                                         gradScale, first[i] != 0, o)) {
+        return;
+      }
+    }
     for (int64_t k = begin; k < end; ++k) {
       M param = Tag::load(p[k]);
       M b = buf ? Tag::load(buf[k]) : M(0);
@@ -36,12 +52,19 @@ void adamTyped(const TensorLists& t, float gradScale, const AdamOptions& o, bool
   using M = typename Tag::Compute;
   std::vector<AdamStepFactors<M>> factors(t.numel.size());
   for (size_t i = 0; i < factors.size(); ++i) factors[i] = adamStepFactors<M>(o, double(*stepAt(t, kAdamSteps, i)) + 1);
+  const bool vector = vectorLoops<Tag>(reference);
   forEachElement(t.numel, reference, [&](size_t i, int64_t begin, int64_t end) {
     auto* p = at<Tag>(t, kAdamParams, i);
     const auto* g = at<Tag>(t, kAdamGrads, i);
     auto* m = at<Tag>(t, kAdamExpAvg, i);
     auto* v = at<Tag>(t, kAdamExpAvgSq, i);
     auto* vmax = o.amsgrad ? at<Tag>(t, kAdamMaxExpAvgSq, i) : nullptr;
+    if constexpr (std::is_same_v<M, float>) {
+      if (vector && simd::adamRangeAvx512(Tag::kDType, p + begin, g + begin, m + begin, v + begin,
+                                          vmax ? vmax + begin : nullptr, end - begin, gradScale, o, factors[i])) {
+        return;
+      }
+    }
     for (int64_t k = begin; k < end; ++k) {
       M param = Tag::load(p[k]), expAvg = Tag::load(m[k]), expAvgSq = Tag::load(v[k]);
       M maxSq = vmax ? Tag::load(vmax[k]) : M(0);

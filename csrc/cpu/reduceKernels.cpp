@@ -6,6 +6,8 @@
 
 #include "../core/elementTypes.h"
 #include "../core/threadPool.h"
+#include "cpuFeatures.h"
+#include "reduceSimd.h"
 
 namespace mp::cpu {
 namespace {
@@ -21,6 +23,10 @@ using Acc = std::conditional_t<std::is_integral_v<typename Tag::Compute>, int64_
 // kLanes independent accumulators (vectorizable), combined in a fixed order.
 template <class Tag>
 Acc<Tag> sumContiguous(const typename Tag::Storage* x, int64_t n) {
+  if constexpr (std::is_same_v<Acc<Tag>, double>) {
+    double total = 0;
+    if (activeSimdLevel() >= SimdLevel::Avx512 && simd::sumAvx512(Tag::kDType, x, n, &total)) return total;
+  }
   Acc<Tag> lanes[kLanes] = {};
   int64_t i = 0;
   for (; i + kLanes <= n; i += kLanes) {
@@ -92,9 +98,13 @@ void softmaxTyped(bool log, const void* inv, void* outv, int64_t outer, int64_t 
   const auto* in = static_cast<const typename Tag::Storage*>(inv);
   auto* out = static_cast<typename Tag::Storage*>(outv);
   const int64_t work = std::max<int64_t>(size, 1);
+  // Contiguous rows of the float dtypes take the AVX-512 row kernel (reduceAvx512.cpp).
+  const bool vector = inner == 1 && activeSimdLevel() >= SimdLevel::Avx512 &&
+                      std::is_same_v<typename Tag::Compute, float>;
   parallelFor(outer * inner, work >= kGrainElements ? 1 : kGrainElements / work, [&](int64_t begin, int64_t end) {
     for (int64_t t = begin; t < end; ++t) {
       const int64_t base = (t / inner) * size * inner + t % inner;
+      if (vector && simd::softmaxRowAvx512(Tag::kDType, in + base, out + base, size, log)) continue;
       softmaxColumn<Tag>(in + base, out + base, size, inner, log);
     }
   });

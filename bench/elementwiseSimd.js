@@ -1,0 +1,76 @@
+#!/usr/bin/env node
+// Kernel times of elementwise ops, reductions, softmax, Adam and AMP unscale on preallocated
+// buffers (no allocation in the timed call), best of --repeats, for float32/float16/bfloat16.
+//   node bench/elementwiseSimd.js [--n 1048576] [--repeats 20] [--json]
+// Compare SIMD levels with MIXPREC_SIMD=scalar and threads with MIXPREC_NUM_THREADS=1.
+'use strict';
+const mp = require('../dist');
+const { native } = require('../dist/native');
+const { dtypeCode } = require('../dist/dtype');
+const { json, numberOption } = require('./cliArgs');
+
+const n = numberOption('--n', 1 << 20);
+const repeats = numberOption('--repeats', 20);
+
+function best(fn) {
+  fn();
+  let b = Infinity;
+  for (let r = 0; r < repeats; ++r) {
+    const t0 = process.hrtime.bigint();
+    fn();
+    b = Math.min(b, Number(process.hrtime.bigint() - t0) / 1e3);
+  }
+  return b;
+}
+
+const BIN = { add: 0, mul: 2, div: 3, maximum: 5 };
+const UN = { neg: 0, exp: 2, log: 3, tanh: 11, sigmoid: 12, relu: 13, gelu: 16, silu: 18, sqrt: 6 };
+const rows = [];
+for (const dtype of ['float32', 'float16', 'bfloat16']) {
+  const d = dtypeCode(dtype);
+  const a = mp.rand([n]).add(0.5).to(dtype);
+  const b = mp.rand([n]).add(0.5).to(dtype);
+  const o = mp.empty([n], { dtype });
+  const h = (t) => t.storage.handle;
+  const r = { dtype };
+  for (const [name, op] of Object.entries(BIN)) {
+    r[name] = best(() => native.binary(op, d, h(a), 0, [1], h(b), 0, [1], h(o), 0, [n]));
+  }
+  r['mul scalar'] = best(() => native.binaryScalar(2, d, h(a), 0, 1.5, false, h(o), 0, n));
+  for (const [name, op] of Object.entries(UN)) r[name] = best(() => native.unary(op, d, h(a), 0, h(o), 0, n, 0, 0));
+  const s = mp.empty([1]);
+  r.sum = best(() => native.reduceSum(d, h(a), 0, dtypeCode('float32'), h(s), 0, 1, n, 1, false));
+  r['sum rows(1024)'] = best(() => native.reduceSum(d, h(a), 0, d, h(o), 0, n / 1024, 1024, 1, false));
+  r['softmax rows(1024)'] = best(() => native.softmax(false, d, h(a), 0, h(o), 0, n / 1024, 1024, 1));
+  r['logSoftmax rows(1024)'] = best(() => native.softmax(true, d, h(a), 0, h(o), 0, n / 1024, 1024, 1));
+  // Adam on 4 tensors of n/4 elements; unscale (check + multiply) of the same grads.
+  const k = 4, m = n / k;
+  const mk = () => Array.from({ length: k }, () => mp.rand([m]).mul(0.01).to(dtype));
+  const p = mk(), g = mk(), ea = mk(), es = mk();
+  const steps = Array.from({ length: k }, () => mp.zeros([1]));
+  const hs = (l) => l.map(h);
+  const numels = Array(k).fill(m);
+  const offs = (c) => Array.from({ length: c }, () => Array(k).fill(0));
+  r.adam = best(() => native.adamStep(d, numels, [hs(p), hs(g), hs(steps), hs(ea), hs(es), []], [...offs(5), []], null, 0, null, 0,
+    1e-3, 0.9, 0.999, 1e-8, 0.01, true, false, false, false));
+  const scale = mp.tensor([1024]);
+  const found = mp.zeros([1]);
+  r.unscale = best(() => native.ampUnscale(d, numels, [hs(g)], offs(1), h(scale), 0, h(found), 0, null, 0, false));
+  rows.push(r);
+}
+// Tiny ops: per-call cost (threading must not make them slower).
+const t4 = mp.tensor([1, 2, 3, 4]);
+const o4 = mp.empty([4]);
+const tiny = { dtype: 'float32 n=4', add: best(() => native.binary(0, 0, t4.storage.handle, 0, [1], t4.storage.handle, 0, [1], o4.storage.handle, 0, [4])) };
+tiny.exp = best(() => native.unary(2, dtypeCode('float32'), t4.storage.handle, 0, o4.storage.handle, 0, 4, 0, 0));
+rows.push(tiny);
+
+const info = { n, simd: mp.backend().simd ?? process.env.MIXPREC_SIMD ?? 'default', threads: process.env.MIXPREC_NUM_THREADS ?? 'default' };
+if (json) {
+  console.log(JSON.stringify({ info, rows }));
+} else {
+  console.log(`n=${n} simd=${info.simd} threads=${info.threads} (microseconds, best of ${repeats})`);
+  const keys = Object.keys(rows[0]).filter((x) => x !== 'dtype');
+  for (const key of keys) console.log(key.padEnd(24) + rows.map((r) => (r[key] === undefined ? '' : r[key].toFixed(1)).padStart(10)).join(''));
+  console.log('tiny n=4 add/exp: ' + tiny.add.toFixed(2) + ' / ' + tiny.exp.toFixed(2));
+}

@@ -1,0 +1,25 @@
+// Vectorized elementwise rows for float32, float16 and bfloat16 (16-bit loaded to float32,
+// computed, rounded once on store), compiled per instruction set with target attributes and
+// called only when activeSimdLevel() allows. Each returns false when it has no kernel for the
+// op/dtype (the caller then runs the portable loop of elementwiseKernels.cpp, which is also the
+// reference the tests compare against).
+#pragma once
+#include <cstdint>
+
+#include "../core/dtype.h"
+#include "../core/kernelArgs.h"
+
+namespace mp::simd {
+
+// out[i] = a[i * sa] (op) b[i * sb] with sa, sb each 0 or 1.
+bool binaryRowAvx512(BinaryOp op, DType dtype, const void* a, int64_t sa, const void* b, int64_t sb, void* out,
+                     int64_t n);
+// out[i] = a[i] (op) s, or s (op) a[i] when scalarFirst; s is already in float32.
+bool binaryScalarAvx512(BinaryOp op, DType dtype, const void* a, float s, bool scalarFirst, void* out, int64_t n);
+// Exact ops (neg, abs, relu, leakyRelu, clamp, sign, sqrt, rsqrt, reciprocal) match the
+// reference to the bit; exp, sigmoid and silu use a vector exp within 1 ulp of libm's. The other
+// ops return false on float32 and, on 16-bit data, run the scalar libm math between vector
+// conversions (bit-identical to the reference).
+bool unaryAvx512(UnaryOp op, DType dtype, const void* a, void* out, int64_t n, float p0, float p1);
+
+}  // namespace mp::simd
