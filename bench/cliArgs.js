@@ -1,4 +1,4 @@
-// The command-line flags the benchmarks share: `--json` and numeric `--name value` options.
+// The command-line flags the benchmarks share: `--json`, bare flags (`--quick`) and `--name value` options.
 'use strict';
 
 const args = process.argv.slice(2);
@@ -6,6 +6,10 @@ const args = process.argv.slice(2);
 module.exports = {
   /** True when `--json` was given: print JSON instead of a table. */
   json: args.includes('--json'),
+  /** True when the bare flag `name` (e.g. `--quick`) was given. */
+  flag(name) {
+    return args.includes(name);
+  },
   /** The number after `name` (e.g. `--repeats 15`), or `fallback`. */
   numberOption(name, fallback) {
     const i = args.indexOf(name);
