@@ -114,7 +114,13 @@ MP_HD uint16_t doubleToHalfBits(double d) { return uint16_t(narrowFloatBits<11, 
 MP_HD uint16_t doubleToBf16Bits(double d) { return uint16_t(narrowFloatBits<11, 52, 8, 7>(doubleToBits(d))); }
 MP_HD float doubleToFloat(double d) { return bitsToFloat(uint32_t(narrowFloatBits<11, 52, 8, 23>(doubleToBits(d)))); }
 MP_HD float halfBitsToFloat(uint16_t h) { return bitsToFloat(uint32_t(widenFloatBits<5, 10, 8, 23>(h))); }
-MP_HD float bf16BitsToFloat(uint16_t h) { return bitsToFloat(uint32_t(widenFloatBits<8, 7, 8, 23>(h))); }
+// bfloat16 is the top half of a float32 (same exponent): widening is a shift, plus the quiet bit
+// widenFloatBits<8, 7, 8, 23> sets on a NaN. Bit-identical to it, and branch-free so the scalar
+// loops that load bfloat16 (reductions, comparisons, casts) vectorize.
+MP_HD float bf16BitsToFloat(uint16_t h) {
+  const uint32_t quiet = (h & 0x7fffu) > 0x7f80u ? 0x400000u : 0u;
+  return bitsToFloat((uint32_t(h) << 16) | quiet);
+}
 MP_HD double halfBitsToDouble(uint16_t h) { return bitsToDouble(widenFloatBits<5, 10, 11, 52>(h)); }
 MP_HD double bf16BitsToDouble(uint16_t h) { return bitsToDouble(widenFloatBits<8, 7, 11, 52>(h)); }
 MP_HD double floatToDouble(float f) { return bitsToDouble(widenFloatBits<8, 23, 11, 52>(floatToBits(f))); }

@@ -98,7 +98,24 @@ void matmul(DType dtype, const void* a, const void* b, void* out, const MatmulSh
   for (int d = 0; d < s.batch.ndim; ++d) batches *= s.batch.shape[d];
   // 16-bit outputs: accumulate the whole product in float32, then round once with the cast kernel
   // (round-to-nearest-even, bit-identical to Tag::store).
-  std::vector<float> scratch(dtype == DType::Float32 ? 0 : size_t(s.m * s.n));
+  // The float32 accumulator is reused across calls on this thread up to kReusedScratch floats: a
+  // fresh multi-MB block per call costs page faults (and, with transparent huge pages, stalls of
+  // milliseconds) on every weight-gradient GEMM of a training step. gemm::run overwrites every
+  // element before accumulating, so the reused block needs no clearing.
+  constexpr size_t kReusedScratch = size_t(1) << 22;  // 16 MiB
+  thread_local std::vector<float> reused;
+  std::vector<float> ownScratch;
+  float* scratch = nullptr;
+  if (dtype != DType::Float32) {
+    const size_t need = size_t(s.m * s.n);
+    if (need <= kReusedScratch) {
+      if (reused.size() < need) reused.resize(need);
+      scratch = reused.data();
+    } else {
+      ownScratch.resize(need);
+      scratch = ownScratch.data();
+    }
+  }
   for (int64_t bi = 0; bi < batches; ++bi) {
     int64_t offA = 0, offB = 0;
     broadcastOffsets(s.batch, bi, offA, offB);
@@ -108,8 +125,8 @@ void matmul(DType dtype, const void* a, const void* b, void* out, const MatmulSh
     if (dtype == DType::Float32) {
       gemm::run(*kernel, toFloat, A, B, reinterpret_cast<float*>(C), s.m, s.n, s.k);
     } else {
-      gemm::run(*kernel, toFloat, A, B, scratch.data(), s.m, s.n, s.k);
-      cast(scratch.data(), DType::Float32, C, dtype, s.m * s.n);
+      gemm::run(*kernel, toFloat, A, B, scratch, s.m, s.n, s.k);
+      cast(scratch, DType::Float32, C, dtype, s.m * s.n);
     }
   }
 }

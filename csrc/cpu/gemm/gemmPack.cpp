@@ -98,6 +98,32 @@ void packABf16(const Operand& a, int64_t i0, int64_t mc, int64_t p0, int64_t kc,
     uint16_t* d = dst + (panels - 1) * panelSize;
     for (int64_t q = 0; q < kp; ++q) std::fill(d + (q * mr + mc % mr) * 2, d + (q + 1) * mr * 2, uint16_t(0));
   }
+  if (a.colStride != 1 && a.rowStride == 1) {
+    // m contiguous (transposed A, e.g. dY^T in a weight gradient): k pairs outermost, so the two
+    // source rows of a pair are read in order instead of one element per row at a large stride.
+    for (int64_t q = 0; q < kp; ++q) {
+      const uint16_t* r0 = src + i0 + (p0 + 2 * q) * a.colStride;
+      const uint16_t* r1 = 2 * q + 1 < kc ? r0 + a.colStride : nullptr;
+      for (int64_t p = 0; p < panels; ++p) {
+        const int64_t rows = std::min<int64_t>(mr, mc - p * mr);
+        uint16_t* d = dst + p * panelSize + q * mr * 2;
+        const uint16_t* s0 = r0 + p * mr;
+        if (r1) {
+          const uint16_t* s1 = r1 + p * mr;
+          for (int64_t r = 0; r < rows; ++r) {
+            d[2 * r] = s0[r];
+            d[2 * r + 1] = s1[r];
+          }
+        } else {
+          for (int64_t r = 0; r < rows; ++r) {
+            d[2 * r] = s0[r];
+            d[2 * r + 1] = 0;
+          }
+        }
+      }
+    }
+    return;
+  }
   for (int64_t i = 0; i < mc; ++i) {
     uint16_t* d = dst + (i / mr) * panelSize + (i % mr) * 2;
     const uint16_t* row = src + (i0 + i) * a.rowStride + p0 * a.colStride;
