@@ -8,20 +8,13 @@ const mp = require('../dist');
 const { native } = require('../dist/native');
 const { dtypeCode } = require('../dist/dtype');
 const { json, numberOption } = require('./cliArgs');
+const { bestMs } = require('./suite/util');
 
 const n = numberOption('--n', 1 << 20);
 const repeats = numberOption('--repeats', 20);
 
-function best(fn) {
-  fn();
-  let b = Infinity;
-  for (let r = 0; r < repeats; ++r) {
-    const t0 = process.hrtime.bigint();
-    fn();
-    b = Math.min(b, Number(process.hrtime.bigint() - t0) / 1e3);
-  }
-  return b;
-}
+// Microseconds, best of `repeats`.
+const best = (fn) => bestMs(fn, repeats) * 1e3;
 
 const BIN = { add: 0, mul: 2, div: 3, maximum: 5 };
 const UN = { neg: 0, exp: 2, log: 3, tanh: 11, sigmoid: 12, relu: 13, gelu: 16, silu: 18, sqrt: 6 };

@@ -7,20 +7,12 @@
 const mp = require('../dist');
 
 const { json, numberOption } = require('./cliArgs');
+const { bestMs } = require('./suite/util');
 
 const repeats = numberOption('--repeats', 5);
 const F = mp.nn.functional;
 
-function best(fn) {
-  fn();
-  let b = Infinity;
-  for (let r = 0; r < repeats; ++r) {
-    const t0 = process.hrtime.bigint();
-    fn();
-    b = Math.min(b, Number(process.hrtime.bigint() - t0) / 1e6);
-  }
-  return b;
-}
+const best = (fn) => bestMs(fn, repeats);
 
 function dispatch() {
   const calls = 20000;

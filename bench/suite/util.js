@@ -8,6 +8,14 @@ function timeMs(fn) {
   return Number(process.hrtime.bigint() - t0) / 1e6;
 }
 
+/** The fastest of `repeats` calls of `fn` in milliseconds, after one untimed call. */
+function bestMs(fn, repeats) {
+  fn();
+  let best = Infinity;
+  for (let r = 0; r < repeats; ++r) best = Math.min(best, timeMs(fn));
+  return best;
+}
+
 /** The q-quantile of `xs` (linear interpolation); median(xs) = quantile(xs, 0.5). */
 function quantile(xs, q) {
   if (xs.length === 0) return Number.NaN;
@@ -46,4 +54,4 @@ function table(header, rows, right = []) {
   return [line(header), widths.map((w) => '-'.repeat(w)).join('  '), ...rows.map(line)].join('\n');
 }
 
-module.exports = { timeMs, median, quantile, timeSteps, fixed, mb, table };
+module.exports = { timeMs, bestMs, median, quantile, timeSteps, fixed, mb, table };
