@@ -11,6 +11,7 @@
 
 #include "gemm.h"
 #include "gemmPack.h"
+#include "gemmTileAvx512.h"
 
 #pragma GCC diagnostic ignored "-Wmaybe-uninitialized"  // GCC 12's AVX-512 intrinsic headers
 
@@ -29,12 +30,7 @@ MP_TARGET void kernel(int64_t kc, const void* av, const void* bv, float* c, int6
   __m512 acc[kMr][2];
 #pragma GCC unroll 12
   for (int r = 0; r < kMr; ++r) acc[r][0] = acc[r][1] = _mm512_setzero_ps();
-  // Fetch the C tile now so the epilogue does not wait on memory (C of a large product lives
-  // in L3 or DRAM; the k loop below hides the latency).
-  for (int r = 0; r < mr; ++r) {
-    _mm_prefetch(reinterpret_cast<const char*>(c + r * ldc), _MM_HINT_T0);
-    _mm_prefetch(reinterpret_cast<const char*>(c + r * ldc + 31), _MM_HINT_T0);
-  }
+  prefetchTile(c, ldc, mr);
   for (int64_t q = 0; q < kp; ++q) {
     const __m512bh b0 = (__m512bh)_mm512_load_si512(b), b1 = (__m512bh)_mm512_load_si512(b + 32);
     _mm_prefetch(reinterpret_cast<const char*>(a + 8 * kMr), _MM_HINT_T0);
@@ -47,20 +43,7 @@ MP_TARGET void kernel(int64_t kc, const void* av, const void* bv, float* c, int6
     a += kMr;
     b += 2 * kNr;
   }
-  const __mmask16 m0 = nr >= 16 ? 0xffff : __mmask16((1u << nr) - 1);
-  const __mmask16 m1 = nr >= 32 ? 0xffff : nr <= 16 ? 0 : __mmask16((1u << (nr - 16)) - 1);
-#pragma GCC unroll 12
-  for (int r = 0; r < kMr; ++r) {
-    if (r >= mr) break;
-    float* row = c + r * ldc;
-    __m512 lo = acc[r][0], hi = acc[r][1];
-    if (accumulate) {
-      lo = _mm512_add_ps(lo, _mm512_maskz_loadu_ps(m0, row));
-      hi = _mm512_add_ps(hi, _mm512_maskz_loadu_ps(m1, row + 16));
-    }
-    _mm512_mask_storeu_ps(row, m0, lo);
-    _mm512_mask_storeu_ps(row + 16, m1, hi);
-  }
+  storeTile<kMr>(acc, c, ldc, mr, nr, accumulate);
 }
 
 // Row-major B (the usual forward layout): rows k and k + 1 are each 32 contiguous bf16, so one

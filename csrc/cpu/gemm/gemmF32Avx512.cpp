@@ -5,6 +5,7 @@
 #include <immintrin.h>
 
 #include "gemm.h"
+#include "gemmTileAvx512.h"
 
 #pragma GCC diagnostic ignored "-Wmaybe-uninitialized"  // GCC 12's AVX-512 intrinsic headers
 
@@ -22,12 +23,7 @@ MP_TARGET void kernel(int64_t kc, const void* av, const void* bv, float* c, int6
   __m512 acc[kMr][2];
 #pragma GCC unroll 12
   for (int r = 0; r < kMr; ++r) acc[r][0] = acc[r][1] = _mm512_setzero_ps();
-  // Fetch the C tile now so the epilogue does not wait on memory (C of a large product lives
-  // in L3 or DRAM; the k loop below hides the latency).
-  for (int r = 0; r < mr; ++r) {
-    _mm_prefetch(reinterpret_cast<const char*>(c + r * ldc), _MM_HINT_T0);
-    _mm_prefetch(reinterpret_cast<const char*>(c + r * ldc + 31), _MM_HINT_T0);
-  }
+  prefetchTile(c, ldc, mr);
   for (int64_t k = 0; k < kc; ++k) {
     const __m512 b0 = _mm512_load_ps(b), b1 = _mm512_load_ps(b + 16);
     _mm_prefetch(reinterpret_cast<const char*>(a + 8 * kMr), _MM_HINT_T0);
@@ -40,21 +36,7 @@ MP_TARGET void kernel(int64_t kc, const void* av, const void* bv, float* c, int6
     a += kMr;
     b += kNr;
   }
-  // Masked loads and stores clip partial tiles (masked-off lanes never fault).
-  const __mmask16 m0 = nr >= 16 ? 0xffff : __mmask16((1u << nr) - 1);
-  const __mmask16 m1 = nr >= 32 ? 0xffff : nr <= 16 ? 0 : __mmask16((1u << (nr - 16)) - 1);
-#pragma GCC unroll 12
-  for (int r = 0; r < kMr; ++r) {
-    if (r >= mr) break;
-    float* row = c + r * ldc;
-    __m512 lo = acc[r][0], hi = acc[r][1];
-    if (accumulate) {
-      lo = _mm512_add_ps(lo, _mm512_maskz_loadu_ps(m0, row));
-      hi = _mm512_add_ps(hi, _mm512_maskz_loadu_ps(m1, row + 16));
-    }
-    _mm512_mask_storeu_ps(row, m0, lo);
-    _mm512_mask_storeu_ps(row + 16, m1, hi);
-  }
+  storeTile<kMr>(acc, c, ldc, mr, nr, accumulate);
 }
 
 }  // namespace
