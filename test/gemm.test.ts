@@ -255,6 +255,30 @@ describe.each(available)('SIMD level %s', (level) => {
     }
   });
 
+  // Where 16-bit operands run the float32 kernel (float16 everywhere, bfloat16 below the
+  // avx512bf16 level), the GEMM rounds each tile as it stores the last k slice: the result must
+  // be the float32 product of the widened operands rounded once, bit for bit. k spans several
+  // slices (accumulated in float32 first) and m, n leave partial tiles.
+  test('16-bit products round the float32 product once, in the GEMM epilogue', () => {
+    mp.manualSeed(21);
+    mp.tidy(() => {
+      for (const dtype of ['float16', 'bfloat16'] as const) {
+        if (dtype === 'bfloat16' && level === 'avx512bf16') continue;
+        for (const [m, n, k] of [[37, 70, 1100], [13, 33, 40], [100, 257, 600]]) {
+          for (const [transA, transB] of transpositions) {
+            const a = operand([], m, k, transA, dtype), b = operand([], k, n, transB, dtype);
+            const wideA = { ...a, t: a.t.float() }, wideB = { ...b, t: b.t.float() };
+            const got = product(native.matmul, a, b, []).rawData() as Uint16Array;
+            const want = product(native.matmul, wideA, wideB, []).to(dtype).rawData() as Uint16Array;
+            const what = `${dtype} [${m}x${k}${transA ? 'ᵀ' : ''}] @ [${k}x${n}${transB ? 'ᵀ' : ''}]`;
+            expect({ what, equal: Buffer.from(got.buffer, got.byteOffset, got.byteLength).equals(Buffer.from(want.buffer, want.byteOffset, want.byteLength)) })
+              .toEqual({ what, equal: true });
+          }
+        }
+      }
+    });
+  });
+
   test('results are identical run to run (a fixed summation order)', () => {
     mp.manualSeed(8);
     mp.tidy(() => {

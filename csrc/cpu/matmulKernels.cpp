@@ -7,7 +7,6 @@
 #include "../core/binaryMath.h"
 #include "../core/elementTypes.h"
 #include "../core/threadPool.h"
-#include "castKernels.h"
 #include "castSimd.h"
 #include "cpuFeatures.h"
 #include "gemm/gemm.h"
@@ -96,38 +95,17 @@ void matmul(DType dtype, const void* a, const void* b, void* out, const MatmulSh
   const size_t elemBytes = dtype == DType::Float32 ? 4 : 2;
   int64_t batches = 1;
   for (int d = 0; d < s.batch.ndim; ++d) batches *= s.batch.shape[d];
-  // 16-bit outputs: accumulate the whole product in float32, then round once with the cast kernel
-  // (round-to-nearest-even, bit-identical to Tag::store).
-  // The float32 accumulator is reused across calls on this thread up to kReusedScratch floats: a
-  // fresh multi-MB block per call costs page faults (and, with transparent huge pages, stalls of
-  // milliseconds) on every weight-gradient GEMM of a training step. gemm::run overwrites every
-  // element before accumulating, so the reused block needs no clearing.
-  constexpr size_t kReusedScratch = size_t(1) << 22;  // 16 MiB
-  thread_local std::vector<float> reused;
-  std::vector<float> ownScratch;
-  float* scratch = nullptr;
-  if (dtype != DType::Float32) {
-    const size_t need = size_t(s.m * s.n);
-    if (need <= kReusedScratch) {
-      if (reused.size() < need) reused.resize(need);
-      scratch = reused.data();
-    } else {
-      ownScratch.resize(need);
-      scratch = ownScratch.data();
-    }
-  }
+  // 16-bit outputs accumulate in float32 and round once per tile (round-to-nearest-even,
+  // bit-identical to Tag::store) as the GEMM stores its last k slice.
   for (int64_t bi = 0; bi < batches; ++bi) {
     int64_t offA = 0, offB = 0;
     broadcastOffsets(s.batch, bi, offA, offB);
     const gemm::Operand A{static_cast<const char*>(a) + offA * elemBytes, dtype, s.a.rowStride, s.a.colStride};
     const gemm::Operand B{static_cast<const char*>(b) + offB * elemBytes, dtype, s.b.rowStride, s.b.colStride};
     char* C = static_cast<char*>(out) + size_t(bi * s.m * s.n) * elemBytes;
-    if (dtype == DType::Float32) {
-      gemm::run(*kernel, toFloat, A, B, reinterpret_cast<float*>(C), s.m, s.n, s.k);
-    } else {
-      gemm::run(*kernel, toFloat, A, B, scratch, s.m, s.n, s.k);
-      cast(scratch, DType::Float32, C, dtype, s.m * s.n);
-    }
+    const gemm::Output o = dtype == DType::Float32 ? gemm::Output{reinterpret_cast<float*>(C), nullptr, dtype}
+                                                   : gemm::Output{nullptr, reinterpret_cast<uint16_t*>(C), dtype};
+    gemm::run(*kernel, toFloat, A, B, o, s.m, s.n, s.k);
   }
 }
 

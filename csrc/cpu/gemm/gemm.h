@@ -30,10 +30,22 @@ enum class Packing {
   Bf16Pairs,
 };
 
-// C[0..mr) x [0..nr) (float32, row stride ldc) = (accumulate ? C : 0) + A panel · B panel over kc
-// values of k. Panels are always full (MR x kc, kc x NR, zero padded); mr/nr only clip the store.
-using MicroKernel = void (*)(int64_t kc, const void* a, const void* b, float* c, int64_t ldc, int mr, int nr,
-                             bool accumulate);
+// Where a microkernel puts its mr x nr tile. Every k slice but the last stores (or, with
+// `accumulate`, adds) into the float32 accumulator c. For a 16-bit product the last slice instead
+// rounds (c + tile) to `out`'s type and stores it there, so no separate cast pass re-reads a
+// float32 result from memory.
+struct TileOut {
+  float* c;
+  int64_t ldc;
+  uint16_t* out;  // null: the tile stays float32 in c
+  int64_t ldo;
+  bool accumulate;
+  bool outBf16;  // out's type: bfloat16, else float16
+};
+
+// tile = A panel · B panel over kc values of k, written as `t` says. Panels are always full
+// (MR x kc, kc x NR, zero padded); mr/nr only clip the store.
+using MicroKernel = void (*)(int64_t kc, const void* a, const void* b, const TileOut& t, int mr, int nr);
 
 // Packs rows [j0, j0 + nc) x k [p0, p0 + kc) of B into NR-wide panels (a kernel's fast path;
 // the generic packers in gemmPack.h cover every layout).
@@ -55,10 +67,19 @@ const Kernel& f32Avx512Kernel();   // 12 x 32, vfmadd231ps (gemmF32Avx512.cpp)
 const Kernel& bf16Avx512Kernel();  // 12 x 32, vdpbf16ps (gemmBf16Avx512.cpp)
 const Kernel& f32Avx2Kernel();     // 6 x 16, AVX2 + FMA (gemmAvx2.cpp)
 
-// out (float32, row-major m x n, row stride n) = A (m x k) @ B (k x n) with `kernel`; toFloat
-// converts 16-bit operands when the kernel packs float32. Threads split m and n, never k, so the
-// result does not depend on the thread count.
-void run(const Kernel& kernel, ToFloat toFloat, const Operand& a, const Operand& b, float* out, int64_t m, int64_t n,
-         int64_t k);
+// The product's destination, row-major m x n with row stride n: float32 `c`, or, when out16 is
+// set, float16/bfloat16 (outType) `out16`.
+struct Output {
+  float* c;
+  uint16_t* out16;
+  DType outType;
+};
+
+// Output = A (m x k) @ B (k x n) with `kernel`; toFloat converts 16-bit operands when the kernel
+// packs float32. Threads split m and n, never k, so the result does not depend on the thread
+// count. A 16-bit output of more than one k slice accumulates in a float32 buffer that each
+// thread keeps for its next call (up to 16 MiB).
+void run(const Kernel& kernel, ToFloat toFloat, const Operand& a, const Operand& b, const Output& out, int64_t m,
+         int64_t n, int64_t k);
 
 }  // namespace mp::cpu::gemm

@@ -3,6 +3,7 @@
 // per k, leaving 4 of the 16 ymm registers for operands.
 #include <immintrin.h>
 
+#include "../castSimd.h"
 #include "gemm.h"
 
 #define MP_TARGET __attribute__((target("avx2,fma")))
@@ -12,8 +13,7 @@ namespace {
 
 constexpr int kMr = 6, kNr = 16;
 
-MP_TARGET void kernel(int64_t kc, const void* av, const void* bv, float* c, int64_t ldc, int mr, int nr,
-                      bool accumulate) {
+MP_TARGET void kernel(int64_t kc, const void* av, const void* bv, const TileOut& t, int mr, int nr) {
   const float* a = static_cast<const float*>(av);
   const float* b = static_cast<const float*>(bv);
   __m256 acc[kMr][2];
@@ -30,7 +30,10 @@ MP_TARGET void kernel(int64_t kc, const void* av, const void* bv, float* c, int6
     a += kMr;
     b += kNr;
   }
-  if (mr == kMr && nr == kNr) {
+  float* c = t.c;
+  const int64_t ldc = t.ldc;
+  const bool accumulate = t.accumulate;
+  if (mr == kMr && nr == kNr && !t.out) {
 #pragma GCC unroll 6
     for (int r = 0; r < kMr; ++r) {
       float* row = c + r * ldc;
@@ -44,7 +47,8 @@ MP_TARGET void kernel(int64_t kc, const void* av, const void* bv, float* c, int6
     }
     return;
   }
-  // Partial tile (edges only): through a buffer, one element at a time.
+  // Partial tiles (edges) and 16-bit outputs: through a buffer, one element at a time, rows then
+  // rounded by the cast kernels (this AVX2 fallback is not worth an inlined rounding of its own).
   alignas(32) float tile[kMr][kNr];
 #pragma GCC unroll 6
   for (int r = 0; r < kMr; ++r) {
@@ -52,7 +56,10 @@ MP_TARGET void kernel(int64_t kc, const void* av, const void* bv, float* c, int6
     _mm256_store_ps(tile[r] + 8, acc[r][1]);
   }
   for (int r = 0; r < mr; ++r) {
-    for (int j = 0; j < nr; ++j) c[r * ldc + j] = accumulate ? c[r * ldc + j] + tile[r][j] : tile[r][j];
+    float* row = t.out ? tile[r] : c + r * ldc;
+    for (int j = 0; j < nr; ++j) row[j] = accumulate ? c[r * ldc + j] + tile[r][j] : tile[r][j];
+    if (t.out && t.outBf16) simd::floatToBf16Avx2(row, t.out + r * t.ldo, nr);
+    if (t.out && !t.outBf16) simd::floatToHalfF16c(row, t.out + r * t.ldo, nr);
   }
 }
 

@@ -22,15 +22,14 @@ namespace {
 
 constexpr int kMr = 12, kNr = 32;
 
-MP_TARGET void kernel(int64_t kc, const void* av, const void* bv, float* c, int64_t ldc, int mr, int nr,
-                      bool accumulate) {
+MP_TARGET void kernel(int64_t kc, const void* av, const void* bv, const TileOut& t, int mr, int nr) {
   const uint32_t* a = static_cast<const uint32_t*>(av);
   const uint16_t* b = static_cast<const uint16_t*>(bv);
   const int64_t kp = (kc + 1) / 2;
   __m512 acc[kMr][2];
 #pragma GCC unroll 12
   for (int r = 0; r < kMr; ++r) acc[r][0] = acc[r][1] = _mm512_setzero_ps();
-  prefetchTile(c, ldc, mr);
+  prefetchTile(t, mr);
   for (int64_t q = 0; q < kp; ++q) {
     const __m512bh b0 = (__m512bh)_mm512_load_si512(b), b1 = (__m512bh)_mm512_load_si512(b + 32);
     _mm_prefetch(reinterpret_cast<const char*>(a + 8 * kMr), _MM_HINT_T0);
@@ -43,7 +42,7 @@ MP_TARGET void kernel(int64_t kc, const void* av, const void* bv, float* c, int6
     a += kMr;
     b += 2 * kNr;
   }
-  storeTile<kMr>(acc, c, ldc, mr, nr, accumulate);
+  storeTile<kMr>(acc, t, mr, nr);
 }
 
 // Row-major B (the usual forward layout): rows k and k + 1 are each 32 contiguous bf16, so one

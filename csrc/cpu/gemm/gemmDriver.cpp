@@ -40,15 +40,29 @@ class Buffer {
   size_t size_ = 0;
 };
 
-thread_local Buffer packedBBuffer, packedABuffer, scratchBuffer;
+thread_local Buffer packedBBuffer, packedABuffer, scratchBuffer, accumulatorBuffer;
+
+// The float32 accumulator of a 16-bit product is reused across calls up to this size: a fresh
+// multi-MB block per call costs page faults (and, with transparent huge pages, stalls of
+// milliseconds) on every weight-gradient GEMM of a training step. It is 64-byte aligned like
+// tensor storage: a malloc'd block sits 16 bytes off, which splits every tile row's loads and
+// stores across cache lines. run overwrites every element before accumulating, so a reused
+// block needs no clearing.
+constexpr size_t kReusedAccumulator = size_t(16) << 20;
 
 // Multiply-adds below which a call stays on the calling thread (waking workers costs more).
 constexpr int64_t kInlineWork = int64_t(1) << 18;
 
 }  // namespace
 
-void run(const Kernel& kern, ToFloat toFloat, const Operand& a, const Operand& b, float* out, int64_t m, int64_t n,
-         int64_t k) {
+void run(const Kernel& kern, ToFloat toFloat, const Operand& a, const Operand& b, const Output& out, int64_t m,
+         int64_t n, int64_t k) {
+  Buffer ownAccumulator;
+  float* c = out.c;
+  if (out.out16 && k > kern.kc) {
+    const size_t bytes = size_t(m * n) * sizeof(float);
+    c = static_cast<float*>((bytes <= kReusedAccumulator ? accumulatorBuffer : ownAccumulator).get(bytes));
+  }
   const bool pairs = kern.packing == Packing::Bf16Pairs;
   const size_t elemBytes = pairs ? 2 : 4;
   const int mr = kern.mr, nr = kern.nr;
@@ -63,6 +77,7 @@ void run(const Kernel& kern, ToFloat toFloat, const Operand& a, const Operand& b
     const int64_t colGroups = std::min<int64_t>(colPanels, std::max<int64_t>(1, (4 * threads + rowPanels - 1) / rowPanels));
     for (int64_t pc = 0; pc < k; pc += kern.kc) {
       const int64_t kc = std::min(kern.kc, k - pc);
+      const bool lastSlice = pc + kc >= k;
       const int64_t kcPadded = pairs ? (kc + 1) / 2 * 2 : kc;
       const int64_t bPanel = nr * kcPadded, aPanel = mr * kcPadded;  // elements per panel
       char* packedB = static_cast<char*>(packedBBuffer.get(size_t(colPanels * bPanel) * elemBytes));
@@ -100,8 +115,9 @@ void run(const Kernel& kern, ToFloat toFloat, const Operand& a, const Operand& b
               const char* bp = packedB + size_t(q * bPanel) * elemBytes;
               for (int64_t p = 0; p < re - rs; ++p) {
                 const int64_t i = i0 + p * mr;
-                kern.run(kc, packedA + size_t(p * aPanel) * elemBytes, bp, out + i * n + j, n,
-                         int(std::min<int64_t>(mr, m - i)), nrHere, pc > 0);
+                TileOut t{c ? c + i * n + j : nullptr, n, nullptr, n, pc > 0, out.outType == DType::BFloat16};
+                if (out.out16 && lastSlice) t.out = out.out16 + i * n + j;
+                kern.run(kc, packedA + size_t(p * aPanel) * elemBytes, bp, t, int(std::min<int64_t>(mr, m - i)), nrHere);
               }
             }
           }

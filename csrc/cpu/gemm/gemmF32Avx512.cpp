@@ -16,14 +16,13 @@ namespace {
 
 constexpr int kMr = 12, kNr = 32;
 
-MP_TARGET void kernel(int64_t kc, const void* av, const void* bv, float* c, int64_t ldc, int mr, int nr,
-                      bool accumulate) {
+MP_TARGET void kernel(int64_t kc, const void* av, const void* bv, const TileOut& t, int mr, int nr) {
   const float* a = static_cast<const float*>(av);
   const float* b = static_cast<const float*>(bv);
   __m512 acc[kMr][2];
 #pragma GCC unroll 12
   for (int r = 0; r < kMr; ++r) acc[r][0] = acc[r][1] = _mm512_setzero_ps();
-  prefetchTile(c, ldc, mr);
+  prefetchTile(t, mr);
   for (int64_t k = 0; k < kc; ++k) {
     const __m512 b0 = _mm512_load_ps(b), b1 = _mm512_load_ps(b + 16);
     _mm_prefetch(reinterpret_cast<const char*>(a + 8 * kMr), _MM_HINT_T0);
@@ -36,7 +35,7 @@ MP_TARGET void kernel(int64_t kc, const void* av, const void* bv, float* c, int6
     a += kMr;
     b += kNr;
   }
-  storeTile<kMr>(acc, c, ldc, mr, nr, accumulate);
+  storeTile<kMr>(acc, t, mr, nr);
 }
 
 }  // namespace
