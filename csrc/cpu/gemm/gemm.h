@@ -47,8 +47,11 @@ struct TileOut {
 // (MR x kc, kc x NR, zero padded); mr/nr only clip the store.
 using MicroKernel = void (*)(int64_t kc, const void* a, const void* b, const TileOut& t, int mr, int nr);
 
-// Packs rows [j0, j0 + nc) x k [p0, p0 + kc) of B into NR-wide panels (a kernel's fast path;
-// the generic packers in gemmPack.h cover every layout).
+// A kernel's own packers (null: the generic packers in gemmPack.h, which cover every layout):
+// rows [i0, i0 + mc) x k [p0, p0 + kc) of A into MR-row panels; k [p0, p0 + kc) x columns
+// [j0, j0 + nc) of B into NR-wide panels.
+using PackA = void (*)(const Operand& a, int64_t i0, int64_t mc, int64_t p0, int64_t kc, void* dst, ToFloat toFloat,
+                       float* scratch);
 using PackB = void (*)(const Operand& b, int64_t p0, int64_t kc, int64_t j0, int64_t nc, void* dst, ToFloat toFloat,
                        float* scratch);
 
@@ -58,7 +61,8 @@ struct Kernel {
   int64_t kc, mc, nc;  // cache blocks: kc x NR of B stays in L1, mc x kc of A in L2, kc x nc of B in L3
   Packing packing;
   MicroKernel run;
-  PackB packB;  // null: use the generic packer
+  PackA packA;
+  PackB packB;
 };
 
 // The kernels, each defined in its own file compiled for its instruction set. Call only when

@@ -67,7 +67,7 @@ MP_TARGET void kernel(int64_t kc, const void* av, const void* bv, const TileOut&
 
 const Kernel& f32Avx2Kernel() {
   // kc = 256: the 16 KB B micro-panel stays in L1 (32-48 KB on AVX2-era cores).
-  static const Kernel k{"f32-avx2-6x16", kMr, kNr, 256, 144, 2048, Packing::F32, kernel, nullptr};
+  static const Kernel k{"f32-avx2-6x16", kMr, kNr, 256, 144, 2048, Packing::F32, kernel, nullptr, nullptr};
   return k;
 }
 

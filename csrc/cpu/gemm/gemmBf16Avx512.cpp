@@ -74,7 +74,7 @@ void packB(const Operand& b, int64_t p0, int64_t kc, int64_t j0, int64_t nc, voi
     packRowMajorB(static_cast<const uint16_t*>(b.data) + p0 * b.rowStride + j0, b.rowStride, kc, nc,
                   static_cast<uint16_t*>(dst));
   } else {
-    packBBf16(b, p0, kc, j0, nc, kNr, static_cast<uint16_t*>(dst));
+    packBBf16TransposedAvx512(b, p0, kc, j0, nc, static_cast<uint16_t*>(dst));
   }
 }
 
@@ -82,7 +82,7 @@ void packB(const Operand& b, int64_t p0, int64_t kc, int64_t j0, int64_t nc, voi
 
 const Kernel& bf16Avx512Kernel() {
   // kc = 512 values of k (256 pairs): the B micro-panel is 32 KB, as for float32 at kc = 256.
-  static const Kernel k{"bf16-avx512bf16-12x32", kMr, kNr, 512, 240, 2048, Packing::Bf16Pairs, kernel, packB};
+  static const Kernel k{"bf16-avx512bf16-12x32", kMr, kNr, 512, 240, 2048, Packing::Bf16Pairs, kernel, packABf16Avx512, packB};
   return k;
 }
 

@@ -84,7 +84,7 @@ void run(const Kernel& kern, ToFloat toFloat, const Operand& a, const Operand& b
       parallelFor(colPanels, inlineOnly ? colPanels : 4, [&](int64_t q0, int64_t q1) {
         const int64_t j0 = q0 * nr, cols = std::min(q1 * nr, nc) - j0;
         void* dst = packedB + size_t(q0 * bPanel) * elemBytes;
-        float* scratch = pairs ? nullptr : static_cast<float*>(scratchBuffer.get(size_t(std::max(cols, kc)) * sizeof(float)));
+        float* scratch = pairs ? nullptr : static_cast<float*>(scratchBuffer.get(size_t(std::max(cols, kc) + 32 * kc) * sizeof(float)));
         if (kern.packB) {
           kern.packB(b, pc, kc, jc + j0, cols, dst, toFloat, scratch);
         } else if (pairs) {
@@ -103,10 +103,12 @@ void run(const Kernel& kern, ToFloat toFloat, const Operand& a, const Operand& b
           for (int64_t rs = rp0; rs < rp1; rs += mcPanels) {
             const int64_t re = std::min(rp1, rs + mcPanels);
             const int64_t i0 = rs * mr, mc = std::min(re * mr, m) - i0;
-            if (pairs) {
+            float* scratch = pairs ? nullptr : static_cast<float*>(scratchBuffer.get(size_t(std::max(mc, kc) + 32 * kc) * sizeof(float)));
+            if (kern.packA) {
+              kern.packA(a, i0, mc, pc, kc, packedA, toFloat, scratch);
+            } else if (pairs) {
               packABf16(a, i0, mc, pc, kc, mr, reinterpret_cast<uint16_t*>(packedA));
             } else {
-              float* scratch = static_cast<float*>(scratchBuffer.get(size_t(std::max(mc, kc)) * sizeof(float)));
               packAF32(a, i0, mc, pc, kc, mr, reinterpret_cast<float*>(packedA), toFloat, scratch);
             }
             for (int64_t q = q0; q < q1; ++q) {

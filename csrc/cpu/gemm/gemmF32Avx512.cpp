@@ -5,6 +5,7 @@
 #include <immintrin.h>
 
 #include "gemm.h"
+#include "gemmPack.h"
 #include "gemmTileAvx512.h"
 
 #pragma GCC diagnostic ignored "-Wmaybe-uninitialized"  // GCC 12's AVX-512 intrinsic headers
@@ -43,7 +44,7 @@ MP_TARGET void kernel(int64_t kc, const void* av, const void* bv, const TileOut&
 const Kernel& f32Avx512Kernel() {
   // kc = 256: the 32 KB B micro-panel stays in the 48 KB L1 while A panels stream from L2;
   // mc = 240 rows x 256 x 4 B = 240 KB of packed A in the 1 MB L2; nc bounds the packed B panel.
-  static const Kernel k{"f32-avx512-12x32", kMr, kNr, 256, 240, 2048, Packing::F32, kernel, nullptr};
+  static const Kernel k{"f32-avx512-12x32", kMr, kNr, 256, 240, 2048, Packing::F32, kernel, packAF32Avx512, packBF32Avx512};
   return k;
 }
 

@@ -14,6 +14,7 @@ void packAF32(const Operand& a, int64_t i0, int64_t mc, int64_t p0, int64_t kc, 
               float* scratch);
 // float32 panels of nr columns: k [p0, p0 + kc) x columns [j0, j0 + nc) of B, panel q at
 // dst + q * nr * kc, laid out [k][nr]. scratch holds max(nc, kc) floats.
+// (Scratch for every packer: gemmDriver.cpp gives max(rows or columns, kc) + 32 * kc floats.)
 void packBF32(const Operand& b, int64_t p0, int64_t kc, int64_t j0, int64_t nc, int nr, float* dst, ToFloat toFloat,
               float* scratch);
 
@@ -21,5 +22,15 @@ void packBF32(const Operand& b, int64_t p0, int64_t kc, int64_t j0, int64_t nc, 
 // [kp][mr][2]; B panel q at dst + q * nr * kp * 2, laid out [kp][nr][2].
 void packABf16(const Operand& a, int64_t i0, int64_t mc, int64_t p0, int64_t kc, int mr, uint16_t* dst);
 void packBBf16(const Operand& b, int64_t p0, int64_t kc, int64_t j0, int64_t nc, int nr, uint16_t* dst);
+
+// The AVX-512 kernels' packers (gemmPackAvx512.cpp; 12-row A panels, 32-column B panels): row-major
+// A and transposed B are transposed four rows at a time; other layouts take the generic packers.
+void packAF32Avx512(const Operand& a, int64_t i0, int64_t mc, int64_t p0, int64_t kc, void* dst, ToFloat toFloat,
+                    float* scratch);
+void packBF32Avx512(const Operand& b, int64_t p0, int64_t kc, int64_t j0, int64_t nc, void* dst, ToFloat toFloat,
+                    float* scratch);
+void packABf16Avx512(const Operand& a, int64_t i0, int64_t mc, int64_t p0, int64_t kc, void* dst, ToFloat, float*);
+// Transposed B only (the bfloat16 kernel packs row-major B itself); other layouts: packBBf16.
+void packBBf16TransposedAvx512(const Operand& b, int64_t p0, int64_t kc, int64_t j0, int64_t nc, uint16_t* dst);
 
 }  // namespace mp::cpu::gemm
