@@ -37,7 +37,7 @@ export * as autograd from './autograd';
 export * as amp from './amp';
 export { noGrad, enableGrad, isGradEnabled } from './autograd/gradMode';
 export { registeredOps, type RegisteredOp, type AutocastCategory } from './ops/registry';
-export { tidy, keep, dispose, memory, resetPeakMemory, type MemoryInfo, type DeviceMemory, type DTypeMemory } from './memory';
+export { tidy, keep, dispose, memory, resetPeakMemory, emptyCache, type MemoryInfo, type DeviceMemory, type DTypeMemory } from './memory';
 export { dtypes, promoteTypes, isFloatingPoint, type DType } from './dtype';
 export { Device, type DeviceLike } from './device';
 export { MixprecError, MixprecTypeError, MixprecRangeError, type ErrorCode } from './errors';

@@ -41,6 +41,9 @@ export interface NativeAddon {
   copy(dst: StorageHandle, dstOffset: number, src: StorageHandle, srcOffset: number, numel: number, dtype: number): void;
   memoryStats(): NativeMemoryStats;
   resetPeakMemory(): void;
+  cpuCacheInfo(): { cachedBytes: number; limitBytes: number; hits: number; misses: number };
+  /** Frees the cached CPU blocks; returns the bytes released. */
+  emptyCpuCache(): number;
   cast(src: StorageHandle, srcOffset: number, srcDtype: number, dst: StorageHandle, dstOffset: number, dstDtype: number, n: number): void;
   castReference(src: StorageHandle, srcOffset: number, srcDtype: number, dst: StorageHandle, dstOffset: number, dstDtype: number, n: number): void;
   binary(op: number, dtype: number, a: StorageHandle, aOffset: number, aStrides: number[], b: StorageHandle, bOffset: number,

@@ -188,3 +188,57 @@ describe('memory report', () => {
     }
   });
 });
+
+describe('CPU block cache', () => {
+  const cached = () => mp.memory().devices.cpu.cachedBytes;
+  const { native } = require('../lib/native') as typeof import('../lib/native');
+
+  test('a freed block of 64 KiB or more is reused by the next allocation of its size, not counted as live', () => {
+    mp.emptyCache();
+    const before = cpuBytes();
+    const t = mp.ones([100_000]); // 400,000 bytes: cached as 98 whole pages
+    t.dispose();
+    expect(cpuBytes()).toBe(before);
+    expect(cached()).toBe(98 * 4096);
+    const hits = native.cpuCacheInfo().hits;
+    const u = mp.empty([100_000]);
+    expect(native.cpuCacheInfo().hits).toBe(hits + 1);
+    expect(cached()).toBe(0);
+    u.dispose();
+    // Smaller blocks go back to malloc.
+    mp.ones([1000]).dispose();
+    expect(cached()).toBe(98 * 4096);
+    expect(mp.emptyCache()).toBe(98 * 4096);
+    expect(cached()).toBe(0);
+  });
+
+  test('a reused block is zeroed when the allocation asks for zeros', () => {
+    mp.emptyCache();
+    mp.full([70_000], 7).dispose();
+    expect(cached()).toBeGreaterThan(0);
+    const z = mp.zeros([70_000]);
+    expect(cached()).toBe(0);
+    expect(mp.tidy(() => z.abs().sum().item())).toBe(0);
+    z.dispose();
+  });
+
+  test('MIXPREC_CPU_CACHE_BYTES bounds the cache (0 turns it off)', () => {
+    const { spawnSync } = require('node:child_process') as typeof import('node:child_process');
+    const script = `const mp = require('./dist');
+      for (const n of [100000, 200000, 300000]) mp.ones([n]).dispose();
+      const { native } = require('./dist/native');
+      console.log(JSON.stringify(native.cpuCacheInfo()));`;
+    const run = (limit: string) => {
+      const r = spawnSync(process.execPath, ['-e', script], { cwd: `${__dirname}/..`, encoding: 'utf8', env: { ...process.env, MIXPREC_CPU_CACHE_BYTES: limit } });
+      expect(r.status).toBe(0);
+      return JSON.parse(r.stdout) as { cachedBytes: number; limitBytes: number };
+    };
+    expect(run('0')).toMatchObject({ cachedBytes: 0, limitBytes: 0 });
+    // Blocks of 400,000, 800,000 and 1,200,000 bytes (whole pages) into 2 MiB: the last two fit,
+    // and the oldest is the one evicted.
+    const pages = (n: number) => Math.ceil(n / 4096) * 4096;
+    const bounded = run(String(2 * 1024 * 1024));
+    expect(bounded.limitBytes).toBe(2 * 1024 * 1024);
+    expect(bounded.cachedBytes).toBe(pages(800_000) + pages(1_200_000));
+  });
+});

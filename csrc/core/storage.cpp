@@ -8,6 +8,7 @@
 #include <string>
 
 #include "../cuda/cudaBackend.h"
+#include "cpuBlockCache.h"
 #include "errors.h"
 
 namespace mp {
@@ -61,10 +62,13 @@ void* allocateCpu(size_t bytes, bool zeroed) {
     throwMixprecError("ERR_OUT_OF_MEMORY", "out of memory: cannot allocate " + formatBytes(bytes) +
                                                " on cpu (the machine has " + formatBytes(physicalMemoryBytes()) + ")");
   }
-  void* p = nullptr;
-  const size_t rounded = (bytes + kCpuAlignment - 1) / kCpuAlignment * kCpuAlignment;
-  if (posix_memalign(&p, kCpuAlignment, rounded == 0 ? kCpuAlignment : rounded) != 0 || p == nullptr) {
-    throwMixprecError("ERR_OUT_OF_MEMORY", "out of memory: cannot allocate " + formatBytes(bytes) + " on cpu");
+  const size_t cached = cpuBlockCache::cachedSize(bytes);
+  void* p = cached ? cpuBlockCache::take(cached) : nullptr;
+  if (!p) {
+    const size_t rounded = cached ? cached : (bytes + kCpuAlignment - 1) / kCpuAlignment * kCpuAlignment;
+    if (posix_memalign(&p, kCpuAlignment, rounded == 0 ? kCpuAlignment : rounded) != 0 || p == nullptr) {
+      throwMixprecError("ERR_OUT_OF_MEMORY", "out of memory: cannot allocate " + formatBytes(bytes) + " on cpu");
+    }
   }
   if (zeroed) memset(p, 0, bytes);
   return p;
@@ -89,7 +93,12 @@ void releaseStorage(Storage* s) {
   if (s->released) return;
   s->released = true;
   if (s->device == kCpuDevice) {
-    free(s->data);
+    const size_t cached = cpuBlockCache::cachedSize(s->bytes);
+    if (cached) {
+      cpuBlockCache::give(s->data, cached);
+    } else {
+      free(s->data);
+    }
   } else {
     cuda::deferFree(s->device, s->data);
   }

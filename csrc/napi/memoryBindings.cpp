@@ -3,6 +3,7 @@
 #include <string>
 #include <vector>
 
+#include "../core/cpuBlockCache.h"
 #include "../core/errors.h"
 #include "../cpu/castKernels.h"
 #include "../cuda/cudaBackend.h"
@@ -231,6 +232,19 @@ Napi::Value resetPeakMemory(const Napi::CallbackInfo& cb) {
   return cb.Env().Undefined();
 }
 
+Napi::Value cpuCacheInfo(const Napi::CallbackInfo& cb) {
+  Napi::Env env = cb.Env();
+  const cpuBlockCache::Info info = cpuBlockCache::info();
+  Napi::Object o = Napi::Object::New(env);
+  o.Set("cachedBytes", double(info.cachedBytes));
+  o.Set("limitBytes", double(info.limitBytes));
+  o.Set("hits", double(info.hits));
+  o.Set("misses", double(info.misses));
+  return o;
+}
+
+Napi::Value emptyCpuCache(const Napi::CallbackInfo& cb) { return Napi::Number::New(cb.Env(), double(cpuBlockCache::empty())); }
+
 }  // namespace
 
 void registerMemoryBindings(Napi::Env env, Napi::Object exports) {
@@ -243,6 +257,8 @@ void registerMemoryBindings(Napi::Env env, Napi::Object exports) {
   exportFunction<copy>(env, exports, "copy");
   exportFunction<memoryStats>(env, exports, "memoryStats");
   exportFunction<resetPeakMemory>(env, exports, "resetPeakMemory");
+  exportFunction<cpuCacheInfo>(env, exports, "cpuCacheInfo");
+  exportFunction<emptyCpuCache>(env, exports, "emptyCpuCache");
 }
 
 }  // namespace mp::napi
