@@ -129,6 +129,24 @@ describe.each(vectorLevels)('SIMD level %s against scalar', (level) => {
       });
     });
 
+    test.each(['eq', 'ne', 'lt', 'le', 'gt', 'ge'])('compare %s with a scalar (NaN, ±0, ±Inf, ties), every size', (name) => {
+      const op = ['eq', 'ne', 'lt', 'le', 'gt', 'ge'].indexOf(name);
+      mp.tidy(() => {
+        for (const n of [...sizes, 70000]) {
+          const a = tensorOf(values(n, 5 * n + 1), dtype);
+          const out = mp.empty([n], { dtype: 'bool' });
+          // 1 and -0 occur among the specials (ties); 0.1 and 1e-40 round differently per dtype.
+          for (const s of [0, -0, 1, 0.1, 1e-40, NaN, Infinity, -Infinity]) {
+            const [ref, got] = atLevels(level, () => {
+              native.compareScalar(op, code, a.storage.handle, 0, s, out.storage.handle, 0, n);
+              return Buffer.from(out.rawData() as Uint8Array);
+            });
+            expect([n, s, firstDiff(got, ref)]).toEqual([n, s, -1]);
+          }
+        }
+      });
+    });
+
     test.each(Object.keys(UNARY))('unary %s, every size', (name) => {
       const [op, p0, p1] = UNARY[name];
       mp.tidy(() => {

@@ -170,6 +170,23 @@ bool unaryTyped(UnaryOp op, const void* av, void* outv, int64_t n, float p0, flo
   }
 }
 
+// out[i] = a[i] (op) s as 0/1 bytes. The predicates are the ordered ones except for Ne, so a NaN
+// compares as IEEE (and the scalar loop) says: only != holds.
+template <class Io, int Predicate>
+MP_AVX512 void compareScalarLoop(const void* av, float s, uint8_t* out, int64_t n) {
+  const auto* a = static_cast<const typename Io::S*>(av);
+  const __m512 y = _mm512_set1_ps(s);
+  const __m128i one = _mm_set1_epi8(1);
+  int64_t i = 0;
+  for (; i + 16 <= n; i += 16) {
+    _mm_storeu_si128(reinterpret_cast<__m128i*>(out + i), _mm_maskz_mov_epi8(_mm512_cmp_ps_mask(Io::load(a + i), y, Predicate), one));
+  }
+  if (i < n) {
+    const __mmask16 m = tailMask(n - i);
+    _mm_mask_storeu_epi8(out + i, m, _mm_maskz_mov_epi8(_mm512_cmp_ps_mask(Io::load(a + i, m), y, Predicate), one));
+  }
+}
+
 #define MP_DISPATCH_IO(DTYPE, ...)                            \
   switch (DTYPE) {                                            \
     case DType::Float32: { using Io = F32Io; __VA_ARGS__; }   \
@@ -203,6 +220,18 @@ bool binaryScalarAvx512(BinaryOp op, DType dtype, const void* a, float s, bool s
 #define MP_CALL(OP) binaryScalarTyped<Io, OP>(a, s, scalarFirst, out, n)
   MP_DISPATCH_IO(dtype, MP_SWITCH_VECTOR_BINARY(op, MP_CALL));
 #undef MP_CALL
+}
+
+bool compareScalarAvx512(CompareOp op, DType dtype, const void* a, float s, uint8_t* out, int64_t n) {
+  switch (op) {
+    case CompareOp::Eq: MP_DISPATCH_IO(dtype, compareScalarLoop<Io, _CMP_EQ_OQ>(a, s, out, n); return true);
+    case CompareOp::Ne: MP_DISPATCH_IO(dtype, compareScalarLoop<Io, _CMP_NEQ_UQ>(a, s, out, n); return true);
+    case CompareOp::Lt: MP_DISPATCH_IO(dtype, compareScalarLoop<Io, _CMP_LT_OQ>(a, s, out, n); return true);
+    case CompareOp::Le: MP_DISPATCH_IO(dtype, compareScalarLoop<Io, _CMP_LE_OQ>(a, s, out, n); return true);
+    case CompareOp::Gt: MP_DISPATCH_IO(dtype, compareScalarLoop<Io, _CMP_GT_OQ>(a, s, out, n); return true);
+    case CompareOp::Ge: MP_DISPATCH_IO(dtype, compareScalarLoop<Io, _CMP_GE_OQ>(a, s, out, n); return true);
+  }
+  return false;
 }
 
 bool unaryAvx512(UnaryOp op, DType dtype, const void* a, void* out, int64_t n, float p0, float p1) {

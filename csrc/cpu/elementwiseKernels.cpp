@@ -190,7 +190,9 @@ void compareScalarTyped(const void* av, double scalar, void* outv, int64_t n) {
   const auto* a = static_cast<const S*>(av);
   auto* out = static_cast<uint8_t*>(outv);
   const M s = M(Tag::load(Tag::fromDouble(scalar)));
+  const bool vector = vectorRows(Tag::kDType);
   parallelFor(n, kElementwiseGrain, [&](int64_t begin, int64_t end) {
+    if (vector && simd::compareScalarAvx512(Op, Tag::kDType, a + begin, float(s), out + begin, end - begin)) return;
     for (int64_t i = begin; i < end; ++i) out[i] = applyCompare<Op, M>(M(Tag::load(a[i])), s);
   });
 }

@@ -16,6 +16,9 @@ bool binaryRowAvx512(BinaryOp op, DType dtype, const void* a, int64_t sa, const 
                      int64_t n);
 // out[i] = a[i] (op) s, or s (op) a[i] when scalarFirst; s is already in float32.
 bool binaryScalarAvx512(BinaryOp op, DType dtype, const void* a, float s, bool scalarFirst, void* out, int64_t n);
+// out[i] = a[i] (op) s as bool bytes; s is the scalar as the scalar loop compares it (rounded to
+// the dtype, then widened).
+bool compareScalarAvx512(CompareOp op, DType dtype, const void* a, float s, uint8_t* out, int64_t n);
 // Exact ops (neg, abs, relu, leakyRelu, clamp, sign, sqrt, rsqrt, reciprocal) match the
 // reference to the bit; exp, sigmoid and silu use a vector exp within 1 ulp of libm's. The other
 // ops return false on float32 and, on 16-bit data, run the scalar libm math between vector
