@@ -51,13 +51,14 @@ function printGemm(g, peak) {
 }
 
 function printTraining(w) {
-  say(`${w.name}, batch ${w.batch}: ${w.warmup} warm-up step(s), then the median of the timed steps`);
+  say(`${w.name}, batch ${w.batch}: per variant ${w.warmup} warm-up step(s) and ${w.memorySteps} step(s) for peak memory; then the timed steps, interleaved across the variants (one of each per round, rotating order)`);
   const rows = w.rows.map((r) => [
     r.variant === 'float32' ? 'float32' : r.variant === 'bfloat16' ? 'AMP bfloat16' : 'AMP float16 + GradScaler',
     r.steps, fixed(r.medianMs), `${fixed(r.minMs)}–${fixed(r.maxMs)}`, `${fixed(r.speedup, 2)}×`, mb(r.peakBytes), `${fixed(r.peakRatio, 2)}×`, mb(r.residentBytes),
     r.skippedSteps === undefined ? '' : String(r.skippedSteps),
   ]);
   say(table(['variant', 'steps', 'median ms', 'range ms', 'speed-up', 'peak MiB', 'peak/fp32', 'resident MiB', 'skipped'], rows, [1, 2, 3, 4, 5, 6, 7, 8]));
+  say(`speed-up: median over rounds of (float32 step / this step) in the same round; ratio of the medians: ${w.rows.slice(1).map((r) => `${r.variant} ${fixed(r.speedupOfMedians, 2)}×`).join(', ')}`);
 }
 
 function printOverhead(ov) {
@@ -102,7 +103,7 @@ async function main() {
       say();
     }
     say(`W3 convs: 3×3, padding 1 (28→28→28, pool →14, conv →14, pool →7), linear 128·7·7→10. W3 timed steps: at least 3, at most ${o.w3MaxSteps}, until ${o.w3BudgetS} s per variant.`);
-    say('peak MiB: mp.memory() cpu peak over the timed steps (reset after warm-up); resident: bytes live at the reset (parameters, optimizer state, batch); skipped: float16 steps the GradScaler skipped (warm-up included).');
+    say('peak MiB: mp.memory() cpu peak over the memory step(s) (reset after warm-up); resident: bytes live at the reset (parameters, optimizer state, batch); skipped: float16 steps the GradScaler skipped (warm-up included).');
   }
 
   if (only.has('overhead')) {

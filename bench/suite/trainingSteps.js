@@ -6,12 +6,12 @@
 //       SGD (lr 0.01, momentum 0.9), batch 512. Convs use padding 1: 28→28→28→14→14→7.
 // Random data (seeded), one batch reused by every step. Every variant builds its model from the
 // same seed. A step is one mp.tidy: zeroGrad, forward (in the variant's precision), backward,
-// optimizer step. Untimed warm-up steps first; then the peak-memory counter is reset and the
-// timed steps run; peak = mp.memory().devices.cpu.peakBytes over the timed steps (it includes
-// what was resident: parameters, optimizer state, the batch).
+// optimizer step. Per variant: untimed warm-up steps, then the peak-memory counter is reset and
+// peak = mp.memory().devices.cpu.peakBytes over the next step(s) (it includes what was resident:
+// parameters, optimizer state, the batch); then every variant's timed steps run interleaved.
 'use strict';
 const mp = require('../../dist');
-const { timeMs, median, quantile, timeSteps } = require('./util');
+const { timeMs, median, quantile } = require('./util');
 
 const nn = mp.nn;
 const F = nn.functional;
@@ -97,35 +97,55 @@ function setup(workload, mode, data) {
 
 const cpuMemory = () => mp.memory().devices.cpu ?? { numBytes: 0, peakBytes: 0 };
 
-/** Times one workload in the three variants, one after the other; peak memory per variant. */
-async function stepTimes(workload, { batch, warmup, minSteps, maxSteps, budgetMs, log = () => {} }) {
+/**
+ * Times one workload in the three variants. Peak memory first, one variant at a time (warm-up
+ * steps, a reset, then `memorySteps` steps). Then the timed steps run in rounds, one step of every
+ * variant per round in a rotating order, so a machine that slows down for a while (a shared host)
+ * slows every variant alike; each speed-up is the median of the per-round ratios, next to the ratio
+ * of the medians.
+ */
+async function stepTimes(workload, { batch, warmup, minSteps, maxSteps, budgetMs = Infinity, memorySteps = 1, log = () => {} }) {
   const data = makeData(workload, batch);
-  const rows = [];
+  const start = cpuMemory().numBytes;
+  const runs = [];
   for (const variant of variants) {
+    // The variants set up before this one stay live; their bytes are not this variant's.
+    const others = cpuMemory().numBytes - start;
     const s = setup(workload, variant, data);
-    let residentBytes = 0;
-    const times = timeSteps(s.step, {
-      warmup, minSteps, maxSteps, budgetMs,
-      beforeTimed: () => {
-        mp.resetPeakMemory();
-        residentBytes = cpuMemory().numBytes;
-      },
-    });
-    const peakBytes = cpuMemory().peakBytes;
+    for (let i = 0; i < warmup; ++i) s.step();
+    mp.resetPeakMemory();
+    const residentBytes = cpuMemory().numBytes - others;
+    for (let i = 0; i < memorySteps; ++i) s.step();
+    runs.push({ variant, s, times: [], residentBytes, peakBytes: cpuMemory().peakBytes - others });
+  }
+  let spent = 0;
+  for (let round = 0; runs[0].times.length < maxSteps && (runs[0].times.length < minSteps || spent < budgetMs); ++round) {
+    for (let i = 0; i < runs.length; ++i) {
+      const r = runs[(round + i) % runs.length];
+      const t = timeMs(r.s.step);
+      r.times.push(t);
+      spent += t / runs.length;
+    }
+  }
+  const rows = [];
+  for (const r of runs) {
     // float16: steps the scaler skipped (overflow), warm-up included; a skipped step does less work.
-    const skippedSteps = s.scaler ? (await s.scaler.statistics()).skippedSteps : undefined;
-    s.dispose();
-    const row = { variant, steps: times.length, medianMs: median(times), minMs: Math.min(...times), maxMs: Math.max(...times), peakBytes, residentBytes, skippedSteps };
+    const skippedSteps = r.s.scaler ? (await r.s.scaler.statistics()).skippedSteps : undefined;
+    r.s.dispose();
+    const times = r.times;
+    const row = { variant: r.variant, steps: times.length, medianMs: median(times), minMs: Math.min(...times), maxMs: Math.max(...times),
+      peakBytes: r.peakBytes, residentBytes: r.residentBytes, skippedSteps };
     rows.push(row);
     log(workload, row);
   }
   mp.dispose(data);
   const f32 = rows[0];
-  for (const r of rows) {
-    r.speedup = f32.medianMs / r.medianMs;
+  for (const [i, r] of rows.entries()) {
+    r.speedup = median(runs[0].times.map((t, k) => t / runs[i].times[k]));
+    r.speedupOfMedians = f32.medianMs / r.medianMs;
     r.peakRatio = r.peakBytes / f32.peakBytes;
   }
-  return { workload, name: workloads[workload].name, batch, warmup, rows };
+  return { workload, name: workloads[workload].name, batch, warmup, memorySteps, rows };
 }
 
 /**

@@ -27,23 +27,6 @@ function quantile(xs, q) {
 
 const median = (xs) => quantile(xs, 0.5);
 
-/**
- * Runs `step` `warmup` times untimed, then times it until `maxSteps` steps, or until at least
- * `minSteps` steps and `budgetMs` of timed work. Returns the step times (ms).
- */
-function timeSteps(step, { warmup, minSteps, maxSteps, budgetMs = Infinity, beforeTimed }) {
-  for (let i = 0; i < warmup; ++i) step();
-  if (beforeTimed) beforeTimed();
-  const times = [];
-  let spent = 0;
-  while (times.length < maxSteps && (times.length < minSteps || spent < budgetMs)) {
-    const t = timeMs(step);
-    times.push(t);
-    spent += t;
-  }
-  return times;
-}
-
 const fixed = (x, d = 1) => (Number.isFinite(x) ? x.toFixed(d) : 'n/a');
 const mb = (bytes) => (bytes / 2 ** 20).toFixed(1);
 
@@ -54,4 +37,4 @@ function table(header, rows, right = []) {
   return [line(header), widths.map((w) => '-'.repeat(w)).join('  '), ...rows.map(line)].join('\n');
 }
 
-module.exports = { timeMs, bestMs, median, quantile, timeSteps, fixed, mb, table };
+module.exports = { timeMs, bestMs, median, quantile, fixed, mb, table };
