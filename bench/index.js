@@ -86,7 +86,7 @@ async function main() {
 
   if (only.has('gemm')) {
     say('\n== GEMM');
-    progress(`GEMM${quick ? '' : ' (2048³ takes seconds per call with today\'s kernels)'}`);
+    progress('GEMM');
     result.gemm = gemmSection({ quick, peak: result.backend.peak, log: (r) => progress(`${r.label}: ${Object.entries(r.results).map(([d, x]) => `${d} ${fixed(x.gflops, 2)}`).join(', ')} GFLOP/s`) });
     printGemm(result.gemm, result.backend.peak);
   }

@@ -23,11 +23,10 @@ function shapes(quick) {
   return [...square.map((s) => ['square', ...s]), ...w1.map((s) => ['w1', ...s])];
 }
 
+// A warm-up call first everywhere: the first call of a size also pays for fresh pages (the output,
+// the GEMM's packing and accumulator buffers). 2048³ takes tens of milliseconds a call.
 function repeatsFor(flops) {
-  if (flops < 1e8) return { warmup: 1, repeats: 7 };
-  if (flops < 1e9) return { warmup: 1, repeats: 3 };
-  if (flops < 5e9) return { warmup: 0, repeats: 2 };
-  return { warmup: 0, repeats: 1 }; // 2048³ (17 GFLOP): seconds per call with today's kernels
+  return { warmup: 1, repeats: flops < 1e8 ? 7 : 5 };
 }
 
 function gemmSection({ quick, peak, log = () => {} }) {
