@@ -1,4 +1,6 @@
+import { spawnSync } from 'node:child_process';
 import * as mp from '../lib';
+import { native } from './helpers/native';
 
 const liveTensors = () => mp.memory().numTensors;
 const cpuBytes = () => mp.memory().devices.cpu?.numBytes ?? 0;
@@ -191,7 +193,6 @@ describe('memory report', () => {
 
 describe('CPU block cache', () => {
   const cached = () => mp.memory().devices.cpu.cachedBytes;
-  const { native } = require('../lib/native') as typeof import('../lib/native');
 
   test('a freed block of 64 KiB or more is reused by the next allocation of its size, not counted as live', () => {
     mp.emptyCache();
@@ -223,7 +224,6 @@ describe('CPU block cache', () => {
   });
 
   test('MIXPREC_CPU_CACHE_BYTES bounds the cache (0 turns it off)', () => {
-    const { spawnSync } = require('node:child_process') as typeof import('node:child_process');
     const script = `const mp = require('./dist');
       for (const n of [100000, 200000, 300000]) mp.ones([n]).dispose();
       const { native } = require('./dist/native');

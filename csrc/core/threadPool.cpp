@@ -79,8 +79,9 @@ class ThreadPool {
 
  private:
   void runChunk(int c) {
-    const int64_t begin = jobN_ * c / jobChunks_.load();
-    const int64_t end = jobN_ * (c + 1) / jobChunks_.load();
+    const int chunks = jobChunks_.load();
+    const int64_t begin = jobN_ * c / chunks;
+    const int64_t end = jobN_ * (c + 1) / chunks;
     if (begin < end) (*job_)(begin, end);
   }
   void finishChunk(int c) {

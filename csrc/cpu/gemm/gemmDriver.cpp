@@ -80,11 +80,16 @@ void run(const Kernel& kern, ToFloat toFloat, const Operand& a, const Operand& b
       const bool lastSlice = pc + kc >= k;
       const int64_t kcPadded = pairs ? (kc + 1) / 2 * 2 : kc;
       const int64_t bPanel = nr * kcPadded, aPanel = mr * kcPadded;  // elements per panel
+      // Float32 scratch of the packers: one widened row or column (up to max(mc or nc, kc)) plus
+      // a whole widened panel (the AVX-512 packers transpose max(mr, nr) rows of kc).
+      const auto scratchFor = [&](int64_t extent) {
+        return pairs ? nullptr : static_cast<float*>(scratchBuffer.get(size_t(std::max(extent, kc) + std::max(mr, nr) * kc) * sizeof(float)));
+      };
       char* packedB = static_cast<char*>(packedBBuffer.get(size_t(colPanels * bPanel) * elemBytes));
       parallelFor(colPanels, inlineOnly ? colPanels : 4, [&](int64_t q0, int64_t q1) {
         const int64_t j0 = q0 * nr, cols = std::min(q1 * nr, nc) - j0;
         void* dst = packedB + size_t(q0 * bPanel) * elemBytes;
-        float* scratch = pairs ? nullptr : static_cast<float*>(scratchBuffer.get(size_t(std::max(cols, kc) + 32 * kc) * sizeof(float)));
+        float* scratch = scratchFor(cols);
         if (kern.packB) {
           kern.packB(b, pc, kc, jc + j0, cols, dst, toFloat, scratch);
         } else if (pairs) {
@@ -103,7 +108,7 @@ void run(const Kernel& kern, ToFloat toFloat, const Operand& a, const Operand& b
           for (int64_t rs = rp0; rs < rp1; rs += mcPanels) {
             const int64_t re = std::min(rp1, rs + mcPanels);
             const int64_t i0 = rs * mr, mc = std::min(re * mr, m) - i0;
-            float* scratch = pairs ? nullptr : static_cast<float*>(scratchBuffer.get(size_t(std::max(mc, kc) + 32 * kc) * sizeof(float)));
+            float* scratch = scratchFor(mc);
             if (kern.packA) {
               kern.packA(a, i0, mc, pc, kc, packedA, toFloat, scratch);
             } else if (pairs) {

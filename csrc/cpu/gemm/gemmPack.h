@@ -14,7 +14,7 @@ void packAF32(const Operand& a, int64_t i0, int64_t mc, int64_t p0, int64_t kc, 
               float* scratch);
 // float32 panels of nr columns: k [p0, p0 + kc) x columns [j0, j0 + nc) of B, panel q at
 // dst + q * nr * kc, laid out [k][nr]. scratch holds max(nc, kc) floats.
-// (Scratch for every packer: gemmDriver.cpp gives max(rows or columns, kc) + 32 * kc floats.)
+// (Scratch for every packer: gemmDriver.cpp gives max(rows or columns, kc) + max(mr, nr) * kc floats.)
 void packBF32(const Operand& b, int64_t p0, int64_t kc, int64_t j0, int64_t nc, int nr, float* dst, ToFloat toFloat,
               float* scratch);
 
