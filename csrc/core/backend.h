@@ -139,6 +139,9 @@ class Backend {
   // Frees `ptr` (an allocation of `bytes`) now or later but never blocks and never throws: GC
   // finalizers call it.
   virtual void deferFree(int device, void* ptr, size_t bytes) = 0;
+  // The position of the first of `n` indices outside [0, bound), or -1: always -1 where checking
+  // would wait on the device (the kernels then skip out-of-range indices).
+  virtual int64_t firstIndexOutOfRange(int device, const int32_t* index, int64_t n, int64_t bound) = 0;
   MP_BACKEND_OPS(MP_BACKEND_PURE)
 };
 

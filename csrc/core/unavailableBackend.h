@@ -24,6 +24,7 @@ class UnavailableBackend final : public Backend {
   std::string unavailableReason() override { return reason_; }
   bool hostAccessible() const override { return false; }
   void deferFree(int, void*, size_t) override {}
+  int64_t firstIndexOutOfRange(int, const int32_t*, int64_t, int64_t) override { unavailable(); }
   MP_BACKEND_OPS(MP_BACKEND_UNAVAILABLE)
 
  private:

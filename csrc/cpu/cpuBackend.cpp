@@ -46,6 +46,9 @@ class CpuBackend final : public Backend {
   std::string unavailableReason() override { return ""; }
   bool hostAccessible() const override { return true; }
   void deferFree(int, void* ptr, size_t bytes) override;
+  int64_t firstIndexOutOfRange(int, const int32_t* index, int64_t n, int64_t bound) override {
+    return cpu::firstIndexOutOfRange(index, n, bound);
+  }
   MP_BACKEND_OPS(MP_BACKEND_OVERRIDE)
 };
 

@@ -13,6 +13,7 @@ class CudaBackend final : public Backend {
   std::string unavailableReason() override { return cuda::unavailableReason(); }
   bool hostAccessible() const override { return false; }
   void deferFree(int device, void* ptr, size_t) override { cuda::deferFree(device, ptr); }
+  int64_t firstIndexOutOfRange(int, const int32_t*, int64_t, int64_t) override { return -1; }
 #define MP_CUDA_FORWARD(ret, name, params, args) \
   ret name params override { return cuda::name args; }
   MP_BACKEND_OPS(MP_CUDA_FORWARD)
