@@ -31,7 +31,7 @@ std::string describeValue(const Napi::Value& v) {
 
 Args::Args(const Napi::CallbackInfo& info, const char* function, size_t count) : info_(info), function_(function) {
   if (info.Length() < count) {
-    throwTypeError("ERR_INVALID_ARG", "mixprec native " + function_ + ": expected " + std::to_string(count) +
+    throwTypeError("ERR_INVALID_ARG", std::string("mixprec native ") + function_ + ": expected " + std::to_string(count) +
                                           " arguments, got " + std::to_string(info.Length()));
   }
 }

@@ -34,7 +34,7 @@ class Fields;
 // One argument or field, with the label errors name it by.
 class Value {
  public:
-  Value(Napi::Value value, const std::string& function, std::string label)
+  Value(Napi::Value value, const char* function, std::string label)
       : value_(value), function_(function), label_(std::move(label)) {}
 
   bool isNullish() const { return value_.IsNull() || value_.IsUndefined(); }
@@ -53,19 +53,19 @@ class Value {
 
   [[noreturn]] void fail(const std::string& expected) const;
   // Errors about this argument that are not type errors (bounds, released memory).
-  std::string prefix() const { return "mixprec native " + function_ + ": "; }
+  std::string prefix() const { return std::string("mixprec native ") + function_ + ": "; }
   const std::string& label() const { return label_; }
 
  private:
   Napi::Value value_;
-  const std::string& function_;
+  const char* function_;  // a string literal: argument readers outlive the Args they came from
   std::string label_;
 };
 
 // An argument that is an object of named fields; nested objects extend the path (`a.storage`).
 class Fields {
  public:
-  Fields(Napi::Object object, const std::string& function, std::string path)
+  Fields(Napi::Object object, const char* function, std::string path)
       : object_(object), function_(function), path_(std::move(path)) {}
   Value operator[](const char* name) const { return Value(object_.Get(name), function_, path_ + name); }
   // {storage, offset} at `name`, checked to hold `numel` elements of `dtype`.
@@ -74,7 +74,7 @@ class Fields {
 
  private:
   Napi::Object object_;
-  const std::string& function_;
+  const char* function_;
   std::string path_;
 };
 
@@ -103,7 +103,7 @@ class Args {
 
  private:
   const Napi::CallbackInfo& info_;
-  std::string function_;
+  const char* function_;
 };
 
 std::string describeValue(const Napi::Value& v);
