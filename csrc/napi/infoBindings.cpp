@@ -1,8 +1,8 @@
 // What was built and chosen: SIMD level, threads, CUDA.
+#include "../core/backend.h"
 #include "../core/errors.h"
 #include "../core/threadPool.h"
 #include "../cpu/cpuFeatures.h"
-#include "../core/backend.h"
 #include "args.h"
 #include "bindings.h"
 #include "guarded.h"

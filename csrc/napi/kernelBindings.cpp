@@ -1,4 +1,5 @@
 // Kernel entry points: check arguments, pick the device's backend, run. No math, no policy.
+// The strided ones (binary, compare, stridedCopy, matmul) take one object of named arguments.
 #include <cmath>
 #include <cstdint>
 #include <string>
