@@ -59,9 +59,7 @@ Napi::Value where(const Napi::CallbackInfo& cb) {
   const Fields f = Args(cb, "where", 1).fields(0);
   const DType dtype = f["dtype"].dtype();
   const OutputShape shape = readShape(f, "where", "shape");
-  WhereGeometry g;
-  g.ndim = int(shape.sizes.size());
-  for (int d = 0; d < g.ndim; ++d) g.shape[d] = shape.sizes[d];
+  WhereGeometry g = geometryOf<WhereGeometry>(shape);
   const View cond = stridedOperand(f, "cond", shape, DType::Bool, g.strideCond);
   const View a = stridedOperand(f, "a", shape, dtype, g.strideA);
   const View b = stridedOperand(f, "b", shape, dtype, g.strideB);

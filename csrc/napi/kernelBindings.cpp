@@ -33,9 +33,9 @@ struct Broadcast {
 };
 
 Broadcast readBroadcast(const Fields& f, const char* function, DType dtype, DType outType) {
-  Broadcast r{{}, readShape(f, function, "shape"), {}, {}, {}};
-  r.geometry.ndim = int(r.shape.sizes.size());
-  for (int d = 0; d < r.geometry.ndim; ++d) r.geometry.shape[d] = r.shape.sizes[d];
+  Broadcast r;
+  r.shape = readShape(f, function, "shape");
+  r.geometry = geometryOf<BroadcastGeometry>(r.shape);
   r.a = stridedOperand(f, "a", r.shape, dtype, r.geometry.strideA);
   r.b = stridedOperand(f, "b", r.shape, dtype, r.geometry.strideB);
   r.out = f.view("out", r.shape.numel, outType);
@@ -62,9 +62,7 @@ Napi::Value stridedCopy(const Napi::CallbackInfo& cb) {
   const Fields f = Args(cb, "stridedCopy", 1).fields(0);
   const DType dtype = f["dtype"].dtype();
   const OutputShape shape = readShape(f, "stridedCopy", "shape");
-  BroadcastGeometry g;
-  g.ndim = int(shape.sizes.size());
-  for (int d = 0; d < g.ndim; ++d) g.shape[d] = shape.sizes[d];
+  BroadcastGeometry g = geometryOf<BroadcastGeometry>(shape);
   const View src = stridedOperand(f, "src", shape, dtype, g.strideA);
   const View dst = stridedOperand(f, "dst", shape, dtype, g.strideB);
   // A zero destination stride would make threads race on one element.
@@ -230,8 +228,7 @@ Napi::Value matmul(const Napi::CallbackInfo& cb) {
   const DType dtype = f["dtype"].dtype();
   const OutputShape batch = readShape(f, name, "batchShape");
   MatmulShape s;
-  s.batch.ndim = int(batch.sizes.size());
-  for (int d = 0; d < s.batch.ndim; ++d) s.batch.shape[d] = batch.sizes[d];
+  s.batch = geometryOf<BroadcastGeometry>(batch);
   s.m = f["m"].count();
   s.n = f["n"].count();
   s.k = f["k"].count();

@@ -16,6 +16,15 @@ struct OutputShape {
 // At most kMaxDims non-negative sizes at `name`.
 OutputShape readShape(const Fields& f, const char* function, const char* name);
 
+// A geometry (BroadcastGeometry, WhereGeometry) with `shape`'s rank and sizes, strides still 0.
+template <class Geometry>
+Geometry geometryOf(const OutputShape& shape) {
+  Geometry g;
+  g.ndim = int(shape.sizes.size());
+  for (int d = 0; d < g.ndim; ++d) g.shape[d] = shape.sizes[d];
+  return g;
+}
+
 // The operand {storage, offset, <stridesField>} at `name`, one stride per dimension of `shape`
 // copied into `strides`, checked to stay inside its storage when read along `shape` (`extra`
 // elements past the strided span's last one: a matrix inside each batch entry).

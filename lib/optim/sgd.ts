@@ -73,6 +73,6 @@ export class SGD extends Optimizer<SGDOptions> {
   protected runKernel({ group: g, dtype, params, grads, states, gradScale, foundInf }: KernelCall<SGDOptions>): void {
     const momentum = g.momentum !== 0;
     sgdStep(dtype, [params, grads, momentum ? states.map((s) => s.step) : [], momentum ? states.map((s) => s.momentumBuffer) : []], gradScale,
-      foundInf, { lr: g.lr, momentum: g.momentum, dampening: g.dampening, weightDecay: g.weightDecay, nesterov: g.nesterov, maximize: g.maximize });
+      foundInf, g);
   }
 }
