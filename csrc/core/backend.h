@@ -153,5 +153,8 @@ inline Backend& backendFor(const Device& device) { return backendFor(device.type
 // Each device type's backend, defined next to its implementation; backend.cpp tables them.
 Backend& cpuBackend();
 Backend& cudaBackend();
+// The CPU backend with the scalar references swapped in where a kernel has one (cast, matmul,
+// the multi-tensor passes): what the test surface's *Reference functions run.
+Backend& cpuReferenceBackend();
 
 }  // namespace mp

@@ -39,7 +39,7 @@ size_t physicalMemoryBytes() {
   return size_t(pages) * size_t(pageSize);
 }
 
-class CpuBackend final : public Backend {
+class CpuBackend : public Backend {
  public:
   bool compiled() const override { return true; }
   int deviceCount() override { return 1; }
@@ -193,12 +193,48 @@ void CpuBackend::multiTensorClamp(int, DType dtype, const TensorLists& t, double
   cpu::multiTensorClamp(dtype, t, lo, hi, false);
 }
 
+class CpuReferenceBackend final : public CpuBackend {
+ public:
+  void cast(int, const void* src, DType srcType, void* dst, DType dstType, int64_t n) override {
+    cpu::castReference(src, srcType, dst, dstType, n);
+  }
+  void matmul(int, DType dtype, const void* a, const void* b, void* out, const MatmulShape& shape) override {
+    cpu::matmulReference(dtype, a, b, out, shape);
+  }
+  void sgdStep(int, DType dtype, const TensorLists& t, const float* gradScale, const float* foundInf,
+               const SgdOptions& o) override {
+    cpu::sgdStep(dtype, t, gradScale, foundInf, o, true);
+  }
+  void adamStep(int, DType dtype, const TensorLists& t, const float* gradScale, const float* foundInf,
+                const AdamOptions& o) override {
+    cpu::adamStep(dtype, t, gradScale, foundInf, o, true);
+  }
+  void multiTensorNorm(int, DType dtype, const TensorLists& t, double p, float* out) override {
+    cpu::multiTensorNorm(dtype, t, p, out, true);
+  }
+  void unscaleAndCheck(int, DType dtype, const TensorLists& t, const float* scale, float* foundInf,
+                       float* flags) override {
+    cpu::unscaleAndCheck(dtype, t, scale, foundInf, flags, true);
+  }
+  void multiTensorScale(int, DType dtype, const TensorLists& t, const float* scale) override {
+    cpu::multiTensorScale(dtype, t, scale, true);
+  }
+  void multiTensorClamp(int, DType dtype, const TensorLists& t, double lo, double hi) override {
+    cpu::multiTensorClamp(dtype, t, lo, hi, true);
+  }
+};
+
 }  // namespace
 }  // namespace mp::cpu
 
 namespace mp {
 Backend& cpuBackend() {
   static cpu::CpuBackend backend;
+  return backend;
+}
+
+Backend& cpuReferenceBackend() {
+  static cpu::CpuReferenceBackend backend;
   return backend;
 }
 }  // namespace mp

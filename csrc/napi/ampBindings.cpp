@@ -4,7 +4,6 @@
 #include <string>
 
 #include "../core/errors.h"
-#include "../cpu/ampKernels.h"
 #include "args.h"
 #include "bindings.h"
 #include "guarded.h"
@@ -27,7 +26,7 @@ Napi::Value ampUnscale(const Napi::CallbackInfo& cb) {
   const char* name = Reference ? "ampUnscaleReference" : "ampUnscale";
   const Fields f = Args(cb, name, 1).fields(0);
   const MultiTensor m = readLists(f, name, {{"grads", false, true}});
-  if (Reference) requireCpuLists(m, name);
+  Backend& backend = backendOf(m, name, Reference);
   if (m.t.numel.empty()) return cb.Env().Undefined();
   const float* scale = deviceScalar(f, name, "scale", m.device, true);
   float* foundInf = deviceScalar(f, name, "foundInf", m.device, false);
@@ -37,11 +36,7 @@ Napi::Value ampUnscale(const Napi::CallbackInfo& cb) {
     requireDevice(v, m.device, name, "flags");
     flags = static_cast<float*>(v.data());
   }
-  if (Reference) {
-    cpu::unscaleAndCheck(m.dtype, m.t, scale, foundInf, flags, true);
-  } else {
-    backendFor(m.device).unscaleAndCheck(m.device.index, m.dtype, m.t, scale, foundInf, flags);
-  }
+  backend.unscaleAndCheck(m.device.index, m.dtype, m.t, scale, foundInf, flags);
   return cb.Env().Undefined();
 }
 

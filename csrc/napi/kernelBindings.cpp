@@ -5,7 +5,6 @@
 #include <string>
 
 #include "../core/errors.h"
-#include "../cpu/matmulKernels.h"
 #include "../core/unaryMath.h"
 #include "args.h"
 #include "bindings.h"
@@ -15,13 +14,25 @@
 namespace mp::napi {
 namespace {
 
+// The backend a binding runs on: the operands' device's, or (test surface) the CPU references.
+template <bool Reference>
+Backend& backendOf(const char* function, const View& out) {
+  if (!Reference) return out.backend();
+  requireCpu(function, out);
+  return cpuReferenceBackend();
+}
+
+// cast(src, srcOffset, srcDtype, dst, dstOffset, dstDtype, n); castReference (test surface): the
+// scalar reference.
+template <bool Reference>
 Napi::Value cast(const Napi::CallbackInfo& cb) {
-  Args args(cb, "cast", 7);
+  const char* name = Reference ? "castReference" : "cast";
+  Args args(cb, name, 7);
   const int64_t n = args.count(6, "n");
   const View src = args.view(0, "src", n, args.dtype(2, "srcDtype"));
   const View dst = args.view(3, "dst", n, args.dtype(5, "dstDtype"));
-  requireSameDevice("cast", {src, dst});
-  src.backend().cast(src.index(), src.data(), src.dtype, dst.data(), dst.dtype, n);
+  requireSameDevice(name, {src, dst});
+  backendOf<Reference>(name, src).cast(src.index(), src.data(), src.dtype, dst.data(), dst.dtype, n);
   return cb.Env().Undefined();
 }
 
@@ -238,13 +249,9 @@ Napi::Value matmul(const Napi::CallbackInfo& cb) {
   const View b = stridedOperand(f, "b", batch, dtype, s.batch.strideB, "batchStrides", matrixSpan(s.k, s.n, s.b));
   const View out = f.view("out", checkedProduct(name, {batch.numel, s.m, s.n}), dtype);
   requireSameDevice(name, {a, b, out});
-  if (Reference) requireCpu(name, out);
+  Backend& backend = backendOf<Reference>(name, out);
   if (out.numel == 0) return cb.Env().Undefined();
-  if (Reference) {
-    cpu::matmulReference(dtype, a.data(), b.data(), out.data(), s);
-  } else {
-    out.backend().matmul(out.index(), dtype, a.data(), b.data(), out.data(), s);
-  }
+  backend.matmul(out.index(), dtype, a.data(), b.data(), out.data(), s);
   return cb.Env().Undefined();
 }
 
@@ -299,7 +306,7 @@ Napi::Value eye(const Napi::CallbackInfo& cb) {
 }  // namespace
 
 void registerKernelBindings(Napi::Env env, Napi::Object exports, Napi::Object test) {
-  exportFunction<cast>(env, exports, "cast");
+  exportFunction<cast<false>>(env, exports, "cast");
   exportFunction<binary>(env, exports, "binary");
   exportFunction<binaryScalar>(env, exports, "binaryScalar");
   exportFunction<unary>(env, exports, "unary");
@@ -315,6 +322,7 @@ void registerKernelBindings(Napi::Env env, Napi::Object exports, Napi::Object te
   exportFunction<sequence<false>>(env, exports, "arange");
   exportFunction<sequence<true>>(env, exports, "linspace");
   exportFunction<eye>(env, exports, "eye");
+  exportFunction<cast<true>>(env, test, "castReference");
   exportFunction<matmul<true>>(env, test, "matmulReference");
 }
 

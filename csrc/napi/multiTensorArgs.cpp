@@ -90,10 +90,12 @@ float* deviceScalar(const Fields& f, const char* function, const char* name, Dev
   return static_cast<float*>(v.data());
 }
 
-void requireCpuLists(const MultiTensor& m, const char* function) {
+Backend& backendOf(const MultiTensor& m, const char* function, bool reference) {
+  if (!reference) return backendFor(m.device);
   if (m.device.type != DeviceType::Cpu) {
     throwTypeError("ERR_INVALID_ARG", std::string("mixprec native ") + function + ": cpu storages only");
   }
+  return cpuReferenceBackend();
 }
 
 }  // namespace mp::napi

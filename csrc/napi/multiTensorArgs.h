@@ -29,7 +29,8 @@ MultiTensor readLists(const Fields& f, const char* function, std::initializer_li
 // null and the scalar is optional.
 float* deviceScalar(const Fields& f, const char* function, const char* name, Device device, bool optional);
 
-// The scalar references the tests compare against run on host memory only.
-void requireCpuLists(const MultiTensor& m, const char* function);
+// The backend a multi-tensor binding runs on: the tensors' device's, or (the test surface's
+// `reference` twins) the CPU references, which need cpu tensors.
+Backend& backendOf(const MultiTensor& m, const char* function, bool reference);
 
 }  // namespace mp::napi

@@ -8,7 +8,6 @@
 #include <string>
 
 #include "../core/errors.h"
-#include "../cpu/optimizerKernels.h"
 #include "args.h"
 #include "bindings.h"
 #include "guarded.h"
@@ -17,13 +16,11 @@
 namespace mp::napi {
 namespace {
 
-const char* named(bool reference, const char* name, const char* referenceName) { return reference ? referenceName : name; }
-
 // sgdStep({lists, gradScale, foundInf, options: {lr, momentum, dampening, weightDecay, nesterov, maximize}})
 // lists: params, grads, steps, momentumBuffers (the last two only with momentum)
 template <bool Reference>
 Napi::Value sgdStep(const Napi::CallbackInfo& cb) {
-  const char* name = named(Reference, "sgdStep", "sgdStepReference");
+  const char* name = Reference ? "sgdStepReference" : "sgdStep";
   const Fields f = Args(cb, name, 1).fields(0);
   const Fields opts = f["options"].object();
   const SgdOptions o{opts["lr"].number(),          opts["momentum"].number(), opts["dampening"].number(),
@@ -34,13 +31,9 @@ Napi::Value sgdStep(const Napi::CallbackInfo& cb) {
                                    {"momentumBuffers", false, momentum}});
   const float* gradScale = deviceScalar(f, name, "gradScale", m.device, true);
   const float* foundInf = deviceScalar(f, name, "foundInf", m.device, true);
-  if (Reference) requireCpuLists(m, name);
+  Backend& backend = backendOf(m, name, Reference);
   if (m.t.numel.empty()) return cb.Env().Undefined();
-  if (Reference) {
-    cpu::sgdStep(m.dtype, m.t, gradScale, foundInf, o, true);
-  } else {
-    backendFor(m.device).sgdStep(m.device.index, m.dtype, m.t, gradScale, foundInf, o);
-  }
+  backend.sgdStep(m.device.index, m.dtype, m.t, gradScale, foundInf, o);
   return cb.Env().Undefined();
 }
 
@@ -48,7 +41,7 @@ Napi::Value sgdStep(const Napi::CallbackInfo& cb) {
 // lists: params, grads, steps, expAvgs, expAvgSqs, maxExpAvgSqs (the last only with amsgrad)
 template <bool Reference>
 Napi::Value adamStep(const Napi::CallbackInfo& cb) {
-  const char* name = named(Reference, "adamStep", "adamStepReference");
+  const char* name = Reference ? "adamStepReference" : "adamStep";
   const Fields f = Args(cb, name, 1).fields(0);
   const Fields opts = f["options"].object();
   const AdamOptions o{opts["lr"].number(),          opts["beta1"].number(),      opts["beta2"].number(),
@@ -60,13 +53,9 @@ Napi::Value adamStep(const Napi::CallbackInfo& cb) {
                                    {"maxExpAvgSqs", false, o.amsgrad}});
   const float* gradScale = deviceScalar(f, name, "gradScale", m.device, true);
   const float* foundInf = deviceScalar(f, name, "foundInf", m.device, true);
-  if (Reference) requireCpuLists(m, name);
+  Backend& backend = backendOf(m, name, Reference);
   if (m.t.numel.empty()) return cb.Env().Undefined();
-  if (Reference) {
-    cpu::adamStep(m.dtype, m.t, gradScale, foundInf, o, true);
-  } else {
-    backendFor(m.device).adamStep(m.device.index, m.dtype, m.t, gradScale, foundInf, o);
-  }
+  backend.adamStep(m.device.index, m.dtype, m.t, gradScale, foundInf, o);
   return cb.Env().Undefined();
 }
 
@@ -74,54 +63,42 @@ Napi::Value adamStep(const Napi::CallbackInfo& cb) {
 // of all elements of the one list together.
 template <bool Reference>
 Napi::Value multiTensorNorm(const Napi::CallbackInfo& cb) {
-  const char* name = named(Reference, "multiTensorNorm", "multiTensorNormReference");
+  const char* name = Reference ? "multiTensorNormReference" : "multiTensorNorm";
   const Fields f = Args(cb, name, 1).fields(0);
   const double p = f["normType"].number();
   if (!(p > 0)) f.fail("normType", "a positive number or Infinity");
   const MultiTensor m = readLists(f, name, {{"tensors", false, true}});
   if (m.t.numel.empty()) f["lists"].object().fail("numels", "a non-empty array");
   float* out = deviceScalar(f, name, "out", m.device, false);
-  if (Reference) {
-    requireCpuLists(m, name);
-    cpu::multiTensorNorm(m.dtype, m.t, p, out, true);
-  } else {
-    backendFor(m.device).multiTensorNorm(m.device.index, m.dtype, m.t, p, out);
-  }
+  Backend& backend = backendOf(m, name, Reference);
+  backend.multiTensorNorm(m.device.index, m.dtype, m.t, p, out);
   return cb.Env().Undefined();
 }
 
 // multiTensorScale({lists, scale: {storage, offset}}): multiplies every element by the float32 scale.
 template <bool Reference>
 Napi::Value multiTensorScale(const Napi::CallbackInfo& cb) {
-  const char* name = named(Reference, "multiTensorScale", "multiTensorScaleReference");
+  const char* name = Reference ? "multiTensorScaleReference" : "multiTensorScale";
   const Fields f = Args(cb, name, 1).fields(0);
   const MultiTensor m = readLists(f, name, {{"tensors", false, true}});
   const float* scale = m.t.numel.empty() ? nullptr : deviceScalar(f, name, "scale", m.device, false);
-  if (Reference) requireCpuLists(m, name);
+  Backend& backend = backendOf(m, name, Reference);
   if (m.t.numel.empty()) return cb.Env().Undefined();
-  if (Reference) {
-    cpu::multiTensorScale(m.dtype, m.t, scale, true);
-  } else {
-    backendFor(m.device).multiTensorScale(m.device.index, m.dtype, m.t, scale);
-  }
+  backend.multiTensorScale(m.device.index, m.dtype, m.t, scale);
   return cb.Env().Undefined();
 }
 
 // multiTensorClamp({lists, min, max}): clamps every element to [min, max].
 template <bool Reference>
 Napi::Value multiTensorClamp(const Napi::CallbackInfo& cb) {
-  const char* name = named(Reference, "multiTensorClamp", "multiTensorClampReference");
+  const char* name = Reference ? "multiTensorClampReference" : "multiTensorClamp";
   const Fields f = Args(cb, name, 1).fields(0);
   const double lo = f["min"].number();
   const double hi = f["max"].number();
   const MultiTensor m = readLists(f, name, {{"tensors", false, true}});
-  if (Reference) requireCpuLists(m, name);
+  Backend& backend = backendOf(m, name, Reference);
   if (m.t.numel.empty()) return cb.Env().Undefined();
-  if (Reference) {
-    cpu::multiTensorClamp(m.dtype, m.t, lo, hi, true);
-  } else {
-    backendFor(m.device).multiTensorClamp(m.device.index, m.dtype, m.t, lo, hi);
-  }
+  backend.multiTensorClamp(m.device.index, m.dtype, m.t, lo, hi);
   return cb.Env().Undefined();
 }
 
