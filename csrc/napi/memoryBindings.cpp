@@ -113,8 +113,8 @@ Napi::Value read(const Napi::CallbackInfo& cb) {
 class ReadWorker : public Napi::AsyncWorker {
  public:
   ReadWorker(Napi::Env env, Napi::Value handle, const View& src, DType as)
-      : Napi::AsyncWorker(env, "mixprec.read"), deferred_(Napi::Promise::Deferred::New(env)), backend_(src.backend()), device_(src.index()),
-        from_(src, as), bytes_(size_t(src.numel) * elementSize(as)), host_(bytes_) {
+      : Napi::AsyncWorker(env, "mixprec.read"), deferred_(Napi::Promise::Deferred::New(env)), backend_(src.backend()),
+        device_(src.index()), from_(src, as), bytes_(size_t(src.numel) * elementSize(as)), host_(bytes_) {
     keepAlive_ = Napi::Persistent(handle.As<Napi::Object>());
   }
   Napi::Promise promise() { return deferred_.Promise(); }
