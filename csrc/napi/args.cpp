@@ -127,7 +127,9 @@ uint64_t Value::uint64() const {
 }
 
 Device Value::device() const {
-  const std::string expected = "a device {type: 'cpu' | 'cuda', index}";
+  std::string types;
+  for (int t = 0; t < kNumDeviceTypes; ++t) types += std::string(t ? " | '" : "'") + deviceTypeName(DeviceType(t)) + "'";
+  const std::string expected = "a device {type: " + types + ", index}";
   if (!value_.IsObject()) fail(expected);
   const Napi::Object o = value_.As<Napi::Object>();
   const Napi::Value type = o.Get("type");

@@ -48,7 +48,7 @@ class Value {
   double number() const;
   bool boolean() const;
   uint64_t uint64() const;  // a BigInt
-  Device device() const;    // {type: 'cpu' | 'cuda', index}
+  Device device() const;    // {type: a deviceTypeName, index}
   std::vector<int64_t> int64Array() const;
   Fields object() const;
 
