@@ -4,7 +4,7 @@
       "target_name": "mixprec",
       "sources": [
         "<!@(node -p \"require('./sources.json').common.join(' ')\")",
-        "<!@(node -p \"require('./sources.json').cudaStub.join(' ')\")"
+        "<!@(node -p \"require('./sources.json').cudaUnavailable.join(' ')\")"
       ],
       "include_dirs": ["<!(node -p \"require('node-addon-api').include_dir\")"],
       "defines": [

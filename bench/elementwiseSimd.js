@@ -27,7 +27,8 @@ for (const dtype of ['float32', 'float16', 'bfloat16']) {
   const h = (t) => t.storage.handle;
   const r = { dtype };
   for (const [name, op] of Object.entries(BIN)) {
-    r[name] = best(() => native.binary(op, d, h(a), 0, [1], h(b), 0, [1], h(o), 0, [n]));
+    r[name] = best(() => native.binary({ op, dtype: d, a: { storage: h(a), offset: 0, strides: [1] }, b: { storage: h(b), offset: 0, strides: [1] },
+      out: { storage: h(o), offset: 0 }, shape: [n] }));
   }
   r['mul scalar'] = best(() => native.binaryScalar(2, d, h(a), 0, 1.5, false, h(o), 0, n));
   for (const [name, op] of Object.entries(UN)) r[name] = best(() => native.unary(op, d, h(a), 0, h(o), 0, n, 0, 0));
@@ -44,17 +45,21 @@ for (const dtype of ['float32', 'float16', 'bfloat16']) {
   const hs = (l) => l.map(h);
   const numels = Array(k).fill(m);
   const offs = (c) => Array.from({ length: c }, () => Array(k).fill(0));
-  r.adam = best(() => native.adamStep(d, numels, [hs(p), hs(g), hs(steps), hs(ea), hs(es), []], [...offs(5), []], null, 0, null, 0,
-    1e-3, 0.9, 0.999, 1e-8, 0.01, true, false, false, false));
+  const adamLists = { dtype: d, numels, handles: [hs(p), hs(g), hs(steps), hs(ea), hs(es), []], offsets: [...offs(5), []] };
+  r.adam = best(() => native.adamStep({ lists: adamLists, gradScale: null, foundInf: null, options: { lr: 1e-3, beta1: 0.9, beta2: 0.999,
+    eps: 1e-8, weightDecay: 0.01, decoupled: true, amsgrad: false, maximize: false } }));
   const scale = mp.tensor([1024]);
   const found = mp.zeros([1]);
-  r.unscale = best(() => native.ampUnscale(d, numels, [hs(g)], offs(1), h(scale), 0, h(found), 0, null, 0, false));
+  const at = (t) => ({ storage: h(t), offset: 0 });
+  r.unscale = best(() => native.ampUnscale({ lists: { dtype: d, numels, handles: [hs(g)], offsets: offs(1) }, scale: at(scale), foundInf: at(found),
+    flags: null }));
   rows.push(r);
 }
 // Tiny ops: per-call cost (threading must not make them slower).
 const t4 = mp.tensor([1, 2, 3, 4]);
 const o4 = mp.empty([4]);
-const tiny = { dtype: 'float32 n=4', add: best(() => native.binary(0, 0, t4.storage.handle, 0, [1], t4.storage.handle, 0, [1], o4.storage.handle, 0, [4])) };
+const v4 = { storage: t4.storage.handle, offset: 0, strides: [1] };
+const tiny = { dtype: 'float32 n=4', add: best(() => native.binary({ op: 0, dtype: 0, a: v4, b: v4, out: { storage: o4.storage.handle, offset: 0 }, shape: [4] })) };
 tiny.exp = best(() => native.unary(2, dtypeCode('float32'), t4.storage.handle, 0, o4.storage.handle, 0, 4, 0, 0));
 rows.push(tiny);
 

@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 // CPU GEMM speed as a percentage of this machine's probed peak. The peak comes from a built-in
-// probe (native.peakProbe: a register-only loop of independent zmm FMAs, or VDPBF16PS, on one
+// probe (native._test.peakProbe: a register-only loop of independent zmm FMAs, or VDPBF16PS, on one
 // thread), measured in the same run; GEMM GFLOP/s count 2*m*n*k, best of repeats, and
 // "% of peak" divides by (probed per-thread peak x threads used).
 //   npm run bench:gemm [-- --json] [-- --repeats 5] [-- --sizes 256,512,1024,2048] [-- --reference]
@@ -41,12 +41,12 @@ function bestSeconds(fn, reps = repeats) {
 const probeKinds = { float32: hasAvx512() ? 0 : 2, bfloat16: bf16Native() ? 1 : hasAvx512() ? 0 : 2 };
 function probe(kind, count = 3) {
   let best = 0;
-  for (let r = 0; r < count; ++r) best = Math.max(best, native.peakProbe(kind, 5e6));
+  for (let r = 0; r < count; ++r) best = Math.max(best, native._test.peakProbe(kind, 5e6));
   return best;
 }
 function hasAvx512() { return ['avx512', 'avx512bf16'].includes(simd); }
 function bf16Native() { return simd === 'avx512bf16'; }
-native.peakProbe(0, 2e7);  // warm up (clock ramp)
+native._test.peakProbe(0, 2e7);  // warm up (clock ramp)
 const bestPeak = { float32: 0, bfloat16: 0 };
 // float16 runs the float32 kernel after converting while packing, so its ceiling is fp32's.
 const peakKey = (dtype) => (dtype === 'bfloat16' ? 'bfloat16' : 'float32');
@@ -82,9 +82,11 @@ const small = [gemmCase('small 4x4x4', 4, 4, 4), gemmCase('small 1xN [1,1024]x[1
 function runner(c, dtype, reference) {
   const a = operand(c.m, c.k, c.transA, dtype), b = operand(c.k, c.n, c.transB, dtype);
   const out = mp.empty([c.m, c.n], { dtype });
-  const fn = reference ? native.matmulReference : native.matmul;
-  const run = () => fn(dtypeCode(dtype), a.t.storage.handle, a.t.offset, [], a.rowStride, a.colStride,
-    b.t.storage.handle, b.t.offset, [], b.rowStride, b.colStride, out.storage.handle, out.offset, [], c.m, c.n, c.k);
+  const fn = reference ? native._test.matmulReference : native.matmul;
+  const matrix = (x) => ({ storage: x.t.storage.handle, offset: x.t.offset, batchStrides: [], rowStride: x.rowStride, colStride: x.colStride });
+  const args = { dtype: dtypeCode(dtype), a: matrix(a), b: matrix(b), out: { storage: out.storage.handle, offset: out.offset }, batchShape: [],
+    m: c.m, n: c.n, k: c.k };
+  const run = () => fn(args);
   return { run, dispose: () => mp.dispose([a.t, b.t, out]) };
 }
 

@@ -68,10 +68,12 @@ export const cuda = {
   },
   /** Waits until all queued work on the device has finished. @example `mp.cuda.synchronize()` */
   synchronize(device: number | string = 0): void {
-    const d = typeof device === 'number' ? device : Device.parse('cuda.synchronize', 'device', device).index;
+    const parsed = typeof device === 'number' ? undefined : Device.parse('cuda.synchronize', 'device', device);
+    const d = typeof device === 'number' ? device : parsed?.type === 'cuda' ? parsed.index : -1;
     if (!Number.isInteger(d) || d < 0) throw argRangeError('cuda.synchronize', 'device', 'a CUDA device index', device);
-    Device.parse('cuda.synchronize', 'device', `cuda:${d}`).require('cuda.synchronize');
-    native.cudaSynchronize(d);
+    const target = Device.parse('cuda.synchronize', 'device', `cuda:${d}`);
+    target.require('cuda.synchronize');
+    native.synchronize(target);
   },
   /**
    * The compute capability `[major, minor]` of a CUDA device (default 0).
@@ -79,8 +81,9 @@ export const cuda = {
    */
   getDeviceCapability(device = 0): [number, number] {
     if (!Number.isInteger(device) || device < 0) throw argRangeError('cuda.getDeviceCapability', 'device', 'a CUDA device index', device);
-    Device.parse('cuda.getDeviceCapability', 'device', `cuda:${device}`).require('cuda.getDeviceCapability');
-    const cc = native.cudaCapability(device);
+    const target = Device.parse('cuda.getDeviceCapability', 'device', `cuda:${device}`);
+    target.require('cuda.getDeviceCapability');
+    const cc = native.computeCapability(target);
     return [Math.floor(cc / 10), cc % 10];
   },
   /**

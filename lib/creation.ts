@@ -84,7 +84,7 @@ function typedArrayDtype(data: ArrayBufferView, target: DType | undefined): DTyp
 function fromBytes(data: ArrayBufferView, srcDtype: DType, shape: number[], o: ResolvedOptions): Tensor {
   const staged = allocate('tensor', shape, { dtype: srcDtype, device: Device.cpu, requiresGrad: false });
   try {
-    native.write(staged.storage.handle, 0, dtypeCode(srcDtype), data);
+    staged.storage.write(0, data);
   } catch (e) {
     staged.dispose();
     throw e;

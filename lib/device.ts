@@ -20,12 +20,12 @@ export type DeviceLike = 'cpu' | 'cuda' | `cuda:${number}` | Device;
 export class Device {
   private static readonly interned = new Map<string, Device>();
   /** The CPU. */
-  static readonly cpu = Device.get('cpu', -1);
+  static readonly cpu = Device.get('cpu', 0);
 
   private constructor(
     /** 'cpu' or 'cuda'. */
     readonly type: 'cpu' | 'cuda',
-    /** The CUDA ordinal, or -1 for the CPU (also the native device code). */
+    /** The ordinal among devices of this type: N for cuda:N, 0 for the CPU. A Device is also the addon's device argument. */
     readonly index: number,
   ) {}
 
@@ -48,11 +48,6 @@ export class Device {
       if (m) return Device.get('cuda', m[1] === undefined ? 0 : Number(m[1]));
     }
     throw argTypeError(op, arg, "'cpu', 'cuda' or 'cuda:N'", value, 'ERR_INVALID_DEVICE');
-  }
-
-  /** The native device code: -1 for the CPU, N for cuda:N. */
-  get code(): number {
-    return this.index;
   }
 
   /** Throws a clear error unless this device can hold tensors on this machine. */

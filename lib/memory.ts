@@ -227,8 +227,8 @@ export function memory(): MemoryInfo {
   const devices: Record<string, DeviceMemory> = {};
   let numTensors = 0;
   for (const d of stats.devices) {
-    const name = d.device < 0 ? 'cpu' : `cuda:${d.device}`;
-    const cachedBytes = d.device < 0 ? native.cpuCacheInfo().cachedBytes : 0;
+    const name = d.type === 'cpu' ? 'cpu' : `${d.type}:${d.index}`;
+    const cachedBytes = d.type === 'cpu' ? native.cpuCacheInfo().cachedBytes : 0;
     const entry: DeviceMemory = { numTensors: 0, numBytes: d.bytes, peakBytes: d.peakBytes, cachedBytes, dtypes: {} };
     d.dtypes.forEach((slot, code) => {
       const dtype = dtypeOrder[code];

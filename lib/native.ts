@@ -18,10 +18,176 @@ export interface NativeInfo {
   cudaUnavailableReason: string;
 }
 
+/** A device as the addon names it: the cpu is { type: 'cpu', index: 0 }. */
+export interface NativeDevice {
+  type: 'cpu' | 'cuda';
+  index: number;
+}
+
 export interface NativeMemoryStats {
   bytes: number;
   peakBytes: number;
-  devices: { device: number; bytes: number; peakBytes: number; dtypes: { storages: number; bytes: number }[] }[];
+  devices: (NativeDevice & { bytes: number; peakBytes: number; dtypes: { storages: number; bytes: number }[] })[];
+}
+
+/** Elements of a storage from `offset` (in elements) on. */
+export interface NativeOperand {
+  storage: StorageHandle;
+  offset: number;
+}
+
+/** An operand read along the call's shape with one stride per dimension (0: broadcast). */
+export interface NativeStrided extends NativeOperand {
+  strides: number[];
+}
+
+/** An operand with its own contiguous shape. */
+export interface NativeShaped extends NativeOperand {
+  shape: number[];
+}
+
+/** A matmul operand: strides over the batch shape and of its rows and columns. */
+export interface NativeMatrix extends NativeOperand {
+  batchStrides: number[];
+  rowStride: number;
+  colStride: number;
+}
+
+/** Lists of tensors for a multi-tensor call: handles[l][i] / offsets[l][i] locate tensor i of list l, holding numels[i] elements. */
+export interface NativeLists {
+  dtype: number;
+  numels: number[];
+  handles: StorageHandle[][];
+  offsets: number[][];
+}
+
+/** An unfold / fold window: kernel size, dilation, padding and stride per axis. */
+export interface NativeWindow {
+  kh: number;
+  kw: number;
+  dh: number;
+  dw: number;
+  ph: number;
+  pw: number;
+  sh: number;
+  sw: number;
+}
+
+export interface NativeSgdOptions {
+  lr: number;
+  momentum: number;
+  dampening: number;
+  weightDecay: number;
+  nesterov: boolean;
+  maximize: boolean;
+}
+
+export interface NativeAdamOptions {
+  lr: number;
+  beta1: number;
+  beta2: number;
+  eps: number;
+  weightDecay: number;
+  /** AdamW: weight decay applied to the parameter, not added to the gradient. */
+  decoupled: boolean;
+  amsgrad: boolean;
+  maximize: boolean;
+}
+
+export interface NativeScaleUpdateOptions {
+  growthFactor: number;
+  backoffFactor: number;
+  growthInterval: number;
+  hysteresis: number;
+  minScale: number;
+  maxScale: number;
+}
+
+export interface NativeBinaryArgs {
+  op: number;
+  dtype: number;
+  a: NativeStrided;
+  b: NativeStrided;
+  out: NativeOperand;
+  shape: number[];
+}
+
+export interface NativeMatmulArgs {
+  dtype: number;
+  a: NativeMatrix;
+  b: NativeMatrix;
+  out: NativeOperand;
+  batchShape: number[];
+  m: number;
+  n: number;
+  k: number;
+}
+
+/**
+ * Multi-tensor calls (csrc/napi/optimizerBindings.cpp). gradScale / foundInf: float32
+ * one-element operands, or null. SGD lists: params, grads, steps, momentumBuffers (the last two
+ * empty without momentum).
+ */
+export interface NativeSgdArgs {
+  lists: NativeLists;
+  gradScale: NativeOperand | null;
+  foundInf: NativeOperand | null;
+  options: NativeSgdOptions;
+}
+
+/** Adam lists: params, grads, steps, expAvgs, expAvgSqs, maxExpAvgSqs (empty without amsgrad). */
+export interface NativeAdamArgs {
+  lists: NativeLists;
+  gradScale: NativeOperand | null;
+  foundInf: NativeOperand | null;
+  options: NativeAdamOptions;
+}
+
+/** out (float32, one element) = the normType-norm of all elements of the one list together. */
+export interface NativeNormArgs {
+  lists: NativeLists;
+  normType: number;
+  out: NativeOperand;
+}
+
+/** Multiplies every element of the one list by the float32 scalar `scale`, in place. */
+export interface NativeScaleArgs {
+  lists: NativeLists;
+  scale: NativeOperand;
+}
+
+/** Clamps every element of the one list to [min, max], in place. */
+export interface NativeClampArgs {
+  lists: NativeLists;
+  min: number;
+  max: number;
+}
+
+/** GradScaler's pass over the grads list: non-finite check (flags) and, with a scale, multiply by 1/scale in place. */
+export interface NativeUnscaleArgs {
+  lists: NativeLists;
+  scale: NativeOperand | null;
+  foundInf: NativeOperand;
+  flags: NativeOperand | null;
+}
+
+type CastArgs = [src: StorageHandle, srcOffset: number, srcDtype: number, dst: StorageHandle, dstOffset: number, dstDtype: number, n: number];
+
+/**
+ * The test surface (`_test`): scalar CPU references the tests compare the fast paths against,
+ * and the peak probe the benchmarks use. The library never calls these.
+ */
+export interface NativeTestHooks {
+  castReference(...args: CastArgs): void;
+  matmulReference(args: NativeMatmulArgs): void;
+  sgdStepReference(args: NativeSgdArgs): void;
+  adamStepReference(args: NativeAdamArgs): void;
+  multiTensorNormReference(args: NativeNormArgs): void;
+  multiTensorScaleReference(args: NativeScaleArgs): void;
+  multiTensorClampReference(args: NativeClampArgs): void;
+  ampUnscaleReference(args: NativeUnscaleArgs): void;
+  /** GFLOP/s of a register-only loop on this thread: kind 0 zmm FMA, 1 zmm VDPBF16PS, 2 ymm FMA; 0 when unsupported. */
+  peakProbe(kind: number, iterations: number): number;
 }
 
 /** The addon's functions; dtype, op and kind arguments are the numeric codes of dtype.ts. */
@@ -29,10 +195,11 @@ export interface NativeAddon {
   setErrorFactory(factory: (kind: string, code: string, message: string) => Error): void;
   info(): NativeInfo;
   setSimdLevel(level: string): boolean;
-  cudaSynchronize(device: number): void;
-  /** Compute capability as major * 10 + minor (90 for sm_90). */
-  cudaCapability(device: number): number;
-  alloc(device: number, dtype: number, numel: number, zeroed: boolean): StorageHandle;
+  /** Waits for the device's queued work. */
+  synchronize(device: NativeDevice): void;
+  /** Compute capability of a CUDA device as major * 10 + minor (90 for sm_90). */
+  computeCapability(device: NativeDevice): number;
+  alloc(device: NativeDevice, dtype: number, numel: number, zeroed: boolean): StorageHandle;
   release(handle: StorageHandle): void;
   isReleased(handle: StorageHandle): boolean;
   write(handle: StorageHandle, offset: number, dtype: number, data: ArrayBufferView): void;
@@ -44,18 +211,15 @@ export interface NativeAddon {
   cpuCacheInfo(): { cachedBytes: number; limitBytes: number; hits: number; misses: number };
   /** Frees the cached CPU blocks; returns the bytes released. */
   emptyCpuCache(): number;
-  cast(src: StorageHandle, srcOffset: number, srcDtype: number, dst: StorageHandle, dstOffset: number, dstDtype: number, n: number): void;
-  castReference(src: StorageHandle, srcOffset: number, srcDtype: number, dst: StorageHandle, dstOffset: number, dstDtype: number, n: number): void;
-  binary(op: number, dtype: number, a: StorageHandle, aOffset: number, aStrides: number[], b: StorageHandle, bOffset: number,
-    bStrides: number[], out: StorageHandle, outOffset: number, shape: number[]): void;
+  cast(...args: CastArgs): void;
+  binary(args: NativeBinaryArgs): void;
   binaryScalar(op: number, dtype: number, a: StorageHandle, aOffset: number, scalar: number, scalarFirst: boolean,
     out: StorageHandle, outOffset: number, n: number): void;
   unary(op: number, dtype: number, a: StorageHandle, aOffset: number, out: StorageHandle, outOffset: number, n: number, p0: number, p1: number): void;
-  compare(op: number, dtype: number, a: StorageHandle, aOffset: number, aStrides: number[], b: StorageHandle, bOffset: number,
-    bStrides: number[], out: StorageHandle, outOffset: number, shape: number[]): void;
+  /** out is bool. */
+  compare(args: NativeBinaryArgs): void;
   compareScalar(op: number, dtype: number, a: StorageHandle, aOffset: number, scalar: number, out: StorageHandle, outOffset: number, n: number): void;
-  stridedCopy(dtype: number, src: StorageHandle, srcOffset: number, srcStrides: number[], dst: StorageHandle, dstOffset: number,
-    dstStrides: number[], shape: number[]): void;
+  stridedCopy(args: { dtype: number; src: NativeStrided; dst: NativeStrided; shape: number[] }): void;
   fill(dtype: number, out: StorageHandle, outOffset: number, n: number, value: number): void;
   reduceSum(inDtype: number, input: StorageHandle, inOffset: number, outDtype: number, out: StorageHandle, outOffset: number,
     outer: number, size: number, inner: number, mean: boolean): void;
@@ -63,73 +227,40 @@ export interface NativeAddon {
     outer: number, size: number, inner: number, p0: number): void;
   softmax(log: boolean, dtype: number, input: StorageHandle, inOffset: number, out: StorageHandle, outOffset: number,
     outer: number, size: number, inner: number): void;
-  matmul(dtype: number, a: StorageHandle, aOffset: number, aBatchStrides: number[], aRowStride: number, aColStride: number,
-    b: StorageHandle, bOffset: number, bBatchStrides: number[], bRowStride: number, bColStride: number,
-    out: StorageHandle, outOffset: number, batchShape: number[], m: number, n: number, k: number): void;
-  /** The scalar reference matmul (CPU only), which the GEMM tests compare the fast paths against. */
-  matmulReference(dtype: number, a: StorageHandle, aOffset: number, aBatchStrides: number[], aRowStride: number, aColStride: number,
-    b: StorageHandle, bOffset: number, bBatchStrides: number[], bRowStride: number, bColStride: number,
-    out: StorageHandle, outOffset: number, batchShape: number[], m: number, n: number, k: number): void;
-  /** GFLOP/s of a register-only loop on this thread: kind 0 zmm FMA, 1 zmm VDPBF16PS, 2 ymm FMA; 0 when unsupported. */
-  peakProbe(kind: number, iterations: number): number;
+  matmul(args: NativeMatmulArgs): void;
   random(kind: number, dtype: number, out: StorageHandle, outOffset: number, n: number, seed: bigint, offset: bigint, a: number, b: number): void;
   arange(dtype: number, out: StorageHandle, outOffset: number, n: number, start: number, step: number): void;
   linspace(dtype: number, out: StorageHandle, outOffset: number, n: number, start: number, end: number): void;
   eye(dtype: number, out: StorageHandle, outOffset: number, rows: number, cols: number): void;
-  where(dtype: number, cond: StorageHandle, condOffset: number, condStrides: number[], a: StorageHandle, aOffset: number, aStrides: number[],
-    b: StorageHandle, bOffset: number, bStrides: number[], out: StorageHandle, outOffset: number, shape: number[]): void;
+  where(args: { dtype: number; cond: NativeStrided; a: NativeStrided; b: NativeStrided; out: NativeOperand; shape: number[] }): void;
   /** The index-taking kernels return the position of the first out-of-range index (checked before any write), or -1; always -1 on CUDA. */
-  gather(dtype: number, input: StorageHandle, inOffset: number, inputShape: number[], index: StorageHandle, indexOffset: number,
-    indexShape: number[], out: StorageHandle, outOffset: number, dim: number): number;
-  scatterAdd(dtype: number, input: StorageHandle, inOffset: number, inputShape: number[], index: StorageHandle, indexOffset: number,
-    indexShape: number[], src: StorageHandle, srcOffset: number, srcShape: number[], out: StorageHandle, outOffset: number, dim: number): number;
-  indexSelect(dtype: number, input: StorageHandle, inOffset: number, index: StorageHandle, indexOffset: number, out: StorageHandle,
-    outOffset: number, outer: number, size: number, inner: number, count: number): number;
-  indexAdd(dtype: number, input: StorageHandle, inOffset: number, index: StorageHandle, indexOffset: number, source: StorageHandle,
-    sourceOffset: number, out: StorageHandle, outOffset: number, outer: number, size: number, inner: number, count: number): number;
-  /** window: [kh, kw, dh, dw, ph, pw, sh, sw]. */
-  unfold(dtype: number, input: StorageHandle, inOffset: number, out: StorageHandle, outOffset: number, planes: number, height: number,
-    width: number, window: number[], padValue: number): void;
-  fold(dtype: number, input: StorageHandle, inOffset: number, out: StorageHandle, outOffset: number, planes: number, height: number,
-    width: number, window: number[]): void;
-  /**
-   * Multi-tensor calls (csrc/napi/optimizerBindings.cpp): handles[l][i] / offsets[l][i] locate
-   * tensor i of list l, holding numels[i] elements (a step counter: one float32). `reference`
-   * runs the scalar CPU reference. gradScale / foundInf: float32 one-element storages, or null.
-   * SGD lists: params, grads, steps, momentumBuffers (the last two empty without momentum).
-   */
-  sgdStep(dtype: number, numels: number[], handles: StorageHandle[][], offsets: number[][], gradScale: StorageHandle | null,
-    gradScaleOffset: number, foundInf: StorageHandle | null, foundInfOffset: number, lr: number, momentum: number,
-    dampening: number, weightDecay: number, nesterov: boolean, maximize: boolean, reference: boolean): void;
-  /** Adam lists: params, grads, steps, expAvgs, expAvgSqs, maxExpAvgSqs (empty without amsgrad). */
-  adamStep(dtype: number, numels: number[], handles: StorageHandle[][], offsets: number[][], gradScale: StorageHandle | null,
-    gradScaleOffset: number, foundInf: StorageHandle | null, foundInfOffset: number, lr: number, beta1: number, beta2: number,
-    eps: number, weightDecay: number, decoupled: boolean, amsgrad: boolean, maximize: boolean, reference: boolean): void;
-  /** out (float32, one element) = the normType-norm of all elements of handles[0] together. */
-  multiTensorNorm(dtype: number, numels: number[], handles: StorageHandle[][], offsets: number[][], normType: number,
-    out: StorageHandle, outOffset: number, reference: boolean): void;
-  /** Multiplies every element of handles[0] by the float32 scalar `scale`, in place. */
-  /** GradScaler's pass: non-finite check (flags) and, with a scale, multiply by 1/scale in place. */
-  ampUnscale(dtype: number, numels: number[], handles: StorageHandle[][], offsets: number[][], scale: StorageHandle | null,
-    scaleOffset: number, foundInf: StorageHandle, foundInfOffset: number, flags: StorageHandle | null, flagsOffset: number,
-    reference: boolean): void;
-  /** GradScaler's scale update on the scale's device (core/ampMath.h). */
-  ampUpdateScale(scale: StorageHandle, scaleOffset: number, tracker: StorageHandle, trackerOffset: number,
-    hysteresisLeft: StorageHandle, hysteresisOffset: number, foundInf: StorageHandle, foundInfOffset: number,
-    stats: StorageHandle, statsOffset: number, growthFactor: number, backoffFactor: number, growthInterval: number,
-    hysteresis: number, minScale: number, maxScale: number): void;
-  multiTensorScale(dtype: number, numels: number[], handles: StorageHandle[][], offsets: number[][], scale: StorageHandle,
-    scaleOffset: number, reference: boolean): void;
-  /** Clamps every element of handles[0] to [min, max], in place. */
-  multiTensorClamp(dtype: number, numels: number[], handles: StorageHandle[][], offsets: number[][], min: number, max: number,
-    reference: boolean): void;
+  gather(args: { dtype: number; input: NativeShaped; index: NativeShaped; out: NativeOperand; dim: number }): number;
+  scatterAdd(args: { dtype: number; input: NativeShaped; index: NativeShaped; src: NativeShaped; out: NativeOperand; dim: number }): number;
+  /** input viewed as [outer, size, inner], out as [outer, count, inner]. */
+  indexSelect(args: { dtype: number; input: NativeOperand; index: NativeOperand; out: NativeOperand; outer: number; size: number;
+    inner: number; count: number }): number;
+  indexAdd(args: { dtype: number; input: NativeOperand; index: NativeOperand; source: NativeOperand; out: NativeOperand; outer: number;
+    size: number; inner: number; count: number }): number;
+  unfold(args: { dtype: number; input: NativeOperand; out: NativeOperand; planes: number; height: number; width: number;
+    window: NativeWindow; padValue: number }): void;
+  fold(args: { dtype: number; input: NativeOperand; out: NativeOperand; planes: number; height: number; width: number;
+    window: NativeWindow }): void;
+  sgdStep(args: NativeSgdArgs): void;
+  adamStep(args: NativeAdamArgs): void;
+  multiTensorNorm(args: NativeNormArgs): void;
+  multiTensorScale(args: NativeScaleArgs): void;
+  multiTensorClamp(args: NativeClampArgs): void;
+  ampUnscale(args: NativeUnscaleArgs): void;
+  /** GradScaler's scale update on the scale's device (core/ampMath.h); every operand is one element (stats: the counters). */
+  ampUpdateScale(args: { scale: NativeOperand; tracker: NativeOperand; hysteresisLeft: NativeOperand; foundInf: NativeOperand;
+    stats: NativeOperand; options: NativeScaleUpdateOptions }): void;
+  _test: NativeTestHooks;
 }
 
 function load(): NativeAddon {
   const file = process.env.MIXPREC_NATIVE_PATH ?? path.join(__dirname, '..', 'build', 'Release', 'mixprec.node');
   let addon: NativeAddon;
   try {
-    // eslint-disable-next-line @typescript-eslint/no-require-imports
     addon = require(file) as NativeAddon;
   } catch (e) {
     const reason = e instanceof Error ? e.message : String(e);

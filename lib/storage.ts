@@ -22,7 +22,12 @@ export class Storage {
 
   /** Allocates `numel` elements of `dtype` on `device` (zero-filled when `zeroed`). */
   static allocate(device: Device, dtype: DType, numel: number, zeroed = false): Storage {
-    return new Storage(native.alloc(device.code, dtypeCode(dtype), numel, zeroed), device, dtype, numel);
+    return new Storage(native.alloc(device, dtypeCode(dtype), numel, zeroed), device, dtype, numel);
+  }
+
+  /** Copies `data`'s bytes in, unchanged, as elements of this storage's dtype from element `offset` on. */
+  write(offset: number, data: ArrayBufferView): void {
+    native.write(this.handle, offset, dtypeCode(this.dtype), data);
   }
 
   retain(): void {

@@ -377,6 +377,14 @@ export class Tensor implements Trackable {
 }
 
 /**
+ * @internal Writes `src`'s values into `dst` (same device and numel, both contiguous), converted
+ * to dst's dtype: the optimizers' write-back of a float32 master copy into its parameter.
+ */
+export function castInto(src: Tensor, dst: Tensor): void {
+  native.cast(src.storage.handle, src.offset, dtypeCode(src.dtype), dst.storage.handle, dst.offset, dtypeCode(dst.dtype), dst.numel);
+}
+
+/**
  * @internal A new tensor holding `src`'s values as `dtype` on `device` (never recorded or
  * autocast): what `to` does, for code below the op layer (creation) that makes new tensors
  * rather than transforming the user's.

@@ -37,7 +37,7 @@ describe.each(available)('SIMD path %s matches the scalar reference', (level) =>
       const src = mp.tensor(new Float32Array(bits.buffer));
       const fast = src.to(target).rawData();
       const ref = mp.empty([bits.length], { dtype: target });
-      native.castReference(src.storage.handle, 0, dtypeCode('float32'), ref.storage.handle, 0, dtypeCode(target), bits.length);
+      native._test.castReference(src.storage.handle, 0, dtypeCode('float32'), ref.storage.handle, 0, dtypeCode(target), bits.length);
       expect(Buffer.from((fast as Uint16Array).buffer).equals(Buffer.from((ref.rawData() as Uint16Array).buffer))).toBe(true);
     });
   });
@@ -48,7 +48,7 @@ describe.each(available)('SIMD path %s matches the scalar reference', (level) =>
       const src = mp.tensor(all, { dtype: source });
       const fast = src.to('float32').rawData() as Float32Array;
       const ref = mp.empty([65536]);
-      native.castReference(src.storage.handle, 0, dtypeCode(source), ref.storage.handle, 0, dtypeCode('float32'), 65536);
+      native._test.castReference(src.storage.handle, 0, dtypeCode(source), ref.storage.handle, 0, dtypeCode('float32'), 65536);
       expect(Buffer.from(fast.buffer).equals(Buffer.from((ref.rawData() as Float32Array).buffer))).toBe(true);
     });
   });

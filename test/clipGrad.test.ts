@@ -126,6 +126,7 @@ describe('clipGradValue', () => {
 });
 
 describe('threaded norm, scale and clamp kernels match their scalar references', () => {
+  const at = (t: mp.Tensor) => ({ storage: t.storage.handle, offset: t.offset });
   const sizes = [3, 40000, 0, 17001];
   test.each(['float32', 'float16', 'bfloat16', 'float64'] as const)('%s', (dtype) => {
     mp.tidy(() => {
@@ -134,18 +135,18 @@ describe('threaded norm, scale and clamp kernels match their scalar references',
         const ts = make();
         const l = nativeLists(dtype, [ts]);
         const [fast, ref] = [mp.zeros([]), mp.zeros([])];
-        native.multiTensorNorm(l.dtype, l.numels, l.handles, l.offsets, p, fast.storage.handle, 0, false);
-        native.multiTensorNorm(l.dtype, l.numels, l.handles, l.offsets, p, ref.storage.handle, 0, true);
+        native.multiTensorNorm({ lists: l, normType: p, out: at(fast) });
+        native._test.multiTensorNormReference({ lists: l, normType: p, out: at(ref) });
         // Partial sums in a different order: equal up to float32 rounding.
         expect(Math.abs((fast.item() as number) - (ref.item() as number))).toBeLessThanOrEqual(Math.abs(ref.item() as number) * 2 ** -23);
       }
       const [a, b] = [make(), make()];
       const [la, lb] = [nativeLists(dtype, [a]), nativeLists(dtype, [b])];
       const scale = mp.tensor([0.3]);
-      native.multiTensorScale(la.dtype, la.numels, la.handles, la.offsets, scale.storage.handle, 0, false);
-      native.multiTensorScale(lb.dtype, lb.numels, lb.handles, lb.offsets, scale.storage.handle, 0, true);
-      native.multiTensorClamp(la.dtype, la.numels, la.handles, la.offsets, -0.2, 0.1, false);
-      native.multiTensorClamp(lb.dtype, lb.numels, lb.handles, lb.offsets, -0.2, 0.1, true);
+      native.multiTensorScale({ lists: la, scale: at(scale) });
+      native._test.multiTensorScaleReference({ lists: lb, scale: at(scale) });
+      native.multiTensorClamp({ lists: la, min: -0.2, max: 0.1 });
+      native._test.multiTensorClampReference({ lists: lb, min: -0.2, max: 0.1 });
       expect(a.map((t) => Array.from(t.rawData()))).toEqual(b.map((t) => Array.from(t.rawData())));
     });
   });
@@ -155,29 +156,34 @@ describe('threaded norm, scale and clamp kernels match their scalar references',
       const t = mp.zeros([4]);
       const l = nativeLists('float32', [[t]]);
       const out = mp.zeros([]);
-      expect(() => native.multiTensorNorm(l.dtype, [5], l.handles, l.offsets, 2, out.storage.handle, 0, false)).toThrow(
+      expect(() => native.multiTensorNorm({ lists: { ...l, numels: [5] }, normType: 2, out: at(out) })).toThrow(
         'mixprec native multiTensorNorm: tensors[0] needs 5 float32 elements at offset 0 but its storage holds 16 bytes',
       );
-      expect(() => native.multiTensorNorm(l.dtype, l.numels, l.handles, l.offsets, 0, out.storage.handle, 0, false)).toThrow(
-        'mixprec native multiTensorNorm: argument 4 (normType) must be a positive number or Infinity, got 0',
+      expect(() => native.multiTensorNorm({ lists: l, normType: 0, out: at(out) })).toThrow(
+        'mixprec native multiTensorNorm: normType must be a positive number or Infinity, got 0',
       );
-      expect(() => native.multiTensorScale(l.dtype, l.numels, l.handles, l.offsets, t.storage.handle, 4, false)).toThrow(
+      expect(() => native.multiTensorScale({ lists: l, scale: { storage: t.storage.handle, offset: 4 } })).toThrow(
         'mixprec native multiTensorScale: scale needs 1 float32 elements at offset 4 but its storage holds 16 bytes',
       );
-      expect(() => native.multiTensorClamp(4, l.numels, l.handles, l.offsets, 0, 1, false)).toThrow(
-        'mixprec native multiTensorClamp: argument 0 (dtype) must be a floating dtype code, got 4',
+      expect(() => native.multiTensorClamp({ lists: { ...l, dtype: 4 }, min: 0, max: 1 })).toThrow(
+        'mixprec native multiTensorClamp: lists.dtype must be a floating dtype code, got 4',
       );
-      expect(() => native.adamStep(l.dtype, l.numels, l.handles, l.offsets, null, 0, null, 0, 1, 0.9, 0.9, 0, 0, false, false, false, false)).toThrow(
-        'mixprec native adamStep: argument 2 (handles) must be an array of 6 lists, got an array',
+      const adam = { lr: 1, beta1: 0.9, beta2: 0.9, eps: 0, weightDecay: 0, decoupled: false, amsgrad: false, maximize: false };
+      expect(() => native.adamStep({ lists: l, gradScale: null, foundInf: null, options: adam })).toThrow(
+        'mixprec native adamStep: lists.handles must be an array of 6 lists, got an array',
+      );
+      expect(() => native.adamStep({ lists: l, gradScale: null, foundInf: null, options: { ...adam, beta2: '0.9' as never } })).toThrow(
+        'mixprec native adamStep: options.beta2 must be a number, got a string',
       );
       const g = mp.zeros([4]);
       const s = mp.zeros([]);
       const sgd = nativeLists('float32', [[t], [g], [s], []]);
-      expect(() => native.sgdStep(sgd.dtype, sgd.numels, sgd.handles, sgd.offsets, null, 0, null, 0, 0.1, 0.9, 0, 0, false, false, false)).toThrow(
-        'mixprec native sgdStep: argument 2 (handles) must be an array of 1-element arrays (list 3), got an array',
+      const sgdOptions = { lr: 0.1, momentum: 0.9, dampening: 0, weightDecay: 0, nesterov: false, maximize: false };
+      expect(() => native.sgdStep({ lists: sgd, gradScale: null, foundInf: null, options: sgdOptions })).toThrow(
+        'mixprec native sgdStep: lists.handles must be an array of 1-element arrays (list 3), got an array',
       );
       t.dispose();
-      expect(() => native.multiTensorNorm(l.dtype, l.numels, l.handles, l.offsets, 2, out.storage.handle, 0, false)).toThrow(
+      expect(() => native.multiTensorNorm({ lists: l, normType: 2, out: at(out) })).toThrow(
         'mixprec native multiTensorNorm: tensors[0] uses memory that was already released (a disposed tensor)',
       );
     });

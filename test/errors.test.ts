@@ -147,7 +147,14 @@ describe('the native layer rejects misuse without crashing', () => {
     const e = caught(() => native.release({} as never));
     expect(e).toBeInstanceOf(TypeError);
     expect(e.message).toBe('mixprec native release: argument 0 (storage) must be a storage handle, got an object');
-    expect(caught(() => native.alloc(-1, 99, 4, false)).message).toContain('argument 1 (dtype) must be a known code');
+    expect(caught(() => native.alloc({ type: 'cpu', index: 0 }, 99, 4, false)).message).toContain('argument 1 (dtype) must be a known code');
+    expect(caught(() => native.alloc(-1 as never, 0, 4, false)).message).toBe(
+      "mixprec native alloc: argument 0 (device) must be a device {type: 'cpu' | 'cuda', index}, got -1");
+    expect(caught(() => native.alloc({ type: 'tpu' as never, index: 0 }, 0, 4, false)).message).toContain("must be a device {type: 'cpu' | 'cuda', index}");
+    const far = caught(() => native.alloc({ type: 'cuda', index: 99 }, 0, 4, false));
+    expect(far.code).toBe('ERR_INVALID_DEVICE');
+    expect(far.message).toBe('mixprec native alloc: argument 0 (device): device index 99 is out of range (an integer below 16)');
+    expect(caught(() => native.matmul(5 as never)).message).toBe('mixprec native matmul: argument 0 must be an object of named arguments, got 5');
     expect(caught(() => native.fill(0, null as never, 0, 1, 0)).message).toContain('must be a storage handle, got null');
   });
   test('out-of-bounds ranges', () => {
@@ -157,7 +164,21 @@ describe('the native layer rejects misuse without crashing', () => {
       expect(e).toBeInstanceOf(RangeError);
       expect(e.code).toBe('ERR_OUT_OF_BOUNDS');
       expect(e.message).toBe('mixprec native cast: src needs 4 float32 elements at offset 2 but its storage holds 16 bytes');
-      expect(caught(() => native.binary(0, 0, t.storage.handle, 0, [1], t.storage.handle, 0, [1], t.storage.handle, 0, [5])).code).toBe('ERR_OUT_OF_BOUNDS');
+      const op = { storage: t.storage.handle, offset: 0 };
+      expect(caught(() => native.binary({ op: 0, dtype: 0, a: { ...op, strides: [1] }, b: { ...op, strides: [1] }, out: op, shape: [5] })).code).toBe('ERR_OUT_OF_BOUNDS');
+      const matrix = { ...op, batchStrides: [], rowStride: 2, colStride: 1 };
+      const matmul = { dtype: 0, a: matrix, b: matrix, out: op, batchShape: [], m: 2, n: 2, k: 2 };
+      expect(() => native.matmul(matmul)).not.toThrow();
+      expect(caught(() => native.matmul({ ...matmul, a: { ...matrix, rowStride: -1 } })).message).toBe(
+        'mixprec native matmul: a.rowStride must be a non-negative integer, got -1');
+      expect(caught(() => native.matmul({ ...matmul, b: { ...matrix, colStride: undefined as never } })).message).toBe(
+        'mixprec native matmul: b.colStride must be a non-negative integer, got undefined');
+      expect(caught(() => native.matmul({ ...matmul, a: { ...matrix, offset: 1 } })).message).toBe(
+        'mixprec native matmul: a needs 4 float32 elements at offset 1 but its storage holds 16 bytes');
+      expect(caught(() => native.matmul({ ...matmul, out: undefined as never })).message).toBe(
+        'mixprec native matmul: out must be an object, got undefined');
+      expect(caught(() => native.stridedCopy({ dtype: 0, src: { ...op, strides: [1] }, dst: { ...op, strides: [0] }, shape: [4] })).message).toBe(
+        'mixprec native stridedCopy: dst.strides must be non-zero strides, got an array');
       expect(caught(() => native.reduceSum(0, t.storage.handle, 0, 0, t.storage.handle, 0, 2 ** 40, 2 ** 40, 1, false)).message).toContain('element count overflows');
       expect(caught(() => native.binaryScalar(3, 4, t.storage.handle, 0, 1, false, t.storage.handle, 0, 1)).message).toContain('div needs a floating dtype');
     });

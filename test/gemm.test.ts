@@ -1,5 +1,5 @@
 // The packed CPU GEMM (csrc/cpu/gemm) at every SIMD level against the scalar reference
-// (native.matmulReference) and against float64 math in JS: odd sizes and tails, every
+// (native._test.matmulReference) and against float64 math in JS: odd sizes and tails, every
 // transposition (operands read through strides), batched and broadcast batches, 1-row and
 // 1-column products, blocks of k, m and n larger than the kernels' cache blocks.
 import * as mp from '../lib';
@@ -67,8 +67,10 @@ function batchStrides(x: Operand, outBatch: number[]): number[] {
 function product(fn: typeof native.matmul, a: Operand, b: Operand, outBatch: number[]): mp.Tensor {
   const dtype = a.t.dtype;
   const out = mp.empty([...outBatch, a.rows, b.cols], { dtype });
-  fn(dtypeCode(dtype), a.t.storage.handle, a.t.offset, batchStrides(a, outBatch), a.rowStride, a.colStride,
-    b.t.storage.handle, b.t.offset, batchStrides(b, outBatch), b.rowStride, b.colStride, out.storage.handle, out.offset, outBatch, a.rows, b.cols, a.cols);
+  const matrix = (x: Operand) => ({ storage: x.t.storage.handle, offset: x.t.offset, batchStrides: batchStrides(x, outBatch), rowStride: x.rowStride,
+    colStride: x.colStride });
+  fn({ dtype: dtypeCode(dtype), a: matrix(a), b: matrix(b), out: { storage: out.storage.handle, offset: out.offset }, batchShape: outBatch,
+    m: a.rows, n: b.cols, k: a.cols });
   return out;
 }
 
@@ -118,10 +120,10 @@ function check(dtype: DType, level: string, m: number, n: number, k: number, tra
     const b = operand(bBatch, k, n, transB, dtype);
     const what = `${dtype} ${level} [${aBatch}|${m}x${k}${transA ? 'ᵀ' : ''}] @ [${bBatch}|${k}x${n}${transB ? 'ᵀ' : ''}]`;
     const fast = product(native.matmul, a, b, outBatch).double().dataSync();
-    const ref = product(native.matmulReference, a, b, outBatch).double().dataSync();
+    const ref = product(native._test.matmulReference, a, b, outBatch).double().dataSync();
     // sum |a||b| per output from the reference on |a| and |b| (same layouts); float64 in JS for the
     // products it can do quickly (the reference is checked against float64 in test/matmul.test.ts).
-    const scale = product(native.matmulReference, { ...a, t: a.t.abs() }, { ...b, t: b.t.abs() }, outBatch).double().dataSync();
+    const scale = product(native._test.matmulReference, { ...a, t: a.t.abs() }, { ...b, t: b.t.abs() }, outBatch).double().dataSync();
     const batches = outBatch.reduce((x, y) => x * y, 1);
     const value = m * n * k * batches <= 1 << 21 ? exact(a, b, outBatch).value : undefined;
     // Same float32 accumulation in another order: the difference is bounded by the magnitudes

@@ -41,7 +41,9 @@ function unscaleDirect(grads: T[], scale: number | undefined, reference: boolean
     const flags = mp.zeros([grads.length]);
     const s = scale === undefined ? undefined : mp.tensor([scale]);
     const l = nativeLists(grads[0].dtype, [grads]);
-    native.ampUnscale(l.dtype, l.numels, l.handles, l.offsets, s?.storage.handle ?? null, 0, found.storage.handle, 0, flags.storage.handle, 0, reference);
+    const args = { lists: l, scale: s ? { storage: s.storage.handle, offset: 0 } : null, foundInf: { storage: found.storage.handle, offset: 0 },
+      flags: { storage: flags.storage.handle, offset: 0 } };
+    (reference ? native._test.ampUnscaleReference : native.ampUnscale)(args);
     return { found: found.item() as number, flags: Array.from(flags.dataSync()) };
   });
 }
@@ -123,8 +125,10 @@ describe('the scale update rule (§4.5)', () => {
       const left = mp.tensor([state.left ?? o.hysteresis ?? 1], { dtype: 'int32' });
       const found = mp.tensor([foundInf]);
       const stats = mp.zeros([6], { dtype: 'int32' });
-      native.ampUpdateScale(scale.storage.handle, 0, tracker.storage.handle, 0, left.storage.handle, 0, found.storage.handle, 0, stats.storage.handle, 0,
-        o.growth ?? 2, o.backoff ?? 0.5, o.interval ?? 2000, o.hysteresis ?? 1, o.min ?? 0, o.max ?? Infinity);
+      const at = (t: mp.Tensor) => ({ storage: t.storage.handle, offset: 0 });
+      native.ampUpdateScale({ scale: at(scale), tracker: at(tracker), hysteresisLeft: at(left), foundInf: at(found), stats: at(stats), options: {
+        growthFactor: o.growth ?? 2, backoffFactor: o.backoff ?? 0.5, growthInterval: o.interval ?? 2000, hysteresis: o.hysteresis ?? 1,
+        minScale: o.min ?? 0, maxScale: o.max ?? Infinity } });
       return { scale: scale.item() as number, tracker: tracker.item() as number, left: left.item() as number, stats: Array.from(stats.dataSync()) };
     });
   }

@@ -514,11 +514,18 @@ describe('native argument checks', () => {
         throw new Error('no error');
       };
       const f32 = dtypeCode('float32');
-      expect(caught(() => native.gather(f32, h, 0, [4], ix.storage.handle, 0, [5], h, 0, 0)).code).toBe('ERR_OUT_OF_BOUNDS');
-      expect(caught(() => native.gather(f32, h, 0, [2, 2], ix.storage.handle, 0, [2, 3], h, 0, 0)).message).toContain('(indexShape) must be sizes no larger than');
-      expect(caught(() => native.indexSelect(f32, h, 0, ix.storage.handle, 0, h, 0, 1, 4, 2, 1)).code).toBe('ERR_OUT_OF_BOUNDS');
-      expect(caught(() => native.unfold(f32, h, 0, h, 0, 1, 2, 2, [3, 3, 1, 1, 0, 0, 1, 1], 0)).message).toContain('a window that fits');
-      expect(caught(() => native.fold(dtypeCode('bool'), h, 0, h, 0, 1, 2, 2, [1, 1, 1, 1, 0, 0, 1, 1])).message).toContain('a numeric dtype');
+      const o = { storage: h, offset: 0 };
+      const ixo = { storage: ix.storage.handle, offset: 0 };
+      const window = { kh: 3, kw: 3, dh: 1, dw: 1, ph: 0, pw: 0, sh: 1, sw: 1 };
+      expect(caught(() => native.gather({ dtype: f32, input: { ...o, shape: [4] }, index: { ...ixo, shape: [5] }, out: o, dim: 0 })).code).toBe('ERR_OUT_OF_BOUNDS');
+      expect(caught(() => native.gather({ dtype: f32, input: { ...o, shape: [2, 2] }, index: { ...ixo, shape: [2, 3] }, out: o, dim: 0 })).message)
+        .toBe('mixprec native gather: index.shape must be sizes no larger than the input\'s (outside dim) and the source\'s, got an array');
+      expect(caught(() => native.indexSelect({ dtype: f32, input: o, index: ixo, out: o, outer: 1, size: 4, inner: 2, count: 1 })).code).toBe('ERR_OUT_OF_BOUNDS');
+      expect(caught(() => native.unfold({ dtype: f32, input: o, out: o, planes: 1, height: 2, width: 2, window, padValue: 0 })).message).toContain('a window that fits');
+      expect(caught(() => native.unfold({ dtype: f32, input: o, out: o, planes: 1, height: 2, width: 2, window: { ...window, sh: 0 }, padValue: 0 })).message)
+        .toBe('mixprec native unfold: window.sh must be a positive integer, got 0');
+      expect(caught(() => native.fold({ dtype: dtypeCode('bool'), input: o, out: o, planes: 1, height: 2, width: 2, window: { ...window, kh: 1, kw: 1 } })).message)
+        .toContain('a numeric dtype');
     });
   });
 });

@@ -204,12 +204,14 @@ describe('threaded kernels match their scalar references bit for bit', () => {
         const l = nativeLists(dtype, sgd);
         const scale = mp.tensor([2]);
         for (let s = 0; s < 3; ++s) {
-          native.sgdStep(l.dtype, l.numels, l.handles, l.offsets, scale.storage.handle, 0, null, 0, 0.1, 0.9, 0.1, 0.01, false, true, reference);
+          (reference ? native._test.sgdStepReference : native.sgdStep)({ lists: l, gradScale: { storage: scale.storage.handle, offset: 0 },
+            foundInf: null, options: { lr: 0.1, momentum: 0.9, dampening: 0.1, weightDecay: 0.01, nesterov: false, maximize: true } });
         }
         const adam = [...lists(dtype, 17, 2), steps(3), ...lists(dtype, 23, 3).map((ts) => ts.map((t) => t.abs()))];
         const a = nativeLists(dtype, adam);
         for (let s = 0; s < 3; ++s) {
-          native.adamStep(a.dtype, a.numels, a.handles, a.offsets, null, 0, null, 0, 0.01, 0.9, 0.99, 1e-8, 0.1, true, true, false, reference);
+          (reference ? native._test.adamStepReference : native.adamStep)({ lists: a, gradScale: null, foundInf: null, options: { lr: 0.01,
+            beta1: 0.9, beta2: 0.99, eps: 1e-8, weightDecay: 0.1, decoupled: true, amsgrad: true, maximize: false } });
         }
         return [...sgd, ...adam].map(bits);
       };

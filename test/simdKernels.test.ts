@@ -7,6 +7,9 @@ import * as mp from '../lib';
 import { nativeLists } from '../lib/ops/multiTensor';
 import { dtypeCode, native } from './helpers/native';
 
+/** A tensor as a native operand. */
+const at = (t: mp.Tensor) => ({ storage: t.storage.handle, offset: t.offset });
+
 type FloatDType = 'float32' | 'float16' | 'bfloat16' | 'float64';
 const levels = ['scalar', 'f16c', 'avx512', 'avx512bf16'];
 const available = levels.slice(0, levels.indexOf(mp.backend().simdDetected) + 1);
@@ -97,7 +100,7 @@ describe.each(vectorLevels)('SIMD level %s against scalar', (level) => {
           const b = tensorOf(values(n, n + 2), dtype);
           const out = mp.empty([n], { dtype });
           const [ref, got] = atLevels(level, () => {
-            native.binary(op, code, a.storage.handle, 0, [1], b.storage.handle, 0, [1], out.storage.handle, 0, [n]);
+            native.binary({ op, dtype: code, a: { ...at(a), strides: [1] }, b: { ...at(b), strides: [1] }, out: at(out), shape: [n] });
             return canon(out);
           });
           expect([n, firstDiff(got, ref)]).toEqual([n, -1]);
@@ -121,7 +124,7 @@ describe.each(vectorLevels)('SIMD level %s against scalar', (level) => {
         ];
         for (const [x, sx, y, sy] of cases) {
           const [ref, got] = atLevels(level, () => {
-            native.binary(op, code, x.storage.handle, 0, sx, y.storage.handle, 0, sy, out.storage.handle, 0, [5, 33]);
+            native.binary({ op, dtype: code, a: { ...at(x), strides: sx }, b: { ...at(y), strides: sy }, out: at(out), shape: [5, 33] });
             return canon(out);
           });
           expect(firstDiff(got, ref)).toBe(-1);
@@ -243,7 +246,8 @@ describe.each(vectorLevels)('SIMD level %s against scalar', (level) => {
             const l = nativeLists(dtype, lists);
             const scale = mp.tensor([4]);
             for (let s = 0; s < 2; ++s) {
-              native.sgdStep(l.dtype, l.numels, l.handles, l.offsets, scale.storage.handle, 0, null, 0, 0.1, momentum, dampening, wd, nesterov, maximize, reference);
+              (reference ? native._test.sgdStepReference : native.sgdStep)({ lists: l, gradScale: at(scale), foundInf: null,
+                options: { lr: 0.1, momentum, dampening, weightDecay: wd, nesterov, maximize } });
             }
             results.push(...lists[0].map(canon), ...lists[3].map(canon));
           }
@@ -251,7 +255,8 @@ describe.each(vectorLevels)('SIMD level %s against scalar', (level) => {
             const lists = [make(4), make(5), stepsOf(2), make(6), make(7, true), amsgrad ? make(8, true) : []];
             const l = nativeLists(dtype, lists);
             for (let s = 0; s < 2; ++s) {
-              native.adamStep(l.dtype, l.numels, l.handles, l.offsets, null, 0, null, 0, 0.01, 0.9, 0.99, 1e-8, wd, decoupled, amsgrad, maximize, reference);
+              (reference ? native._test.adamStepReference : native.adamStep)({ lists: l, gradScale: null, foundInf: null,
+                options: { lr: 0.01, beta1: 0.9, beta2: 0.99, eps: 1e-8, weightDecay: wd, decoupled, amsgrad, maximize } });
             }
             results.push(...[0, 3, 4, 5].flatMap((k) => lists[k].map(canon)));
           }
@@ -260,7 +265,8 @@ describe.each(vectorLevels)('SIMD level %s against scalar', (level) => {
             const found = mp.zeros([1]);
             const flags = mp.zeros([numels.length]);
             const l = nativeLists(dtype, [grads]);
-            native.ampUnscale(l.dtype, l.numels, l.handles, l.offsets, mp.tensor([scale]).storage.handle, 0, found.storage.handle, 0, flags.storage.handle, 0, reference);
+            (reference ? native._test.ampUnscaleReference : native.ampUnscale)({ lists: l, scale: at(mp.tensor([scale])), foundInf: at(found),
+              flags: at(flags) });
             results.push(...grads.map(canon), canon(found), canon(flags));
           }
           return results;

@@ -1,23 +1,23 @@
 // The backend line: SIMD path active and detected, threads, and the native peak probe when this
-// build has one (`native.peakProbe`, feature-detected: builds without it say so).
+// build has one (`native._test.peakProbe`, feature-detected: builds without it say so).
 'use strict';
 const os = require('node:os');
 const mp = require('../../dist');
 const { native } = require('../../dist/native');
 
 /**
- * The native peak probe (`native.peakProbe(kind, iterations)`: a register-only loop of
+ * The native peak probe (`native._test.peakProbe(kind, iterations)`: a register-only loop of
  * independent FMAs — kind 0 zmm, 2 ymm — or VDPBF16PS — kind 1 — on one thread, in GFLOP/s),
  * best of 5 after a warm-up. "% of peak" divides by this × the threads GEMM uses; on a VM whose
  * vCPUs are SMT siblings of one core that overstates the ceiling (they share the FMA units).
  */
 function probePeak() {
-  if (typeof native.peakProbe !== 'function') return { available: false };
+  if (typeof native._test?.peakProbe !== 'function') return { available: false };
   const { simd, numThreads } = mp.backend();
   const fp32Kind = simd === 'avx512' || simd === 'avx512bf16' ? 0 : 2;
   try {
-    native.peakProbe(fp32Kind, 2e7);
-    const best = (kind) => Math.max(...Array.from({ length: 5 }, () => native.peakProbe(kind, 5e6)));
+    native._test.peakProbe(fp32Kind, 2e7);
+    const best = (kind) => Math.max(...Array.from({ length: 5 }, () => native._test.peakProbe(kind, 5e6)));
     const fp32 = best(fp32Kind);
     const bf16 = simd === 'avx512bf16' ? best(1) : undefined;
     return {

@@ -5,36 +5,38 @@
 #include <cstdint>
 #include <memory>
 
+#include "backend.h"
 #include "dtype.h"
 
 namespace mp {
-
-constexpr int kMaxCudaDevices = 16;
-constexpr int kCpuDevice = -1;
 
 // Live blocks and bytes per device and dtype, plus peaks. One per JS environment (main thread
 // or worker); storages keep it alive so finalizers running after teardown stay safe.
 class MemoryStats {
  public:
-  void add(int device, DType dtype, size_t bytes);
-  void remove(int device, DType dtype, size_t bytes);
+  void add(Device device, DType dtype, size_t bytes);
+  void remove(Device device, DType dtype, size_t bytes);
   void resetPeak();
 
   struct Slot {
     int64_t count = 0;
     int64_t bytes = 0;
   };
-  const Slot& slot(int device, DType dtype) const { return slots_[index(device)][int(dtype)]; }
-  int64_t deviceBytes(int device) const { return deviceBytes_[index(device)]; }
-  int64_t devicePeak(int device) const { return devicePeak_[index(device)]; }
+  const Slot& slot(Device device, DType dtype) const { return perDevice(device).slots[int(dtype)]; }
+  int64_t deviceBytes(Device device) const { return perDevice(device).bytes; }
+  int64_t devicePeak(Device device) const { return perDevice(device).peak; }
   int64_t totalBytes() const { return totalBytes_; }
   int64_t totalPeak() const { return totalPeak_; }
 
  private:
-  static int index(int device) { return device + 1; }
-  std::array<std::array<Slot, kNumDTypes>, kMaxCudaDevices + 1> slots_{};
-  std::array<int64_t, kMaxCudaDevices + 1> deviceBytes_{};
-  std::array<int64_t, kMaxCudaDevices + 1> devicePeak_{};
+  struct PerDevice {
+    std::array<Slot, kNumDTypes> slots{};
+    int64_t bytes = 0;
+    int64_t peak = 0;
+  };
+  const PerDevice& perDevice(Device d) const { return devices_[int(d.type)][d.index]; }
+  PerDevice& perDevice(Device d) { return devices_[int(d.type)][d.index]; }
+  std::array<std::array<PerDevice, kMaxDevicesPerType>, kNumDeviceTypes> devices_{};
   int64_t totalBytes_ = 0;
   int64_t totalPeak_ = 0;
 };
@@ -42,7 +44,7 @@ class MemoryStats {
 struct Storage {
   void* data = nullptr;
   size_t bytes = 0;
-  int device = kCpuDevice;
+  Device device;
   DType dtype = DType::Float32;
   bool released = false;
   std::shared_ptr<MemoryStats> stats;
@@ -50,8 +52,8 @@ struct Storage {
 
 // Allocates `bytes` on `device` (zeroed when asked). Throws mp::Error (ERR_OUT_OF_MEMORY,
 // ERR_CUDA_UNAVAILABLE, ...) and never returns a null block.
-Storage* allocateStorage(const std::shared_ptr<MemoryStats>& stats, int device, DType dtype,
-                         size_t bytes, bool zeroed);
+Storage* allocateStorage(const std::shared_ptr<MemoryStats>& stats, Device device, DType dtype, size_t bytes,
+                         bool zeroed);
 
 // Frees the memory of a storage (idempotent); the Storage object itself stays valid.
 void releaseStorage(Storage* s);

@@ -1,5 +1,5 @@
-// The CUDA backend's entry points. cudaRuntime.cu and the *Kernels.cu files implement them where
-// the toolkit is found; cudaStub.cpp implements them otherwise, so callers never need #ifdefs.
+// The CUDA backend's entry points, implemented by cudaRuntime.cu and the *Kernels.cu files and
+// reached through the Backend of cudaDeviceBackend.cpp (core/backend.h), which lists them.
 #pragma once
 #include <cstddef>
 #include <cstdint>

@@ -4,7 +4,7 @@
 #include <utility>
 #include <vector>
 
-#include "../core/storage.h"
+#include "../core/backend.h"
 #include "cudaBackend.h"
 #include "cudaCheck.h"
 
@@ -16,7 +16,7 @@ struct DeviceState {
   int count = 0;
   std::string reason;
   std::mutex mutex;
-  cudaStream_t streams[kMaxCudaDevices] = {};
+  cudaStream_t streams[kMaxDevicesPerType] = {};
   std::vector<std::pair<int, void*>> pendingFrees;
 };
 
@@ -35,7 +35,7 @@ void probe() {
       s.count = 0;
       s.reason = std::string(cudaGetErrorName(status)) + ": " + cudaGetErrorString(status);
     } else {
-      s.count = n < kMaxCudaDevices ? n : kMaxCudaDevices;
+      s.count = n < kMaxDevicesPerType ? n : kMaxDevicesPerType;
       if (n == 0) s.reason = "no CUDA device is visible";
     }
   });

@@ -61,10 +61,13 @@ Napi::Object init(Napi::Env env, Napi::Object exports) {
   exportFunction<setErrorFactory>(env, exports, "setErrorFactory");
   registerInfoBindings(env, exports);
   registerMemoryBindings(env, exports);
-  registerKernelBindings(env, exports);
+  Napi::Object test = Napi::Object::New(env);
+  registerKernelBindings(env, exports, test);
   registerIndexingBindings(env, exports);
-  registerOptimizerBindings(env, exports);
-  registerAmpBindings(env, exports);
+  registerOptimizerBindings(env, exports, test);
+  registerAmpBindings(env, exports, test);
+  registerTestBindings(env, test);
+  exports.Set("_test", test);
   return exports;
 }
 

@@ -4,8 +4,6 @@
 #include <string>
 
 #include "../core/errors.h"
-#include "../cpu/ampKernels.h"
-#include "../cuda/cudaBackend.h"
 #include "args.h"
 #include "bindings.h"
 #include "guarded.h"
@@ -14,77 +12,69 @@
 namespace mp::napi {
 namespace {
 
-void requireDevice(const View& v, int device, const char* function, const char* name) {
+void requireDevice(const View& v, Device device, const char* function, const char* name) {
   if (v.device() != device) {
     throwMixprecError("ERR_DEVICE_MISMATCH", std::string("mixprec native ") + function + ": " + name + " must be on the scale's device");
   }
 }
 
-// ampUnscale(dtype, numels, handles, offsets, scale, scaleOffset, foundInf, foundInfOffset,
-//            flags, flagsOffset, reference)
-// lists: grads. scale null: check only. flags null, or a float32 tensor with one flag per grad.
+// ampUnscale({lists, scale, foundInf, flags}); lists: grads. scale null: check only. flags null,
+// or a float32 tensor with one flag per grad. ampUnscaleReference (test surface): the scalar CPU
+// reference.
+template <bool Reference>
 Napi::Value ampUnscale(const Napi::CallbackInfo& cb) {
-  Args args(cb, "ampUnscale", 11);
-  const MultiTensor m = readLists(cb, args, "ampUnscale", args.dtype(0, "dtype"), {{"grads", false, true}});
-  const bool ref = reference(args, 10, m, "ampUnscale");
+  const char* name = Reference ? "ampUnscaleReference" : "ampUnscale";
+  const Fields f = Args(cb, name, 1).fields(0);
+  const MultiTensor m = readLists(f, name, {{"grads", false, true}});
+  Backend& backend = backendOf(m, name, Reference);
   if (m.t.numel.empty()) return cb.Env().Undefined();
-  const float* scale = deviceScalar(cb, args, "ampUnscale", 4, "scale", m.device, true);
-  float* foundInf = deviceScalar(cb, args, "ampUnscale", 6, "foundInf", m.device, false);
+  const float* scale = deviceScalar(f, name, "scale", m.device, true);
+  float* foundInf = deviceScalar(f, name, "foundInf", m.device, false);
   float* flags = nullptr;
-  if (!cb[8].IsNull() && !cb[8].IsUndefined()) {
-    const View v = args.view(8, "flags", int64_t(m.t.numel.size()), DType::Float32);
-    requireDevice(v, m.device, "ampUnscale", "flags");
+  if (!f["flags"].isNullish()) {
+    const View v = f.view("flags", int64_t(m.t.numel.size()), DType::Float32);
+    requireDevice(v, m.device, name, "flags");
     flags = static_cast<float*>(v.data());
   }
-  const DType dtype = args.dtype(0, "dtype");
-  if (m.device == kCpuDevice) {
-    cpu::unscaleAndCheck(dtype, m.t, scale, foundInf, flags, ref);
-  } else {
-    cuda::unscaleAndCheck(m.device, dtype, m.t, scale, foundInf, flags);
-  }
+  backend.unscaleAndCheck(m.device.index, m.dtype, m.t, scale, foundInf, flags);
   return cb.Env().Undefined();
 }
 
-// ampUpdateScale(scale, scaleOffset, tracker, trackerOffset, hysteresisLeft, hysteresisOffset,
-//                foundInf, foundInfOffset, stats, statsOffset, growthFactor, backoffFactor,
-//                growthInterval, hysteresis, minScale, maxScale)
+// ampUpdateScale({scale, tracker, hysteresisLeft, foundInf, stats, options: {growthFactor,
+// backoffFactor, growthInterval, hysteresis, minScale, maxScale}}): operands are {storage, offset}.
 Napi::Value ampUpdateScale(const Napi::CallbackInfo& cb) {
-  Args args(cb, "ampUpdateScale", 16);
-  const View scale = args.view(0, "scale", 1, DType::Float32);
-  const View tracker = args.view(2, "tracker", 1, DType::Int32);
-  const View hysteresisLeft = args.view(4, "hysteresisLeft", 1, DType::Int32);
-  const View foundInf = args.view(6, "foundInf", 1, DType::Float32);
-  const View stats = args.view(8, "stats", kStatCount, DType::Int32);
-  const int device = scale.device();
+  const Fields f = Args(cb, "ampUpdateScale", 1).fields(0);
+  const View scale = f.view("scale", 1, DType::Float32);
+  const View tracker = f.view("tracker", 1, DType::Int32);
+  const View hysteresisLeft = f.view("hysteresisLeft", 1, DType::Int32);
+  const View foundInf = f.view("foundInf", 1, DType::Float32);
+  const View stats = f.view("stats", kStatCount, DType::Int32);
+  const Device device = scale.device();
   requireDevice(tracker, device, "ampUpdateScale", "tracker");
   requireDevice(hysteresisLeft, device, "ampUpdateScale", "hysteresisLeft");
   requireDevice(foundInf, device, "ampUpdateScale", "foundInf");
   requireDevice(stats, device, "ampUpdateScale", "stats");
-  const ScaleUpdateOptions o{args.number(10, "growthFactor"), args.number(11, "backoffFactor"), args.int32(12, "growthInterval"),
-                             args.int32(13, "hysteresis"), args.number(14, "minScale"), args.number(15, "maxScale")};
-  if (!(o.growthFactor > 1) || !std::isfinite(o.growthFactor)) args.fail(10, "growthFactor", "a finite number > 1");
-  if (!(o.backoffFactor > 0 && o.backoffFactor < 1)) args.fail(11, "backoffFactor", "a number in (0, 1)");
-  if (o.growthInterval < 1) args.fail(12, "growthInterval", "a positive integer");
-  if (o.hysteresis < 1) args.fail(13, "hysteresis", "a positive integer");
-  if (!(o.minScale >= 0) || !(o.maxScale >= o.minScale)) args.fail(15, "maxScale", "a number >= minScale >= 0");
-  auto* s = static_cast<float*>(scale.data());
-  auto* t = static_cast<int32_t*>(tracker.data());
-  auto* h = static_cast<int32_t*>(hysteresisLeft.data());
-  const auto* f = static_cast<const float*>(foundInf.data());
-  auto* st = static_cast<int32_t*>(stats.data());
-  if (device == kCpuDevice) {
-    cpu::updateScale(s, t, h, f, st, o);
-  } else {
-    cuda::updateScale(device, s, t, h, f, st, o);
-  }
+  const Fields opts = f["options"].object();
+  const ScaleUpdateOptions o{opts["growthFactor"].number(), opts["backoffFactor"].number(),
+                             opts["growthInterval"].int32(), opts["hysteresis"].int32(),
+                             opts["minScale"].number(),      opts["maxScale"].number()};
+  if (!(o.growthFactor > 1) || !std::isfinite(o.growthFactor)) opts.fail("growthFactor", "a finite number > 1");
+  if (!(o.backoffFactor > 0 && o.backoffFactor < 1)) opts.fail("backoffFactor", "a number in (0, 1)");
+  if (o.growthInterval < 1) opts.fail("growthInterval", "a positive integer");
+  if (o.hysteresis < 1) opts.fail("hysteresis", "a positive integer");
+  if (!(o.minScale >= 0) || !(o.maxScale >= o.minScale)) opts.fail("maxScale", "a number >= minScale >= 0");
+  backendFor(device).updateScale(device.index, static_cast<float*>(scale.data()), static_cast<int32_t*>(tracker.data()),
+                                 static_cast<int32_t*>(hysteresisLeft.data()),
+                                 static_cast<const float*>(foundInf.data()), static_cast<int32_t*>(stats.data()), o);
   return cb.Env().Undefined();
 }
 
 }  // namespace
 
-void registerAmpBindings(Napi::Env env, Napi::Object exports) {
-  exportFunction<ampUnscale>(env, exports, "ampUnscale");
+void registerAmpBindings(Napi::Env env, Napi::Object exports, Napi::Object test) {
+  exportFunction<ampUnscale<false>>(env, exports, "ampUnscale");
   exportFunction<ampUpdateScale>(env, exports, "ampUpdateScale");
+  exportFunction<ampUnscale<true>>(env, test, "ampUnscaleReference");
 }
 
 }  // namespace mp::napi

@@ -31,101 +31,155 @@ std::string describeValue(const Napi::Value& v) {
 
 Args::Args(const Napi::CallbackInfo& info, const char* function, size_t count) : info_(info), function_(function) {
   if (info.Length() < count) {
-    throwTypeError("ERR_INVALID_ARG", "mixprec native " + function_ + ": expected " + std::to_string(count) +
+    throwTypeError("ERR_INVALID_ARG", std::string("mixprec native ") + function_ + ": expected " + std::to_string(count) +
                                           " arguments, got " + std::to_string(info.Length()));
   }
 }
 
-void Args::fail(size_t i, const char* name, const std::string& expected) const {
-  throwTypeError("ERR_INVALID_ARG", "mixprec native " + function_ + ": argument " + std::to_string(i) + " (" + name +
-                                        ") must be " + expected + ", got " + describeValue(info_[i]));
+Value Args::operator[](size_t i) const { return Value(info_[i], function_, "argument " + std::to_string(i)); }
+
+Value Args::at(size_t i, const char* name) const {
+  return Value(info_[i], function_, "argument " + std::to_string(i) + " (" + name + ")");
 }
 
-Storage* Args::storage(size_t i, const char* name) const {
-  Storage* s = unwrapStorage(info_.Env(), info_[i]);
-  if (!s) fail(i, name, "a storage handle");
-  if (s->released) {
-    throwMixprecError("ERR_DISPOSED", "mixprec native " + function_ + ": argument " + std::to_string(i) + " (" + name +
-                                          ") uses memory that was already released (a disposed tensor)");
-  }
-  return s;
+Fields Args::fields(size_t i) const {
+  if (!info_[i].IsObject() || info_[i].IsArray()) (*this)[i].fail("an object of named arguments");
+  return Fields(info_[i].As<Napi::Object>(), function_, "");
 }
 
-View Args::view(size_t i, const char* name, int64_t numel, DType dtype) const {
-  Storage* s = storage(i, name);
-  const int64_t offset = count(i + 1, "offset");
+namespace {
+
+View checkedView(const Value& handle, int64_t offset, const std::string& name, int64_t numel, DType dtype) {
+  Storage* s = handle.storage();
   const uint64_t end = (uint64_t(offset) + uint64_t(numel)) * elementSize(dtype);
   if (end > s->bytes) {
-    throwRangeError("ERR_OUT_OF_BOUNDS", "mixprec native " + function_ + ": " + name + " needs " + std::to_string(numel) +
-                                             " " + dtypeName(dtype) + " elements at offset " + std::to_string(offset) +
+    throwRangeError("ERR_OUT_OF_BOUNDS", handle.prefix() + name + " needs " + std::to_string(numel) + " " +
+                                             dtypeName(dtype) + " elements at offset " + std::to_string(offset) +
                                              " but its storage holds " + std::to_string(s->bytes) + " bytes");
   }
   return View{s, static_cast<char*>(s->data) + offset * int64_t(elementSize(dtype)), numel, dtype};
 }
 
-DType Args::dtype(size_t i, const char* name) const {
-  return DType(enumValue(i, name, [](int32_t c) { return isValidDType(c); }));
+}  // namespace
+
+View Args::view(size_t i, const char* name, int64_t numel, DType dtype) const {
+  return checkedView(at(i, name), count(i + 1, "offset"), name, numel, dtype);
 }
 
-int32_t Args::enumValue(size_t i, const char* name, bool (*valid)(int32_t)) const {
-  const int32_t v = int32(i, name);
-  if (!valid(v)) fail(i, name, "a known code");
+View Fields::view(const char* name, int64_t numel, DType dtype) const {
+  const Fields operand = (*this)[name].object();
+  return checkedView(operand["storage"], operand["offset"].count(), path_ + name, numel, dtype);
+}
+
+void Value::fail(const std::string& expected) const {
+  throwTypeError("ERR_INVALID_ARG", prefix() + label_ + " must be " + expected + ", got " + describeValue(value_));
+}
+
+Storage* Value::storage() const {
+  Storage* s = unwrapStorage(value_.Env(), value_);
+  if (!s) fail("a storage handle");
+  if (s->released) {
+    throwMixprecError("ERR_DISPOSED", prefix() + label_ + " uses memory that was already released (a disposed tensor)");
+  }
+  return s;
+}
+
+DType Value::dtype() const {
+  return DType(enumValue([](int32_t c) { return isValidDType(c); }));
+}
+
+int32_t Value::enumValue(bool (*valid)(int32_t)) const {
+  const int32_t v = int32();
+  if (!valid(v)) fail("a known code");
   return v;
 }
 
-int64_t Args::count(size_t i, const char* name) const {
-  if (!info_[i].IsNumber()) fail(i, name, "a non-negative integer");
-  const double d = info_[i].As<Napi::Number>().DoubleValue();
-  if (!(d >= 0) || d > 9007199254740991.0 || std::floor(d) != d) fail(i, name, "a non-negative integer");
+int64_t Value::count() const {
+  if (!value_.IsNumber()) fail("a non-negative integer");
+  const double d = value_.As<Napi::Number>().DoubleValue();
+  if (!(d >= 0) || d > 9007199254740991.0 || std::floor(d) != d) fail("a non-negative integer");
   return int64_t(d);
 }
 
-int32_t Args::int32(size_t i, const char* name) const {
-  if (!info_[i].IsNumber()) fail(i, name, "an integer");
-  const double d = info_[i].As<Napi::Number>().DoubleValue();
-  if (!(d >= -2147483648.0 && d <= 2147483647.0) || std::floor(d) != d) fail(i, name, "a 32-bit integer");
+int32_t Value::int32() const {
+  if (!value_.IsNumber()) fail("an integer");
+  const double d = value_.As<Napi::Number>().DoubleValue();
+  if (!(d >= -2147483648.0 && d <= 2147483647.0) || std::floor(d) != d) fail("a 32-bit integer");
   return int32_t(d);
 }
 
-double Args::number(size_t i, const char* name) const {
-  if (!info_[i].IsNumber()) fail(i, name, "a number");
-  return info_[i].As<Napi::Number>().DoubleValue();
+double Value::number() const {
+  if (!value_.IsNumber()) fail("a number");
+  return value_.As<Napi::Number>().DoubleValue();
 }
 
-bool Args::boolean(size_t i, const char* name) const {
-  if (!info_[i].IsBoolean()) fail(i, name, "a boolean");
-  return info_[i].As<Napi::Boolean>().Value();
+bool Value::boolean() const {
+  if (!value_.IsBoolean()) fail("a boolean");
+  return value_.As<Napi::Boolean>().Value();
 }
 
-uint64_t Args::uint64(size_t i, const char* name) const {
-  if (!info_[i].IsBigInt()) fail(i, name, "a bigint");
+uint64_t Value::uint64() const {
+  if (!value_.IsBigInt()) fail("a bigint");
   bool lossless = false;
-  const uint64_t v = info_[i].As<Napi::BigInt>().Uint64Value(&lossless);
-  if (!lossless) fail(i, name, "a bigint in [0, 2^64)");
+  const uint64_t v = value_.As<Napi::BigInt>().Uint64Value(&lossless);
+  if (!lossless) fail("a bigint in [0, 2^64)");
   return v;
 }
 
-std::vector<int64_t> Args::int64Array(size_t i, const char* name) const {
-  if (!info_[i].IsArray()) fail(i, name, "an array of integers");
-  const Napi::Array arr = info_[i].As<Napi::Array>();
+Device Value::device() const {
+  std::string types;
+  for (int t = 0; t < kNumDeviceTypes; ++t) types += std::string(t ? " | '" : "'") + deviceTypeName(DeviceType(t)) + "'";
+  const std::string expected = "a device {type: " + types + ", index}";
+  if (!value_.IsObject()) fail(expected);
+  const Napi::Object o = value_.As<Napi::Object>();
+  const Napi::Value type = o.Get("type");
+  const Napi::Value index = o.Get("index");
+  if (!type.IsString() || !index.IsNumber()) fail(expected);
+  const std::string typeName = type.As<Napi::String>().Utf8Value();
+  int t = 0;
+  while (t < kNumDeviceTypes && typeName != deviceTypeName(DeviceType(t))) ++t;
+  if (t == kNumDeviceTypes) fail(expected);
+  const double k = index.As<Napi::Number>().DoubleValue();
+  if (!(k >= 0 && k < kMaxDevicesPerType) || std::floor(k) != k) {
+    throwRangeError("ERR_INVALID_DEVICE", prefix() + label_ + ": device index " + describeValue(index) +
+                                              " is out of range (an integer below " +
+                                              std::to_string(kMaxDevicesPerType) + ")");
+  }
+  return Device{DeviceType(t), int(k)};
+}
+
+std::vector<int64_t> Value::int64Array() const {
+  if (!value_.IsArray()) fail("an array of integers");
+  const Napi::Array arr = value_.As<Napi::Array>();
   std::vector<int64_t> out(arr.Length());
   for (uint32_t k = 0; k < arr.Length(); ++k) {
     const Napi::Value v = arr.Get(k);
-    if (!v.IsNumber()) fail(i, name, "an array of integers");
+    if (!v.IsNumber()) fail("an array of integers");
     const double d = v.As<Napi::Number>().DoubleValue();
-    if (!(std::fabs(d) <= 9007199254740991.0) || std::floor(d) != d) fail(i, name, "an array of integers");
+    if (!(std::fabs(d) <= 9007199254740991.0) || std::floor(d) != d) fail("an array of integers");
     out[k] = int64_t(d);
   }
   return out;
 }
 
+Fields Value::object() const {
+  if (!value_.IsObject() || value_.IsArray()) fail("an object");
+  return Fields(value_.As<Napi::Object>(), function_, label_ + ".");
+}
+
 void requireSameDevice(const char* function, std::initializer_list<View> views) {
-  const int device = views.begin()->device();
+  const Device device = views.begin()->device();
   for (const View& v : views) {
     if (v.device() != device) {
       throwMixprecError("ERR_DEVICE_MISMATCH", std::string("mixprec native ") + function +
                                                    ": all operands must be on one device");
     }
+  }
+}
+
+void requireCpu(const char* function, const View& v) {
+  if (v.device().type != DeviceType::Cpu) {
+    throwTypeError("ERR_INVALID_ARG", std::string("mixprec native ") + function + ": cpu storages only");
   }
 }
 
@@ -139,13 +193,13 @@ int64_t checkedProduct(const char* function, std::initializer_list<int64_t> fact
   return p;
 }
 
-int64_t spanOf(const Args& args, size_t index, const std::vector<int64_t>& shape, const std::vector<int64_t>& strides) {
-  if (strides.size() != shape.size()) args.fail(index, "strides", "one stride per output dimension");
+int64_t spanOf(const Value& strides, const std::vector<int64_t>& shape, const std::vector<int64_t>& values) {
+  if (values.size() != shape.size()) strides.fail("one stride per output dimension");
   int64_t last = 0;
   for (size_t d = 0; d < shape.size(); ++d) {
     if (shape[d] == 0) return 0;
-    if (strides[d] < 0) args.fail(index, "strides", "non-negative strides");
-    last += (shape[d] - 1) * strides[d];
+    if (values[d] < 0) strides.fail("non-negative strides");
+    last += (shape[d] - 1) * values[d];
   }
   return last + 1;
 }

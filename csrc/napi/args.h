@@ -1,13 +1,16 @@
 // Argument checks for the bindings. Every failure is a clear JS error naming the native function
-// and the argument; the TypeScript layer validates first, these keep misuse from ever reaching a
-// kernel with a bad pointer.
+// and the argument (by position, or by its path inside an argument object: `a.rowStride`); the
+// TypeScript layer validates first, these keep misuse from ever reaching a kernel with a bad
+// pointer.
 #pragma once
 #include <napi.h>
 
 #include <cstdint>
 #include <string>
+#include <utility>
 #include <vector>
 
+#include "../core/backend.h"
 #include "../core/dtype.h"
 #include "../core/kernelArgs.h"
 #include "../core/storage.h"
@@ -21,39 +24,97 @@ struct View {
   int64_t numel;
   DType dtype;
   void* data() const { return ptr; }
-  int device() const { return storage->device; }
+  Device device() const { return storage->device; }
+  // The backend of the storage's device, and the device's index within that backend.
+  Backend& backend() const { return backendFor(storage->device); }
+  int index() const { return storage->device.index; }
+};
+
+class Fields;
+
+// One argument or field, with the label errors name it by.
+class Value {
+ public:
+  Value(Napi::Value value, const char* function, std::string label)
+      : value_(value), function_(function), label_(std::move(label)) {}
+
+  bool isNullish() const { return value_.IsNull() || value_.IsUndefined(); }
+  const Napi::Value& raw() const { return value_; }
+  Storage* storage() const;
+  DType dtype() const;
+  int32_t enumValue(bool (*valid)(int32_t)) const;
+  int64_t count() const;  // a non-negative integer below 2^53
+  int32_t int32() const;
+  double number() const;
+  bool boolean() const;
+  uint64_t uint64() const;  // a BigInt
+  Device device() const;    // {type: a deviceTypeName, index}
+  std::vector<int64_t> int64Array() const;
+  Fields object() const;
+
+  [[noreturn]] void fail(const std::string& expected) const;
+  // Errors about this argument that are not type errors (bounds, released memory).
+  std::string prefix() const { return std::string("mixprec native ") + function_ + ": "; }
+  const std::string& label() const { return label_; }
+
+ private:
+  Napi::Value value_;
+  const char* function_;  // a string literal: argument readers outlive the Args they came from
+  std::string label_;
+};
+
+// An argument that is an object of named fields; nested objects extend the path (`a.storage`).
+class Fields {
+ public:
+  Fields(Napi::Object object, const char* function, std::string path)
+      : object_(object), function_(function), path_(std::move(path)) {}
+  Value operator[](const char* name) const { return Value(object_.Get(name), function_, path_ + name); }
+  // {storage, offset} at `name`, checked to hold `numel` elements of `dtype`.
+  View view(const char* name, int64_t numel, DType dtype) const;
+  [[noreturn]] void fail(const char* name, const std::string& expected) const { (*this)[name].fail(expected); }
+
+ private:
+  Napi::Object object_;
+  const char* function_;
+  std::string path_;
 };
 
 class Args {
  public:
   Args(const Napi::CallbackInfo& info, const char* function, size_t count);
 
-  Storage* storage(size_t i, const char* name) const;
+  Value operator[](size_t i) const;
+  Value at(size_t i, const char* name) const;
+  // The argument object at i (the only argument of most kernel calls).
+  Fields fields(size_t i) const;
+  Storage* storage(size_t i, const char* name) const { return at(i, name).storage(); }
   // Storage handle at i, element offset at i+1, checked to hold `numel` elements of `dtype`.
   View view(size_t i, const char* name, int64_t numel, DType dtype) const;
-  DType dtype(size_t i, const char* name) const;
-  int32_t enumValue(size_t i, const char* name, bool (*valid)(int32_t)) const;
-  int64_t count(size_t i, const char* name) const;  // a non-negative integer below 2^53
-  int32_t int32(size_t i, const char* name) const;
-  double number(size_t i, const char* name) const;
-  bool boolean(size_t i, const char* name) const;
-  uint64_t uint64(size_t i, const char* name) const;  // a BigInt
-  std::vector<int64_t> int64Array(size_t i, const char* name) const;
+  DType dtype(size_t i, const char* name) const { return at(i, name).dtype(); }
+  int32_t enumValue(size_t i, const char* name, bool (*valid)(int32_t)) const { return at(i, name).enumValue(valid); }
+  int64_t count(size_t i, const char* name) const { return at(i, name).count(); }
+  int32_t int32(size_t i, const char* name) const { return at(i, name).int32(); }
+  double number(size_t i, const char* name) const { return at(i, name).number(); }
+  bool boolean(size_t i, const char* name) const { return at(i, name).boolean(); }
+  uint64_t uint64(size_t i, const char* name) const { return at(i, name).uint64(); }
+  Device device(size_t i, const char* name) const { return at(i, name).device(); }
+  std::vector<int64_t> int64Array(size_t i, const char* name) const { return at(i, name).int64Array(); }
 
-  [[noreturn]] void fail(size_t i, const char* name, const std::string& expected) const;
+  [[noreturn]] void fail(size_t i, const char* name, const std::string& expected) const { at(i, name).fail(expected); }
 
  private:
   const Napi::CallbackInfo& info_;
-  std::string function_;
+  const char* function_;
 };
 
 std::string describeValue(const Napi::Value& v);
 void requireSameDevice(const char* function, std::initializer_list<View> views);
-inline bool onCpu(const View& v) { return v.device() == kCpuDevice; }
+// The scalar references the tests compare against run on host memory only.
+void requireCpu(const char* function, const View& v);
 // The product of element counts; ERR_INVALID_ARG when it overflows or exceeds 2^53.
 int64_t checkedProduct(const char* function, std::initializer_list<int64_t> factors);
 // Elements an input spans when read along `shape` with `strides` (0 for an empty shape); the
-// strides (argument `index`) must be non-negative, one per dimension.
-int64_t spanOf(const Args& args, size_t index, const std::vector<int64_t>& shape, const std::vector<int64_t>& strides);
+// strides must be non-negative, one per dimension.
+int64_t spanOf(const Value& strides, const std::vector<int64_t>& shape, const std::vector<int64_t>& values);
 
 }  // namespace mp::napi

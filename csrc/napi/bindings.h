@@ -1,4 +1,5 @@
-// The groups of exported functions.
+// The groups of exported functions. Test hooks (scalar references, the peak probe) go on `test`,
+// exported as `_test`: the library never calls them.
 #pragma once
 #include <napi.h>
 
@@ -6,9 +7,10 @@ namespace mp::napi {
 
 void registerInfoBindings(Napi::Env env, Napi::Object exports);
 void registerMemoryBindings(Napi::Env env, Napi::Object exports);
-void registerKernelBindings(Napi::Env env, Napi::Object exports);
+void registerKernelBindings(Napi::Env env, Napi::Object exports, Napi::Object test);
 void registerIndexingBindings(Napi::Env env, Napi::Object exports);
-void registerOptimizerBindings(Napi::Env env, Napi::Object exports);
-void registerAmpBindings(Napi::Env env, Napi::Object exports);
+void registerOptimizerBindings(Napi::Env env, Napi::Object exports, Napi::Object test);
+void registerAmpBindings(Napi::Env env, Napi::Object exports, Napi::Object test);
+void registerTestBindings(Napi::Env env, Napi::Object test);
 
 }  // namespace mp::napi

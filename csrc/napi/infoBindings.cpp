@@ -1,8 +1,8 @@
 // What was built and chosen: SIMD level, threads, CUDA.
+#include "../core/backend.h"
 #include "../core/errors.h"
 #include "../core/threadPool.h"
 #include "../cpu/cpuFeatures.h"
-#include "../cuda/cudaBackend.h"
 #include "args.h"
 #include "bindings.h"
 #include "guarded.h"
@@ -16,9 +16,10 @@ Napi::Value info(const Napi::CallbackInfo& cb) {
   o.Set("simdDetected", simdLevelName(detectedSimdLevel()));
   o.Set("simdActive", simdLevelName(activeSimdLevel()));
   o.Set("numThreads", numThreads());
-  o.Set("cudaCompiled", cuda::compiled());
-  o.Set("cudaDeviceCount", cuda::deviceCount());
-  o.Set("cudaUnavailableReason", cuda::unavailableReason());
+  Backend& cuda = backendFor(DeviceType::Cuda);
+  o.Set("cudaCompiled", cuda.compiled());
+  o.Set("cudaDeviceCount", cuda.deviceCount());
+  o.Set("cudaUnavailableReason", cuda.unavailableReason());
   return o;
 }
 
@@ -35,15 +36,19 @@ Napi::Value setSimd(const Napi::CallbackInfo& cb) {
   return Napi::Boolean::New(cb.Env(), setSimdLevel(level));
 }
 
-Napi::Value cudaSynchronize(const Napi::CallbackInfo& cb) {
-  Args args(cb, "cudaSynchronize", 1);
-  cuda::synchronize(args.int32(0, "device"));
+// synchronize(device): waits for the device's queued work.
+Napi::Value synchronize(const Napi::CallbackInfo& cb) {
+  Args args(cb, "synchronize", 1);
+  const Device device = args.device(0, "device");
+  backendFor(device).synchronize(device.index);
   return cb.Env().Undefined();
 }
 
-Napi::Value cudaCapability(const Napi::CallbackInfo& cb) {
-  Args args(cb, "cudaCapability", 1);
-  return Napi::Number::New(cb.Env(), cuda::computeCapability(args.int32(0, "device")));
+// computeCapability(device): major * 10 + minor for a CUDA device.
+Napi::Value computeCapability(const Napi::CallbackInfo& cb) {
+  Args args(cb, "computeCapability", 1);
+  const Device device = args.device(0, "device");
+  return Napi::Number::New(cb.Env(), backendFor(device).computeCapability(device.index));
 }
 
 }  // namespace
@@ -51,8 +56,8 @@ Napi::Value cudaCapability(const Napi::CallbackInfo& cb) {
 void registerInfoBindings(Napi::Env env, Napi::Object exports) {
   exportFunction<info>(env, exports, "info");
   exportFunction<setSimd>(env, exports, "setSimdLevel");
-  exportFunction<cudaSynchronize>(env, exports, "cudaSynchronize");
-  exportFunction<cudaCapability>(env, exports, "cudaCapability");
+  exportFunction<synchronize>(env, exports, "synchronize");
+  exportFunction<computeCapability>(env, exports, "computeCapability");
 }
 
 }  // namespace mp::napi

@@ -5,8 +5,6 @@
 
 #include "../core/cpuBlockCache.h"
 #include "../core/errors.h"
-#include "../cpu/castKernels.h"
-#include "../cuda/cudaBackend.h"
 #include "args.h"
 #include "bindings.h"
 #include "envData.h"
@@ -16,19 +14,9 @@
 namespace mp::napi {
 namespace {
 
-int deviceArg(const Args& args, size_t i) {
-  const int32_t device = args.int32(i, "device");
-  if (device < kCpuDevice || device >= kMaxCudaDevices) {
-    throwRangeError("ERR_INVALID_DEVICE", "mixprec native alloc: device index " + std::to_string(device) +
-                                              " is out of range (cpu is -1, cuda:N is N < " +
-                                              std::to_string(kMaxCudaDevices) + ")");
-  }
-  return device;
-}
-
 Napi::Value alloc(const Napi::CallbackInfo& cb) {
   Args args(cb, "alloc", 4);
-  const int device = deviceArg(args, 0);
+  const Device device = args.device(0, "device");
   const DType dtype = args.dtype(1, "dtype");
   const int64_t numel = args.count(2, "numel");
   const bool zeroed = args.boolean(3, "zeroed");
@@ -63,11 +51,7 @@ Napi::Value write(const Napi::CallbackInfo& cb) {
   const int64_t numel = int64_t(bytes / elementSize(dtype));
   const View dst = args.view(0, "storage", numel, dtype);
   const char* src = static_cast<const char*>(source.ArrayBuffer().Data()) + source.ByteOffset();
-  if (dst.device() == kCpuDevice) {
-    memcpy(dst.data(), src, bytes);
-  } else if (bytes > 0) {
-    cuda::copyHostToDevice(dst.device(), dst.data(), src, bytes);
-  }
+  if (bytes > 0) dst.backend().copyHostToDevice(dst.index(), dst.data(), src, bytes);
   return cb.Env().Undefined();
 }
 
@@ -80,22 +64,25 @@ DType readDtype(const Args& args, const Napi::CallbackInfo& cb, DType stored) {
 // temporary freed (deferred, never blocking) when this object goes away.
 class DeviceSource {
  public:
-  DeviceSource(const View& src, DType as) : device_(src.device()), ptr_(src.ptr) {
+  DeviceSource(const View& src, DType as)
+      : backend_(src.backend()), device_(src.index()), ptr_(src.ptr), tempBytes_(size_t(src.numel) * elementSize(as)) {
     if (as == src.dtype) return;
-    temp_ = cuda::allocate(device_, size_t(src.numel) * elementSize(as), false);
+    temp_ = backend_.allocate(device_, tempBytes_, false);
     ptr_ = static_cast<const char*>(temp_);
-    cuda::cast(device_, src.ptr, src.dtype, temp_, as, src.numel);
+    backend_.cast(device_, src.ptr, src.dtype, temp_, as, src.numel);
   }
   ~DeviceSource() {
-    if (temp_) cuda::deferFree(device_, temp_);
+    if (temp_) backend_.deferFree(device_, temp_, tempBytes_);
   }
   DeviceSource(const DeviceSource&) = delete;
   DeviceSource& operator=(const DeviceSource&) = delete;
   const char* ptr() const { return ptr_; }
 
  private:
+  Backend& backend_;
   int device_;
   const char* ptr_;
+  size_t tempBytes_;
   void* temp_ = nullptr;
 };
 
@@ -104,11 +91,12 @@ Napi::ArrayBuffer readNow(Napi::Env env, const View& src, DType as) {
   const size_t bytes = size_t(src.numel) * elementSize(as);
   Napi::ArrayBuffer out = Napi::ArrayBuffer::New(env, bytes);
   if (bytes == 0) return out;
-  if (src.device() == kCpuDevice) {
-    cpu::cast(src.ptr, src.dtype, out.Data(), as, src.numel);
+  Backend& backend = src.backend();
+  if (backend.hostAccessible()) {
+    backend.cast(src.index(), src.ptr, src.dtype, out.Data(), as, src.numel);
   } else {
     const DeviceSource from(src, as);
-    cuda::copyDeviceToHost(src.device(), out.Data(), from.ptr(), bytes);
+    backend.copyDeviceToHost(src.index(), out.Data(), from.ptr(), bytes);
   }
   return out;
 }
@@ -125,15 +113,15 @@ Napi::Value read(const Napi::CallbackInfo& cb) {
 class ReadWorker : public Napi::AsyncWorker {
  public:
   ReadWorker(Napi::Env env, Napi::Value handle, const View& src, DType as)
-      : Napi::AsyncWorker(env, "mixprec.read"), deferred_(Napi::Promise::Deferred::New(env)), device_(src.device()),
-        from_(src, as), bytes_(size_t(src.numel) * elementSize(as)), host_(bytes_) {
+      : Napi::AsyncWorker(env, "mixprec.read"), deferred_(Napi::Promise::Deferred::New(env)), backend_(src.backend()),
+        device_(src.index()), from_(src, as), bytes_(size_t(src.numel) * elementSize(as)), host_(bytes_) {
     keepAlive_ = Napi::Persistent(handle.As<Napi::Object>());
   }
   Napi::Promise promise() { return deferred_.Promise(); }
 
   void Execute() override {
     try {
-      cuda::copyDeviceToHost(device_, host_.data(), from_.ptr(), bytes_);
+      backend_.copyDeviceToHost(device_, host_.data(), from_.ptr(), bytes_);
     } catch (const Error& e) {
       code_ = e.code();
       SetError(e.what());
@@ -153,6 +141,7 @@ class ReadWorker : public Napi::AsyncWorker {
  private:
   Napi::Promise::Deferred deferred_;
   Napi::ObjectReference keepAlive_;
+  Backend& backend_;
   int device_;
   DeviceSource from_;
   size_t bytes_;
@@ -165,7 +154,7 @@ Napi::Value readAsync(const Napi::CallbackInfo& cb) {
   Args args(cb, "readAsync", 4);
   const View src = args.view(0, "storage", args.count(2, "numel"), args.dtype(3, "dtype"));
   const DType as = readDtype(args, cb, src.dtype);
-  if (src.device() == kCpuDevice || src.numel == 0) {
+  if (src.backend().hostAccessible() || src.numel == 0) {
     Napi::Promise::Deferred done = Napi::Promise::Deferred::New(cb.Env());
     done.Resolve(readNow(cb.Env(), src, as));
     return done.Promise();
@@ -187,16 +176,33 @@ Napi::Value copy(const Napi::CallbackInfo& cb) {
   const char* s = src.ptr;
   const size_t bytes = size_t(numel) * elementSize(dtype);
   if (bytes == 0) return cb.Env().Undefined();
-  if (dst.device() == kCpuDevice && src.device() == kCpuDevice) {
-    memmove(d, s, bytes);
-  } else if (dst.device() == kCpuDevice) {
-    cuda::copyDeviceToHost(src.device(), d, s, bytes);
-  } else if (src.device() == kCpuDevice) {
-    cuda::copyHostToDevice(dst.device(), d, s, bytes);
+  if (dst.device().type == src.device().type) {
+    dst.backend().copyDeviceToDevice(dst.index(), d, src.index(), s, bytes);
+  } else if (src.backend().hostAccessible()) {
+    dst.backend().copyHostToDevice(dst.index(), d, s, bytes);
+  } else if (dst.backend().hostAccessible()) {
+    src.backend().copyDeviceToHost(src.index(), d, s, bytes);
   } else {
-    cuda::copyDeviceToDevice(dst.device(), d, src.device(), s, bytes);
+    throwMixprecError("ERR_DEVICE_MISMATCH", "mixprec native copy: copies between two kinds of device go through the cpu");
   }
   return cb.Env().Undefined();
+}
+
+Napi::Object deviceStats(Napi::Env env, const MemoryStats& stats, Device device) {
+  Napi::Object d = Napi::Object::New(env);
+  d.Set("type", deviceTypeName(device.type));
+  d.Set("index", device.index);
+  d.Set("bytes", double(stats.deviceBytes(device)));
+  d.Set("peakBytes", double(stats.devicePeak(device)));
+  Napi::Array perDtype = Napi::Array::New(env, kNumDTypes);
+  for (int t = 0; t < kNumDTypes; ++t) {
+    Napi::Object slot = Napi::Object::New(env);
+    slot.Set("storages", double(stats.slot(device, DType(t)).count));
+    slot.Set("bytes", double(stats.slot(device, DType(t)).bytes));
+    perDtype.Set(uint32_t(t), slot);
+  }
+  d.Set("dtypes", perDtype);
+  return d;
 }
 
 Napi::Value memoryStats(const Napi::CallbackInfo& cb) {
@@ -207,21 +213,13 @@ Napi::Value memoryStats(const Napi::CallbackInfo& cb) {
   o.Set("peakBytes", double(stats.totalPeak()));
   Napi::Array devices = Napi::Array::New(env);
   uint32_t k = 0;
-  for (int device = kCpuDevice; device < kMaxCudaDevices; ++device) {
-    if (device != kCpuDevice && stats.devicePeak(device) == 0) continue;
-    Napi::Object d = Napi::Object::New(env);
-    d.Set("device", device);
-    d.Set("bytes", double(stats.deviceBytes(device)));
-    d.Set("peakBytes", double(stats.devicePeak(device)));
-    Napi::Array perDtype = Napi::Array::New(env, kNumDTypes);
-    for (int t = 0; t < kNumDTypes; ++t) {
-      Napi::Object slot = Napi::Object::New(env);
-      slot.Set("storages", double(stats.slot(device, DType(t)).count));
-      slot.Set("bytes", double(stats.slot(device, DType(t)).bytes));
-      perDtype.Set(uint32_t(t), slot);
+  for (int type = 0; type < kNumDeviceTypes; ++type) {
+    for (int index = 0; index < kMaxDevicesPerType; ++index) {
+      const Device device{DeviceType(type), index};
+      // The cpu is always listed; other devices once they held memory.
+      if (device != Device{} && stats.devicePeak(device) == 0) continue;
+      devices.Set(k++, deviceStats(env, stats, device));
     }
-    d.Set("dtypes", perDtype);
-    devices.Set(k++, d);
   }
   o.Set("devices", devices);
   return o;

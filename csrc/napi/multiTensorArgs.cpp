@@ -13,29 +13,32 @@ std::string where(const char* function, const ListSpec& spec, size_t i) {
   return std::string("mixprec native ") + function + ": " + spec.name + "[" + std::to_string(i) + "]";
 }
 
-Napi::Array listAt(const Args& args, const Napi::Value& lists, size_t index, const char* name, size_t l, size_t length) {
-  const Napi::Value v = lists.As<Napi::Array>().Get(uint32_t(l));
+Napi::Array listAt(const Value& lists, size_t l, size_t length) {
+  const Napi::Value v = lists.raw().As<Napi::Array>().Get(uint32_t(l));
   if (!v.IsArray() || v.As<Napi::Array>().Length() != length) {
-    args.fail(index, name, "an array of " + std::to_string(length) + "-element arrays (list " + std::to_string(l) + ")");
+    lists.fail("an array of " + std::to_string(length) + "-element arrays (list " + std::to_string(l) + ")");
   }
   return v.As<Napi::Array>();
 }
 
 }  // namespace
 
-MultiTensor readLists(const Napi::CallbackInfo& cb, const Args& args, const char* function, DType dtype,
-                      std::initializer_list<ListSpec> specs) {
-  if (dtype != DType::Float32 && dtype != DType::Float16 && dtype != DType::BFloat16 && dtype != DType::Float64) {
-    args.fail(0, "dtype", "a floating dtype code");
-  }
+MultiTensor readLists(const Fields& args, const char* function, std::initializer_list<ListSpec> specs) {
+  const Fields f = args["lists"].object();
   MultiTensor m;
-  m.t.numel = args.int64Array(1, "numels");
-  for (int64_t n : m.t.numel) {
-    if (n < 0) args.fail(1, "numels", "an array of non-negative integers");
+  m.dtype = f["dtype"].dtype();
+  if (m.dtype != DType::Float32 && m.dtype != DType::Float16 && m.dtype != DType::BFloat16 && m.dtype != DType::Float64) {
+    f.fail("dtype", "a floating dtype code");
   }
-  for (size_t k : {size_t(2), size_t(3)}) {
-    if (!cb[k].IsArray() || cb[k].As<Napi::Array>().Length() != specs.size()) {
-      args.fail(k, k == 2 ? "handles" : "offsets", "an array of " + std::to_string(specs.size()) + " lists");
+  m.t.numel = f["numels"].int64Array();
+  for (int64_t n : m.t.numel) {
+    if (n < 0) f.fail("numels", "an array of non-negative integers");
+  }
+  const Value handlesValue = f["handles"];
+  const Value offsetsValue = f["offsets"];
+  for (const Value& v : {handlesValue, offsetsValue}) {
+    if (!v.raw().IsArray() || v.raw().As<Napi::Array>().Length() != specs.size()) {
+      v.fail("an array of " + std::to_string(specs.size()) + " lists");
     }
   }
   const size_t count = m.t.numel.size();
@@ -43,11 +46,11 @@ MultiTensor readLists(const Napi::CallbackInfo& cb, const Args& args, const char
   size_t l = 0;
   for (const ListSpec& spec : specs) {
     const size_t length = spec.used ? count : 0;
-    const Napi::Array handles = listAt(args, cb[2], 2, "handles", l, length);
-    const Napi::Array offsets = listAt(args, cb[3], 3, "offsets", l, length);
+    const Napi::Array handles = listAt(handlesValue, l, length);
+    const Napi::Array offsets = listAt(offsetsValue, l, length);
     std::vector<void*> ptrs(length);
     for (size_t i = 0; i < length; ++i) {
-      Storage* s = unwrapStorage(cb.Env(), handles.Get(uint32_t(i)));
+      Storage* s = unwrapStorage(handles.Env(), handles.Get(uint32_t(i)));
       if (!s) throwTypeError("ERR_INVALID_ARG", where(function, spec, i) + " must be a storage handle");
       if (s->released) {
         throwMixprecError("ERR_DISPOSED", where(function, spec, i) + " uses memory that was already released (a disposed tensor)");
@@ -57,7 +60,7 @@ MultiTensor readLists(const Napi::CallbackInfo& cb, const Args& args, const char
       if (!(offset >= 0 && offset <= 9007199254740991.0 && std::floor(offset) == offset)) {
         throwTypeError("ERR_INVALID_ARG", where(function, spec, i) + ": offset must be a non-negative integer, got " + describeValue(ov));
       }
-      const DType type = spec.counter ? DType::Float32 : dtype;
+      const DType type = spec.counter ? DType::Float32 : m.dtype;
       const int64_t numel = spec.counter ? 1 : m.t.numel[i];
       if ((uint64_t(offset) + uint64_t(numel)) * elementSize(type) > s->bytes) {
         throwRangeError("ERR_OUT_OF_BOUNDS", where(function, spec, i) + " needs " + std::to_string(numel) + " " +
@@ -77,10 +80,9 @@ MultiTensor readLists(const Napi::CallbackInfo& cb, const Args& args, const char
   return m;
 }
 
-float* deviceScalar(const Napi::CallbackInfo& cb, const Args& args, const char* function, size_t index,
-                    const char* name, int device, bool optional) {
-  if (optional && (cb[index].IsNull() || cb[index].IsUndefined())) return nullptr;
-  const View v = args.view(index, name, 1, DType::Float32);
+float* deviceScalar(const Fields& f, const char* function, const char* name, Device device, bool optional) {
+  if (optional && f[name].isNullish()) return nullptr;
+  const View v = f.view(name, 1, DType::Float32);
   if (v.device() != device) {
     throwMixprecError("ERR_DEVICE_MISMATCH",
                       std::string("mixprec native ") + function + ": " + name + " must be on the tensors' device");
@@ -88,12 +90,12 @@ float* deviceScalar(const Napi::CallbackInfo& cb, const Args& args, const char* 
   return static_cast<float*>(v.data());
 }
 
-bool reference(const Args& args, size_t index, const MultiTensor& m, const char* function) {
-  const bool r = args.boolean(index, "reference");
-  if (r && m.device != kCpuDevice) {
-    throwTypeError("ERR_INVALID_ARG", std::string("mixprec native ") + function + ": the scalar reference runs on cpu storages only");
+Backend& backendOf(const MultiTensor& m, const char* function, bool reference) {
+  if (!reference) return backendFor(m.device);
+  if (m.device.type != DeviceType::Cpu) {
+    throwTypeError("ERR_INVALID_ARG", std::string("mixprec native ") + function + ": cpu storages only");
   }
-  return r;
+  return cpuReferenceBackend();
 }
 
 }  // namespace mp::napi

@@ -1,6 +1,7 @@
-// Reading the arguments of the multi-tensor bindings (optimizers, gradient clipping, AMP):
-// (dtype, numels, handles, offsets, ...) where handles[l][i] and offsets[l][i] locate tensor i of
-// list l, plus float32 device scalars. Every storage, offset and size is checked.
+// Reading the arguments of the multi-tensor bindings (optimizers, gradient clipping, AMP): each
+// takes one object whose `lists` field is {dtype, numels, handles, offsets}, where handles[l][i]
+// and offsets[l][i] locate tensor i of list l, plus float32 device scalars {storage, offset}.
+// Every storage, offset and size is checked.
 #pragma once
 #include <initializer_list>
 
@@ -16,20 +17,20 @@ struct ListSpec {
 };
 
 struct MultiTensor {
+  DType dtype = DType::Float32;
   TensorLists t;
-  int device = kCpuDevice;
+  Device device;
 };
 
-// The lists at arguments 1..3 (numels, handles, offsets), one per spec, for floating `dtype`.
-MultiTensor readLists(const Napi::CallbackInfo& cb, const Args& args, const char* function, DType dtype,
-                      std::initializer_list<ListSpec> specs);
+// The lists of f["lists"], one per spec, for a floating dtype.
+MultiTensor readLists(const Fields& f, const char* function, std::initializer_list<ListSpec> specs);
 
-// A float32 one-element tensor on `device` at arguments (index, index + 1), or nullptr when the
-// handle is null and the scalar is optional.
-float* deviceScalar(const Napi::CallbackInfo& cb, const Args& args, const char* function, size_t index,
-                    const char* name, int device, bool optional);
+// A float32 one-element tensor {storage, offset} on `device` at `name`, or nullptr when it is
+// null and the scalar is optional.
+float* deviceScalar(const Fields& f, const char* function, const char* name, Device device, bool optional);
 
-// The `reference` flag at `index`: the scalar reference runs on CPU storages only.
-bool reference(const Args& args, size_t index, const MultiTensor& m, const char* function);
+// The backend a multi-tensor binding runs on: the tensors' device's, or (the test surface's
+// `reference` twins) the CPU references, which need cpu tensors.
+Backend& backendOf(const MultiTensor& m, const char* function, bool reference);
 
 }  // namespace mp::napi

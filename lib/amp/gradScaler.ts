@@ -15,11 +15,10 @@ import { Device } from '../device';
 import { isFloatingPoint } from '../dtype';
 import { argRangeError, argTypeError, MixprecError } from '../errors';
 import { keep, tidy } from '../memory';
-import { native } from '../native';
 import { noGrad } from '../autograd/gradMode';
 import '../ops/fillCopy';
 import { mul } from '../ops/elementwise';
-import { groupByDeviceDtype, nativeLists, withScalarOn } from '../ops/multiTensor';
+import { ampUnscale, ampUpdateScale, groupByDeviceDtype, withScalarOn } from '../ops/multiTensor';
 import type { Module } from '../nn/module';
 import type { Optimizer } from '../optim/optimizer';
 import { Tensor } from '../tensor';
@@ -315,10 +314,9 @@ export class GradScaler extends EventEmitter {
         throw new MixprecError('ERR_INVALID_ARG', `${op}: no inf checks were recorded this iteration; call scaler.step(optimizer) (or unscale) before update()`);
       }
       const total = this.combined(found, scale.device);
-      native.ampUpdateScale(scale.storage.handle, scale.offset, this.tracker!.storage.handle, this.tracker!.offset,
-        this.hysteresisLeft!.storage.handle, this.hysteresisLeft!.offset, total.storage.handle, total.offset,
-        this.stats!.storage.handle, this.stats!.offset, this.growthFactor, this.backoffFactor, this.growthInterval,
-        this.hysteresis, this.minScale, this.maxScale);
+      ampUpdateScale({ scale, tracker: this.tracker!, hysteresisLeft: this.hysteresisLeft!, foundInf: total, stats: this.stats! }, {
+        growthFactor: this.growthFactor, backoffFactor: this.backoffFactor, growthInterval: this.growthInterval,
+        hysteresis: this.hysteresis, minScale: this.minScale, maxScale: this.maxScale });
       if (!found.includes(total)) total.dispose();
       for (const t of [scale, this.tracker!, this.hysteresisLeft!, this.stats!]) t.markModified();
       this.reportEvents();
@@ -471,12 +469,8 @@ export class GradScaler extends EventEmitter {
       const flags = keep(zeros([items.length], { device }));
       state.flags.push({ params: items, flags });
       const grads = items.map((p) => p.grad!);
-      const l = nativeLists(dtype, [grads]);
       const foundInf = found;
-      withScalarOn(scale, device, (s) => {
-        native.ampUnscale(l.dtype, l.numels, l.handles, l.offsets, s?.storage.handle ?? null, s?.offset ?? 0,
-          foundInf.storage.handle, foundInf.offset, flags.storage.handle, flags.offset, false);
-      });
+      withScalarOn(scale, device, (s) => ampUnscale(dtype, grads, s, foundInf, flags));
       if (scale) for (const g of grads) g.markModified();
     }
     if (state.foundInf.size === 0) {

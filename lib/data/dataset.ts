@@ -3,9 +3,7 @@
  */
 import { allocate } from '../creation';
 import { Device } from '../device';
-import { dtypeCode } from '../dtype';
 import { argRangeError, MixprecTypeError } from '../errors';
-import { native } from '../native';
 import { checkTensor, Tensor } from '../tensor';
 
 /**
@@ -127,7 +125,7 @@ export class TensorDataset implements Dataset {
     });
     return this.tensors.map((t, k) => {
       const staged = allocate(op, [indices.length, ...t.shape.slice(1)], { dtype: t.dtype, device: Device.cpu, requiresGrad: false });
-      native.write(staged.storage.handle, 0, dtypeCode(t.dtype), rows[k]);
+      staged.storage.write(0, rows[k]);
       if (t.device === Device.cpu) return staged;
       const moved = staged.to(t.device);
       staged.dispose();

@@ -6,9 +6,8 @@
 import { zeros } from '../creation';
 import { argRangeError, argTypeError, MixprecError } from '../errors';
 import { tidy } from '../memory';
-import { native } from '../native';
 import { div } from '../ops/elementwise';
-import { groupByDeviceDtype, nativeLists, withScalarOn } from '../ops/multiTensor';
+import { groupByDeviceDtype, multiTensorClamp, multiTensorNorm, multiTensorScale, withScalarOn } from '../ops/multiTensor';
 import '../ops/unary';
 import { checkTensor, Tensor } from '../tensor';
 
@@ -44,8 +43,7 @@ function floatingGrads(op: string, grads: Tensor[]): void {
 /** The normType-norm of all of `tensors` together, as a new float32 0-d tensor on their device. */
 function normOf(tensors: Tensor[], normType: number): Tensor {
   const out = zeros([], { device: tensors[0].device });
-  const l = nativeLists(tensors[0].dtype, [tensors]);
-  native.multiTensorNorm(l.dtype, l.numels, l.handles, l.offsets, normType, out.storage.handle, out.offset, false);
+  multiTensorNorm(tensors, normType, out);
   return out;
 }
 
@@ -94,10 +92,7 @@ export function clipGradNorm(params: Tensor | Iterable<Tensor>, maxNorm: number,
   tidy(() => {
     const coef = div(maxNorm, total.add(1e-6)).clamp(undefined, 1);
     for (const { device, dtype, items } of groups) {
-      withScalarOn(coef, device, (scale) => {
-        const l = nativeLists(dtype, [items]);
-        native.multiTensorScale(l.dtype, l.numels, l.handles, l.offsets, scale.storage.handle, scale.offset, false);
-      });
+      withScalarOn(coef, device, (scale) => multiTensorScale(dtype, items, scale));
       for (const g of items) g.markModified();
     }
   });
@@ -120,8 +115,7 @@ export function clipGradValue(params: Tensor | Iterable<Tensor>, clipValue: numb
   const grads = gradsOf(op, params);
   floatingGrads(op, grads);
   for (const { dtype, items } of groupByDeviceDtype(grads, (g) => g)) {
-    const l = nativeLists(dtype, [items]);
-    native.multiTensorClamp(l.dtype, l.numels, l.handles, l.offsets, -clipValue, clipValue, false);
+    multiTensorClamp(dtype, items, -clipValue, clipValue);
     for (const g of items) g.markModified();
   }
 }

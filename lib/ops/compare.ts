@@ -9,6 +9,7 @@ import { broadcastShapes, broadcastStrides } from '../shape';
 import { Tensor } from '../tensor';
 import type { Operand } from './elementwise';
 import { defineOp } from './registry';
+import { operand, strided } from './nativeOperands';
 import { checkTensor, newResult, requireSameDevice, withDtype } from './operands';
 
 const codes = { eq: 0, ne: 1, lt: 2, le: 3, gt: 4, ge: 5 } as const;
@@ -32,8 +33,8 @@ function compare(name: CompareName, input: Tensor, other: Operand): Tensor {
   const out = newResult(name, shape, 'bool', a);
   withDtype(a, dtype, (x) =>
     withDtype(b, dtype, (y) => {
-      native.compare(codes[name], dtypeCode(dtype), x.storage.handle, x.offset, broadcastStrides(a.shape, shape), y.storage.handle, y.offset,
-        broadcastStrides(b.shape, shape), out.storage.handle, out.offset, shape);
+      native.compare({ op: codes[name], dtype: dtypeCode(dtype), a: strided(x, broadcastStrides(a.shape, shape)),
+        b: strided(y, broadcastStrides(b.shape, shape)), out: operand(out), shape });
     }),
   );
   return out;

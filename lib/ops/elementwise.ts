@@ -8,6 +8,7 @@ import { native } from '../native';
 import { broadcastShapes, broadcastStrides, sameShape } from '../shape';
 import { Tensor } from '../tensor';
 import { sumToShape } from './gradUtils';
+import { operand, strided } from './nativeOperands';
 import { checkTensor, newResult, requireSameDevice, withDtype } from './operands';
 import { checkInPlace, defineOp, type BackwardContext, type OpDef } from './registry';
 
@@ -59,8 +60,8 @@ export function binary(op: BinaryName, opName: string, a: Operand, b: Operand, o
   const target = out ?? newResult(opName, shape, dtype, x);
   withDtype(x, dtype, (cx) =>
     withDtype(y, dtype, (cy) => {
-      native.binary(code, dtypeCode(dtype), cx.storage.handle, cx.offset, broadcastStrides(x.shape, shape), cy.storage.handle, cy.offset,
-        broadcastStrides(y.shape, shape), target.storage.handle, target.offset, shape);
+      native.binary({ op: code, dtype: dtypeCode(dtype), a: strided(cx, broadcastStrides(x.shape, shape)),
+        b: strided(cy, broadcastStrides(y.shape, shape)), out: operand(target), shape });
     }),
   );
   return target;

@@ -6,6 +6,7 @@ import { argTypeError, MixprecError } from '../errors';
 import { native } from '../native';
 import { broadcastShapes, broadcastStrides, contiguousStrides, sameShape } from '../shape';
 import { Tensor } from '../tensor';
+import { strided } from './nativeOperands';
 import { checkTensor } from './operands';
 import { checkInPlace } from './registry';
 
@@ -32,8 +33,8 @@ function copyInPlace(self: Tensor, source: Tensor): Tensor {
     if (sameShape(src.shape, self.shape)) {
       native.copy(self.storage.handle, self.offset, moved.storage.handle, moved.offset, self.numel, dtypeCode(self.dtype));
     } else {
-      native.stridedCopy(dtypeCode(self.dtype), moved.storage.handle, moved.offset, broadcastStrides(src.shape, self.shape),
-        self.storage.handle, self.offset, contiguousStrides(self.shape), self.shape);
+      native.stridedCopy({ dtype: dtypeCode(self.dtype), src: strided(moved, broadcastStrides(src.shape, self.shape)),
+        dst: strided(self, contiguousStrides(self.shape)), shape: self.shape });
     }
   } finally {
     if (moved !== src) moved.dispose();

@@ -18,6 +18,7 @@ import { native } from '../native';
 import { broadcastShapes, broadcastStrides, normalizeDim, numelOf } from '../shape';
 import { Tensor } from '../tensor';
 import { sumToShape } from './gradUtils';
+import { operand, shaped, strided } from './nativeOperands';
 import { checkTensor, newResult, requireSameDevice, withDtype } from './operands';
 import { defineOp } from './registry';
 import { sliceScatter } from './shapeOps';
@@ -109,8 +110,8 @@ export function whereForward(condition: Tensor, input: Tensor | number, other: T
   const out = newResult('where', shape, dtype, cond);
   asTensor(a, dtype, cond, (ta) =>
     asTensor(b, dtype, cond, (tb) => {
-      native.where(dtypeCode(dtype), cond.storage.handle, cond.offset, broadcastStrides(cond.shape, shape), ta.storage.handle, ta.offset,
-        broadcastStrides(ta.shape, shape), tb.storage.handle, tb.offset, broadcastStrides(tb.shape, shape), out.storage.handle, out.offset, shape);
+      native.where({ dtype: dtypeCode(dtype), cond: strided(cond, broadcastStrides(cond.shape, shape)), a: strided(ta, broadcastStrides(ta.shape, shape)),
+        b: strided(tb, broadcastStrides(tb.shape, shape)), out: operand(out), shape });
     }),
   );
   return out;
@@ -153,8 +154,8 @@ export function gatherForward(input: Tensor, dim: number, index: Tensor): Tensor
   requireSameDevice('gather', [t, ix]);
   const d = checkScatterShapes('gather', t, dim, ix);
   const out = newResult('gather', ix.shape, t.dtype, t);
-  const bad = native.gather(dtypeCode(t.dtype), t.storage.handle, t.offset, atLeast1d(t.shape), ix.storage.handle, ix.offset,
-    atLeast1d(ix.shape), out.storage.handle, out.offset, d);
+  const bad = native.gather({ dtype: dtypeCode(t.dtype), input: shaped(t, atLeast1d(t.shape)), index: shaped(ix, atLeast1d(ix.shape)),
+    out: operand(out), dim: d });
   return checkIndexReport('gather', bad, ix, atLeast1d(t.shape)[d], `input's dimension ${d}`, out);
 }
 
@@ -180,8 +181,8 @@ export function scatterAddForward(input: Tensor, dim: number, index: Tensor, src
   checkSameDtype('scatterAdd', 'src', s, t);
   const d = checkScatterShapes('scatterAdd', t, dim, ix, s);
   const out = newResult('scatterAdd', t.shape, t.dtype, t);
-  const bad = native.scatterAdd(dtypeCode(t.dtype), t.storage.handle, t.offset, atLeast1d(t.shape), ix.storage.handle, ix.offset,
-    atLeast1d(ix.shape), s.storage.handle, s.offset, atLeast1d(s.shape), out.storage.handle, out.offset, d);
+  const bad = native.scatterAdd({ dtype: dtypeCode(t.dtype), input: shaped(t, atLeast1d(t.shape)), index: shaped(ix, atLeast1d(ix.shape)),
+    src: shaped(s, atLeast1d(s.shape)), out: operand(out), dim: d });
   return checkIndexReport('scatterAdd', bad, ix, atLeast1d(t.shape)[d], `input's dimension ${d}`, out);
 }
 
@@ -222,8 +223,8 @@ export function indexSelectForward(input: Tensor, dim: number, index: Tensor): T
   const shape = t.shape;
   shape[d] = ix.numel;
   const out = newResult('indexSelect', shape, t.dtype, t);
-  const bad = native.indexSelect(dtypeCode(t.dtype), t.storage.handle, t.offset, ix.storage.handle, ix.offset, out.storage.handle, out.offset,
-    outer, size, inner, ix.numel);
+  const bad = native.indexSelect({ dtype: dtypeCode(t.dtype), input: operand(t), index: operand(ix), out: operand(out), outer, size, inner,
+    count: ix.numel });
   return checkIndexReport('indexSelect', bad, ix, size, `input's dimension ${d}`, out);
 }
 
@@ -254,8 +255,8 @@ export function indexAddForward(input: Tensor, dim: number, index: Tensor, sourc
   }
   const { outer, size, inner } = aroundDim(t.shape, d);
   const out = newResult('indexAdd', t.shape, t.dtype, t);
-  const bad = native.indexAdd(dtypeCode(t.dtype), t.storage.handle, t.offset, ix.storage.handle, ix.offset, s.storage.handle, s.offset,
-    out.storage.handle, out.offset, outer, size, inner, ix.numel);
+  const bad = native.indexAdd({ dtype: dtypeCode(t.dtype), input: operand(t), index: operand(ix), source: operand(s), out: operand(out), outer,
+    size, inner, count: ix.numel });
   return checkIndexReport('indexAdd', bad, ix, size, `input's dimension ${d}`, out);
 }
 
@@ -301,8 +302,6 @@ export function windowOf(op: string, kernelSize: unknown, options: WindowOptions
   return { kh, kw, dh, dw, ph, pw, sh, sw, outH, outW };
 }
 
-const windowArray = (w: Window) => [w.kh, w.kw, w.dh, w.dw, w.ph, w.pw, w.sh, w.sw];
-
 /**
  * `torch.nn.functional.unfold` (im2col): every kh x kw block of `input` [N, C, H, W] (or
  * [C, H, W]) as a column of the result [N, C*kh*kw, L] (or [C*kh*kw, L]), L = the number of
@@ -328,7 +327,7 @@ export function unfoldForward(input: Tensor, kernelSize: [number, number], optio
   const channels = t.shape[t.ndim - 3];
   const planes = numelOf(lead) * channels;
   const out = newResult('unfold', [...lead, channels * w.kh * w.kw, w.outH * w.outW], t.dtype, t);
-  native.unfold(dtypeCode(t.dtype), t.storage.handle, t.offset, out.storage.handle, out.offset, planes, height, width, windowArray(w), padValue);
+  native.unfold({ dtype: dtypeCode(t.dtype), input: operand(t), out: operand(out), planes, height, width, window: w, padValue });
   return out;
 }
 
@@ -360,7 +359,8 @@ export function foldForward(input: Tensor, outputSize: [number, number], kernelS
   const lead = t.shape.slice(0, -2);
   const channels = rows / (w.kh * w.kw);
   const out = newResult('fold', [...lead, channels, height, width], t.dtype, t);
-  native.fold(dtypeCode(t.dtype), t.storage.handle, t.offset, out.storage.handle, out.offset, numelOf(lead) * channels, height, width, windowArray(w));
+  native.fold({ dtype: dtypeCode(t.dtype), input: operand(t), out: operand(out), planes: numelOf(lead) * channels, height, width,
+    window: w });
   return out;
 }
 

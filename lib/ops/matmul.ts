@@ -6,11 +6,12 @@
  */
 import { dtypeCode } from '../dtype';
 import { MixprecError, MixprecRangeError, MixprecTypeError } from '../errors';
-import { native } from '../native';
+import { native, type NativeMatrix } from '../native';
 import { broadcastShapes, contiguousStrides } from '../shape';
 import { Tensor } from '../tensor';
 import { add } from './elementwise';
 import { sumToShape } from './gradUtils';
+import { operand } from './nativeOperands';
 import { checkTensor, newResult, requireSameDevice, reshaped, withViews } from './operands';
 import { defineOp } from './registry';
 
@@ -39,6 +40,10 @@ function alignBatch(m: Matrices, batch: number[]): number[] {
   return batch.map((_, i) => (i < lead || m.batchShape[i - lead] === 1 ? 0 : m.batchStrides[i - lead]));
 }
 
+function matrix(x: Matrices, batch: number[]): NativeMatrix {
+  return { ...operand(x.t), batchStrides: alignBatch(x, batch), rowStride: x.rowStride, colStride: x.colStride };
+}
+
 function product(op: string, a: Matrices, b: Matrices): Tensor {
   requireSameDevice(op, [a.t, b.t]);
   if (a.t.dtype !== b.t.dtype) {
@@ -50,8 +55,8 @@ function product(op: string, a: Matrices, b: Matrices): Tensor {
   }
   const batch = broadcastShapes(op, a.batchShape, b.batchShape);
   const out = newResult(op, [...batch, a.rows, b.cols], a.t.dtype, a.t);
-  native.matmul(dtypeCode(a.t.dtype), a.t.storage.handle, a.t.offset, alignBatch(a, batch), a.rowStride, a.colStride,
-    b.t.storage.handle, b.t.offset, alignBatch(b, batch), b.rowStride, b.colStride, out.storage.handle, out.offset, batch, a.rows, b.cols, a.cols);
+  native.matmul({ dtype: dtypeCode(a.t.dtype), a: matrix(a, batch), b: matrix(b, batch), out: operand(out), batchShape: batch, m: a.rows,
+    n: b.cols, k: a.cols });
   return out;
 }
 

@@ -10,13 +10,14 @@ import { broadcastShapes, broadcastStrides, contiguousStrides, normalizeDim } fr
 import { Tensor } from '../tensor';
 import { zeros } from '../creation';
 import { sumToShape } from './gradUtils';
+import { strided } from './nativeOperands';
 import { checkTensor, newResult, requireSameDevice, withDtype } from './operands';
 import { defineOp } from './registry';
 
 /** Copies a strided selection of `src` (element `offset`, `strides`, `shape`) into a new tensor. */
 function gather(op: string, src: Tensor, offset: number, strides: number[], shape: number[]): Tensor {
   const out = newResult(op, shape, src.dtype, src);
-  native.stridedCopy(dtypeCode(src.dtype), src.storage.handle, src.offset + offset, strides, out.storage.handle, out.offset, contiguousStrides(shape), shape);
+  native.stridedCopy({ dtype: dtypeCode(src.dtype), src: strided(src, strides, offset), dst: strided(out, contiguousStrides(shape)), shape });
   return out;
 }
 
@@ -153,7 +154,7 @@ export const sliceScatter: (src: Tensor, shape: number[], dim: number, start: nu
     const strides = contiguousStrides(shape);
     const dst = strides.slice();
     dst[dim] = strides[dim] * step;
-    native.stridedCopy(dtypeCode(g.dtype), g.storage.handle, g.offset, contiguousStrides(g.shape), out.storage.handle, out.offset + start * strides[dim], dst, g.shape);
+    native.stridedCopy({ dtype: dtypeCode(g.dtype), src: strided(g, contiguousStrides(g.shape)), dst: strided(out, dst, start * strides[dim]), shape: g.shape });
     return out;
   },
   backward: ({ args: [src, , dim, start, step] }, [g]) => [g && slice(g, dim, start, start + src.shape[dim] * step, step)],
@@ -223,7 +224,7 @@ function catForward(tensors: Tensor[], dim: number): Tensor {
   let offset = 0;
   for (const t of ts) {
     withDtype(t, dtype, (x) => {
-      native.stridedCopy(dtypeCode(dtype), x.storage.handle, x.offset, contiguousStrides(t.shape), out.storage.handle, out.offset + offset * outStrides[d], outStrides, t.shape);
+      native.stridedCopy({ dtype: dtypeCode(dtype), src: strided(x, contiguousStrides(t.shape)), dst: strided(out, outStrides, offset * outStrides[d]), shape: t.shape });
     });
     offset += t.shape[d];
   }

@@ -3,8 +3,7 @@
  * and maximize, as torch.optim.Adam / AdamW.
  */
 import { argTypeError } from '../errors';
-import { native } from '../native';
-import { nativeLists } from '../ops/multiTensor';
+import { adamStep } from '../ops/multiTensor';
 import { check, Optimizer, type KernelCall, type OptimizerOptions, type Params } from './optimizer';
 
 /** Adam's and AdamW's hyper-parameters (PyTorch's, in camelCase). */
@@ -52,11 +51,9 @@ abstract class AdamBase extends Optimizer<AdamOptions> {
   }
 
   protected runKernel({ group: g, dtype, params, grads, states, gradScale, foundInf }: KernelCall<AdamOptions>): void {
-    const l = nativeLists(dtype, [params, grads, states.map((s) => s.step), states.map((s) => s.expAvg), states.map((s) => s.expAvgSq),
-      g.amsgrad ? states.map((s) => s.maxExpAvgSq) : []]);
-    native.adamStep(l.dtype, l.numels, l.handles, l.offsets, gradScale?.storage.handle ?? null, gradScale?.offset ?? 0,
-      foundInf?.storage.handle ?? null, foundInf?.offset ?? 0, g.lr, g.betas[0], g.betas[1], g.eps, g.weightDecay, this.decoupled,
-      g.amsgrad, g.maximize, false);
+    adamStep(dtype, [params, grads, states.map((s) => s.step), states.map((s) => s.expAvg), states.map((s) => s.expAvgSq),
+      g.amsgrad ? states.map((s) => s.maxExpAvgSq) : []], gradScale, foundInf, { lr: g.lr, beta1: g.betas[0], beta2: g.betas[1], eps: g.eps,
+      weightDecay: g.weightDecay, decoupled: this.decoupled, amsgrad: g.amsgrad, maximize: g.maximize });
   }
 }
 

@@ -7,15 +7,14 @@ import { noGrad } from '../autograd/gradMode';
 import { zeroGrads } from '../autograd/zeroGrad';
 import { zeros } from '../creation';
 import type { Device } from '../device';
-import { dtypeCode, type DType } from '../dtype';
+import type { DType } from '../dtype';
 import { argRangeError, argTypeError, describe, MixprecError, MixprecRangeError, MixprecTypeError } from '../errors';
 import { keep, tidy } from '../memory';
-import { native } from '../native';
 import '../ops/compare';
 import { where } from '../ops/indexing';
 import { checkDeviceScalar, groupByDeviceDtype, withScalarOn } from '../ops/multiTensor';
 import '../ops/fillCopy';
-import { convert, Tensor } from '../tensor';
+import { castInto, convert, Tensor } from '../tensor';
 
 /** A parameter group: its parameters and its hyper-parameters, which schedulers may edit. */
 export type ParamGroup<O> = O & { params: Tensor[] };
@@ -294,7 +293,7 @@ export abstract class Optimizer<O extends { lr: number }> {
           // Write back: the master rounded to the parameter's dtype, in place.
           items.forEach((p, i) => {
             const m = states[i][MASTER_PARAM_KEY];
-            native.cast(m.storage.handle, m.offset, dtypeCode('float32'), p.storage.handle, p.offset, dtypeCode(p.dtype), p.numel);
+            castInto(m, p);
           });
         } else {
           run(items, items.map((p) => p.grad as Tensor), dtype);

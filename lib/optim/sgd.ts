@@ -3,8 +3,7 @@
  * and maximize, as torch.optim.SGD.
  */
 import { MixprecRangeError } from '../errors';
-import { native } from '../native';
-import { nativeLists } from '../ops/multiTensor';
+import { sgdStep } from '../ops/multiTensor';
 import { check, Optimizer, type KernelCall, type OptimizerOptions, type Params } from './optimizer';
 
 /** SGD's hyper-parameters (PyTorch's, in camelCase). */
@@ -73,8 +72,7 @@ export class SGD extends Optimizer<SGDOptions> {
 
   protected runKernel({ group: g, dtype, params, grads, states, gradScale, foundInf }: KernelCall<SGDOptions>): void {
     const momentum = g.momentum !== 0;
-    const l = nativeLists(dtype, [params, grads, momentum ? states.map((s) => s.step) : [], momentum ? states.map((s) => s.momentumBuffer) : []]);
-    native.sgdStep(l.dtype, l.numels, l.handles, l.offsets, gradScale?.storage.handle ?? null, gradScale?.offset ?? 0,
-      foundInf?.storage.handle ?? null, foundInf?.offset ?? 0, g.lr, g.momentum, g.dampening, g.weightDecay, g.nesterov, g.maximize, false);
+    sgdStep(dtype, [params, grads, momentum ? states.map((s) => s.step) : [], momentum ? states.map((s) => s.momentumBuffer) : []], gradScale,
+      foundInf, g);
   }
 }

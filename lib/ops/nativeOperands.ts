@@ -1,0 +1,21 @@
+/**
+ * A tensor's elements as the addon's operand objects ({storage, offset}, plus strides or a
+ * shape where the kernel reads them that way).
+ */
+import type { NativeOperand, NativeShaped, NativeStrided } from '../native';
+import type { Tensor } from '../tensor';
+
+/** `t`'s elements from element `offset` past its own offset. */
+export function operand(t: Tensor, offset = 0): NativeOperand {
+  return { storage: t.storage.handle, offset: t.offset + offset };
+}
+
+/** `t` read with `strides` along the call's shape. */
+export function strided(t: Tensor, strides: number[], offset = 0): NativeStrided {
+  return { ...operand(t, offset), strides };
+}
+
+/** `t` as a contiguous block of `shape`. */
+export function shaped(t: Tensor, shape: number[]): NativeShaped {
+  return { ...operand(t), shape };
+}
