@@ -129,7 +129,7 @@ interface AutocastFunction {
    * ```ts
    * const loss = mp.amp.autocast({ deviceType: 'cpu' }, () => {
    *   const logits = model.forward(x);          // linear/conv run in bfloat16
-   *   return F.crossEntropy(logits, y);         // losses run in float32
+   *   return mp.nn.functional.crossEntropy(logits, y);         // losses run in float32
    * });
    * ```
    */
@@ -189,7 +189,7 @@ export const autocast: AutocastFunction = Object.assign(
  *
  * @example
  * ```ts
- * const { log } = mp.amp.explain({ deviceType: 'cpu' }, () => F.crossEntropy(model.forward(x), y));
+ * const { log } = mp.amp.explain({ deviceType: 'cpu' }, () => mp.nn.functional.crossEntropy(model.forward(x), y));
  * console.log(log.toTable());
  * //  #  op            device  inputs                   ran in    category        why     casts      cache hits
  * //  0  linear        cpu     float32,float32,float32  bfloat16  lowerPrecision  policy  3 (992 B)  0 ...

@@ -155,7 +155,7 @@ function positive(op: string, name: string, v: unknown, fallback: number, check:
  * const scaler = new mp.amp.GradScaler({ device: 'cuda' });
  * for (const [x, y] of loader) {
  *   opt.zeroGrad();
- *   const loss = mp.amp.autocast({ deviceType: 'cuda' }, () => F.crossEntropy(model.forward(x), y));
+ *   const loss = mp.amp.autocast({ deviceType: 'cuda' }, () => mp.nn.functional.crossEntropy(model.forward(x), y));
  *   scaler.scale(loss).backward();
  *   scaler.step(opt);          // skipped on the device if a gradient overflowed
  *   scaler.update();

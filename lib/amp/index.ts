@@ -4,7 +4,7 @@
  *
  * @example
  * ```ts
- * const loss = mp.amp.autocast({ deviceType: 'cpu' }, () => F.crossEntropy(model.forward(x), y));
+ * const loss = mp.amp.autocast({ deviceType: 'cpu' }, () => mp.nn.functional.crossEntropy(model.forward(x), y));
  * loss.backward();
  * ```
  */

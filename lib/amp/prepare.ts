@@ -118,7 +118,7 @@ function isNormLayer(m: AnyModule): boolean {
  * const amp = mp.amp.prepare(model, opt, { optLevel: 'O2' }); // bfloat16 on the CPU
  * for (const [x, y] of batches) {
  *   opt.zeroGrad();
- *   const loss = amp.autocast(() => F.crossEntropy(model.forward(x), y));
+ *   const loss = amp.autocast(() => mp.nn.functional.crossEntropy(model.forward(x), y));
  *   loss.backward();
  *   opt.step(); // updates the float32 masters, writes bfloat16 weights
  * }

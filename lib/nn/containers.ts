@@ -25,7 +25,7 @@ function checkIndex(op: string, index: unknown, length: number, inclusiveEnd = f
  *
  * @example
  * ```ts
- * const mlp = new nn.Sequential(new nn.Linear(4, 8), new nn.ReLU(), new nn.Linear(8, 1));
+ * const mlp = new mp.nn.Sequential(new mp.nn.Linear(4, 8), new mp.nn.ReLU(), new mp.nn.Linear(8, 1));
  * const y = mlp.forward(x);
  * mlp.at(0); // the first Linear
  * ```
@@ -49,7 +49,7 @@ export class Sequential extends Module {
     return (this as unknown as Record<string, Module>)[checkIndex('Sequential.at', index, this.#length)];
   }
 
-  /** Adds a module at the end; returns this. @example `seq.append(new nn.ReLU())` */
+  /** Adds a module at the end; returns this. @example `seq.append(new mp.nn.ReLU())` */
   append(m: Module): this {
     this.registerModule(String(this.#length), checkModule('Sequential.append', 'module', m));
     this.#length += 1;
@@ -78,8 +78,8 @@ function noForward(name: string): never {
  *
  * @example
  * ```ts
- * class Stack extends nn.Module {
- *   layers = new nn.ModuleList(Array.from({ length: 4 }, () => new nn.Linear(16, 16)));
+ * class Stack extends mp.nn.Module {
+ *   layers = new mp.nn.ModuleList(Array.from({ length: 4 }, () => new mp.nn.Linear(16, 16)));
  *   forward(x: mp.Tensor) {
  *     for (const layer of this.layers) x = layer.forward(x);
  *     return x;
@@ -106,7 +106,7 @@ export class ModuleList<M extends AnyModule = Module> extends Module<never[], ne
     return this.#items[checkIndex('ModuleList.at', index, this.#items.length)];
   }
 
-  /** Adds a module at the end; returns this. @example `list.append(new nn.Linear(4, 4))` */
+  /** Adds a module at the end; returns this. @example `list.append(new mp.nn.Linear(4, 4))` */
   append(m: M): this {
     checkModule('ModuleList.append', 'module', m);
     this.registerModule(String(this.#items.length), m);
@@ -146,7 +146,7 @@ export class ModuleList<M extends AnyModule = Module> extends Module<never[], ne
  *
  * @example
  * ```ts
- * const heads = new nn.ModuleDict({ cls: new nn.Linear(64, 10), box: new nn.Linear(64, 4) });
+ * const heads = new mp.nn.ModuleDict({ cls: new mp.nn.Linear(64, 10), box: new mp.nn.Linear(64, 4) });
  * heads.get('cls')?.forward(features);
  * ```
  */
@@ -175,7 +175,7 @@ export class ModuleDict<M extends AnyModule = Module> extends Module<never[], ne
     return this.#keys.has(key);
   }
 
-  /** Adds or replaces the module under `key`; returns this. @example `dict.set('head', new nn.Linear(8, 2))` */
+  /** Adds or replaces the module under `key`; returns this. @example `dict.set('head', new mp.nn.Linear(8, 2))` */
   set(key: string, m: M): this {
     checkModule('ModuleDict.set', 'module', m);
     this.registerModule(key, m);

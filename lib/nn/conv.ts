@@ -35,7 +35,7 @@ export interface Conv2dOptions {
  *
  * @example
  * ```ts
- * const conv = new nn.Conv2d(3, 16, 3, { padding: 1 });
+ * const conv = new mp.nn.Conv2d(3, 16, 3, { padding: 1 });
  * const y = conv.forward(images); // [N, 16, H, W]
  * ```
  */

@@ -30,7 +30,7 @@ export interface EmbeddingOptions {
  *
  * @example
  * ```ts
- * const emb = new nn.Embedding(10000, 256, { paddingIdx: 0 });
+ * const emb = new mp.nn.Embedding(10000, 256, { paddingIdx: 0 });
  * const vectors = emb.forward(tokenIds); // tokenIds: int32 [batch, seq]
  * ```
  */

@@ -27,7 +27,7 @@ export interface LinearOptions {
  *
  * @example
  * ```ts
- * const fc = new nn.Linear(784, 10, { dtype: 'bfloat16' });
+ * const fc = new mp.nn.Linear(784, 10, { dtype: 'bfloat16' });
  * const logits = fc.forward(x); // [batch, 10]
  * ```
  */

@@ -69,8 +69,8 @@ const isModule = (v: unknown): v is AnyModule => v instanceof Module;
  *
  * @example
  * ```ts
- * class Scale extends nn.Module {
- *   scale = nn.parameter(mp.ones([4]));
+ * class Scale extends mp.nn.Module {
+ *   scale = mp.nn.parameter(mp.ones([4]));
  *   forward(x: mp.Tensor) { return x.mul(this.scale); }
  * }
  * ```
@@ -108,10 +108,10 @@ export interface BufferOptions {
  * import * as mp from 'mixprec';
  * const { nn } = mp;
  *
- * class Mlp extends nn.Module {
- *   fc1 = new nn.Linear(784, 128);
- *   act = new nn.ReLU();
- *   fc2 = new nn.Linear(128, 10);
+ * class Mlp extends mp.nn.Module {
+ *   fc1 = new mp.nn.Linear(784, 128);
+ *   act = new mp.nn.ReLU();
+ *   fc2 = new mp.nn.Linear(128, 10);
  *   forward(x: mp.Tensor) {
  *     return this.fc2.forward(this.act.forward(this.fc1.forward(x)));
  *   }
@@ -231,7 +231,7 @@ export abstract class Module<Args extends unknown[] = [Tensor], Out = Tensor> {
    *
    * @example
    * ```ts
-   * this.encoder = this.registerModule('encoder', new nn.Linear(8, 4));
+   * this.encoder = this.registerModule('encoder', new mp.nn.Linear(8, 4));
    * ```
    */
   registerModule<M extends AnyModule | undefined>(name: string, m: M): M {
@@ -256,7 +256,7 @@ export abstract class Module<Args extends unknown[] = [Tensor], Out = Tensor> {
    *
    * @example
    * ```ts
-   * new nn.Sequential(new nn.Linear(2, 2), new nn.ReLU()).namedModules().map(([n]) => n); // ['', '0', '1']
+   * new mp.nn.Sequential(new mp.nn.Linear(2, 2), new mp.nn.ReLU()).namedModules().map(([n]) => n); // ['', '0', '1']
    * ```
    */
   namedModules(prefix = ''): [string, AnyModule][] {
@@ -336,7 +336,7 @@ export abstract class Module<Args extends unknown[] = [Tensor], Out = Tensor> {
    *
    * @example
    * ```ts
-   * model.apply((m) => { if (m instanceof nn.Linear) nn.init.xavierUniform_(m.weight); });
+   * model.apply((m) => { if (m instanceof mp.nn.Linear) mp.nn.init.xavierUniform_(m.weight); });
    * ```
    */
   apply(fn: (m: AnyModule) => void): this {
@@ -580,7 +580,7 @@ export abstract class Module<Args extends unknown[] = [Tensor], Out = Tensor> {
    *
    * @example
    * ```ts
-   * String(new nn.Sequential(new nn.Linear(2, 3), new nn.ReLU()));
+   * String(new mp.nn.Sequential(new mp.nn.Linear(2, 3), new mp.nn.ReLU()));
    * // Sequential(
    * //   (0): Linear(inFeatures=2, outFeatures=3, bias=true)
    * //   (1): ReLU()

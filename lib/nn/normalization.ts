@@ -133,7 +133,7 @@ function checkDims(op: string, x: Tensor, allowed: number[]): void {
  *
  * @example
  * ```ts
- * const bn = new nn.BatchNorm1d(64);
+ * const bn = new mp.nn.BatchNorm1d(64);
  * bn.forward(x); // x: [batch, 64]
  * ```
  */
@@ -152,7 +152,7 @@ export class BatchNorm1d extends BatchNorm {
  *
  * @example
  * ```ts
- * const bn = new nn.BatchNorm2d(16, { momentum: 0.01 });
+ * const bn = new mp.nn.BatchNorm2d(16, { momentum: 0.01 });
  * bn.forward(images); // [N, 16, H, W]
  * ```
  */
@@ -184,7 +184,7 @@ export interface LayerNormOptions {
  *
  * @example
  * ```ts
- * const ln = new nn.LayerNorm(512);
+ * const ln = new mp.nn.LayerNorm(512);
  * ln.forward(tokens); // [batch, seq, 512]
  * ```
  */
@@ -236,7 +236,7 @@ export interface GroupNormOptions {
  *
  * @example
  * ```ts
- * const gn = new nn.GroupNorm(8, 64);
+ * const gn = new mp.nn.GroupNorm(8, 64);
  * gn.forward(features); // [N, 64, H, W]
  * ```
  */
