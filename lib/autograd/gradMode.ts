@@ -45,7 +45,7 @@ export function noGrad<T>(fn: () => T): T {
  *
  * @example
  * ```ts
- * mp.noGrad(() => mp.enableGrad(() => x.mul(2).requiresGrad)); // true when x requires grad
+ * mp.noGrad(() => mp.enableGrad(() => mp.ones([2]).requiresGrad_().mul(2).requiresGrad)); // true
  * ```
  */
 export function enableGrad<T>(fn: () => T): T {

@@ -117,7 +117,7 @@ export class AvgPool2d extends Module {
  *
  * @example
  * ```ts
- * new mp.nn.AdaptiveAvgPool2d(1).forward(features); // [N, C, 1, 1]: global average pooling
+ * new mp.nn.AdaptiveAvgPool2d(1).forward(mp.ones([2, 3, 4, 4])); // [N, C, 1, 1]: global average pooling
  * ```
  */
 export class AdaptiveAvgPool2d extends Module {

@@ -369,7 +369,7 @@ const needed = (needs: boolean[], i: number, make: () => Tensor): Tensor | undef
 
 /**
  * Elements of `input` where `condition` is true, else of `other` (broadcasting; dtypes promote).
- * @example `mp.where(x.gt(0), x, 0)`
+ * @example `mp.where(mp.tensor([-1, 2]).gt(0), mp.tensor([-1, 2]), 0)`
  */
 export const where: (condition: Tensor, input: Tensor | number, other: Tensor | number) => Tensor = defineOp({
   name: 'where',
@@ -400,7 +400,7 @@ function padTo(t: Tensor, shape: number[]): Tensor {
 }
 
 /**
- * Values of `input` at `index` along `dim` (torch.gather). @example `mp.gather(logp, 1, target.unsqueeze(1))`
+ * Values of `input` at `index` along `dim` (torch.gather). @example `mp.gather(mp.tensor([[1, 2], [3, 4]]), 1, mp.tensor([[1], [0]], { dtype: 'int32' }))`
  */
 export const gather: (input: Tensor, dim: number, index: Tensor) => Tensor = defineOp({
   name: 'gather',
@@ -412,7 +412,7 @@ export const gather: (input: Tensor, dim: number, index: Tensor) => Tensor = def
 
 /**
  * `input` with `src` added at `index` along `dim` (out-of-place torch.scatter_add).
- * @example `mp.scatterAdd(mp.zeros([3]), 0, idx, values)`
+ * @example `mp.scatterAdd(mp.zeros([3]), 0, mp.tensor([0, 2, 0], { dtype: 'int32' }), mp.tensor([1, 2, 3]))`
  */
 export const scatterAdd: (input: Tensor, dim: number, index: Tensor, src: Tensor) => Tensor = defineOp({
   name: 'scatterAdd',
@@ -425,7 +425,7 @@ export const scatterAdd: (input: Tensor, dim: number, index: Tensor, src: Tensor
   },
 });
 
-/** Slices of `input` at the positions `index` along `dim`. @example `mp.indexSelect(weight, 0, ids)` */
+/** Slices of `input` at the positions `index` along `dim`. @example `mp.indexSelect(mp.randn([5, 3]), 0, mp.tensor([4, 1], { dtype: 'int32' }))` */
 export const indexSelect: (input: Tensor, dim: number, index: Tensor) => Tensor = defineOp({
   name: 'indexSelect',
   autocast: 'passThrough',
@@ -434,7 +434,7 @@ export const indexSelect: (input: Tensor, dim: number, index: Tensor) => Tensor 
   backward: ({ args: [input, dim], saved: [index] }, [g]) => [g && indexAdd(zeros(input.shape, { dtype: g.dtype, device: g.device }), dim, index, g)],
 });
 
-/** `input` with slices of `source` added at `index` along `dim`. @example `mp.indexAdd(x, 0, ids, rows)` */
+/** `input` with slices of `source` added at `index` along `dim`. @example `mp.indexAdd(mp.zeros([3, 2]), 0, mp.tensor([2, 0], { dtype: 'int32' }), mp.ones([2, 2]))` */
 export const indexAdd: (input: Tensor, dim: number, index: Tensor, source: Tensor) => Tensor = defineOp({
   name: 'indexAdd',
   autocast: 'passThrough',
@@ -448,7 +448,7 @@ export const indexAdd: (input: Tensor, dim: number, index: Tensor, source: Tenso
 
 /**
  * Sliding blocks of a batched image, as columns (torch.nn.functional.unfold, im2col):
- * [N, C, H, W] → [N, C·kh·kw, L]. @example `mp.unfold(x, [3, 3], { padding: 1 })`
+ * [N, C, H, W] → [N, C·kh·kw, L]. @example `mp.unfold(mp.ones([1, 1, 4, 4]), [3, 3], { padding: 1 })`
  */
 export const unfold: (input: Tensor, kernelSize: [number, number], options?: WindowOptions & { padValue?: number }) => Tensor = defineOp({
   name: 'unfold',
@@ -463,7 +463,7 @@ export const unfold: (input: Tensor, kernelSize: [number, number], options?: Win
 
 /**
  * Sums columns back into an image (torch.nn.functional.fold, col2im): the adjoint of unfold.
- * @example `mp.fold(cols, [28, 28], [3, 3], { padding: 1 })`
+ * @example `mp.fold(mp.ones([1, 9, 16]), [4, 4], [3, 3], { padding: 1 })`
  */
 export const fold: (input: Tensor, outputSize: [number, number], kernelSize: [number, number], options?: WindowOptions) => Tensor = defineOp({
   name: 'fold',

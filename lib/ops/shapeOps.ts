@@ -142,7 +142,7 @@ function slicePlan(t: Tensor, dim: number, start: number, end: number | undefine
 /**
  * A zero tensor of `shape` with `src` written at `start, start+step, ...` along `dim` (the
  * gradient of slice; PyTorch's slice_scatter into zeros).
- * @example `mp.sliceScatter(g, [4, 6], 1, 2, 1)`
+ * @example `const x = mp.zeros([4, 6]).requiresGrad_(); x.slice(1, 2).sum().backward(); // x.grad = sliceScatter(ones [4, 4], [4, 6], 1, 2, 1)`
  */
 export const sliceScatter: (src: Tensor, shape: number[], dim: number, start: number, step: number) => Tensor = defineOp({
   name: 'sliceScatter',
