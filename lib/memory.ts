@@ -110,6 +110,9 @@ function isPromiseLike(v: unknown): v is PromiseLike<unknown> {
  *
  * @example
  * ```ts
+ * const pred = mp.tensor([1, 2]);
+ * const target = mp.tensor([1, 3]);
+ * const x = mp.tensor([1, 2]);
  * const loss = mp.tidy(() => {
  *   const diff = pred.sub(target);   // freed when tidy returns
  *   return diff.mul(diff).mean();    // kept: it is returned
@@ -171,6 +174,7 @@ export function keep<T extends Trackable>(t: T): T {
  *
  * @example
  * ```ts
+ * const a = mp.ones([2]), b = mp.ones([2]), c = mp.ones([2]);
  * mp.dispose([a, b, { c }]);
  * ```
  */

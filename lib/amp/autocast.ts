@@ -127,6 +127,9 @@ interface AutocastFunction {
    *
    * @example
    * ```ts
+   * const model = new mp.nn.Linear(4, 3);
+   * const x = mp.randn([2, 4]);
+   * const y = mp.tensor([0, 2], { dtype: 'int32' });
    * const loss = mp.amp.autocast({ deviceType: 'cpu' }, () => {
    *   const logits = model.forward(x);          // linear/conv run in bfloat16
    *   return mp.nn.functional.crossEntropy(logits, y);         // losses run in float32
@@ -150,6 +153,9 @@ interface AutocastFunction {
    *
    * @example
    * ```ts
+   * const model = new mp.nn.Linear(4, 3);
+   * const x = mp.randn([2, 4]);
+   * let y: mp.Tensor;
    * {
    *   using _ = mp.amp.autocast.enter({ deviceType: 'cpu' });
    *   y = model.forward(x);
@@ -189,6 +195,9 @@ export const autocast: AutocastFunction = Object.assign(
  *
  * @example
  * ```ts
+ * const model = new mp.nn.Linear(4, 3);
+ * const x = mp.randn([2, 4]);
+ * const y = mp.tensor([0, 2], { dtype: 'int32' });
  * const { log } = mp.amp.explain({ deviceType: 'cpu' }, () => mp.nn.functional.crossEntropy(model.forward(x), y));
  * console.log(log.toTable());
  * //  #  op            device  inputs                   ran in    category        why     casts      cache hits

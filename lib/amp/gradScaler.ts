@@ -335,7 +335,7 @@ export class GradScaler extends EventEmitter {
   /**
    * The scaler's device counters and scale in one asynchronous read (zeros before the first
    * update).
-   * @example `const { skippedSteps, scale } = await scaler.statistics();`
+   * @example `const { skippedSteps, scale } = await new mp.amp.GradScaler({ device: 'cpu' }).statistics();`
    */
   async statistics(): Promise<ScalerStatistics> {
     if (!this.enabled || !this.stats) return { steps: 0, skippedSteps: 0, growths: 0, backoffs: 0, floorHits: 0, scale: this.getScale() };

@@ -113,7 +113,8 @@ function isNormLayer(m: AnyModule): boolean {
  *
  * @example
  * ```ts
- * const model = new Net();
+ * const model = new mp.nn.Linear(4, 3);
+ * const batches = [[mp.randn([2, 4]), mp.tensor([0, 2], { dtype: 'int32' })]];
  * const opt = new mp.optim.AdamW(model.parameters(), { lr: 1e-3 });
  * const amp = mp.amp.prepare(model, opt, { optLevel: 'O2' }); // bfloat16 on the CPU
  * for (const [x, y] of batches) {

@@ -31,6 +31,8 @@ function checkFn(op: string, fn: unknown): void {
  *
  * @example
  * ```ts
+ * const model = new mp.nn.Linear(4, 3);
+ * const x = mp.randn([2, 4]);
  * const pred = mp.noGrad(() => model.forward(x));
  * pred.requiresGrad; // false
  * ```

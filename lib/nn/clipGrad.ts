@@ -110,6 +110,8 @@ export function clipGradNorm(params: Tensor | Iterable<Tensor>, maxNorm: number,
  *
  * @example
  * ```ts
+ * const params = [mp.tensor([1, 2]).requiresGrad_()];
+ * params[0].mul(mp.tensor([3, -1])).sum().backward();
  * mp.nn.utils.clipGradValue(params, 0.5);
  * ```
  */

@@ -79,6 +79,7 @@ export class Conv2d extends Module {
    *
    * @example
    * ```ts
+   * const conv = new mp.nn.Conv2d(3, 4, 3);
    * conv.resetParameters({ generator: new mp.Generator(0) });
    * ```
    */

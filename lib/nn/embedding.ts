@@ -61,6 +61,7 @@ export class Embedding extends Module {
    *
    * @example
    * ```ts
+   * const emb = new mp.nn.Embedding(10, 4, { paddingIdx: 0 });
    * emb.resetParameters({ generator: new mp.Generator(0) });
    * ```
    */

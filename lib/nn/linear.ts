@@ -57,6 +57,7 @@ export class Linear extends Module {
    *
    * @example
    * ```ts
+   * const fc = new mp.nn.Linear(4, 2);
    * fc.resetParameters({ generator: new mp.Generator(0) });
    * ```
    */

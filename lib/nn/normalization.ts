@@ -74,6 +74,7 @@ abstract class BatchNorm extends Module {
    *
    * @example
    * ```ts
+   * const bn = new mp.nn.BatchNorm1d(4);
    * bn.resetRunningStats();
    * ```
    */
@@ -88,6 +89,7 @@ abstract class BatchNorm extends Module {
    *
    * @example
    * ```ts
+   * const bn = new mp.nn.BatchNorm1d(4);
    * bn.resetParameters();
    * ```
    */

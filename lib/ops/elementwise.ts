@@ -145,7 +145,7 @@ export const add: (a: Operand, b: Operand) => Tensor = defineBinary({
   backward: (ctx, [g]): (Tensor | undefined)[] => [operandGrad(ctx, 0, g, (x) => x), operandGrad(ctx, 1, g, (x) => x)],
 });
 
-/** `a - b` (broadcasting, promotion). @example `mp.sub(mp.tensor([1, 2]), 1)`, `mp.sub(1, x)` */
+/** `a - b` (broadcasting, promotion). @example `mp.sub(mp.tensor([1, 2]), 1)`, `mp.sub(1, mp.tensor([1, 2]))` */
 export const sub: (a: Operand, b: Operand) => Tensor = defineBinary({
   name: 'sub',
   autocast: 'passThrough',
@@ -182,7 +182,7 @@ export const div: (a: Operand, b: Operand) => Tensor = defineBinary({
 
 /**
  * `a ** b` elementwise (broadcasting, promotion: an int32 tensor to an integral power stays
- * int32). @example `mp.pow(mp.tensor([1, 2]), 2)`, `mp.pow(2, x)`
+ * int32). @example `mp.pow(mp.tensor([1, 2]), 2)`, `mp.pow(2, mp.tensor([1, 2]))`
  */
 export const pow: (a: Operand, b: Operand) => Tensor = defineBinary({
   name: 'pow',

@@ -89,7 +89,7 @@ function asTensor<R>(v: Tensor | number, dtype: DType, like: Tensor, fn: (t: Ten
  * @example
  * ```ts
  * const x = mp.tensor([-1, 2, -3]);
- * mp.whereForward(x.gt(0), x, 0); // [0, 2, 0]
+ * mp.where(x.gt(0), x, 0); // [0, 2, 0]
  * ```
  */
 export function whereForward(condition: Tensor, input: Tensor | number, other: Tensor | number): Tensor {
@@ -144,7 +144,7 @@ function checkScatterShapes(op: string, input: Tensor, dim: number, index: Tenso
  * @example
  * ```ts
  * const x = mp.tensor([[1, 2], [3, 4]]);
- * mp.gatherForward(x, 1, mp.tensor([[0, 0], [1, 0]], { dtype: 'int32' })); // [[1, 1], [4, 3]]
+ * mp.gather(x, 1, mp.tensor([[0, 0], [1, 0]], { dtype: 'int32' })); // [[1, 1], [4, 3]]
  * ```
  */
 export function gatherForward(input: Tensor, dim: number, index: Tensor): Tensor {
@@ -168,7 +168,7 @@ export function gatherForward(input: Tensor, dim: number, index: Tensor): Tensor
  * @example
  * ```ts
  * const idx = mp.tensor([0, 1, 0], { dtype: 'int32' });
- * mp.scatterAddForward(mp.zeros([2]), 0, idx, mp.tensor([1, 2, 3])); // [4, 2]
+ * mp.scatterAdd(mp.zeros([2]), 0, idx, mp.tensor([1, 2, 3])); // [4, 2]
  * ```
  */
 export function scatterAddForward(input: Tensor, dim: number, index: Tensor, src: Tensor): Tensor {
@@ -210,7 +210,7 @@ function withDimension(op: string, t: Tensor): Tensor {
  * @example
  * ```ts
  * const w = mp.tensor([[1, 2], [3, 4], [5, 6]]);
- * mp.indexSelectForward(w, 0, mp.tensor([2, 0, 2], { dtype: 'int32' })); // [[5, 6], [1, 2], [5, 6]]
+ * mp.indexSelect(w, 0, mp.tensor([2, 0, 2], { dtype: 'int32' })); // [[5, 6], [1, 2], [5, 6]]
  * ```
  */
 export function indexSelectForward(input: Tensor, dim: number, index: Tensor): Tensor {
@@ -236,7 +236,7 @@ export function indexSelectForward(input: Tensor, dim: number, index: Tensor): T
  * @example
  * ```ts
  * const idx = mp.tensor([1, 1], { dtype: 'int32' });
- * mp.indexAddForward(mp.zeros([2, 2]), 0, idx, mp.ones([2, 2])); // [[0, 0], [2, 2]]
+ * mp.indexAdd(mp.zeros([2, 2]), 0, idx, mp.ones([2, 2])); // [[0, 0], [2, 2]]
  * ```
  */
 export function indexAddForward(input: Tensor, dim: number, index: Tensor, source: Tensor): Tensor {

@@ -76,7 +76,7 @@ export const stridedProduct: (op: string, a: Tensor, b: Tensor, transA: boolean,
 /**
  * PyTorch's matmul: dot product for two vectors, matrix-vector, vector-matrix, and batched
  * matrix products with broadcast batch dimensions.
- * @example `mp.matmul(x, w)`, `mp.matmul(mp.randn([8, 2, 3]), mp.randn([3, 4]))`
+ * @example `mp.matmul(mp.ones([2, 3]), mp.ones([3, 4]))`, `mp.matmul(mp.randn([8, 2, 3]), mp.randn([3, 4]))`
  */
 export const matmul: (input: Tensor, other: Tensor) => Tensor = defineOp({
   name: 'matmul',

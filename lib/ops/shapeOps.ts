@@ -250,7 +250,7 @@ export function stack(tensors: Tensor[], dim = 0): Tensor {
 
 /**
  * Splits into pieces of `splitSize` along `dim` (the last may be smaller), or of the listed sizes.
- * @example `mp.split(mp.arange(5), 2)`, `mp.split(x, [1, 3], 1)`
+ * @example `mp.split(mp.arange(5), 2)`, `mp.split(mp.ones([2, 4]), [1, 3], 1)`
  */
 export function split(input: Tensor, splitSize: number | number[], dim = 0): Tensor[] {
   const t = withDims('split', input);
