@@ -253,7 +253,7 @@ export function memory(): MemoryInfo {
  * @example
  * ```ts
  * mp.resetPeakMemory();
- * step();
+ * mp.ones([256, 256]).dispose(); // a training step
  * console.log(mp.memory().peakBytes);
  * ```
  */
@@ -274,7 +274,7 @@ export function resetPeakMemory(): void {
  *
  * @example
  * ```ts
- * mp.tidy(() => evaluate(model, testSet));
+ * mp.tidy(() => mp.ones([256, 256]).sum()); // an evaluation pass
  * const released = mp.emptyCache();
  * console.log(mp.memory().devices.cpu.cachedBytes); // 0
  * ```

@@ -45,8 +45,10 @@ function collectExamples(source: string, file: string): Example[] {
 }
 
 const examples = tsFiles(libDir).sort().flatMap((f) => collectExamples(fs.readFileSync(f, 'utf8'), f));
-// An example that mentions the 'cuda' device needs a GPU to run.
-const needsGpu = (e: Example): boolean => /['"]cuda(:\d+)?['"]/.test(e.code);
+// An example needs a GPU when it names the 'cuda' device, moves a module there with `.cuda()`,
+// or calls an mp.cuda function other than the queries that answer without one.
+const needsGpu = (e: Example): boolean =>
+  /['"]cuda(:\d+)?['"]|\.cuda\(|mp\.cuda\.(?!isAvailable|deviceCount|isBf16Supported)\w+\(/.test(e.code);
 const onGpu = mp.cuda.isAvailable();
 const runnable = examples.filter((e) => onGpu || !needsGpu(e));
 const gpuOnly = examples.filter((e) => !onGpu && needsGpu(e));

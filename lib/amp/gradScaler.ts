@@ -152,6 +152,9 @@ function positive(op: string, name: string, v: unknown, fallback: number, check:
  *
  * @example
  * ```ts
+ * const model = new mp.nn.Linear(4, 3).cuda();
+ * const opt = new mp.optim.SGD(model.parameters(), { lr: 0.1 });
+ * const loader = [[mp.randn([2, 4], { device: 'cuda' }), mp.tensor([0, 2], { dtype: 'int32', device: 'cuda' })]];
  * const scaler = new mp.amp.GradScaler({ device: 'cuda' });
  * for (const [x, y] of loader) {
  *   opt.zeroGrad();

@@ -120,6 +120,7 @@ export class DataLoader implements Iterable<Tensor[]> {
    *
    * @example
    * ```ts
+   * const loader = new mp.data.DataLoader(new mp.data.TensorDataset(mp.zeros([8, 2]), mp.ones([8])), { batchSize: 4 });
    * const [xb, yb] = loader[Symbol.iterator]().next().value;
    * ```
    */

@@ -26,7 +26,7 @@ function checkIndex(op: string, index: unknown, length: number, inclusiveEnd = f
  * @example
  * ```ts
  * const mlp = new mp.nn.Sequential(new mp.nn.Linear(4, 8), new mp.nn.ReLU(), new mp.nn.Linear(8, 1));
- * const y = mlp.forward(x);
+ * const y = mlp.forward(mp.randn([2, 4]));
  * mlp.at(0); // the first Linear
  * ```
  */
@@ -147,7 +147,7 @@ export class ModuleList<M extends AnyModule = Module> extends Module<never[], ne
  * @example
  * ```ts
  * const heads = new mp.nn.ModuleDict({ cls: new mp.nn.Linear(64, 10), box: new mp.nn.Linear(64, 4) });
- * heads.get('cls')?.forward(features);
+ * heads.get('cls')?.forward(mp.randn([2, 64]));
  * ```
  */
 export class ModuleDict<M extends AnyModule = Module> extends Module<never[], never> {

@@ -12,6 +12,7 @@ import { Module } from './module';
  *
  * @example
  * ```ts
+ * const x = mp.ones([8]);
  * const drop = new mp.nn.Dropout(0.1);
  * drop.forward(x);         // training: random zeros
  * drop.eval().forward(x);  // x

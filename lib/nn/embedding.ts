@@ -31,7 +31,7 @@ export interface EmbeddingOptions {
  * @example
  * ```ts
  * const emb = new mp.nn.Embedding(10000, 256, { paddingIdx: 0 });
- * const vectors = emb.forward(tokenIds); // tokenIds: int32 [batch, seq]
+ * const vectors = emb.forward(mp.tensor([[5, 0, 42]], { dtype: 'int32' })); // [1, 3, 256]
  * ```
  */
 export class Embedding extends Module {

@@ -28,7 +28,7 @@ export interface LinearOptions {
  * @example
  * ```ts
  * const fc = new mp.nn.Linear(784, 10, { dtype: 'bfloat16' });
- * const logits = fc.forward(x); // [batch, 10]
+ * const logits = fc.forward(mp.randn([2, 784], { dtype: 'bfloat16' })); // [2, 10]
  * ```
  */
 export class Linear extends Module {

@@ -213,8 +213,12 @@ export abstract class Module<Args extends unknown[] = [Tensor], Out = Tensor> {
    *
    * @example
    * ```ts
-   * this.runningMean = this.registerBuffer('runningMean', mp.zeros([n]));
-   * this.cache = this.registerBuffer('cache', mp.zeros([n]), { persistent: false });
+   * class Tracker extends mp.nn.Module {
+   *   runningMean = this.registerBuffer('runningMean', mp.zeros([3]));
+   *   cache = this.registerBuffer('cache', mp.zeros([3]), { persistent: false });
+   *   forward(x: mp.Tensor) { return x.sub(this.runningMean); }
+   * }
+   * Object.keys(new Tracker().stateDict()); // ['runningMean']
    * ```
    */
   registerBuffer<T extends Tensor | undefined>(name: string, t: T, options?: BufferOptions): T {
@@ -410,6 +414,7 @@ export abstract class Module<Args extends unknown[] = [Tensor], Out = Tensor> {
    *
    * @example
    * ```ts
+   * const model = new mp.nn.Linear(2, 2);
    * model.to('bfloat16');
    * model.to({ device: 'cuda', dtype: 'float16' });
    * ```
@@ -500,6 +505,7 @@ export abstract class Module<Args extends unknown[] = [Tensor], Out = Tensor> {
    *
    * @example
    * ```ts
+   * const model = new mp.nn.Sequential(new mp.nn.Linear(2, 2), new mp.nn.ReLU());
    * const sd = model.stateDict();
    * Object.keys(sd); // ['0.weight', '0.bias', ...]
    * ```

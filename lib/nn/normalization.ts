@@ -136,7 +136,7 @@ function checkDims(op: string, x: Tensor, allowed: number[]): void {
  * @example
  * ```ts
  * const bn = new mp.nn.BatchNorm1d(64);
- * bn.forward(x); // x: [batch, 64]
+ * bn.forward(mp.randn([8, 64]));
  * ```
  */
 export class BatchNorm1d extends BatchNorm {
@@ -155,7 +155,7 @@ export class BatchNorm1d extends BatchNorm {
  * @example
  * ```ts
  * const bn = new mp.nn.BatchNorm2d(16, { momentum: 0.01 });
- * bn.forward(images); // [N, 16, H, W]
+ * bn.forward(mp.randn([2, 16, 4, 4]));
  * ```
  */
 export class BatchNorm2d extends BatchNorm {
@@ -187,7 +187,7 @@ export interface LayerNormOptions {
  * @example
  * ```ts
  * const ln = new mp.nn.LayerNorm(512);
- * ln.forward(tokens); // [batch, seq, 512]
+ * ln.forward(mp.randn([2, 3, 512])); // [batch, seq, 512]
  * ```
  */
 export class LayerNorm extends Module {
@@ -239,7 +239,7 @@ export interface GroupNormOptions {
  * @example
  * ```ts
  * const gn = new mp.nn.GroupNorm(8, 64);
- * gn.forward(features); // [N, 64, H, W]
+ * gn.forward(mp.randn([2, 64, 2, 2])); // [N, 64, H, W]
  * ```
  */
 export class GroupNorm extends Module {

@@ -81,16 +81,13 @@ function nodeName(name: string): string {
 }
 
 /**
- * Declares an op and returns the function users call (same signature as `forward`).
+ * Declares an op and returns the function users call (same signature as `forward`). It is
+ * internal: each op of mixprec is declared with it, and {@link registeredOps} lists them.
  *
  * @example
  * ```ts
- * export const mul = defineOp({
- *   name: 'mul', autocast: 'passThrough',
- *   forward: (a: Tensor, b: Tensor) => rawMul(a, b),
- *   save: ([a, b]) => [a, b],
- *   backward: ({ saved: [a, b] }, [g]) => [g!.mul(b), g!.mul(a)],
- * });
+ * const mul = mp.registeredOps().find((op) => op.name === 'mul');
+ * mul?.kind; // 'primitive': declared with a backward
  * ```
  */
 export function defineOp<F extends AnyFn>(def: OpDef<F>): F {

@@ -161,6 +161,8 @@ export abstract class LRScheduler {
    *   scheduler.step();
    * }
    * // With a gradient scaler, a skipped step does not advance the schedule:
+   * optimizer.zeroGrad();
+   * scaler.scale(optimizer.paramGroups[0].params[0].sum()).backward();
    * await scheduler.step(scaler.step(optimizer)); // resolves to whether it stepped
    * ```
    */

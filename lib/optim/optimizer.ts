@@ -89,6 +89,7 @@ const isLowPrecision = (dtype: DType): boolean => dtype === 'float16' || dtype =
  *
  * @example
  * ```ts
+ * const model = new mp.nn.Linear(2, 2);
  * const body = [mp.zeros([2]).requiresGrad_()];
  * const head = [mp.zeros([1]).requiresGrad_()];
  * const opt = new mp.optim.Adam([{ params: body, lr: 1e-4 }, { params: head }], { lr: 1e-3 });

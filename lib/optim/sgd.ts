@@ -38,7 +38,7 @@ export interface SGDOptions {
  * // float16 params updated through float32 masters:
  * const half = new mp.optim.SGD(halfParams, { lr: 0.1, momentum: 0.9, masterWeights: true });
  * opt.zeroGrad();
- * loss.backward();
+ * params[0].sum().backward();
  * opt.step();
  * ```
  */
