@@ -57,7 +57,7 @@ export function setSimdLevel(level: 'scalar' | 'f16c' | 'avx512' | 'avx512bf16' 
 
 /** CUDA queries. */
 export const cuda = {
-  /** Whether a CUDA device can be used. @example `if (mp.cuda.isAvailable()) x = x.to('cuda')` */
+  /** Whether a CUDA device can be used. @example `const x = mp.ones([2]); const y = mp.cuda.isAvailable() ? x.to('cuda') : x;` */
   isAvailable(): boolean {
     const i = native.info();
     return i.cudaCompiled && i.cudaDeviceCount > 0;

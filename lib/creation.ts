@@ -181,12 +181,12 @@ function likeOptions(op: string, t: Tensor, options: TensorOptions | undefined):
   return { dtype: t.dtype, device: t.device, ...(options ?? {}) };
 }
 
-/** Zeros with `t`'s shape, dtype and device (each overridable). @example `mp.zerosLike(x)` */
+/** Zeros with `t`'s shape, dtype and device (each overridable). @example `mp.zerosLike(mp.ones([2, 3]))` */
 export function zerosLike(t: Tensor, options?: TensorOptions): Tensor {
   return zeros(t.shape, likeOptions('zerosLike', t, options));
 }
 
-/** Ones with `t`'s shape, dtype and device (each overridable). @example `mp.onesLike(x)` */
+/** Ones with `t`'s shape, dtype and device (each overridable). @example `mp.onesLike(mp.zeros([2, 3]))` */
 export function onesLike(t: Tensor, options?: TensorOptions): Tensor {
   return ones(t.shape, likeOptions('onesLike', t, options));
 }

@@ -110,6 +110,9 @@ function isPromiseLike(v: unknown): v is PromiseLike<unknown> {
  *
  * @example
  * ```ts
+ * const pred = mp.tensor([1, 2]);
+ * const target = mp.tensor([1, 3]);
+ * const x = mp.tensor([1, 2]);
  * const loss = mp.tidy(() => {
  *   const diff = pred.sub(target);   // freed when tidy returns
  *   return diff.mul(diff).mean();    // kept: it is returned
@@ -171,6 +174,7 @@ export function keep<T extends Trackable>(t: T): T {
  *
  * @example
  * ```ts
+ * const a = mp.ones([2]), b = mp.ones([2]), c = mp.ones([2]);
  * mp.dispose([a, b, { c }]);
  * ```
  */
@@ -249,7 +253,7 @@ export function memory(): MemoryInfo {
  * @example
  * ```ts
  * mp.resetPeakMemory();
- * step();
+ * mp.ones([256, 256]).dispose(); // a training step
  * console.log(mp.memory().peakBytes);
  * ```
  */
@@ -270,7 +274,7 @@ export function resetPeakMemory(): void {
  *
  * @example
  * ```ts
- * mp.tidy(() => evaluate(model, testSet));
+ * mp.tidy(() => mp.ones([256, 256]).sum()); // an evaluation pass
  * const released = mp.emptyCache();
  * console.log(mp.memory().devices.cpu.cachedBytes); // 0
  * ```

@@ -65,6 +65,10 @@ let hostReadCount = 0;
  *
  * @example
  * ```ts
+ * const model = new mp.nn.Linear(4, 1);
+ * const opt = new mp.optim.SGD(model.parameters(), { lr: 0.1 });
+ * const scaler = new mp.amp.GradScaler({ device: 'cpu' });
+ * const loss = model.forward(mp.ones([2, 4])).sum();
  * const before = mp.hostReads();
  * scaler.scale(loss).backward(); scaler.step(opt); scaler.update();
  * mp.hostReads() - before; // 0
@@ -269,6 +273,7 @@ export class Tensor implements Trackable {
    *
    * @example
    * ```ts
+   * const x = mp.ones([2, 3]);
    * const h = x.to('float16');
    * const g = x.to({ dtype: 'bfloat16', device: 'cuda' });
    * ```

@@ -2,8 +2,7 @@
 // machine with bare node).
 import * as mp from '../lib';
 
-// eslint-disable-next-line @typescript-eslint/no-require-imports
-const { checks } = require('./gpu/cudaChecks.js') as { checks: Record<string, () => unknown> };
+import { checks } from './gpu/cudaChecks.js';
 
 const onGpu = mp.cuda.isAvailable();
 const describeGpu = onGpu ? describe : describe.skip; // skipped without a GPU: CI machines have none
@@ -14,7 +13,23 @@ describeGpu('cuda', () => {
   });
 });
 
-test('cuda.isAvailable agrees with the backend report', () => {
+test("a tensor on 'cuda' is refused with ERR_CUDA_UNAVAILABLE, naming the op and the reason, exactly when cuda.isAvailable() is false", () => {
+  const attempt = (make: () => mp.Tensor): unknown => {
+    try {
+      make().dispose();
+      return undefined;
+    } catch (e) {
+      return e;
+    }
+  };
+  const errors = [attempt(() => mp.zeros([2], { device: 'cuda' })), attempt(() => mp.tensor([1, 2]).to('cuda'))];
+  expect(errors.map((e) => e === undefined)).toEqual([onGpu, onGpu]);
+  if (onGpu) return;
   const b = mp.backend();
-  expect(onGpu).toBe(b.cudaCompiled && b.cudaDeviceCount > 0);
+  const reason = b.cudaCompiled ? `CUDA is not available on this machine (${b.cudaUnavailableReason})` : 'mixprec was built without CUDA';
+  errors.forEach((e, i) => {
+    expect(e).toBeInstanceOf(mp.MixprecError);
+    expect((e as mp.MixprecError).code).toBe('ERR_CUDA_UNAVAILABLE');
+    expect((e as Error).message).toBe(`${['zeros', 'to'][i]}: device 'cuda:0' was asked for, but ${reason}`);
+  });
 });

@@ -445,10 +445,12 @@ describe('stateDict / loadStateDict', () => {
     const sd = opt.stateDict();
     const before = readAll([...opt.state.values()].map((s) => s.expAvg));
     mp.tidy(() => {
-      const bad = (change: (d: Record<string, any>) => void) => { // eslint-disable-line @typescript-eslint/no-explicit-any
-        const d = { state: { ...sd.state }, paramGroups: sd.paramGroups.map((g) => ({ ...g })) };
+      // A copy loose enough to break: any key of a group or a state entry may be changed.
+      type Loose = { state: Record<number, Record<string, unknown>>; paramGroups: Record<string, unknown>[] };
+      const bad = (change: (d: Loose) => void) => {
+        const d: Loose = { state: { ...sd.state }, paramGroups: sd.paramGroups.map((g) => ({ ...g })) };
         change(d);
-        return () => opt.loadStateDict(d as typeof sd);
+        return () => opt.loadStateDict(d as unknown as typeof sd);
       };
       expect(bad((d) => d.paramGroups.pop())).toThrow('Adam.loadStateDict: the state dict has 1 parameter groups but the optimizer has 2');
       expect(bad((d) => { d.paramGroups[0].params = [0]; })).toThrow("Adam.loadStateDict: stateDict.paramGroups[0] has 1 parameters but the optimizer's group 0 has 2");

@@ -4,8 +4,7 @@ import * as path from 'node:path';
 import * as mp from '../lib';
 import { defineOp } from '../lib/ops/registry';
 
-// eslint-disable-next-line @typescript-eslint/no-require-imports
-const { render } = require('../scripts/op-reference.js') as { render: (m: typeof mp) => string };
+import { render } from '../scripts/op-reference.js';
 
 describe('op registry', () => {
   test('docs/ops.md is generated from the registry and up to date (npm run docs:ops)', () => {
@@ -13,15 +12,38 @@ describe('op registry', () => {
     expect(committed).toBe(render(mp));
   });
 
-  test('each op is declared once with a known kind and autocast category', () => {
-    const ops = mp.registeredOps();
-    expect(new Set(ops.map((o) => o.name)).size).toBe(ops.length);
-    for (const op of ops) {
-      expect(mp.amp.autocastCategories).toContain(op.autocast.cuda);
-      expect(mp.amp.autocastCategories).toContain(op.autocast.cpu);
-      expect(['primitive', 'composite', 'nondifferentiable']).toContain(op.kind);
-    }
-    expect(() => defineOp({ name: 'add', autocast: 'passThrough', forward: () => mp.zeros([1]) })).toThrow(/declared twice/);
+  test('declaring a taken name throws and leaves the first op as it was', () => {
+    const before = mp.registeredOps().find((o) => o.name === 'add');
+    expect(() => defineOp({ name: 'add', autocast: 'fp32', forward: () => mp.zeros([1]) })).toThrow("defineOp: op 'add' is declared twice");
+    expect(mp.registeredOps().filter((o) => o.name === 'add')).toEqual([before]);
+    const x = mp.tensor([1, 2]).requiresGrad_();
+    const y = mp.add(x, 3);
+    expect(y.toArray()).toEqual([4, 5]);
+    y.sum().backward();
+    expect(x.grad?.toArray()).toEqual([1, 1]);
+    // The refused declaration's autocast category ('fp32') did not replace add's: float16 stays.
+    const h = mp.amp.autocast({ deviceType: 'cpu', dtype: 'float16' }, () => mp.add(mp.ones([2], { dtype: 'float16' }), 1));
+    expect(h.dtype).toBe('float16');
+  });
+
+  test('every exported op is registered, and every registered op can be called', () => {
+    // Exported functions that are not ops: tensor creation, random draws, memory and grad-mode
+    // helpers, dtype queries, and functions composed from registered ops.
+    const notOps = ['hostReads', 'tensor', 'zeros', 'ones', 'full', 'empty', 'zerosLike', 'onesLike', 'arange',
+      'linspace', 'eye', 'manualSeed', 'rand', 'randn', 'randint', 'flatten', 'transpose', 'squeeze', 'unsqueeze',
+      'narrow', 'stack', 'split', 'chunk', 'variance', 'noGrad', 'enableGrad', 'isGradEnabled', 'registeredOps',
+      'tidy', 'keep', 'dispose', 'memory', 'resetPeakMemory', 'emptyCache', 'promoteTypes', 'isFloatingPoint',
+      'backend', 'setSimdLevel'];
+    // Registered ops with no function of their name in mp or mp.nn.functional: `to` is a Tensor
+    // method, `var` is exported as `variance`, the others are the gradients of slice and prod.
+    const notExported = ['to', 'var', 'sliceScatter', 'stridedProduct'];
+    const ops = new Set(mp.registeredOps().map((o) => o.name));
+    const api = mp as unknown as Record<string, unknown>;
+    const exported = Object.keys(mp).filter((k) => typeof api[k] === 'function' && k[0] === k[0].toLowerCase());
+    expect(exported.filter((k) => !ops.has(k)).sort()).toEqual([...notOps].sort());
+    const functional = mp.nn.functional as unknown as Record<string, unknown>;
+    const callable = (name: string) => typeof api[name] === 'function' || typeof functional[name] === 'function';
+    expect([...ops].filter((name) => !callable(name)).sort()).toEqual([...notExported].sort());
   });
 
   test('a category an op cannot honour is refused at declaration', () => {

@@ -14,8 +14,9 @@
 namespace mp::cpu {
 namespace {
 
-// The reference (and the path for float64, int32, bool, the scalar SIMD level and tiny
-// products): B packed once in the accumulation type, rows of C accumulated in k order.
+// The reference (and the path for float64, int32, bool, the scalar SIMD level, tiny products
+// and float32 row-vector products): B packed once in the accumulation type, rows of C
+// accumulated in k order.
 template <class Tag>
 void matmulTyped(const void* av, const void* bv, void* outv, const MatmulShape& s) {
   using S = typename Tag::Storage;

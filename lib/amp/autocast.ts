@@ -127,9 +127,12 @@ interface AutocastFunction {
    *
    * @example
    * ```ts
+   * const model = new mp.nn.Linear(4, 3);
+   * const x = mp.randn([2, 4]);
+   * const y = mp.tensor([0, 2], { dtype: 'int32' });
    * const loss = mp.amp.autocast({ deviceType: 'cpu' }, () => {
    *   const logits = model.forward(x);          // linear/conv run in bfloat16
-   *   return F.crossEntropy(logits, y);         // losses run in float32
+   *   return mp.nn.functional.crossEntropy(logits, y);         // losses run in float32
    * });
    * ```
    */
@@ -150,6 +153,9 @@ interface AutocastFunction {
    *
    * @example
    * ```ts
+   * const model = new mp.nn.Linear(4, 3);
+   * const x = mp.randn([2, 4]);
+   * let y: mp.Tensor;
    * {
    *   using _ = mp.amp.autocast.enter({ deviceType: 'cpu' });
    *   y = model.forward(x);
@@ -189,7 +195,10 @@ export const autocast: AutocastFunction = Object.assign(
  *
  * @example
  * ```ts
- * const { log } = mp.amp.explain({ deviceType: 'cpu' }, () => F.crossEntropy(model.forward(x), y));
+ * const model = new mp.nn.Linear(4, 3);
+ * const x = mp.randn([2, 4]);
+ * const y = mp.tensor([0, 2], { dtype: 'int32' });
+ * const { log } = mp.amp.explain({ deviceType: 'cpu' }, () => mp.nn.functional.crossEntropy(model.forward(x), y));
  * console.log(log.toTable());
  * //  #  op            device  inputs                   ran in    category        why     casts      cache hits
  * //  0  linear        cpu     float32,float32,float32  bfloat16  lowerPrecision  policy  3 (992 B)  0 ...

@@ -138,7 +138,11 @@ export function customFwd<F extends Method>(options: CustomFwdOptions, fn?: F): 
  *
  * @example
  * ```ts
- * static backward = mp.amp.customBwd({ deviceType: 'cpu' }, (ctx, g: mp.Tensor) => g.mul(2));
+ * class Double extends mp.autograd.Function {
+ *   static forward = mp.amp.customFwd({ deviceType: 'cpu' }, (ctx: mp.autograd.FunctionCtx, x: mp.Tensor) => x.mul(2));
+ *   static backward = mp.amp.customBwd({ deviceType: 'cpu' }, (ctx: mp.autograd.FunctionCtx, g: mp.Tensor) => g.mul(2));
+ * }
+ * (Double.apply(mp.ones([2]).requiresGrad_()) as mp.Tensor).sum().backward();
  * ```
  */
 export function customBwd<F extends Method>(options: CustomBwdOptions, fn: F): F;

@@ -63,6 +63,8 @@ function pad(s: string, n: number): string {
  *
  * @example
  * ```ts
+ * const model = new mp.nn.Linear(4, 3);
+ * const x = mp.randn([2, 4]);
  * const { result, log } = mp.amp.explain({ deviceType: 'cpu' }, () => model.forward(x));
  * console.log(log.toTable());
  * log.totals.casts; // casts inserted

@@ -151,10 +151,13 @@ function positive(op: string, name: string, v: unknown, fallback: number, check:
  *
  * @example
  * ```ts
+ * const model = new mp.nn.Linear(4, 3).cuda();
+ * const opt = new mp.optim.SGD(model.parameters(), { lr: 0.1 });
+ * const loader = [[mp.randn([2, 4], { device: 'cuda' }), mp.tensor([0, 2], { dtype: 'int32', device: 'cuda' })]];
  * const scaler = new mp.amp.GradScaler({ device: 'cuda' });
  * for (const [x, y] of loader) {
  *   opt.zeroGrad();
- *   const loss = mp.amp.autocast({ deviceType: 'cuda' }, () => F.crossEntropy(model.forward(x), y));
+ *   const loss = mp.amp.autocast({ deviceType: 'cuda' }, () => mp.nn.functional.crossEntropy(model.forward(x), y));
  *   scaler.scale(loss).backward();
  *   scaler.step(opt);          // skipped on the device if a gradient overflowed
  *   scaler.update();
@@ -333,7 +336,7 @@ export class GradScaler extends EventEmitter {
   /**
    * The scaler's device counters and scale in one asynchronous read (zeros before the first
    * update).
-   * @example `const { skippedSteps, scale } = await scaler.statistics();`
+   * @example `const { skippedSteps, scale } = await new mp.amp.GradScaler({ device: 'cpu' }).statistics();`
    */
   async statistics(): Promise<ScalerStatistics> {
     if (!this.enabled || !this.stats) return { steps: 0, skippedSteps: 0, growths: 0, backoffs: 0, floorHits: 0, scale: this.getScale() };

@@ -4,7 +4,10 @@
  *
  * @example
  * ```ts
- * const loss = mp.amp.autocast({ deviceType: 'cpu' }, () => F.crossEntropy(model.forward(x), y));
+ * const model = new mp.nn.Linear(4, 3);
+ * const x = mp.randn([2, 4]);
+ * const y = mp.tensor([0, 2], { dtype: 'int32' });
+ * const loss = mp.amp.autocast({ deviceType: 'cpu' }, () => mp.nn.functional.crossEntropy(model.forward(x), y));
  * loss.backward();
  * ```
  */

@@ -176,6 +176,8 @@ function extend(base: AutocastPolicy, changes: PolicyChanges, name?: string): Au
  *
  * @example
  * ```ts
+ * const model = new mp.nn.Linear(4, 3).cuda();
+ * const x = mp.randn([2, 4], { device: 'cuda' });
  * // Keep gelu in float32 and run softmax in the autocast dtype on CUDA:
  * const p = mp.amp.policy.extend(mp.amp.policies.cuda, { fp32: ['gelu'], lowerPrecision: ['softmax'] });
  * mp.amp.autocast({ deviceType: 'cuda', policy: p }, () => model.forward(x));

@@ -113,12 +113,13 @@ function isNormLayer(m: AnyModule): boolean {
  *
  * @example
  * ```ts
- * const model = new Net();
+ * const model = new mp.nn.Linear(4, 3);
+ * const batches = [[mp.randn([2, 4]), mp.tensor([0, 2], { dtype: 'int32' })]];
  * const opt = new mp.optim.AdamW(model.parameters(), { lr: 1e-3 });
  * const amp = mp.amp.prepare(model, opt, { optLevel: 'O2' }); // bfloat16 on the CPU
  * for (const [x, y] of batches) {
  *   opt.zeroGrad();
- *   const loss = amp.autocast(() => F.crossEntropy(model.forward(x), y));
+ *   const loss = amp.autocast(() => mp.nn.functional.crossEntropy(model.forward(x), y));
  *   loss.backward();
  *   opt.step(); // updates the float32 masters, writes bfloat16 weights
  * }

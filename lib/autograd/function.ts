@@ -50,6 +50,7 @@ type Grads = Tensor | undefined | (Tensor | undefined)[];
  *
  * @example
  * ```ts
+ * const x = mp.tensor([1, 2]).requiresGrad_();
  * class Cube extends mp.autograd.Function {
  *   static forward(ctx: mp.autograd.FunctionCtx, x: mp.Tensor) {
  *     ctx.saveForBackward(x);

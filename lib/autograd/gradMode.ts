@@ -31,6 +31,8 @@ function checkFn(op: string, fn: unknown): void {
  *
  * @example
  * ```ts
+ * const model = new mp.nn.Linear(4, 3);
+ * const x = mp.randn([2, 4]);
  * const pred = mp.noGrad(() => model.forward(x));
  * pred.requiresGrad; // false
  * ```
@@ -45,7 +47,7 @@ export function noGrad<T>(fn: () => T): T {
  *
  * @example
  * ```ts
- * mp.noGrad(() => mp.enableGrad(() => x.mul(2).requiresGrad)); // true when x requires grad
+ * mp.noGrad(() => mp.enableGrad(() => mp.ones([2]).requiresGrad_().mul(2).requiresGrad)); // true
  * ```
  */
 export function enableGrad<T>(fn: () => T): T {

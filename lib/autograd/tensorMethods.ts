@@ -37,15 +37,15 @@ declare module '../tensor' {
     backward(gradient?: Tensor, options?: BackwardOptions): void;
     /** Sets `requiresGrad` on a leaf (floating-point tensors only); returns this. @example `mp.zeros([3]).requiresGrad_()` */
     requiresGrad_(requiresGrad?: boolean): Tensor;
-    /** A tensor sharing this one's memory, cut from the graph. @example `const y = x.detach()` */
+    /** A tensor sharing this one's memory, cut from the graph. @example `const y = mp.ones([2]).requiresGrad_().mul(2).detach()` */
     detach(): Tensor;
     /**
      * Calls `hook(grad)` when this tensor's gradient is computed; a returned tensor replaces the
      * gradient.
-     * @example `x.registerHook((g) => g.mul(2))`
+     * @example `mp.ones([2]).requiresGrad_().registerHook((g) => g.mul(2))`
      */
     registerHook(hook: GradHook): RemovableHandle;
-    /** Makes backward store this non-leaf tensor's gradient in `.grad` too. @example `h.retainGrad()` */
+    /** Makes backward store this non-leaf tensor's gradient in `.grad` too. @example `mp.ones([2]).requiresGrad_().mul(2).retainGrad()` */
     retainGrad(): Tensor;
   }
 }

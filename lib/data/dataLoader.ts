@@ -64,13 +64,15 @@ function permutation(n: number, generator: Generator): Int32Array {
  *
  * @example
  * ```ts
+ * const x = mp.randn([256, 4]);
+ * const y = mp.randn([256, 4]);
  * const loader = new mp.data.DataLoader(new mp.data.TensorDataset(x, y), {
  *   batchSize: 64, shuffle: true, generator: new mp.Generator(0),
  * });
  * for (let epoch = 0; epoch < 3; ++epoch) {
  *   for (const batch of loader) {
  *     const [xb, yb] = batch;
- *     mp.tidy(() => trainStep(xb, yb));
+ *     mp.tidy(() => mp.nn.functional.mseLoss(xb, yb)); // a training step
  *     mp.dispose(batch);
  *   }
  * }
@@ -107,7 +109,7 @@ export class DataLoader implements Iterable<Tensor[]> {
     this.generator = generator;
   }
 
-  /** The number of batches one epoch yields. @example `new mp.data.DataLoader(ds100, { batchSize: 32 }).length // 4 (3 with dropLast)` */
+  /** The number of batches one epoch yields. @example `new mp.data.DataLoader(new mp.data.TensorDataset(mp.zeros([100, 2])), { batchSize: 32 }).length // 4 (3 with dropLast)` */
   get length(): number {
     const n = this.dataset.length;
     return this.dropLast ? Math.floor(n / this.batchSize) : Math.ceil(n / this.batchSize);
@@ -118,6 +120,7 @@ export class DataLoader implements Iterable<Tensor[]> {
    *
    * @example
    * ```ts
+   * const loader = new mp.data.DataLoader(new mp.data.TensorDataset(mp.zeros([8, 2]), mp.ones([8])), { batchSize: 4 });
    * const [xb, yb] = loader[Symbol.iterator]().next().value;
    * ```
    */

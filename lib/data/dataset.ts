@@ -86,6 +86,7 @@ export class TensorDataset implements Dataset {
    *
    * @example
    * ```ts
+   * const ds = new mp.data.TensorDataset(mp.zeros([8, 2]), mp.ones([8]));
    * const [xi, yi] = ds.get(-1); // the last sample
    * ```
    */

@@ -7,7 +7,7 @@ import { dimArg } from './args';
 import * as F from './functional';
 import { Module } from './module';
 
-/** `max(x, 0)`. @example `new nn.ReLU().forward(x)` */
+/** `max(x, 0)`. @example `new mp.nn.ReLU().forward(mp.tensor([-1, 0.5, 2]))` */
 export class ReLU extends Module {
   forward(x: Tensor): Tensor {
     return F.relu(x);
@@ -19,7 +19,7 @@ export class ReLU extends Module {
  *
  * @example
  * ```ts
- * new nn.GELU({ approximate: 'tanh' }).forward(x);
+ * new mp.nn.GELU({ approximate: 'tanh' }).forward(mp.tensor([-1, 0.5, 2]));
  * ```
  */
 export class GELU extends Module {
@@ -42,21 +42,21 @@ export class GELU extends Module {
   }
 }
 
-/** `x·sigmoid(x)` (swish). @example `new nn.SiLU().forward(x)` */
+/** `x·sigmoid(x)` (swish). @example `new mp.nn.SiLU().forward(mp.tensor([-1, 0.5, 2]))` */
 export class SiLU extends Module {
   forward(x: Tensor): Tensor {
     return F.silu(x);
   }
 }
 
-/** Hyperbolic tangent. @example `new nn.Tanh().forward(x)` */
+/** Hyperbolic tangent. @example `new mp.nn.Tanh().forward(mp.tensor([-1, 0.5, 2]))` */
 export class Tanh extends Module {
   forward(x: Tensor): Tensor {
     return F.tanh(x);
   }
 }
 
-/** `1 / (1 + e^-x)`. @example `new nn.Sigmoid().forward(x)` */
+/** `1 / (1 + e^-x)`. @example `new mp.nn.Sigmoid().forward(mp.tensor([-1, 0.5, 2]))` */
 export class Sigmoid extends Module {
   forward(x: Tensor): Tensor {
     return F.sigmoid(x);
@@ -68,7 +68,7 @@ export class Sigmoid extends Module {
  *
  * @example
  * ```ts
- * new nn.Softmax(-1).forward(logits);
+ * new mp.nn.Softmax(-1).forward(mp.tensor([[1, 2, 3]]));
  * ```
  */
 export class Softmax extends Module {

@@ -56,6 +56,9 @@ function normOf(tensors: Tensor[], normType: number): Tensor {
  *
  * @example
  * ```ts
+ * const params = [mp.tensor([1, 2]).requiresGrad_()];
+ * const opt = new mp.optim.SGD(params, { lr: 0.1 });
+ * const loss = params[0].mul(params[0]).sum();
  * loss.backward();
  * const norm = mp.nn.utils.clipGradNorm(params, 1.0);
  * opt.step();
@@ -105,6 +108,8 @@ export function clipGradNorm(params: Tensor | Iterable<Tensor>, maxNorm: number,
  *
  * @example
  * ```ts
+ * const params = [mp.tensor([1, 2]).requiresGrad_()];
+ * params[0].mul(mp.tensor([3, -1])).sum().backward();
  * mp.nn.utils.clipGradValue(params, 0.5);
  * ```
  */

@@ -25,8 +25,8 @@ function checkIndex(op: string, index: unknown, length: number, inclusiveEnd = f
  *
  * @example
  * ```ts
- * const mlp = new nn.Sequential(new nn.Linear(4, 8), new nn.ReLU(), new nn.Linear(8, 1));
- * const y = mlp.forward(x);
+ * const mlp = new mp.nn.Sequential(new mp.nn.Linear(4, 8), new mp.nn.ReLU(), new mp.nn.Linear(8, 1));
+ * const y = mlp.forward(mp.randn([2, 4]));
  * mlp.at(0); // the first Linear
  * ```
  */
@@ -39,17 +39,17 @@ export class Sequential extends Module {
     this.#length = modules.length;
   }
 
-  /** How many modules. @example `seq.length` */
+  /** How many modules. @example `new mp.nn.Sequential(new mp.nn.Linear(2, 2), new mp.nn.ReLU()).length` */
   get length(): number {
     return this.#length;
   }
 
-  /** The module at `index` (negative counts from the end). @example `seq.at(-1)` */
+  /** The module at `index` (negative counts from the end). @example `new mp.nn.Sequential(new mp.nn.Linear(2, 2), new mp.nn.ReLU()).at(-1)` */
   at(index: number): Module {
     return (this as unknown as Record<string, Module>)[checkIndex('Sequential.at', index, this.#length)];
   }
 
-  /** Adds a module at the end; returns this. @example `seq.append(new nn.ReLU())` */
+  /** Adds a module at the end; returns this. @example `new mp.nn.Sequential(new mp.nn.Linear(2, 2), new mp.nn.ReLU()).append(new mp.nn.ReLU())` */
   append(m: Module): this {
     this.registerModule(String(this.#length), checkModule('Sequential.append', 'module', m));
     this.#length += 1;
@@ -78,8 +78,8 @@ function noForward(name: string): never {
  *
  * @example
  * ```ts
- * class Stack extends nn.Module {
- *   layers = new nn.ModuleList(Array.from({ length: 4 }, () => new nn.Linear(16, 16)));
+ * class Stack extends mp.nn.Module {
+ *   layers = new mp.nn.ModuleList(Array.from({ length: 4 }, () => new mp.nn.Linear(16, 16)));
  *   forward(x: mp.Tensor) {
  *     for (const layer of this.layers) x = layer.forward(x);
  *     return x;
@@ -96,17 +96,17 @@ export class ModuleList<M extends AnyModule = Module> extends Module<never[], ne
     this.extend(modules);
   }
 
-  /** How many modules. @example `list.length` */
+  /** How many modules. @example `new mp.nn.ModuleList([new mp.nn.Linear(4, 4)]).length` */
   get length(): number {
     return this.#items.length;
   }
 
-  /** The module at `index` (negative counts from the end). @example `list.at(0)` */
+  /** The module at `index` (negative counts from the end). @example `new mp.nn.ModuleList([new mp.nn.Linear(4, 4)]).at(0)` */
   at(index: number): M {
     return this.#items[checkIndex('ModuleList.at', index, this.#items.length)];
   }
 
-  /** Adds a module at the end; returns this. @example `list.append(new nn.Linear(4, 4))` */
+  /** Adds a module at the end; returns this. @example `new mp.nn.ModuleList([new mp.nn.Linear(4, 4)]).append(new mp.nn.Linear(4, 4))` */
   append(m: M): this {
     checkModule('ModuleList.append', 'module', m);
     this.registerModule(String(this.#items.length), m);
@@ -114,7 +114,7 @@ export class ModuleList<M extends AnyModule = Module> extends Module<never[], ne
     return this;
   }
 
-  /** Appends every module of `modules`; returns this. @example `list.extend([a, b])` */
+  /** Appends every module of `modules`; returns this. @example `new mp.nn.ModuleList([new mp.nn.Linear(4, 4)]).extend([new mp.nn.Linear(4, 4), new mp.nn.ReLU()])` */
   extend(modules: Iterable<M>): this {
     const items = [...modules];
     items.forEach((m, i) => checkModule('ModuleList.extend', `modules[${i}]`, m));
@@ -122,7 +122,7 @@ export class ModuleList<M extends AnyModule = Module> extends Module<never[], ne
     return this;
   }
 
-  /** Inserts `m` before `index` (0..length); later modules are renamed. @example `list.insert(0, m)` */
+  /** Inserts `m` before `index` (0..length); later modules are renamed. @example `new mp.nn.ModuleList([new mp.nn.Linear(4, 4)]).insert(0, new mp.nn.ReLU())` */
   insert(index: number, m: M): this {
     const at = checkIndex('ModuleList.insert', index, this.#items.length, true);
     checkModule('ModuleList.insert', 'module', m);
@@ -146,8 +146,8 @@ export class ModuleList<M extends AnyModule = Module> extends Module<never[], ne
  *
  * @example
  * ```ts
- * const heads = new nn.ModuleDict({ cls: new nn.Linear(64, 10), box: new nn.Linear(64, 4) });
- * heads.get('cls')?.forward(features);
+ * const heads = new mp.nn.ModuleDict({ cls: new mp.nn.Linear(64, 10), box: new mp.nn.Linear(64, 4) });
+ * heads.get('cls')?.forward(mp.randn([2, 64]));
  * ```
  */
 export class ModuleDict<M extends AnyModule = Module> extends Module<never[], never> {
@@ -160,22 +160,22 @@ export class ModuleDict<M extends AnyModule = Module> extends Module<never[], ne
     for (const [key, m] of entries) this.set(key, m);
   }
 
-  /** How many entries. @example `dict.size` */
+  /** How many entries. @example `new mp.nn.ModuleDict({ encoder: new mp.nn.Linear(8, 4), head: new mp.nn.Linear(4, 2) }).size` */
   get size(): number {
     return this.#keys.size;
   }
 
-  /** The module under `key`, or undefined. @example `dict.get('encoder')` */
+  /** The module under `key`, or undefined. @example `new mp.nn.ModuleDict({ encoder: new mp.nn.Linear(8, 4), head: new mp.nn.Linear(4, 2) }).get('encoder')` */
   get(key: string): M | undefined {
     return this.#keys.has(key) ? (this as unknown as Record<string, M>)[key] : undefined;
   }
 
-  /** Whether `key` is present. @example `dict.has('head')` */
+  /** Whether `key` is present. @example `new mp.nn.ModuleDict({ encoder: new mp.nn.Linear(8, 4), head: new mp.nn.Linear(4, 2) }).has('head')` */
   has(key: string): boolean {
     return this.#keys.has(key);
   }
 
-  /** Adds or replaces the module under `key`; returns this. @example `dict.set('head', new nn.Linear(8, 2))` */
+  /** Adds or replaces the module under `key`; returns this. @example `new mp.nn.ModuleDict({ encoder: new mp.nn.Linear(8, 4), head: new mp.nn.Linear(4, 2) }).set('head', new mp.nn.Linear(8, 2))` */
   set(key: string, m: M): this {
     checkModule('ModuleDict.set', 'module', m);
     this.registerModule(key, m);
@@ -183,7 +183,7 @@ export class ModuleDict<M extends AnyModule = Module> extends Module<never[], ne
     return this;
   }
 
-  /** Removes `key`, returning its module (undefined when absent). @example `dict.delete('head')` */
+  /** Removes `key`, returning its module (undefined when absent). @example `new mp.nn.ModuleDict({ encoder: new mp.nn.Linear(8, 4), head: new mp.nn.Linear(4, 2) }).delete('head')` */
   delete(key: string): M | undefined {
     const m = this.get(key);
     if (m !== undefined) {
@@ -193,22 +193,22 @@ export class ModuleDict<M extends AnyModule = Module> extends Module<never[], ne
     return m;
   }
 
-  /** The keys in insertion order. @example `dict.keys()` */
+  /** The keys in insertion order. @example `new mp.nn.ModuleDict({ encoder: new mp.nn.Linear(8, 4), head: new mp.nn.Linear(4, 2) }).keys()` */
   keys(): string[] {
     return [...this.#keys];
   }
 
-  /** The modules in insertion order. @example `dict.values()` */
+  /** The modules in insertion order. @example `new mp.nn.ModuleDict({ encoder: new mp.nn.Linear(8, 4), head: new mp.nn.Linear(4, 2) }).values()` */
   values(): M[] {
     return this.keys().map((k) => (this as unknown as Record<string, M>)[k]);
   }
 
-  /** [key, module] pairs in insertion order. @example `new Map(dict.entries())` */
+  /** [key, module] pairs in insertion order. @example `new Map(new mp.nn.ModuleDict({ encoder: new mp.nn.Linear(8, 4), head: new mp.nn.Linear(4, 2) }).entries())` */
   entries(): [string, M][] {
     return this.keys().map((k) => [k, (this as unknown as Record<string, M>)[k]]);
   }
 
-  /** Iterates [key, module] pairs, like a Map. @example `for (const [name, m] of dict) ...` */
+  /** Iterates [key, module] pairs, like a Map. @example `for (const [name, m] of new mp.nn.ModuleDict({ encoder: new mp.nn.Linear(8, 4), head: new mp.nn.Linear(4, 2) })) console.log(name, m)` */
   *[Symbol.iterator](): IterableIterator<[string, M]> {
     yield* this.entries();
   }

@@ -35,8 +35,8 @@ export interface Conv2dOptions {
  *
  * @example
  * ```ts
- * const conv = new nn.Conv2d(3, 16, 3, { padding: 1 });
- * const y = conv.forward(images); // [N, 16, H, W]
+ * const conv = new mp.nn.Conv2d(3, 16, 3, { padding: 1 });
+ * const y = conv.forward(mp.randn([2, 3, 8, 8])); // [2, 16, 8, 8]
  * ```
  */
 export class Conv2d extends Module {
@@ -79,6 +79,7 @@ export class Conv2d extends Module {
    *
    * @example
    * ```ts
+   * const conv = new mp.nn.Conv2d(3, 4, 3);
    * conv.resetParameters({ generator: new mp.Generator(0) });
    * ```
    */

@@ -12,7 +12,8 @@ import { Module } from './module';
  *
  * @example
  * ```ts
- * const drop = new nn.Dropout(0.1);
+ * const x = mp.ones([8]);
+ * const drop = new mp.nn.Dropout(0.1);
  * drop.forward(x);         // training: random zeros
  * drop.eval().forward(x);  // x
  * ```

@@ -30,8 +30,8 @@ export interface EmbeddingOptions {
  *
  * @example
  * ```ts
- * const emb = new nn.Embedding(10000, 256, { paddingIdx: 0 });
- * const vectors = emb.forward(tokenIds); // tokenIds: int32 [batch, seq]
+ * const emb = new mp.nn.Embedding(10000, 256, { paddingIdx: 0 });
+ * const vectors = emb.forward(mp.tensor([[5, 0, 42]], { dtype: 'int32' })); // [1, 3, 256]
  * ```
  */
 export class Embedding extends Module {
@@ -61,6 +61,7 @@ export class Embedding extends Module {
    *
    * @example
    * ```ts
+   * const emb = new mp.nn.Embedding(10, 4, { paddingIdx: 0 });
    * emb.resetParameters({ generator: new mp.Generator(0) });
    * ```
    */

@@ -11,7 +11,7 @@ import { Module } from './module';
  *
  * @example
  * ```ts
- * new nn.Flatten().forward(mp.zeros([8, 16, 4, 4])).shape; // [8, 256]
+ * new mp.nn.Flatten().forward(mp.zeros([8, 16, 4, 4])).shape; // [8, 256]
  * ```
  */
 export class Flatten extends Module {

@@ -18,7 +18,7 @@ export { relu, gelu, silu, tanh, sigmoid, leakyRelu, elu, softplus } from '../op
 export { softmax, logSoftmax } from '../ops/reduceAlong';
 export { linearOp as linear, foldOp as fold, unfoldOp as unfold };
 
-/** `x.flatten(startDim, endDim)` (defaults 0 and -1). @example `F.flatten(x, 1)` */
+/** `x.flatten(startDim, endDim)` (defaults 0 and -1). @example `mp.nn.functional.flatten(mp.ones([2, 3, 4]), 1)` */
 export function flatten(x: Tensor, startDim = 0, endDim = -1): Tensor {
   return flattenOp(x, startDim, endDim);
 }
@@ -36,7 +36,7 @@ export interface Conv2dOptions {
 /**
  * 2-D convolution (cross-correlation, as PyTorch): input [N, C, H, W], weight
  * [O, C/groups, kh, kw], optional bias [O]. Computed as unfold (im2col) and a batched GEMM.
- * @example `F.conv2d(x, w, b, { padding: 1 })`
+ * @example `mp.nn.functional.conv2d(mp.ones([1, 3, 8, 8]), mp.ones([4, 3, 3, 3]), mp.zeros([4]), { padding: 1 })`
  */
 export const conv2d: (input: Tensor, weight: Tensor, bias?: Tensor, options?: Conv2dOptions) => Tensor = defineOp({
   name: 'conv2d',
@@ -90,7 +90,7 @@ function checkPoolPadding(op: string, win: Window, padding: unknown): void {
 /**
  * Max over sliding windows (padding reads -Inf). As in PyTorch, the gradient of a window goes
  * to its first maximum (ties are not shared).
- * @example `F.maxPool2d(x, 2)`
+ * @example `mp.nn.functional.maxPool2d(mp.ones([1, 1, 4, 4]), 2)`
  */
 export const maxPool2d: (input: Tensor, kernelSize: Pair, options?: MaxPool2dOptions) => Tensor = defineOp({
   name: 'maxPool2d',
@@ -116,7 +116,7 @@ export interface AvgPool2dOptions {
   countIncludePad?: boolean;
 }
 
-/** Mean over sliding windows. @example `F.avgPool2d(x, 2)` */
+/** Mean over sliding windows. @example `mp.nn.functional.avgPool2d(mp.ones([1, 1, 4, 4]), 2)` */
 export const avgPool2d: (input: Tensor, kernelSize: Pair, options?: AvgPool2dOptions) => Tensor = defineOp({
   name: 'avgPool2d',
   autocast: 'passThrough',
@@ -146,7 +146,7 @@ function adaptiveMatrix(inSize: number, outSize: number, like: Tensor): Tensor {
 
 /**
  * Average pooling to a fixed output size (PyTorch's window rule), as two small matrix products.
- * @example `F.adaptiveAvgPool2d(x, [1, 1])`
+ * @example `mp.nn.functional.adaptiveAvgPool2d(mp.ones([1, 2, 4, 4]), [1, 1])`
  */
 export const adaptiveAvgPool2d: (input: Tensor, outputSize: number | [number | null, number | null]) => Tensor = defineOp({
   name: 'adaptiveAvgPool2d',
@@ -183,7 +183,7 @@ const channelShape = (c: number, ndim: number): number[] => [1, c, ...new Array<
 /**
  * Batch normalization over all dims but the channel dim 1. In training the running statistics
  * are updated in place (unbiased variance), without a host read.
- * @example `F.batchNorm(x, runningMean, runningVar, gamma, beta, { training: true })`
+ * @example `mp.nn.functional.batchNorm(mp.randn([4, 3]), mp.zeros([3]), mp.ones([3]), mp.ones([3]), mp.zeros([3]), { training: true })`
  */
 export const batchNorm: (input: Tensor, runningMean: Tensor | undefined, runningVar: Tensor | undefined, weight?: Tensor, bias?: Tensor, options?: BatchNormOptions) => Tensor = defineOp({
   name: 'batchNorm',
@@ -233,7 +233,7 @@ export const batchNorm: (input: Tensor, runningMean: Tensor | undefined, running
 
 /**
  * Layer normalization over the last dims (`normalizedShape`), biased variance.
- * @example `F.layerNorm(x, [512], gamma, beta)`
+ * @example `mp.nn.functional.layerNorm(mp.randn([2, 8]), [8], mp.ones([8]), mp.zeros([8]))`
  */
 export const layerNorm: (input: Tensor, normalizedShape: number[], weight?: Tensor, bias?: Tensor, eps?: number) => Tensor = defineOp({
   name: 'layerNorm',
@@ -264,7 +264,7 @@ export const layerNorm: (input: Tensor, normalizedShape: number[], weight?: Tens
 
 /**
  * Group normalization: channels split into `numGroups`, each normalized over its channels and
- * spatial positions. @example `F.groupNorm(x, 8, gamma, beta)`
+ * spatial positions. @example `mp.nn.functional.groupNorm(mp.randn([2, 16, 2, 2]), 8, mp.ones([16]), mp.zeros([16]))`
  */
 export const groupNorm: (input: Tensor, numGroups: number, weight?: Tensor, bias?: Tensor, eps?: number) => Tensor = defineOp({
   name: 'groupNorm',
@@ -295,7 +295,7 @@ export const groupNorm: (input: Tensor, numGroups: number, weight?: Tensor, bias
 /**
  * Zeroes each element with probability `p` and scales the rest by 1/(1-p) when `training`;
  * the mask comes from the default generator (seed it with mp.manualSeed).
- * @example `F.dropout(x, 0.5, model.training)`
+ * @example `mp.nn.functional.dropout(mp.ones([8]), 0.5, true)`
  */
 export const dropout: (input: Tensor, p?: number, training?: boolean) => Tensor = defineOp({
   name: 'dropout',
@@ -313,7 +313,7 @@ export const dropout: (input: Tensor, p?: number, training?: boolean) => Tensor 
 
 /**
  * Rows of `weight` [numEmbeddings, dim] at `indices` (int32, any shape); rows at `paddingIdx`
- * get no gradient. @example `F.embedding(ids, table)`
+ * get no gradient. @example `mp.nn.functional.embedding(mp.tensor([2, 0], { dtype: 'int32' }), mp.randn([5, 3]))`
  */
 export const embedding: (indices: Tensor, weight: Tensor, options?: { paddingIdx?: number }) => Tensor = defineOp({
   name: 'embedding',
@@ -356,7 +356,7 @@ export interface LossOptions {
   reduction?: Reduction;
 }
 
-/** Mean squared error. @example `F.mseLoss(pred, y)` */
+/** Mean squared error. @example `mp.nn.functional.mseLoss(mp.tensor([1, 2]), mp.tensor([1, 3]))` */
 export const mseLoss: (input: Tensor, target: Tensor, options?: LossOptions) => Tensor = defineOp({
   name: 'mseLoss',
   autocast: 'fp32',
@@ -367,7 +367,7 @@ export const mseLoss: (input: Tensor, target: Tensor, options?: LossOptions) => 
   },
 });
 
-/** Mean absolute error. @example `F.l1Loss(pred, y)` */
+/** Mean absolute error. @example `mp.nn.functional.l1Loss(mp.tensor([1, 2]), mp.tensor([1, 3]))` */
 export const l1Loss: (input: Tensor, target: Tensor, options?: LossOptions) => Tensor = defineOp({
   name: 'l1Loss',
   autocast: 'fp32',
@@ -377,7 +377,7 @@ export const l1Loss: (input: Tensor, target: Tensor, options?: LossOptions) => T
   },
 });
 
-/** Huber-like loss: quadratic below `beta` (default 1), linear above. @example `F.smoothL1Loss(pred, y)` */
+/** Huber-like loss: quadratic below `beta` (default 1), linear above. @example `mp.nn.functional.smoothL1Loss(mp.tensor([1, 2]), mp.tensor([1, 3]))` */
 export const smoothL1Loss: (input: Tensor, target: Tensor, options?: LossOptions & { beta?: number }) => Tensor = defineOp({
   name: 'smoothL1Loss',
   autocast: 'fp32',
@@ -400,7 +400,7 @@ export interface BceOptions extends LossOptions {
 /**
  * Binary cross-entropy on probabilities; logs are clamped at -100 as PyTorch does. Unsafe
  * under autocast (use {@link binaryCrossEntropyWithLogits}).
- * @example `F.binaryCrossEntropy(p, y)`
+ * @example `mp.nn.functional.binaryCrossEntropy(mp.tensor([0.9, 0.2]), mp.tensor([1, 0]))`
  */
 export const binaryCrossEntropy: (input: Tensor, target: Tensor, options?: BceOptions) => Tensor = defineOp({
   name: 'binaryCrossEntropy',
@@ -418,7 +418,7 @@ export const binaryCrossEntropy: (input: Tensor, target: Tensor, options?: BceOp
 
 /**
  * Sigmoid + binary cross-entropy in one numerically stable formula (safe under autocast).
- * @example `F.binaryCrossEntropyWithLogits(logits, y, { posWeight })`
+ * @example `mp.nn.functional.binaryCrossEntropyWithLogits(mp.tensor([2, -1]), mp.tensor([1, 0]), { posWeight: mp.tensor([3]) })`
  */
 export const binaryCrossEntropyWithLogits: (input: Tensor, target: Tensor, options?: BceOptions & { posWeight?: Tensor }) => Tensor = defineOp({
   name: 'binaryCrossEntropyWithLogits',
@@ -493,7 +493,7 @@ function reduceWeighted(op: string, losses: Tensor, weights: Tensor, shape: numb
 
 /**
  * Negative log-likelihood of class-index targets given log-probabilities [N, C, ...].
- * @example `F.nllLoss(logp, labels)`
+ * @example `mp.nn.functional.nllLoss(mp.tensor([[0.1, 0.9]]).log(), mp.tensor([1], { dtype: 'int32' }))`
  */
 export const nllLoss: (input: Tensor, target: Tensor, options?: NllOptions) => Tensor = defineOp({
   name: 'nllLoss',
@@ -508,7 +508,7 @@ export const nllLoss: (input: Tensor, target: Tensor, options?: NllOptions) => T
 /**
  * Cross-entropy of logits [N, C, ...] against class indices (int32), with ignoreIndex,
  * per-class weights and label smoothing (PyTorch's formula).
- * @example `F.crossEntropy(logits, labels, { labelSmoothing: 0.1 })`
+ * @example `mp.nn.functional.crossEntropy(mp.tensor([[2, 1, 0]]), mp.tensor([0], { dtype: 'int32' }), { labelSmoothing: 0.1 })`
  */
 export const crossEntropy: (input: Tensor, target: Tensor, options?: NllOptions & { labelSmoothing?: number }) => Tensor = defineOp({
   name: 'crossEntropy',
@@ -534,7 +534,7 @@ export const crossEntropy: (input: Tensor, target: Tensor, options?: NllOptions 
 /**
  * Kullback-Leibler divergence with `input` as log-probabilities; 'batchmean' divides the sum
  * by the batch size (the mathematically right mean).
- * @example `F.klDiv(logq, p, { reduction: 'batchmean' })`
+ * @example `mp.nn.functional.klDiv(mp.tensor([[0.4, 0.6]]).log(), mp.tensor([[0.5, 0.5]]), { reduction: 'batchmean' })`
  */
 export const klDiv: (input: Tensor, target: Tensor, options?: { reduction?: Reduction | 'batchmean'; logTarget?: boolean }) => Tensor = defineOp({
   name: 'klDiv',

@@ -51,7 +51,7 @@ export interface KaimingOptions extends InitOptions {
  *
  * @example
  * ```ts
- * nn.init.calculateGain('leakyRelu', 0.2); // 1.3867...
+ * mp.nn.init.calculateGain('leakyRelu', 0.2); // 1.3867...
  * ```
  */
 export function calculateGain(nonlinearity: Nonlinearity, param?: number): number {
@@ -73,7 +73,7 @@ export function calculateGain(nonlinearity: Nonlinearity, param?: number): numbe
  *
  * @example
  * ```ts
- * nn.init.calculateFanInAndFanOut(mp.empty([16, 3, 5, 5])); // [75, 400]
+ * mp.nn.init.calculateFanInAndFanOut(mp.empty([16, 3, 5, 5])); // [75, 400]
  * ```
  */
 export function calculateFanInAndFanOut(t: Tensor, op = 'calculateFanInAndFanOut'): [number, number] {
@@ -117,7 +117,7 @@ function fillRandom(t: Tensor, kind: 'uniform' | 'normal', low: number, scale: n
  *
  * @example
  * ```ts
- * nn.init.uniform_(w, -0.1, 0.1, { generator: new mp.Generator(0) });
+ * mp.nn.init.uniform_(mp.empty([4, 3]), -0.1, 0.1, { generator: new mp.Generator(0) });
  * ```
  */
 export function uniform_(tensor: Tensor, a = 0, b = 1, options?: InitOptions): Tensor {
@@ -134,7 +134,7 @@ export function uniform_(tensor: Tensor, a = 0, b = 1, options?: InitOptions): T
  *
  * @example
  * ```ts
- * nn.init.normal_(w, 0, 0.02);
+ * mp.nn.init.normal_(mp.empty([4, 3]), 0, 0.02);
  * ```
  */
 export function normal_(tensor: Tensor, mean = 0, std = 1, options?: InitOptions): Tensor {
@@ -150,7 +150,7 @@ export function normal_(tensor: Tensor, mean = 0, std = 1, options?: InitOptions
  *
  * @example
  * ```ts
- * nn.init.constant_(bias, 0.1);
+ * mp.nn.init.constant_(mp.empty([4]), 0.1);
  * ```
  */
 export function constant_(tensor: Tensor, value: number): Tensor {
@@ -160,13 +160,13 @@ export function constant_(tensor: Tensor, value: number): Tensor {
   return t;
 }
 
-/** Fills with zeros. @example `nn.init.zeros_(bias)` */
+/** Fills with zeros. @example `mp.nn.init.zeros_(mp.empty([4]))` */
 export function zeros_(tensor: Tensor): Tensor {
   checkTensor('zeros_', 'tensor', tensor);
   return constant_(tensor, 0);
 }
 
-/** Fills with ones. @example `nn.init.ones_(norm.weight)` */
+/** Fills with ones. @example `mp.nn.init.ones_(new mp.nn.LayerNorm(4).weight)` */
 export function ones_(tensor: Tensor): Tensor {
   checkTensor('ones_', 'tensor', tensor);
   return constant_(tensor, 1);
@@ -177,7 +177,7 @@ export function ones_(tensor: Tensor): Tensor {
  *
  * @example
  * ```ts
- * nn.init.xavierUniform_(w, { gain: nn.init.calculateGain('tanh') });
+ * mp.nn.init.xavierUniform_(mp.empty([4, 3]), { gain: mp.nn.init.calculateGain('tanh') });
  * ```
  */
 export function xavierUniform_(tensor: Tensor, options?: XavierOptions): Tensor {
@@ -194,7 +194,7 @@ export function xavierUniform_(tensor: Tensor, options?: XavierOptions): Tensor 
  *
  * @example
  * ```ts
- * nn.init.xavierNormal_(w);
+ * mp.nn.init.xavierNormal_(mp.empty([4, 3]));
  * ```
  */
 export function xavierNormal_(tensor: Tensor, options?: XavierOptions): Tensor {
@@ -224,7 +224,7 @@ function kaimingStd(op: string, t: Tensor, options: KaimingOptions | undefined):
  *
  * @example
  * ```ts
- * nn.init.kaimingUniform_(w, { mode: 'fanIn', nonlinearity: 'relu' });
+ * mp.nn.init.kaimingUniform_(mp.empty([4, 3]), { mode: 'fanIn', nonlinearity: 'relu' });
  * ```
  */
 export function kaimingUniform_(tensor: Tensor, options?: KaimingOptions): Tensor {
@@ -239,7 +239,7 @@ export function kaimingUniform_(tensor: Tensor, options?: KaimingOptions): Tenso
  *
  * @example
  * ```ts
- * nn.init.kaimingNormal_(w, { mode: 'fanOut', nonlinearity: 'relu' });
+ * mp.nn.init.kaimingNormal_(mp.empty([4, 3]), { mode: 'fanOut', nonlinearity: 'relu' });
  * ```
  */
 export function kaimingNormal_(tensor: Tensor, options?: KaimingOptions): Tensor {

@@ -27,8 +27,8 @@ export interface LinearOptions {
  *
  * @example
  * ```ts
- * const fc = new nn.Linear(784, 10, { dtype: 'bfloat16' });
- * const logits = fc.forward(x); // [batch, 10]
+ * const fc = new mp.nn.Linear(784, 10, { dtype: 'bfloat16' });
+ * const logits = fc.forward(mp.randn([2, 784], { dtype: 'bfloat16' })); // [2, 10]
  * ```
  */
 export class Linear extends Module {
@@ -57,6 +57,7 @@ export class Linear extends Module {
    *
    * @example
    * ```ts
+   * const fc = new mp.nn.Linear(4, 2);
    * fc.resetParameters({ generator: new mp.Generator(0) });
    * ```
    */

@@ -69,8 +69,8 @@ const isModule = (v: unknown): v is AnyModule => v instanceof Module;
  *
  * @example
  * ```ts
- * class Scale extends nn.Module {
- *   scale = nn.parameter(mp.ones([4]));
+ * class Scale extends mp.nn.Module {
+ *   scale = mp.nn.parameter(mp.ones([4]));
  *   forward(x: mp.Tensor) { return x.mul(this.scale); }
  * }
  * ```
@@ -108,10 +108,10 @@ export interface BufferOptions {
  * import * as mp from 'mixprec';
  * const { nn } = mp;
  *
- * class Mlp extends nn.Module {
- *   fc1 = new nn.Linear(784, 128);
- *   act = new nn.ReLU();
- *   fc2 = new nn.Linear(128, 10);
+ * class Mlp extends mp.nn.Module {
+ *   fc1 = new mp.nn.Linear(784, 128);
+ *   act = new mp.nn.ReLU();
+ *   fc2 = new mp.nn.Linear(128, 10);
  *   forward(x: mp.Tensor) {
  *     return this.fc2.forward(this.act.forward(this.fc1.forward(x)));
  *   }
@@ -121,17 +121,17 @@ export interface BufferOptions {
  * ```
  */
 export abstract class Module<Args extends unknown[] = [Tensor], Out = Tensor> {
-  /** Training mode (true) or evaluation mode; set with {@link train} / {@link eval}. @example `if (this.training) ...` */
+  /** Training mode (true) or evaluation mode; set with {@link train} / {@link eval}. @example `new mp.nn.Dropout(0.5).eval().training // false` */
   training = true;
   readonly #parameters = new Set<string>();
   /** Buffer names, each with whether it is persistent. */
   readonly #buffers = new Map<string, boolean>();
   readonly #modules = new Set<string>();
 
-  /** The computation of this module. @example `const y = model.forward(x);` */
+  /** The computation of this module. @example `const y = new mp.nn.Linear(2, 3).forward(mp.ones([4, 2]));` */
   abstract forward(...args: Args): Out;
 
-  /** Same as {@link forward}. @example `const y = model.call(x);` */
+  /** Same as {@link forward}. @example `const y = new mp.nn.Linear(2, 3).call(mp.ones([4, 2]));` */
   call(...args: Args): Out {
     return this.forward(...args);
   }
@@ -192,7 +192,10 @@ export abstract class Module<Args extends unknown[] = [Tensor], Out = Tensor> {
    *
    * @example
    * ```ts
-   * this.weight = this.registerParameter('weight', mp.empty([out, inp]));
+   * class Scale extends mp.nn.Module {
+   *   weight = this.registerParameter('weight', mp.ones([3]));
+   *   forward(x: mp.Tensor) { return x.mul(this.weight); }
+   * }
    * ```
    */
   registerParameter<T extends Tensor | undefined>(name: string, t: T): T {
@@ -210,8 +213,12 @@ export abstract class Module<Args extends unknown[] = [Tensor], Out = Tensor> {
    *
    * @example
    * ```ts
-   * this.runningMean = this.registerBuffer('runningMean', mp.zeros([n]));
-   * this.cache = this.registerBuffer('cache', mp.zeros([n]), { persistent: false });
+   * class Tracker extends mp.nn.Module {
+   *   runningMean = this.registerBuffer('runningMean', mp.zeros([3]));
+   *   cache = this.registerBuffer('cache', mp.zeros([3]), { persistent: false });
+   *   forward(x: mp.Tensor) { return x.sub(this.runningMean); }
+   * }
+   * Object.keys(new Tracker().stateDict()); // ['runningMean']
    * ```
    */
   registerBuffer<T extends Tensor | undefined>(name: string, t: T, options?: BufferOptions): T {
@@ -231,7 +238,10 @@ export abstract class Module<Args extends unknown[] = [Tensor], Out = Tensor> {
    *
    * @example
    * ```ts
-   * this.encoder = this.registerModule('encoder', new nn.Linear(8, 4));
+   * class Net extends mp.nn.Module {
+   *   encoder = this.registerModule('encoder', new mp.nn.Linear(8, 4));
+   *   forward(x: mp.Tensor) { return this.encoder.forward(x); }
+   * }
    * ```
    */
   registerModule<M extends AnyModule | undefined>(name: string, m: M): M {
@@ -256,7 +266,7 @@ export abstract class Module<Args extends unknown[] = [Tensor], Out = Tensor> {
    *
    * @example
    * ```ts
-   * new nn.Sequential(new nn.Linear(2, 2), new nn.ReLU()).namedModules().map(([n]) => n); // ['', '0', '1']
+   * new mp.nn.Sequential(new mp.nn.Linear(2, 2), new mp.nn.ReLU()).namedModules().map(([n]) => n); // ['', '0', '1']
    * ```
    */
   namedModules(prefix = ''): [string, AnyModule][] {
@@ -272,18 +282,18 @@ export abstract class Module<Args extends unknown[] = [Tensor], Out = Tensor> {
     return out;
   }
 
-  /** This module and its descendants (see {@link namedModules}). @example `model.modules().length` */
+  /** This module and its descendants (see {@link namedModules}). @example `new mp.nn.Sequential(new mp.nn.Linear(2, 2), new mp.nn.BatchNorm1d(2)).modules().length // 3` */
   modules(): AnyModule[] {
     return this.namedModules().map(([, m]) => m);
   }
 
-  /** Direct submodules with their names, each once. @example `model.namedChildren()` */
+  /** Direct submodules with their names, each once. @example `new mp.nn.Sequential(new mp.nn.Linear(2, 2), new mp.nn.BatchNorm1d(2)).namedChildren()` */
   namedChildren(): [string, AnyModule][] {
     const seen = new Set<AnyModule>();
     return this.#own('module').filter(([, m]) => (seen.has(m) ? false : (seen.add(m), true)));
   }
 
-  /** Direct submodules, each once. @example `model.children()` */
+  /** Direct submodules, each once. @example `new mp.nn.Sequential(new mp.nn.Linear(2, 2), new mp.nn.BatchNorm1d(2)).children()` */
   children(): AnyModule[] {
     return this.namedChildren().map(([, m]) => m);
   }
@@ -308,24 +318,24 @@ export abstract class Module<Args extends unknown[] = [Tensor], Out = Tensor> {
    *
    * @example
    * ```ts
-   * for (const [name, p] of model.namedParameters()) console.log(name, p.shape);
+   * for (const [name, p] of new mp.nn.Sequential(new mp.nn.Linear(2, 2), new mp.nn.BatchNorm1d(2)).namedParameters()) console.log(name, p.shape);
    * ```
    */
   namedParameters(recurse = true): [string, Tensor][] {
     return this.#namedTensors('parameter', recurse);
   }
 
-  /** The parameters (see {@link namedParameters}), e.g. for an optimizer. @example `new Sgd(model.parameters())` */
+  /** The parameters (see {@link namedParameters}), e.g. for an optimizer. @example `new mp.optim.SGD(new mp.nn.Linear(2, 2).parameters(), { lr: 0.1 })` */
   parameters(recurse = true): Tensor[] {
     return this.namedParameters(recurse).map(([, t]) => t);
   }
 
-  /** Buffers with dotted names, persistent or not. @example `model.namedBuffers()` */
+  /** Buffers with dotted names, persistent or not. @example `new mp.nn.Sequential(new mp.nn.Linear(2, 2), new mp.nn.BatchNorm1d(2)).namedBuffers()` */
   namedBuffers(recurse = true): [string, Tensor][] {
     return this.#namedTensors('buffer', recurse);
   }
 
-  /** The buffers (see {@link namedBuffers}). @example `model.buffers()` */
+  /** The buffers (see {@link namedBuffers}). @example `new mp.nn.Sequential(new mp.nn.Linear(2, 2), new mp.nn.BatchNorm1d(2)).buffers()` */
   buffers(recurse = true): Tensor[] {
     return this.namedBuffers(recurse).map(([, t]) => t);
   }
@@ -336,7 +346,7 @@ export abstract class Module<Args extends unknown[] = [Tensor], Out = Tensor> {
    *
    * @example
    * ```ts
-   * model.apply((m) => { if (m instanceof nn.Linear) nn.init.xavierUniform_(m.weight); });
+   * new mp.nn.Sequential(new mp.nn.Linear(2, 2), new mp.nn.BatchNorm1d(2)).apply((m) => { if (m instanceof mp.nn.Linear) mp.nn.init.xavierUniform_(m.weight); });
    * ```
    */
   apply(fn: (m: AnyModule) => void): this {
@@ -352,7 +362,7 @@ export abstract class Module<Args extends unknown[] = [Tensor], Out = Tensor> {
    *
    * @example
    * ```ts
-   * model.train();
+   * new mp.nn.Sequential(new mp.nn.Linear(2, 2), new mp.nn.BatchNorm1d(2)).train();
    * ```
    */
   train(mode = true): this {
@@ -361,7 +371,7 @@ export abstract class Module<Args extends unknown[] = [Tensor], Out = Tensor> {
     return this;
   }
 
-  /** `train(false)`. @example `model.eval();` */
+  /** `train(false)`. @example `new mp.nn.Sequential(new mp.nn.Linear(2, 2), new mp.nn.BatchNorm1d(2)).eval();` */
   eval(): this {
     return this.train(false);
   }
@@ -371,6 +381,7 @@ export abstract class Module<Args extends unknown[] = [Tensor], Out = Tensor> {
    *
    * @example
    * ```ts
+   * const backbone = new mp.nn.Linear(2, 2);
    * backbone.requiresGrad_(false);
    * ```
    */
@@ -387,7 +398,7 @@ export abstract class Module<Args extends unknown[] = [Tensor], Out = Tensor> {
    *
    * @example
    * ```ts
-   * model.zeroGrad();
+   * new mp.nn.Sequential(new mp.nn.Linear(2, 2), new mp.nn.BatchNorm1d(2)).zeroGrad();
    * ```
    */
   zeroGrad(options?: { setToNone?: boolean }): void {
@@ -403,6 +414,7 @@ export abstract class Module<Args extends unknown[] = [Tensor], Out = Tensor> {
    *
    * @example
    * ```ts
+   * const model = new mp.nn.Linear(2, 2);
    * model.to('bfloat16');
    * model.to({ device: 'cuda', dtype: 'float16' });
    * ```
@@ -461,27 +473,27 @@ export abstract class Module<Args extends unknown[] = [Tensor], Out = Tensor> {
     return this;
   }
 
-  /** `to('float32')`. @example `model.float()` */
+  /** `to('float32')`. @example `new mp.nn.Linear(2, 2).float()` */
   float(): this {
     return this.to('float32');
   }
-  /** `to('float16')`. @example `model.half()` */
+  /** `to('float16')`. @example `new mp.nn.Linear(2, 2).half()` */
   half(): this {
     return this.to('float16');
   }
-  /** `to('bfloat16')`. @example `model.bfloat16()` */
+  /** `to('bfloat16')`. @example `new mp.nn.Linear(2, 2).bfloat16()` */
   bfloat16(): this {
     return this.to('bfloat16');
   }
-  /** `to('float64')`. @example `model.double()` */
+  /** `to('float64')`. @example `new mp.nn.Linear(2, 2).double()` */
   double(): this {
     return this.to('float64');
   }
-  /** `to('cpu')`. @example `model.cpu()` */
+  /** `to('cpu')`. @example `new mp.nn.Linear(2, 2).cpu()` */
   cpu(): this {
     return this.to('cpu');
   }
-  /** `to('cuda:N')`. @example `model.cuda()` */
+  /** `to('cuda:N')`. @example `new mp.nn.Linear(2, 2).cuda()` */
   cuda(index = 0): this {
     return this.to(`cuda:${index}`);
   }
@@ -493,6 +505,7 @@ export abstract class Module<Args extends unknown[] = [Tensor], Out = Tensor> {
    *
    * @example
    * ```ts
+   * const model = new mp.nn.Sequential(new mp.nn.Linear(2, 2), new mp.nn.ReLU());
    * const sd = model.stateDict();
    * Object.keys(sd); // ['0.weight', '0.bias', ...]
    * ```
@@ -515,7 +528,9 @@ export abstract class Module<Args extends unknown[] = [Tensor], Out = Tensor> {
    *
    * @example
    * ```ts
-   * const { missingKeys, unexpectedKeys } = model.loadStateDict(checkpoint, { strict: false });
+   * const model = new mp.nn.Linear(2, 2);
+   * const checkpoint = { weight: mp.zeros([2, 2]), extra: mp.zeros([1]) };
+   * const { missingKeys, unexpectedKeys } = model.loadStateDict(checkpoint, { strict: false }); // ['bias'], ['extra']
    * ```
    */
   loadStateDict(stateDict: StateDict | Map<string, Tensor>, options?: { strict?: boolean }): LoadResult {
@@ -557,6 +572,7 @@ export abstract class Module<Args extends unknown[] = [Tensor], Out = Tensor> {
    *
    * @example
    * ```ts
+   * const model = new mp.nn.Linear(2, 2);
    * model.dispose();
    * ```
    */
@@ -569,7 +585,7 @@ export abstract class Module<Args extends unknown[] = [Tensor], Out = Tensor> {
 
   /**
    * The layer's settings for {@link toString}; subclasses override it.
-   * @example `override extraRepr() { return 'p=' + this.p; }`
+   * @example `class Scaled extends mp.nn.Module { p = 0.5; forward(x: mp.Tensor) { return x.mul(this.p); } override extraRepr() { return 'p=' + this.p; } }`
    */
   extraRepr(): string {
     return '';
@@ -580,7 +596,7 @@ export abstract class Module<Args extends unknown[] = [Tensor], Out = Tensor> {
    *
    * @example
    * ```ts
-   * String(new nn.Sequential(new nn.Linear(2, 3), new nn.ReLU()));
+   * String(new mp.nn.Sequential(new mp.nn.Linear(2, 3), new mp.nn.ReLU()));
    * // Sequential(
    * //   (0): Linear(inFeatures=2, outFeatures=3, bias=true)
    * //   (1): ReLU()

@@ -74,6 +74,7 @@ abstract class BatchNorm extends Module {
    *
    * @example
    * ```ts
+   * const bn = new mp.nn.BatchNorm1d(4);
    * bn.resetRunningStats();
    * ```
    */
@@ -88,6 +89,7 @@ abstract class BatchNorm extends Module {
    *
    * @example
    * ```ts
+   * const bn = new mp.nn.BatchNorm1d(4);
    * bn.resetParameters();
    * ```
    */
@@ -133,8 +135,8 @@ function checkDims(op: string, x: Tensor, allowed: number[]): void {
  *
  * @example
  * ```ts
- * const bn = new nn.BatchNorm1d(64);
- * bn.forward(x); // x: [batch, 64]
+ * const bn = new mp.nn.BatchNorm1d(64);
+ * bn.forward(mp.randn([8, 64]));
  * ```
  */
 export class BatchNorm1d extends BatchNorm {
@@ -152,8 +154,8 @@ export class BatchNorm1d extends BatchNorm {
  *
  * @example
  * ```ts
- * const bn = new nn.BatchNorm2d(16, { momentum: 0.01 });
- * bn.forward(images); // [N, 16, H, W]
+ * const bn = new mp.nn.BatchNorm2d(16, { momentum: 0.01 });
+ * bn.forward(mp.randn([2, 16, 4, 4]));
  * ```
  */
 export class BatchNorm2d extends BatchNorm {
@@ -184,8 +186,8 @@ export interface LayerNormOptions {
  *
  * @example
  * ```ts
- * const ln = new nn.LayerNorm(512);
- * ln.forward(tokens); // [batch, seq, 512]
+ * const ln = new mp.nn.LayerNorm(512);
+ * ln.forward(mp.randn([2, 3, 512])); // [batch, seq, 512]
  * ```
  */
 export class LayerNorm extends Module {
@@ -236,8 +238,8 @@ export interface GroupNormOptions {
  *
  * @example
  * ```ts
- * const gn = new nn.GroupNorm(8, 64);
- * gn.forward(features); // [N, 64, H, W]
+ * const gn = new mp.nn.GroupNorm(8, 64);
+ * gn.forward(mp.randn([2, 64, 2, 2])); // [N, 64, H, W]
  * ```
  */
 export class GroupNorm extends Module {

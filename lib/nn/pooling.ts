@@ -33,7 +33,7 @@ export interface MaxPool2dOptions {
  *
  * @example
  * ```ts
- * new nn.MaxPool2d(2).forward(mp.zeros([1, 3, 8, 8])).shape; // [1, 3, 4, 4]
+ * new mp.nn.MaxPool2d(2).forward(mp.zeros([1, 3, 8, 8])).shape; // [1, 3, 4, 4]
  * ```
  */
 export class MaxPool2d extends Module {
@@ -80,7 +80,7 @@ export interface AvgPool2dOptions {
  *
  * @example
  * ```ts
- * new nn.AvgPool2d(2).forward(mp.ones([1, 1, 4, 4])); // [1, 1, 2, 2] of ones
+ * new mp.nn.AvgPool2d(2).forward(mp.ones([1, 1, 4, 4])); // [1, 1, 2, 2] of ones
  * ```
  */
 export class AvgPool2d extends Module {
@@ -117,7 +117,7 @@ export class AvgPool2d extends Module {
  *
  * @example
  * ```ts
- * new nn.AdaptiveAvgPool2d(1).forward(features); // [N, C, 1, 1]: global average pooling
+ * new mp.nn.AdaptiveAvgPool2d(1).forward(mp.ones([2, 3, 4, 4])); // [N, C, 1, 1]: global average pooling
  * ```
  */
 export class AdaptiveAvgPool2d extends Module {

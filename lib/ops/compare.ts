@@ -40,7 +40,7 @@ function compare(name: CompareName, input: Tensor, other: Operand): Tensor {
   return out;
 }
 
-/** `a == b` → bool. @example `mp.eq(pred, labels)` */
+/** `a == b` → bool. @example `mp.eq(mp.tensor([1, 2, 3]), mp.tensor([1, 0, 3]))` */
 export const eq: (a: Tensor, b: Operand) => Tensor = defineOp({ name: 'eq', autocast: 'passThrough', differentiable: false, forward: (a: Tensor, b: Operand): Tensor => compare('eq', a, b) });
 /** `a != b` → bool (true where either is NaN). */
 export const ne: (a: Tensor, b: Operand) => Tensor = defineOp({ name: 'ne', autocast: 'passThrough', differentiable: false, forward: (a: Tensor, b: Operand): Tensor => compare('ne', a, b) });
@@ -48,7 +48,7 @@ export const ne: (a: Tensor, b: Operand) => Tensor = defineOp({ name: 'ne', auto
 export const lt: (a: Tensor, b: Operand) => Tensor = defineOp({ name: 'lt', autocast: 'passThrough', differentiable: false, forward: (a: Tensor, b: Operand): Tensor => compare('lt', a, b) });
 /** `a <= b` → bool. */
 export const le: (a: Tensor, b: Operand) => Tensor = defineOp({ name: 'le', autocast: 'passThrough', differentiable: false, forward: (a: Tensor, b: Operand): Tensor => compare('le', a, b) });
-/** `a > b` → bool. @example `mp.gt(x, 0)` */
+/** `a > b` → bool. @example `mp.gt(mp.tensor([-1, 2]), 0)` */
 export const gt: (a: Tensor, b: Operand) => Tensor = defineOp({ name: 'gt', autocast: 'passThrough', differentiable: false, forward: (a: Tensor, b: Operand): Tensor => compare('gt', a, b) });
 /** `a >= b` → bool. */
 export const ge: (a: Tensor, b: Operand) => Tensor = defineOp({ name: 'ge', autocast: 'passThrough', differentiable: false, forward: (a: Tensor, b: Operand): Tensor => compare('ge', a, b) });

@@ -146,7 +146,7 @@ export const add: (a: Operand, b: Operand) => Tensor = defineBinary({
   backward: (ctx, [g]): (Tensor | undefined)[] => [operandGrad(ctx, 0, g, (x) => x), operandGrad(ctx, 1, g, (x) => x)],
 });
 
-/** `a - b` (broadcasting, promotion). @example `mp.sub(x, 1)`, `mp.sub(1, x)` */
+/** `a - b` (broadcasting, promotion). @example `mp.sub(mp.tensor([1, 2]), 1)`, `mp.sub(1, mp.tensor([1, 2]))` */
 export const sub: (a: Operand, b: Operand) => Tensor = defineBinary({
   name: 'sub',
   autocast: 'passThrough',
@@ -154,7 +154,7 @@ export const sub: (a: Operand, b: Operand) => Tensor = defineBinary({
   backward: (ctx, [g]): (Tensor | undefined)[] => [operandGrad(ctx, 0, g, (x) => x), operandGrad(ctx, 1, g, (x) => x.neg())],
 });
 
-/** `a * b` (broadcasting, promotion). @example `mp.mul(x, y)` */
+/** `a * b` (broadcasting, promotion). @example `mp.mul(mp.tensor([1, 2]), mp.tensor([3, 4]))` */
 export const mul: (a: Operand, b: Operand) => Tensor = defineBinary({
   name: 'mul',
   autocast: 'passThrough',
@@ -183,7 +183,7 @@ export const div: (a: Operand, b: Operand) => Tensor = defineBinary({
 
 /**
  * `a ** b` elementwise (broadcasting, promotion: an int32 tensor to an integral power stays
- * int32). @example `mp.pow(x, 2)`, `mp.pow(2, x)`
+ * int32). @example `mp.pow(mp.tensor([1, 2]), 2)`, `mp.pow(2, mp.tensor([1, 2]))`
  */
 export const pow: (a: Operand, b: Operand) => Tensor = defineBinary({
   name: 'pow',
@@ -209,7 +209,7 @@ function winnerShare(a: Operand, b: Operand, wins: 'gt' | 'lt', dtype: DType): T
   return w.to(dtype).add(tie.to(dtype).mul(0.5));
 }
 
-/** Elementwise maximum; NaN in either operand gives NaN. @example `mp.maximum(x, y)` */
+/** Elementwise maximum; NaN in either operand gives NaN. @example `mp.maximum(mp.tensor([1, 4]), mp.tensor([3, 2]))` */
 export const maximum: (a: Operand, b: Operand) => Tensor = defineBinary({
   name: 'maximum',
   autocast: 'passThrough',
@@ -225,7 +225,7 @@ export const maximum: (a: Operand, b: Operand) => Tensor = defineBinary({
   },
 });
 
-/** Elementwise minimum; NaN in either operand gives NaN. @example `mp.minimum(x, 0)` */
+/** Elementwise minimum; NaN in either operand gives NaN. @example `mp.minimum(mp.tensor([-1, 2]), 0)` */
 export const minimum: (a: Operand, b: Operand) => Tensor = defineBinary({
   name: 'minimum',
   autocast: 'passThrough',

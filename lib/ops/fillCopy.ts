@@ -47,7 +47,7 @@ declare module '../tensor' {
   interface Tensor {
     /**
      * Fills with `value` (rounded once into the dtype); returns this.
-     * @example `x.fill_(0.5)`
+     * @example `mp.empty([2, 3]).fill_(0.5)`
      */
     fill_(value: number | boolean): Tensor;
     /** Fills with zeros; returns this. */
@@ -55,7 +55,7 @@ declare module '../tensor' {
     /**
      * Copies `src` in, converting dtype, moving between devices and broadcasting as needed;
      * returns this.
-     * @example `master.copy_(weightsHalf)`
+     * @example `mp.zeros([2]).copy_(mp.ones([2], { dtype: 'float16' }))`
      */
     copy_(src: Tensor): Tensor;
   }

@@ -90,7 +90,7 @@ function asTensor<R>(v: Tensor | number, dtype: DType, like: Tensor, fn: (t: Ten
  * @example
  * ```ts
  * const x = mp.tensor([-1, 2, -3]);
- * mp.whereForward(x.gt(0), x, 0); // [0, 2, 0]
+ * mp.where(x.gt(0), x, 0); // [0, 2, 0]
  * ```
  */
 export function whereForward(condition: Tensor, input: Tensor | number, other: Tensor | number): Tensor {
@@ -145,7 +145,7 @@ function checkScatterShapes(op: string, input: Tensor, dim: number, index: Tenso
  * @example
  * ```ts
  * const x = mp.tensor([[1, 2], [3, 4]]);
- * mp.gatherForward(x, 1, mp.tensor([[0, 0], [1, 0]], { dtype: 'int32' })); // [[1, 1], [4, 3]]
+ * mp.gather(x, 1, mp.tensor([[0, 0], [1, 0]], { dtype: 'int32' })); // [[1, 1], [4, 3]]
  * ```
  */
 export function gatherForward(input: Tensor, dim: number, index: Tensor): Tensor {
@@ -169,7 +169,7 @@ export function gatherForward(input: Tensor, dim: number, index: Tensor): Tensor
  * @example
  * ```ts
  * const idx = mp.tensor([0, 1, 0], { dtype: 'int32' });
- * mp.scatterAddForward(mp.zeros([2]), 0, idx, mp.tensor([1, 2, 3])); // [4, 2]
+ * mp.scatterAdd(mp.zeros([2]), 0, idx, mp.tensor([1, 2, 3])); // [4, 2]
  * ```
  */
 export function scatterAddForward(input: Tensor, dim: number, index: Tensor, src: Tensor): Tensor {
@@ -211,7 +211,7 @@ function withDimension(op: string, t: Tensor): Tensor {
  * @example
  * ```ts
  * const w = mp.tensor([[1, 2], [3, 4], [5, 6]]);
- * mp.indexSelectForward(w, 0, mp.tensor([2, 0, 2], { dtype: 'int32' })); // [[5, 6], [1, 2], [5, 6]]
+ * mp.indexSelect(w, 0, mp.tensor([2, 0, 2], { dtype: 'int32' })); // [[5, 6], [1, 2], [5, 6]]
  * ```
  */
 export function indexSelectForward(input: Tensor, dim: number, index: Tensor): Tensor {
@@ -237,7 +237,7 @@ export function indexSelectForward(input: Tensor, dim: number, index: Tensor): T
  * @example
  * ```ts
  * const idx = mp.tensor([1, 1], { dtype: 'int32' });
- * mp.indexAddForward(mp.zeros([2, 2]), 0, idx, mp.ones([2, 2])); // [[0, 0], [2, 2]]
+ * mp.indexAdd(mp.zeros([2, 2]), 0, idx, mp.ones([2, 2])); // [[0, 0], [2, 2]]
  * ```
  */
 export function indexAddForward(input: Tensor, dim: number, index: Tensor, source: Tensor): Tensor {
@@ -369,7 +369,7 @@ const needed = (needs: boolean[], i: number, make: () => Tensor): Tensor | undef
 
 /**
  * Elements of `input` where `condition` is true, else of `other` (broadcasting; dtypes promote).
- * @example `mp.where(x.gt(0), x, 0)`
+ * @example `mp.where(mp.tensor([-1, 2]).gt(0), mp.tensor([-1, 2]), 0)`
  */
 export const where: (condition: Tensor, input: Tensor | number, other: Tensor | number) => Tensor = defineOp({
   name: 'where',
@@ -400,7 +400,7 @@ function padTo(t: Tensor, shape: number[]): Tensor {
 }
 
 /**
- * Values of `input` at `index` along `dim` (torch.gather). @example `mp.gather(logp, 1, target.unsqueeze(1))`
+ * Values of `input` at `index` along `dim` (torch.gather). @example `mp.gather(mp.tensor([[1, 2], [3, 4]]), 1, mp.tensor([[1], [0]], { dtype: 'int32' }))`
  */
 export const gather: (input: Tensor, dim: number, index: Tensor) => Tensor = defineOp({
   name: 'gather',
@@ -412,7 +412,7 @@ export const gather: (input: Tensor, dim: number, index: Tensor) => Tensor = def
 
 /**
  * `input` with `src` added at `index` along `dim` (out-of-place torch.scatter_add).
- * @example `mp.scatterAdd(mp.zeros([3]), 0, idx, values)`
+ * @example `mp.scatterAdd(mp.zeros([3]), 0, mp.tensor([0, 2, 0], { dtype: 'int32' }), mp.tensor([1, 2, 3]))`
  */
 export const scatterAdd: (input: Tensor, dim: number, index: Tensor, src: Tensor) => Tensor = defineOp({
   name: 'scatterAdd',
@@ -425,7 +425,7 @@ export const scatterAdd: (input: Tensor, dim: number, index: Tensor, src: Tensor
   },
 });
 
-/** Slices of `input` at the positions `index` along `dim`. @example `mp.indexSelect(weight, 0, ids)` */
+/** Slices of `input` at the positions `index` along `dim`. @example `mp.indexSelect(mp.randn([5, 3]), 0, mp.tensor([4, 1], { dtype: 'int32' }))` */
 export const indexSelect: (input: Tensor, dim: number, index: Tensor) => Tensor = defineOp({
   name: 'indexSelect',
   autocast: 'passThrough',
@@ -434,7 +434,7 @@ export const indexSelect: (input: Tensor, dim: number, index: Tensor) => Tensor 
   backward: ({ args: [input, dim], saved: [index] }, [g]) => [g && indexAdd(zeros(input.shape, { dtype: g.dtype, device: g.device }), dim, index, g)],
 });
 
-/** `input` with slices of `source` added at `index` along `dim`. @example `mp.indexAdd(x, 0, ids, rows)` */
+/** `input` with slices of `source` added at `index` along `dim`. @example `mp.indexAdd(mp.zeros([3, 2]), 0, mp.tensor([2, 0], { dtype: 'int32' }), mp.ones([2, 2]))` */
 export const indexAdd: (input: Tensor, dim: number, index: Tensor, source: Tensor) => Tensor = defineOp({
   name: 'indexAdd',
   autocast: 'passThrough',
@@ -448,7 +448,7 @@ export const indexAdd: (input: Tensor, dim: number, index: Tensor, source: Tenso
 
 /**
  * Sliding blocks of a batched image, as columns (torch.nn.functional.unfold, im2col):
- * [N, C, H, W] → [N, C·kh·kw, L]. @example `mp.unfold(x, [3, 3], { padding: 1 })`
+ * [N, C, H, W] → [N, C·kh·kw, L]. @example `mp.unfold(mp.ones([1, 1, 4, 4]), [3, 3], { padding: 1 })`
  */
 export const unfold: (input: Tensor, kernelSize: [number, number], options?: WindowOptions & { padValue?: number }) => Tensor = defineOp({
   name: 'unfold',
@@ -463,7 +463,7 @@ export const unfold: (input: Tensor, kernelSize: [number, number], options?: Win
 
 /**
  * Sums columns back into an image (torch.nn.functional.fold, col2im): the adjoint of unfold.
- * @example `mp.fold(cols, [28, 28], [3, 3], { padding: 1 })`
+ * @example `mp.fold(mp.ones([1, 9, 16]), [4, 4], [3, 3], { padding: 1 })`
  */
 export const fold: (input: Tensor, outputSize: [number, number], kernelSize: [number, number], options?: WindowOptions) => Tensor = defineOp({
   name: 'fold',

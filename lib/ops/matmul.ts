@@ -81,7 +81,7 @@ export const stridedProduct: (op: string, a: Tensor, b: Tensor, transA: boolean,
 /**
  * PyTorch's matmul: dot product for two vectors, matrix-vector, vector-matrix, and batched
  * matrix products with broadcast batch dimensions.
- * @example `mp.matmul(x, w)`, `mp.matmul(mp.randn([8, 2, 3]), mp.randn([3, 4]))`
+ * @example `mp.matmul(mp.ones([2, 3]), mp.ones([3, 4]))`, `mp.matmul(mp.randn([8, 2, 3]), mp.randn([3, 4]))`
  */
 export const matmul: (input: Tensor, other: Tensor) => Tensor = defineOp({
   name: 'matmul',
@@ -101,7 +101,7 @@ export const matmul: (input: Tensor, other: Tensor) => Tensor = defineOp({
   },
 });
 
-/** Matrix product of two 2-D tensors. @example `mp.mm(a, b)` */
+/** Matrix product of two 2-D tensors. @example `mp.mm(mp.ones([2, 3]), mp.ones([3, 4]))` */
 export const mm: (input: Tensor, other: Tensor) => Tensor = defineOp({
   name: 'mm',
   autocast: 'lowerPrecision',
@@ -113,7 +113,7 @@ export const mm: (input: Tensor, other: Tensor) => Tensor = defineOp({
   },
 });
 
-/** Batched product of two 3-D tensors with the same batch size. @example `mp.bmm(a, b)` */
+/** Batched product of two 3-D tensors with the same batch size. @example `mp.bmm(mp.ones([5, 2, 3]), mp.ones([5, 3, 4]))` */
 export const bmm: (input: Tensor, other: Tensor) => Tensor = defineOp({
   name: 'bmm',
   autocast: 'lowerPrecision',
@@ -130,7 +130,7 @@ export const bmm: (input: Tensor, other: Tensor) => Tensor = defineOp({
 /**
  * `x @ weight^T + bias` with weight [outFeatures, inFeatures] (PyTorch's layout), read
  * transposed in place.
- * @example `mp.linear(x, w, b)`
+ * @example `mp.linear(mp.ones([2, 3]), mp.ones([4, 3]), mp.zeros([4]))`
  */
 export const linear: (input: Tensor, weight: Tensor, bias?: Tensor) => Tensor = defineOp({
   name: 'linear',
@@ -177,7 +177,7 @@ function scales(op: string, options: AddmmOptions | undefined): [number, number]
   return [beta, alpha];
 }
 
-/** `beta * input + alpha * (mat1 @ mat2)` (input broadcasts). @example `mp.addmm(b, x, w)` */
+/** `beta * input + alpha * (mat1 @ mat2)` (input broadcasts). @example `mp.addmm(mp.zeros([4]), mp.ones([2, 3]), mp.ones([3, 4]))` */
 export const addmm: (input: Tensor, mat1: Tensor, mat2: Tensor, options?: AddmmOptions) => Tensor = defineOp({
   name: 'addmm',
   autocast: 'lowerPrecision',
@@ -187,7 +187,7 @@ export const addmm: (input: Tensor, mat1: Tensor, mat2: Tensor, options?: AddmmO
   },
 });
 
-/** `beta * input + alpha * bmm(batch1, batch2)`. @example `mp.baddbmm(c, a, b)` */
+/** `beta * input + alpha * bmm(batch1, batch2)`. @example `mp.baddbmm(mp.zeros([5, 2, 4]), mp.ones([5, 2, 3]), mp.ones([5, 3, 4]))` */
 export const baddbmm: (input: Tensor, batch1: Tensor, batch2: Tensor, options?: AddmmOptions) => Tensor = defineOp({
   name: 'baddbmm',
   autocast: 'lowerPrecision',

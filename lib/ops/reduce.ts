@@ -130,6 +130,8 @@ function asReduceOptions(options: ReduceOptions | number | number[] | undefined)
  *
  * @example
  * ```ts
+ * const x = mp.tensor([[1, 2], [3, 4]]);
+ * const h = x.to('float16');
  * mp.sum(x);                               // 0-d
  * mp.sum(x, 1);                            // over dim 1
  * mp.sum(x, { dim: 1, keepdim: true });
@@ -145,6 +147,7 @@ export function sum(input: Tensor, options?: ReduceOptions | number | number[]):
  *
  * @example
  * ```ts
+ * const x = mp.ones([2, 3, 4]);
  * mp.mean(x, { dim: [0, 1] });
  * x.mean(-1);
  * ```
@@ -210,6 +213,7 @@ function flatMax(abs: Tensor, o: { dim?: number | number[]; keepdim: boolean }):
  *
  * @example
  * ```ts
+ * const x = mp.tensor([[3, 4], [1, 2]]);
  * mp.norm(x);                          // Euclidean norm of all elements
  * mp.norm(x, 1, { dim: 1, keepdim: true });
  * ```

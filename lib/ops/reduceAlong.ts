@@ -136,7 +136,7 @@ function extremumGrad(x: Tensor, out: Tensor, g: Tensor, dim: number | undefined
 /**
  * Product of elements (int32 for integer and bool inputs). Its gradient is right with zeros in
  * the input too (the product of the other elements).
- * @example `mp.prod(x, { dim: 1 })`
+ * @example `mp.prod(mp.tensor([[1, 5], [3, 2]]), { dim: 1 })`
  */
 export const prod: AlongOp<ProdOptions> = alongOp('prod', { cuda: 'fp32SetOptDtype', cpu: 'fp32' }, (x, out, g, dim) => {
   const zeros = x.eq(0).to(x.dtype);
@@ -147,33 +147,33 @@ export const prod: AlongOp<ProdOptions> = alongOp('prod', { cuda: 'fp32SetOptDty
   return g.mul(out.div(nonZero).mul(zeros.neg().add(1)).add(zeros.mul(atZero)));
 });
 
-/** Largest value (NaN if any is NaN). @example `mp.max(x, { dim: -1 })` */
+/** Largest value (NaN if any is NaN). @example `mp.max(mp.tensor([[1, 5], [3, 2]]), { dim: -1 })` */
 export const max: AlongOp<DimOptions> = alongOp('max', 'passThrough', extremumGrad);
-/** Smallest value (NaN if any is NaN). @example `mp.min(x)` */
+/** Smallest value (NaN if any is NaN). @example `mp.min(mp.tensor([[1, 5], [3, 2]]))` */
 export const min: AlongOp<DimOptions> = alongOp('min', 'passThrough', extremumGrad);
-/** `log(sum(exp(x)))` without overflow. @example `mp.logsumexp(x, { dim: 1 })` */
+/** `log(sum(exp(x)))` without overflow. @example `mp.logsumexp(mp.tensor([[1, 5], [3, 2]]), { dim: 1 })` */
 export const logsumexp: AlongOp<DimOptions> = alongOp('logsumexp', { cuda: 'fp32', cpu: 'passThrough' }, (x, out, g) => g.mul(x.sub(out).exp()));
-/** Variance with `correction` (default 1). @example `mp.variance(x, { dim: 0, correction: 0 })` */
+/** Variance with `correction` (default 1). @example `mp.variance(mp.tensor([[1, 5], [3, 2]]), { dim: 0, correction: 0 })` */
 export const variance: AlongOp<VarOptions> = alongOp('var', 'passThrough', (x, _out, g, dim, options) => {
   const n = reducedCount(x, dim) - (options?.correction ?? 1);
   const centered = x.sub(x.mean(keepOptions(dim)).reshape(keptShape(x, dim)));
   return g.mul(centered).mul(2 / n);
 });
-/** Standard deviation with `correction` (default 1). @example `mp.std(x)` */
+/** Standard deviation with `correction` (default 1). @example `mp.std(mp.tensor([[1, 5], [3, 2]]))` */
 export const std: AlongOp<VarOptions> = alongOp('std', 'passThrough', (x, out, g, dim, options) => {
   const n = reducedCount(x, dim) - (options?.correction ?? 1);
   const centered = x.sub(x.mean(keepOptions(dim)).reshape(keptShape(x, dim)));
   return g.mul(centered).div(out.mul(n));
 });
 
-/** Index (int32) of the first largest value; over all elements, the flat index. @example `mp.argmax(logits, { dim: 1 })` */
+/** Index (int32) of the first largest value; over all elements, the flat index. @example `mp.argmax(mp.tensor([[1, 5], [3, 2]]), { dim: 1 })` */
 export const argmax: AlongOp<DimOptions> = dimFirst(defineOp({
   name: 'argmax',
   autocast: 'passThrough',
   differentiable: false,
   forward: (x: Tensor, options?: DimOptions): Tensor => reduceAlong('argmax', 'argmax', x, options),
 }));
-/** Index (int32) of the first smallest value. @example `mp.argmin(x, { dim: 0 })` */
+/** Index (int32) of the first smallest value. @example `mp.argmin(mp.tensor([[1, 5], [3, 2]]), { dim: 0 })` */
 export const argmin: AlongOp<DimOptions> = dimFirst(defineOp({
   name: 'argmin',
   autocast: 'passThrough',
@@ -197,7 +197,7 @@ function softmaxAlong(log: boolean, op: string, input: Tensor, dim: number, opti
 
 /**
  * `exp(x) / sum(exp(x))` along `dim`; `options.dtype` computes in (and returns) another dtype.
- * @example `mp.softmax(logits, -1)`
+ * @example `mp.softmax(mp.tensor([[1, 5], [3, 2]]), -1)`
  */
 export const softmax: (x: Tensor, dim: number, options?: SoftmaxOptions) => Tensor = defineOp({
   name: 'softmax',
@@ -210,7 +210,7 @@ export const softmax: (x: Tensor, dim: number, options?: SoftmaxOptions) => Tens
 
 /**
  * `x - logsumexp(x)` along `dim`; `options.dtype` computes in (and returns) another dtype.
- * @example `mp.logSoftmax(logits, 1)`
+ * @example `mp.logSoftmax(mp.tensor([[1, 5], [3, 2]]), 1)`
  */
 export const logSoftmax: (x: Tensor, dim: number, options?: SoftmaxOptions) => Tensor = defineOp({
   name: 'logSoftmax',

@@ -28,11 +28,10 @@ export interface BackwardContext<A extends unknown[]> {
   readonly outputs: TensorMeta[];
 }
 
-// The registry stores ops of every signature; `any` is confined to these two aliases.
-// eslint-disable-next-line @typescript-eslint/no-explicit-any
-type AnyArgs = any[];
-// eslint-disable-next-line @typescript-eslint/no-explicit-any
-type AnyFn = (...args: any[]) => any;
+// The registry stores ops of every signature: `AnyFn` is a bound every function meets, and inside
+// the registry a forward is called with whatever arguments the op got, as a `Forward`.
+type AnyFn = (...args: never[]) => unknown;
+type Forward = (...args: unknown[]) => unknown;
 
 /** The declaration of an op. */
 export interface OpDef<F extends AnyFn> {
@@ -81,16 +80,13 @@ function nodeName(name: string): string {
 }
 
 /**
- * Declares an op and returns the function users call (same signature as `forward`).
+ * Declares an op and returns the function users call (same signature as `forward`). It is
+ * internal: each op of mixprec is declared with it, and {@link registeredOps} lists them.
  *
  * @example
  * ```ts
- * export const mul = defineOp({
- *   name: 'mul', autocast: 'passThrough',
- *   forward: (a: Tensor, b: Tensor) => rawMul(a, b),
- *   save: ([a, b]) => [a, b],
- *   backward: ({ saved: [a, b] }, [g]) => [g!.mul(b), g!.mul(a)],
- * });
+ * const mul = mp.registeredOps().find((op) => op.name === 'mul');
+ * mul?.kind; // 'primitive': declared with a backward
  * ```
  */
 export function defineOp<F extends AnyFn>(def: OpDef<F>): F {
@@ -99,30 +95,31 @@ export function defineOp<F extends AnyFn>(def: OpDef<F>): F {
   declareOpAutocast(def.name, def.autocast, def.dtypeArg !== undefined, def.autocastHint);
   const autocast = typeof def.autocast === 'string' ? { cuda: def.autocast, cpu: def.autocast } : { ...def.autocast };
   registry.set(def.name, { name: def.name, autocast: Object.freeze(autocast), kind });
-  const run = kind === 'primitive' ? recorded(def) : def.forward;
+  const run = kind === 'primitive' ? recorded(def) : (def.forward as unknown as Forward);
   const info = { name: def.name, dtypeArg: def.dtypeArg };
-  const runArgs = (args: AnyArgs) => run(...args);
-  const op = function (...args: AnyArgs) {
+  const runArgs = (args: unknown[]) => run(...args);
+  const op = function (...args: unknown[]) {
     const frame = activeFrame();
     return frame === undefined ? run(...args) : dispatchAutocast(frame, info, runArgs, args);
   };
-  return op as F;
+  return op as unknown as F;
 }
 
 /** A primitive's forward that records a graph node when an input requires grad. */
-function recorded<F extends AnyFn>(def: OpDef<F>): AnyFn {
+function recorded<F extends AnyFn>(def: OpDef<F>): Forward {
   const backward = def.backward!;
+  const forward = def.forward as unknown as Forward;
   const name = nodeName(def.name);
-  return function (...args: AnyArgs) {
-    if (!isGradEnabled()) return def.forward(...args);
+  return function (...args: unknown[]) {
+    if (!isGradEnabled()) return forward(...args);
     const inputs = tensorInputs(args);
     const needs = gradNeeds(inputs);
-    if (!needs) return def.forward(...args);
-    const out = withoutRecording(() => def.forward(...args));
+    if (!needs) return forward(...args);
+    const out = withoutRecording(() => forward(...args));
     const outputs = outputsOf(out);
     // An op that hands back its input unchanged (`to` with nothing to do) adds no node.
     if (outputs.every((t) => inputs.includes(t))) return out;
-    const saved = def.save ? def.save(args as Parameters<F>, out).map((t, i) => new SavedTensor(t, def.name, i)) : [];
+    const saved = def.save ? def.save(args as Parameters<F>, out as ReturnType<F>).map((t, i) => new SavedTensor(t, def.name, i)) : [];
     const outputMetas = outputs.map(metaOf);
     recordNode(name, inputs, needs, outputs,
       (grads) => backward({ args: args as Parameters<F>, saved: saved.map((s) => s.unpack()), needsInputGrad: needs, outputs: outputMetas }, grads),

@@ -35,7 +35,7 @@ function integer(op: string, arg: string, v: unknown): number {
 
 /**
  * Reorders dimensions: result dim i is input dim `dims[i]`.
- * @example `mp.permute(x, [2, 0, 1])`
+ * @example `mp.permute(mp.ones([2, 3, 4]), [2, 0, 1])`
  */
 export const permute: (input: Tensor, dims: number[]) => Tensor = defineOp({
   name: 'permute',
@@ -60,7 +60,7 @@ function permutationOf(t: Tensor, dims: number[]): number[] {
   return order;
 }
 
-/** Swaps two dimensions. @example `mp.transpose(x, 0, 1)` */
+/** Swaps two dimensions. @example `mp.transpose(mp.ones([2, 3]), 0, 1)` */
 export function transpose(input: Tensor, dim0: number, dim1: number): Tensor {
   const t = checkTensor('transpose', 'input', input);
   const a = normalizeDim('transpose', 'dim0', dim0, t.ndim);
@@ -69,7 +69,7 @@ export function transpose(input: Tensor, dim0: number, dim1: number): Tensor {
   return permute(t, order);
 }
 
-/** Removes size-1 dimensions (all, or just `dim`), as a view. @example `mp.squeeze(x, 0)` */
+/** Removes size-1 dimensions (all, or just `dim`), as a view. @example `mp.squeeze(mp.ones([1, 3]), 0)` */
 export function squeeze(input: Tensor, dim?: number): Tensor {
   const t = checkTensor('squeeze', 'input', input);
   if (dim === undefined) return t.reshape(t.shape.filter((s) => s !== 1));
@@ -77,7 +77,7 @@ export function squeeze(input: Tensor, dim?: number): Tensor {
   return t.shape[d] === 1 ? t.reshape(t.shape.filter((_, i) => i !== d)) : t.reshape(t.shape);
 }
 
-/** Inserts a size-1 dimension at `dim` (-ndim-1 ≤ dim ≤ ndim), as a view. @example `mp.unsqueeze(x, -1)` */
+/** Inserts a size-1 dimension at `dim` (-ndim-1 ≤ dim ≤ ndim), as a view. @example `mp.unsqueeze(mp.ones([3]), -1)` */
 export function unsqueeze(input: Tensor, dim: number): Tensor {
   const t = checkTensor('unsqueeze', 'input', input);
   const d = normalizeDim('unsqueeze', 'dim', dim, t.ndim + 1);
@@ -86,7 +86,7 @@ export function unsqueeze(input: Tensor, dim: number): Tensor {
   return t.reshape(shape);
 }
 
-/** Elements `start .. start+length-1` along `dim`. @example `mp.narrow(x, 1, 2, 3)` */
+/** Elements `start .. start+length-1` along `dim`. @example `mp.narrow(mp.ones([2, 6]), 1, 2, 3)` */
 export function narrow(input: Tensor, dim: number, start: number, length: number): Tensor {
   const t = withDims('narrow', input);
   const d = normalizeDim('narrow', 'dim', dim, t.ndim);
@@ -102,7 +102,7 @@ export function narrow(input: Tensor, dim: number, start: number, length: number
 /**
  * Python-style slicing along `dim`: `start` (default 0) to `end` (default the size, exclusive)
  * by a positive `step`; negative indices count from the end and out-of-range ones are clipped.
- * @example `x.slice(0, 1, -1, 2)`
+ * @example `mp.arange(6).slice(0, 1, -1, 2)`
  */
 export const slice: (input: Tensor, dim: number, start?: number, end?: number, step?: number) => Tensor = defineOp({
   name: 'slice',
@@ -143,7 +143,7 @@ function slicePlan(t: Tensor, dim: number, start: number, end: number | undefine
 /**
  * A zero tensor of `shape` with `src` written at `start, start+step, ...` along `dim` (the
  * gradient of slice; PyTorch's slice_scatter into zeros).
- * @example `mp.sliceScatter(g, [4, 6], 1, 2, 1)`
+ * @example `const x = mp.zeros([4, 6]).requiresGrad_(); x.slice(1, 2).sum().backward(); // x.grad = sliceScatter(ones [4, 4], [4, 6], 1, 2, 1)`
  */
 export const sliceScatter: (src: Tensor, shape: number[], dim: number, start: number, step: number) => Tensor = defineOp({
   name: 'sliceScatter',
@@ -186,7 +186,7 @@ function expandForward(input: Tensor, shape: number[]): Tensor {
 
 /**
  * Joins tensors along an existing dimension; dtypes promote, shapes must match elsewhere.
- * @example `mp.cat([a, b], 1)`
+ * @example `mp.cat([mp.ones([2, 1]), mp.zeros([2, 3])], 1)`
  */
 export const cat: (tensors: Tensor[], dim?: number) => Tensor = defineOp({
   name: 'cat',
@@ -231,7 +231,7 @@ function catForward(tensors: Tensor[], dim: number): Tensor {
   return out;
 }
 
-/** Joins same-shaped tensors along a new dimension. @example `mp.stack([a, b])` */
+/** Joins same-shaped tensors along a new dimension. @example `mp.stack([mp.ones([3]), mp.zeros([3])])` */
 export function stack(tensors: Tensor[], dim = 0): Tensor {
   if (!Array.isArray(tensors) || tensors.length === 0) throw argTypeError('stack', 'tensors', 'a non-empty array of tensors', tensors);
   const ts = tensors.map((t, i) => checkTensor('stack', `tensors[${i}]`, t));
@@ -251,7 +251,7 @@ export function stack(tensors: Tensor[], dim = 0): Tensor {
 
 /**
  * Splits into pieces of `splitSize` along `dim` (the last may be smaller), or of the listed sizes.
- * @example `mp.split(x, 2)`, `mp.split(x, [1, 3], 1)`
+ * @example `mp.split(mp.arange(5), 2)`, `mp.split(mp.ones([2, 4]), [1, 3], 1)`
  */
 export function split(input: Tensor, splitSize: number | number[], dim = 0): Tensor[] {
   const t = withDims('split', input);
@@ -278,7 +278,7 @@ export function split(input: Tensor, splitSize: number | number[], dim = 0): Ten
   });
 }
 
-/** Splits into `chunks` nearly equal pieces along `dim` (PyTorch's sizes). @example `mp.chunk(x, 3)` */
+/** Splits into `chunks` nearly equal pieces along `dim` (PyTorch's sizes). @example `mp.chunk(mp.arange(6), 3)` */
 export function chunk(input: Tensor, chunks: number, dim = 0): Tensor[] {
   const t = withDims('chunk', input);
   if (integer('chunk', 'chunks', chunks) <= 0) throw argRangeError('chunk', 'chunks', 'a positive integer', chunks);

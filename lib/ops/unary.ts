@@ -55,45 +55,45 @@ function unaryOp(name: UnaryName, autocast: OpAutocastDecl, backward: Backward):
 
 const positive = (x: Tensor): Tensor => x.gt(0).to(x.dtype);
 
-/** `-x` (not for bool). @example `mp.neg(x)` */
+/** `-x` (not for bool). @example `mp.neg(mp.tensor([-0.5, 2]))` */
 export const neg: (x: Tensor) => Tensor = unaryOp('neg', 'passThrough', (_x, _o, g) => g.neg());
-/** `|x|`. @example `mp.abs(x)` */
+/** `|x|`. @example `mp.abs(mp.tensor([-0.5, 2]))` */
 export const abs: (x: Tensor) => Tensor = unaryOp('abs', 'passThrough', (x, _o, g) => g.mul(sign(x)));
-/** `e^x`. @example `mp.exp(x)` */
+/** `e^x`. @example `mp.exp(mp.tensor([-0.5, 2]))` */
 export const exp: (x: Tensor) => Tensor = unaryOp('exp', { cuda: 'fp32', cpu: 'passThrough' }, (_x, out, g) => g.mul(out));
-/** Natural logarithm. @example `mp.log(x)` */
+/** Natural logarithm. @example `mp.log(mp.tensor([0.5, 2]))` */
 export const log: (x: Tensor) => Tensor = unaryOp('log', { cuda: 'fp32', cpu: 'passThrough' }, (x, _o, g) => g.div(x));
-/** `log(1 + x)`, accurate near 0. @example `mp.log1p(x)` */
+/** `log(1 + x)`, accurate near 0. @example `mp.log1p(mp.tensor([0.5, 2]))` */
 export const log1p: (x: Tensor) => Tensor = unaryOp('log1p', { cuda: 'fp32', cpu: 'passThrough' }, (x, _o, g) => g.div(x.add(1)));
-/** `e^x - 1`, accurate near 0. @example `mp.expm1(x)` */
+/** `e^x - 1`, accurate near 0. @example `mp.expm1(mp.tensor([-0.5, 2]))` */
 export const expm1: (x: Tensor) => Tensor = unaryOp('expm1', { cuda: 'fp32', cpu: 'passThrough' }, (_x, out, g) => g.mul(out.add(1)));
-/** Square root. @example `mp.sqrt(x)` */
+/** Square root. @example `mp.sqrt(mp.tensor([0.5, 2]))` */
 export const sqrt: (x: Tensor) => Tensor = unaryOp('sqrt', 'passThrough', (_x, out, g) => g.div(out.mul(2)));
-/** `1 / sqrt(x)`. @example `mp.rsqrt(x)` */
+/** `1 / sqrt(x)`. @example `mp.rsqrt(mp.tensor([0.5, 2]))` */
 export const rsqrt: (x: Tensor) => Tensor = unaryOp('rsqrt', { cuda: 'fp32', cpu: 'passThrough' }, (_x, out, g) => g.mul(out.pow(3)).mul(-0.5));
-/** `1 / x`. @example `mp.reciprocal(x)` */
+/** `1 / x`. @example `mp.reciprocal(mp.tensor([0.5, 2]))` */
 export const reciprocal: (x: Tensor) => Tensor = unaryOp('reciprocal', { cuda: 'fp32', cpu: 'passThrough' }, (_x, out, g) => g.mul(out.mul(out)).neg());
-/** Sine. @example `mp.sin(x)` */
+/** Sine. @example `mp.sin(mp.tensor([-0.5, 2]))` */
 export const sin: (x: Tensor) => Tensor = unaryOp('sin', 'passThrough', (x, _o, g) => g.mul(x.cos()));
-/** Cosine. @example `mp.cos(x)` */
+/** Cosine. @example `mp.cos(mp.tensor([-0.5, 2]))` */
 export const cos: (x: Tensor) => Tensor = unaryOp('cos', 'passThrough', (x, _o, g) => g.mul(x.sin()).neg());
-/** Hyperbolic tangent. @example `mp.tanh(x)` */
+/** Hyperbolic tangent. @example `mp.tanh(mp.tensor([-0.5, 2]))` */
 export const tanh: (x: Tensor) => Tensor = unaryOp('tanh', 'passThrough', (_x, out, g) => g.mul(out.mul(out).neg().add(1)));
-/** `1 / (1 + e^-x)`. @example `mp.sigmoid(x)` */
+/** `1 / (1 + e^-x)`. @example `mp.sigmoid(mp.tensor([-0.5, 2]))` */
 export const sigmoid: (x: Tensor) => Tensor = unaryOp('sigmoid', 'passThrough', (_x, out, g) => g.mul(out.mul(out.neg().add(1))));
-/** `max(x, 0)` (NaN stays NaN). @example `mp.relu(x)` */
+/** `max(x, 0)` (NaN stays NaN). @example `mp.relu(mp.tensor([-0.5, 2]))` */
 export const relu: (x: Tensor) => Tensor = unaryOp('relu', 'passThrough', (_x, out, g) => g.mul(positive(out)));
-/** `x * sigmoid(x)`. @example `mp.silu(x)` */
+/** `x * sigmoid(x)`. @example `mp.silu(mp.tensor([-0.5, 2]))` */
 export const silu: (x: Tensor) => Tensor = unaryOp('silu', 'passThrough', (x, _o, g) => {
   const s = x.sigmoid();
   return g.mul(s.mul(x.mul(s.neg().add(1)).add(1)));
 });
-/** The error function `2/√π ∫₀ˣ e^(-t²) dt`. @example `mp.erf(x)` */
+/** The error function `2/√π ∫₀ˣ e^(-t²) dt`. @example `mp.erf(mp.tensor([-0.5, 2]))` */
 export const erf: (x: Tensor) => Tensor = unaryOp('erf', 'passThrough', (x, _o, g) => g.mul(x.mul(x).neg().exp().mul(2 / Math.sqrt(Math.PI))));
-/** -1, 0 or +1 by the sign of x (int32 stays int32; ±0 and NaN are kept). @example `mp.sign(x)` */
+/** -1, 0 or +1 by the sign of x (int32 stays int32; ±0 and NaN are kept). @example `mp.sign(mp.tensor([-0.5, 2]))` */
 export const sign: (x: Tensor) => Tensor = unaryOp('sign', 'passThrough', (_x, _o, g) => g.mul(0));
 
-/** `x` for x ≥ 0, `negativeSlope * x` otherwise. @example `mp.leakyRelu(x, 0.2)` */
+/** `x` for x ≥ 0, `negativeSlope * x` otherwise. @example `mp.leakyRelu(mp.tensor([-0.5, 2]), 0.2)` */
 export const leakyRelu: (x: Tensor, negativeSlope?: number) => Tensor = defineOp({
   name: 'leakyRelu',
   autocast: 'passThrough',
@@ -105,7 +105,7 @@ export const leakyRelu: (x: Tensor, negativeSlope?: number) => Tensor = defineOp
   },
 });
 
-/** `x` for x > 0, `alpha * (e^x - 1)` otherwise. @example `mp.elu(x)` */
+/** `x` for x > 0, `alpha * (e^x - 1)` otherwise. @example `mp.elu(mp.tensor([-0.5, 2]))` */
 export const elu: (x: Tensor, alpha?: number) => Tensor = defineOp({
   name: 'elu',
   autocast: 'passThrough',
@@ -118,7 +118,7 @@ export const elu: (x: Tensor, alpha?: number) => Tensor = defineOp({
 });
 /**
  * GELU: `x * Φ(x)` exactly (erf), or PyTorch's tanh approximation with `{approximate: 'tanh'}`.
- * @example `mp.gelu(x, { approximate: 'tanh' })`
+ * @example `mp.gelu(mp.tensor([-0.5, 2]), { approximate: 'tanh' })`
  */
 export const gelu: (x: Tensor, options?: { approximate?: 'none' | 'tanh' }) => Tensor = defineOp({
   name: 'gelu',
@@ -155,7 +155,7 @@ function geluDerivative(x: Tensor, approximate: 'none' | 'tanh'): Tensor {
 
 /**
  * `log(1 + e^(beta x)) / beta`, and `x` where `beta x > threshold` (PyTorch's defaults 1, 20).
- * @example `mp.softplus(x, { beta: 2 })`
+ * @example `mp.softplus(mp.tensor([-0.5, 2]), { beta: 2 })`
  */
 export const softplus: (x: Tensor, options?: { beta?: number; threshold?: number }) => Tensor = defineOp({
   name: 'softplus',
@@ -178,7 +178,7 @@ export const softplus: (x: Tensor, options?: { beta?: number; threshold?: number
 /**
  * Limits values to [min, max] (either bound may be omitted; NaN stays NaN). An integer tensor
  * with a fractional bound computes in float32.
- * @example `mp.clamp(x, 0, 1)`, `mp.clamp(x, undefined, 6)`
+ * @example `mp.clamp(mp.tensor([-0.5, 2]), 0, 1)`, `mp.clamp(mp.tensor([-1, 8]), undefined, 6)`
  */
 export const clamp: (x: Tensor, min?: number, max?: number) => Tensor = defineOp({
   name: 'clamp',

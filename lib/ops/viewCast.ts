@@ -26,7 +26,7 @@ export const reshape: (input: Tensor, shape: number[] | number) => Tensor = defi
   backward: ({ args: [input] }, [g]) => [g && reshape(g, input.shape)],
 });
 
-/** Same as {@link reshape} (every tensor is contiguous). @example `x.view([-1])` */
+/** Same as {@link reshape} (every tensor is contiguous). @example `mp.ones([2, 3]).view([-1])` */
 export const view: (input: Tensor, shape: number[] | number) => Tensor = defineOp({
   name: 'view',
   autocast: 'passThrough',
@@ -37,7 +37,7 @@ export const view: (input: Tensor, shape: number[] | number) => Tensor = defineO
 /**
  * Converts dtype and/or device; returns the input itself when nothing changes. Gradients flow
  * back converted to the input's dtype and device.
- * @example `mp.toDtype(x, 'float16')`
+ * @example `mp.ones([2]).to('float16')`
  */
 export const to: (input: Tensor, target: ToTarget) => Tensor = defineOp({
   name: 'to',
@@ -48,7 +48,7 @@ export const to: (input: Tensor, target: ToTarget) => Tensor = defineOp({
 
 setAutocastCast((t, dtype) => to(t, dtype));
 
-/** A copy with its own memory. @example `mp.clone(x)` */
+/** A copy with its own memory. @example `mp.clone(mp.ones([2]))` */
 export const clone: (input: Tensor) => Tensor = defineOp({
   name: 'clone',
   autocast: 'passThrough',
@@ -58,7 +58,7 @@ export const clone: (input: Tensor) => Tensor = defineOp({
 
 /**
  * Merges dimensions `startDim..endDim` into one (a view).
- * @example `mp.flatten(x, 1)` // [N, C, H, W] → [N, C*H*W]
+ * @example `mp.flatten(mp.ones([2, 3, 4]), 1)` // [N, C, H, W] → [N, C*H*W]
  */
 export function flatten(input: Tensor, startDim = 0, endDim = -1): Tensor {
   if (!(input instanceof Tensor)) throw argTypeError('flatten', 'input', 'a Tensor', input);

@@ -65,6 +65,7 @@ abstract class AdamBase extends Optimizer<AdamOptions> {
  *
  * @example
  * ```ts
+ * const params = [mp.zeros([2]).requiresGrad_()];
  * const opt = new mp.optim.Adam(params, { lr: 1e-3, betas: [0.9, 0.99] });
  * opt.step();
  * ```
@@ -81,6 +82,8 @@ export class Adam extends AdamBase {
  *
  * @example
  * ```ts
+ * const params = [mp.zeros([2]).requiresGrad_()];
+ * const halfParams = [mp.zeros([2], { dtype: 'float16' }).requiresGrad_()];
  * const opt = new mp.optim.AdamW(params, { lr: 3e-4, weightDecay: 0.1 });
  * opt.step();
  * const half = new mp.optim.AdamW(halfParams, { lr: 3e-4, masterWeights: true }); // float32 masters

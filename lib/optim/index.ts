@@ -4,6 +4,7 @@
  *
  * @example
  * ```ts
+ * const params = [mp.zeros([2]).requiresGrad_()];
  * const opt = new mp.optim.AdamW(params, { lr: 3e-4 });
  * opt.zeroGrad();
  * // ... backward ...

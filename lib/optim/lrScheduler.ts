@@ -12,8 +12,8 @@ import { argRangeError, argTypeError, describe, MixprecRangeError, MixprecTypeEr
  *
  * @example
  * ```ts
- * const opt: SchedulableOptimizer = { paramGroups: [{ lr: 0.1 }] };
- * const sched = new StepLR(opt, 10);
+ * const opt: mp.optim.SchedulableOptimizer = { paramGroups: [{ lr: 0.1 }] };
+ * const sched = new mp.optim.StepLR(opt, 10);
  * ```
  */
 export interface SchedulableOptimizer {
@@ -85,8 +85,8 @@ function bisectRight(values: readonly number[], x: number): number {
  *
  * @example
  * ```ts
- * class HalvingLR extends LRScheduler {
- *   constructor(optimizer: SchedulableOptimizer) {
+ * class HalvingLR extends mp.optim.LRScheduler {
+ *   constructor(optimizer: mp.optim.SchedulableOptimizer) {
  *     super('HalvingLR', optimizer);
  *     this.start('HalvingLR', -1);
  *   }
@@ -153,12 +153,17 @@ export abstract class LRScheduler {
    *
    * @example
    * ```ts
+   * const optimizer = new mp.optim.SGD([mp.zeros([1]).requiresGrad_()], { lr: 0.05 });
+   * const scheduler = new mp.optim.StepLR(optimizer, 30);
+   * const scaler = new mp.amp.GradScaler({ device: 'cpu' });
    * for (let epoch = 0; epoch < 90; ++epoch) {
-   *   train(); // optimizer.step() inside
+   *   optimizer.step(); // a real loop runs an epoch of training here
    *   scheduler.step();
    * }
    * // With a gradient scaler, a skipped step does not advance the schedule:
-   * await scheduler.step(scaler.step(opt)); // resolves to whether it stepped
+   * optimizer.zeroGrad();
+   * scaler.scale(optimizer.paramGroups[0].params[0].sum()).backward();
+   * await scheduler.step(scaler.step(optimizer)); // resolves to whether it stepped
    * ```
    */
   step(): void;
@@ -212,6 +217,8 @@ export abstract class LRScheduler {
    *
    * @example
    * ```ts
+   * const optimizer = new mp.optim.SGD([mp.zeros([1]).requiresGrad_()], { lr: 0.05 });
+   * const scheduler = new mp.optim.StepLR(optimizer, 1, { gamma: 0.2 });
    * scheduler.step();
    * console.log(scheduler.getLastLr()); // [0.01]
    * ```
@@ -226,6 +233,8 @@ export abstract class LRScheduler {
    *
    * @example
    * ```ts
+   * const optimizer = new mp.optim.SGD([mp.zeros([1]).requiresGrad_()], { lr: 0.05 });
+   * const scheduler = new mp.optim.StepLR(optimizer, 30);
    * const saved = JSON.stringify(scheduler.stateDict());
    * ```
    */
@@ -243,6 +252,9 @@ export abstract class LRScheduler {
    *
    * @example
    * ```ts
+   * const optimizer = new mp.optim.SGD([mp.zeros([1]).requiresGrad_()], { lr: 0.05 });
+   * const scheduler = new mp.optim.StepLR(optimizer, 30);
+   * const saved = JSON.stringify(scheduler.stateDict());
    * scheduler.loadStateDict(JSON.parse(saved));
    * ```
    */
@@ -276,8 +288,9 @@ export interface StepLROptions {
  *
  * @example
  * ```ts
+ * const optimizer = new mp.optim.SGD([mp.zeros([1]).requiresGrad_()], { lr: 0.05 });
  * // lr = 0.05 for epochs 0..29, 0.005 for 30..59, 0.0005 for 60..89, ...
- * const scheduler = new StepLR(optimizer, 30, { gamma: 0.1 });
+ * const scheduler = new mp.optim.StepLR(optimizer, 30, { gamma: 0.1 });
  * ```
  */
 export class StepLR extends LRScheduler {
@@ -317,8 +330,9 @@ export interface MultiStepLROptions {
  *
  * @example
  * ```ts
+ * const optimizer = new mp.optim.SGD([mp.zeros([1]).requiresGrad_()], { lr: 0.05 });
  * // lr = 0.05 for epochs 0..29, 0.005 for 30..79, 0.0005 from 80 on
- * const scheduler = new MultiStepLR(optimizer, [30, 80], { gamma: 0.1 });
+ * const scheduler = new mp.optim.MultiStepLR(optimizer, [30, 80], { gamma: 0.1 });
  * ```
  */
 export class MultiStepLR extends LRScheduler {
@@ -359,7 +373,8 @@ export interface ExponentialLROptions {
  *
  * @example
  * ```ts
- * const scheduler = new ExponentialLR(optimizer, 0.95);
+ * const optimizer = new mp.optim.SGD([mp.zeros([1]).requiresGrad_()], { lr: 0.05 });
+ * const scheduler = new mp.optim.ExponentialLR(optimizer, 0.95);
  * ```
  */
 export class ExponentialLR extends LRScheduler {
@@ -399,7 +414,8 @@ export interface CosineAnnealingLROptions {
  *
  * @example
  * ```ts
- * const scheduler = new CosineAnnealingLR(optimizer, 100, { etaMin: 1e-5 });
+ * const optimizer = new mp.optim.SGD([mp.zeros([1]).requiresGrad_()], { lr: 0.05 });
+ * const scheduler = new mp.optim.CosineAnnealingLR(optimizer, 100, { etaMin: 1e-5 });
  * ```
  */
 export class CosineAnnealingLR extends LRScheduler {
@@ -449,8 +465,9 @@ export interface LinearLROptions {
  *
  * @example
  * ```ts
+ * const optimizer = new mp.optim.SGD([mp.zeros([1]).requiresGrad_()], { lr: 0.05 });
  * // lr = 0.025, 0.03125, 0.0375, 0.04375, then 0.05 from epoch 4 on (initial lr 0.05)
- * const warmup = new LinearLR(optimizer, { startFactor: 0.5, totalIters: 4 });
+ * const warmup = new mp.optim.LinearLR(optimizer, { startFactor: 0.5, totalIters: 4 });
  * ```
  */
 export class LinearLR extends LRScheduler {
@@ -497,8 +514,10 @@ export interface LambdaLROptions {
  *
  * @example
  * ```ts
- * const scheduler = new LambdaLR(optimizer, (epoch) => 0.95 ** epoch);
- * const perGroup = new LambdaLR(twoGroupOptimizer, [(e) => Math.floor(e / 30), (e) => 0.95 ** e]);
+ * const optimizer = new mp.optim.SGD([mp.zeros([1]).requiresGrad_()], { lr: 0.05 });
+ * const twoGroupOptimizer = new mp.optim.SGD([{ params: [mp.zeros([1]).requiresGrad_()] }, { params: [mp.zeros([1]).requiresGrad_()] }], { lr: 0.05 });
+ * const scheduler = new mp.optim.LambdaLR(optimizer, (epoch) => 0.95 ** epoch);
+ * const perGroup = new mp.optim.LambdaLR(twoGroupOptimizer, [(e) => Math.floor(e / 30), (e) => 0.95 ** e]);
  * ```
  */
 export class LambdaLR extends LRScheduler {
@@ -546,10 +565,11 @@ export interface SequentialLROptions {
  *
  * @example
  * ```ts
+ * const optimizer = new mp.optim.SGD([mp.zeros([1]).requiresGrad_()], { lr: 1 });
  * // initial lr 1: 0.1, 0.55, 1 (warm-up), then 1, 0.9, 0.81, ... from epoch 3
- * const warmup = new LinearLR(optimizer, { startFactor: 0.1, totalIters: 2 });
- * const decay = new ExponentialLR(optimizer, 0.9);
- * const scheduler = new SequentialLR(optimizer, [warmup, decay], [3]);
+ * const warmup = new mp.optim.LinearLR(optimizer, { startFactor: 0.1, totalIters: 2 });
+ * const decay = new mp.optim.ExponentialLR(optimizer, 0.9);
+ * const scheduler = new mp.optim.SequentialLR(optimizer, [warmup, decay], [3]);
  * ```
  */
 export class SequentialLR extends LRScheduler {
@@ -610,6 +630,8 @@ export class SequentialLR extends LRScheduler {
    *
    * @example
    * ```ts
+   * const optimizer = new mp.optim.SGD([mp.zeros([1]).requiresGrad_()], { lr: 0.05 });
+   * const sequential = new mp.optim.SequentialLR(optimizer, [new mp.optim.LinearLR(optimizer), new mp.optim.ExponentialLR(optimizer, 0.9)], [5]);
    * const saved = JSON.stringify(sequential.stateDict());
    * ```
    */
@@ -622,6 +644,9 @@ export class SequentialLR extends LRScheduler {
    *
    * @example
    * ```ts
+   * const optimizer = new mp.optim.SGD([mp.zeros([1]).requiresGrad_()], { lr: 0.05 });
+   * const sequential = new mp.optim.SequentialLR(optimizer, [new mp.optim.LinearLR(optimizer), new mp.optim.ExponentialLR(optimizer, 0.9)], [5]);
+   * const saved = JSON.stringify(sequential.stateDict());
    * sequential.loadStateDict(JSON.parse(saved));
    * ```
    */

@@ -88,6 +88,9 @@ const isLowPrecision = (dtype: DType): boolean => dtype === 'float16' || dtype =
  *
  * @example
  * ```ts
+ * const model = new mp.nn.Linear(2, 2);
+ * const body = [mp.zeros([2]).requiresGrad_()];
+ * const head = [mp.zeros([1]).requiresGrad_()];
  * const opt = new mp.optim.Adam([{ params: body, lr: 1e-4 }, { params: head }], { lr: 1e-3 });
  * opt.zeroGrad();
  * // ... backward ...
@@ -157,6 +160,7 @@ export abstract class Optimizer<O extends { lr: number }> {
    *
    * @example
    * ```ts
+   * const model = new mp.nn.Linear(2, 2);
    * const opt = new mp.optim.SGD(model.parameters(), { lr: 0.1 });
    * opt.masterWeights = true; // before the first step
    * ```
@@ -183,6 +187,8 @@ export abstract class Optimizer<O extends { lr: number }> {
    *
    * @example
    * ```ts
+   * const opt = new mp.optim.SGD([mp.zeros([2]).requiresGrad_()], { lr: 0.1 });
+   * const newLayer = new mp.nn.Linear(2, 2);
    * opt.addParamGroup({ params: [newLayer.weight], lr: 1e-4 });
    * ```
    */
@@ -231,6 +237,7 @@ export abstract class Optimizer<O extends { lr: number }> {
    *
    * @example
    * ```ts
+   * const opt = new mp.optim.SGD([mp.zeros([2]).requiresGrad_()], { lr: 0.1 });
    * opt.zeroGrad();                      // grads become undefined
    * opt.zeroGrad({ setToNone: false });  // grads become zeros
    * ```
@@ -256,6 +263,9 @@ export abstract class Optimizer<O extends { lr: number }> {
    *
    * @example
    * ```ts
+   * const opt = new mp.optim.SGD([mp.zeros([2]).requiresGrad_()], { lr: 0.1 });
+   * const scale = mp.tensor([1024]);
+   * const foundInf = mp.zeros([1]);
    * opt.step();
    * opt.step({ gradScale: scale, foundInf }); // skipped on device when foundInf != 0
    * ```
@@ -343,6 +353,8 @@ export abstract class Optimizer<O extends { lr: number }> {
    *
    * @example
    * ```ts
+   * const opt = new mp.optim.SGD([mp.zeros([2]).requiresGrad_()], { lr: 0.1 });
+   * const other = new mp.optim.SGD([mp.zeros([2]).requiresGrad_()], { lr: 0.1 });
    * const sd = opt.stateDict();
    * other.loadStateDict(sd);
    * ```
@@ -369,6 +381,8 @@ export abstract class Optimizer<O extends { lr: number }> {
    *
    * @example
    * ```ts
+   * const model = new mp.nn.Linear(2, 2);
+   * const saved = new mp.optim.Adam(model.parameters(), { lr: 1e-3 }).stateDict();
    * const resumed = new mp.optim.Adam(model.parameters(), { lr: 1e-3 });
    * resumed.loadStateDict(saved);
    * ```
@@ -471,6 +485,7 @@ export abstract class Optimizer<O extends { lr: number }> {
    *
    * @example
    * ```ts
+   * const opt = new mp.optim.SGD([mp.zeros([2]).requiresGrad_()], { lr: 0.1 });
    * opt.dispose();
    * ```
    */

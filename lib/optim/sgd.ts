@@ -31,11 +31,13 @@ export interface SGDOptions {
  *
  * @example
  * ```ts
+ * const params = [mp.zeros([2]).requiresGrad_()];
+ * const halfParams = [mp.zeros([2], { dtype: 'float16' }).requiresGrad_()];
  * const opt = new mp.optim.SGD(params, { lr: 0.1, momentum: 0.9, nesterov: true });
  * // float16 params updated through float32 masters:
  * const half = new mp.optim.SGD(halfParams, { lr: 0.1, momentum: 0.9, masterWeights: true });
  * opt.zeroGrad();
- * loss.backward();
+ * params[0].sum().backward();
  * opt.step();
  * ```
  */
