@@ -17,7 +17,6 @@ import { argRangeError, argTypeError, MixprecError } from '../errors';
 import { keep, tidy } from '../memory';
 import { native } from '../native';
 import { noGrad } from '../autograd/gradMode';
-import '../ops/fillCopy';
 import { mul } from '../ops/elementwise';
 import { groupByDeviceDtype, nativeLists, withScalarOn } from '../ops/multiTensor';
 import type { Module } from '../nn/module';

@@ -8,6 +8,8 @@
  * loss.backward();
  * ```
  */
+import { installTensorMethods } from '../ops/install';
+
 export { autocast, explain, type AutocastOptions, type AutocastScope, type Explained, type ExplainedResult } from './autocast';
 export { isAutocastEnabled, getAutocastDtype, type DeviceAutocast } from './autocastState';
 export { AutocastPolicy, policies, policy, autocastCategories, type AutocastCategory, type AutocastDeviceType, type PolicyChanges } from './policy';
@@ -15,3 +17,5 @@ export { DecisionLog, type Decision, type DecisionReason, type DecisionTotals } 
 export { customFwd, customBwd, type CustomFwdOptions, type CustomBwdOptions } from './customFunction';
 export { GradScaler, type GradScalerOptions, type GradScalerStateDict, type ScalerStatistics, type ScalerStepResult, type ScalerEvent, type OverflowReport } from './gradScaler';
 export { prepare, type OptLevel, type PrepareOptions, type Prepared, type LowPrecisionDType } from './prepare';
+
+installTensorMethods();

@@ -50,15 +50,15 @@ declare module '../tensor' {
   }
 }
 
-Tensor.prototype.backward = function (this: Tensor, gradient?: Tensor, options?: BackwardOptions): void {
+function backward(this: Tensor, gradient?: Tensor, options?: BackwardOptions): void {
   checkTensor('backward', 'self', this);
   const o = resolveOptions('backward', options, ['retainGraph', 'createGraph']);
   const createGraph = flag('backward', 'options.createGraph', o.createGraph, false);
   if (gradient !== undefined) checkTensor('backward', 'gradient', gradient);
   runBackward([this], [gradient], { retainGraph: flag('backward', 'options.retainGraph', o.retainGraph, createGraph), createGraph, op: 'backward' });
-};
+}
 
-Tensor.prototype.requiresGrad_ = function (this: Tensor, requiresGrad = true): Tensor {
+function requiresGrad_(this: Tensor, requiresGrad = true): Tensor {
   checkTensor('requiresGrad_', 'self', this);
   if (typeof requiresGrad !== 'boolean') throw argTypeError('requiresGrad_', 'requiresGrad', 'a boolean', requiresGrad);
   if (!this.isLeaf) {
@@ -69,14 +69,14 @@ Tensor.prototype.requiresGrad_ = function (this: Tensor, requiresGrad = true): T
   }
   this.requiresGrad = requiresGrad;
   return this;
-};
+}
 
-Tensor.prototype.detach = function (this: Tensor): Tensor {
+function detach(this: Tensor): Tensor {
   checkTensor('detach', 'self', this);
   return new Tensor(this.storage, this.shape, this.offset);
-};
+}
 
-Tensor.prototype.registerHook = function (this: Tensor, hook: GradHook): RemovableHandle {
+function registerHook(this: Tensor, hook: GradHook): RemovableHandle {
   checkTensor('registerHook', 'self', this);
   if (typeof hook !== 'function') throw argTypeError('registerHook', 'hook', 'a function', hook);
   const edge = edgeOf(this);
@@ -90,13 +90,18 @@ Tensor.prototype.registerHook = function (this: Tensor, hook: GradHook): Removab
       if (i >= 0) hooks.splice(i, 1);
     },
   };
-};
+}
 
-Tensor.prototype.retainGrad = function (this: Tensor): Tensor {
+function retainGrad(this: Tensor): Tensor {
   if (this.isLeaf) return this;
   const self = this;
   this.registerHook((g) => {
     self.grad = self.grad === undefined ? g.detach() : self.grad.add(g).detach();
   });
   return this;
-};
+}
+
+/** Attaches the autograd methods declared above. Called once by `ops/install.ts`. */
+export function installAutogradMethods(): void {
+  Object.assign(Tensor.prototype, { backward, requiresGrad_, detach, registerHook, retainGrad });
+}

@@ -9,7 +9,6 @@ import { tidy } from '../memory';
 import { native } from '../native';
 import { div } from '../ops/elementwise';
 import { groupByDeviceDtype, nativeLists, withScalarOn } from '../ops/multiTensor';
-import '../ops/unary';
 import { checkTensor, Tensor } from '../tensor';
 
 /** Options of {@link clipGradNorm}. */

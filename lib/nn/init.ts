@@ -11,8 +11,6 @@ import { tidy } from '../memory';
 import { Generator, rand, randn } from '../random';
 import { numelOf } from '../shape';
 import { checkTensor, type Tensor } from '../tensor';
-import '../ops/elementwise';
-import '../ops/fillCopy';
 import { checkOptions } from './args';
 
 /** Nonlinearities {@link calculateGain} knows. */

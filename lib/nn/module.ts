@@ -23,7 +23,6 @@ import { isDType, isFloatingPoint, parseDType, type DType } from '../dtype';
 import { argTypeError, describe, MixprecError, MixprecTypeError } from '../errors';
 import { keep } from '../memory';
 import { checkTensor, Tensor } from '../tensor';
-import '../ops/fillCopy';
 
 /** Parameters and persistent buffers by dotted name, as {@link Module.stateDict} returns them. */
 export type StateDict = Record<string, Tensor>;

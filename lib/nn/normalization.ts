@@ -10,7 +10,6 @@ import { boolOption, formatSize, layerOptions, positiveInt, positiveNumber } fro
 import * as F from './functional';
 import { ones_, zeros_ } from './init';
 import { Module } from './module';
-import '../ops/elementwise';
 
 /** Options of {@link BatchNorm1d} and {@link BatchNorm2d}. */
 export interface BatchNormOptions {

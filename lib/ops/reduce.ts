@@ -162,9 +162,6 @@ declare module '../tensor' {
   }
 }
 
-Tensor.prototype.sum = function (this: Tensor, options?: ReduceOptions | number | number[]) { return sum(this, options); };
-Tensor.prototype.mean = function (this: Tensor, options?: ReduceOptions | number | number[]) { return mean(this, options); };
-
 /** Options of {@link norm}. */
 export interface NormOptions {
   /** Dimension(s) to reduce (default: all). */
@@ -246,4 +243,9 @@ declare module '../tensor' {
   }
 }
 
-Tensor.prototype.norm = function (this: Tensor, p?: number, options?: NormOptions) { return norm(this, p, options); };
+/** Attaches the Tensor methods declared above. Called once by `ops/install.ts`. */
+export function installReduceMethods(): void {
+  Tensor.prototype.sum = function (this: Tensor, options?: ReduceOptions | number | number[]) { return sum(this, options); };
+  Tensor.prototype.mean = function (this: Tensor, options?: ReduceOptions | number | number[]) { return mean(this, options); };
+  Tensor.prototype.norm = function (this: Tensor, p?: number, options?: NormOptions) { return norm(this, p, options); };
+}

@@ -236,13 +236,16 @@ declare module '../tensor' {
   }
 }
 
-Tensor.prototype.prod = function (this: Tensor, o?: ProdOptions | number) { return prod(this, o); };
-Tensor.prototype.max = function (this: Tensor, o?: DimOptions | number) { return max(this, o); };
-Tensor.prototype.min = function (this: Tensor, o?: DimOptions | number) { return min(this, o); };
-Tensor.prototype.argmax = function (this: Tensor, o?: DimOptions | number) { return argmax(this, o); };
-Tensor.prototype.argmin = function (this: Tensor, o?: DimOptions | number) { return argmin(this, o); };
-Tensor.prototype.logsumexp = function (this: Tensor, o?: DimOptions | number) { return logsumexp(this, o); };
-Tensor.prototype.var = function (this: Tensor, o?: VarOptions | number) { return variance(this, o); };
-Tensor.prototype.std = function (this: Tensor, o?: VarOptions | number) { return std(this, o); };
-Tensor.prototype.softmax = function (this: Tensor, dim: number, options?: SoftmaxOptions) { return softmax(this, dim, options); };
-Tensor.prototype.logSoftmax = function (this: Tensor, dim: number, options?: SoftmaxOptions) { return logSoftmax(this, dim, options); };
+/** Attaches the Tensor methods declared above. Called once by `ops/install.ts`. */
+export function installReduceAlongMethods(): void {
+  Tensor.prototype.prod = function (this: Tensor, o?: ProdOptions | number) { return prod(this, o); };
+  Tensor.prototype.max = function (this: Tensor, o?: DimOptions | number) { return max(this, o); };
+  Tensor.prototype.min = function (this: Tensor, o?: DimOptions | number) { return min(this, o); };
+  Tensor.prototype.argmax = function (this: Tensor, o?: DimOptions | number) { return argmax(this, o); };
+  Tensor.prototype.argmin = function (this: Tensor, o?: DimOptions | number) { return argmin(this, o); };
+  Tensor.prototype.logsumexp = function (this: Tensor, o?: DimOptions | number) { return logsumexp(this, o); };
+  Tensor.prototype.var = function (this: Tensor, o?: VarOptions | number) { return variance(this, o); };
+  Tensor.prototype.std = function (this: Tensor, o?: VarOptions | number) { return std(this, o); };
+  Tensor.prototype.softmax = function (this: Tensor, dim: number, options?: SoftmaxOptions) { return softmax(this, dim, options); };
+  Tensor.prototype.logSoftmax = function (this: Tensor, dim: number, options?: SoftmaxOptions) { return logSoftmax(this, dim, options); };
+}

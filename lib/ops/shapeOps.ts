@@ -299,12 +299,15 @@ declare module '../tensor' {
   }
 }
 
-Tensor.prototype.permute = function (this: Tensor, dims: number[]) { return permute(this, dims); };
-Tensor.prototype.transpose = function (this: Tensor, dim0: number, dim1: number) { return transpose(this, dim0, dim1); };
-Tensor.prototype.squeeze = function (this: Tensor, dim?: number) { return squeeze(this, dim); };
-Tensor.prototype.unsqueeze = function (this: Tensor, dim: number) { return unsqueeze(this, dim); };
-Tensor.prototype.narrow = function (this: Tensor, dim: number, start: number, length: number) { return narrow(this, dim, start, length); };
-Tensor.prototype.slice = function (this: Tensor, dim: number, start?: number, end?: number, step?: number) { return slice(this, dim, start, end, step); };
-Tensor.prototype.expand = function (this: Tensor, shape: number[]) { return expand(this, shape); };
-Tensor.prototype.split = function (this: Tensor, splitSize: number | number[], dim?: number) { return split(this, splitSize, dim); };
-Tensor.prototype.chunk = function (this: Tensor, chunks: number, dim?: number) { return chunk(this, chunks, dim); };
+/** Attaches the Tensor methods declared above. Called once by `ops/install.ts`. */
+export function installShapeMethods(): void {
+  Tensor.prototype.permute = function (this: Tensor, dims: number[]) { return permute(this, dims); };
+  Tensor.prototype.transpose = function (this: Tensor, dim0: number, dim1: number) { return transpose(this, dim0, dim1); };
+  Tensor.prototype.squeeze = function (this: Tensor, dim?: number) { return squeeze(this, dim); };
+  Tensor.prototype.unsqueeze = function (this: Tensor, dim: number) { return unsqueeze(this, dim); };
+  Tensor.prototype.narrow = function (this: Tensor, dim: number, start: number, length: number) { return narrow(this, dim, start, length); };
+  Tensor.prototype.slice = function (this: Tensor, dim: number, start?: number, end?: number, step?: number) { return slice(this, dim, start, end, step); };
+  Tensor.prototype.expand = function (this: Tensor, shape: number[]) { return expand(this, shape); };
+  Tensor.prototype.split = function (this: Tensor, splitSize: number | number[], dim?: number) { return split(this, splitSize, dim); };
+  Tensor.prototype.chunk = function (this: Tensor, chunks: number, dim?: number) { return chunk(this, chunks, dim); };
+}

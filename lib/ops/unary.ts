@@ -235,12 +235,15 @@ declare module '../tensor' {
   }
 }
 
-const methods = { neg, abs, exp, log, log1p, expm1, sqrt, rsqrt, reciprocal, sin, cos, tanh, sigmoid, relu, silu, erf, sign } as const;
-for (const [name, fn] of Object.entries(methods)) {
-  (Tensor.prototype as unknown as Record<string, unknown>)[name] = function (this: Tensor) { return fn(this); };
+/** Attaches the Tensor methods declared above. Called once by `ops/install.ts`. */
+export function installUnaryMethods(): void {
+  const methods = { neg, abs, exp, log, log1p, expm1, sqrt, rsqrt, reciprocal, sin, cos, tanh, sigmoid, relu, silu, erf, sign } as const;
+  for (const [name, fn] of Object.entries(methods)) {
+    (Tensor.prototype as unknown as Record<string, unknown>)[name] = function (this: Tensor) { return fn(this); };
+  }
+  Tensor.prototype.leakyRelu = function (this: Tensor, negativeSlope?: number) { return leakyRelu(this, negativeSlope); };
+  Tensor.prototype.elu = function (this: Tensor, alpha?: number) { return elu(this, alpha); };
+  Tensor.prototype.gelu = function (this: Tensor, options?: { approximate?: 'none' | 'tanh' }) { return gelu(this, options); };
+  Tensor.prototype.softplus = function (this: Tensor, options?: { beta?: number; threshold?: number }) { return softplus(this, options); };
+  Tensor.prototype.clamp = function (this: Tensor, min?: number, max?: number) { return clamp(this, min, max); };
 }
-Tensor.prototype.leakyRelu = function (this: Tensor, negativeSlope?: number) { return leakyRelu(this, negativeSlope); };
-Tensor.prototype.elu = function (this: Tensor, alpha?: number) { return elu(this, alpha); };
-Tensor.prototype.gelu = function (this: Tensor, options?: { approximate?: 'none' | 'tanh' }) { return gelu(this, options); };
-Tensor.prototype.softplus = function (this: Tensor, options?: { beta?: number; threshold?: number }) { return softplus(this, options); };
-Tensor.prototype.clamp = function (this: Tensor, min?: number, max?: number) { return clamp(this, min, max); };

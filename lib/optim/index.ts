@@ -10,8 +10,12 @@
  * opt.step();
  * ```
  */
+import { installTensorMethods } from '../ops/install';
+
 export { Optimizer, MASTER_PARAM_KEY, type OptimizerOptions, type ParamGroup, type ParamGroupInput, type Params, type ParamState, type OptimizerStateDict, type StepOptions } from './optimizer';
 export { SGD, type SGDOptions } from './sgd';
 export { Adam, AdamW, type AdamOptions } from './adam';
 export * as lrScheduler from './lrScheduler';
 export { LRScheduler, StepLR, MultiStepLR, ExponentialLR, CosineAnnealingLR, LinearLR, LambdaLR, SequentialLR, type SchedulableOptimizer } from './lrScheduler';
+
+installTensorMethods();

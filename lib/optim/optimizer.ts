@@ -11,10 +11,8 @@ import { dtypeCode, type DType } from '../dtype';
 import { argRangeError, argTypeError, describe, MixprecError, MixprecRangeError, MixprecTypeError } from '../errors';
 import { keep, tidy } from '../memory';
 import { native } from '../native';
-import '../ops/compare';
 import { where } from '../ops/indexing';
 import { checkDeviceScalar, groupByDeviceDtype, withScalarOn } from '../ops/multiTensor';
-import '../ops/fillCopy';
 import { convert, Tensor } from '../tensor';
 
 /** A parameter group: its parameters and its hyper-parameters, which schedulers may edit. */
