@@ -6,10 +6,10 @@
 import { cuda } from '../backend';
 import { parseDType, type DType } from '../dtype';
 import { argTypeError, MixprecError } from '../errors';
-import { CastCache } from './castCache';
-import { DecisionLog } from './decisionLog';
-import { checkDeviceType, currentFrame, enterFrame, runInFrame, type AutocastFrame } from './autocastState';
-import { AutocastPolicy, type AutocastDeviceType } from './policy';
+import { CastCache } from '../autocast/castCache';
+import { DecisionLog } from '../autocast/decisionLog';
+import { checkDeviceType, currentFrame, enterFrame, runInFrame, type AutocastFrame } from '../autocast/state';
+import { AutocastPolicy, type AutocastDeviceType } from '../autocast/policy';
 
 /** Options of an autocast scope. */
 export interface AutocastOptions {

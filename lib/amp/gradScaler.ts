@@ -22,8 +22,8 @@ import { groupByDeviceDtype, nativeLists, withScalarOn } from '../ops/multiTenso
 import type { Module } from '../nn/module';
 import type { Optimizer } from '../optim/optimizer';
 import { Tensor } from '../tensor';
-import { checkDeviceType } from './autocastState';
-import type { AutocastDeviceType } from './policy';
+import { checkDeviceType } from '../autocast/state';
+import type { AutocastDeviceType } from '../autocast/policy';
 
 /** Options of {@link GradScaler}. */
 export interface GradScalerOptions {

@@ -15,8 +15,8 @@ import { BatchNorm1d, BatchNorm2d, GroupNorm, LayerNorm } from '../nn/normalizat
 import { MASTER_PARAM_KEY, Optimizer } from '../optim/optimizer';
 import { convert, Tensor } from '../tensor';
 import { autocast } from './autocast';
-import { checkDeviceType } from './autocastState';
-import type { AutocastDeviceType } from './policy';
+import { checkDeviceType } from '../autocast/state';
+import type { AutocastDeviceType } from '../autocast/policy';
 
 /** apex's optimization levels. */
 export type OptLevel = 'O0' | 'O1' | 'O2' | 'O3';

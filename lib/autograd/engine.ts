@@ -9,7 +9,7 @@ import { argTypeError, MixprecError } from '../errors';
 import { tidy } from '../memory';
 import { sameShape } from '../shape';
 import { nextTensorIdWatermark, Tensor } from '../tensor';
-import { withAutocastOff } from '../amp/autocastState';
+import { withAutocastOff } from '../autocast/state';
 import { enableGrad, noGrad } from './gradMode';
 import { AccumulateGrad, accumulatorOf } from './leafAccumulator';
 import type { Edge, GraphNode } from './node';

@@ -10,7 +10,7 @@ import { normalizeDim, numelOf } from '../shape';
 import { Tensor } from '../tensor';
 import { checkTensor, newResult, withDtype } from './operands';
 import type { ReduceOptions } from './reduce';
-import type { OpAutocastDecl } from '../amp/policy';
+import type { OpAutocastDecl } from '../autocast/policy';
 import { defineOp } from './registry';
 
 /** Options of the single-dimension reductions. */

@@ -8,7 +8,7 @@ import { argTypeError, MixprecTypeError } from '../errors';
 import { native } from '../native';
 import { Tensor } from '../tensor';
 import { checkTensor, newResult, withDtype } from './operands';
-import type { OpAutocastDecl } from '../amp/policy';
+import type { OpAutocastDecl } from '../autocast/policy';
 import { defineOp } from './registry';
 
 /** Native op codes (csrc/core/kernelArgs.h UnaryOp). */
