@@ -15,7 +15,8 @@ export { isAutocastEnabled, getAutocastDtype, type DeviceAutocast } from '../aut
 export { AutocastPolicy, policies, policy, autocastCategories, type AutocastCategory, type AutocastDeviceType, type PolicyChanges } from '../autocast/policy';
 export { DecisionLog, type Decision, type DecisionReason, type DecisionTotals } from '../autocast/decisionLog';
 export { customFwd, customBwd, type CustomFwdOptions, type CustomBwdOptions } from './customFunction';
-export { GradScaler, type GradScalerOptions, type GradScalerStateDict, type ScalerStatistics, type ScalerStepResult, type ScalerEvent, type OverflowReport } from './gradScaler';
+export { GradScaler, type GradScalerOptions, type GradScalerStateDict } from './gradScaler';
+export type { ScalerStatistics, ScalerStepResult, ScalerEvent, OverflowReport } from './scalerMonitoring';
 export { prepare, type OptLevel, type PrepareOptions, type Prepared, type LowPrecisionDType } from './prepare';
 
 installTensorMethods();
