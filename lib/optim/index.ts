@@ -12,7 +12,8 @@
  */
 import { installTensorMethods } from '../ops/install';
 
-export { Optimizer, MASTER_PARAM_KEY, type OptimizerOptions, type ParamGroup, type ParamGroupInput, type Params, type ParamState, type OptimizerStateDict, type StepOptions } from './optimizer';
+export { MASTER_PARAM_KEY } from './masterWeights';
+export { Optimizer, type OptimizerOptions, type ParamGroup, type ParamGroupInput, type Params, type ParamState, type OptimizerStateDict, type StepOptions } from './optimizer';
 export { SGD, type SGDOptions } from './sgd';
 export { Adam, AdamW, type AdamOptions } from './adam';
 export * as lrScheduler from './lrScheduler';
