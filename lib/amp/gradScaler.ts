@@ -25,6 +25,7 @@ import { Tensor } from '../tensor';
 import { checkDeviceType } from '../autocast/state';
 import type { AutocastDeviceType } from '../autocast/policy';
 import { overflowReports, readStatistics, reportEvents, STAT_SLOTS, StepResult, type OverflowFlags, type OverflowReport, type ScalerStatistics, type ScalerStepResult } from './scalerMonitoring';
+import { numberIn, optionalBoolean, rejectUnknownKeys } from '../validate';
 
 /** Options of {@link GradScaler}. */
 export interface GradScalerOptions {
@@ -77,12 +78,6 @@ interface IterationState {
 }
 
 
-function positive(op: string, name: string, v: unknown, fallback: number, check: (x: number) => boolean, expected: string): number {
-  if (v === undefined) return fallback;
-  if (typeof v !== 'number' || !check(v)) throw argRangeError(op, `options.${name}`, expected, v);
-  return v;
-}
-
 /**
  * Dynamic loss scaling. The recipe (two lines changed from a float32 loop):
  *
@@ -123,24 +118,20 @@ export class GradScaler extends EventEmitter {
     super();
     const op = 'GradScaler';
     if (typeof options !== 'object' || options === null) throw argTypeError(op, 'options', 'an options object', options);
-    const known = ['device', 'initScale', 'growthFactor', 'backoffFactor', 'growthInterval', 'enabled', 'hysteresis', 'minScale', 'maxScale', 'onFloor'];
-    for (const key of Object.keys(options)) {
-      if (!known.includes(key)) throw new MixprecError('ERR_INVALID_ARG', `${op}: unknown option '${key}' (expected ${known.map((k) => `'${k}'`).join(', ')})`);
-    }
+    rejectUnknownKeys(op, options, ['device', 'initScale', 'growthFactor', 'backoffFactor', 'growthInterval', 'enabled', 'hysteresis', 'minScale', 'maxScale', 'onFloor'], MixprecError);
     this.device = checkDeviceType(op, options.device ?? 'cuda', 'options.device');
-    if (options.enabled !== undefined && typeof options.enabled !== 'boolean') throw argTypeError(op, 'options.enabled', 'a boolean', options.enabled);
-    this.initScale = positive(op, 'initScale', options.initScale, 65536, (x) => x > 0 && Number.isFinite(x), 'a finite number > 0');
-    this.growthFactor = positive(op, 'growthFactor', options.growthFactor, 2, (x) => x > 1 && Number.isFinite(x), 'a finite number > 1');
-    this.backoffFactor = positive(op, 'backoffFactor', options.backoffFactor, 0.5, (x) => x > 0 && x < 1, 'a number in (0, 1)');
-    this.growthInterval = positive(op, 'growthInterval', options.growthInterval, 2000, (x) => Number.isInteger(x) && x >= 1 && x < 2 ** 31, 'a positive integer');
-    this.hysteresis = positive(op, 'hysteresis', options.hysteresis, 1, (x) => Number.isInteger(x) && x >= 1 && x < 2 ** 31, 'a positive integer');
-    this.minScale = positive(op, 'minScale', options.minScale, 0, (x) => x >= 0 && Number.isFinite(x), 'a finite number >= 0');
-    this.maxScale = positive(op, 'maxScale', options.maxScale, Infinity, (x) => x >= this.minScale, `a number >= minScale (${this.minScale})`);
+    let enabled = optionalBoolean(op, 'options.enabled', options.enabled, true);
+    this.initScale = numberIn(op, 'options.initScale', options.initScale, 65536, (x) => x > 0 && Number.isFinite(x), 'a finite number > 0');
+    this.growthFactor = numberIn(op, 'options.growthFactor', options.growthFactor, 2, (x) => x > 1 && Number.isFinite(x), 'a finite number > 1');
+    this.backoffFactor = numberIn(op, 'options.backoffFactor', options.backoffFactor, 0.5, (x) => x > 0 && x < 1, 'a number in (0, 1)');
+    this.growthInterval = numberIn(op, 'options.growthInterval', options.growthInterval, 2000, (x) => Number.isInteger(x) && x >= 1 && x < 2 ** 31, 'a positive integer');
+    this.hysteresis = numberIn(op, 'options.hysteresis', options.hysteresis, 1, (x) => Number.isInteger(x) && x >= 1 && x < 2 ** 31, 'a positive integer');
+    this.minScale = numberIn(op, 'options.minScale', options.minScale, 0, (x) => x >= 0 && Number.isFinite(x), 'a finite number >= 0');
+    this.maxScale = numberIn(op, 'options.maxScale', options.maxScale, Infinity, (x) => x >= this.minScale, `a number >= minScale (${this.minScale})`);
     if (options.onFloor !== undefined && !['warn', 'throw', 'hold'].includes(options.onFloor)) {
       throw argTypeError(op, 'options.onFloor', "'warn', 'throw' or 'hold'", options.onFloor);
     }
     this.onFloor = options.onFloor ?? 'warn';
-    let enabled = options.enabled ?? true;
     if (enabled && this.device === 'cuda' && !cuda.isAvailable()) {
       process.emitWarning("GradScaler: device 'cuda' was requested but CUDA is not available; the scaler is disabled (pass { device: 'cpu' } to scale on the CPU)", { type: 'MixprecWarning', code: 'MIXPREC_SCALER_DISABLED' });
       enabled = false;
@@ -291,19 +282,19 @@ export class GradScaler extends EventEmitter {
     return this.growthFactor;
   }
   setGrowthFactor(value: number): void {
-    this.growthFactor = positive('GradScaler.setGrowthFactor', 'value', value, 2, (x) => x > 1 && Number.isFinite(x), 'a finite number > 1');
+    this.growthFactor = numberIn('GradScaler.setGrowthFactor', 'options.value', value, 2, (x) => x > 1 && Number.isFinite(x), 'a finite number > 1');
   }
   getBackoffFactor(): number {
     return this.backoffFactor;
   }
   setBackoffFactor(value: number): void {
-    this.backoffFactor = positive('GradScaler.setBackoffFactor', 'value', value, 0.5, (x) => x > 0 && x < 1, 'a number in (0, 1)');
+    this.backoffFactor = numberIn('GradScaler.setBackoffFactor', 'options.value', value, 0.5, (x) => x > 0 && x < 1, 'a number in (0, 1)');
   }
   getGrowthInterval(): number {
     return this.growthInterval;
   }
   setGrowthInterval(value: number): void {
-    this.growthInterval = positive('GradScaler.setGrowthInterval', 'value', value, 2000, (x) => Number.isInteger(x) && x >= 1 && x < 2 ** 31, 'a positive integer');
+    this.growthInterval = numberIn('GradScaler.setGrowthInterval', 'options.value', value, 2000, (x) => Number.isInteger(x) && x >= 1 && x < 2 ** 31, 'a positive integer');
   }
 
   /** The state in PyTorch's keys (reads the scale and tracker: call it after `update()`). `{}` when disabled. */
@@ -330,11 +321,11 @@ export class GradScaler extends EventEmitter {
     for (const k of keys) {
       if (typeof state[k] !== 'number') throw argTypeError(op, `state.${k}`, 'a number', state[k]);
     }
-    this.initScale = positive(op, 'scale', state.scale, 1, (x) => x > 0, 'a number > 0');
+    this.initScale = numberIn(op, 'options.scale', state.scale, 1, (x) => x > 0, 'a number > 0');
     this.setGrowthFactor(state.growth_factor);
     this.setBackoffFactor(state.backoff_factor);
     this.setGrowthInterval(state.growth_interval);
-    this.initGrowthTracker = positive(op, '_growth_tracker', state._growth_tracker, 0, (x) => Number.isInteger(x) && x >= 0, 'a non-negative integer');
+    this.initGrowthTracker = numberIn(op, 'options._growth_tracker', state._growth_tracker, 0, (x) => Number.isInteger(x) && x >= 0, 'a non-negative integer');
     noGrad(() => {
       this.scaleTensor?.fill_(this.initScale);
       this.tracker?.fill_(this.initGrowthTracker);

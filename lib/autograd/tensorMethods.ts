@@ -4,8 +4,9 @@
 import { argTypeError, MixprecError } from '../errors';
 import { resolveOptions } from '../options';
 import { checkTensor, Tensor } from '../tensor';
-import { edgeOf, flag, runBackward } from './engine';
+import { edgeOf, runBackward } from './engine';
 import type { GradHook } from './node';
+import { booleanArg, optionalBoolean } from '../validate';
 
 /** Options of {@link Tensor.backward}. */
 export interface BackwardOptions {
@@ -53,14 +54,14 @@ declare module '../tensor' {
 function backward(this: Tensor, gradient?: Tensor, options?: BackwardOptions): void {
   checkTensor('backward', 'self', this);
   const o = resolveOptions('backward', options, ['retainGraph', 'createGraph']);
-  const createGraph = flag('backward', 'options.createGraph', o.createGraph, false);
+  const createGraph = optionalBoolean('backward', 'options.createGraph', o.createGraph, false);
   if (gradient !== undefined) checkTensor('backward', 'gradient', gradient);
-  runBackward([this], [gradient], { retainGraph: flag('backward', 'options.retainGraph', o.retainGraph, createGraph), createGraph, op: 'backward' });
+  runBackward([this], [gradient], { retainGraph: optionalBoolean('backward', 'options.retainGraph', o.retainGraph, createGraph), createGraph, op: 'backward' });
 }
 
 function requiresGrad_(this: Tensor, requiresGrad = true): Tensor {
   checkTensor('requiresGrad_', 'self', this);
-  if (typeof requiresGrad !== 'boolean') throw argTypeError('requiresGrad_', 'requiresGrad', 'a boolean', requiresGrad);
+  booleanArg('requiresGrad_', 'requiresGrad', requiresGrad);
   if (!this.isLeaf) {
     throw new MixprecError('ERR_AUTOGRAD', `requiresGrad_: can only change the flag of leaf tensors; this one was produced by ${this.gradFn!.name} (use detach() to get a leaf)`);
   }

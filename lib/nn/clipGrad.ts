@@ -10,6 +10,7 @@ import { native } from '../native';
 import { div } from '../ops/elementwise';
 import { groupByDeviceDtype, nativeLists, withScalarOn } from '../ops/multiTensor';
 import { checkTensor, Tensor } from '../tensor';
+import { booleanArg } from '../validate';
 
 /** Options of {@link clipGradNorm}. */
 export interface ClipGradNormOptions {
@@ -70,7 +71,7 @@ export function clipGradNorm(params: Tensor | Iterable<Tensor>, maxNorm: number,
   const normType = options.normType ?? 2;
   if (typeof normType !== 'number' || !(normType > 0)) throw argRangeError(op, 'normType', 'a number > 0 or Infinity', normType);
   const errorIfNonfinite = options.errorIfNonfinite ?? false;
-  if (typeof errorIfNonfinite !== 'boolean') throw argTypeError(op, 'errorIfNonfinite', 'a boolean', errorIfNonfinite);
+  booleanArg(op, 'errorIfNonfinite', errorIfNonfinite);
   const grads = gradsOf(op, params);
   if (grads.length === 0) return zeros([]);
   floatingGrads(op, grads);

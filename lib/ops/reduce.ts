@@ -11,6 +11,7 @@ import { normalizeDim, numelOf } from '../shape';
 import { Tensor } from '../tensor';
 import { checkTensor, newResult } from './operands';
 import { defineOp } from './registry';
+import { optionalBoolean } from '../validate';
 
 /** Options of {@link sum} and {@link mean}. */
 export interface ReduceOptions {
@@ -29,8 +30,7 @@ interface Plan {
 
 function planReduction(op: string, t: Tensor, options: ReduceOptions | undefined): Plan & { keepdim: boolean; dtype?: DType } {
   const o = resolveOptions(op, options, ['dim', 'keepdim', 'dtype']);
-  const keepdim = o.keepdim === undefined ? false : o.keepdim;
-  if (typeof keepdim !== 'boolean') throw argTypeError(op, 'options.keepdim', 'a boolean', keepdim);
+  const keepdim = optionalBoolean(op, 'options.keepdim', o.keepdim, false);
   const dtype = (options as ReduceOptions | undefined)?.dtype === undefined ? undefined : parseDType(op, 'options.dtype', o.dtype);
   const shape = t.shape;
   const raw = o.dim === undefined ? shape.map((_, i) => i) : Array.isArray(o.dim) ? o.dim : [o.dim];

@@ -12,6 +12,7 @@ import { checkTensor, newResult, withDtype } from './operands';
 import type { ReduceOptions } from './reduce';
 import type { OpAutocastDecl } from '../autocast/policy';
 import { defineOp } from './registry';
+import { optionalBoolean } from '../validate';
 
 /** Options of the single-dimension reductions. */
 export interface DimOptions {
@@ -63,10 +64,10 @@ function axisOf(op: string, t: Tensor, dim: unknown, keepdim: boolean, argName =
 function reduceAlong(kind: Kind, op: string, input: Tensor, options: VarOptions & ProdOptions | undefined): Tensor {
   const t = checkTensor(op, 'input', input);
   const o = resolveOptions(op, options, kind === 'var' || kind === 'std' ? ['dim', 'keepdim', 'correction'] : kind === 'prod' ? ['dim', 'keepdim', 'dtype'] : ['dim', 'keepdim']);
-  if (o.keepdim !== undefined && typeof o.keepdim !== 'boolean') throw argTypeError(op, 'options.keepdim', 'a boolean', o.keepdim);
+  const keepdim = optionalBoolean(op, 'options.keepdim', o.keepdim, false);
   const correction = o.correction === undefined ? 1 : o.correction;
   if (typeof correction !== 'number' || !Number.isFinite(correction)) throw argTypeError(op, 'options.correction', 'a number', correction);
-  const axis = axisOf(op, t, o.dim, o.keepdim === true);
+  const axis = axisOf(op, t, o.dim, keepdim);
   const needsValues = kind === 'max' || kind === 'min' || kind === 'argmax' || kind === 'argmin';
   if (needsValues && axis.size === 0 && axis.outer * axis.inner > 0) {
     throw new MixprecRangeError('ERR_INVALID_SHAPE', `${op}: the reduced dimension is empty (shape [${t.shape.join(', ')}]); there is no ${kind} of no elements`);

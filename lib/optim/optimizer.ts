@@ -13,6 +13,7 @@ import { native } from '../native';
 import { checkDeviceScalar, groupByDeviceDtype, withScalarOn } from '../ops/multiTensor';
 import { Tensor } from '../tensor';
 import { MASTER_PARAM_KEY, MasterWeights, withFloat32Grads } from './masterWeights';
+import { booleanArg } from '../validate';
 
 /** A parameter group: its parameters and its hyper-parameters, which schedulers may edit. */
 export type ParamGroup<O> = O & { params: Tensor[] };
@@ -474,7 +475,6 @@ export const check = {
     return v;
   },
   boolean(name: string, where: string, key: string, v: unknown): boolean {
-    if (typeof v !== 'boolean') throw argTypeError(name, `${where}.${key}`, 'a boolean', v);
-    return v;
+    return booleanArg(name, `${where}.${key}`, v);
   },
 };
