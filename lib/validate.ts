@@ -45,9 +45,27 @@ export function optionalBoolean(op: string, arg: string, v: unknown, fallback: b
   return v === undefined ? fallback : booleanArg(op, arg, v);
 }
 
+/** A number other than NaN (±Infinity allowed). */
+export function numberArg(op: string, arg: string, v: unknown): number {
+  if (typeof v !== 'number' || Number.isNaN(v)) throw argTypeError(op, arg, 'a number', v);
+  return v;
+}
+
 /** A finite number (not NaN or ±Infinity). */
 export function finiteNumber(op: string, arg: string, v: unknown): number {
   if (typeof v !== 'number' || !Number.isFinite(v)) throw argTypeError(op, arg, 'a finite number', v);
+  return v;
+}
+
+/** An integer (of any sign). */
+export function integerArg(op: string, arg: string, v: unknown): number {
+  if (typeof v !== 'number' || !Number.isInteger(v)) throw argTypeError(op, arg, 'an integer', v);
+  return v;
+}
+
+/** A probability: a number in [0, 1]. */
+export function probability(op: string, arg: string, v: unknown): number {
+  if (typeof v !== 'number' || !(v >= 0 && v <= 1)) throw argRangeError(op, arg, 'a probability in [0, 1]', v);
   return v;
 }
 

@@ -10,7 +10,7 @@ import { native } from '../native';
 import { div } from '../ops/elementwise';
 import { groupByDeviceDtype, nativeLists, withScalarOn } from '../ops/multiTensor';
 import { checkTensor, Tensor } from '../tensor';
-import { booleanArg } from '../validate';
+import { booleanArg, numberArg } from '../validate';
 
 /** Options of {@link clipGradNorm}. */
 export interface ClipGradNormOptions {
@@ -65,7 +65,7 @@ function normOf(tensors: Tensor[], normType: number): Tensor {
  */
 export function clipGradNorm(params: Tensor | Iterable<Tensor>, maxNorm: number, options: ClipGradNormOptions = {}): Tensor {
   const op = 'clipGradNorm';
-  if (typeof maxNorm !== 'number' || Number.isNaN(maxNorm)) throw argTypeError(op, 'maxNorm', 'a number', maxNorm);
+  numberArg(op, 'maxNorm', maxNorm);
   if (maxNorm < 0) throw argRangeError(op, 'maxNorm', 'a number >= 0', maxNorm);
   if (typeof options !== 'object' || options === null) throw argTypeError(op, 'options', 'an object {normType?, errorIfNonfinite?}', options);
   const normType = options.normType ?? 2;
@@ -115,7 +115,7 @@ export function clipGradNorm(params: Tensor | Iterable<Tensor>, maxNorm: number,
  */
 export function clipGradValue(params: Tensor | Iterable<Tensor>, clipValue: number): void {
   const op = 'clipGradValue';
-  if (typeof clipValue !== 'number' || Number.isNaN(clipValue)) throw argTypeError(op, 'clipValue', 'a number', clipValue);
+  numberArg(op, 'clipValue', clipValue);
   if (clipValue < 0) throw argRangeError(op, 'clipValue', 'a number >= 0', clipValue);
   const grads = gradsOf(op, params);
   floatingGrads(op, grads);

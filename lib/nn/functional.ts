@@ -14,6 +14,7 @@ import { fold as foldOp, gather, indexSelect, unfold as unfoldOp, windowOf, type
 import { linear as linearOp, matmul } from '../ops/matmul';
 import { defineOp } from '../ops/registry';
 import { flatten as flattenOp } from '../ops/viewCast';
+import { positiveInteger, probability } from '../validate';
 
 export { relu, gelu, silu, tanh, sigmoid, leakyRelu, elu, softplus } from '../ops/unary';
 export { softmax, logSoftmax } from '../ops/reduceAlong';
@@ -47,7 +48,7 @@ export const conv2d: (input: Tensor, weight: Tensor, bias?: Tensor, options?: Co
     const x = checkTensor('conv2d', 'input', input);
     const w = checkTensor('conv2d', 'weight', weight);
     const groups = options?.groups ?? 1;
-    if (!Number.isInteger(groups) || groups < 1) throw argRangeError('conv2d', 'options.groups', 'a positive integer', groups);
+    positiveInteger('conv2d', 'options.groups', groups);
     if (x.ndim !== 4) throw argRangeError('conv2d', 'input', 'a 4-d [N, C, H, W] tensor', x, 'ERR_INVALID_SHAPE');
     if (w.ndim !== 4) throw argRangeError('conv2d', 'weight', 'a 4-d [outChannels, inChannels/groups, kh, kw] tensor', w, 'ERR_INVALID_SHAPE');
     const [n, c, h, wd] = x.shape;
@@ -304,7 +305,7 @@ export const dropout: (input: Tensor, p?: number, training?: boolean) => Tensor 
   autocast: 'passThrough',
   forward: (input: Tensor, p = 0.5, training = true): Tensor => {
     const x = checkTensor('dropout', 'input', input);
-    if (typeof p !== 'number' || !(p >= 0 && p <= 1)) throw argRangeError('dropout', 'p', 'a probability in [0, 1]', p);
+    probability('dropout', 'p', p);
     if (!isFloatingPoint(x.dtype)) throw new MixprecTypeError('ERR_INVALID_DTYPE', `dropout: needs a floating-point input, got ${x.dtype}`);
     if (!training || p === 0) return x.mul(1);
     if (p === 1) return x.mul(0);

@@ -7,6 +7,7 @@ import { dtypeCode, isFloatingPoint, type DType } from '../dtype';
 import { argTypeError, MixprecTypeError } from '../errors';
 import { native } from '../native';
 import { Tensor } from '../tensor';
+import { numberArg } from '../validate';
 import { checkTensor, newResult, withDtype } from './operands';
 import type { OpAutocastDecl } from '../autocast/policy';
 import { defineOp } from './registry';
@@ -33,11 +34,6 @@ function unary(name: UnaryName, opName: string, input: Tensor, p0 = 0, p1 = 0, f
     native.unary(codes[name], dtypeCode(dtype), x.storage.handle, x.offset, out.storage.handle, out.offset, t.numel, p0, p1);
   });
   return out;
-}
-
-function finite(op: string, arg: string, v: unknown): number {
-  if (typeof v !== 'number' || Number.isNaN(v)) throw argTypeError(op, arg, 'a number', v);
-  return v;
 }
 
 type Backward = (x: Tensor, out: Tensor, g: Tensor) => Tensor;
@@ -97,7 +93,7 @@ export const sign: (x: Tensor) => Tensor = unaryOp('sign', 'passThrough', (_x, _
 export const leakyRelu: (x: Tensor, negativeSlope?: number) => Tensor = defineOp({
   name: 'leakyRelu',
   autocast: 'passThrough',
-  forward: (x: Tensor, negativeSlope = 0.01): Tensor => unary('leakyRelu', 'leakyRelu', x, finite('leakyRelu', 'negativeSlope', negativeSlope)),
+  forward: (x: Tensor, negativeSlope = 0.01): Tensor => unary('leakyRelu', 'leakyRelu', x, numberArg('leakyRelu', 'negativeSlope', negativeSlope)),
   save: ([x]) => [x],
   backward: ({ args: [, slope = 0.01], saved: [x] }, [g]) => {
     const p = positive(x);
@@ -109,7 +105,7 @@ export const leakyRelu: (x: Tensor, negativeSlope?: number) => Tensor = defineOp
 export const elu: (x: Tensor, alpha?: number) => Tensor = defineOp({
   name: 'elu',
   autocast: 'passThrough',
-  forward: (x: Tensor, alpha = 1): Tensor => unary('elu', 'elu', x, finite('elu', 'alpha', alpha)),
+  forward: (x: Tensor, alpha = 1): Tensor => unary('elu', 'elu', x, numberArg('elu', 'alpha', alpha)),
   save: ([x], out) => [x, out],
   backward: ({ args: [, alpha = 1], saved: [x, out] }, [g]) => {
     const p = positive(x);
@@ -161,8 +157,8 @@ export const softplus: (x: Tensor, options?: { beta?: number; threshold?: number
   name: 'softplus',
   autocast: { cuda: 'fp32', cpu: 'passThrough' },
   forward: (x: Tensor, options?: { beta?: number; threshold?: number }): Tensor => {
-    const beta = finite('softplus', 'options.beta', options?.beta ?? 1);
-    const threshold = finite('softplus', 'options.threshold', options?.threshold ?? 20);
+    const beta = numberArg('softplus', 'options.beta', options?.beta ?? 1);
+    const threshold = numberArg('softplus', 'options.threshold', options?.threshold ?? 20);
     return unary('softplus', 'softplus', x, beta, threshold);
   },
   save: ([x]) => [x],
@@ -196,8 +192,8 @@ export const clamp: (x: Tensor, min?: number, max?: number) => Tensor = defineOp
 
 function clampForward(x: Tensor, min?: number, max?: number): Tensor {
   if (min === undefined && max === undefined) throw argTypeError('clamp', 'min', 'a number (at least one of min and max)', min);
-  const lo = min === undefined ? -Infinity : finite('clamp', 'min', min);
-  const hi = max === undefined ? Infinity : finite('clamp', 'max', max);
+  const lo = min === undefined ? -Infinity : numberArg('clamp', 'min', min);
+  const hi = max === undefined ? Infinity : numberArg('clamp', 'max', max);
   const t = checkTensor('clamp', 'input', x);
   const fractional = !Number.isInteger(lo) && Number.isFinite(lo) || (!Number.isInteger(hi) && Number.isFinite(hi));
   if (!isFloatingPoint(t.dtype) && t.dtype !== 'bool') {

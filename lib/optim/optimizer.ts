@@ -13,7 +13,7 @@ import { native } from '../native';
 import { checkDeviceScalar, groupByDeviceDtype, withScalarOn } from '../ops/multiTensor';
 import { Tensor } from '../tensor';
 import { MASTER_PARAM_KEY, MasterWeights, withFloat32Grads } from './masterWeights';
-import { booleanArg } from '../validate';
+import { booleanArg, numberArg } from '../validate';
 
 /** A parameter group: its parameters and its hyper-parameters, which schedulers may edit. */
 export type ParamGroup<O> = O & { params: Tensor[] };
@@ -467,12 +467,12 @@ function copyHyper<O>(hyper: O): O {
 export const check = {
   /** A finite number in [min, below). */
   number(name: string, where: string, key: string, v: unknown, min = 0, below = Infinity): number {
-    if (typeof v !== 'number' || Number.isNaN(v)) throw argTypeError(name, `${where}.${key}`, 'a number', v);
-    if (!Number.isFinite(v) || v < min || v >= below) {
+    const n = numberArg(name, `${where}.${key}`, v);
+    if (!Number.isFinite(n) || n < min || n >= below) {
       const range = below === Infinity ? (min === -Infinity ? 'a finite number' : `a finite number >= ${min}`) : `a number in [${min}, ${below})`;
-      throw argRangeError(name, `${where}.${key}`, range, v);
+      throw argRangeError(name, `${where}.${key}`, range, n);
     }
-    return v;
+    return n;
   },
   boolean(name: string, where: string, key: string, v: unknown): boolean {
     return booleanArg(name, `${where}.${key}`, v);
