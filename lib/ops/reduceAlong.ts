@@ -8,11 +8,11 @@ import { native } from '../native';
 import { resolveOptions } from '../options';
 import { normalizeDim, numelOf } from '../shape';
 import { Tensor } from '../tensor';
+import { optionalBoolean } from '../validate';
 import { checkTensor, newResult, withDtype } from './operands';
 import type { ReduceOptions } from './reduce';
 import type { OpAutocastDecl } from '../autocast/policy';
 import { defineOp } from './registry';
-import { optionalBoolean } from '../validate';
 
 /** Options of the single-dimension reductions. */
 export interface DimOptions {
