@@ -9,6 +9,7 @@ import { resolveOptions, TENSOR_OPTION_KEYS, type ResolvedOptions, type TensorOp
 import { MAX_NUMEL, numelOf, parseShape } from './shape';
 import { Storage } from './storage';
 import { checkTensor, convert, Tensor, type NestedArray } from './tensor';
+import { finiteNumber, nonNegativeInteger } from './validate';
 
 export type { TensorOptions } from './options';
 
@@ -191,11 +192,6 @@ export function onesLike(t: Tensor, options?: TensorOptions): Tensor {
   return ones(t.shape, likeOptions('onesLike', t, options));
 }
 
-function finiteNumber(op: string, arg: string, v: unknown): number {
-  if (typeof v !== 'number' || !Number.isFinite(v)) throw argTypeError(op, arg, 'a finite number', v);
-  return v;
-}
-
 /**
  * Values from `start` (inclusive) to `end` (exclusive) by `step`: `arange(end)` or
  * `arange(start, end, step?, options?)`. The dtype is int32 when every bound is an integer,
@@ -242,7 +238,7 @@ export function arange(endOrStart: number, end?: number | TensorOptions, step?: 
 export function linspace(start: number, end: number, steps: number, options?: TensorOptions): Tensor {
   const a = finiteNumber('linspace', 'start', start);
   const b = finiteNumber('linspace', 'end', end);
-  if (typeof steps !== 'number' || !Number.isInteger(steps) || steps < 0) throw argRangeError('linspace', 'steps', 'a non-negative integer', steps);
+  nonNegativeInteger('linspace', 'steps', steps);
   const o = resolveOptions('linspace', options, TENSOR_OPTION_KEYS);
   const t = allocate('linspace', [steps], o);
   native.linspace(dtypeCode(o.dtype), t.storage.handle, 0, steps, a, b);

@@ -9,17 +9,7 @@
  * ```
  * @packageDocumentation
  */
-import './autograd/tensorMethods';
-import './ops/viewCast';
-import './ops/elementwise';
-import './ops/unary';
-import './ops/compare';
-import './ops/shapeOps';
-import './ops/matmul';
-import './ops/reduce';
-import './ops/reduceAlong';
-import './ops/fillCopy';
-import './ops/indexing';
+import { installTensorMethods } from './ops/install';
 
 export { Tensor, hostReads, type TensorData, type NestedArray, type ToTarget } from './tensor';
 export { tensor, zeros, ones, full, empty, zerosLike, onesLike, arange, linspace, eye, type TensorDataOptions, type TensorLike, type TensorOptions } from './creation';
@@ -45,3 +35,5 @@ export { backend, setSimdLevel, cuda, type BackendInfo } from './backend';
 export * as data from './data';
 export * as nn from './nn';
 export * as optim from './optim';
+
+installTensorMethods();

@@ -3,7 +3,8 @@
  */
 import { Device, type DeviceLike } from './device';
 import { parseDType, type DType } from './dtype';
-import { argTypeError, MixprecTypeError } from './errors';
+import { MixprecTypeError } from './errors';
+import { checkOptions, optionalBoolean } from './validate';
 
 /** Where and how a new tensor is made. */
 export interface TensorOptions {
@@ -24,21 +25,10 @@ export interface ResolvedOptions {
 /** Validates an options object: unknown keys are errors (a typo must not be silently ignored). */
 export function resolveOptions(op: string, options: unknown, allowed: readonly string[], defaultDtype: DType = 'float32'): ResolvedOptions & Record<string, unknown> {
   if (options === undefined) return { dtype: defaultDtype, device: Device.cpu, requiresGrad: false };
-  if (typeof options !== 'object' || options === null || Array.isArray(options)) {
-    throw argTypeError(op, 'options', 'an options object', options);
-  }
-  const o = options as Record<string, unknown>;
-  for (const key of Object.keys(o)) {
-    if (!allowed.includes(key)) {
-      throw new MixprecTypeError('ERR_INVALID_ARG', `${op}: unknown option '${key}' (expected ${allowed.map((k) => `'${k}'`).join(', ')})`);
-    }
-  }
+  const o = checkOptions(op, options, allowed);
   const dtype = o.dtype === undefined ? defaultDtype : parseDType(op, 'options.dtype', o.dtype);
   const device = o.device === undefined ? Device.cpu : Device.parse(op, 'options.device', o.device);
-  if (o.requiresGrad !== undefined && typeof o.requiresGrad !== 'boolean') {
-    throw argTypeError(op, 'options.requiresGrad', 'a boolean', o.requiresGrad);
-  }
-  const requiresGrad = o.requiresGrad === true;
+  const requiresGrad = optionalBoolean(op, 'options.requiresGrad', o.requiresGrad, false);
   if (requiresGrad && dtype !== 'float32' && dtype !== 'float16' && dtype !== 'bfloat16' && dtype !== 'float64') {
     throw new MixprecTypeError('ERR_INVALID_DTYPE', `${op}: only floating-point tensors can require gradients, got dtype ${dtype}`);
   }

@@ -6,10 +6,11 @@
 import { cuda } from '../backend';
 import { parseDType, type DType } from '../dtype';
 import { argTypeError, MixprecError } from '../errors';
-import { CastCache } from './castCache';
-import { DecisionLog } from './decisionLog';
-import { checkDeviceType, currentFrame, enterFrame, runInFrame, type AutocastFrame } from './autocastState';
-import { AutocastPolicy, type AutocastDeviceType } from './policy';
+import { CastCache } from '../autocast/castCache';
+import { DecisionLog } from '../autocast/decisionLog';
+import { checkDeviceType, currentFrame, enterFrame, runInFrame, type AutocastFrame } from '../autocast/state';
+import { AutocastPolicy, type AutocastDeviceType } from '../autocast/policy';
+import { isOptionsObject, optionalBoolean, rejectUnknownKeys } from '../validate';
 
 /** Options of an autocast scope. */
 export interface AutocastOptions {
@@ -50,13 +51,6 @@ export interface AutocastScope {
 const lowPrecision: readonly DType[] = ['float16', 'bfloat16'];
 const optionKeys = ['deviceType', 'dtype', 'enabled', 'cacheEnabled', 'policy', 'record'];
 
-function flag(op: string, o: Record<string, unknown>, key: string, fallback: boolean): boolean {
-  const v = o[key];
-  if (v === undefined) return fallback;
-  if (typeof v !== 'boolean') throw argTypeError(op, `options.${key}`, 'a boolean', v);
-  return v;
-}
-
 function disableWithWarning(message: string): false {
   process.emitWarning(message, { type: 'MixprecWarning', code: 'MIXPREC_AUTOCAST_DISABLED' });
   return false;
@@ -64,20 +58,16 @@ function disableWithWarning(message: string): false {
 
 /** Validates the options and builds the scope's frame from the enclosing one. */
 function frameFor(op: string, options: unknown): { frame: AutocastFrame; onExit: () => void } {
-  if (typeof options !== 'object' || options === null || Array.isArray(options)) {
-    throw argTypeError(op, 'options', "an options object such as { deviceType: 'cpu' }", options);
-  }
-  const o = options as Record<string, unknown>;
-  for (const key of Object.keys(o)) {
-    if (!optionKeys.includes(key)) throw new MixprecError('ERR_INVALID_ARG', `${op}: unknown option '${key}' (expected ${optionKeys.map((k) => `'${k}'`).join(', ')})`);
-  }
+  if (!isOptionsObject(options)) throw argTypeError(op, 'options', "an options object such as { deviceType: 'cpu' }", options);
+  const o = options;
+  rejectUnknownKeys(op, o, optionKeys, MixprecError);
   if (o.deviceType === undefined) throw new MixprecError('ERR_INVALID_ARG', `${op}: options.deviceType is required ('cpu' or 'cuda')`);
   const deviceType = checkDeviceType(op, o.deviceType, 'options.deviceType');
   const parent = currentFrame();
   const dtype = o.dtype === undefined ? parent[deviceType].dtype : parseDType(op, 'options.dtype', o.dtype);
-  let enabled = flag(op, o, 'enabled', true);
-  const cacheEnabled = flag(op, o, 'cacheEnabled', true);
-  const record = flag(op, o, 'record', false);
+  let enabled = optionalBoolean(op, 'options.enabled', o.enabled, true);
+  const cacheEnabled = optionalBoolean(op, 'options.cacheEnabled', o.cacheEnabled, true);
+  const record = optionalBoolean(op, 'options.record', o.record, false);
   if (o.policy !== undefined && !(o.policy instanceof AutocastPolicy)) {
     throw argTypeError(op, 'options.policy', 'an AutocastPolicy (mp.amp.policies.* or mp.amp.policy.extend(...))', o.policy);
   }

@@ -8,8 +8,8 @@ import { isFloatingPoint, parseDType, type DType } from '../dtype';
 import { argTypeError, MixprecError, MixprecTypeError } from '../errors';
 import { Tensor } from '../tensor';
 import { autocast } from './autocast';
-import { checkDeviceType, currentFrame, withoutAutocast } from './autocastState';
-import type { AutocastDeviceType } from './policy';
+import { checkDeviceType, currentFrame, withoutAutocast } from '../autocast/state';
+import type { AutocastDeviceType } from '../autocast/policy';
 
 /** Options of {@link customFwd}. */
 export interface CustomFwdOptions {

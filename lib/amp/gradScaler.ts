@@ -5,8 +5,8 @@
  * dtype; a step whose gradients overflowed is skipped inside the optimizer's kernel; the scale
  * backs off after an overflow and grows after `growthInterval` clean steps. The scale, growth
  * tracker and found-inf flags stay on the device: no host read happens in scale/unscale/step/
- * update (`mp.hostReads()` shows it). This file holds the state machine; the arithmetic is in
- * csrc/core/ampMath.h.
+ * update (`mp.hostReads()` shows it). This file holds the state machine; its statistics, events
+ * and overflow reports are in `scalerMonitoring.ts`, the arithmetic in csrc/core/ampMath.h.
  */
 import { EventEmitter } from 'node:events';
 import { cuda } from '../backend';
@@ -16,14 +16,15 @@ import { isFloatingPoint } from '../dtype';
 import { argRangeError, argTypeError, MixprecError } from '../errors';
 import { keep, tidy } from '../memory';
 import { noGrad } from '../autograd/gradMode';
-import '../ops/fillCopy';
 import { mul } from '../ops/elementwise';
 import { ampUnscale, ampUpdateScale, groupByDeviceDtype, withScalarOn } from '../ops/multiTensor';
 import type { Module } from '../nn/module';
 import type { Optimizer } from '../optim/optimizer';
 import { Tensor } from '../tensor';
-import { checkDeviceType } from './autocastState';
-import type { AutocastDeviceType } from './policy';
+import { checkDeviceType } from '../autocast/state';
+import type { AutocastDeviceType } from '../autocast/policy';
+import { overflowReports, readStatistics, reportEvents, STAT_SLOTS, StepResult, type OverflowFlags, type OverflowReport, type ScalerStatistics, type ScalerStepResult } from './scalerMonitoring';
+import { numberIn, optionalBoolean, rejectUnknownKeys } from '../validate';
 
 /** Options of {@link GradScaler}. */
 export interface GradScalerOptions {
@@ -62,68 +63,6 @@ export interface GradScalerStateDict {
   _growth_tracker: number;
 }
 
-/** Counters the scaler keeps on its device (see {@link GradScaler.statistics}). */
-export interface ScalerStatistics {
-  /** Scale updates so far (one per `update()` without `newScale`). */
-  steps: number;
-  /** Updates whose gradients had an inf/NaN (their optimizer steps were skipped). */
-  skippedSteps: number;
-  growths: number;
-  backoffs: number;
-  /** Backoffs stopped at `minScale`. */
-  floorHits: number;
-  /** The current scale. */
-  scale: number;
-}
-
-/** What {@link GradScaler.step} returns. */
-export interface ScalerStepResult {
-  /**
-   * Resolves to whether the optimizer step was applied (false: skipped for inf/NaN gradients).
-   * Reading it costs one asynchronous device read, made only when this property is used; read it
-   * before the scaler's next-but-one `update()`. LR schedulers take the whole result:
-   * `await scheduler.step(scaler.step(opt))` advances only when the step applied.
-   */
-  readonly applied: Promise<boolean>;
-}
-
-/** Payload of the 'skip', 'backoff', 'growth' and 'floor' events. */
-export interface ScalerEvent {
-  /** The update's number (1 for the first `update()`). */
-  step: number;
-  /** The scale after the update. */
-  scale: number;
-}
-
-/** One parameter whose gradient was not finite, from {@link GradScaler.lastOverflow}. */
-export interface OverflowReport {
-  /** Its name in the model given to `lastOverflow`, else `paramGroups[g].params[i]`. */
-  name: string;
-  param: Tensor;
-}
-
-/**
- * A class, not a plain object with a getter: `mp.tidy` walks the plain objects a scope returns,
- * and reading `applied` there would make the host read the result exists to defer.
- */
-class StepResult implements ScalerStepResult {
-  #applied: Promise<boolean> | undefined;
-  readonly #op: string;
-  readonly #found: Tensor;
-
-  constructor(op: string, found: Tensor) {
-    this.#op = op;
-    this.#found = found;
-  }
-
-  get applied(): Promise<boolean> {
-    this.#applied ??= this.#found.isDisposed
-      ? Promise.reject(new MixprecError('ERR_DISPOSED', `${this.#op}: the step's result was read after the scaler's next-but-one update(); read 'applied' earlier`))
-      : this.#found.data().then((v) => v[0] === 0);
-    return this.#applied;
-  }
-}
-
 type Stage = 'ready' | 'unscaled' | 'stepped';
 
 /** One optimizer's checks in the current iteration. */
@@ -132,19 +71,11 @@ interface IterationState {
   /** Found-inf flags, one float32 scalar per device. */
   foundInf: Map<Device, Tensor>;
   /** Per (device, dtype) group: the parameters checked and one flag per parameter. */
-  flags: { params: Tensor[]; flags: Tensor }[];
+  flags: OverflowFlags[];
   /** What the step passed to the optimizer as its found-inf (for `applied`). */
   stepFoundInf?: Tensor;
 }
 
-const events = { skip: 1, backoff: 2, growth: 4, floor: 8 } as const;
-const statNames = ['steps', 'skippedSteps', 'growths', 'backoffs', 'floorHits'] as const;
-
-function positive(op: string, name: string, v: unknown, fallback: number, check: (x: number) => boolean, expected: string): number {
-  if (v === undefined) return fallback;
-  if (typeof v !== 'number' || !check(v)) throw argRangeError(op, `options.${name}`, expected, v);
-  return v;
-}
 
 /**
  * Dynamic loss scaling. The recipe (two lines changed from a float32 loop):
@@ -189,24 +120,20 @@ export class GradScaler extends EventEmitter {
     super();
     const op = 'GradScaler';
     if (typeof options !== 'object' || options === null) throw argTypeError(op, 'options', 'an options object', options);
-    const known = ['device', 'initScale', 'growthFactor', 'backoffFactor', 'growthInterval', 'enabled', 'hysteresis', 'minScale', 'maxScale', 'onFloor'];
-    for (const key of Object.keys(options)) {
-      if (!known.includes(key)) throw new MixprecError('ERR_INVALID_ARG', `${op}: unknown option '${key}' (expected ${known.map((k) => `'${k}'`).join(', ')})`);
-    }
+    rejectUnknownKeys(op, options, ['device', 'initScale', 'growthFactor', 'backoffFactor', 'growthInterval', 'enabled', 'hysteresis', 'minScale', 'maxScale', 'onFloor'], MixprecError);
     this.device = checkDeviceType(op, options.device ?? 'cuda', 'options.device');
-    if (options.enabled !== undefined && typeof options.enabled !== 'boolean') throw argTypeError(op, 'options.enabled', 'a boolean', options.enabled);
-    this.initScale = positive(op, 'initScale', options.initScale, 65536, (x) => x > 0 && Number.isFinite(x), 'a finite number > 0');
-    this.growthFactor = positive(op, 'growthFactor', options.growthFactor, 2, (x) => x > 1 && Number.isFinite(x), 'a finite number > 1');
-    this.backoffFactor = positive(op, 'backoffFactor', options.backoffFactor, 0.5, (x) => x > 0 && x < 1, 'a number in (0, 1)');
-    this.growthInterval = positive(op, 'growthInterval', options.growthInterval, 2000, (x) => Number.isInteger(x) && x >= 1 && x < 2 ** 31, 'a positive integer');
-    this.hysteresis = positive(op, 'hysteresis', options.hysteresis, 1, (x) => Number.isInteger(x) && x >= 1 && x < 2 ** 31, 'a positive integer');
-    this.minScale = positive(op, 'minScale', options.minScale, 0, (x) => x >= 0 && Number.isFinite(x), 'a finite number >= 0');
-    this.maxScale = positive(op, 'maxScale', options.maxScale, Infinity, (x) => x >= this.minScale, `a number >= minScale (${this.minScale})`);
+    let enabled = optionalBoolean(op, 'options.enabled', options.enabled, true);
+    this.initScale = numberIn(op, 'options.initScale', options.initScale, 65536, (x) => x > 0 && Number.isFinite(x), 'a finite number > 0');
+    this.growthFactor = numberIn(op, 'options.growthFactor', options.growthFactor, 2, (x) => x > 1 && Number.isFinite(x), 'a finite number > 1');
+    this.backoffFactor = numberIn(op, 'options.backoffFactor', options.backoffFactor, 0.5, (x) => x > 0 && x < 1, 'a number in (0, 1)');
+    this.growthInterval = numberIn(op, 'options.growthInterval', options.growthInterval, 2000, (x) => Number.isInteger(x) && x >= 1 && x < 2 ** 31, 'a positive integer');
+    this.hysteresis = numberIn(op, 'options.hysteresis', options.hysteresis, 1, (x) => Number.isInteger(x) && x >= 1 && x < 2 ** 31, 'a positive integer');
+    this.minScale = numberIn(op, 'options.minScale', options.minScale, 0, (x) => x >= 0 && Number.isFinite(x), 'a finite number >= 0');
+    this.maxScale = numberIn(op, 'options.maxScale', options.maxScale, Infinity, (x) => x >= this.minScale, `a number >= minScale (${this.minScale})`);
     if (options.onFloor !== undefined && !['warn', 'throw', 'hold'].includes(options.onFloor)) {
       throw argTypeError(op, 'options.onFloor', "'warn', 'throw' or 'hold'", options.onFloor);
     }
     this.onFloor = options.onFloor ?? 'warn';
-    let enabled = options.enabled ?? true;
     if (enabled && this.device === 'cuda' && !cuda.isAvailable()) {
       process.emitWarning("GradScaler: device 'cuda' was requested but CUDA is not available; the scaler is disabled (pass { device: 'cpu' } to scale on the CPU)", { type: 'MixprecWarning', code: 'MIXPREC_SCALER_DISABLED' });
       enabled = false;
@@ -322,7 +249,7 @@ export class GradScaler extends EventEmitter {
         hysteresis: this.hysteresis, minScale: this.minScale, maxScale: this.maxScale });
       if (!found.includes(total)) total.dispose();
       for (const t of [scale, this.tracker!, this.hysteresisLeft!, this.stats!]) t.markModified();
-      this.reportEvents();
+      reportEvents(this, this.stats!, scale, { minScale: this.minScale, onFloor: this.onFloor, fail: (e) => (this.floorError = e) });
     }
     this.endIteration();
   }
@@ -340,9 +267,7 @@ export class GradScaler extends EventEmitter {
    */
   async statistics(): Promise<ScalerStatistics> {
     if (!this.enabled || !this.stats) return { steps: 0, skippedSteps: 0, growths: 0, backoffs: 0, floorHits: 0, scale: this.getScale() };
-    const [stats, scale] = await Promise.all([this.stats.data(), this.scaleTensor!.data()]);
-    const out = Object.fromEntries(statNames.map((n, i) => [n, stats[i]])) as Omit<ScalerStatistics, 'scale'>;
-    return { ...out, scale: scale[0] };
+    return readStatistics(this.stats, this.scaleTensor!);
   }
 
   /**
@@ -350,41 +275,27 @@ export class GradScaler extends EventEmitter {
    * asynchronous read of the per-tensor flags the fused kernel wrote). Pass the model to get
    * names from `namedParameters()`.
    */
-  async lastOverflow(model?: Module): Promise<OverflowReport[]> {
-    const names = new Map<Tensor, string>();
-    if (model) for (const [name, p] of model.namedParameters()) names.set(p, name);
-    const reports: OverflowReport[] = [];
-    for (const [optimizer, state] of this.previous) {
-      const location = new Map<Tensor, string>();
-      optimizer.paramGroups.forEach((g, gi) => g.params.forEach((p, i) => location.set(p, `paramGroups[${gi}].params[${i}]`)));
-      for (const { params, flags } of state.flags) {
-        if (flags.isDisposed) continue;
-        const values = await flags.data();
-        params.forEach((p, i) => {
-          if (values[i] !== 0) reports.push({ name: names.get(p) ?? location.get(p) ?? 'unknown parameter', param: p });
-        });
-      }
-    }
-    return reports;
+  lastOverflow(model?: Module): Promise<OverflowReport[]> {
+    return overflowReports(this.previous, model);
   }
 
   getGrowthFactor(): number {
     return this.growthFactor;
   }
   setGrowthFactor(value: number): void {
-    this.growthFactor = positive('GradScaler.setGrowthFactor', 'value', value, 2, (x) => x > 1 && Number.isFinite(x), 'a finite number > 1');
+    this.growthFactor = numberIn('GradScaler.setGrowthFactor', 'options.value', value, 2, (x) => x > 1 && Number.isFinite(x), 'a finite number > 1');
   }
   getBackoffFactor(): number {
     return this.backoffFactor;
   }
   setBackoffFactor(value: number): void {
-    this.backoffFactor = positive('GradScaler.setBackoffFactor', 'value', value, 0.5, (x) => x > 0 && x < 1, 'a number in (0, 1)');
+    this.backoffFactor = numberIn('GradScaler.setBackoffFactor', 'options.value', value, 0.5, (x) => x > 0 && x < 1, 'a number in (0, 1)');
   }
   getGrowthInterval(): number {
     return this.growthInterval;
   }
   setGrowthInterval(value: number): void {
-    this.growthInterval = positive('GradScaler.setGrowthInterval', 'value', value, 2000, (x) => Number.isInteger(x) && x >= 1 && x < 2 ** 31, 'a positive integer');
+    this.growthInterval = numberIn('GradScaler.setGrowthInterval', 'options.value', value, 2000, (x) => Number.isInteger(x) && x >= 1 && x < 2 ** 31, 'a positive integer');
   }
 
   /** The state in PyTorch's keys (reads the scale and tracker: call it after `update()`). `{}` when disabled. */
@@ -411,11 +322,11 @@ export class GradScaler extends EventEmitter {
     for (const k of keys) {
       if (typeof state[k] !== 'number') throw argTypeError(op, `state.${k}`, 'a number', state[k]);
     }
-    this.initScale = positive(op, 'scale', state.scale, 1, (x) => x > 0, 'a number > 0');
+    this.initScale = numberIn(op, 'options.scale', state.scale, 1, (x) => x > 0, 'a number > 0');
     this.setGrowthFactor(state.growth_factor);
     this.setBackoffFactor(state.backoff_factor);
     this.setGrowthInterval(state.growth_interval);
-    this.initGrowthTracker = positive(op, '_growth_tracker', state._growth_tracker, 0, (x) => Number.isInteger(x) && x >= 0, 'a non-negative integer');
+    this.initGrowthTracker = numberIn(op, 'options._growth_tracker', state._growth_tracker, 0, (x) => Number.isInteger(x) && x >= 0, 'a non-negative integer');
     noGrad(() => {
       this.scaleTensor?.fill_(this.initScale);
       this.tracker?.fill_(this.initGrowthTracker);
@@ -443,7 +354,7 @@ export class GradScaler extends EventEmitter {
     this.scaleTensor = keep(full([], this.initScale, { device }));
     this.tracker = keep(full([], this.initGrowthTracker, { dtype: 'int32', device }));
     this.hysteresisLeft = keep(full([], this.hysteresis, { dtype: 'int32', device }));
-    this.stats = keep(zeros([statNames.length + 1], { dtype: 'int32', device }));
+    this.stats = keep(zeros([STAT_SLOTS], { dtype: 'int32', device }));
   }
 
   private requireScale(op: string): Tensor {
@@ -509,31 +420,6 @@ export class GradScaler extends EventEmitter {
     }
     this.previous = this.iteration;
     this.iteration = new Map();
-  }
-
-  /** Emits the update's events after one asynchronous read, only when someone listens. */
-  private reportEvents(): void {
-    const watchFloor = this.minScale > 0 && this.onFloor !== 'hold';
-    const listening = (['skip', 'backoff', 'growth', 'floor'] as const).some((e) => this.listenerCount(e) > 0);
-    if (!watchFloor && !listening) return;
-    const snapshot = noGrad(() => [this.stats!.clone(), this.scaleTensor!.clone()]);
-    Promise.all(snapshot.map((t) => t.data()))
-      .then(([stats, scale]) => {
-        const happened = stats[statNames.length];
-        const payload: ScalerEvent = { step: stats[0], scale: scale[0] };
-        for (const [name, bit] of Object.entries(events)) if (happened & bit) this.emit(name, payload);
-        if (happened & events.floor && watchFloor) {
-          const message = `GradScaler: the loss scale hit its floor (minScale ${this.minScale}) at update ${payload.step}: gradients keep overflowing; check the model for inf/NaN activations or lower the learning rate`;
-          if (this.onFloor === 'warn') process.emitWarning(message, { type: 'MixprecWarning', code: 'MIXPREC_SCALE_FLOOR' });
-          else this.floorError = new MixprecError('ERR_NONFINITE', message);
-        }
-      })
-      .catch((e: unknown) => {
-        if (this.listenerCount('error') > 0) this.emit('error', e);
-      })
-      .finally(() => {
-        for (const t of snapshot) t.dispose();
-      });
   }
 
   private throwIfFloored(): void {

@@ -11,10 +11,15 @@
  * loss.backward();
  * ```
  */
+import { installTensorMethods } from '../ops/install';
+
 export { autocast, explain, type AutocastOptions, type AutocastScope, type Explained, type ExplainedResult } from './autocast';
-export { isAutocastEnabled, getAutocastDtype, type DeviceAutocast } from './autocastState';
-export { AutocastPolicy, policies, policy, autocastCategories, type AutocastCategory, type AutocastDeviceType, type PolicyChanges } from './policy';
-export { DecisionLog, type Decision, type DecisionReason, type DecisionTotals } from './decisionLog';
+export { isAutocastEnabled, getAutocastDtype, type DeviceAutocast } from '../autocast/state';
+export { AutocastPolicy, policies, policy, autocastCategories, type AutocastCategory, type AutocastDeviceType, type PolicyChanges } from '../autocast/policy';
+export { DecisionLog, type Decision, type DecisionReason, type DecisionTotals } from '../autocast/decisionLog';
 export { customFwd, customBwd, type CustomFwdOptions, type CustomBwdOptions } from './customFunction';
-export { GradScaler, type GradScalerOptions, type GradScalerStateDict, type ScalerStatistics, type ScalerStepResult, type ScalerEvent, type OverflowReport } from './gradScaler';
+export { GradScaler, type GradScalerOptions, type GradScalerStateDict } from './gradScaler';
+export type { ScalerStatistics, ScalerStepResult, ScalerEvent, OverflowReport } from './scalerMonitoring';
 export { prepare, type OptLevel, type PrepareOptions, type Prepared, type LowPrecisionDType } from './prepare';
+
+installTensorMethods();

@@ -12,11 +12,13 @@ import { argRangeError, argTypeError, MixprecError } from '../errors';
 import { keep } from '../memory';
 import { Module, type AnyModule } from '../nn/module';
 import { BatchNorm1d, BatchNorm2d, GroupNorm, LayerNorm } from '../nn/normalization';
-import { MASTER_PARAM_KEY, Optimizer } from '../optim/optimizer';
+import { MASTER_PARAM_KEY } from '../optim/masterWeights';
+import { Optimizer } from '../optim/optimizer';
 import { convert, Tensor } from '../tensor';
 import { autocast } from './autocast';
-import { checkDeviceType } from './autocastState';
-import type { AutocastDeviceType } from './policy';
+import { checkDeviceType } from '../autocast/state';
+import type { AutocastDeviceType } from '../autocast/policy';
+import { isOptionsObject, rejectUnknownKeys } from '../validate';
 
 /** apex's optimization levels. */
 export type OptLevel = 'O0' | 'O1' | 'O2' | 'O3';
@@ -129,13 +131,9 @@ export function prepare<M extends AnyModule, O extends Optimizer<{ lr: number }>
   const op = 'amp.prepare';
   if (!(model instanceof Module)) throw argTypeError(op, 'model', 'an nn.Module', model);
   if (!(optimizer instanceof Optimizer)) throw argTypeError(op, 'optimizer', 'an optimizer (mp.optim.SGD, Adam, AdamW, ...)', optimizer);
-  if (typeof options !== 'object' || options === null || Array.isArray(options)) {
-    throw argTypeError(op, 'options', "an options object such as { optLevel: 'O1' }", options);
-  }
-  const o = options as unknown as Record<string, unknown>;
-  for (const key of Object.keys(o)) {
-    if (!optionKeys.includes(key)) throw new MixprecError('ERR_INVALID_ARG', `${op}: unknown option '${key}' (expected ${optionKeys.map((k) => `'${k}'`).join(', ')})`);
-  }
+  if (!isOptionsObject(options)) throw argTypeError(op, 'options', "an options object such as { optLevel: 'O1' }", options);
+  const o = options;
+  rejectUnknownKeys(op, o, optionKeys, MixprecError);
   if (o.optLevel === undefined) throw new MixprecError('ERR_INVALID_ARG', `${op}: options.optLevel is required (${optLevels.map((l) => `'${l}'`).join(', ')})`);
   if (!optLevels.includes(o.optLevel as OptLevel)) {
     throw argRangeError(op, 'options.optLevel', `one of ${optLevels.map((l) => `'${l}'`).join(', ')} (the letter O and a digit)`, o.optLevel);

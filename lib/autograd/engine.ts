@@ -5,11 +5,11 @@
  * needs are freed as soon as their last consumer ran, so peak memory stays near PyTorch's.
  */
 import { onesLike } from '../creation';
-import { argTypeError, MixprecError } from '../errors';
+import { MixprecError } from '../errors';
 import { tidy } from '../memory';
 import { sameShape } from '../shape';
 import { nextTensorIdWatermark, Tensor } from '../tensor';
-import { withAutocastOff } from '../amp/autocastState';
+import { withAutocastOff } from '../autocast/state';
 import { enableGrad, noGrad } from './gradMode';
 import { AccumulateGrad, accumulatorOf } from './leafAccumulator';
 import type { Edge, GraphNode } from './node';
@@ -28,13 +28,6 @@ export interface EngineOptions {
   inputs?: Tensor[];
   allowUnused?: boolean;
   op: string;
-}
-
-/** A boolean option, `fallback` when absent. */
-export function flag(op: string, arg: string, v: unknown, fallback: boolean): boolean {
-  if (v === undefined) return fallback;
-  if (typeof v !== 'boolean') throw argTypeError(op, arg, 'a boolean', v);
-  return v;
 }
 
 function shapeText(shape: readonly number[]): string {

@@ -5,7 +5,8 @@
 import { argTypeError } from '../errors';
 import { resolveOptions } from '../options';
 import { checkTensor, type Tensor } from '../tensor';
-import { flag, runBackward } from './engine';
+import { runBackward } from './engine';
+import { optionalBoolean } from '../validate';
 
 /** Options of {@link grad}. */
 export interface GradOptions {
@@ -44,12 +45,12 @@ export function grad(outputs: Tensor | Tensor[], inputs: Tensor | Tensor[], opti
     throw argTypeError('grad', 'options.gradOutputs', `${outs.length} gradient(s), one per output`, given);
   }
   const gradOutputs = outs.map((_, i) => (given[i] === undefined ? undefined : checkTensor('grad', `options.gradOutputs[${i}]`, given[i])));
-  const createGraph = flag('grad', 'options.createGraph', o.createGraph, false);
+  const createGraph = optionalBoolean('grad', 'options.createGraph', o.createGraph, false);
   return runBackward(outs, gradOutputs, {
-    retainGraph: flag('grad', 'options.retainGraph', o.retainGraph, createGraph),
+    retainGraph: optionalBoolean('grad', 'options.retainGraph', o.retainGraph, createGraph),
     createGraph,
     inputs: ins,
-    allowUnused: flag('grad', 'options.allowUnused', o.allowUnused, false),
+    allowUnused: optionalBoolean('grad', 'options.allowUnused', o.allowUnused, false),
     op: 'grad',
   });
 }

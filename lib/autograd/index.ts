@@ -1,7 +1,6 @@
 /**
  * `mp.autograd`: gradients of chosen inputs, custom functions, gradient checking.
  */
-import './tensorMethods';
 
 export { grad, type GradOptions } from './grad';
 export { Function, FunctionCtx } from './function';

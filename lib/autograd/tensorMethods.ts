@@ -4,8 +4,9 @@
 import { argTypeError, MixprecError } from '../errors';
 import { resolveOptions } from '../options';
 import { checkTensor, Tensor } from '../tensor';
-import { edgeOf, flag, runBackward } from './engine';
+import { edgeOf, runBackward } from './engine';
 import type { GradHook } from './node';
+import { booleanArg, optionalBoolean } from '../validate';
 
 /** Options of {@link Tensor.backward}. */
 export interface BackwardOptions {
@@ -50,17 +51,17 @@ declare module '../tensor' {
   }
 }
 
-Tensor.prototype.backward = function (this: Tensor, gradient?: Tensor, options?: BackwardOptions): void {
+function backward(this: Tensor, gradient?: Tensor, options?: BackwardOptions): void {
   checkTensor('backward', 'self', this);
   const o = resolveOptions('backward', options, ['retainGraph', 'createGraph']);
-  const createGraph = flag('backward', 'options.createGraph', o.createGraph, false);
+  const createGraph = optionalBoolean('backward', 'options.createGraph', o.createGraph, false);
   if (gradient !== undefined) checkTensor('backward', 'gradient', gradient);
-  runBackward([this], [gradient], { retainGraph: flag('backward', 'options.retainGraph', o.retainGraph, createGraph), createGraph, op: 'backward' });
-};
+  runBackward([this], [gradient], { retainGraph: optionalBoolean('backward', 'options.retainGraph', o.retainGraph, createGraph), createGraph, op: 'backward' });
+}
 
-Tensor.prototype.requiresGrad_ = function (this: Tensor, requiresGrad = true): Tensor {
+function requiresGrad_(this: Tensor, requiresGrad = true): Tensor {
   checkTensor('requiresGrad_', 'self', this);
-  if (typeof requiresGrad !== 'boolean') throw argTypeError('requiresGrad_', 'requiresGrad', 'a boolean', requiresGrad);
+  booleanArg('requiresGrad_', 'requiresGrad', requiresGrad);
   if (!this.isLeaf) {
     throw new MixprecError('ERR_AUTOGRAD', `requiresGrad_: can only change the flag of leaf tensors; this one was produced by ${this.gradFn!.name} (use detach() to get a leaf)`);
   }
@@ -69,14 +70,14 @@ Tensor.prototype.requiresGrad_ = function (this: Tensor, requiresGrad = true): T
   }
   this.requiresGrad = requiresGrad;
   return this;
-};
+}
 
-Tensor.prototype.detach = function (this: Tensor): Tensor {
+function detach(this: Tensor): Tensor {
   checkTensor('detach', 'self', this);
   return new Tensor(this.storage, this.shape, this.offset);
-};
+}
 
-Tensor.prototype.registerHook = function (this: Tensor, hook: GradHook): RemovableHandle {
+function registerHook(this: Tensor, hook: GradHook): RemovableHandle {
   checkTensor('registerHook', 'self', this);
   if (typeof hook !== 'function') throw argTypeError('registerHook', 'hook', 'a function', hook);
   const edge = edgeOf(this);
@@ -90,13 +91,18 @@ Tensor.prototype.registerHook = function (this: Tensor, hook: GradHook): Removab
       if (i >= 0) hooks.splice(i, 1);
     },
   };
-};
+}
 
-Tensor.prototype.retainGrad = function (this: Tensor): Tensor {
+function retainGrad(this: Tensor): Tensor {
   if (this.isLeaf) return this;
   const self = this;
   this.registerHook((g) => {
     self.grad = self.grad === undefined ? g.detach() : self.grad.add(g).detach();
   });
   return this;
-};
+}
+
+/** Attaches the autograd methods declared above. Called once by `ops/install.ts`. */
+export function installAutogradMethods(): void {
+  Object.assign(Tensor.prototype, { backward, requiresGrad_, detach, registerHook, retainGrad });
+}

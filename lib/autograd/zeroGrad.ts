@@ -4,6 +4,7 @@
 import { argTypeError } from '../errors';
 import type { Tensor } from '../tensor';
 import { noGrad } from './gradMode';
+import { booleanArg } from '../validate';
 
 /**
  * Drops (`setToNone`, the default: the memory is freed now) or zero-fills the `.grad` of every
@@ -12,7 +13,7 @@ import { noGrad } from './gradMode';
 export function zeroGrads(op: string, params: Iterable<Tensor>, options: unknown): void {
   if (options !== undefined && (typeof options !== 'object' || options === null || Array.isArray(options))) throw argTypeError(op, 'options', 'an options object', options);
   const setToNone = (options as { setToNone?: unknown } | undefined)?.setToNone ?? true;
-  if (typeof setToNone !== 'boolean') throw argTypeError(op, 'options.setToNone', 'a boolean', setToNone);
+  booleanArg(op, 'options.setToNone', setToNone);
   noGrad(() => {
     for (const p of params) {
       const g = p.grad;

@@ -3,10 +3,11 @@
  */
 import { tidy } from '../memory';
 import { stack } from '../ops/shapeOps';
-import { argRangeError, argTypeError, MixprecTypeError } from '../errors';
+import { argRangeError, argTypeError } from '../errors';
 import { defaultGenerator, Generator, rand } from '../random';
 import { Tensor } from '../tensor';
 import { TensorDataset, type Dataset } from './dataset';
+import { isOptionsObject, optionalBoolean, positiveInteger, rejectUnknownKeys } from '../validate';
 
 /** Options of {@link DataLoader}. */
 export interface DataLoaderOptions {
@@ -29,12 +30,6 @@ function checkDataset(value: unknown): Dataset {
     throw argTypeError('DataLoader', 'dataset', 'a Dataset (a non-negative integer length and a get(index) method)', value);
   }
   return d as Dataset;
-}
-
-function checkBoolean(value: unknown, arg: string): boolean {
-  if (value === undefined) return false;
-  if (typeof value !== 'boolean') throw argTypeError('DataLoader', arg, 'a boolean', value);
-  return value;
 }
 
 /**
@@ -88,24 +83,15 @@ export class DataLoader implements Iterable<Tensor[]> {
 
   constructor(dataset: Dataset, options: DataLoaderOptions = {}) {
     this.dataset = checkDataset(dataset);
-    if (typeof options !== 'object' || options === null || Array.isArray(options)) {
-      throw argTypeError('DataLoader', 'options', 'an options object', options);
-    }
-    for (const key of Object.keys(options)) {
-      if (!OPTION_KEYS.includes(key)) {
-        throw new MixprecTypeError('ERR_INVALID_ARG', `DataLoader: unknown option '${key}' (expected ${OPTION_KEYS.map((k) => `'${k}'`).join(', ')})`);
-      }
-    }
+    if (!isOptionsObject(options)) throw argTypeError('DataLoader', 'options', 'an options object', options);
+    rejectUnknownKeys('DataLoader', options, OPTION_KEYS);
     const { batchSize = 1, generator } = options;
-    if (typeof batchSize !== 'number' || !Number.isSafeInteger(batchSize) || batchSize < 1) {
-      throw argRangeError('DataLoader', 'options.batchSize', 'a positive integer', batchSize);
-    }
+    this.batchSize = positiveInteger('DataLoader', 'options.batchSize', batchSize);
     if (generator !== undefined && !(generator instanceof Generator)) {
       throw argTypeError('DataLoader', 'options.generator', 'a Generator', generator);
     }
-    this.batchSize = batchSize;
-    this.shuffle = checkBoolean(options.shuffle, 'options.shuffle');
-    this.dropLast = checkBoolean(options.dropLast, 'options.dropLast');
+    this.shuffle = optionalBoolean('DataLoader', 'options.shuffle', options.shuffle, false);
+    this.dropLast = optionalBoolean('DataLoader', 'options.dropLast', options.dropLast, false);
     this.generator = generator;
   }
 

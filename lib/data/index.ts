@@ -10,6 +10,10 @@
  * ```
  * @module
  */
+import { installTensorMethods } from '../ops/install';
+
 export { TensorDataset, type Dataset } from './dataset';
 export { DataLoader, type DataLoaderOptions } from './dataLoader';
 export { mnist } from './mnist';
+
+installTensorMethods();

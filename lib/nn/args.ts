@@ -4,20 +4,9 @@
  */
 import type { Device } from '../device';
 import { isFloatingPoint, type DType } from '../dtype';
-import { argRangeError, argTypeError, MixprecTypeError } from '../errors';
+import { argRangeError, argTypeError } from '../errors';
 import { resolveOptions } from '../options';
-
-/** A size such as inFeatures: a non-negative integer (PyTorch allows empty layers). */
-export function sizeArg(op: string, arg: string, v: unknown): number {
-  if (typeof v !== 'number' || !Number.isInteger(v) || v < 0) throw argRangeError(op, arg, 'a non-negative integer', v);
-  return v;
-}
-
-/** A count such as groups or a kernel size: a positive integer. */
-export function positiveInt(op: string, arg: string, v: unknown): number {
-  if (typeof v !== 'number' || !Number.isInteger(v) || v < 1) throw argRangeError(op, arg, 'a positive integer', v);
-  return v;
-}
+import { numberIn } from '../validate';
 
 /** An integer dimension (negative counts from the end). */
 export function dimArg(op: string, arg: string, v: unknown): number {
@@ -25,18 +14,9 @@ export function dimArg(op: string, arg: string, v: unknown): number {
   return v;
 }
 
-/** A boolean option, `fallback` when undefined. */
-export function boolOption(op: string, arg: string, v: unknown, fallback: boolean): boolean {
-  if (v === undefined) return fallback;
-  if (typeof v !== 'boolean') throw argTypeError(op, arg, 'a boolean', v);
-  return v;
-}
-
 /** A positive finite number option such as eps, `fallback` when undefined. */
 export function positiveNumber(op: string, arg: string, v: unknown, fallback: number): number {
-  if (v === undefined) return fallback;
-  if (typeof v !== 'number' || !Number.isFinite(v) || v <= 0) throw argRangeError(op, arg, 'a positive finite number', v);
-  return v;
+  return numberIn(op, arg, v, fallback, (x) => Number.isFinite(x) && x > 0, 'a positive finite number');
 }
 
 /** A 2-d size: one integer for both dimensions or `[h, w]`, each at least `min`. */
@@ -58,14 +38,4 @@ export function layerOptions(op: string, options: unknown, keys: string[]): { dt
 /** `[a, b]` or `a` as PyTorch's reprs print sizes. */
 export function formatSize(v: number | readonly (number | null)[]): string {
   return Array.isArray(v) ? `[${v.map((x) => (x === null ? 'null' : x)).join(', ')}]` : String(v);
-}
-
-/** An options object with only `allowed` keys (a typo must not be silently ignored). */
-export function checkOptions(op: string, options: unknown, allowed: string[]): Record<string, unknown> {
-  if (options === undefined) return {};
-  if (typeof options !== 'object' || options === null || Array.isArray(options)) throw argTypeError(op, 'options', 'an options object', options);
-  for (const key of Object.keys(options)) {
-    if (!allowed.includes(key)) throw new MixprecTypeError('ERR_INVALID_ARG', `${op}: unknown option '${key}' (expected ${allowed.map((k) => `'${k}'`).join(', ')})`);
-  }
-  return options as Record<string, unknown>;
 }

@@ -8,8 +8,8 @@ import { argRangeError, argTypeError, MixprecError } from '../errors';
 import { tidy } from '../memory';
 import { div } from '../ops/elementwise';
 import { groupByDeviceDtype, multiTensorClamp, multiTensorNorm, multiTensorScale, withScalarOn } from '../ops/multiTensor';
-import '../ops/unary';
 import { checkTensor, Tensor } from '../tensor';
+import { booleanArg, numberArg } from '../validate';
 
 /** Options of {@link clipGradNorm}. */
 export interface ClipGradNormOptions {
@@ -66,13 +66,13 @@ function normOf(tensors: Tensor[], normType: number): Tensor {
  */
 export function clipGradNorm(params: Tensor | Iterable<Tensor>, maxNorm: number, options: ClipGradNormOptions = {}): Tensor {
   const op = 'clipGradNorm';
-  if (typeof maxNorm !== 'number' || Number.isNaN(maxNorm)) throw argTypeError(op, 'maxNorm', 'a number', maxNorm);
+  numberArg(op, 'maxNorm', maxNorm);
   if (maxNorm < 0) throw argRangeError(op, 'maxNorm', 'a number >= 0', maxNorm);
   if (typeof options !== 'object' || options === null) throw argTypeError(op, 'options', 'an object {normType?, errorIfNonfinite?}', options);
   const normType = options.normType ?? 2;
   if (typeof normType !== 'number' || !(normType > 0)) throw argRangeError(op, 'normType', 'a number > 0 or Infinity', normType);
   const errorIfNonfinite = options.errorIfNonfinite ?? false;
-  if (typeof errorIfNonfinite !== 'boolean') throw argTypeError(op, 'errorIfNonfinite', 'a boolean', errorIfNonfinite);
+  booleanArg(op, 'errorIfNonfinite', errorIfNonfinite);
   const grads = gradsOf(op, params);
   if (grads.length === 0) return zeros([]);
   floatingGrads(op, grads);
@@ -115,7 +115,7 @@ export function clipGradNorm(params: Tensor | Iterable<Tensor>, maxNorm: number,
  */
 export function clipGradValue(params: Tensor | Iterable<Tensor>, clipValue: number): void {
   const op = 'clipGradValue';
-  if (typeof clipValue !== 'number' || Number.isNaN(clipValue)) throw argTypeError(op, 'clipValue', 'a number', clipValue);
+  numberArg(op, 'clipValue', clipValue);
   if (clipValue < 0) throw argRangeError(op, 'clipValue', 'a number >= 0', clipValue);
   const grads = gradsOf(op, params);
   floatingGrads(op, grads);

@@ -7,10 +7,11 @@ import { empty } from '../creation';
 import { MixprecRangeError } from '../errors';
 import type { Generator } from '../random';
 import type { Tensor } from '../tensor';
-import { boolOption, formatSize, layerOptions, pairArg, positiveInt } from './args';
+import { formatSize, layerOptions, pairArg } from './args';
 import * as F from './functional';
 import { resetAffine } from './linear';
 import { Module } from './module';
+import { optionalBoolean, positiveInteger } from '../validate';
 
 /** Options of {@link Conv2d}. */
 export interface Conv2dOptions {
@@ -54,20 +55,20 @@ export class Conv2d extends Module {
 
   constructor(inChannels: number, outChannels: number, kernelSize: number | [number, number], options?: Conv2dOptions) {
     super();
-    this.inChannels = positiveInt('Conv2d', 'inChannels', inChannels);
-    this.outChannels = positiveInt('Conv2d', 'outChannels', outChannels);
+    this.inChannels = positiveInteger('Conv2d', 'inChannels', inChannels);
+    this.outChannels = positiveInteger('Conv2d', 'outChannels', outChannels);
     this.kernelSize = pairArg('Conv2d', 'kernelSize', kernelSize, 1);
     const o = layerOptions('Conv2d', options, ['stride', 'padding', 'dilation', 'groups', 'bias']);
     this.stride = pairArg('Conv2d', 'options.stride', o.stride ?? 1, 1);
     this.padding = pairArg('Conv2d', 'options.padding', o.padding ?? 0, 0);
     this.dilation = pairArg('Conv2d', 'options.dilation', o.dilation ?? 1, 1);
-    this.groups = positiveInt('Conv2d', 'options.groups', o.groups ?? 1);
+    this.groups = positiveInteger('Conv2d', 'options.groups', o.groups ?? 1);
     for (const [arg, channels] of [['inChannels', inChannels], ['outChannels', outChannels]] as const) {
       if (channels % this.groups !== 0) {
         throw new MixprecRangeError('ERR_INVALID_ARG', `Conv2d: argument '${arg}' must be divisible by groups (${this.groups}), got ${channels}`);
       }
     }
-    const bias = boolOption('Conv2d', 'options.bias', o.bias, true);
+    const bias = optionalBoolean('Conv2d', 'options.bias', o.bias, true);
     const like = { dtype: o.dtype, device: o.device };
     this.weight = this.registerParameter('weight', empty([outChannels, inChannels / this.groups, ...this.kernelSize], like));
     this.bias = this.registerParameter('bias', bias ? empty([outChannels], like) : undefined);

@@ -1,10 +1,10 @@
 /**
  * Dropout: zeroes random elements while training.
  */
-import { argRangeError } from '../errors';
 import type { Tensor } from '../tensor';
 import * as F from './functional';
 import { Module } from './module';
+import { probability } from '../validate';
 
 /**
  * While training, zeroes each element with probability `p` and scales the rest by 1 / (1 - p),
@@ -23,8 +23,7 @@ export class Dropout extends Module {
 
   constructor(p = 0.5) {
     super();
-    if (typeof p !== 'number' || !(p >= 0 && p <= 1)) throw argRangeError('Dropout', 'p', 'a probability in [0, 1]', p);
-    this.p = p;
+    this.p = probability('Dropout', 'p', p);
   }
 
   forward(x: Tensor): Tensor {

@@ -8,10 +8,11 @@ import { argRangeError } from '../errors';
 import type { Generator } from '../random';
 import { Tensor } from '../tensor';
 import { noGrad } from '../autograd/gradMode';
-import { layerOptions, sizeArg } from './args';
+import { layerOptions } from './args';
 import * as F from './functional';
 import { normal_ } from './init';
 import { Module } from './module';
+import { nonNegativeInteger } from '../validate';
 
 /** Options of {@link Embedding}. */
 export interface EmbeddingOptions {
@@ -44,8 +45,8 @@ export class Embedding extends Module {
 
   constructor(numEmbeddings: number, embeddingDim: number, options?: EmbeddingOptions) {
     super();
-    this.numEmbeddings = sizeArg('Embedding', 'numEmbeddings', numEmbeddings);
-    this.embeddingDim = sizeArg('Embedding', 'embeddingDim', embeddingDim);
+    this.numEmbeddings = nonNegativeInteger('Embedding', 'numEmbeddings', numEmbeddings);
+    this.embeddingDim = nonNegativeInteger('Embedding', 'embeddingDim', embeddingDim);
     const o = layerOptions('Embedding', options, ['paddingIdx']);
     const p = o.paddingIdx;
     if (p !== undefined && (typeof p !== 'number' || !Number.isInteger(p) || p < -numEmbeddings || p >= numEmbeddings)) {

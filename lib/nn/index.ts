@@ -10,6 +10,8 @@
  * ```
  * @packageDocumentation
  */
+import { installTensorMethods } from '../ops/install';
+
 export { Module, parameter, type AnyModule, type BufferOptions, type LoadResult, type StateDict } from './module';
 export { Sequential, ModuleList, ModuleDict } from './containers';
 export { Linear, type LinearOptions } from './linear';
@@ -23,3 +25,5 @@ export { MaxPool2d, AvgPool2d, AdaptiveAvgPool2d, type MaxPool2dOptions, type Av
 export * as init from './init';
 export * as functional from './functional';
 export * as utils from './utils';
+
+installTensorMethods();

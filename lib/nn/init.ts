@@ -11,9 +11,7 @@ import { tidy } from '../memory';
 import { Generator, rand, randn } from '../random';
 import { numelOf } from '../shape';
 import { checkTensor, type Tensor } from '../tensor';
-import '../ops/elementwise';
-import '../ops/fillCopy';
-import { checkOptions } from './args';
+import { checkOptions, finiteNumber } from '../validate';
 
 /** Nonlinearities {@link calculateGain} knows. */
 export type Nonlinearity =
@@ -91,11 +89,6 @@ function initOptions(op: string, options: unknown, allowed: string[]): Record<st
   return o;
 }
 
-function finite(op: string, arg: string, v: unknown): number {
-  if (typeof v !== 'number' || !Number.isFinite(v)) throw argTypeError(op, arg, 'a finite number', v);
-  return v;
-}
-
 function floatTensor(op: string, t: unknown): Tensor {
   const x = checkTensor(op, 'tensor', t);
   if (!x.isFloatingPoint()) throw argTypeError(op, 'tensor', 'a floating-point Tensor', x, 'ERR_INVALID_DTYPE');
@@ -122,8 +115,8 @@ function fillRandom(t: Tensor, kind: 'uniform' | 'normal', low: number, scale: n
  */
 export function uniform_(tensor: Tensor, a = 0, b = 1, options?: InitOptions): Tensor {
   const t = floatTensor('uniform_', tensor);
-  const lo = finite('uniform_', 'a', a);
-  const hi = finite('uniform_', 'b', b);
+  const lo = finiteNumber('uniform_', 'a', a);
+  const hi = finiteNumber('uniform_', 'b', b);
   if (hi < lo) throw argRangeError('uniform_', 'b', `a number >= a (${lo})`, b);
   const o = initOptions('uniform_', options, ['generator']);
   return fillRandom(t, 'uniform', lo, hi - lo, o.generator as Generator | undefined);
@@ -139,8 +132,8 @@ export function uniform_(tensor: Tensor, a = 0, b = 1, options?: InitOptions): T
  */
 export function normal_(tensor: Tensor, mean = 0, std = 1, options?: InitOptions): Tensor {
   const t = floatTensor('normal_', tensor);
-  const m = finite('normal_', 'mean', mean);
-  if (finite('normal_', 'std', std) < 0) throw argRangeError('normal_', 'std', 'a non-negative number', std);
+  const m = finiteNumber('normal_', 'mean', mean);
+  if (finiteNumber('normal_', 'std', std) < 0) throw argRangeError('normal_', 'std', 'a non-negative number', std);
   const o = initOptions('normal_', options, ['generator']);
   return fillRandom(t, 'normal', m, std, o.generator as Generator | undefined);
 }
@@ -183,7 +176,7 @@ export function ones_(tensor: Tensor): Tensor {
 export function xavierUniform_(tensor: Tensor, options?: XavierOptions): Tensor {
   const t = floatTensor('xavierUniform_', tensor);
   const o = initOptions('xavierUniform_', options, ['gain', 'generator']);
-  const gain = finite('xavierUniform_', 'options.gain', o.gain ?? 1);
+  const gain = finiteNumber('xavierUniform_', 'options.gain', o.gain ?? 1);
   const [fanIn, fanOut] = calculateFanInAndFanOut(t, 'xavierUniform_');
   const bound = gain * Math.sqrt(6 / (fanIn + fanOut));
   return fillRandom(t, 'uniform', -bound, 2 * bound, o.generator as Generator | undefined);
@@ -200,7 +193,7 @@ export function xavierUniform_(tensor: Tensor, options?: XavierOptions): Tensor 
 export function xavierNormal_(tensor: Tensor, options?: XavierOptions): Tensor {
   const t = floatTensor('xavierNormal_', tensor);
   const o = initOptions('xavierNormal_', options, ['gain', 'generator']);
-  const gain = finite('xavierNormal_', 'options.gain', o.gain ?? 1);
+  const gain = finiteNumber('xavierNormal_', 'options.gain', o.gain ?? 1);
   const [fanIn, fanOut] = calculateFanInAndFanOut(t, 'xavierNormal_');
   return fillRandom(t, 'normal', 0, gain * Math.sqrt(2 / (fanIn + fanOut)), o.generator as Generator | undefined);
 }
@@ -208,7 +201,7 @@ export function xavierNormal_(tensor: Tensor, options?: XavierOptions): Tensor {
 /** The std of He initialisation for `options`, naming `op` in errors. */
 function kaimingStd(op: string, t: Tensor, options: KaimingOptions | undefined): { std: number; generator: Generator | undefined } {
   const o = initOptions(op, options, ['a', 'mode', 'nonlinearity', 'generator']);
-  const a = finite(op, 'options.a', o.a ?? 0);
+  const a = finiteNumber(op, 'options.a', o.a ?? 0);
   const mode = o.mode ?? 'fanIn';
   if (mode !== 'fanIn' && mode !== 'fanOut') throw argTypeError(op, 'options.mode', "'fanIn' or 'fanOut'", mode);
   const [fanIn, fanOut] = calculateFanInAndFanOut(t, op);

@@ -6,10 +6,11 @@ import type { DType } from '../dtype';
 import { empty } from '../creation';
 import type { Generator } from '../random';
 import type { Tensor } from '../tensor';
-import { boolOption, layerOptions, sizeArg } from './args';
+import { layerOptions } from './args';
 import * as F from './functional';
 import { calculateFanInAndFanOut, kaimingUniform_, uniform_ } from './init';
 import { Module } from './module';
+import { nonNegativeInteger, optionalBoolean } from '../validate';
 
 /** Options of {@link Linear}. */
 export interface LinearOptions {
@@ -41,10 +42,10 @@ export class Linear extends Module {
 
   constructor(inFeatures: number, outFeatures: number, options?: LinearOptions) {
     super();
-    this.inFeatures = sizeArg('Linear', 'inFeatures', inFeatures);
-    this.outFeatures = sizeArg('Linear', 'outFeatures', outFeatures);
+    this.inFeatures = nonNegativeInteger('Linear', 'inFeatures', inFeatures);
+    this.outFeatures = nonNegativeInteger('Linear', 'outFeatures', outFeatures);
     const o = layerOptions('Linear', options, ['bias']);
-    const bias = boolOption('Linear', 'options.bias', o.bias, true);
+    const bias = optionalBoolean('Linear', 'options.bias', o.bias, true);
     const like = { dtype: o.dtype, device: o.device };
     this.weight = this.registerParameter('weight', empty([outFeatures, inFeatures], like));
     this.bias = this.registerParameter('bias', bias ? empty([outFeatures], like) : undefined);

@@ -23,7 +23,7 @@ import { isDType, isFloatingPoint, parseDType, type DType } from '../dtype';
 import { argTypeError, describe, MixprecError, MixprecTypeError } from '../errors';
 import { keep } from '../memory';
 import { checkTensor, Tensor } from '../tensor';
-import '../ops/fillCopy';
+import { booleanArg } from '../validate';
 
 /** Parameters and persistent buffers by dotted name, as {@link Module.stateDict} returns them. */
 export type StateDict = Record<string, Tensor>;
@@ -77,7 +77,7 @@ const isModule = (v: unknown): v is AnyModule => v instanceof Module;
  */
 export function parameter(t: Tensor, requiresGrad = true): Tensor {
   checkParameter('parameter', 't', t);
-  if (typeof requiresGrad !== 'boolean') throw argTypeError('parameter', 'requiresGrad', 'a boolean', requiresGrad);
+  booleanArg('parameter', 'requiresGrad', requiresGrad);
   t.requiresGrad = requiresGrad;
   return keep(t);
 }
@@ -227,7 +227,7 @@ export abstract class Module<Args extends unknown[] = [Tensor], Out = Tensor> {
     if (t !== undefined) keep(checkTensor(op, 't', t));
     if (options !== undefined && (typeof options !== 'object' || options === null)) throw argTypeError(op, 'options', 'an options object', options);
     const persistent = options?.persistent ?? true;
-    if (typeof persistent !== 'boolean') throw argTypeError(op, 'options.persistent', 'a boolean', persistent);
+    booleanArg(op, 'options.persistent', persistent);
     this.#buffers.set(key, persistent);
     (this as unknown as Record<string, unknown>)[key] = t;
     return t;
@@ -366,7 +366,7 @@ export abstract class Module<Args extends unknown[] = [Tensor], Out = Tensor> {
    * ```
    */
   train(mode = true): this {
-    if (typeof mode !== 'boolean') throw argTypeError(`${this.constructor.name}.train`, 'mode', 'a boolean', mode);
+    booleanArg(`${this.constructor.name}.train`, 'mode', mode);
     for (const m of this.modules()) m.training = mode;
     return this;
   }
@@ -386,7 +386,7 @@ export abstract class Module<Args extends unknown[] = [Tensor], Out = Tensor> {
    * ```
    */
   requiresGrad_(requiresGrad = true): this {
-    if (typeof requiresGrad !== 'boolean') throw argTypeError(`${this.constructor.name}.requiresGrad_`, 'requiresGrad', 'a boolean', requiresGrad);
+    booleanArg(`${this.constructor.name}.requiresGrad_`, 'requiresGrad', requiresGrad);
     for (const p of this.parameters()) p.requiresGrad = requiresGrad;
     return this;
   }
@@ -538,7 +538,7 @@ export abstract class Module<Args extends unknown[] = [Tensor], Out = Tensor> {
     if (typeof stateDict !== 'object' || stateDict === null || Array.isArray(stateDict)) throw argTypeError(op, 'stateDict', 'an object or Map of name → Tensor', stateDict);
     if (options !== undefined && (typeof options !== 'object' || options === null)) throw argTypeError(op, 'options', 'an options object', options);
     const strict = options?.strict ?? true;
-    if (typeof strict !== 'boolean') throw argTypeError(op, 'options.strict', 'a boolean', strict);
+    booleanArg(op, 'options.strict', strict);
     const source = new Map<string, Tensor>();
     for (const [name, t] of stateDict instanceof Map ? stateDict : Object.entries(stateDict)) source.set(name, checkTensor(op, `stateDict['${name}']`, t));
     const own = this.stateDict();

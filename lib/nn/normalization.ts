@@ -6,11 +6,11 @@ import type { DType } from '../dtype';
 import { empty, ones, zeros } from '../creation';
 import { argRangeError, MixprecRangeError } from '../errors';
 import type { Tensor } from '../tensor';
-import { boolOption, formatSize, layerOptions, positiveInt, positiveNumber } from './args';
+import { formatSize, layerOptions, positiveNumber } from './args';
 import * as F from './functional';
 import { ones_, zeros_ } from './init';
 import { Module } from './module';
-import '../ops/elementwise';
+import { optionalBoolean, positiveInteger } from '../validate';
 
 /** Options of {@link BatchNorm1d} and {@link BatchNorm2d}. */
 export interface BatchNormOptions {
@@ -49,7 +49,7 @@ abstract class BatchNorm extends Module {
 
   constructor(op: string, numFeatures: number, options: BatchNormOptions | undefined) {
     super();
-    this.numFeatures = positiveInt(op, 'numFeatures', numFeatures);
+    this.numFeatures = positiveInteger(op, 'numFeatures', numFeatures);
     const o = layerOptions(op, options, ['eps', 'momentum', 'affine', 'trackRunningStats']);
     this.eps = positiveNumber(op, 'options.eps', o.eps, 1e-5);
     const momentum = o.momentum === undefined ? 0.1 : o.momentum;
@@ -57,8 +57,8 @@ abstract class BatchNorm extends Module {
       throw argRangeError(op, 'options.momentum', 'a number in [0, 1] or null', momentum);
     }
     this.momentum = momentum;
-    this.affine = boolOption(op, 'options.affine', o.affine, true);
-    this.trackRunningStats = boolOption(op, 'options.trackRunningStats', o.trackRunningStats, true);
+    this.affine = optionalBoolean(op, 'options.affine', o.affine, true);
+    this.trackRunningStats = optionalBoolean(op, 'options.trackRunningStats', o.trackRunningStats, true);
     const like = { dtype: o.dtype, device: o.device };
     this.weight = this.registerParameter('weight', this.affine ? empty([numFeatures], like) : undefined);
     this.bias = this.registerParameter('bias', this.affine ? empty([numFeatures], like) : undefined);
@@ -203,11 +203,11 @@ export class LayerNorm extends Module {
     super();
     const shape = typeof normalizedShape === 'number' ? [normalizedShape] : normalizedShape;
     if (!Array.isArray(shape) || shape.length === 0) throw argRangeError('LayerNorm', 'normalizedShape', 'a positive integer or a non-empty array of them', normalizedShape);
-    this.normalizedShape = shape.map((s, i) => positiveInt('LayerNorm', `normalizedShape[${i}]`, s));
+    this.normalizedShape = shape.map((s, i) => positiveInteger('LayerNorm', `normalizedShape[${i}]`, s));
     const o = layerOptions('LayerNorm', options, ['eps', 'elementwiseAffine', 'bias']);
     this.eps = positiveNumber('LayerNorm', 'options.eps', o.eps, 1e-5);
-    this.elementwiseAffine = boolOption('LayerNorm', 'options.elementwiseAffine', o.elementwiseAffine, true);
-    const bias = boolOption('LayerNorm', 'options.bias', o.bias, true);
+    this.elementwiseAffine = optionalBoolean('LayerNorm', 'options.elementwiseAffine', o.elementwiseAffine, true);
+    const bias = optionalBoolean('LayerNorm', 'options.bias', o.bias, true);
     const like = { dtype: o.dtype, device: o.device };
     this.weight = this.registerParameter('weight', this.elementwiseAffine ? ones(this.normalizedShape, like) : undefined);
     this.bias = this.registerParameter('bias', this.elementwiseAffine && bias ? zeros(this.normalizedShape, like) : undefined);
@@ -254,14 +254,14 @@ export class GroupNorm extends Module {
 
   constructor(numGroups: number, numChannels: number, options?: GroupNormOptions) {
     super();
-    this.numGroups = positiveInt('GroupNorm', 'numGroups', numGroups);
-    this.numChannels = positiveInt('GroupNorm', 'numChannels', numChannels);
+    this.numGroups = positiveInteger('GroupNorm', 'numGroups', numGroups);
+    this.numChannels = positiveInteger('GroupNorm', 'numChannels', numChannels);
     if (numChannels % numGroups !== 0) {
       throw new MixprecRangeError('ERR_INVALID_ARG', `GroupNorm: argument 'numChannels' must be divisible by numGroups (${numGroups}), got ${numChannels}`);
     }
     const o = layerOptions('GroupNorm', options, ['eps', 'affine']);
     this.eps = positiveNumber('GroupNorm', 'options.eps', o.eps, 1e-5);
-    this.affine = boolOption('GroupNorm', 'options.affine', o.affine, true);
+    this.affine = optionalBoolean('GroupNorm', 'options.affine', o.affine, true);
     const like = { dtype: o.dtype, device: o.device };
     this.weight = this.registerParameter('weight', this.affine ? ones([numChannels], like) : undefined);
     this.bias = this.registerParameter('bias', this.affine ? zeros([numChannels], like) : undefined);

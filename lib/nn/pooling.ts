@@ -3,9 +3,10 @@
  */
 import { argRangeError, MixprecRangeError } from '../errors';
 import type { Tensor } from '../tensor';
-import { boolOption, checkOptions, formatSize, pairArg } from './args';
+import { formatSize, pairArg } from './args';
 import * as F from './functional';
 import { Module } from './module';
+import { checkOptions, optionalBoolean } from '../validate';
 
 type Size2 = number | [number, number];
 
@@ -99,7 +100,7 @@ export class AvgPool2d extends Module {
     this.kernelSize = kernelSize;
     this.stride = (o.stride ?? kernelSize) as Size2;
     this.padding = (o.padding ?? 0) as Size2;
-    this.countIncludePad = boolOption('AvgPool2d', 'options.countIncludePad', o.countIncludePad, true);
+    this.countIncludePad = optionalBoolean('AvgPool2d', 'options.countIncludePad', o.countIncludePad, true);
   }
 
   forward(x: Tensor): Tensor {

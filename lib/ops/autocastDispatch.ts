@@ -3,11 +3,13 @@
  * the scope's policy, cast the eligible inputs (recorded casts, so gradients flow back in each
  * input's own dtype; float32 parameters through the weight-cast cache), run the op with
  * autocast suspended for the ops it calls, and log the decision when the scope records.
+ * It lives with the ops, not in lib/autocast: it runs ops (the recorded `to`) and enables grad,
+ * so it sits above autograd, while lib/autocast holds only the state the engine reads.
  */
-import { withoutAutocast, type AutocastFrame, type DeviceAutocast } from '../amp/autocastState';
-import { CastCache } from '../amp/castCache';
-import type { DecisionReason } from '../amp/decisionLog';
-import type { AutocastCategory, AutocastDeviceType } from '../amp/policy';
+import { withoutAutocast, type AutocastFrame, type DeviceAutocast } from '../autocast/state';
+import { CastCache } from '../autocast/castCache';
+import type { DecisionReason } from '../autocast/decisionLog';
+import type { AutocastCategory, AutocastDeviceType } from '../autocast/policy';
 import { enableGrad } from '../autograd/gradMode';
 import { elementSize, isFloatingPoint, type DType } from '../dtype';
 import { MixprecError } from '../errors';

@@ -64,7 +64,10 @@ declare module '../tensor' {
   }
 }
 
-const ops = { eq, ne, lt, le, gt, ge };
-for (const name of Object.keys(codes) as CompareName[]) {
-  Tensor.prototype[name] = function (this: Tensor, other: Operand) { return ops[name](this, other); };
+/** Attaches the Tensor methods declared above. Called once by `ops/install.ts`. */
+export function installCompareMethods(): void {
+  const ops = { eq, ne, lt, le, gt, ge };
+  for (const name of Object.keys(codes) as CompareName[]) {
+    Tensor.prototype[name] = function (this: Tensor, other: Operand) { return ops[name](this, other); };
+  }
 }

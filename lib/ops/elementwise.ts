@@ -268,14 +268,17 @@ declare module '../tensor' {
   }
 }
 
-Tensor.prototype.add = function (this: Tensor, other: Operand) { return add(this, other); };
-Tensor.prototype.sub = function (this: Tensor, other: Operand) { return sub(this, other); };
-Tensor.prototype.mul = function (this: Tensor, other: Operand) { return mul(this, other); };
-Tensor.prototype.div = function (this: Tensor, other: Operand) { return div(this, other); };
-Tensor.prototype.pow = function (this: Tensor, other: Operand) { return pow(this, other); };
-Tensor.prototype.maximum = function (this: Tensor, other: Operand) { return maximum(this, other); };
-Tensor.prototype.minimum = function (this: Tensor, other: Operand) { return minimum(this, other); };
-Tensor.prototype.add_ = function (this: Tensor, other: Operand) { return binaryInPlace('add', this, other); };
-Tensor.prototype.sub_ = function (this: Tensor, other: Operand) { return binaryInPlace('sub', this, other); };
-Tensor.prototype.mul_ = function (this: Tensor, other: Operand) { return binaryInPlace('mul', this, other); };
-Tensor.prototype.div_ = function (this: Tensor, other: Operand) { return binaryInPlace('div', this, other); };
+/** Attaches the Tensor methods declared above. Called once by `ops/install.ts`. */
+export function installElementwiseMethods(): void {
+  Tensor.prototype.add = function (this: Tensor, other: Operand) { return add(this, other); };
+  Tensor.prototype.sub = function (this: Tensor, other: Operand) { return sub(this, other); };
+  Tensor.prototype.mul = function (this: Tensor, other: Operand) { return mul(this, other); };
+  Tensor.prototype.div = function (this: Tensor, other: Operand) { return div(this, other); };
+  Tensor.prototype.pow = function (this: Tensor, other: Operand) { return pow(this, other); };
+  Tensor.prototype.maximum = function (this: Tensor, other: Operand) { return maximum(this, other); };
+  Tensor.prototype.minimum = function (this: Tensor, other: Operand) { return minimum(this, other); };
+  Tensor.prototype.add_ = function (this: Tensor, other: Operand) { return binaryInPlace('add', this, other); };
+  Tensor.prototype.sub_ = function (this: Tensor, other: Operand) { return binaryInPlace('sub', this, other); };
+  Tensor.prototype.mul_ = function (this: Tensor, other: Operand) { return binaryInPlace('mul', this, other); };
+  Tensor.prototype.div_ = function (this: Tensor, other: Operand) { return binaryInPlace('div', this, other); };
+}

@@ -61,6 +61,9 @@ declare module '../tensor' {
   }
 }
 
-Tensor.prototype.fill_ = function (this: Tensor, value: number | boolean) { return fillInPlace(this, value); };
-Tensor.prototype.zero_ = function (this: Tensor) { return fillInPlace(this, 0); };
-Tensor.prototype.copy_ = function (this: Tensor, src: Tensor) { return copyInPlace(this, src); };
+/** Attaches the Tensor methods declared above. Called once by `ops/install.ts`. */
+export function installFillCopyMethods(): void {
+  Tensor.prototype.fill_ = function (this: Tensor, value: number | boolean) { return fillInPlace(this, value); };
+  Tensor.prototype.zero_ = function (this: Tensor) { return fillInPlace(this, 0); };
+  Tensor.prototype.copy_ = function (this: Tensor, src: Tensor) { return copyInPlace(this, src); };
+}

@@ -485,7 +485,10 @@ declare module '../tensor' {
   }
 }
 
-Tensor.prototype.gather = function (this: Tensor, dim: number, index: Tensor) { return gather(this, dim, index); };
-Tensor.prototype.indexSelect = function (this: Tensor, dim: number, index: Tensor) { return indexSelect(this, dim, index); };
-Tensor.prototype.scatterAdd = function (this: Tensor, dim: number, index: Tensor, src: Tensor) { return scatterAdd(this, dim, index, src); };
-Tensor.prototype.indexAdd = function (this: Tensor, dim: number, index: Tensor, source: Tensor) { return indexAdd(this, dim, index, source); };
+/** Attaches the Tensor methods declared above. Called once by `ops/install.ts`. */
+export function installIndexingMethods(): void {
+  Tensor.prototype.gather = function (this: Tensor, dim: number, index: Tensor) { return gather(this, dim, index); };
+  Tensor.prototype.indexSelect = function (this: Tensor, dim: number, index: Tensor) { return indexSelect(this, dim, index); };
+  Tensor.prototype.scatterAdd = function (this: Tensor, dim: number, index: Tensor, src: Tensor) { return scatterAdd(this, dim, index, src); };
+  Tensor.prototype.indexAdd = function (this: Tensor, dim: number, index: Tensor, source: Tensor) { return indexAdd(this, dim, index, source); };
+}

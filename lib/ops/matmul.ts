@@ -204,4 +204,7 @@ declare module '../tensor' {
   }
 }
 
-Tensor.prototype.matmul = function (this: Tensor, other: Tensor) { return matmul(this, other); };
+/** Attaches the Tensor methods declared above. Called once by `ops/install.ts`. */
+export function installMatmulMethods(): void {
+  Tensor.prototype.matmul = function (this: Tensor, other: Tensor) { return matmul(this, other); };
+}

@@ -11,6 +11,7 @@ import { normalizeDim, numelOf } from '../shape';
 import { Tensor } from '../tensor';
 import { checkTensor, newResult } from './operands';
 import { defineOp } from './registry';
+import { optionalBoolean } from '../validate';
 
 /** Options of {@link sum} and {@link mean}. */
 export interface ReduceOptions {
@@ -29,8 +30,7 @@ interface Plan {
 
 function planReduction(op: string, t: Tensor, options: ReduceOptions | undefined): Plan & { keepdim: boolean; dtype?: DType } {
   const o = resolveOptions(op, options, ['dim', 'keepdim', 'dtype']);
-  const keepdim = o.keepdim === undefined ? false : o.keepdim;
-  if (typeof keepdim !== 'boolean') throw argTypeError(op, 'options.keepdim', 'a boolean', keepdim);
+  const keepdim = optionalBoolean(op, 'options.keepdim', o.keepdim, false);
   const dtype = (options as ReduceOptions | undefined)?.dtype === undefined ? undefined : parseDType(op, 'options.dtype', o.dtype);
   const shape = t.shape;
   const raw = o.dim === undefined ? shape.map((_, i) => i) : Array.isArray(o.dim) ? o.dim : [o.dim];
@@ -165,9 +165,6 @@ declare module '../tensor' {
   }
 }
 
-Tensor.prototype.sum = function (this: Tensor, options?: ReduceOptions | number | number[]) { return sum(this, options); };
-Tensor.prototype.mean = function (this: Tensor, options?: ReduceOptions | number | number[]) { return mean(this, options); };
-
 /** Options of {@link norm}. */
 export interface NormOptions {
   /** Dimension(s) to reduce (default: all). */
@@ -250,4 +247,9 @@ declare module '../tensor' {
   }
 }
 
-Tensor.prototype.norm = function (this: Tensor, p?: number, options?: NormOptions) { return norm(this, p, options); };
+/** Attaches the Tensor methods declared above. Called once by `ops/install.ts`. */
+export function installReduceMethods(): void {
+  Tensor.prototype.sum = function (this: Tensor, options?: ReduceOptions | number | number[]) { return sum(this, options); };
+  Tensor.prototype.mean = function (this: Tensor, options?: ReduceOptions | number | number[]) { return mean(this, options); };
+  Tensor.prototype.norm = function (this: Tensor, p?: number, options?: NormOptions) { return norm(this, p, options); };
+}

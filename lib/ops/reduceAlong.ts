@@ -8,9 +8,10 @@ import { native } from '../native';
 import { resolveOptions } from '../options';
 import { normalizeDim, numelOf } from '../shape';
 import { Tensor } from '../tensor';
+import { optionalBoolean } from '../validate';
 import { checkTensor, newResult, withDtype } from './operands';
 import type { ReduceOptions } from './reduce';
-import type { OpAutocastDecl } from '../amp/policy';
+import type { OpAutocastDecl } from '../autocast/policy';
 import { defineOp } from './registry';
 
 /** Options of the single-dimension reductions. */
@@ -63,10 +64,10 @@ function axisOf(op: string, t: Tensor, dim: unknown, keepdim: boolean, argName =
 function reduceAlong(kind: Kind, op: string, input: Tensor, options: VarOptions & ProdOptions | undefined): Tensor {
   const t = checkTensor(op, 'input', input);
   const o = resolveOptions(op, options, kind === 'var' || kind === 'std' ? ['dim', 'keepdim', 'correction'] : kind === 'prod' ? ['dim', 'keepdim', 'dtype'] : ['dim', 'keepdim']);
-  if (o.keepdim !== undefined && typeof o.keepdim !== 'boolean') throw argTypeError(op, 'options.keepdim', 'a boolean', o.keepdim);
+  const keepdim = optionalBoolean(op, 'options.keepdim', o.keepdim, false);
   const correction = o.correction === undefined ? 1 : o.correction;
   if (typeof correction !== 'number' || !Number.isFinite(correction)) throw argTypeError(op, 'options.correction', 'a number', correction);
-  const axis = axisOf(op, t, o.dim, o.keepdim === true);
+  const axis = axisOf(op, t, o.dim, keepdim);
   const needsValues = kind === 'max' || kind === 'min' || kind === 'argmax' || kind === 'argmin';
   if (needsValues && axis.size === 0 && axis.outer * axis.inner > 0) {
     throw new MixprecRangeError('ERR_INVALID_SHAPE', `${op}: the reduced dimension is empty (shape [${t.shape.join(', ')}]); there is no ${kind} of no elements`);
@@ -236,13 +237,16 @@ declare module '../tensor' {
   }
 }
 
-Tensor.prototype.prod = function (this: Tensor, o?: ProdOptions | number) { return prod(this, o); };
-Tensor.prototype.max = function (this: Tensor, o?: DimOptions | number) { return max(this, o); };
-Tensor.prototype.min = function (this: Tensor, o?: DimOptions | number) { return min(this, o); };
-Tensor.prototype.argmax = function (this: Tensor, o?: DimOptions | number) { return argmax(this, o); };
-Tensor.prototype.argmin = function (this: Tensor, o?: DimOptions | number) { return argmin(this, o); };
-Tensor.prototype.logsumexp = function (this: Tensor, o?: DimOptions | number) { return logsumexp(this, o); };
-Tensor.prototype.var = function (this: Tensor, o?: VarOptions | number) { return variance(this, o); };
-Tensor.prototype.std = function (this: Tensor, o?: VarOptions | number) { return std(this, o); };
-Tensor.prototype.softmax = function (this: Tensor, dim: number, options?: SoftmaxOptions) { return softmax(this, dim, options); };
-Tensor.prototype.logSoftmax = function (this: Tensor, dim: number, options?: SoftmaxOptions) { return logSoftmax(this, dim, options); };
+/** Attaches the Tensor methods declared above. Called once by `ops/install.ts`. */
+export function installReduceAlongMethods(): void {
+  Tensor.prototype.prod = function (this: Tensor, o?: ProdOptions | number) { return prod(this, o); };
+  Tensor.prototype.max = function (this: Tensor, o?: DimOptions | number) { return max(this, o); };
+  Tensor.prototype.min = function (this: Tensor, o?: DimOptions | number) { return min(this, o); };
+  Tensor.prototype.argmax = function (this: Tensor, o?: DimOptions | number) { return argmax(this, o); };
+  Tensor.prototype.argmin = function (this: Tensor, o?: DimOptions | number) { return argmin(this, o); };
+  Tensor.prototype.logsumexp = function (this: Tensor, o?: DimOptions | number) { return logsumexp(this, o); };
+  Tensor.prototype.var = function (this: Tensor, o?: VarOptions | number) { return variance(this, o); };
+  Tensor.prototype.std = function (this: Tensor, o?: VarOptions | number) { return std(this, o); };
+  Tensor.prototype.softmax = function (this: Tensor, dim: number, options?: SoftmaxOptions) { return softmax(this, dim, options); };
+  Tensor.prototype.logSoftmax = function (this: Tensor, dim: number, options?: SoftmaxOptions) { return logSoftmax(this, dim, options); };
+}

@@ -4,8 +4,8 @@
  * records the autograd graph when an input requires grad, and lists the ops for tests and the
  * API reference.
  */
-import { activeFrame } from '../amp/autocastState';
-import { declareOpAutocast, type AutocastCategory, type AutocastDeviceType, type OpAutocastDecl } from '../amp/policy';
+import { activeFrame } from '../autocast/state';
+import { declareOpAutocast, type AutocastCategory, type AutocastDeviceType, type OpAutocastDecl } from '../autocast/policy';
 import { isGradEnabled, withoutRecording } from '../autograd/gradMode';
 import type { TensorMeta } from '../autograd/node';
 import { gradNeeds, metaOf, outputsOf, recordNode, tensorInputs } from '../autograd/record';
@@ -14,7 +14,7 @@ import { MixprecError } from '../errors';
 import { Tensor } from '../tensor';
 import { dispatchAutocast } from './autocastDispatch';
 
-export type { AutocastCategory } from '../amp/policy';
+export type { AutocastCategory } from '../autocast/policy';
 
 /** What a backward function gets. */
 export interface BackwardContext<A extends unknown[]> {

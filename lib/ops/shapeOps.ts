@@ -13,6 +13,7 @@ import { sumToShape } from './gradUtils';
 import { strided } from './nativeOperands';
 import { checkTensor, newResult, requireSameDevice, withDtype } from './operands';
 import { defineOp } from './registry';
+import { integerArg } from '../validate';
 
 /** Copies a strided selection of `src` (element `offset`, `strides`, `shape`) into a new tensor. */
 function gather(op: string, src: Tensor, offset: number, strides: number[], shape: number[]): Tensor {
@@ -26,11 +27,6 @@ function withDims(op: string, input: Tensor): Tensor {
   const t = checkTensor(op, 'input', input);
   if (t.ndim === 0) throw new MixprecRangeError('ERR_INVALID_SHAPE', `${op}: needs a tensor with at least one dimension, got a 0-d tensor`);
   return t;
-}
-
-function integer(op: string, arg: string, v: unknown): number {
-  if (typeof v !== 'number' || !Number.isInteger(v)) throw argTypeError(op, arg, 'an integer', v);
-  return v;
 }
 
 /**
@@ -91,9 +87,9 @@ export function narrow(input: Tensor, dim: number, start: number, length: number
   const t = withDims('narrow', input);
   const d = normalizeDim('narrow', 'dim', dim, t.ndim);
   const size = t.shape[d];
-  let s = integer('narrow', 'start', start);
+  let s = integerArg('narrow', 'start', start);
   if (s < 0) s += size;
-  integer('narrow', 'length', length);
+  integerArg('narrow', 'length', length);
   if (s < 0 || s > size) throw argRangeError('narrow', 'start', `an index in [${-size}, ${size}]`, start);
   if (length < 0 || s + length > size) throw argRangeError('narrow', 'length', `a length in [0, ${size - s}] (dimension ${d} has size ${size})`, length);
   return slice(t, d, s, s + length);
@@ -133,10 +129,10 @@ interface SlicePlan {
 function slicePlan(t: Tensor, dim: number, start: number, end: number | undefined, step: number): SlicePlan {
   const d = normalizeDim('slice', 'dim', dim, t.ndim);
   const size = t.shape[d];
-  if (integer('slice', 'step', step) <= 0) throw argRangeError('slice', 'step', 'a positive integer', step);
+  if (integerArg('slice', 'step', step) <= 0) throw argRangeError('slice', 'step', 'a positive integer', step);
   const clip = (v: number) => Math.min(Math.max(v < 0 ? v + size : v, 0), size);
-  const lo = clip(integer('slice', 'start', start));
-  const hi = end === undefined ? size : clip(integer('slice', 'end', end));
+  const lo = clip(integerArg('slice', 'start', start));
+  const hi = end === undefined ? size : clip(integerArg('slice', 'end', end));
   return { dim: d, start: lo, count: hi > lo ? Math.ceil((hi - lo) / step) : 0, step };
 }
 
@@ -176,7 +172,7 @@ function expandForward(input: Tensor, shape: number[]): Tensor {
   const t = checkTensor('expand', 'input', input);
   if (!Array.isArray(shape) || shape.length < t.ndim) throw argTypeError('expand', 'shape', `an array of at least ${t.ndim} sizes`, shape);
   const lead = shape.length - t.ndim;
-  const target = shape.map((s, i) => (s === -1 && i >= lead ? t.shape[i - lead] : integer('expand', `shape[${i}]`, s)));
+  const target = shape.map((s, i) => (s === -1 && i >= lead ? t.shape[i - lead] : integerArg('expand', `shape[${i}]`, s)));
   const result = broadcastShapes('expand', t.shape, target);
   if (result.some((s, i) => s !== target[i])) {
     throw new MixprecRangeError('ERR_SHAPE_MISMATCH', `expand: shape [${t.shape.join(', ')}] cannot be expanded to [${shape.join(', ')}]`);
@@ -259,12 +255,12 @@ export function split(input: Tensor, splitSize: number | number[], dim = 0): Ten
   const size = t.shape[d];
   let sizes: number[];
   if (Array.isArray(splitSize)) {
-    sizes = splitSize.map((s, i) => integer('split', `splitSize[${i}]`, s));
+    sizes = splitSize.map((s, i) => integerArg('split', `splitSize[${i}]`, s));
     if (sizes.some((s) => s < 0) || sizes.reduce((a, b) => a + b, 0) !== size) {
       throw argRangeError('split', 'splitSize', `non-negative sizes adding up to ${size}`, splitSize);
     }
   } else {
-    const n = integer('split', 'splitSize', splitSize);
+    const n = integerArg('split', 'splitSize', splitSize);
     if (n <= 0) throw argRangeError('split', 'splitSize', 'a positive integer', splitSize);
     sizes = [];
     for (let s = 0; s < size; s += n) sizes.push(Math.min(n, size - s));
@@ -281,7 +277,7 @@ export function split(input: Tensor, splitSize: number | number[], dim = 0): Ten
 /** Splits into `chunks` nearly equal pieces along `dim` (PyTorch's sizes). @example `mp.chunk(mp.arange(6), 3)` */
 export function chunk(input: Tensor, chunks: number, dim = 0): Tensor[] {
   const t = withDims('chunk', input);
-  if (integer('chunk', 'chunks', chunks) <= 0) throw argRangeError('chunk', 'chunks', 'a positive integer', chunks);
+  if (integerArg('chunk', 'chunks', chunks) <= 0) throw argRangeError('chunk', 'chunks', 'a positive integer', chunks);
   const size = t.shape[normalizeDim('chunk', 'dim', dim, t.ndim)];
   return split(t, Math.max(Math.ceil(size / chunks), 1), dim);
 }
@@ -300,12 +296,15 @@ declare module '../tensor' {
   }
 }
 
-Tensor.prototype.permute = function (this: Tensor, dims: number[]) { return permute(this, dims); };
-Tensor.prototype.transpose = function (this: Tensor, dim0: number, dim1: number) { return transpose(this, dim0, dim1); };
-Tensor.prototype.squeeze = function (this: Tensor, dim?: number) { return squeeze(this, dim); };
-Tensor.prototype.unsqueeze = function (this: Tensor, dim: number) { return unsqueeze(this, dim); };
-Tensor.prototype.narrow = function (this: Tensor, dim: number, start: number, length: number) { return narrow(this, dim, start, length); };
-Tensor.prototype.slice = function (this: Tensor, dim: number, start?: number, end?: number, step?: number) { return slice(this, dim, start, end, step); };
-Tensor.prototype.expand = function (this: Tensor, shape: number[]) { return expand(this, shape); };
-Tensor.prototype.split = function (this: Tensor, splitSize: number | number[], dim?: number) { return split(this, splitSize, dim); };
-Tensor.prototype.chunk = function (this: Tensor, chunks: number, dim?: number) { return chunk(this, chunks, dim); };
+/** Attaches the Tensor methods declared above. Called once by `ops/install.ts`. */
+export function installShapeMethods(): void {
+  Tensor.prototype.permute = function (this: Tensor, dims: number[]) { return permute(this, dims); };
+  Tensor.prototype.transpose = function (this: Tensor, dim0: number, dim1: number) { return transpose(this, dim0, dim1); };
+  Tensor.prototype.squeeze = function (this: Tensor, dim?: number) { return squeeze(this, dim); };
+  Tensor.prototype.unsqueeze = function (this: Tensor, dim: number) { return unsqueeze(this, dim); };
+  Tensor.prototype.narrow = function (this: Tensor, dim: number, start: number, length: number) { return narrow(this, dim, start, length); };
+  Tensor.prototype.slice = function (this: Tensor, dim: number, start?: number, end?: number, step?: number) { return slice(this, dim, start, end, step); };
+  Tensor.prototype.expand = function (this: Tensor, shape: number[]) { return expand(this, shape); };
+  Tensor.prototype.split = function (this: Tensor, splitSize: number | number[], dim?: number) { return split(this, splitSize, dim); };
+  Tensor.prototype.chunk = function (this: Tensor, chunks: number, dim?: number) { return chunk(this, chunks, dim); };
+}

@@ -7,8 +7,9 @@ import { dtypeCode, isFloatingPoint, type DType } from '../dtype';
 import { argTypeError, MixprecTypeError } from '../errors';
 import { native } from '../native';
 import { Tensor } from '../tensor';
+import { numberArg } from '../validate';
 import { checkTensor, newResult, withDtype } from './operands';
-import type { OpAutocastDecl } from '../amp/policy';
+import type { OpAutocastDecl } from '../autocast/policy';
 import { defineOp } from './registry';
 
 /** Native op codes (csrc/core/kernelArgs.h UnaryOp). */
@@ -33,11 +34,6 @@ function unary(name: UnaryName, opName: string, input: Tensor, p0 = 0, p1 = 0, f
     native.unary(codes[name], dtypeCode(dtype), x.storage.handle, x.offset, out.storage.handle, out.offset, t.numel, p0, p1);
   });
   return out;
-}
-
-function finite(op: string, arg: string, v: unknown): number {
-  if (typeof v !== 'number' || Number.isNaN(v)) throw argTypeError(op, arg, 'a number', v);
-  return v;
 }
 
 type Backward = (x: Tensor, out: Tensor, g: Tensor) => Tensor;
@@ -97,7 +93,7 @@ export const sign: (x: Tensor) => Tensor = unaryOp('sign', 'passThrough', (_x, _
 export const leakyRelu: (x: Tensor, negativeSlope?: number) => Tensor = defineOp({
   name: 'leakyRelu',
   autocast: 'passThrough',
-  forward: (x: Tensor, negativeSlope = 0.01): Tensor => unary('leakyRelu', 'leakyRelu', x, finite('leakyRelu', 'negativeSlope', negativeSlope)),
+  forward: (x: Tensor, negativeSlope = 0.01): Tensor => unary('leakyRelu', 'leakyRelu', x, numberArg('leakyRelu', 'negativeSlope', negativeSlope)),
   save: ([x]) => [x],
   backward: ({ args: [, slope = 0.01], saved: [x] }, [g]) => {
     const p = positive(x);
@@ -109,7 +105,7 @@ export const leakyRelu: (x: Tensor, negativeSlope?: number) => Tensor = defineOp
 export const elu: (x: Tensor, alpha?: number) => Tensor = defineOp({
   name: 'elu',
   autocast: 'passThrough',
-  forward: (x: Tensor, alpha = 1): Tensor => unary('elu', 'elu', x, finite('elu', 'alpha', alpha)),
+  forward: (x: Tensor, alpha = 1): Tensor => unary('elu', 'elu', x, numberArg('elu', 'alpha', alpha)),
   save: ([x], out) => [x, out],
   backward: ({ args: [, alpha = 1], saved: [x, out] }, [g]) => {
     const p = positive(x);
@@ -161,8 +157,8 @@ export const softplus: (x: Tensor, options?: { beta?: number; threshold?: number
   name: 'softplus',
   autocast: { cuda: 'fp32', cpu: 'passThrough' },
   forward: (x: Tensor, options?: { beta?: number; threshold?: number }): Tensor => {
-    const beta = finite('softplus', 'options.beta', options?.beta ?? 1);
-    const threshold = finite('softplus', 'options.threshold', options?.threshold ?? 20);
+    const beta = numberArg('softplus', 'options.beta', options?.beta ?? 1);
+    const threshold = numberArg('softplus', 'options.threshold', options?.threshold ?? 20);
     return unary('softplus', 'softplus', x, beta, threshold);
   },
   save: ([x]) => [x],
@@ -196,8 +192,8 @@ export const clamp: (x: Tensor, min?: number, max?: number) => Tensor = defineOp
 
 function clampForward(x: Tensor, min?: number, max?: number): Tensor {
   if (min === undefined && max === undefined) throw argTypeError('clamp', 'min', 'a number (at least one of min and max)', min);
-  const lo = min === undefined ? -Infinity : finite('clamp', 'min', min);
-  const hi = max === undefined ? Infinity : finite('clamp', 'max', max);
+  const lo = min === undefined ? -Infinity : numberArg('clamp', 'min', min);
+  const hi = max === undefined ? Infinity : numberArg('clamp', 'max', max);
   const t = checkTensor('clamp', 'input', x);
   const fractional = !Number.isInteger(lo) && Number.isFinite(lo) || (!Number.isInteger(hi) && Number.isFinite(hi));
   if (!isFloatingPoint(t.dtype) && t.dtype !== 'bool') {
@@ -235,12 +231,15 @@ declare module '../tensor' {
   }
 }
 
-const methods = { neg, abs, exp, log, log1p, expm1, sqrt, rsqrt, reciprocal, sin, cos, tanh, sigmoid, relu, silu, erf, sign } as const;
-for (const [name, fn] of Object.entries(methods)) {
-  (Tensor.prototype as unknown as Record<string, unknown>)[name] = function (this: Tensor) { return fn(this); };
+/** Attaches the Tensor methods declared above. Called once by `ops/install.ts`. */
+export function installUnaryMethods(): void {
+  const methods = { neg, abs, exp, log, log1p, expm1, sqrt, rsqrt, reciprocal, sin, cos, tanh, sigmoid, relu, silu, erf, sign } as const;
+  for (const [name, fn] of Object.entries(methods)) {
+    (Tensor.prototype as unknown as Record<string, unknown>)[name] = function (this: Tensor) { return fn(this); };
+  }
+  Tensor.prototype.leakyRelu = function (this: Tensor, negativeSlope?: number) { return leakyRelu(this, negativeSlope); };
+  Tensor.prototype.elu = function (this: Tensor, alpha?: number) { return elu(this, alpha); };
+  Tensor.prototype.gelu = function (this: Tensor, options?: { approximate?: 'none' | 'tanh' }) { return gelu(this, options); };
+  Tensor.prototype.softplus = function (this: Tensor, options?: { beta?: number; threshold?: number }) { return softplus(this, options); };
+  Tensor.prototype.clamp = function (this: Tensor, min?: number, max?: number) { return clamp(this, min, max); };
 }
-Tensor.prototype.leakyRelu = function (this: Tensor, negativeSlope?: number) { return leakyRelu(this, negativeSlope); };
-Tensor.prototype.elu = function (this: Tensor, alpha?: number) { return elu(this, alpha); };
-Tensor.prototype.gelu = function (this: Tensor, options?: { approximate?: 'none' | 'tanh' }) { return gelu(this, options); };
-Tensor.prototype.softplus = function (this: Tensor, options?: { beta?: number; threshold?: number }) { return softplus(this, options); };
-Tensor.prototype.clamp = function (this: Tensor, min?: number, max?: number) { return clamp(this, min, max); };

@@ -46,8 +46,6 @@ export const to: (input: Tensor, target: ToTarget) => Tensor = defineOp({
   backward: ({ args: [input] }, [g]) => [g && to(g, { dtype: input.dtype, device: input.device })],
 });
 
-setAutocastCast((t, dtype) => to(t, dtype));
-
 /** A copy with its own memory. @example `mp.clone(mp.ones([2]))` */
 export const clone: (input: Tensor) => Tensor = defineOp({
   name: 'clone',
@@ -78,8 +76,15 @@ declare module '../tensor' {
   }
 }
 
-Tensor.prototype.reshape = function (this: Tensor, shape: number[] | number) { return reshape(this, shape); };
-Tensor.prototype.view = function (this: Tensor, shape: number[] | number) { return view(this, shape); };
-Tensor.prototype.to = function (this: Tensor, target: ToTarget) { return to(this, target); };
-Tensor.prototype.clone = function (this: Tensor) { return clone(this); };
-Tensor.prototype.flatten = function (this: Tensor, startDim?: number, endDim?: number) { return flatten(this, startDim, endDim); };
+/**
+ * Replaces the raw reshape/view/to/clone methods with the recorded ops, adds flatten, and gives
+ * autocast the recorded `to` for its casts. Called once by `ops/install.ts`.
+ */
+export function installViewCastMethods(): void {
+  Tensor.prototype.reshape = function (this: Tensor, shape: number[] | number) { return reshape(this, shape); };
+  Tensor.prototype.view = function (this: Tensor, shape: number[] | number) { return view(this, shape); };
+  Tensor.prototype.to = function (this: Tensor, target: ToTarget) { return to(this, target); };
+  Tensor.prototype.clone = function (this: Tensor) { return clone(this); };
+  Tensor.prototype.flatten = function (this: Tensor, startDim?: number, endDim?: number) { return flatten(this, startDim, endDim); };
+  setAutocastCast((t, dtype) => to(t, dtype));
+}

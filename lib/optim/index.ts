@@ -11,8 +11,13 @@
  * opt.step();
  * ```
  */
-export { Optimizer, MASTER_PARAM_KEY, type OptimizerOptions, type ParamGroup, type ParamGroupInput, type Params, type ParamState, type OptimizerStateDict, type StepOptions } from './optimizer';
+import { installTensorMethods } from '../ops/install';
+
+export { MASTER_PARAM_KEY } from './masterWeights';
+export { Optimizer, type OptimizerOptions, type ParamGroup, type ParamGroupInput, type Params, type ParamState, type OptimizerStateDict, type StepOptions } from './optimizer';
 export { SGD, type SGDOptions } from './sgd';
 export { Adam, AdamW, type AdamOptions } from './adam';
 export * as lrScheduler from './lrScheduler';
 export { LRScheduler, StepLR, MultiStepLR, ExponentialLR, CosineAnnealingLR, LinearLR, LambdaLR, SequentialLR, type SchedulableOptimizer } from './lrScheduler';
+
+installTensorMethods();

@@ -5,6 +5,7 @@
  * jumps a scheduler to epoch 0 with its closed form at a milestone, as PyTorch does.
  */
 import { argRangeError, argTypeError, describe, MixprecRangeError, MixprecTypeError } from '../errors';
+import { checkOptions, finiteNumber, positiveInteger } from '../validate';
 
 /**
  * What a scheduler needs of an optimizer: parameter groups with a learning rate. Schedulers
@@ -26,27 +27,6 @@ export type SchedulerState = Record<string, unknown>;
 /** Fields that are wiring, not state: never saved or loaded. */
 const NOT_STATE = new Set(['optimizer', 'isInitial', 'lrLambdas', 'schedulers']);
 
-function checkOptions<T extends object>(op: string, options: T | undefined, allowed: readonly string[]): Partial<T> {
-  if (options === undefined) return {};
-  if (typeof options !== 'object' || options === null || Array.isArray(options)) throw argTypeError(op, 'options', 'an options object', options);
-  for (const key of Object.keys(options)) {
-    if (!allowed.includes(key)) {
-      throw new MixprecTypeError('ERR_INVALID_ARG', `${op}: unknown option '${key}' (expected ${allowed.map((k) => `'${k}'`).join(', ')})`);
-    }
-  }
-  return options;
-}
-
-function finite(op: string, arg: string, value: unknown): number {
-  if (typeof value !== 'number' || !Number.isFinite(value)) throw argTypeError(op, arg, 'a finite number', value);
-  return value;
-}
-
-function positiveInteger(op: string, arg: string, value: unknown): number {
-  if (typeof value !== 'number' || !Number.isSafeInteger(value) || value < 1) throw argRangeError(op, arg, 'a positive integer', value);
-  return value;
-}
-
 function checkLastEpoch(op: string, value: unknown): number {
   if (value === undefined) return -1;
   if (typeof value !== 'number' || !Number.isSafeInteger(value) || value < -1) throw argRangeError(op, 'options.lastEpoch', 'an integer >= -1', value);
@@ -60,8 +40,8 @@ function checkOptimizer(op: string, optimizer: unknown): SchedulableOptimizer {
   }
   groups.forEach((g, i) => {
     if (typeof g !== 'object' || g === null) throw argTypeError(op, `optimizer.paramGroups[${i}]`, 'an object with an lr', g);
-    finite(op, `optimizer.paramGroups[${i}].lr`, g.lr);
-    if (g.initialLr !== undefined) finite(op, `optimizer.paramGroups[${i}].initialLr`, g.initialLr);
+    finiteNumber(op, `optimizer.paramGroups[${i}].lr`, g.lr);
+    if (g.initialLr !== undefined) finiteNumber(op, `optimizer.paramGroups[${i}].initialLr`, g.initialLr);
   });
   return optimizer as SchedulableOptimizer;
 }
@@ -301,7 +281,7 @@ export class StepLR extends LRScheduler {
     super('StepLR', optimizer);
     const o = checkOptions('StepLR', options, ['gamma', 'lastEpoch']);
     this.stepSize = positiveInteger('StepLR', 'stepSize', stepSize);
-    this.gamma = finite('StepLR', 'options.gamma', o.gamma ?? 0.1);
+    this.gamma = finiteNumber('StepLR', 'options.gamma', o.gamma ?? 0.1);
     this.start('StepLR', checkLastEpoch('StepLR', o.lastEpoch));
   }
 
@@ -347,7 +327,7 @@ export class MultiStepLR extends LRScheduler {
       throw argTypeError('MultiStepLR', 'milestones', 'an array of non-negative integers', milestones);
     }
     this.milestones = milestones.slice().sort((a, b) => a - b);
-    this.gamma = finite('MultiStepLR', 'options.gamma', o.gamma ?? 0.1);
+    this.gamma = finiteNumber('MultiStepLR', 'options.gamma', o.gamma ?? 0.1);
     this.start('MultiStepLR', checkLastEpoch('MultiStepLR', o.lastEpoch));
   }
 
@@ -383,7 +363,7 @@ export class ExponentialLR extends LRScheduler {
   constructor(optimizer: SchedulableOptimizer, gamma: number, options?: ExponentialLROptions) {
     super('ExponentialLR', optimizer);
     const o = checkOptions('ExponentialLR', options, ['lastEpoch']);
-    this.gamma = finite('ExponentialLR', 'gamma', gamma);
+    this.gamma = finiteNumber('ExponentialLR', 'gamma', gamma);
     this.start('ExponentialLR', checkLastEpoch('ExponentialLR', o.lastEpoch));
   }
 
@@ -426,7 +406,7 @@ export class CosineAnnealingLR extends LRScheduler {
     super('CosineAnnealingLR', optimizer);
     const o = checkOptions('CosineAnnealingLR', options, ['etaMin', 'lastEpoch']);
     this.tMax = positiveInteger('CosineAnnealingLR', 'tMax', tMax);
-    this.etaMin = finite('CosineAnnealingLR', 'options.etaMin', o.etaMin ?? 0);
+    this.etaMin = finiteNumber('CosineAnnealingLR', 'options.etaMin', o.etaMin ?? 0);
     this.start('CosineAnnealingLR', checkLastEpoch('CosineAnnealingLR', o.lastEpoch));
   }
 
@@ -478,9 +458,9 @@ export class LinearLR extends LRScheduler {
   constructor(optimizer: SchedulableOptimizer, options?: LinearLROptions) {
     super('LinearLR', optimizer);
     const o = checkOptions('LinearLR', options, ['startFactor', 'endFactor', 'totalIters', 'lastEpoch']);
-    const startFactor = finite('LinearLR', 'options.startFactor', o.startFactor ?? 1 / 3);
+    const startFactor = finiteNumber('LinearLR', 'options.startFactor', o.startFactor ?? 1 / 3);
     if (startFactor <= 0 || startFactor > 1) throw argRangeError('LinearLR', 'options.startFactor', 'in (0, 1]', startFactor);
-    const endFactor = finite('LinearLR', 'options.endFactor', o.endFactor ?? 1);
+    const endFactor = finiteNumber('LinearLR', 'options.endFactor', o.endFactor ?? 1);
     if (endFactor < 0 || endFactor > 1) throw argRangeError('LinearLR', 'options.endFactor', 'in [0, 1]', endFactor);
     this.startFactor = startFactor;
     this.endFactor = endFactor;

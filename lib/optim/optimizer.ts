@@ -1,20 +1,18 @@
 /**
  * The optimizer base: parameter groups, lazily created state kept on the parameters' devices,
- * zeroGrad, step (one native multi-tensor call per group, device and dtype), float32 master
- * weights for 16-bit parameters, and state dicts in PyTorch's shape.
+ * zeroGrad, step (one native multi-tensor call per group, device and dtype, through the float32
+ * masters of `masterWeights.ts` for 16-bit parameters), and state dicts in PyTorch's shape.
  */
-import { noGrad } from '../autograd/gradMode';
 import { zeroGrads } from '../autograd/zeroGrad';
 import { zeros } from '../creation';
 import type { Device } from '../device';
 import type { DType } from '../dtype';
 import { argRangeError, argTypeError, describe, MixprecError, MixprecRangeError, MixprecTypeError } from '../errors';
 import { keep, tidy } from '../memory';
-import '../ops/compare';
-import { where } from '../ops/indexing';
 import { checkDeviceScalar, groupByDeviceDtype, withScalarOn } from '../ops/multiTensor';
-import '../ops/fillCopy';
-import { castInto, convert, Tensor } from '../tensor';
+import { castInto, Tensor } from '../tensor';
+import { MASTER_PARAM_KEY, MasterWeights, withFloat32Grads } from './masterWeights';
+import { booleanArg, numberArg } from '../validate';
 
 /** A parameter group: its parameters and its hyper-parameters, which schedulers may edit. */
 export type ParamGroup<O> = O & { params: Tensor[] };
@@ -31,12 +29,6 @@ export type Params<O> = Iterable<Tensor> | Iterable<ParamGroupInput<O>>;
  * float32 and the float32 master copy under {@link MASTER_PARAM_KEY}.
  */
 export type ParamState = Record<string, Tensor>;
-
-/**
- * The state key of a parameter's float32 master copy (`state[i].masterParam` in a state dict;
- * TransformerEngine's FusedAdam calls it `master_param`).
- */
-export const MASTER_PARAM_KEY = 'masterParam';
 
 /** Options every optimizer takes besides its hyper-parameters. */
 export interface OptimizerOptions {
@@ -80,7 +72,6 @@ export interface KernelCall<O> {
 }
 
 const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
-const isLowPrecision = (dtype: DType): boolean => dtype === 'float16' || dtype === 'bfloat16';
 
 /**
  * Base class of {@link SGD}, {@link Adam} and {@link AdamW}. Subclasses give the defaults, the
@@ -108,13 +99,7 @@ export abstract class Optimizer<O extends { lr: number }> {
   readonly state = new Map<Tensor, ParamState>();
   /** The hyper-parameters groups fall back on. */
   readonly defaults: Partial<O>;
-  #masterWeights: boolean;
-  /**
-   * The storage version of each 16-bit parameter when its master was last known to round to it
-   * (after the write-back of a step). A different version at the next step means something else
-   * wrote the parameter (init, `Module.loadStateDict`, `copy_`): the master is re-synced first.
-   */
-  #syncedVersion = new WeakMap<Tensor, number>();
+  readonly #masters: MasterWeights;
 
   protected constructor(
     /** The class name, for messages. */
@@ -125,7 +110,7 @@ export abstract class Optimizer<O extends { lr: number }> {
     if (!isObject(defaults)) throw argTypeError(name, 'options', 'an options object', defaults);
     const { masterWeights, ...hyper } = defaults;
     this.defaults = hyper as Partial<O>;
-    this.#masterWeights = masterWeights === undefined ? false : check.boolean(name, 'options', 'masterWeights', masterWeights);
+    this.#masters = new MasterWeights(masterWeights === undefined ? false : check.boolean(name, 'options', 'masterWeights', masterWeights));
     if (params instanceof Tensor) {
       throw argTypeError(name, 'params', 'an iterable of Tensors or of parameter groups (wrap a single tensor in an array)', params);
     }
@@ -166,20 +151,15 @@ export abstract class Optimizer<O extends { lr: number }> {
    * ```
    */
   get masterWeights(): boolean {
-    return this.#masterWeights;
+    return this.#masters.enabled;
   }
 
   set masterWeights(value: boolean) {
     const v = check.boolean(this.name, this.name, 'masterWeights', value);
-    if (v !== this.#masterWeights && this.state.size > 0) {
+    if (v !== this.#masters.enabled && this.state.size > 0) {
       throw new MixprecError('ERR_INVALID_ARG', `${this.name}.masterWeights: cannot change to ${v} while the optimizer holds state for ${this.state.size} parameters (set it before the first step and before loadStateDict, or in the constructor's options)`);
     }
-    this.#masterWeights = v;
-  }
-
-  /** Whether `p`'s update runs on a float32 master copy. */
-  #usesMaster(p: Tensor): boolean {
-    return this.#masterWeights && isLowPrecision(p.dtype);
+    this.#masters.enabled = v;
   }
 
   /**
@@ -284,7 +264,7 @@ export abstract class Optimizer<O extends { lr: number }> {
         return p.grad !== undefined;
       });
       for (const { device, dtype, items } of groupByDeviceDtype(live, (p) => p)) {
-        const masters = this.#masterWeights && isLowPrecision(dtype);
+        const masters = this.#masters.usedFor(dtype);
         const states = items.map((p) => this.ensureState(p, group));
         const run = (params: Tensor[], grads: Tensor[], kernelDtype: DType): void =>
           withScalarOn(gradScale, device, (scale) =>
@@ -293,13 +273,7 @@ export abstract class Optimizer<O extends { lr: number }> {
             }),
           );
         if (masters) {
-          const grads = items.map((p) => p.grad as Tensor);
-          const grads32 = grads.map((g) => (g.dtype === 'float32' ? g : convert(g, 'float32', g.device)));
-          try {
-            run(states.map((s) => s[MASTER_PARAM_KEY]), grads32, 'float32');
-          } finally {
-            grads32.forEach((g, i) => g !== grads[i] && g.dispose());
-          }
+          withFloat32Grads(items, (grads32) => run(states.map((s) => s[MASTER_PARAM_KEY]), grads32, 'float32'));
           // Write back: the master rounded to the parameter's dtype, in place.
           items.forEach((p, i) => {
             const m = states[i][MASTER_PARAM_KEY];
@@ -314,7 +288,7 @@ export abstract class Optimizer<O extends { lr: number }> {
         });
         // After every write of this call (parameters may share a storage): these versions hold
         // values that are their masters rounded.
-        if (masters) items.forEach((p) => this.#syncedVersion.set(p, p.version));
+        if (masters) this.#masters.markSynced(items);
       }
     });
   }
@@ -329,16 +303,8 @@ export abstract class Optimizer<O extends { lr: number }> {
       s = {};
       this.state.set(p, s);
     }
-    const master = this.#usesMaster(p);
-    if (master) {
-      if (s[MASTER_PARAM_KEY] === undefined) {
-        s[MASTER_PARAM_KEY] = keep(convert(p, 'float32', p.device));
-        this.#syncedVersion.set(p, p.version);
-      } else if (this.#syncedVersion.get(p) !== p.version) {
-        resyncMaster(p, s[MASTER_PARAM_KEY]);
-        this.#syncedVersion.set(p, p.version);
-      }
-    }
+    const master = this.#masters.usedFor(p.dtype);
+    if (master) this.#masters.ensure(p, s);
     for (const key of this.stateKeys(group)) {
       if (s[key] !== undefined) continue;
       s[key] = keep(key === 'step' ? zeros([], { device: p.device }) : zeros(p.shape, { dtype: master ? 'float32' : p.dtype, device: p.device }));
@@ -434,13 +400,13 @@ export abstract class Optimizer<O extends { lr: number }> {
 
   private copyState(op: string, where: string, entry: unknown, param: Tensor, group: O): ParamState {
     if (!isObject(entry)) throw argTypeError(op, where, 'an object of state tensors', entry);
-    const master = this.#usesMaster(param);
+    const master = this.#masters.usedFor(param.dtype);
     const loadable = this.loadableKeys(group);
     const { required } = loadable;
     const allowed = master ? [...loadable.allowed, MASTER_PARAM_KEY] : loadable.allowed;
     for (const key of Object.keys(entry)) {
       if (key === MASTER_PARAM_KEY && !master) {
-        const why = this.#masterWeights ? `a ${param.dtype} parameter has none` : 'this optimizer was built without masterWeights';
+        const why = this.#masters.enabled ? `a ${param.dtype} parameter has none` : 'this optimizer was built without masterWeights';
         throw new MixprecTypeError('ERR_INVALID_ARG', `${op}: ${where} has a float32 master copy ('${MASTER_PARAM_KEY}') but ${why} (master copies are kept for float16/bfloat16 parameters with { masterWeights: true })`);
       }
       if (!allowed.includes(key)) throw new MixprecTypeError('ERR_INVALID_ARG', `${op}: ${where} has an unknown key '${key}' (a ${this.name} state holds ${allowed.join(', ')})`);
@@ -477,7 +443,7 @@ export abstract class Optimizer<O extends { lr: number }> {
     for (const s of this.state.values()) for (const t of Object.values(s)) t.dispose();
     this.state.clear();
     // Loaded masters are re-synced against their parameters on the next step.
-    this.#syncedVersion = new WeakMap();
+    this.#masters.forgetSync();
   }
 
   /**
@@ -492,21 +458,6 @@ export abstract class Optimizer<O extends { lr: number }> {
   dispose(): void {
     this.disposeState();
   }
-}
-
-/**
- * Re-syncs a master copy after its 16-bit parameter `p` was written by someone else: elements
- * where `p` differs from the rounded master take `p`'s value, the others keep the master (so
- * loading the same checkpoint into the model again keeps the master's extra bits). Device ops
- * only, no host read.
- */
-function resyncMaster(p: Tensor, master: Tensor): void {
-  noGrad(() =>
-    tidy(() => {
-      const rounded = convert(master, p.dtype, p.device);
-      master.copy_(where(rounded.eq(p), master, convert(p, 'float32', p.device)));
-    }),
-  );
 }
 
 /** A step counter from a state dict: a one-element tensor or a number, as a float32 tensor on `device`. */
@@ -530,15 +481,14 @@ function copyHyper<O>(hyper: O): O {
 export const check = {
   /** A finite number in [min, below). */
   number(name: string, where: string, key: string, v: unknown, min = 0, below = Infinity): number {
-    if (typeof v !== 'number' || Number.isNaN(v)) throw argTypeError(name, `${where}.${key}`, 'a number', v);
-    if (!Number.isFinite(v) || v < min || v >= below) {
+    const n = numberArg(name, `${where}.${key}`, v);
+    if (!Number.isFinite(n) || n < min || n >= below) {
       const range = below === Infinity ? (min === -Infinity ? 'a finite number' : `a finite number >= ${min}`) : `a number in [${min}, ${below})`;
-      throw argRangeError(name, `${where}.${key}`, range, v);
+      throw argRangeError(name, `${where}.${key}`, range, n);
     }
-    return v;
+    return n;
   },
   boolean(name: string, where: string, key: string, v: unknown): boolean {
-    if (typeof v !== 'boolean') throw argTypeError(name, `${where}.${key}`, 'a boolean', v);
-    return v;
+    return booleanArg(name, `${where}.${key}`, v);
   },
 };
