@@ -16,8 +16,9 @@ const repeats = numberOption('--repeats', 20);
 // Microseconds, best of `repeats`.
 const best = (fn) => bestMs(fn, repeats) * 1e3;
 
-const BIN = { add: 0, mul: 2, div: 3, maximum: 5 };
-const UN = { neg: 0, exp: 2, log: 3, tanh: 11, sigmoid: 12, relu: 13, gelu: 16, silu: 18, sqrt: 6 };
+const pick = (table, names) => Object.fromEntries(names.map((name) => [name, table[name]]));
+const BIN = pick(native.enums.binaryOp, ['add', 'mul', 'div', 'maximum']);
+const UN = pick(native.enums.unaryOp, ['neg', 'exp', 'log', 'tanh', 'sigmoid', 'relu', 'gelu', 'silu', 'sqrt']);
 const rows = [];
 for (const dtype of ['float32', 'float16', 'bfloat16']) {
   const d = dtypeCode(dtype);
@@ -54,8 +55,8 @@ for (const dtype of ['float32', 'float16', 'bfloat16']) {
 // Tiny ops: per-call cost (threading must not make them slower).
 const t4 = mp.tensor([1, 2, 3, 4]);
 const o4 = mp.empty([4]);
-const tiny = { dtype: 'float32 n=4', add: best(() => native.binary(0, 0, t4.storage.handle, 0, [1], t4.storage.handle, 0, [1], o4.storage.handle, 0, [4])) };
-tiny.exp = best(() => native.unary(2, dtypeCode('float32'), t4.storage.handle, 0, o4.storage.handle, 0, 4, 0, 0));
+const tiny = { dtype: 'float32 n=4', add: best(() => native.binary(BIN.add, dtypeCode('float32'), t4.storage.handle, 0, [1], t4.storage.handle, 0, [1], o4.storage.handle, 0, [4])) };
+tiny.exp = best(() => native.unary(UN.exp, dtypeCode('float32'), t4.storage.handle, 0, o4.storage.handle, 0, 4, 0, 0));
 rows.push(tiny);
 
 const info = { n, simd: mp.backend().simd ?? process.env.MIXPREC_SIMD ?? 'default', threads: process.env.MIXPREC_NUM_THREADS ?? 'default' };

@@ -65,6 +65,7 @@ Napi::Object init(Napi::Env env, Napi::Object exports) {
   registerIndexingBindings(env, exports);
   registerOptimizerBindings(env, exports);
   registerAmpBindings(env, exports);
+  registerEnumBindings(env, exports);
   return exports;
 }
 

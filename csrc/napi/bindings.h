@@ -10,5 +10,6 @@ void registerKernelBindings(Napi::Env env, Napi::Object exports);
 void registerIndexingBindings(Napi::Env env, Napi::Object exports);
 void registerOptimizerBindings(Napi::Env env, Napi::Object exports);
 void registerAmpBindings(Napi::Env env, Napi::Object exports);
+void registerEnumBindings(Napi::Env env, Napi::Object exports);
 
 }  // namespace mp::napi
