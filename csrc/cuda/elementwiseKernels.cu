@@ -8,9 +8,6 @@
 namespace mp::cuda {
 namespace {
 
-#define MP_GRID_LOOP(i, n) \
-  for (int64_t i = blockIdx.x * int64_t(blockDim.x) + threadIdx.x; i < (n); i += int64_t(gridDim.x) * blockDim.x)
-
 template <class Tag, BinaryOp Op>
 __global__ void binaryKernel(const typename Tag::Storage* a, const typename Tag::Storage* b,
                              typename Tag::Storage* out, BroadcastGeometry g, int64_t n) {

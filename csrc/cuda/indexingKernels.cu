@@ -13,9 +13,6 @@
 namespace mp::cuda {
 namespace {
 
-#define MP_GRID_LOOP(i, n) \
-  for (int64_t i = blockIdx.x * int64_t(blockDim.x) + threadIdx.x; i < (n); i += int64_t(gridDim.x) * blockDim.x)
-
 // Runs BODY with `Bits` bound to an unsigned type of the dtype's element width.
 #define MP_DISPATCH_WIDTH(DTYPE, ...)                                 \
   switch (elementSize(DTYPE)) {                                       \
