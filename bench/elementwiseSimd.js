@@ -30,7 +30,7 @@ for (const dtype of ['float32', 'float16', 'bfloat16']) {
   for (const [name, op] of Object.entries(BIN)) {
     r[name] = best(() => native.binary(op, d, h(a), 0, [1], h(b), 0, [1], h(o), 0, [n]));
   }
-  r['mul scalar'] = best(() => native.binaryScalar(2, d, h(a), 0, 1.5, false, h(o), 0, n));
+  r['mul scalar'] = best(() => native.binaryScalar(native.enums.binaryOp.mul, d, h(a), 0, 1.5, false, h(o), 0, n));
   for (const [name, op] of Object.entries(UN)) r[name] = best(() => native.unary(op, d, h(a), 0, h(o), 0, n, 0, 0));
   const s = mp.empty([1]);
   r.sum = best(() => native.reduceSum(d, h(a), 0, dtypeCode('float32'), h(s), 0, 1, n, 1, false));
