@@ -16,8 +16,9 @@ const repeats = numberOption('--repeats', 20);
 // Microseconds, best of `repeats`.
 const best = (fn) => bestMs(fn, repeats) * 1e3;
 
-const BIN = { add: 0, mul: 2, div: 3, maximum: 5 };
-const UN = { neg: 0, exp: 2, log: 3, tanh: 11, sigmoid: 12, relu: 13, gelu: 16, silu: 18, sqrt: 6 };
+const pick = (table, names) => Object.fromEntries(names.map((name) => [name, table[name]]));
+const BIN = pick(native.enums.binaryOp, ['add', 'mul', 'div', 'maximum']);
+const UN = pick(native.enums.unaryOp, ['neg', 'exp', 'log', 'tanh', 'sigmoid', 'relu', 'gelu', 'silu', 'sqrt']);
 const rows = [];
 for (const dtype of ['float32', 'float16', 'bfloat16']) {
   const d = dtypeCode(dtype);
@@ -30,7 +31,7 @@ for (const dtype of ['float32', 'float16', 'bfloat16']) {
     r[name] = best(() => native.binary({ op, dtype: d, a: { storage: h(a), offset: 0, strides: [1] }, b: { storage: h(b), offset: 0, strides: [1] },
       out: { storage: h(o), offset: 0 }, shape: [n] }));
   }
-  r['mul scalar'] = best(() => native.binaryScalar(2, d, h(a), 0, 1.5, false, h(o), 0, n));
+  r['mul scalar'] = best(() => native.binaryScalar(native.enums.binaryOp.mul, d, h(a), 0, 1.5, false, h(o), 0, n));
   for (const [name, op] of Object.entries(UN)) r[name] = best(() => native.unary(op, d, h(a), 0, h(o), 0, n, 0, 0));
   const s = mp.empty([1]);
   r.sum = best(() => native.reduceSum(d, h(a), 0, dtypeCode('float32'), h(s), 0, 1, n, 1, false));
@@ -59,8 +60,8 @@ for (const dtype of ['float32', 'float16', 'bfloat16']) {
 const t4 = mp.tensor([1, 2, 3, 4]);
 const o4 = mp.empty([4]);
 const v4 = { storage: t4.storage.handle, offset: 0, strides: [1] };
-const tiny = { dtype: 'float32 n=4', add: best(() => native.binary({ op: 0, dtype: 0, a: v4, b: v4, out: { storage: o4.storage.handle, offset: 0 }, shape: [4] })) };
-tiny.exp = best(() => native.unary(2, dtypeCode('float32'), t4.storage.handle, 0, o4.storage.handle, 0, 4, 0, 0));
+const tiny = { dtype: 'float32 n=4', add: best(() => native.binary({ op: BIN.add, dtype: dtypeCode('float32'), a: v4, b: v4, out: { storage: o4.storage.handle, offset: 0 }, shape: [4] })) };
+tiny.exp = best(() => native.unary(UN.exp, dtypeCode('float32'), t4.storage.handle, 0, o4.storage.handle, 0, 4, 0, 0));
 rows.push(tiny);
 
 const info = { n, simd: mp.backend().simd ?? process.env.MIXPREC_SIMD ?? 'default', threads: process.env.MIXPREC_NUM_THREADS ?? 'default' };

@@ -38,7 +38,8 @@ function bestSeconds(fn, reps = repeats) {
 // The probe's best over `count` short runs. Other work on the machine (an SMT sibling running
 // FMAs halves this core's FMA rate) moves it, so each case is compared with probes taken right
 // before and after it, and the table also shows the best probe of the whole run.
-const probeKinds = { float32: hasAvx512() ? 0 : 2, bfloat16: bf16Native() ? 1 : hasAvx512() ? 0 : 2 };
+const { fma512, dpbf16, fma256 } = native.enums.peakKind;
+const probeKinds = { float32: hasAvx512() ? fma512 : fma256, bfloat16: bf16Native() ? dpbf16 : hasAvx512() ? fma512 : fma256 };
 function probe(kind, count = 3) {
   let best = 0;
   for (let r = 0; r < count; ++r) best = Math.max(best, native._test.peakProbe(kind, 5e6));
@@ -46,7 +47,7 @@ function probe(kind, count = 3) {
 }
 function hasAvx512() { return ['avx512', 'avx512bf16'].includes(simd); }
 function bf16Native() { return simd === 'avx512bf16'; }
-native._test.peakProbe(0, 2e7);  // warm up (clock ramp)
+native._test.peakProbe(probeKinds.float32, 2e7);  // warm up (clock ramp)
 const bestPeak = { float32: 0, bfloat16: 0 };
 // float16 runs the float32 kernel after converting while packing, so its ceiling is fp32's.
 const peakKey = (dtype) => (dtype === 'bfloat16' ? 'bfloat16' : 'float32');

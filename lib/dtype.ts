@@ -2,15 +2,18 @@
  * Element types and type promotion (PyTorch's rules, with int32 standing in for int64).
  */
 import { argTypeError } from './errors';
+import { nativeTable } from './nativeTable';
+
+const dtypeNames = ['float32', 'float16', 'bfloat16', 'float64', 'int32', 'bool'] as const;
 
 /** The element types mixprec stores. */
-export type DType = 'float32' | 'float16' | 'bfloat16' | 'float64' | 'int32' | 'bool';
+export type DType = (typeof dtypeNames)[number];
+
+const codes = nativeTable('dtype', dtypeNames);
+const sizes = nativeTable('dtypeSize', dtypeNames);
 
 /** Every dtype, in the order of their native codes. */
-export const dtypes: readonly DType[] = ['float32', 'float16', 'bfloat16', 'float64', 'int32', 'bool'];
-
-const codes: Record<DType, number> = { float32: 0, float16: 1, bfloat16: 2, float64: 3, int32: 4, bool: 5 };
-const sizes: Record<DType, number> = { float32: 4, float16: 2, bfloat16: 2, float64: 8, int32: 4, bool: 1 };
+export const dtypes: readonly DType[] = [...dtypeNames].sort((a, b) => codes[a] - codes[b]);
 
 /** The native code of a dtype. */
 export function dtypeCode(dtype: DType): number {

@@ -190,8 +190,12 @@ export interface NativeTestHooks {
   peakProbe(kind: number, iterations: number): number;
 }
 
-/** The addon's functions; dtype, op and kind arguments are the numeric codes of dtype.ts. */
+/** The addon's code tables (csrc/napi/enumBindings.cpp): lib's names to native codes (dtypeSize: bytes). */
+export type NativeEnumName = 'dtype' | 'dtypeSize' | 'binaryOp' | 'unaryOp' | 'compareOp' | 'reduceKind' | 'randomKind' | 'peakKind';
+
+/** The addon's functions; dtype, op and kind arguments are codes from `enums` (lib/nativeTable.ts reads them). */
 export interface NativeAddon {
+  enums: Readonly<Record<NativeEnumName, Readonly<Record<string, number>>>>;
   setErrorFactory(factory: (kind: string, code: string, message: string) => Error): void;
   info(): NativeInfo;
   setSimdLevel(level: string): boolean;

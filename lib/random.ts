@@ -6,6 +6,7 @@
 import { dtypeCode, isFloatingPoint, type DType } from './dtype';
 import { argRangeError, argTypeError, MixprecTypeError } from './errors';
 import { native } from './native';
+import { nativeTable } from './nativeTable';
 import { allocate } from './creation';
 import { resolveOptions, TENSOR_OPTION_KEYS, type TensorOptions } from './options';
 import { parseShape } from './shape';
@@ -97,22 +98,20 @@ export interface RandomOptions extends TensorOptions {
 
 const RANDOM_KEYS = [...TENSOR_OPTION_KEYS, 'generator'] as const;
 
-const enum Kind {
-  Uniform = 0,
-  Normal = 1,
-  Integer = 2,
-}
+const kindNames = ['uniform', 'normal', 'integer'] as const;
+type Kind = (typeof kindNames)[number];
+const kinds = nativeTable('randomKind', kindNames);
 
 function fillRandom(op: string, shape: unknown, options: RandomOptions | undefined, kind: Kind, a: number, b: number, defaultDtype: DType): Tensor {
   const sizes = parseShape(op, 'shape', shape);
   const o = resolveOptions(op, options, RANDOM_KEYS, defaultDtype);
   const generator = o.generator ?? defaultGenerator;
   if (!(generator instanceof Generator)) throw argTypeError(op, 'options.generator', 'a Generator', generator);
-  if (kind !== Kind.Integer && !isFloatingPoint(o.dtype)) {
+  if (kind !== 'integer' && !isFloatingPoint(o.dtype)) {
     throw new MixprecTypeError('ERR_INVALID_DTYPE', `${op}: dtype must be floating point, got ${o.dtype}`);
   }
   const t = allocate(op, sizes, o);
-  native.random(kind, dtypeCode(o.dtype), t.storage.handle, 0, t.numel, generator.getState().seed, generator.take(t.numel), a, b);
+  native.random(kinds[kind], dtypeCode(o.dtype), t.storage.handle, 0, t.numel, generator.getState().seed, generator.take(t.numel), a, b);
   return t;
 }
 
@@ -125,7 +124,7 @@ function fillRandom(op: string, shape: unknown, options: RandomOptions | undefin
  * ```
  */
 export function rand(shape: number[] | number, options?: RandomOptions): Tensor {
-  return fillRandom('rand', shape, options, Kind.Uniform, 0, 1, 'float32');
+  return fillRandom('rand', shape, options, 'uniform', 0, 1, 'float32');
 }
 
 /**
@@ -137,7 +136,7 @@ export function rand(shape: number[] | number, options?: RandomOptions): Tensor 
  * ```
  */
 export function randn(shape: number[] | number, options?: RandomOptions): Tensor {
-  return fillRandom('randn', shape, options, Kind.Normal, 0, 1, 'float32');
+  return fillRandom('randn', shape, options, 'normal', 0, 1, 'float32');
 }
 
 /**
@@ -152,5 +151,5 @@ export function randint(low: number, high: number, shape: number[] | number, opt
   if (!Number.isSafeInteger(low)) throw argTypeError('randint', 'low', 'an integer', low);
   if (!Number.isSafeInteger(high)) throw argTypeError('randint', 'high', 'an integer', high);
   if (!(high > low) || high - low > 2 ** 32) throw argRangeError('randint', 'high', `an integer with 0 < high - low <= 2^32 (low is ${low})`, high);
-  return fillRandom('randint', shape, options, Kind.Integer, low, high, 'int32');
+  return fillRandom('randint', shape, options, 'integer', low, high, 'int32');
 }

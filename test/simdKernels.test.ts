@@ -79,12 +79,14 @@ function expectClose(got: ArrayLike<number>, want: ArrayLike<number>, dtype: Flo
   }
 }
 
-const BINARY = { add: 0, sub: 1, mul: 2, div: 3, pow: 4, maximum: 5, minimum: 6 };
+const BINARY = native.enums.binaryOp;
+const u = native.enums.unaryOp;
 // name: [code, p0, p1]
 const UNARY: Record<string, [number, number, number]> = {
-  neg: [0, 0, 0], abs: [1, 0, 0], exp: [2, 0, 0], log: [3, 0, 0], sqrt: [6, 0, 0], rsqrt: [7, 0, 0], reciprocal: [8, 0, 0],
-  tanh: [11, 0, 0], sigmoid: [12, 0, 0], relu: [13, 0, 0], leakyRelu: [14, 0.1, 0], elu: [15, 1, 0], silu: [18, 0, 0],
-  clamp: [20, -0.5, 2], clampCrossed: [20, 1, -1], sign: [23, 0, 0],
+  neg: [u.neg, 0, 0], abs: [u.abs, 0, 0], exp: [u.exp, 0, 0], log: [u.log, 0, 0], sqrt: [u.sqrt, 0, 0], rsqrt: [u.rsqrt, 0, 0],
+  reciprocal: [u.reciprocal, 0, 0], tanh: [u.tanh, 0, 0], sigmoid: [u.sigmoid, 0, 0], relu: [u.relu, 0, 0],
+  leakyRelu: [u.leakyRelu, 0.1, 0], elu: [u.elu, 1, 0], silu: [u.silu, 0, 0], clamp: [u.clamp, -0.5, 2],
+  clampCrossed: [u.clamp, 1, -1], sign: [u.sign, 0, 0],
 };
 const vectorExp = new Set(['exp', 'sigmoid', 'silu']);
 
@@ -132,8 +134,8 @@ describe.each(vectorLevels)('SIMD level %s against scalar', (level) => {
       });
     });
 
-    test.each(['eq', 'ne', 'lt', 'le', 'gt', 'ge'])('compare %s with a scalar (NaN, ±0, ±Inf, ties), every size', (name) => {
-      const op = ['eq', 'ne', 'lt', 'le', 'gt', 'ge'].indexOf(name);
+    test.each(Object.keys(native.enums.compareOp))('compare %s with a scalar (NaN, ±0, ±Inf, ties), every size', (name) => {
+      const op = native.enums.compareOp[name];
       mp.tidy(() => {
         for (const n of [...sizes, 70000]) {
           const a = tensorOf(values(n, 5 * n + 1), dtype);
@@ -177,7 +179,7 @@ describe.each(vectorLevels)('SIMD level %s against scalar', (level) => {
         const a = mp.tensor(xs);
         const out = mp.empty([n]);
         mp.setSimdLevel(level);
-        native.unary(2, code, a.storage.handle, 0, out.storage.handle, 0, n, 0, 0);
+        native.unary(u.exp, code, a.storage.handle, 0, out.storage.handle, 0, n, 0, 0);
         expectClose(out.dataSync(), xs.map((x) => Math.fround(Math.exp(x))), 'float32', 2, 'exp sweep');
         const edges = mp.tensor([Infinity, -Infinity, NaN, 89, -104, 0, -0]).exp().dataSync();
         expect(Array.from(edges)).toEqual([Infinity, 0, NaN, Infinity, 0, 1, 1]);

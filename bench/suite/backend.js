@@ -7,19 +7,20 @@ const { native } = require('../../dist/native');
 
 /**
  * The native peak probe (`native._test.peakProbe(kind, iterations)`: a register-only loop of
- * independent FMAs — kind 0 zmm, 2 ymm — or VDPBF16PS — kind 1 — on one thread, in GFLOP/s),
+ * independent FMAs — zmm or ymm — or VDPBF16PS, on one thread, in GFLOP/s; kinds in native.enums.peakKind),
  * best of 5 after a warm-up. "% of peak" divides by this × the threads GEMM uses; on a VM whose
  * vCPUs are SMT siblings of one core that overstates the ceiling (they share the FMA units).
  */
 function probePeak() {
   if (typeof native._test?.peakProbe !== 'function') return { available: false };
   const { simd, numThreads } = mp.backend();
-  const fp32Kind = simd === 'avx512' || simd === 'avx512bf16' ? 0 : 2;
+  const kinds = native.enums.peakKind;
+  const fp32Kind = simd === 'avx512' || simd === 'avx512bf16' ? kinds.fma512 : kinds.fma256;
   try {
     native._test.peakProbe(fp32Kind, 2e7);
     const best = (kind) => Math.max(...Array.from({ length: 5 }, () => native._test.peakProbe(kind, 5e6)));
     const fp32 = best(fp32Kind);
-    const bf16 = simd === 'avx512bf16' ? best(1) : undefined;
+    const bf16 = simd === 'avx512bf16' ? best(kinds.dpbf16) : undefined;
     return {
       available: true,
       threads: numThreads,

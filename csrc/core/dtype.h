@@ -1,37 +1,23 @@
-// Element types. The numeric codes are shared with lib/dtype.ts; keep them in sync.
+// Element types. lib/dtype.ts reads the codes and sizes from the addon (native.enums).
 #pragma once
 #include <cstddef>
 #include <cstdint>
 
+#include "enumTable.h"
+
 namespace mp {
 
-enum class DType : int32_t { Float32 = 0, Float16 = 1, BFloat16 = 2, Float64 = 3, Int32 = 4, Bool = 5 };
-constexpr int kNumDTypes = 6;
+// X(enumerator, name, bytes per element); the order is the code.
+#define MP_DTYPES(X)                                                                       \
+  X(Float32, "float32", 4) X(Float16, "float16", 2) X(BFloat16, "bfloat16", 2) X(Float64, "float64", 8) \
+  X(Int32, "int32", 4) X(Bool, "bool", 1)
+MP_DEFINE_ENUM(DType, MP_DTYPES)
 
-inline bool isValidDType(int32_t code) { return code >= 0 && code < kNumDTypes; }
+#define MP_DTYPE_SIZE(Name, name, bytes) bytes,
+inline constexpr size_t kDTypeSizes[] = {MP_DTYPES(MP_DTYPE_SIZE)};
+#undef MP_DTYPE_SIZE
 
-inline size_t elementSize(DType t) {
-  switch (t) {
-    case DType::Float32: return 4;
-    case DType::Float16: return 2;
-    case DType::BFloat16: return 2;
-    case DType::Float64: return 8;
-    case DType::Int32: return 4;
-    case DType::Bool: return 1;
-  }
-  return 0;
-}
-
-inline const char* dtypeName(DType t) {
-  switch (t) {
-    case DType::Float32: return "float32";
-    case DType::Float16: return "float16";
-    case DType::BFloat16: return "bfloat16";
-    case DType::Float64: return "float64";
-    case DType::Int32: return "int32";
-    case DType::Bool: return "bool";
-  }
-  return "unknown";
-}
+inline size_t elementSize(DType t) { return kDTypeSizes[int32_t(t)]; }
+inline const char* dtypeName(DType t) { return kDTypeNames[int32_t(t)]; }
 
 }  // namespace mp

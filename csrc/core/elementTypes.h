@@ -77,3 +77,13 @@ struct BoolTag {
     case ::mp::DType::Int32: { using Tag = ::mp::I32Tag; __VA_ARGS__; break; }    \
     case ::mp::DType::Bool: { using Tag = ::mp::BoolTag; __VA_ARGS__; break; }    \
   }
+
+// Runs the statements after DTYPE with `Bits` bound to an unsigned type of the dtype's element
+// width: for kernels that move values without looking at them (copies, where, gather).
+#define MP_DISPATCH_WIDTH(DTYPE, ...)                                  \
+  switch (::mp::elementSize(DTYPE)) {                                  \
+    case 1: { using Bits = uint8_t; __VA_ARGS__; break; }              \
+    case 2: { using Bits = uint16_t; __VA_ARGS__; break; }             \
+    case 4: { using Bits = uint32_t; __VA_ARGS__; break; }             \
+    default: { using Bits = unsigned long long; __VA_ARGS__; break; }  \
+  }

@@ -2,26 +2,31 @@
 #pragma once
 #include <cstdint>
 
+#include "enumTable.h"
 #include "hostDevice.h"
 
 namespace mp {
 
 constexpr int kMaxDims = 16;
 
-enum class BinaryOp : int32_t { Add = 0, Sub = 1, Mul = 2, Div = 3, Pow = 4, Maximum = 5, Minimum = 6 };
-// The codes are shared with lib/ops/unary.ts.
-enum class UnaryOp : int32_t {
-  Neg = 0, Abs, Exp, Log, Log1p, Expm1, Sqrt, Rsqrt, Reciprocal, Sin, Cos, Tanh, Sigmoid, Relu,
-  LeakyRelu, Elu, Gelu, GeluTanh, Silu, Softplus, Clamp, PowScalar, Erf, Sign,
-};
-constexpr int32_t kNumUnaryOps = 24;
-enum class CompareOp : int32_t { Eq = 0, Ne = 1, Lt = 2, Le = 3, Gt = 4, Ge = 5 };
-enum class RandomKind : int32_t { Uniform = 0, Normal = 1, Integer = 2 };
+// The op and kind codes the bindings take; names are lib/'s (camelCase), see enumTable.h.
+#define MP_BINARY_OPS(X) \
+  X(Add, "add") X(Sub, "sub") X(Mul, "mul") X(Div, "div") X(Pow, "pow") X(Maximum, "maximum") X(Minimum, "minimum")
+MP_DEFINE_ENUM(BinaryOp, MP_BINARY_OPS)
 
-inline bool isValidBinaryOp(int32_t v) { return v >= 0 && v <= 6; }
-inline bool isValidUnaryOp(int32_t v) { return v >= 0 && v < kNumUnaryOps; }
-inline bool isValidCompareOp(int32_t v) { return v >= 0 && v <= 5; }
-inline bool isValidRandomKind(int32_t v) { return v >= 0 && v <= 2; }
+#define MP_UNARY_OPS(X)                                                                                    \
+  X(Neg, "neg") X(Abs, "abs") X(Exp, "exp") X(Log, "log") X(Log1p, "log1p") X(Expm1, "expm1") X(Sqrt, "sqrt") \
+  X(Rsqrt, "rsqrt") X(Reciprocal, "reciprocal") X(Sin, "sin") X(Cos, "cos") X(Tanh, "tanh")                 \
+  X(Sigmoid, "sigmoid") X(Relu, "relu") X(LeakyRelu, "leakyRelu") X(Elu, "elu") X(Gelu, "gelu")             \
+  X(GeluTanh, "geluTanh") X(Silu, "silu") X(Softplus, "softplus") X(Clamp, "clamp") X(PowScalar, "powScalar") \
+  X(Erf, "erf") X(Sign, "sign")
+MP_DEFINE_ENUM(UnaryOp, MP_UNARY_OPS)
+
+#define MP_COMPARE_OPS(X) X(Eq, "eq") X(Ne, "ne") X(Lt, "lt") X(Le, "le") X(Gt, "gt") X(Ge, "ge")
+MP_DEFINE_ENUM(CompareOp, MP_COMPARE_OPS)
+
+#define MP_RANDOM_KINDS(X) X(Uniform, "uniform") X(Normal, "normal") X(Integer, "integer")
+MP_DEFINE_ENUM(RandomKind, MP_RANDOM_KINDS)
 
 // An output of shape[0..ndim) (contiguous) and the element strides of two inputs broadcast to it
 // (0 along broadcast dimensions).

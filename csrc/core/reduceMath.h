@@ -10,8 +10,10 @@
 
 namespace mp {
 
-enum class ReduceKind : int32_t { Prod = 0, Max = 1, Min = 2, ArgMax = 3, ArgMin = 4, LogSumExp = 5, Var = 6, Std = 7 };
-inline bool isValidReduceKind(int32_t v) { return v >= 0 && v <= 7; }
+#define MP_REDUCE_KINDS(X)                                                                            \
+  X(Prod, "prod") X(Max, "max") X(Min, "min") X(ArgMax, "argmax") X(ArgMin, "argmin") X(LogSumExp, "logsumexp") \
+  X(Var, "var") X(Std, "std")
+MP_DEFINE_ENUM(ReduceKind, MP_REDUCE_KINDS)
 
 // p0: the correction (degrees of freedom removed) of Var / Std.
 template <class Tag>

@@ -3,19 +3,13 @@
 
 #include "../core/floatBits.h"
 #include "castSimd.h"
-
-// GCC 12's AVX-512 headers build results from _mm*_undefined_*() values, which trips
-// -Wmaybe-uninitialized inside the intrinsics themselves (not in this code).
-#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
-
-#define MP_TARGET __attribute__((target("avx512f,avx512bw,avx512vl")))
-#define MP_TARGET_BF16 __attribute__((target("avx512f,avx512bw,avx512vl,avx512bf16")))
+#include "simdTarget.h"
 
 namespace mp::simd {
 namespace {
 
 // The exact integer rounding of floatToBf16Avx2, 16 lanes; returns 32-bit lanes holding bf16.
-MP_TARGET inline __m512i roundToBf16Lanes(__m512i x) {
+MP_TARGET_AVX512 inline __m512i roundToBf16Lanes(__m512i x) {
   const __m512i absMask = _mm512_set1_epi32(0x7fffffff);
   const __m512i inf = _mm512_set1_epi32(0x7f800000);
   const __m512i hi = _mm512_srli_epi32(x, 16);
@@ -27,7 +21,7 @@ MP_TARGET inline __m512i roundToBf16Lanes(__m512i x) {
 
 }  // namespace
 
-MP_TARGET void floatToHalfAvx512(const float* src, uint16_t* dst, int64_t n) {
+MP_TARGET_AVX512 void floatToHalfAvx512(const float* src, uint16_t* dst, int64_t n) {
   int64_t i = 0;
   for (; i + 16 <= n; i += 16) {
     const __m256i h = _mm512_cvtps_ph(_mm512_loadu_ps(src + i), _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
@@ -36,7 +30,7 @@ MP_TARGET void floatToHalfAvx512(const float* src, uint16_t* dst, int64_t n) {
   for (; i < n; ++i) dst[i] = floatToHalfBits(src[i]);
 }
 
-MP_TARGET void halfToFloatAvx512(const uint16_t* src, float* dst, int64_t n) {
+MP_TARGET_AVX512 void halfToFloatAvx512(const uint16_t* src, float* dst, int64_t n) {
   int64_t i = 0;
   for (; i + 16 <= n; i += 16) {
     _mm512_storeu_ps(dst + i, _mm512_cvtph_ps(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(src + i))));
@@ -44,7 +38,7 @@ MP_TARGET void halfToFloatAvx512(const uint16_t* src, float* dst, int64_t n) {
   for (; i < n; ++i) dst[i] = halfBitsToFloat(src[i]);
 }
 
-MP_TARGET void floatToBf16Avx512(const float* src, uint16_t* dst, int64_t n) {
+MP_TARGET_AVX512 void floatToBf16Avx512(const float* src, uint16_t* dst, int64_t n) {
   int64_t i = 0;
   for (; i + 16 <= n; i += 16) {
     const __m512i r = roundToBf16Lanes(_mm512_loadu_si512(src + i));
@@ -53,7 +47,7 @@ MP_TARGET void floatToBf16Avx512(const float* src, uint16_t* dst, int64_t n) {
   for (; i < n; ++i) dst[i] = floatToBf16Bits(src[i]);
 }
 
-MP_TARGET void bf16ToFloatAvx512(const uint16_t* src, float* dst, int64_t n) {
+MP_TARGET_AVX512 void bf16ToFloatAvx512(const uint16_t* src, float* dst, int64_t n) {
   const __m512i absMask = _mm512_set1_epi32(0x7fffffff);
   const __m512i inf = _mm512_set1_epi32(0x7f800000);
   const __m512i quietBit = _mm512_set1_epi32(0x00400000);
@@ -69,7 +63,7 @@ MP_TARGET void bf16ToFloatAvx512(const uint16_t* src, float* dst, int64_t n) {
 
 // VCVTNEPS2BF16 treats subnormal inputs as zero, so lanes whose exponent field is 0 take the
 // exact integer rounding instead; every other lane (normals, Inf, NaN) it converts exactly.
-MP_TARGET_BF16 void floatToBf16Avx512Bf16(const float* src, uint16_t* dst, int64_t n) {
+MP_TARGET_AVX512BF16 void floatToBf16Avx512Bf16(const float* src, uint16_t* dst, int64_t n) {
   const __m512i expMask = _mm512_set1_epi32(0x7f800000);
   int64_t i = 0;
   for (; i + 16 <= n; i += 16) {

@@ -3,12 +3,11 @@
 
 #include "../core/floatBits.h"
 #include "castSimd.h"
-
-#define MP_TARGET __attribute__((target("avx2,fma,f16c")))
+#include "simdTarget.h"
 
 namespace mp::simd {
 
-MP_TARGET void floatToHalfF16c(const float* src, uint16_t* dst, int64_t n) {
+MP_TARGET_F16C void floatToHalfF16c(const float* src, uint16_t* dst, int64_t n) {
   int64_t i = 0;
   for (; i + 8 <= n; i += 8) {
     const __m128i h = _mm256_cvtps_ph(_mm256_loadu_ps(src + i), _MM_FROUND_TO_NEAREST_INT);
@@ -17,7 +16,7 @@ MP_TARGET void floatToHalfF16c(const float* src, uint16_t* dst, int64_t n) {
   for (; i < n; ++i) dst[i] = floatToHalfBits(src[i]);
 }
 
-MP_TARGET void halfToFloatF16c(const uint16_t* src, float* dst, int64_t n) {
+MP_TARGET_F16C void halfToFloatF16c(const uint16_t* src, float* dst, int64_t n) {
   int64_t i = 0;
   for (; i + 8 <= n; i += 8) {
     _mm256_storeu_ps(dst + i, _mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(src + i))));
@@ -28,7 +27,7 @@ MP_TARGET void halfToFloatF16c(const uint16_t* src, float* dst, int64_t n) {
 // Round to nearest even on the bit pattern: adding 0x7fff plus the lowest kept bit carries
 // exactly when the dropped half is above (or at, for an odd kept value) the midpoint. Exact for
 // subnormals and overflow too; NaNs are quieted instead.
-MP_TARGET void floatToBf16Avx2(const float* src, uint16_t* dst, int64_t n) {
+MP_TARGET_F16C void floatToBf16Avx2(const float* src, uint16_t* dst, int64_t n) {
   const __m256i absMask = _mm256_set1_epi32(0x7fffffff);
   const __m256i inf = _mm256_set1_epi32(0x7f800000);
   const __m256i bias = _mm256_set1_epi32(0x7fff);
@@ -47,7 +46,7 @@ MP_TARGET void floatToBf16Avx2(const float* src, uint16_t* dst, int64_t n) {
   for (; i < n; ++i) dst[i] = floatToBf16Bits(src[i]);
 }
 
-MP_TARGET void bf16ToFloatAvx2(const uint16_t* src, float* dst, int64_t n) {
+MP_TARGET_F16C void bf16ToFloatAvx2(const uint16_t* src, float* dst, int64_t n) {
   const __m256i absMask = _mm256_set1_epi32(0x7fffffff);
   const __m256i inf = _mm256_set1_epi32(0x7f800000);
   const __m256i quietBit = _mm256_set1_epi32(0x00400000);

@@ -50,10 +50,9 @@ SimdLevel probe() { return SimdLevel::Scalar; }
 #endif
 
 SimdLevel fromName(const char* name, SimdLevel fallback) {
-  if (!std::strcmp(name, "scalar")) return SimdLevel::Scalar;
-  if (!std::strcmp(name, "f16c")) return SimdLevel::F16c;
-  if (!std::strcmp(name, "avx512")) return SimdLevel::Avx512;
-  if (!std::strcmp(name, "avx512bf16")) return SimdLevel::Avx512Bf16;
+  for (int32_t level = 0; level < kNumSimdLevels; ++level) {
+    if (!std::strcmp(name, kSimdLevelNames[level])) return SimdLevel(level);
+  }
   return fallback;
 }
 
@@ -72,15 +71,7 @@ std::atomic<int>& activeLevel() {
 
 }  // namespace
 
-const char* simdLevelName(SimdLevel level) {
-  switch (level) {
-    case SimdLevel::Scalar: return "scalar";
-    case SimdLevel::F16c: return "f16c";
-    case SimdLevel::Avx512: return "avx512";
-    case SimdLevel::Avx512Bf16: return "avx512bf16";
-  }
-  return "scalar";
-}
+const char* simdLevelName(SimdLevel level) { return kSimdLevelNames[int32_t(level)]; }
 
 SimdLevel detectedSimdLevel() {
   static const SimdLevel level = probe();

@@ -1,10 +1,12 @@
 // Which SIMD path the CPU kernels use, chosen at run time from cpuid (never from build flags).
 #pragma once
+#include "../core/enumTable.h"
 
 namespace mp {
 
-// Ordered: each level implies the ones below it.
-enum class SimdLevel : int { Scalar = 0, F16c = 1, Avx512 = 2, Avx512Bf16 = 3 };
+// Ordered: each level implies the ones below it. The names are MIXPREC_SIMD's and setSimdLevel's.
+#define MP_SIMD_LEVELS(X) X(Scalar, "scalar") X(F16c, "f16c") X(Avx512, "avx512") X(Avx512Bf16, "avx512bf16")
+MP_DEFINE_ENUM(SimdLevel, MP_SIMD_LEVELS)
 
 const char* simdLevelName(SimdLevel level);
 

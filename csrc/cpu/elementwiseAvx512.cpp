@@ -13,7 +13,7 @@ namespace mp::simd {
 namespace {
 
 template <BinaryOp Op>
-MP_AVX512 inline __m512 binaryLanes(__m512 x, __m512 y) {
+MP_TARGET_AVX512 inline __m512 binaryLanes(__m512 x, __m512 y) {
   if constexpr (Op == BinaryOp::Add) return _mm512_add_ps(x, y);
   if constexpr (Op == BinaryOp::Sub) return _mm512_sub_ps(x, y);
   if constexpr (Op == BinaryOp::Mul) return _mm512_mul_ps(x, y);
@@ -31,7 +31,7 @@ MP_AVX512 inline __m512 binaryLanes(__m512 x, __m512 y) {
 }
 
 template <class Io, BinaryOp Op>
-MP_AVX512 void binaryContiguous(const typename Io::S* a, const typename Io::S* b, typename Io::S* out, int64_t n) {
+MP_TARGET_AVX512 void binaryContiguous(const typename Io::S* a, const typename Io::S* b, typename Io::S* out, int64_t n) {
   int64_t i = 0;
   for (; i + 16 <= n; i += 16) Io::store(out + i, binaryLanes<Op>(Io::load(a + i), Io::load(b + i)));
   if (i < n) {
@@ -41,7 +41,7 @@ MP_AVX512 void binaryContiguous(const typename Io::S* a, const typename Io::S* b
 }
 
 template <class Io, BinaryOp Op, bool ScalarFirst>
-MP_AVX512 void binaryWithScalar(const typename Io::S* a, float s, typename Io::S* out, int64_t n) {
+MP_TARGET_AVX512 void binaryWithScalar(const typename Io::S* a, float s, typename Io::S* out, int64_t n) {
   const __m512 y = _mm512_set1_ps(s);
   int64_t i = 0;
   for (; i + 16 <= n; i += 16) {
@@ -82,14 +82,14 @@ void binaryScalarTyped(const void* av, float s, bool scalarFirst, void* outv, in
   else binaryWithScalar<Io, Op, false>(a, s, out, n);
 }
 
-MP_AVX512 inline __m512 signBitFlip(__m512 x) {
+MP_TARGET_AVX512 inline __m512 signBitFlip(__m512 x) {
   return _mm512_castsi512_ps(_mm512_xor_si512(_mm512_castps_si512(x), _mm512_set1_epi32(int(0x80000000u))));
 }
 
 // The formulas of core/unaryMath.h, lane by lane (comparisons ordered, so NaN takes the same
 // branch as the scalar code's).
 template <UnaryOp Op>
-MP_AVX512 inline __m512 unaryLanes(__m512 x, __m512 p0, __m512 p1) {
+MP_TARGET_AVX512 inline __m512 unaryLanes(__m512 x, __m512 p0, __m512 p1) {
   const __m512 zero = _mm512_setzero_ps();
   const __m512 one = _mm512_set1_ps(1.0f);
   if constexpr (Op == UnaryOp::Neg) return signBitFlip(x);
@@ -118,7 +118,7 @@ MP_AVX512 inline __m512 unaryLanes(__m512 x, __m512 p0, __m512 p1) {
 }
 
 template <class Io, UnaryOp Op>
-MP_AVX512 void unaryLoop(const typename Io::S* a, typename Io::S* out, int64_t n, float p0f, float p1f) {
+MP_TARGET_AVX512 void unaryLoop(const typename Io::S* a, typename Io::S* out, int64_t n, float p0f, float p1f) {
   const __m512 p0 = _mm512_set1_ps(p0f), p1 = _mm512_set1_ps(p1f);
   int64_t i = 0;
   for (; i + 16 <= n; i += 16) Io::store(out + i, unaryLanes<Op>(Io::load(a + i), p0, p1));
@@ -135,7 +135,7 @@ __attribute__((noinline)) void applyScalar(UnaryOp op, float* v, int n, float p0
 }
 
 template <class Io>
-MP_AVX512 void unaryConvertAround(UnaryOp op, const typename Io::S* a, typename Io::S* out, int64_t n, float p0, float p1) {
+MP_TARGET_AVX512 void unaryConvertAround(UnaryOp op, const typename Io::S* a, typename Io::S* out, int64_t n, float p0, float p1) {
   alignas(64) float block[16];
   int64_t i = 0;
   for (; i + 16 <= n; i += 16) {
@@ -173,7 +173,7 @@ bool unaryTyped(UnaryOp op, const void* av, void* outv, int64_t n, float p0, flo
 // out[i] = a[i] (op) s as 0/1 bytes. The predicates are the ordered ones except for Ne, so a NaN
 // compares as IEEE (and the scalar loop) says: only != holds.
 template <class Io, int Predicate>
-MP_AVX512 void compareScalarLoop(const void* av, float s, uint8_t* out, int64_t n) {
+MP_TARGET_AVX512 void compareScalarLoop(const void* av, float s, uint8_t* out, int64_t n) {
   const auto* a = static_cast<const typename Io::S*>(av);
   const __m512 y = _mm512_set1_ps(s);
   const __m128i one = _mm_set1_epi8(1);
@@ -186,14 +186,6 @@ MP_AVX512 void compareScalarLoop(const void* av, float s, uint8_t* out, int64_t 
     _mm_mask_storeu_epi8(out + i, m, _mm_maskz_mov_epi8(_mm512_cmp_ps_mask(Io::load(a + i, m), y, Predicate), one));
   }
 }
-
-#define MP_DISPATCH_IO(DTYPE, ...)                            \
-  switch (DTYPE) {                                            \
-    case DType::Float32: { using Io = F32Io; __VA_ARGS__; }   \
-    case DType::Float16: { using Io = F16Io; __VA_ARGS__; }   \
-    case DType::BFloat16: { using Io = Bf16Io; __VA_ARGS__; } \
-    default: return false;                                    \
-  }
 
 #define MP_SWITCH_VECTOR_BINARY(op, BODY)                   \
   switch (op) {                                             \

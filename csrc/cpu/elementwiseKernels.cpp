@@ -238,12 +238,7 @@ void compareScalar(CompareOp op, DType dtype, const void* a, double scalar, void
 }
 
 void stridedCopy(DType dtype, const void* src, void* dst, const BroadcastGeometry& g) {
-  switch (elementSize(dtype)) {
-    case 1: stridedCopyTyped<uint8_t>(src, dst, g); break;
-    case 2: stridedCopyTyped<uint16_t>(src, dst, g); break;
-    case 4: stridedCopyTyped<uint32_t>(src, dst, g); break;
-    default: stridedCopyTyped<uint64_t>(src, dst, g); break;
-  }
+  MP_DISPATCH_WIDTH(dtype, stridedCopyTyped<Bits>(src, dst, g));
 }
 
 void fill(DType dtype, void* out, int64_t n, double value) { MP_DISPATCH_DTYPE(dtype, fillTyped<Tag>(out, n, value)); }

@@ -268,21 +268,11 @@ int64_t firstIndexOutOfRange(const int32_t* index, int64_t n, int64_t bound) {
 }
 
 void where(DType dtype, const uint8_t* cond, const void* a, const void* b, void* out, const WhereGeometry& g) {
-  switch (elementSize(dtype)) {
-    case 1: whereTyped<uint8_t>(cond, a, b, out, g); break;
-    case 2: whereTyped<uint16_t>(cond, a, b, out, g); break;
-    case 4: whereTyped<uint32_t>(cond, a, b, out, g); break;
-    default: whereTyped<uint64_t>(cond, a, b, out, g); break;
-  }
+  MP_DISPATCH_WIDTH(dtype, whereTyped<Bits>(cond, a, b, out, g));
 }
 
 void gather(DType dtype, const void* self, const int32_t* index, void* out, const ScatterGeometry& g) {
-  switch (elementSize(dtype)) {
-    case 1: gatherTyped<uint8_t>(self, index, out, g); break;
-    case 2: gatherTyped<uint16_t>(self, index, out, g); break;
-    case 4: gatherTyped<uint32_t>(self, index, out, g); break;
-    default: gatherTyped<uint64_t>(self, index, out, g); break;
-  }
+  MP_DISPATCH_WIDTH(dtype, gatherTyped<Bits>(self, index, out, g));
 }
 
 void scatterAdd(DType dtype, const void* input, const int32_t* index, const void* src, void* out, int64_t selfNumel,

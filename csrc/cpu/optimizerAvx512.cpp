@@ -8,17 +8,17 @@
 namespace mp::simd {
 namespace {
 
-MP_AVX512 inline __m512 negate(__m512 x) {
+MP_TARGET_AVX512 inline __m512 negate(__m512 x) {
   return _mm512_castsi512_ps(_mm512_xor_si512(_mm512_castps_si512(x), _mm512_set1_epi32(int(0x80000000u))));
 }
 
 // Loads 16 lanes (all, or the tail's under mask m) and stores them back the same way.
 template <class Io>
-MP_AVX512 inline __m512 ld(const typename Io::S* p, bool full, __mmask16 m) {
+MP_TARGET_AVX512 inline __m512 ld(const typename Io::S* p, bool full, __mmask16 m) {
   return full ? Io::load(p) : Io::load(p, m);
 }
 template <class Io>
-MP_AVX512 inline void st(typename Io::S* p, __m512 v, bool full, __mmask16 m) {
+MP_TARGET_AVX512 inline void st(typename Io::S* p, __m512 v, bool full, __mmask16 m) {
   if (full) Io::store(p, v);
   else Io::store(p, v, m);
 }
@@ -29,14 +29,14 @@ struct AdamConstants {
   __m512d bc2Sqrt, eps;
 };
 
-MP_AVX512 inline __m256 denomHalf(__m256 second, const AdamConstants& c) {
+MP_TARGET_AVX512 inline __m256 denomHalf(__m256 second, const AdamConstants& c) {
   return _mm512_cvtpd_ps(_mm512_add_pd(_mm512_div_pd(_mm512_sqrt_pd(_mm512_cvtps_pd(second)), c.bc2Sqrt), c.eps));
 }
 
 // adamUpdate<float>. Its denominator is ::sqrt(second) / biasCorrection2Sqrt + eps, where ::sqrt
 // is the C library's double sqrt, so that expression runs in double and is rounded to float once.
 template <class Io>
-MP_AVX512 void adamBlock(typename Io::S* p, const typename Io::S* g, typename Io::S* m, typename Io::S* v,
+MP_TARGET_AVX512 void adamBlock(typename Io::S* p, const typename Io::S* g, typename Io::S* m, typename Io::S* v,
                          typename Io::S* vmax, bool full, __mmask16 mask, const AdamConstants& c, const AdamOptions& o) {
   __m512 param = ld<Io>(p, full, mask);
   __m512 grad = _mm512_div_ps(ld<Io>(g, full, mask), c.gradScale);
@@ -67,7 +67,7 @@ MP_AVX512 void adamBlock(typename Io::S* p, const typename Io::S* g, typename Io
 }
 
 template <class Io>
-MP_AVX512 void adamTyped(void* pv, const void* gv, void* mv, void* vv, void* vmaxv, int64_t n, float gradScale,
+MP_TARGET_AVX512 void adamTyped(void* pv, const void* gv, void* mv, void* vv, void* vmaxv, int64_t n, float gradScale,
                          const AdamOptions& o, const AdamStepFactors<float>& f) {
   using S = typename Io::S;
   auto* p = static_cast<S*>(pv);
@@ -93,7 +93,7 @@ MP_AVX512 void adamTyped(void* pv, const void* gv, void* mv, void* vv, void* vma
 
 // sgdUpdate<float>, 16 lanes.
 template <class Io>
-MP_AVX512 void sgdTyped(void* pv, const void* gv, void* bv, int64_t n, float gradScale, bool first, const SgdOptions& o) {
+MP_TARGET_AVX512 void sgdTyped(void* pv, const void* gv, void* bv, int64_t n, float gradScale, bool first, const SgdOptions& o) {
   using S = typename Io::S;
   auto* p = static_cast<S*>(pv);
   const auto* g = static_cast<const S*>(gv);
@@ -120,7 +120,7 @@ MP_AVX512 void sgdTyped(void* pv, const void* gv, void* bv, int64_t n, float gra
 }
 
 template <class Io>
-MP_AVX512 bool unscaleTyped(void* xv, int64_t n, float inv, bool multiply) {
+MP_TARGET_AVX512 bool unscaleTyped(void* xv, int64_t n, float inv, bool multiply) {
   auto* x = static_cast<typename Io::S*>(xv);
   const __m512 s = _mm512_set1_ps(inv), zero = _mm512_setzero_ps();
   __mmask16 bad = 0;
@@ -136,14 +136,6 @@ MP_AVX512 bool unscaleTyped(void* xv, int64_t n, float inv, bool multiply) {
 }
 
 }  // namespace
-
-#define MP_DISPATCH_IO(DTYPE, ...)                            \
-  switch (DTYPE) {                                            \
-    case DType::Float32: { using Io = F32Io; __VA_ARGS__; }   \
-    case DType::Float16: { using Io = F16Io; __VA_ARGS__; }   \
-    case DType::BFloat16: { using Io = Bf16Io; __VA_ARGS__; } \
-    default: return false;                                    \
-  }
 
 bool adamRangeAvx512(DType dtype, void* param, const void* grad, void* expAvg, void* expAvgSq, void* maxExpAvgSq,
                      int64_t n, float gradScale, const AdamOptions& o, const AdamStepFactors<float>& f) {

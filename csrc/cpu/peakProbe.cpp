@@ -8,8 +8,7 @@
 #include <chrono>
 
 #include "cpuFeatures.h"
-
-#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"  // GCC 12's AVX-512 intrinsic headers
+#include "simdTarget.h"
 
 namespace mp::cpu {
 namespace {
@@ -17,7 +16,7 @@ namespace {
 constexpr int kChains = 24;
 
 // Values stay small and normal (no denormal slow paths): 1 + 1e-7 per step.
-__attribute__((target("avx512f,fma"), noinline)) float fma512(int64_t iterations) {
+MP_TARGET_AVX512_FMA __attribute__((noinline)) float fma512(int64_t iterations) {
   __m512 acc[kChains];
   for (int i = 0; i < kChains; ++i) acc[i] = _mm512_set1_ps(float(i));
   const __m512 x = _mm512_set1_ps(1.0f), y = _mm512_set1_ps(1e-7f);
@@ -32,7 +31,7 @@ __attribute__((target("avx512f,fma"), noinline)) float fma512(int64_t iterations
   return v[0] + v[15];
 }
 
-__attribute__((target("avx2,fma"), noinline)) float fma256(int64_t iterations) {
+MP_TARGET_AVX2_FMA __attribute__((noinline)) float fma256(int64_t iterations) {
   // 12 chains: ymm has 16 registers; 12 still covers 4 cycles x 2 pipes.
   __m256 acc[12];
   for (int i = 0; i < 12; ++i) acc[i] = _mm256_set1_ps(float(i));
@@ -48,7 +47,7 @@ __attribute__((target("avx2,fma"), noinline)) float fma256(int64_t iterations) {
   return v[0] + v[7];
 }
 
-__attribute__((target("avx512f,avx512bf16"), noinline)) float dpbf16(int64_t iterations) {
+MP_TARGET_AVX512BF16 __attribute__((noinline)) float dpbf16(int64_t iterations) {
   __m512 acc[kChains];
   for (int i = 0; i < kChains; ++i) acc[i] = _mm512_set1_ps(float(i));
   // bf16 0x3400 = 2^-23 * ... small positive values: products ~1e-7, sums stay normal.

@@ -2,10 +2,13 @@
 #pragma once
 #include <cstdint>
 
+#include "../core/enumTable.h"
+
 namespace mp::cpu {
 
-enum class PeakKind : int32_t { Fma512 = 0, Dpbf16 = 1, Fma256 = 2 };
-inline bool isValidPeakKind(int32_t v) { return v >= 0 && v <= 2; }
+// zmm FMA, zmm VDPBF16PS, ymm FMA.
+#define MP_PEAK_KINDS(X) X(Fma512, "fma512") X(Dpbf16, "dpbf16") X(Fma256, "fma256")
+MP_DEFINE_ENUM(PeakKind, MP_PEAK_KINDS)
 
 // GFLOP/s of `iterations` rounds of 24 independent register-only FMAs (zmm or ymm) or VDPBF16PS
 // on the calling thread; 0 when the CPU lacks the instructions.

@@ -13,7 +13,7 @@ namespace {
 
 // 16 double lanes as two zmm: lanes[l] += x[i + l], the portable sumContiguous's order.
 template <class Io>
-MP_AVX512 double sumTyped(const typename Io::S* x, int64_t n) {
+MP_TARGET_AVX512 double sumTyped(const typename Io::S* x, int64_t n) {
   __m512d lo = _mm512_setzero_pd(), hi = _mm512_setzero_pd();
   int64_t i = 0;
   for (; i + 16 <= n; i += 16) {
@@ -35,21 +35,21 @@ MP_AVX512 double sumTyped(const typename Io::S* x, int64_t n) {
 }
 
 // The two float32 halves of v as doubles.
-MP_AVX512 inline __m512d lowHalf(__m512 v) { return _mm512_cvtps_pd(_mm512_castps512_ps256(v)); }
-MP_AVX512 inline __m512d highHalf(__m512 v) {
+MP_TARGET_AVX512 inline __m512d lowHalf(__m512 v) { return _mm512_cvtps_pd(_mm512_castps512_ps256(v)); }
+MP_TARGET_AVX512 inline __m512d highHalf(__m512 v) {
   return _mm512_cvtps_pd(_mm256_castpd_ps(_mm512_extractf64x4_pd(_mm512_castps_pd(v), 1)));
 }
 
 // double -> float32 rounded to odd: truncated, with the last bit set when inexact. Rounding that
 // to a 16-bit format (fewer than 22 significant bits) gives the correctly rounded double value.
-MP_AVX512 inline __m256 toFloatOdd(__m512d v) {
+MP_TARGET_AVX512 inline __m256 toFloatOdd(__m512d v) {
   const __m256 t = _mm512_cvt_roundpd_ps(v, _MM_FROUND_TO_ZERO | _MM_FROUND_NO_EXC);
   const __mmask8 inexact = _mm512_cmp_pd_mask(_mm512_cvtps_pd(t), v, _CMP_NEQ_OQ);
   return _mm256_castsi256_ps(_mm256_mask_or_epi32(_mm256_castps_si256(t), inexact, _mm256_castps_si256(t), _mm256_set1_epi32(1)));
 }
 
 template <class Io>
-MP_AVX512 inline __m512 narrowFromDouble(__m512d lo, __m512d hi) {
+MP_TARGET_AVX512 inline __m512 narrowFromDouble(__m512d lo, __m512d hi) {
   __m256 a, b;
   if constexpr (std::is_same_v<Io, F32Io>) {
     a = _mm512_cvtpd_ps(lo);
@@ -62,7 +62,7 @@ MP_AVX512 inline __m512 narrowFromDouble(__m512d lo, __m512d hi) {
 }
 
 template <class Io>
-MP_AVX512 bool softmaxTyped(const typename Io::S* x, typename Io::S* y, int64_t n, bool log) {
+MP_TARGET_AVX512 bool softmaxTyped(const typename Io::S* x, typename Io::S* y, int64_t n, bool log) {
   __m512 mx = _mm512_set1_ps(-INFINITY);
   __mmask16 nan = 0;
   int64_t i = 0;
@@ -102,14 +102,6 @@ MP_AVX512 bool softmaxTyped(const typename Io::S* x, typename Io::S* y, int64_t 
   }
   return true;
 }
-
-#define MP_DISPATCH_IO(DTYPE, ...)                            \
-  switch (DTYPE) {                                            \
-    case DType::Float32: { using Io = F32Io; __VA_ARGS__; }   \
-    case DType::Float16: { using Io = F16Io; __VA_ARGS__; }   \
-    case DType::BFloat16: { using Io = Bf16Io; __VA_ARGS__; } \
-    default: return false;                                    \
-  }
 
 }  // namespace
 

@@ -9,7 +9,7 @@
 
 namespace mp::simd {
 
-MP_AVX512 inline __m512 expLanes(__m512 x) {
+MP_TARGET_AVX512 inline __m512 expLanes(__m512 x) {
   // Clamp first so +-Inf and huge inputs leave a finite reduced argument; min/max return their
   // second operand when either is NaN, so NaN passes through.
   x = _mm512_min_ps(_mm512_set1_ps(89.0f), x);
@@ -31,7 +31,7 @@ MP_AVX512 inline __m512 expLanes(__m512 x) {
 
 // exp in double: reduction by ln2 as above, then the Taylor series to r^13 (|r| <= ln2 / 2, so the
 // truncation is below 2^-60 relative).
-MP_AVX512 inline __m512d expLanesPd(__m512d x) {
+MP_TARGET_AVX512 inline __m512d expLanesPd(__m512d x) {
   x = _mm512_min_pd(_mm512_set1_pd(710.0), x);
   x = _mm512_max_pd(_mm512_set1_pd(-746.0), x);
   const __m512d n = _mm512_roundscale_pd(_mm512_mul_pd(x, _mm512_set1_pd(1.4426950408889634)), _MM_FROUND_TO_NEAREST_INT);

@@ -8,7 +8,7 @@ namespace {
 
 template <class S, class D>
 __global__ void castKernel(const typename S::Storage* src, typename D::Storage* dst, int64_t n) {
-  for (int64_t i = blockIdx.x * int64_t(blockDim.x) + threadIdx.x; i < n; i += int64_t(gridDim.x) * blockDim.x) {
+  MP_GRID_LOOP(i, n) {
     dst[i] = D::fromDouble(S::toDouble(src[i]));
   }
 }
@@ -16,13 +16,13 @@ __global__ void castKernel(const typename S::Storage* src, typename D::Storage* 
 // float32 <-> 16-bit without going through double (double is slow on many GPUs).
 template <class Half>
 __global__ void fromFloatKernel(const float* src, uint16_t* dst, int64_t n) {
-  for (int64_t i = blockIdx.x * int64_t(blockDim.x) + threadIdx.x; i < n; i += int64_t(gridDim.x) * blockDim.x) {
+  MP_GRID_LOOP(i, n) {
     dst[i] = Half::store(src[i]);
   }
 }
 template <class Half>
 __global__ void toFloatKernel(const uint16_t* src, float* dst, int64_t n) {
-  for (int64_t i = blockIdx.x * int64_t(blockDim.x) + threadIdx.x; i < n; i += int64_t(gridDim.x) * blockDim.x) {
+  MP_GRID_LOOP(i, n) {
     dst[i] = Half::load(src[i]);
   }
 }

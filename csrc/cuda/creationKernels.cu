@@ -7,9 +7,6 @@
 namespace mp::cuda {
 namespace {
 
-#define MP_GRID_LOOP(i, n) \
-  for (int64_t i = blockIdx.x * int64_t(blockDim.x) + threadIdx.x; i < (n); i += int64_t(gridDim.x) * blockDim.x)
-
 template <class Tag>
 __global__ void randomKernel(typename Tag::Storage* out, int64_t n, RandomKind kind, RandomState state, double a,
                              double b) {

@@ -28,4 +28,8 @@ inline unsigned blocksFor(int64_t n) {
   return unsigned(b < 65535 * 16 ? (b > 0 ? b : 1) : 65535 * 16);
 }
 
+// A grid-stride loop over [0, n): blocksFor caps the grid, so a thread may take several indices.
+#define MP_GRID_LOOP(i, n) \
+  for (int64_t i = blockIdx.x * int64_t(blockDim.x) + threadIdx.x; i < (n); i += int64_t(gridDim.x) * blockDim.x)
+
 }  // namespace mp::cuda

@@ -8,9 +8,6 @@
 namespace mp::cuda {
 namespace {
 
-#define MP_GRID_LOOP(i, n) \
-  for (int64_t i = blockIdx.x * int64_t(blockDim.x) + threadIdx.x; i < (n); i += int64_t(gridDim.x) * blockDim.x)
-
 template <class Tag, BinaryOp Op>
 __global__ void binaryKernel(const typename Tag::Storage* a, const typename Tag::Storage* b,
                              typename Tag::Storage* out, BroadcastGeometry g, int64_t n) {
@@ -151,12 +148,7 @@ void compareScalar(int device, CompareOp op, DType dtype, const void* a, double 
 
 void stridedCopy(int device, DType dtype, const void* src, void* dst, const BroadcastGeometry& g) {
   cudaStream_t stream = enter(device);
-  switch (elementSize(dtype)) {
-    case 1: launchStridedCopy<uint8_t>(stream, src, dst, g); break;
-    case 2: launchStridedCopy<uint16_t>(stream, src, dst, g); break;
-    case 4: launchStridedCopy<uint32_t>(stream, src, dst, g); break;
-    default: launchStridedCopy<unsigned long long>(stream, src, dst, g); break;
-  }
+  MP_DISPATCH_WIDTH(dtype, launchStridedCopy<Bits>(stream, src, dst, g));
   check(cudaGetLastError(), "strided copy kernel launch");
 }
 

@@ -13,18 +13,6 @@
 namespace mp::cuda {
 namespace {
 
-#define MP_GRID_LOOP(i, n) \
-  for (int64_t i = blockIdx.x * int64_t(blockDim.x) + threadIdx.x; i < (n); i += int64_t(gridDim.x) * blockDim.x)
-
-// Runs BODY with `Bits` bound to an unsigned type of the dtype's element width.
-#define MP_DISPATCH_WIDTH(DTYPE, ...)                                 \
-  switch (elementSize(DTYPE)) {                                       \
-    case 1: { using Bits = uint8_t; __VA_ARGS__; break; }             \
-    case 2: { using Bits = uint16_t; __VA_ARGS__; break; }            \
-    case 4: { using Bits = uint32_t; __VA_ARGS__; break; }            \
-    default: { using Bits = unsigned long long; __VA_ARGS__; break; } \
-  }
-
 template <class Bits>
 __global__ void whereKernel(const uint8_t* cond, const Bits* a, const Bits* b, Bits* out, WhereGeometry g, int64_t n) {
   MP_GRID_LOOP(i, n) {

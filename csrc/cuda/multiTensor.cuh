@@ -38,7 +38,6 @@ void forEachBatch(const TensorLists& t, const Launch& launch) {
   }
 }
 
-#define MP_TENSOR_LOOP(k, b) \
-  for (int64_t k = blockIdx.x * int64_t(blockDim.x) + threadIdx.x; k < (b).numel[blockIdx.y]; k += int64_t(gridDim.x) * blockDim.x)
+#define MP_TENSOR_LOOP(k, b) MP_GRID_LOOP(k, (b).numel[blockIdx.y])
 
 }  // namespace mp::cuda

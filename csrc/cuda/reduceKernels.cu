@@ -34,8 +34,7 @@ __global__ void reduceContiguous(const typename In::Storage* in, typename Out::S
 template <class In, class Out>
 __global__ void reduceStrided(const typename In::Storage* in, typename Out::Storage* out, int64_t outer, int64_t size,
                               int64_t inner, bool mean) {
-  for (int64_t t = blockIdx.x * int64_t(blockDim.x) + threadIdx.x; t < outer * inner;
-       t += int64_t(gridDim.x) * blockDim.x) {
+  MP_GRID_LOOP(t, outer * inner) {
     const int64_t o = t / inner, i = t % inner;
     Wide<In> acc = 0;
     for (int64_t r = 0; r < size; ++r) acc += Wide<In>(In::load(in[(o * size + r) * inner + i]));
@@ -64,8 +63,7 @@ void launchFrom(cudaStream_t stream, const void* in, DType outType, void* out, i
 template <class In, class Out>
 __global__ void reduceAlongKernel(ReduceKind kind, const typename In::Storage* in, typename Out::Storage* out,
                                   int64_t outer, int64_t size, int64_t inner, double p0) {
-  for (int64_t t = blockIdx.x * int64_t(blockDim.x) + threadIdx.x; t < outer * inner;
-       t += int64_t(gridDim.x) * blockDim.x) {
+  MP_GRID_LOOP(t, outer * inner) {
     out[t] = Out::fromDouble(reduceColumn<In>(kind, in + (t / inner) * size * inner + t % inner, size, inner, p0));
   }
 }
@@ -81,8 +79,7 @@ void launchAlongFrom(cudaStream_t stream, ReduceKind kind, const void* in, DType
 template <class Tag>
 __global__ void softmaxKernel(bool log, const typename Tag::Storage* in, typename Tag::Storage* out, int64_t outer,
                               int64_t size, int64_t inner) {
-  for (int64_t t = blockIdx.x * int64_t(blockDim.x) + threadIdx.x; t < outer * inner;
-       t += int64_t(gridDim.x) * blockDim.x) {
+  MP_GRID_LOOP(t, outer * inner) {
     const int64_t base = (t / inner) * size * inner + t % inner;
     softmaxColumn<Tag>(in + base, out + base, size, inner, log);
   }

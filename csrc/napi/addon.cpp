@@ -66,6 +66,7 @@ Napi::Object init(Napi::Env env, Napi::Object exports) {
   registerIndexingBindings(env, exports);
   registerOptimizerBindings(env, exports, test);
   registerAmpBindings(env, exports, test);
+  registerEnumBindings(env, exports);
   registerTestBindings(env, test);
   exports.Set("_test", test);
   return exports;

@@ -5,6 +5,7 @@
 import { dtypeCode, promoteTypes, promoteWithScalar } from '../dtype';
 import { argTypeError } from '../errors';
 import { native } from '../native';
+import { nativeTable } from '../nativeTable';
 import { broadcastShapes, broadcastStrides } from '../shape';
 import { Tensor } from '../tensor';
 import type { Operand } from './elementwise';
@@ -12,8 +13,9 @@ import { defineOp } from './registry';
 import { operand, strided } from './nativeOperands';
 import { checkTensor, newResult, requireSameDevice, withDtype } from './operands';
 
-const codes = { eq: 0, ne: 1, lt: 2, le: 3, gt: 4, ge: 5 } as const;
-type CompareName = keyof typeof codes;
+const compareNames = ['eq', 'ne', 'lt', 'le', 'gt', 'ge'] as const;
+type CompareName = (typeof compareNames)[number];
+const codes = nativeTable('compareOp', compareNames);
 
 function compare(name: CompareName, input: Tensor, other: Operand): Tensor {
   const a = checkTensor(name, 'input', input);

@@ -5,6 +5,7 @@
 import { canCast, dtypeCode, isFloatingPoint, promoteTypes, promoteWithScalar, type DType } from '../dtype';
 import { argTypeError, MixprecError, MixprecTypeError } from '../errors';
 import { native } from '../native';
+import { nativeTable } from '../nativeTable';
 import { broadcastShapes, broadcastStrides, sameShape } from '../shape';
 import { Tensor } from '../tensor';
 import { sumToShape } from './gradUtils';
@@ -15,8 +16,9 @@ import { checkInPlace, defineOp, type BackwardContext, type OpDef } from './regi
 /** A tensor or a JS scalar operand. */
 export type Operand = Tensor | number | boolean;
 
-type BinaryName = 'add' | 'sub' | 'mul' | 'div' | 'pow' | 'maximum' | 'minimum';
-const opCodes: Record<BinaryName, number> = { add: 0, sub: 1, mul: 2, div: 3, pow: 4, maximum: 5, minimum: 6 };
+const binaryNames = ['add', 'sub', 'mul', 'div', 'pow', 'maximum', 'minimum'] as const;
+type BinaryName = (typeof binaryNames)[number];
+const opCodes = nativeTable('binaryOp', binaryNames);
 
 function isScalar(v: unknown): v is number | boolean {
   return typeof v === 'number' || typeof v === 'boolean';

@@ -5,6 +5,7 @@
 import { dtypeCode, isFloatingPoint, type DType } from '../dtype';
 import { argTypeError, MixprecRangeError, MixprecTypeError } from '../errors';
 import { native } from '../native';
+import { nativeTable } from '../nativeTable';
 import { resolveOptions } from '../options';
 import { normalizeDim, numelOf } from '../shape';
 import { Tensor } from '../tensor';
@@ -40,8 +41,9 @@ export interface VarOptions extends DimOptions {
   correction?: number;
 }
 
-const kinds = { prod: 0, max: 1, min: 2, argmax: 3, argmin: 4, logsumexp: 5, var: 6, std: 7 } as const;
-type Kind = keyof typeof kinds;
+const kindNames = ['prod', 'max', 'min', 'argmax', 'argmin', 'logsumexp', 'var', 'std'] as const;
+type Kind = (typeof kindNames)[number];
+const kinds = nativeTable('reduceKind', kindNames);
 
 interface Axis {
   outer: number;

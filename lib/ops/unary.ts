@@ -6,19 +6,20 @@
 import { dtypeCode, isFloatingPoint, type DType } from '../dtype';
 import { argTypeError, MixprecTypeError } from '../errors';
 import { native } from '../native';
+import { nativeTable } from '../nativeTable';
 import { Tensor } from '../tensor';
 import { numberArg } from '../validate';
 import { checkTensor, newResult, withDtype } from './operands';
 import type { OpAutocastDecl } from '../autocast/policy';
 import { defineOp } from './registry';
 
-/** Native op codes (csrc/core/kernelArgs.h UnaryOp). */
-const codes = {
-  neg: 0, abs: 1, exp: 2, log: 3, log1p: 4, expm1: 5, sqrt: 6, rsqrt: 7, reciprocal: 8, sin: 9, cos: 10, tanh: 11,
-  sigmoid: 12, relu: 13, leakyRelu: 14, elu: 15, gelu: 16, geluTanh: 17, silu: 18, softplus: 19, clamp: 20,
-  erf: 22, sign: 23,
-} as const;
-type UnaryName = keyof typeof codes;
+// powScalar has a native code but no op here (pow with a scalar exponent is binaryScalar).
+const unaryNames = [
+  'neg', 'abs', 'exp', 'log', 'log1p', 'expm1', 'sqrt', 'rsqrt', 'reciprocal', 'sin', 'cos', 'tanh', 'sigmoid', 'relu',
+  'leakyRelu', 'elu', 'gelu', 'geluTanh', 'silu', 'softplus', 'clamp', 'powScalar', 'erf', 'sign',
+] as const;
+type UnaryName = (typeof unaryNames)[number];
+const codes = nativeTable('unaryOp', unaryNames);
 
 /** Ops that keep integer dtypes; the others compute integers as float32. */
 const integerOps = new Set<UnaryName>(['neg', 'abs', 'relu', 'clamp', 'sign']);

@@ -4,16 +4,15 @@
 #include <immintrin.h>
 
 #include "../castSimd.h"
+#include "../simdTarget.h"
 #include "gemm.h"
-
-#define MP_TARGET __attribute__((target("avx2,fma")))
 
 namespace mp::cpu::gemm {
 namespace {
 
 constexpr int kMr = 6, kNr = 16;
 
-MP_TARGET void kernel(int64_t kc, const void* av, const void* bv, const TileOut& t, int mr, int nr) {
+MP_TARGET_AVX2_FMA void kernel(int64_t kc, const void* av, const void* bv, const TileOut& t, int mr, int nr) {
   const float* a = static_cast<const float*>(av);
   const float* b = static_cast<const float*>(bv);
   __m256 acc[kMr][2];

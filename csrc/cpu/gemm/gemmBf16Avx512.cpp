@@ -13,16 +13,12 @@
 #include "gemmPack.h"
 #include "gemmTileAvx512.h"
 
-#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"  // GCC 12's AVX-512 intrinsic headers
-
-#define MP_TARGET __attribute__((target("avx512f,avx512bw,avx512vl,avx512bf16")))
-
 namespace mp::cpu::gemm {
 namespace {
 
 constexpr int kMr = 12, kNr = 32;
 
-MP_TARGET void kernel(int64_t kc, const void* av, const void* bv, const TileOut& t, int mr, int nr) {
+MP_TARGET_AVX512BF16 void kernel(int64_t kc, const void* av, const void* bv, const TileOut& t, int mr, int nr) {
   const uint32_t* a = static_cast<const uint32_t*>(av);
   const uint16_t* b = static_cast<const uint16_t*>(bv);
   const int64_t kp = (kc + 1) / 2;
@@ -48,7 +44,7 @@ MP_TARGET void kernel(int64_t kc, const void* av, const void* bv, const TileOut&
 // Row-major B (the usual forward layout): rows k and k + 1 are each 32 contiguous bf16, so one
 // panel row pair is two loads and two word permutes that interleave them; masked loads give the
 // zero padding of the last panel and of an odd k.
-MP_TARGET void packRowMajorB(const uint16_t* src, int64_t rowStride, int64_t kc, int64_t nc, uint16_t* dst) {
+MP_TARGET_AVX512BF16 void packRowMajorB(const uint16_t* src, int64_t rowStride, int64_t kc, int64_t nc, uint16_t* dst) {
   alignas(64) static const uint16_t lo[32] = {0, 32, 1, 33, 2, 34, 3, 35, 4, 36, 5, 37, 6, 38, 7, 39,
                                               8, 40, 9, 41, 10, 42, 11, 43, 12, 44, 13, 45, 14, 46, 15, 47};
   alignas(64) static const uint16_t hi[32] = {16, 48, 17, 49, 18, 50, 19, 51, 20, 52, 21, 53, 22, 54, 23, 55,

@@ -8,16 +8,12 @@
 #include "gemmPack.h"
 #include "gemmTileAvx512.h"
 
-#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"  // GCC 12's AVX-512 intrinsic headers
-
-#define MP_TARGET __attribute__((target("avx512f,avx512bw,avx512vl,fma")))
-
 namespace mp::cpu::gemm {
 namespace {
 
 constexpr int kMr = 12, kNr = 32;
 
-MP_TARGET void kernel(int64_t kc, const void* av, const void* bv, const TileOut& t, int mr, int nr) {
+MP_TARGET_AVX512_FMA void kernel(int64_t kc, const void* av, const void* bv, const TileOut& t, int mr, int nr) {
   const float* a = static_cast<const float*>(av);
   const float* b = static_cast<const float*>(bv);
   __m512 acc[kMr][2];

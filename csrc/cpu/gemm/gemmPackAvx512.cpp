@@ -8,11 +8,8 @@
 
 #include <algorithm>
 
+#include "../simdTarget.h"
 #include "gemmPack.h"
-
-#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"  // GCC 12's AVX-512 intrinsic headers
-
-#define MP_TARGET __attribute__((target("avx512f,avx512bw,avx512vl")))
 
 namespace mp::cpu::gemm {
 namespace {
@@ -20,7 +17,7 @@ namespace {
 // dst[c * R + r] = r < rows ? src[r * ld + c] : 0 for c in [0, cols): the rows past `rows` are the
 // zero padding of a partial panel.
 template <int R>
-MP_TARGET void transposeRows(const uint32_t* src, int64_t ld, int rows, int64_t cols, uint32_t* dst) {
+MP_TARGET_AVX512 void transposeRows(const uint32_t* src, int64_t ld, int rows, int64_t cols, uint32_t* dst) {
   for (int64_t c0 = 0; c0 < cols; c0 += 16) {
     const int64_t width = std::min<int64_t>(16, cols - c0);
     const __mmask16 mask = width == 16 ? __mmask16(0xffff) : __mmask16((1u << width) - 1);

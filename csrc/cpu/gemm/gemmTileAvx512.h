@@ -10,7 +10,7 @@
 #include "../simdIoAvx512.h"
 #include "gemm.h"
 
-#define MP_TILE_TARGET __attribute__((target("avx512f,avx512bw,avx512vl"), always_inline)) inline
+#define MP_TILE_TARGET MP_TARGET_AVX512 __attribute__((always_inline)) inline
 
 namespace mp::cpu::gemm {
 
