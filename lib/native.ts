@@ -1,6 +1,6 @@
 /**
- * Loads the native addon and declares what it exports. Only the tensor and memory layers call
- * it; everything above goes through them.
+ * Loads the native addon and declares what it exports. Only the bottom layer (lib/*.ts)
+ * and lib/ops call it; everything above goes through their typed wrappers (test/layers.test.ts).
  */
 import * as path from 'node:path';
 

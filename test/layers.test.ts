@@ -67,3 +67,17 @@ test('the check reports upward and sideways imports', () => {
   ]);
   expect(upwardImports(graph)).toEqual(['ops/matmul.ts → amp/autocast', 'nn/linear.ts → optim/sgd', 'tensor.ts → ops/install']);
 });
+
+/** Files that import the addon's module but sit above the layers that own its wrappers. */
+function nativeImportersAboveOps(graph: Map<string, string[]>): string[] {
+  const ops = rankOf('ops');
+  return [...graph].filter(([file, targets]) => targets.includes('native') && rankOf(folderOf(file)) > ops).map(([file]) => file);
+}
+
+test('only lib/*.ts and lib/ops call the addon; the layers above go through their typed wrappers', () => {
+  const graph = libGraph();
+  expect(graph.get('ops/multiTensor.ts')).toContain('native');
+  expect(nativeImportersAboveOps(graph)).toEqual([]);
+  const optimizerCallingNative = new Map([['optim/sgd.ts', importsOf('optim/sgd.ts', "import { native } from '../native';")]]);
+  expect(nativeImportersAboveOps(optimizerCallingNative)).toEqual(['optim/sgd.ts']);
+});
