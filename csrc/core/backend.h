@@ -1,6 +1,7 @@
 // The one interface every device type implements. The operations are listed once, in
-// MP_BACKEND_OPS, and the abstract class, each concrete backend's declarations and the
-// unavailable backend are all generated from that list, so a backend missing an operation does
+// MP_BACKEND_DEVICE_OPS and MP_BACKEND_KERNELS, and the abstract class, each concrete backend's
+// declarations, the CPU and CUDA kernels' declarations, the kernel forwarders and the
+// unavailable backend are all generated from those lists, so a backend missing an operation does
 // not build. Bindings pick a backend with backendFor() and never name a device type's kernels.
 #pragma once
 #include <cstddef>
@@ -31,9 +32,10 @@ struct Device {
 // 'cpu' / 'cuda', as the JS side names device types.
 const char* deviceTypeName(DeviceType type);
 
-// X(returnType, name, (parameters), (arguments)). `device` is the index within the backend's type.
-// Every operation here raises ERR_CUDA_UNAVAILABLE-style errors on an unavailable backend.
-#define MP_BACKEND_OPS(X)                                                                                              \
+// The device and memory operations, which each backend writes by hand:
+// X(returnType, name, (parameters), (arguments)), `device` being the index within the backend's
+// type. These and the kernels raise ERR_CUDA_UNAVAILABLE-style errors on an unavailable backend.
+#define MP_BACKEND_DEVICE_OPS(X)                                                                                       \
   X(void, requireDevice, (int device), (device))                                                                       \
   X(int, computeCapability, (int device), (device))                                                                    \
   X(void*, allocate, (int device, size_t bytes, bool zeroed), (device, bytes, zeroed))                                \
@@ -41,91 +43,110 @@ const char* deviceTypeName(DeviceType type);
   X(void, copyDeviceToHost, (int device, void* dst, const void* src, size_t bytes), (device, dst, src, bytes))        \
   X(void, copyDeviceToDevice, (int dstDevice, void* dst, int srcDevice, const void* src, size_t bytes),                \
     (dstDevice, dst, srcDevice, src, bytes))                                                                           \
-  X(void, synchronize, (int device), (device))                                                                         \
-  X(void, cast, (int device, const void* src, DType srcType, void* dst, DType dstType, int64_t n),                     \
-    (device, src, srcType, dst, dstType, n))                                                                           \
-  X(void, binary,                                                                                                      \
-    (int device, BinaryOp op, DType dtype, const void* a, const void* b, void* out, const BroadcastGeometry& g),        \
-    (device, op, dtype, a, b, out, g))                                                                                 \
-  X(void, binaryScalar,                                                                                                \
-    (int device, BinaryOp op, DType dtype, const void* a, double scalar, bool scalarFirst, void* out, int64_t n),      \
-    (device, op, dtype, a, scalar, scalarFirst, out, n))                                                               \
-  X(void, unary, (int device, UnaryOp op, DType dtype, const void* a, void* out, int64_t n, double p0, double p1),     \
-    (device, op, dtype, a, out, n, p0, p1))                                                                            \
-  X(void, compare,                                                                                                     \
-    (int device, CompareOp op, DType dtype, const void* a, const void* b, void* out, const BroadcastGeometry& g),       \
-    (device, op, dtype, a, b, out, g))                                                                                 \
-  X(void, compareScalar, (int device, CompareOp op, DType dtype, const void* a, double scalar, void* out, int64_t n),   \
-    (device, op, dtype, a, scalar, out, n))                                                                            \
-  X(void, stridedCopy, (int device, DType dtype, const void* src, void* dst, const BroadcastGeometry& g),              \
-    (device, dtype, src, dst, g))                                                                                      \
-  X(void, fill, (int device, DType dtype, void* out, int64_t n, double value), (device, dtype, out, n, value))         \
-  X(void, reduceSum,                                                                                                   \
-    (int device, DType inType, const void* in, DType outType, void* out, int64_t outer, int64_t size, int64_t inner,  \
-     bool mean),                                                                                                       \
-    (device, inType, in, outType, out, outer, size, inner, mean))                                                      \
-  X(void, reduceAlong,                                                                                                 \
-    (int device, ReduceKind kind, DType inType, const void* in, DType outType, void* out, int64_t outer,              \
-     int64_t size, int64_t inner, double p0),                                                                          \
-    (device, kind, inType, in, outType, out, outer, size, inner, p0))                                                  \
-  X(void, softmax,                                                                                                     \
-    (int device, bool log, DType dtype, const void* in, void* out, int64_t outer, int64_t size, int64_t inner),       \
-    (device, log, dtype, in, out, outer, size, inner))                                                                 \
-  X(void, matmul, (int device, DType dtype, const void* a, const void* b, void* out, const MatmulShape& shape),        \
-    (device, dtype, a, b, out, shape))                                                                                 \
-  X(void, random,                                                                                                      \
-    (int device, RandomKind kind, DType dtype, void* out, int64_t n, const RandomState& state, double a, double b),    \
-    (device, kind, dtype, out, n, state, a, b))                                                                        \
-  X(void, arange, (int device, DType dtype, void* out, int64_t n, double start, double step),                          \
-    (device, dtype, out, n, start, step))                                                                              \
-  X(void, linspace, (int device, DType dtype, void* out, int64_t n, double start, double end),                         \
-    (device, dtype, out, n, start, end))                                                                               \
-  X(void, eye, (int device, DType dtype, void* out, int64_t rows, int64_t cols), (device, dtype, out, rows, cols))     \
-  X(void, where,                                                                                                       \
-    (int device, DType dtype, const uint8_t* cond, const void* a, const void* b, void* out, const WhereGeometry& g),   \
-    (device, dtype, cond, a, b, out, g))                                                                               \
-  X(void, gather,                                                                                                      \
-    (int device, DType dtype, const void* self, const int32_t* index, void* out, const ScatterGeometry& g),            \
-    (device, dtype, self, index, out, g))                                                                              \
-  X(void, scatterAdd,                                                                                                  \
-    (int device, DType dtype, const void* input, const int32_t* index, const void* src, void* out, int64_t selfNumel,  \
-     const ScatterGeometry& g),                                                                                        \
-    (device, dtype, input, index, src, out, selfNumel, g))                                                             \
-  X(void, indexSelect,                                                                                                 \
-    (int device, DType dtype, const void* self, const int32_t* index, void* out, const IndexShape& s),                 \
-    (device, dtype, self, index, out, s))                                                                              \
-  X(void, indexAdd,                                                                                                    \
-    (int device, DType dtype, const void* input, const int32_t* index, const void* source, void* out,                 \
-     const IndexShape& s),                                                                                             \
-    (device, dtype, input, index, source, out, s))                                                                     \
-  X(void, unfold, (int device, DType dtype, const void* in, void* out, const WindowShape& w, double padValue),         \
-    (device, dtype, in, out, w, padValue))                                                                             \
-  X(void, fold, (int device, DType dtype, const void* in, void* out, const WindowShape& w),                            \
-    (device, dtype, in, out, w))                                                                                       \
-  X(void, sgdStep,                                                                                                     \
-    (int device, DType dtype, const TensorLists& t, const float* gradScale, const float* foundInf,                    \
-     const SgdOptions& o),                                                                                             \
-    (device, dtype, t, gradScale, foundInf, o))                                                                        \
-  X(void, adamStep,                                                                                                    \
-    (int device, DType dtype, const TensorLists& t, const float* gradScale, const float* foundInf,                    \
-     const AdamOptions& o),                                                                                            \
-    (device, dtype, t, gradScale, foundInf, o))                                                                        \
-  X(void, multiTensorNorm, (int device, DType dtype, const TensorLists& t, double p, float* out),                      \
-    (device, dtype, t, p, out))                                                                                        \
-  X(void, unscaleAndCheck,                                                                                             \
-    (int device, DType dtype, const TensorLists& t, const float* scale, float* foundInf, float* flags),               \
-    (device, dtype, t, scale, foundInf, flags))                                                                        \
-  X(void, updateScale,                                                                                                 \
-    (int device, float* scale, int32_t* tracker, int32_t* hysteresisLeft, const float* foundInf, int32_t* stats,      \
-     const ScaleUpdateOptions& o),                                                                                     \
-    (device, scale, tracker, hysteresisLeft, foundInf, stats, o))                                                      \
-  X(void, multiTensorScale, (int device, DType dtype, const TensorLists& t, const float* scale),                       \
-    (device, dtype, t, scale))                                                                                         \
-  X(void, multiTensorClamp, (int device, DType dtype, const TensorLists& t, double lo, double hi),                     \
-    (device, dtype, t, lo, hi))
+  X(void, synchronize, (int device), (device))
 
-#define MP_BACKEND_PURE(ret, name, params, args) virtual ret name params = 0;
-#define MP_BACKEND_OVERRIDE(ret, name, params, args) ret name params override;
+// The kernels: X(name, (parameters), (arguments)), without the device, which every backend's
+// method takes first. Each device type defines them in its kernel files, `cpu::name(parameters)`
+// and `cuda::name(int device, parameters)`; their declarations (cpu/cpuKernels.h,
+// cuda/cudaBackend.h), Backend's methods and the forwarders are all generated from this list, so
+// a kernel whose definition does not match its line does not build. The contract every device
+// type keeps (type promotion is decided in TypeScript; 16-bit values compute in float32 or wider
+// and are rounded once when stored):
+// - binary / compare: out = a (op) b broadcast by g (compare writes bool); binaryScalar: out =
+//   a (op) scalar, or scalar (op) a when scalarFirst; compareScalar: the scalar is first rounded
+//   into dtype. unary: p0 / p1 are the op's parameters (core/unaryMath.h); integer dtypes take
+//   integer ops only.
+// - stridedCopy: dst[index . strideB] = src[index . strideA] over g.shape (broadcast, permute,
+//   slice, cat), bit patterns unchanged.
+// - reduceSum / reduceAlong / softmax: input viewed as [outer, size, inner], output [outer, inner]
+//   (softmax: the input's shape and dtype). reduceSum accumulates floats in double and integers
+//   in 64 bits, written as outType (divided by size first with mean); reduceAlong is prod, max,
+//   min, argmax/argmin (int32 indices), logsumexp, var/std (p0 = correction) in double
+//   (core/reduceMath.h), size >= 1 for max..argmin.
+// - matmul: out[batch] = A[batch] (m x k) @ B[batch] (k x n), operands addressed by strides,
+//   batch dims broadcast; accumulates in float32 (16-bit and float32), double (float64) or 64-bit
+//   integers (int32).
+// - random: uniform [a, b), normal (mean a, std b), integer [a, b) with b - a <= 2^32, from the
+//   counter-based Philox generator. arange / linspace / eye compute in double and round once;
+//   linspace is PyTorch's symmetric form (both ends exact).
+// - where: out = cond ? a : b (a bit copy). gather / indexSelect read along g.dim / the middle of
+//   [outer, size, inner]; scatterAdd / indexAdd copy input to out, then add src / source at the
+//   indices. unfold (im2col, padding reads padValue) and fold (col2im, columns over the padding
+//   dropped). Index tensors are int32; the CPU checks them first with firstIndexOutOfRange,
+//   devices that cannot check without a sync skip out-of-range indices (gather and indexSelect
+//   write 0 there).
+// - sgdStep / adamStep: one multi-tensor step over every tensor of one dtype; gradScale (grads
+//   are divided by it) and foundInf (non-zero: change nothing) are float32 device scalars or
+//   nullptr. multiTensorNorm: out = the p-norm (p may be INFINITY) of all of lists[0], float32.
+//   multiTensorScale / multiTensorClamp: lists[0] times *scale / clamped to [lo, hi], in place.
+// - unscaleAndCheck: a non-finite element of lists[0] sets *foundInf (and flags[i] for tensor i,
+//   when flags is given) to 1; values are multiplied by 1 / *scale in place unless scale is
+//   nullptr (check only) or the inverse is exactly 1; never writes 0 (the caller zeroes the
+//   flags). updateScale: GradScaler's scale update (core/ampMath.h).
+#define MP_BACKEND_KERNELS(X)                                                                                          \
+  X(cast, (const void* src, DType srcType, void* dst, DType dstType, int64_t n), (src, srcType, dst, dstType, n))      \
+  X(binary, (BinaryOp op, DType dtype, const void* a, const void* b, void* out, const BroadcastGeometry& g),           \
+    (op, dtype, a, b, out, g))                                                                                         \
+  X(binaryScalar, (BinaryOp op, DType dtype, const void* a, double scalar, bool scalarFirst, void* out, int64_t n),    \
+    (op, dtype, a, scalar, scalarFirst, out, n))                                                                       \
+  X(unary, (UnaryOp op, DType dtype, const void* a, void* out, int64_t n, double p0, double p1),                       \
+    (op, dtype, a, out, n, p0, p1))                                                                                    \
+  X(compare, (CompareOp op, DType dtype, const void* a, const void* b, void* out, const BroadcastGeometry& g),         \
+    (op, dtype, a, b, out, g))                                                                                         \
+  X(compareScalar, (CompareOp op, DType dtype, const void* a, double scalar, void* out, int64_t n),                    \
+    (op, dtype, a, scalar, out, n))                                                                                    \
+  X(stridedCopy, (DType dtype, const void* src, void* dst, const BroadcastGeometry& g), (dtype, src, dst, g))          \
+  X(fill, (DType dtype, void* out, int64_t n, double value), (dtype, out, n, value))                                   \
+  X(reduceSum, (DType inType, const void* in, DType outType, void* out, int64_t outer, int64_t size,                   \
+    int64_t inner, bool mean),                                                                                         \
+    (inType, in, outType, out, outer, size, inner, mean))                                                              \
+  X(reduceAlong, (ReduceKind kind, DType inType, const void* in, DType outType, void* out, int64_t outer,              \
+    int64_t size, int64_t inner, double p0),                                                                           \
+    (kind, inType, in, outType, out, outer, size, inner, p0))                                                          \
+  X(softmax, (bool log, DType dtype, const void* in, void* out, int64_t outer, int64_t size, int64_t inner),           \
+    (log, dtype, in, out, outer, size, inner))                                                                         \
+  X(matmul, (DType dtype, const void* a, const void* b, void* out, const MatmulShape& shape),                          \
+    (dtype, a, b, out, shape))                                                                                         \
+  X(random, (RandomKind kind, DType dtype, void* out, int64_t n, const RandomState& state, double a, double b),        \
+    (kind, dtype, out, n, state, a, b))                                                                                \
+  X(arange, (DType dtype, void* out, int64_t n, double start, double step), (dtype, out, n, start, step))              \
+  X(linspace, (DType dtype, void* out, int64_t n, double start, double end), (dtype, out, n, start, end))              \
+  X(eye, (DType dtype, void* out, int64_t rows, int64_t cols), (dtype, out, rows, cols))                               \
+  X(where, (DType dtype, const uint8_t* cond, const void* a, const void* b, void* out, const WhereGeometry& g),        \
+    (dtype, cond, a, b, out, g))                                                                                       \
+  X(gather, (DType dtype, const void* self, const int32_t* index, void* out, const ScatterGeometry& g),                \
+    (dtype, self, index, out, g))                                                                                      \
+  X(scatterAdd, (DType dtype, const void* input, const int32_t* index, const void* src, void* out,                     \
+    int64_t selfNumel, const ScatterGeometry& g),                                                                      \
+    (dtype, input, index, src, out, selfNumel, g))                                                                     \
+  X(indexSelect, (DType dtype, const void* self, const int32_t* index, void* out, const IndexShape& s),                \
+    (dtype, self, index, out, s))                                                                                      \
+  X(indexAdd, (DType dtype, const void* input, const int32_t* index, const void* source, void* out,                    \
+    const IndexShape& s),                                                                                              \
+    (dtype, input, index, source, out, s))                                                                             \
+  X(unfold, (DType dtype, const void* in, void* out, const WindowShape& w, double padValue),                           \
+    (dtype, in, out, w, padValue))                                                                                     \
+  X(fold, (DType dtype, const void* in, void* out, const WindowShape& w), (dtype, in, out, w))                         \
+  X(sgdStep, (DType dtype, const TensorLists& t, const float* gradScale, const float* foundInf, const SgdOptions& o),  \
+    (dtype, t, gradScale, foundInf, o))                                                                                \
+  X(adamStep, (DType dtype, const TensorLists& t, const float* gradScale, const float* foundInf,                       \
+    const AdamOptions& o),                                                                                             \
+    (dtype, t, gradScale, foundInf, o))                                                                                \
+  X(multiTensorNorm, (DType dtype, const TensorLists& t, double p, float* out), (dtype, t, p, out))                    \
+  X(unscaleAndCheck, (DType dtype, const TensorLists& t, const float* scale, float* foundInf, float* flags),           \
+    (dtype, t, scale, foundInf, flags))                                                                                \
+  X(updateScale, (float* scale, int32_t* tracker, int32_t* hysteresisLeft, const float* foundInf,                      \
+    int32_t* stats, const ScaleUpdateOptions& o),                                                                      \
+    (scale, tracker, hysteresisLeft, foundInf, stats, o))                                                              \
+  X(multiTensorScale, (DType dtype, const TensorLists& t, const float* scale), (dtype, t, scale))                      \
+  X(multiTensorClamp, (DType dtype, const TensorLists& t, double lo, double hi), (dtype, t, lo, hi))
+
+// Expands a parenthesised parameter or argument list of the lists above without its parentheses.
+#define MP_UNPAREN(...) __VA_ARGS__
+
+#define MP_BACKEND_DEVICE_PURE(ret, name, params, args) virtual ret name params = 0;
+#define MP_BACKEND_DEVICE_OVERRIDE(ret, name, params, args) ret name params override;
+#define MP_BACKEND_KERNEL_PURE(name, params, args) virtual void name(int device, MP_UNPAREN params) = 0;
 
 class Backend {
  public:
@@ -142,7 +163,8 @@ class Backend {
   // The position of the first of `n` indices outside [0, bound), or -1: always -1 where checking
   // would wait on the device (the kernels then skip out-of-range indices).
   virtual int64_t firstIndexOutOfRange(int device, const int32_t* index, int64_t n, int64_t bound) = 0;
-  MP_BACKEND_OPS(MP_BACKEND_PURE)
+  MP_BACKEND_DEVICE_OPS(MP_BACKEND_DEVICE_PURE)
+  MP_BACKEND_KERNELS(MP_BACKEND_KERNEL_PURE)
 };
 
 // The backend of a device type; a type whose toolkit was not compiled in gets one that reports

@@ -9,11 +9,13 @@
 
 namespace mp {
 
-// The operations' parameters are generated from MP_BACKEND_OPS and all go unused here.
+// The operations' parameters are generated from backend.h's lists and all go unused here.
 #pragma GCC diagnostic push
 #pragma GCC diagnostic ignored "-Wunused-parameter"
 #define MP_BACKEND_UNAVAILABLE(ret, name, params, args) \
   ret name params override { unavailable(); }
+#define MP_KERNEL_UNAVAILABLE(name, params, args) \
+  void name(int device, MP_UNPAREN params) override { unavailable(); }
 
 class UnavailableBackend final : public Backend {
  public:
@@ -25,7 +27,8 @@ class UnavailableBackend final : public Backend {
   bool hostAccessible() const override { return false; }
   void deferFree(int, void*, size_t) override {}
   int64_t firstIndexOutOfRange(int, const int32_t*, int64_t, int64_t) override { unavailable(); }
-  MP_BACKEND_OPS(MP_BACKEND_UNAVAILABLE)
+  MP_BACKEND_DEVICE_OPS(MP_BACKEND_UNAVAILABLE)
+  MP_BACKEND_KERNELS(MP_KERNEL_UNAVAILABLE)
 
  private:
   [[noreturn]] void unavailable() const { throwMixprecError(code_, message_); }
@@ -35,6 +38,7 @@ class UnavailableBackend final : public Backend {
 };
 
 #undef MP_BACKEND_UNAVAILABLE
+#undef MP_KERNEL_UNAVAILABLE
 #pragma GCC diagnostic pop
 
 }  // namespace mp

@@ -1,4 +1,5 @@
 #include "ampKernels.h"
+#include "cpuKernels.h"
 
 #include <type_traits>
 
@@ -36,9 +37,14 @@ void unscaleTyped(const TensorLists& t, float inv, float* foundInf, float* flags
 
 }  // namespace
 
-void unscaleAndCheck(DType dtype, const TensorLists& t, const float* scale, float* foundInf, float* flags, bool reference) {
+void unscaleAndCheck(DType dtype, const TensorLists& t, const float* scale, float* foundInf, float* flags) {
   const float inv = scale ? inverseScale(*scale) : 1.0f;
-  MP_DISPATCH_FLOATING(dtype, unscaleTyped<Tag>(t, inv, foundInf, flags, reference));
+  MP_DISPATCH_FLOATING(dtype, unscaleTyped<Tag>(t, inv, foundInf, flags, false));
+}
+
+void unscaleAndCheckReference(DType dtype, const TensorLists& t, const float* scale, float* foundInf, float* flags) {
+  const float inv = scale ? inverseScale(*scale) : 1.0f;
+  MP_DISPATCH_FLOATING(dtype, unscaleTyped<Tag>(t, inv, foundInf, flags, true));
 }
 
 void updateScale(float* scale, int32_t* tracker, int32_t* hysteresisLeft, const float* foundInf, int32_t* stats,

@@ -1,4 +1,5 @@
 #include "castKernels.h"
+#include "cpuKernels.h"
 
 #include <cstring>
 
@@ -104,6 +105,8 @@ void castReference(const void* src, DType srcType, void* dst, DType dstType, int
   MP_DISPATCH_DTYPE(srcType, castFrom<Tag>(src, dst, dstType, n));
 }
 
+// SIMD for float32 <-> float16/bfloat16 at the active level, threads for large arrays;
+// bit-identical to castReference.
 void cast(const void* src, DType srcType, void* dst, DType dstType, int64_t n) {
   const size_t srcElem = elementSize(srcType);
   const size_t dstElem = elementSize(dstType);

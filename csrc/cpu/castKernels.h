@@ -1,4 +1,4 @@
-// dtype conversion on the CPU.
+// dtype conversion on the CPU beyond the backend's cast (cpuKernels.h).
 #pragma once
 #include <cstdint>
 
@@ -7,11 +7,7 @@
 namespace mp::cpu {
 
 // The scalar reference: every element goes through double (exact for every source type) and is
-// rounded once to the destination. Single-threaded; the tests compare the fast paths against it.
+// rounded once to the destination. Single-threaded; the tests compare cast's fast paths against it.
 void castReference(const void* src, DType srcType, void* dst, DType dstType, int64_t n);
-
-// The fast conversion: SIMD for float32 <-> float16/bfloat16 at the active level, threads for
-// large arrays. Bit-identical to castReference.
-void cast(const void* src, DType srcType, void* dst, DType dstType, int64_t n);
 
 }  // namespace mp::cpu

@@ -11,13 +11,10 @@
 #include "../core/errors.h"
 #include "ampKernels.h"
 #include "castKernels.h"
-#include "creationKernels.h"
-#include "elementwiseKernels.h"
+#include "cpuKernels.h"
 #include "indexingKernels.h"
 #include "matmulKernels.h"
 #include "optimizerKernels.h"
-#include "randomKernels.h"
-#include "reduceKernels.h"
 
 namespace mp::cpu {
 namespace {
@@ -49,7 +46,12 @@ class CpuBackend : public Backend {
   int64_t firstIndexOutOfRange(int, const int32_t* index, int64_t n, int64_t bound) override {
     return cpu::firstIndexOutOfRange(index, n, bound);
   }
-  MP_BACKEND_OPS(MP_BACKEND_OVERRIDE)
+  MP_BACKEND_DEVICE_OPS(MP_BACKEND_DEVICE_OVERRIDE)
+  // The kernels forward to cpu::name, whose declarations cpuKernels.h generates from the same list.
+#define MP_CPU_FORWARD(name, params, args) \
+  void name(int, MP_UNPAREN params) override { cpu::name args; }
+  MP_BACKEND_KERNELS(MP_CPU_FORWARD)
+#undef MP_CPU_FORWARD
 };
 
 void CpuBackend::deferFree(int, void* ptr, size_t bytes) {
@@ -94,105 +96,6 @@ void CpuBackend::copyDeviceToHost(int, void* dst, const void* src, size_t bytes)
 void CpuBackend::copyDeviceToDevice(int, void* dst, int, const void* src, size_t bytes) { memmove(dst, src, bytes); }
 void CpuBackend::synchronize(int) {}
 
-void CpuBackend::cast(int, const void* src, DType srcType, void* dst, DType dstType, int64_t n) {
-  cpu::cast(src, srcType, dst, dstType, n);
-}
-void CpuBackend::binary(int, BinaryOp op, DType dtype, const void* a, const void* b, void* out,
-                        const BroadcastGeometry& g) {
-  cpu::binary(op, dtype, a, b, out, g);
-}
-void CpuBackend::binaryScalar(int, BinaryOp op, DType dtype, const void* a, double scalar, bool scalarFirst, void* out,
-                              int64_t n) {
-  cpu::binaryScalar(op, dtype, a, scalar, scalarFirst, out, n);
-}
-void CpuBackend::unary(int, UnaryOp op, DType dtype, const void* a, void* out, int64_t n, double p0, double p1) {
-  cpu::unary(op, dtype, a, out, n, p0, p1);
-}
-void CpuBackend::compare(int, CompareOp op, DType dtype, const void* a, const void* b, void* out,
-                         const BroadcastGeometry& g) {
-  cpu::compare(op, dtype, a, b, out, g);
-}
-void CpuBackend::compareScalar(int, CompareOp op, DType dtype, const void* a, double scalar, void* out, int64_t n) {
-  cpu::compareScalar(op, dtype, a, scalar, out, n);
-}
-void CpuBackend::stridedCopy(int, DType dtype, const void* src, void* dst, const BroadcastGeometry& g) {
-  cpu::stridedCopy(dtype, src, dst, g);
-}
-void CpuBackend::fill(int, DType dtype, void* out, int64_t n, double value) { cpu::fill(dtype, out, n, value); }
-void CpuBackend::reduceSum(int, DType inType, const void* in, DType outType, void* out, int64_t outer, int64_t size,
-                           int64_t inner, bool mean) {
-  cpu::reduceSum(inType, in, outType, out, outer, size, inner, mean);
-}
-void CpuBackend::reduceAlong(int, ReduceKind kind, DType inType, const void* in, DType outType, void* out,
-                             int64_t outer, int64_t size, int64_t inner, double p0) {
-  cpu::reduceAlong(kind, inType, in, outType, out, outer, size, inner, p0);
-}
-void CpuBackend::softmax(int, bool log, DType dtype, const void* in, void* out, int64_t outer, int64_t size,
-                         int64_t inner) {
-  cpu::softmax(log, dtype, in, out, outer, size, inner);
-}
-void CpuBackend::matmul(int, DType dtype, const void* a, const void* b, void* out, const MatmulShape& shape) {
-  cpu::matmul(dtype, a, b, out, shape);
-}
-void CpuBackend::random(int, RandomKind kind, DType dtype, void* out, int64_t n, const RandomState& state, double a,
-                        double b) {
-  cpu::random(kind, dtype, out, n, state, a, b);
-}
-void CpuBackend::arange(int, DType dtype, void* out, int64_t n, double start, double step) {
-  cpu::arange(dtype, out, n, start, step);
-}
-void CpuBackend::linspace(int, DType dtype, void* out, int64_t n, double start, double end) {
-  cpu::linspace(dtype, out, n, start, end);
-}
-void CpuBackend::eye(int, DType dtype, void* out, int64_t rows, int64_t cols) { cpu::eye(dtype, out, rows, cols); }
-void CpuBackend::where(int, DType dtype, const uint8_t* cond, const void* a, const void* b, void* out,
-                       const WhereGeometry& g) {
-  cpu::where(dtype, cond, a, b, out, g);
-}
-void CpuBackend::gather(int, DType dtype, const void* self, const int32_t* index, void* out, const ScatterGeometry& g) {
-  cpu::gather(dtype, self, index, out, g);
-}
-void CpuBackend::scatterAdd(int, DType dtype, const void* input, const int32_t* index, const void* src, void* out,
-                            int64_t selfNumel, const ScatterGeometry& g) {
-  cpu::scatterAdd(dtype, input, index, src, out, selfNumel, g);
-}
-void CpuBackend::indexSelect(int, DType dtype, const void* self, const int32_t* index, void* out, const IndexShape& s) {
-  cpu::indexSelect(dtype, self, index, out, s);
-}
-void CpuBackend::indexAdd(int, DType dtype, const void* input, const int32_t* index, const void* source, void* out,
-                          const IndexShape& s) {
-  cpu::indexAdd(dtype, input, index, source, out, s);
-}
-void CpuBackend::unfold(int, DType dtype, const void* in, void* out, const WindowShape& w, double padValue) {
-  cpu::unfold(dtype, in, out, w, padValue);
-}
-void CpuBackend::fold(int, DType dtype, const void* in, void* out, const WindowShape& w) { cpu::fold(dtype, in, out, w); }
-void CpuBackend::sgdStep(int, DType dtype, const TensorLists& t, const float* gradScale, const float* foundInf,
-                         const SgdOptions& o) {
-  cpu::sgdStep(dtype, t, gradScale, foundInf, o, false);
-}
-void CpuBackend::adamStep(int, DType dtype, const TensorLists& t, const float* gradScale, const float* foundInf,
-                          const AdamOptions& o) {
-  cpu::adamStep(dtype, t, gradScale, foundInf, o, false);
-}
-void CpuBackend::multiTensorNorm(int, DType dtype, const TensorLists& t, double p, float* out) {
-  cpu::multiTensorNorm(dtype, t, p, out, false);
-}
-void CpuBackend::unscaleAndCheck(int, DType dtype, const TensorLists& t, const float* scale, float* foundInf,
-                                 float* flags) {
-  cpu::unscaleAndCheck(dtype, t, scale, foundInf, flags, false);
-}
-void CpuBackend::updateScale(int, float* scale, int32_t* tracker, int32_t* hysteresisLeft, const float* foundInf,
-                             int32_t* stats, const ScaleUpdateOptions& o) {
-  cpu::updateScale(scale, tracker, hysteresisLeft, foundInf, stats, o);
-}
-void CpuBackend::multiTensorScale(int, DType dtype, const TensorLists& t, const float* scale) {
-  cpu::multiTensorScale(dtype, t, scale, false);
-}
-void CpuBackend::multiTensorClamp(int, DType dtype, const TensorLists& t, double lo, double hi) {
-  cpu::multiTensorClamp(dtype, t, lo, hi, false);
-}
-
 class CpuReferenceBackend final : public CpuBackend {
  public:
   void cast(int, const void* src, DType srcType, void* dst, DType dstType, int64_t n) override {
@@ -203,24 +106,24 @@ class CpuReferenceBackend final : public CpuBackend {
   }
   void sgdStep(int, DType dtype, const TensorLists& t, const float* gradScale, const float* foundInf,
                const SgdOptions& o) override {
-    cpu::sgdStep(dtype, t, gradScale, foundInf, o, true);
+    cpu::sgdStepReference(dtype, t, gradScale, foundInf, o);
   }
   void adamStep(int, DType dtype, const TensorLists& t, const float* gradScale, const float* foundInf,
                 const AdamOptions& o) override {
-    cpu::adamStep(dtype, t, gradScale, foundInf, o, true);
+    cpu::adamStepReference(dtype, t, gradScale, foundInf, o);
   }
   void multiTensorNorm(int, DType dtype, const TensorLists& t, double p, float* out) override {
-    cpu::multiTensorNorm(dtype, t, p, out, true);
+    cpu::multiTensorNormReference(dtype, t, p, out);
   }
   void unscaleAndCheck(int, DType dtype, const TensorLists& t, const float* scale, float* foundInf,
                        float* flags) override {
-    cpu::unscaleAndCheck(dtype, t, scale, foundInf, flags, true);
+    cpu::unscaleAndCheckReference(dtype, t, scale, foundInf, flags);
   }
   void multiTensorScale(int, DType dtype, const TensorLists& t, const float* scale) override {
-    cpu::multiTensorScale(dtype, t, scale, true);
+    cpu::multiTensorScaleReference(dtype, t, scale);
   }
   void multiTensorClamp(int, DType dtype, const TensorLists& t, double lo, double hi) override {
-    cpu::multiTensorClamp(dtype, t, lo, hi, true);
+    cpu::multiTensorClampReference(dtype, t, lo, hi);
   }
 };
 

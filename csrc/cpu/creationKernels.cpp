@@ -1,4 +1,4 @@
-#include "creationKernels.h"
+#include "cpuKernels.h"
 
 #include <cstring>
 

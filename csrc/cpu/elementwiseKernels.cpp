@@ -1,4 +1,4 @@
-#include "elementwiseKernels.h"
+#include "cpuKernels.h"
 
 #include <type_traits>
 

@@ -1,4 +1,5 @@
 #include "indexingKernels.h"
+#include "cpuKernels.h"
 
 #include <cstring>
 #include <type_traits>
@@ -275,6 +276,7 @@ void gather(DType dtype, const void* self, const int32_t* index, void* out, cons
   MP_DISPATCH_WIDTH(dtype, gatherTyped<Bits>(self, index, out, g));
 }
 
+// Deterministic, like indexAdd and fold: each output element sums its contributions in index order.
 void scatterAdd(DType dtype, const void* input, const int32_t* index, const void* src, void* out, int64_t selfNumel,
                 const ScatterGeometry& g) {
   MP_DISPATCH_DTYPE(dtype, scatterAddTyped<Tag>(input, index, src, out, selfNumel, g));

@@ -1,4 +1,5 @@
 #include "matmulKernels.h"
+#include "cpuKernels.h"
 
 #include <algorithm>
 #include <type_traits>
@@ -83,6 +84,11 @@ void matmulReference(DType dtype, const void* a, const void* b, void* out, const
   MP_DISPATCH_DTYPE(dtype, matmulTyped<Tag>(a, b, out, shape));
 }
 
+// float32 and the 16-bit types run the packed, cache-blocked GEMM of the active SIMD level
+// (csrc/cpu/gemm/): float16, and bfloat16 below avx512bf16, is converted to float32 once per
+// element while packing; with avx512bf16, bfloat16 is packed as is in k pairs for VDPBF16PS. The
+// other dtypes, the scalar level, tiny products and float32 row-vector products run
+// matmulReference.
 void matmul(DType dtype, const void* a, const void* b, void* out, const MatmulShape& s) {
   gemm::ToFloat toFloat = nullptr;
   const gemm::Kernel* kernel = pickKernel(dtype, activeSimdLevel(), toFloat);

@@ -1,4 +1,5 @@
 #include "optimizerKernels.h"
+#include "cpuKernels.h"
 
 #include <algorithm>
 #include <type_traits>
@@ -125,32 +126,58 @@ void clampTyped(const TensorLists& t, double lo, double hi, bool reference) {
   });
 }
 
-}  // namespace
-
-void sgdStep(DType dtype, const TensorLists& t, const float* gradScale, const float* foundInf, const SgdOptions& o,
-             bool reference) {
+void sgdRun(DType dtype, const TensorLists& t, const float* gradScale, const float* foundInf, const SgdOptions& o,
+            bool reference) {
   if (skipped(foundInf)) return;
   const float scale = gradScale ? *gradScale : 1.0f;
   MP_DISPATCH_FLOATING(dtype, sgdTyped<Tag>(t, scale, o, reference));
 }
 
-void adamStep(DType dtype, const TensorLists& t, const float* gradScale, const float* foundInf, const AdamOptions& o,
-              bool reference) {
+void adamRun(DType dtype, const TensorLists& t, const float* gradScale, const float* foundInf, const AdamOptions& o,
+             bool reference) {
   if (skipped(foundInf)) return;
   const float scale = gradScale ? *gradScale : 1.0f;
   MP_DISPATCH_FLOATING(dtype, adamTyped<Tag>(t, scale, o, reference));
 }
 
-void multiTensorNorm(DType dtype, const TensorLists& t, double p, float* out, bool reference) {
-  MP_DISPATCH_FLOATING(dtype, *out = normTyped<Tag>(t, p, reference));
+}  // namespace
+
+// Each kernel and its scalar reference share one implementation; `reference` picks the serial loop.
+void sgdStep(DType dtype, const TensorLists& t, const float* gradScale, const float* foundInf, const SgdOptions& o) {
+  sgdRun(dtype, t, gradScale, foundInf, o, false);
+}
+void sgdStepReference(DType dtype, const TensorLists& t, const float* gradScale, const float* foundInf,
+                      const SgdOptions& o) {
+  sgdRun(dtype, t, gradScale, foundInf, o, true);
 }
 
-void multiTensorScale(DType dtype, const TensorLists& t, const float* scale, bool reference) {
-  MP_DISPATCH_FLOATING(dtype, scaleTyped<Tag>(t, *scale, reference));
+void adamStep(DType dtype, const TensorLists& t, const float* gradScale, const float* foundInf, const AdamOptions& o) {
+  adamRun(dtype, t, gradScale, foundInf, o, false);
+}
+void adamStepReference(DType dtype, const TensorLists& t, const float* gradScale, const float* foundInf,
+                       const AdamOptions& o) {
+  adamRun(dtype, t, gradScale, foundInf, o, true);
 }
 
-void multiTensorClamp(DType dtype, const TensorLists& t, double lo, double hi, bool reference) {
-  MP_DISPATCH_FLOATING(dtype, clampTyped<Tag>(t, lo, hi, reference));
+void multiTensorNorm(DType dtype, const TensorLists& t, double p, float* out) {
+  MP_DISPATCH_FLOATING(dtype, *out = normTyped<Tag>(t, p, false));
+}
+void multiTensorNormReference(DType dtype, const TensorLists& t, double p, float* out) {
+  MP_DISPATCH_FLOATING(dtype, *out = normTyped<Tag>(t, p, true));
+}
+
+void multiTensorScale(DType dtype, const TensorLists& t, const float* scale) {
+  MP_DISPATCH_FLOATING(dtype, scaleTyped<Tag>(t, *scale, false));
+}
+void multiTensorScaleReference(DType dtype, const TensorLists& t, const float* scale) {
+  MP_DISPATCH_FLOATING(dtype, scaleTyped<Tag>(t, *scale, true));
+}
+
+void multiTensorClamp(DType dtype, const TensorLists& t, double lo, double hi) {
+  MP_DISPATCH_FLOATING(dtype, clampTyped<Tag>(t, lo, hi, false));
+}
+void multiTensorClampReference(DType dtype, const TensorLists& t, double lo, double hi) {
+  MP_DISPATCH_FLOATING(dtype, clampTyped<Tag>(t, lo, hi, true));
 }
 
 }  // namespace mp::cpu

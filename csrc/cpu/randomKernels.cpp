@@ -1,4 +1,4 @@
-#include "randomKernels.h"
+#include "cpuKernels.h"
 
 #include "../core/elementTypes.h"
 #include "../core/randomValue.h"

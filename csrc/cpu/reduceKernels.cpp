@@ -1,4 +1,4 @@
-#include "reduceKernels.h"
+#include "cpuKernels.h"
 
 #include <algorithm>
 #include <type_traits>
@@ -121,6 +121,7 @@ void softmax(bool log, DType dtype, const void* in, void* out, int64_t outer, in
   MP_DISPATCH_DTYPE(dtype, softmaxTyped<Tag>(log, in, out, outer, size, inner));
 }
 
+// The summation order is fixed, so results do not depend on the thread count.
 void reduceSum(DType inType, const void* in, DType outType, void* out, int64_t outer, int64_t size, int64_t inner,
                bool mean) {
   MP_DISPATCH_DTYPE(inType, reduceFrom<Tag>(in, outType, out, outer, size, inner, mean));

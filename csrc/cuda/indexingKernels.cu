@@ -1,4 +1,4 @@
-// Indexing and sliding-window kernels on CUDA (the CPU versions: cpu/indexingKernels.h). Indices
+// Indexing and sliding-window kernels on CUDA (the CPU versions: cpu/indexingKernels.cpp). Indices
 // are not checked up front (that would need a host sync): out-of-range ones are skipped, gather
 // and indexSelect writing 0 there. scatterAdd and indexAdd accumulate with atomicAdd, so their
 // float sums depend on thread timing; 16-bit ones accumulate in a float32 scratch buffer rounded
