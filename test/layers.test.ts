@@ -81,3 +81,40 @@ test('only lib/*.ts and lib/ops call the addon; the layers above go through thei
   const optimizerCallingNative = new Map([['optim/sgd.ts', importsOf('optim/sgd.ts', "import { native } from '../native';")]]);
   expect(nativeImportersAboveOps(optimizerCallingNative)).toEqual(['optim/sgd.ts']);
 });
+
+/** csrc's layers: core below the backends (cpu, cuda), the bindings (napi) on top. */
+const nativeLayers: Record<string, string[]> = { core: ['core'], cpu: ['core', 'cpu'], cuda: ['core', 'cuda'], napi: ['core', 'napi'] };
+/** What the bindings may read of the CPU backend besides the backend table: its feature probes. */
+const cpuProbes = ['cpu/cpuFeatures.h', 'cpu/peakProbe.h'];
+
+/** "file → included folder" for each #include of csrc/ that leaves the folders its layer may read. */
+function forbiddenIncludes(files: Map<string, string>): string[] {
+  const bad: string[] = [];
+  for (const [file, source] of files) {
+    const folder = file.split('/')[0];
+    for (const m of source.matchAll(/^#include\s+"([^"]+)"/gm)) {
+      const included = path.posix.normalize(path.posix.join(path.posix.dirname(file), m[1]));
+      const target = included.split('/')[0];
+      const probe = folder === 'napi' && cpuProbes.includes(included);
+      if (!probe && !(nativeLayers[folder] ?? []).includes(target)) bad.push(`${file} → ${target}`);
+    }
+  }
+  return bad;
+}
+
+test('csrc: core includes no backend, a backend no binding or other backend, a binding no kernel', () => {
+  const csrc = path.resolve(__dirname, '..', 'csrc');
+  const files = new Map<string, string>();
+  for (const entry of fs.readdirSync(csrc, { recursive: true, encoding: 'utf8' })) {
+    const file = entry.split(path.sep).join('/');
+    if (/\.(h|cpp|cu|cuh)$/.test(file)) files.set(file, fs.readFileSync(path.join(csrc, file), 'utf8'));
+  }
+  expect(files.size).toBeGreaterThan(50);
+  expect(forbiddenIncludes(files)).toEqual([]);
+  const made = new Map([
+    ['core/storage.cpp', '#include "../cpu/cpuKernels.h"\n#include "storage.h"'],
+    ['cuda/castKernels.cu', '#include "../cpu/castSimd.h"'],
+    ['napi/kernelBindings.cpp', '#include "../cuda/cudaBackend.h"\n#include "../cpu/cpuKernels.h"\n#include "../cpu/peakProbe.h"'],
+  ]);
+  expect(forbiddenIncludes(made)).toEqual(['core/storage.cpp → cpu', 'cuda/castKernels.cu → cpu', 'napi/kernelBindings.cpp → cuda', 'napi/kernelBindings.cpp → cpu']);
+});
