@@ -1,11 +1,33 @@
 #include "args.h"
 
 #include <cmath>
+#include <cstring>
 
 #include "../core/errors.h"
+#include "envData.h"
 #include "storageHandle.h"
 
 namespace mp::napi {
+
+namespace {
+
+// The JS string of a property name, made once per environment and kept by a reference.
+// napi_get_named_property makes and interns a new V8 string on every read: about 0.2 µs a field,
+// several µs for a kernel call's argument object, more than a small kernel itself takes.
+napi_value propertyKey(Napi::Env env, const char* name) {
+  auto& keys = envData(env).propertyKeys;
+  auto it = keys.find(name);
+  if (it == keys.end()) {
+    napi_value key;
+    if (node_api_create_property_key_utf8(env, name, NAPI_AUTO_LENGTH, &key) != napi_ok) {
+      throw Napi::Error::New(env, std::string("mixprec: cannot create the property key ") + name);
+    }
+    it = keys.emplace(name, Napi::Reference<Napi::Value>::New(Napi::Value(env, key), 1)).first;
+  }
+  return it->second.Value();
+}
+
+}  // namespace
 
 std::string describeValue(const Napi::Value& v) {
   switch (v.Type()) {
@@ -36,24 +58,47 @@ Args::Args(const Napi::CallbackInfo& info, const char* function, size_t count) :
   }
 }
 
-Value Args::operator[](size_t i) const { return Value(info_[i], function_, "argument " + std::to_string(i)); }
-
-Value Args::at(size_t i, const char* name) const {
-  return Value(info_[i], function_, "argument " + std::to_string(i) + " (" + name + ")");
+Value Fields::operator[](const char* name) const {
+  return Value(object_.Get(propertyKey(object_.Env(), name)), function_, path_.child(name));
 }
+
+ArgPath ArgPath::child(const char* field) const {
+  ArgPath p = *this;
+  if (p.depth_ < kMaxDepth) p.fields_[p.depth_++] = field;
+  return p;
+}
+
+std::string ArgPath::str() const {
+  std::string s;
+  if (index_ >= 0) {
+    s = "argument " + std::to_string(index_);
+    if (name_) s += std::string(" (") + name_ + ")";
+  }
+  for (int d = 0; d < depth_; ++d) {
+    if (!s.empty()) s += ".";
+    s += fields_[d];
+  }
+  return s;
+}
+
+Value Args::operator[](size_t i) const { return Value(info_[i], function_, ArgPath(int(i), nullptr)); }
+
+Value Args::at(size_t i, const char* name) const { return Value(info_[i], function_, ArgPath(int(i), name)); }
 
 Fields Args::fields(size_t i) const {
   if (!info_[i].IsObject() || info_[i].IsArray()) (*this)[i].fail("an object of named arguments");
-  return Fields(info_[i].As<Napi::Object>(), function_, "");
+  return Fields(info_[i].As<Napi::Object>(), function_, ArgPath());
 }
 
 namespace {
 
-View checkedView(const Value& handle, int64_t offset, const std::string& name, int64_t numel, DType dtype) {
+// `label()` names the range in errors; it is called only when the check fails.
+template <typename Label>
+View checkedView(const Value& handle, int64_t offset, const Label& label, int64_t numel, DType dtype) {
   Storage* s = handle.storage();
   const uint64_t end = (uint64_t(offset) + uint64_t(numel)) * elementSize(dtype);
   if (end > s->bytes) {
-    throwRangeError("ERR_OUT_OF_BOUNDS", handle.prefix() + name + " needs " + std::to_string(numel) + " " +
+    throwRangeError("ERR_OUT_OF_BOUNDS", handle.prefix() + label() + " needs " + std::to_string(numel) + " " +
                                              dtypeName(dtype) + " elements at offset " + std::to_string(offset) +
                                              " but its storage holds " + std::to_string(s->bytes) + " bytes");
   }
@@ -63,23 +108,22 @@ View checkedView(const Value& handle, int64_t offset, const std::string& name, i
 }  // namespace
 
 View Args::view(size_t i, const char* name, int64_t numel, DType dtype) const {
-  return checkedView(at(i, name), count(i + 1, "offset"), name, numel, dtype);
+  return checkedView(at(i, name), count(i + 1, "offset"), [name] { return std::string(name); }, numel, dtype);
 }
 
-View Fields::view(const char* name, int64_t numel, DType dtype) const {
-  const Fields operand = (*this)[name].object();
-  return checkedView(operand["storage"], operand["offset"].count(), path_ + name, numel, dtype);
+View Fields::asView(int64_t numel, DType dtype) const {
+  return checkedView((*this)["storage"], (*this)["offset"].count(), [this] { return path_.str(); }, numel, dtype);
 }
 
 void Value::fail(const std::string& expected) const {
-  throwTypeError("ERR_INVALID_ARG", prefix() + label_ + " must be " + expected + ", got " + describeValue(value_));
+  throwTypeError("ERR_INVALID_ARG", prefix() + label() + " must be " + expected + ", got " + describeValue(value_));
 }
 
 Storage* Value::storage() const {
   Storage* s = unwrapStorage(value_.Env(), value_);
   if (!s) fail("a storage handle");
   if (s->released) {
-    throwMixprecError("ERR_DISPOSED", prefix() + label_ + " uses memory that was already released (a disposed tensor)");
+    throwMixprecError("ERR_DISPOSED", prefix() + label() + " uses memory that was already released (a disposed tensor)");
   }
   return s;
 }
@@ -127,21 +171,26 @@ uint64_t Value::uint64() const {
 }
 
 Device Value::device() const {
-  std::string types;
-  for (int t = 0; t < kNumDeviceTypes; ++t) types += std::string(t ? " | '" : "'") + deviceTypeName(DeviceType(t)) + "'";
-  const std::string expected = "a device {type: " + types + ", index}";
-  if (!value_.IsObject()) fail(expected);
+  const auto failDevice = [this] {
+    std::string types;
+    for (int t = 0; t < kNumDeviceTypes; ++t) types += std::string(t ? " | '" : "'") + deviceTypeName(DeviceType(t)) + "'";
+    fail("a device {type: " + types + ", index}");
+  };
+  if (!value_.IsObject()) failDevice();
   const Napi::Object o = value_.As<Napi::Object>();
-  const Napi::Value type = o.Get("type");
-  const Napi::Value index = o.Get("index");
-  if (!type.IsString() || !index.IsNumber()) fail(expected);
-  const std::string typeName = type.As<Napi::String>().Utf8Value();
+  const Napi::Value type = o.Get(propertyKey(o.Env(), "type"));
+  const Napi::Value index = o.Get(propertyKey(o.Env(), "index"));
+  if (!type.IsString() || !index.IsNumber()) failDevice();
+  // Device type names are short ASCII: compare in a stack buffer, no std::string per call.
+  char name[16];
+  size_t length = 0;
+  if (napi_get_value_string_utf8(value_.Env(), type, name, sizeof name, &length) != napi_ok) failDevice();
   int t = 0;
-  while (t < kNumDeviceTypes && typeName != deviceTypeName(DeviceType(t))) ++t;
-  if (t == kNumDeviceTypes) fail(expected);
+  while (t < kNumDeviceTypes && std::strcmp(name, deviceTypeName(DeviceType(t))) != 0) ++t;
+  if (t == kNumDeviceTypes) failDevice();
   const double k = index.As<Napi::Number>().DoubleValue();
   if (!(k >= 0 && k < kMaxDevicesPerType) || std::floor(k) != k) {
-    throwRangeError("ERR_INVALID_DEVICE", prefix() + label_ + ": device index " + describeValue(index) +
+    throwRangeError("ERR_INVALID_DEVICE", prefix() + label() + ": device index " + describeValue(index) +
                                               " is out of range (an integer below " +
                                               std::to_string(kMaxDevicesPerType) + ")");
   }
@@ -164,7 +213,7 @@ std::vector<int64_t> Value::int64Array() const {
 
 Fields Value::object() const {
   if (!value_.IsObject() || value_.IsArray()) fail("an object");
-  return Fields(value_.As<Napi::Object>(), function_, label_ + ".");
+  return Fields(value_.As<Napi::Object>(), function_, path_);
 }
 
 void requireSameDevice(const char* function, std::initializer_list<View> views) {

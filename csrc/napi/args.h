@@ -32,11 +32,28 @@ struct View {
 
 class Fields;
 
-// One argument or field, with the label errors name it by.
+// Where an argument sits, for error messages: a positional argument (`argument 2 (a)`) and/or a
+// path of field names (`a.rowStride`). Names are string literals and the path is kept as
+// pointers, so reading an argument allocates nothing; the text is built only when a check fails.
+class ArgPath {
+ public:
+  static constexpr int kMaxDepth = 4;
+  ArgPath() = default;
+  ArgPath(int index, const char* name) : index_(index), name_(name) {}
+  ArgPath child(const char* field) const;
+  std::string str() const;
+
+ private:
+  int index_ = -1;
+  const char* name_ = nullptr;
+  const char* fields_[kMaxDepth] = {};
+  int depth_ = 0;
+};
+
+// One argument or field, with the path errors name it by.
 class Value {
  public:
-  Value(Napi::Value value, const char* function, std::string label)
-      : value_(value), function_(function), label_(std::move(label)) {}
+  Value(Napi::Value value, const char* function, const ArgPath& path) : value_(value), function_(function), path_(path) {}
 
   bool isNullish() const { return value_.IsNull() || value_.IsUndefined(); }
   const Napi::Value& raw() const { return value_; }
@@ -55,28 +72,31 @@ class Value {
   [[noreturn]] void fail(const std::string& expected) const;
   // Errors about this argument that are not type errors (bounds, released memory).
   std::string prefix() const { return std::string("mixprec native ") + function_ + ": "; }
-  const std::string& label() const { return label_; }
+  std::string label() const { return path_.str(); }
 
  private:
   Napi::Value value_;
   const char* function_;  // a string literal: argument readers outlive the Args they came from
-  std::string label_;
+  ArgPath path_;
 };
 
 // An argument that is an object of named fields; nested objects extend the path (`a.storage`).
 class Fields {
  public:
-  Fields(Napi::Object object, const char* function, std::string path)
-      : object_(object), function_(function), path_(std::move(path)) {}
-  Value operator[](const char* name) const { return Value(object_.Get(name), function_, path_ + name); }
+  Fields(Napi::Object object, const char* function, const ArgPath& path)
+      : object_(object), function_(function), path_(path) {}
+  // `name` must be a string literal: its address keys the environment's cache of JS strings.
+  Value operator[](const char* name) const;
   // {storage, offset} at `name`, checked to hold `numel` elements of `dtype`.
-  View view(const char* name, int64_t numel, DType dtype) const;
+  View view(const char* name, int64_t numel, DType dtype) const { return (*this)[name].object().asView(numel, dtype); }
+  // This object's own {storage, offset}, checked likewise.
+  View asView(int64_t numel, DType dtype) const;
   [[noreturn]] void fail(const char* name, const std::string& expected) const { (*this)[name].fail(expected); }
 
  private:
   Napi::Object object_;
   const char* function_;
-  std::string path_;
+  ArgPath path_;
 };
 
 class Args {

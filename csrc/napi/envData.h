@@ -1,9 +1,10 @@
-// Per-environment state (main thread and each worker have their own): memory accounting and the
-// JS function that builds error objects in the caller's realm.
+// Per-environment state (main thread and each worker have their own): memory accounting, the
+// JS function that builds error objects in the caller's realm, and cached property keys.
 #pragma once
 #include <napi.h>
 
 #include <memory>
+#include <unordered_map>
 
 #include "../core/storage.h"
 
@@ -12,6 +13,9 @@ namespace mp::napi {
 struct EnvData {
   std::shared_ptr<MemoryStats> stats = std::make_shared<MemoryStats>();
   Napi::FunctionReference errorFactory;
+  // Property names of the argument objects as JS strings, by the address of their C literal
+  // (see propertyKey in args.cpp).
+  std::unordered_map<const char*, Napi::Reference<Napi::Value>> propertyKeys;
 };
 
 EnvData& envData(Napi::Env env);

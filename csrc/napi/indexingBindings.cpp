@@ -60,9 +60,9 @@ Napi::Value where(const Napi::CallbackInfo& cb) {
   const DType dtype = f["dtype"].dtype();
   const OutputShape shape = readShape(f, "where", "shape");
   WhereGeometry g = geometryOf<WhereGeometry>(shape);
-  const View cond = stridedOperand(f, "cond", shape, DType::Bool, g.strideCond);
-  const View a = stridedOperand(f, "a", shape, dtype, g.strideA);
-  const View b = stridedOperand(f, "b", shape, dtype, g.strideB);
+  const View cond = stridedOperand(f["cond"].object(), shape, DType::Bool, g.strideCond);
+  const View a = stridedOperand(f["a"].object(), shape, dtype, g.strideA);
+  const View b = stridedOperand(f["b"].object(), shape, dtype, g.strideB);
   const View out = f.view("out", shape.numel, dtype);
   requireSameDevice("where", {cond, a, b, out});
   if (shape.numel == 0) return cb.Env().Undefined();

@@ -47,8 +47,8 @@ Broadcast readBroadcast(const Fields& f, const char* function, DType dtype, DTyp
   Broadcast r;
   r.shape = readShape(f, function, "shape");
   r.geometry = geometryOf<BroadcastGeometry>(r.shape);
-  r.a = stridedOperand(f, "a", r.shape, dtype, r.geometry.strideA);
-  r.b = stridedOperand(f, "b", r.shape, dtype, r.geometry.strideB);
+  r.a = stridedOperand(f["a"].object(), r.shape, dtype, r.geometry.strideA);
+  r.b = stridedOperand(f["b"].object(), r.shape, dtype, r.geometry.strideB);
   r.out = f.view("out", r.shape.numel, outType);
   requireSameDevice(function, {r.a, r.b, r.out});
   return r;
@@ -74,8 +74,8 @@ Napi::Value stridedCopy(const Napi::CallbackInfo& cb) {
   const DType dtype = f["dtype"].dtype();
   const OutputShape shape = readShape(f, "stridedCopy", "shape");
   BroadcastGeometry g = geometryOf<BroadcastGeometry>(shape);
-  const View src = stridedOperand(f, "src", shape, dtype, g.strideA);
-  const View dst = stridedOperand(f, "dst", shape, dtype, g.strideB);
+  const View src = stridedOperand(f["src"].object(), shape, dtype, g.strideA);
+  const View dst = stridedOperand(f["dst"].object(), shape, dtype, g.strideB);
   // A zero destination stride would make threads race on one element.
   for (int d = 0; d < g.ndim && shape.numel > 0; ++d) {
     if (g.shape[d] > 1 && g.strideB[d] == 0) f["dst"].object().fail("strides", "non-zero strides");
@@ -224,10 +224,7 @@ int64_t matrixSpan(int64_t rows, int64_t cols, const MatrixLayout& l) {
   return rows == 0 || cols == 0 ? 0 : (rows - 1) * l.rowStride + (cols - 1) * l.colStride + 1;
 }
 
-MatrixLayout readLayout(const Fields& f, const char* name) {
-  const Fields operand = f[name].object();
-  return {operand["rowStride"].count(), operand["colStride"].count()};
-}
+MatrixLayout readLayout(const Fields& operand) { return {operand["rowStride"].count(), operand["colStride"].count()}; }
 
 // matmul({dtype, a: {storage, offset, batchStrides, rowStride, colStride}, b: {...},
 //         out: {storage, offset}, batchShape, m, n, k}); the test surface's matmulReference takes
@@ -243,10 +240,11 @@ Napi::Value matmul(const Napi::CallbackInfo& cb) {
   s.m = f["m"].count();
   s.n = f["n"].count();
   s.k = f["k"].count();
-  s.a = readLayout(f, "a");
-  s.b = readLayout(f, "b");
-  const View a = stridedOperand(f, "a", batch, dtype, s.batch.strideA, "batchStrides", matrixSpan(s.m, s.k, s.a));
-  const View b = stridedOperand(f, "b", batch, dtype, s.batch.strideB, "batchStrides", matrixSpan(s.k, s.n, s.b));
+  const Fields fa = f["a"].object(), fb = f["b"].object();
+  s.a = readLayout(fa);
+  s.b = readLayout(fb);
+  const View a = stridedOperand(fa, batch, dtype, s.batch.strideA, "batchStrides", matrixSpan(s.m, s.k, s.a));
+  const View b = stridedOperand(fb, batch, dtype, s.batch.strideB, "batchStrides", matrixSpan(s.k, s.n, s.b));
   const View out = f.view("out", checkedProduct(name, {batch.numel, s.m, s.n}), dtype);
   requireSameDevice(name, {a, b, out});
   Backend& backend = backendOf<Reference>(name, out);

@@ -16,13 +16,13 @@ OutputShape readShape(const Fields& f, const char* function, const char* name) {
   return s;
 }
 
-View stridedOperand(const Fields& f, const char* name, const OutputShape& shape, DType dtype, int64_t* strides,
+View stridedOperand(const Fields& operand, const OutputShape& shape, DType dtype, int64_t* strides,
                     const char* stridesField, int64_t extra) {
-  const Value stridesValue = f[name].object()[stridesField];
+  const Value stridesValue = operand[stridesField];
   const std::vector<int64_t> values = stridesValue.int64Array();
   const int64_t span = spanOf(stridesValue, shape.sizes, values);
   for (size_t d = 0; d < values.size(); ++d) strides[d] = values[d];
-  return f.view(name, span == 0 || extra == 0 ? 0 : span - 1 + extra, dtype);
+  return operand.asView(span == 0 || extra == 0 ? 0 : span - 1 + extra, dtype);
 }
 
 }  // namespace mp::napi

@@ -25,10 +25,10 @@ Geometry geometryOf(const OutputShape& shape) {
   return g;
 }
 
-// The operand {storage, offset, <stridesField>} at `name`, one stride per dimension of `shape`
-// copied into `strides`, checked to stay inside its storage when read along `shape` (`extra`
-// elements past the strided span's last one: a matrix inside each batch entry).
-View stridedOperand(const Fields& f, const char* name, const OutputShape& shape, DType dtype, int64_t* strides,
+// The operand {storage, offset, <stridesField>}, one stride per dimension of `shape` copied into
+// `strides`, checked to stay inside its storage when read along `shape` (`extra` elements past
+// the strided span's last one: a matrix inside each batch entry).
+View stridedOperand(const Fields& operand, const OutputShape& shape, DType dtype, int64_t* strides,
                     const char* stridesField = "strides", int64_t extra = 1);
 
 }  // namespace mp::napi

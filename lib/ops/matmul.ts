@@ -41,7 +41,7 @@ function alignBatch(m: Matrices, batch: number[]): number[] {
 }
 
 function matrix(x: Matrices, batch: number[]): NativeMatrix {
-  return { ...operand(x.t), batchStrides: alignBatch(x, batch), rowStride: x.rowStride, colStride: x.colStride };
+  return { storage: x.t.storage.handle, offset: x.t.offset, batchStrides: alignBatch(x, batch), rowStride: x.rowStride, colStride: x.colStride };
 }
 
 function product(op: string, a: Matrices, b: Matrices): Tensor {

@@ -12,10 +12,11 @@ export function operand(t: Tensor, offset = 0): NativeOperand {
 
 /** `t` read with `strides` along the call's shape. */
 export function strided(t: Tensor, strides: number[], offset = 0): NativeStrided {
-  return { ...operand(t, offset), strides };
+  // Object literals of one shape, not spreads: these are built on every kernel call.
+  return { storage: t.storage.handle, offset: t.offset + offset, strides };
 }
 
 /** `t` as a contiguous block of `shape`. */
 export function shaped(t: Tensor, shape: number[]): NativeShaped {
-  return { ...operand(t), shape };
+  return { storage: t.storage.handle, offset: t.offset, shape };
 }
