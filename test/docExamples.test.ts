@@ -101,6 +101,8 @@ test.each(runnable.map((e) => [e.where, e.code]))('%s', async (_where, code) => 
   await run(code);
 });
 
+// Without a GPU the CUDA examples cannot run; one skipped test names them all, so the report says
+// which examples did not run and why instead of dropping them silently.
 if (gpuOnly.length > 0) {
   test.skip(`${gpuOnly.length} examples that use CUDA need a GPU (none here): ${gpuOnly.map((e) => e.where).join(', ')}`, () => {});
 }
