@@ -5,7 +5,7 @@
  */
 import { AsyncLocalStorage } from 'node:async_hooks';
 
-import type { DType } from './dtype';
+import { dtypes, type DType } from './dtype';
 import { native } from './native';
 
 /** What memory tracking needs from a tensor (tensor.ts implements it). */
@@ -214,8 +214,6 @@ export interface MemoryInfo {
   devices: Record<string, DeviceMemory>;
 }
 
-const dtypeOrder: DType[] = ['float32', 'float16', 'bfloat16', 'float64', 'int32', 'bool'];
-
 /**
  * Live tensors and bytes per device and dtype in this JS environment, and peak bytes.
  *
@@ -235,7 +233,7 @@ export function memory(): MemoryInfo {
     const cachedBytes = d.type === 'cpu' ? native.cpuCacheInfo().cachedBytes : 0;
     const entry: DeviceMemory = { numTensors: 0, numBytes: d.bytes, peakBytes: d.peakBytes, cachedBytes, dtypes: {} };
     d.dtypes.forEach((slot, code) => {
-      const dtype = dtypeOrder[code];
+      const dtype = dtypes[code];
       const count = liveCounts.get(countKey(name, dtype)) ?? 0;
       if (count === 0 && slot.bytes === 0) return;
       entry.dtypes[dtype] = { numTensors: count, numBytes: slot.bytes };

@@ -2,7 +2,7 @@
  * Options shared by the functions that create tensors.
  */
 import { Device, type DeviceLike } from './device';
-import { parseDType, type DType } from './dtype';
+import { isFloatingPoint, parseDType, type DType } from './dtype';
 import { MixprecTypeError } from './errors';
 import { checkOptions, optionalBoolean } from './validate';
 
@@ -29,7 +29,7 @@ export function resolveOptions(op: string, options: unknown, allowed: readonly s
   const dtype = o.dtype === undefined ? defaultDtype : parseDType(op, 'options.dtype', o.dtype);
   const device = o.device === undefined ? Device.cpu : Device.parse(op, 'options.device', o.device);
   const requiresGrad = optionalBoolean(op, 'options.requiresGrad', o.requiresGrad, false);
-  if (requiresGrad && dtype !== 'float32' && dtype !== 'float16' && dtype !== 'bfloat16' && dtype !== 'float64') {
+  if (requiresGrad && !isFloatingPoint(dtype)) {
     throw new MixprecTypeError('ERR_INVALID_DTYPE', `${op}: only floating-point tensors can require gradients, got dtype ${dtype}`);
   }
   return { ...o, dtype, device, requiresGrad };

@@ -383,7 +383,8 @@ export class Tensor implements Trackable {
 
 /**
  * @internal Writes `src`'s values into `dst` (same device and numel, both contiguous), converted
- * to dst's dtype: the optimizers' write-back of a float32 master copy into its parameter.
+ * to dst's dtype: an in-place op's result cast back into self, a reduction over no dimension,
+ * the optimizers' write-back of a float32 master copy into its parameter.
  */
 export function castInto(src: Tensor, dst: Tensor): void {
   native.cast(src.storage.handle, src.offset, dtypeCode(src.dtype), dst.storage.handle, dst.offset, dtypeCode(dst.dtype), dst.numel);

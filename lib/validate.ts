@@ -23,13 +23,10 @@ export function rejectUnknownKeys(op: string, options: object, allowed: readonly
   }
 }
 
-/**
- * `options` as a record: an options object with only `allowed` keys; `{}` when undefined.
- * @param expected how the error describes an options object (e.g. with an example)
- */
-export function checkOptions(op: string, options: unknown, allowed: readonly string[], expected = 'an options object'): Record<string, unknown> {
+/** `options` as a record: an options object with only `allowed` keys; `{}` when undefined. */
+export function checkOptions(op: string, options: unknown, allowed: readonly string[]): Record<string, unknown> {
   if (options === undefined) return {};
-  if (!isOptionsObject(options)) throw argTypeError(op, 'options', expected, options);
+  if (!isOptionsObject(options)) throw argTypeError(op, 'options', 'an options object', options);
   rejectUnknownKeys(op, options, allowed);
   return options;
 }

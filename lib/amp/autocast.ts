@@ -59,19 +59,18 @@ function disableWithWarning(message: string): false {
 /** Validates the options and builds the scope's frame from the enclosing one. */
 function frameFor(op: string, options: unknown): { frame: AutocastFrame; onExit: () => void } {
   if (!isOptionsObject(options)) throw argTypeError(op, 'options', "an options object such as { deviceType: 'cpu' }", options);
-  const o = options;
-  rejectUnknownKeys(op, o, optionKeys, MixprecError);
-  if (o.deviceType === undefined) throw new MixprecError('ERR_INVALID_ARG', `${op}: options.deviceType is required ('cpu' or 'cuda')`);
-  const deviceType = checkDeviceType(op, o.deviceType, 'options.deviceType');
+  rejectUnknownKeys(op, options, optionKeys, MixprecError);
+  if (options.deviceType === undefined) throw new MixprecError('ERR_INVALID_ARG', `${op}: options.deviceType is required ('cpu' or 'cuda')`);
+  const deviceType = checkDeviceType(op, options.deviceType, 'options.deviceType');
   const parent = currentFrame();
-  const dtype = o.dtype === undefined ? parent[deviceType].dtype : parseDType(op, 'options.dtype', o.dtype);
-  let enabled = optionalBoolean(op, 'options.enabled', o.enabled, true);
-  const cacheEnabled = optionalBoolean(op, 'options.cacheEnabled', o.cacheEnabled, true);
-  const record = optionalBoolean(op, 'options.record', o.record, false);
-  if (o.policy !== undefined && !(o.policy instanceof AutocastPolicy)) {
-    throw argTypeError(op, 'options.policy', 'an AutocastPolicy (mp.amp.policies.* or mp.amp.policy.extend(...))', o.policy);
+  const dtype = options.dtype === undefined ? parent[deviceType].dtype : parseDType(op, 'options.dtype', options.dtype);
+  let enabled = optionalBoolean(op, 'options.enabled', options.enabled, true);
+  const cacheEnabled = optionalBoolean(op, 'options.cacheEnabled', options.cacheEnabled, true);
+  const record = optionalBoolean(op, 'options.record', options.record, false);
+  if (options.policy !== undefined && !(options.policy instanceof AutocastPolicy)) {
+    throw argTypeError(op, 'options.policy', 'an AutocastPolicy (mp.amp.policies.* or mp.amp.policy.extend(...))', options.policy);
   }
-  const policy = (o.policy as AutocastPolicy | undefined) ?? parent[deviceType].policy;
+  const policy = (options.policy as AutocastPolicy | undefined) ?? parent[deviceType].policy;
   if (enabled && !lowPrecision.includes(dtype)) {
     enabled = disableWithWarning(`${op}: ${deviceType} autocast only supports float16 and bfloat16 as its low precision, got ${dtype}; autocast is disabled in this scope`);
   }

@@ -132,13 +132,12 @@ export function prepare<M extends AnyModule, O extends Optimizer<{ lr: number }>
   if (!(model instanceof Module)) throw argTypeError(op, 'model', 'an nn.Module', model);
   if (!(optimizer instanceof Optimizer)) throw argTypeError(op, 'optimizer', 'an optimizer (mp.optim.SGD, Adam, AdamW, ...)', optimizer);
   if (!isOptionsObject(options)) throw argTypeError(op, 'options', "an options object such as { optLevel: 'O1' }", options);
-  const o = options;
-  rejectUnknownKeys(op, o, optionKeys, MixprecError);
-  if (o.optLevel === undefined) throw new MixprecError('ERR_INVALID_ARG', `${op}: options.optLevel is required (${optLevels.map((l) => `'${l}'`).join(', ')})`);
-  if (!optLevels.includes(o.optLevel as OptLevel)) {
-    throw argRangeError(op, 'options.optLevel', `one of ${optLevels.map((l) => `'${l}'`).join(', ')} (the letter O and a digit)`, o.optLevel);
+  rejectUnknownKeys(op, options, optionKeys, MixprecError);
+  if (options.optLevel === undefined) throw new MixprecError('ERR_INVALID_ARG', `${op}: options.optLevel is required (${optLevels.map((l) => `'${l}'`).join(', ')})`);
+  if (!optLevels.includes(options.optLevel as OptLevel)) {
+    throw argRangeError(op, 'options.optLevel', `one of ${optLevels.map((l) => `'${l}'`).join(', ')} (the letter O and a digit)`, options.optLevel);
   }
-  const optLevel = o.optLevel as OptLevel;
+  const optLevel = options.optLevel as OptLevel;
   const level = levels[optLevel];
   if (preparedModels.has(model)) throw new MixprecError('ERR_INVALID_ARG', `${op}: this ${model.constructor.name} was already prepared (prepare a model and its optimizer once, as apex's amp.initialize)`);
   if (preparedOptimizers.has(optimizer)) throw new MixprecError('ERR_INVALID_ARG', `${op}: this optimizer was already prepared (prepare a model and its optimizer once, as apex's amp.initialize)`);
@@ -149,21 +148,21 @@ export function prepare<M extends AnyModule, O extends Optimizer<{ lr: number }>
   const params = model.parameters();
   const types = [...new Set(params.map((p) => p.device.type))];
   let deviceType: AutocastDeviceType;
-  if (o.deviceType === undefined) {
+  if (options.deviceType === undefined) {
     if (types.length === 0) throw new MixprecError('ERR_INVALID_ARG', `${op}: the model has no parameters to take the device type from; pass options.deviceType`);
     if (types.length > 1) throw new MixprecError('ERR_INVALID_DEVICE', `${op}: the model's parameters are on several device types (${types.join(', ')}); pass options.deviceType`);
     deviceType = types[0];
   } else {
-    deviceType = checkDeviceType(op, o.deviceType, 'options.deviceType');
+    deviceType = checkDeviceType(op, options.deviceType, 'options.deviceType');
     const other = types.find((t) => t !== deviceType);
     if (other !== undefined) {
       throw new MixprecError('ERR_INVALID_DEVICE', `${op}: options.deviceType is '${deviceType}' but the model has parameters on ${other} (move the model with model.to(...) before prepare)`);
     }
   }
-  if (o.dtype !== undefined && (typeof o.dtype !== 'string' || !lowPrecision.includes(o.dtype))) {
-    throw argRangeError(op, 'options.dtype', "'float16' or 'bfloat16'", o.dtype, 'ERR_INVALID_DTYPE');
+  if (options.dtype !== undefined && (typeof options.dtype !== 'string' || !lowPrecision.includes(options.dtype))) {
+    throw argRangeError(op, 'options.dtype', "'float16' or 'bfloat16'", options.dtype, 'ERR_INVALID_DTYPE');
   }
-  const dtype = (o.dtype as LowPrecisionDType | undefined) ?? (deviceType === 'cuda' ? 'float16' : 'bfloat16');
+  const dtype = (options.dtype as LowPrecisionDType | undefined) ?? (deviceType === 'cuda' ? 'float16' : 'bfloat16');
   if (optLevel !== 'O0' && deviceType === 'cuda' && dtype === 'bfloat16' && cuda.isAvailable() && !cuda.isBf16Supported()) {
     const [major, minor] = cuda.getDeviceCapability();
     throw new MixprecError('ERR_INVALID_DTYPE', `${op}: this CUDA device (compute capability ${major}.${minor}) does not support bfloat16; use dtype 'float16'`);

@@ -4,14 +4,14 @@
 import { argTypeError } from '../errors';
 import type { Tensor } from '../tensor';
 import { noGrad } from './gradMode';
-import { booleanArg } from '../validate';
+import { booleanArg, isOptionsObject } from '../validate';
 
 /**
  * Drops (`setToNone`, the default: the memory is freed now) or zero-fills the `.grad` of every
  * tensor in `params`. `op` names the caller in errors.
  */
 export function zeroGrads(op: string, params: Iterable<Tensor>, options: unknown): void {
-  if (options !== undefined && (typeof options !== 'object' || options === null || Array.isArray(options))) throw argTypeError(op, 'options', 'an options object', options);
+  if (options !== undefined && !isOptionsObject(options)) throw argTypeError(op, 'options', 'an options object', options);
   const setToNone = (options as { setToNone?: unknown } | undefined)?.setToNone ?? true;
   booleanArg(op, 'options.setToNone', setToNone);
   noGrad(() => {

@@ -7,7 +7,7 @@ import { argRangeError, argTypeError } from '../errors';
 import { defaultGenerator, Generator, rand } from '../random';
 import { Tensor } from '../tensor';
 import { TensorDataset, type Dataset } from './dataset';
-import { isOptionsObject, optionalBoolean, positiveInteger, rejectUnknownKeys } from '../validate';
+import { checkOptions, optionalBoolean, positiveInteger } from '../validate';
 
 /** Options of {@link DataLoader}. */
 export interface DataLoaderOptions {
@@ -83,8 +83,7 @@ export class DataLoader implements Iterable<Tensor[]> {
 
   constructor(dataset: Dataset, options: DataLoaderOptions = {}) {
     this.dataset = checkDataset(dataset);
-    if (!isOptionsObject(options)) throw argTypeError('DataLoader', 'options', 'an options object', options);
-    rejectUnknownKeys('DataLoader', options, OPTION_KEYS);
+    checkOptions('DataLoader', options, OPTION_KEYS);
     const { batchSize = 1, generator } = options;
     this.batchSize = positiveInteger('DataLoader', 'options.batchSize', batchSize);
     if (generator !== undefined && !(generator instanceof Generator)) {

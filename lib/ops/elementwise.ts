@@ -7,7 +7,7 @@ import { argTypeError, MixprecError, MixprecTypeError } from '../errors';
 import { native } from '../native';
 import { nativeTable } from '../nativeTable';
 import { broadcastShapes, broadcastStrides, sameShape } from '../shape';
-import { Tensor } from '../tensor';
+import { castInto, Tensor } from '../tensor';
 import { sumToShape } from './gradUtils';
 import { operand, strided } from './nativeOperands';
 import { checkTensor, newResult, requireSameDevice, withDtype } from './operands';
@@ -91,7 +91,7 @@ function binaryInPlace(op: BinaryName, self: Tensor, other: Operand): Tensor {
   } else {
     const result = binary(op, opName, self, other);
     try {
-      native.cast(result.storage.handle, result.offset, dtypeCode(result.dtype), self.storage.handle, self.offset, dtypeCode(self.dtype), self.numel);
+      castInto(result, self);
     } finally {
       result.dispose();
     }

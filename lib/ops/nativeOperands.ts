@@ -5,9 +5,9 @@
 import type { NativeOperand, NativeShaped, NativeStrided } from '../native';
 import type { Tensor } from '../tensor';
 
-/** `t`'s elements from element `offset` past its own offset. */
-export function operand(t: Tensor, offset = 0): NativeOperand {
-  return { storage: t.storage.handle, offset: t.offset + offset };
+/** `t`'s elements from its own offset. */
+export function operand(t: Tensor): NativeOperand {
+  return { storage: t.storage.handle, offset: t.offset };
 }
 
 /** `t` read with `strides` along the call's shape. */

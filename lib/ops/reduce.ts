@@ -8,7 +8,7 @@ import { argTypeError, MixprecTypeError } from '../errors';
 import { native } from '../native';
 import { resolveOptions } from '../options';
 import { normalizeDim, numelOf } from '../shape';
-import { Tensor } from '../tensor';
+import { castInto, Tensor } from '../tensor';
 import { checkTensor, newResult } from './operands';
 import { defineOp } from './registry';
 import { optionalBoolean } from '../validate';
@@ -66,7 +66,7 @@ function reduce(op: 'sum' | 'mean', input: Tensor, options: ReduceOptions | unde
   let current = t;
   if (runs.length === 0) {
     const out = newResult(op, plan.outShape, outDtype, t);
-    native.cast(t.storage.handle, t.offset, dtypeCode(t.dtype), out.storage.handle, out.offset, dtypeCode(outDtype), t.numel);
+    castInto(t, out);
     return out;
   }
   for (let r = 0; r < runs.length; ++r) {

@@ -12,7 +12,7 @@ import { keep, tidy } from '../memory';
 import { checkDeviceScalar, groupByDeviceDtype, withScalarOn } from '../ops/multiTensor';
 import { castInto, Tensor } from '../tensor';
 import { MASTER_PARAM_KEY, MasterWeights, withFloat32Grads } from './masterWeights';
-import { booleanArg, numberArg } from '../validate';
+import { booleanArg, isOptionsObject, numberArg } from '../validate';
 
 /** A parameter group: its parameters and its hyper-parameters, which schedulers may edit. */
 export type ParamGroup<O> = O & { params: Tensor[] };
@@ -71,8 +71,6 @@ export interface KernelCall<O> {
   foundInf: Tensor | undefined;
 }
 
-const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
-
 /**
  * Base class of {@link SGD}, {@link Adam} and {@link AdamW}. Subclasses give the defaults, the
  * hyper-parameter checks, the state a group needs and the native call.
@@ -107,7 +105,7 @@ export abstract class Optimizer<O extends { lr: number }> {
     params: Params<O>,
     defaults: Partial<O> & OptimizerOptions,
   ) {
-    if (!isObject(defaults)) throw argTypeError(name, 'options', 'an options object', defaults);
+    if (!isOptionsObject(defaults)) throw argTypeError(name, 'options', 'an options object', defaults);
     const { masterWeights, ...hyper } = defaults;
     this.defaults = hyper as Partial<O>;
     this.#masters = new MasterWeights(masterWeights === undefined ? false : check.boolean(name, 'options', 'masterWeights', masterWeights));
@@ -178,7 +176,7 @@ export abstract class Optimizer<O extends { lr: number }> {
 
   /** `where` names the group's hyper-parameters in errors, `paramsWhere` its parameter list. */
   private addGroup(input: unknown, where: string, paramsWhere: string): void {
-    if (!isObject(input) || !('params' in input)) {
+    if (!isOptionsObject(input) || !('params' in input)) {
       throw argTypeError(this.name, where, 'a Tensor or a parameter group {params, ...options}', input);
     }
     const raw = input.params instanceof Tensor ? [input.params] : input.params;
@@ -252,7 +250,7 @@ export abstract class Optimizer<O extends { lr: number }> {
    */
   step(options: StepOptions = {}): void {
     const op = `${this.name}.step`;
-    if (!isObject(options)) throw argTypeError(op, 'options', 'an object {gradScale?, foundInf?}', options);
+    if (!isOptionsObject(options)) throw argTypeError(op, 'options', 'an object {gradScale?, foundInf?}', options);
     const gradScale = options.gradScale === undefined ? undefined : checkDeviceScalar(op, 'gradScale', options.gradScale);
     const foundInf = options.foundInf === undefined ? undefined : checkDeviceScalar(op, 'foundInf', options.foundInf);
     this.paramGroups.forEach((group, gi) => {
@@ -275,10 +273,7 @@ export abstract class Optimizer<O extends { lr: number }> {
         if (masters) {
           withFloat32Grads(items, (grads32) => run(states.map((s) => s[MASTER_PARAM_KEY]), grads32, 'float32'));
           // Write back: the master rounded to the parameter's dtype, in place.
-          items.forEach((p, i) => {
-            const m = states[i][MASTER_PARAM_KEY];
-            castInto(m, p);
-          });
+          items.forEach((p, i) => castInto(states[i][MASTER_PARAM_KEY], p));
         } else {
           run(items, items.map((p) => p.grad as Tensor), dtype);
         }
@@ -355,17 +350,17 @@ export abstract class Optimizer<O extends { lr: number }> {
    */
   loadStateDict(stateDict: OptimizerStateDict<O>): void {
     const op = `${this.name}.loadStateDict`;
-    if (!isObject(stateDict)) throw argTypeError(op, 'stateDict', 'an object {state, paramGroups}', stateDict);
+    if (!isOptionsObject(stateDict)) throw argTypeError(op, 'stateDict', 'an object {state, paramGroups}', stateDict);
     const { state, paramGroups } = stateDict as unknown as Record<string, unknown>;
     if (!Array.isArray(paramGroups)) throw argTypeError(op, 'stateDict.paramGroups', 'an array of parameter groups', paramGroups);
-    if (!isObject(state)) throw argTypeError(op, 'stateDict.state', 'an object of per-parameter state', state);
+    if (!isOptionsObject(state)) throw argTypeError(op, 'stateDict.state', 'an object of per-parameter state', state);
     if (paramGroups.length !== this.paramGroups.length) {
       throw new MixprecRangeError('ERR_INVALID_ARG', `${op}: the state dict has ${paramGroups.length} parameter groups but the optimizer has ${this.paramGroups.length}`);
     }
     const byIndex = new Map<number, { param: Tensor; group: O }>();
     const hypers = paramGroups.map((saved: unknown, gi) => {
       const where = `stateDict.paramGroups[${gi}]`;
-      if (!isObject(saved) || !Array.isArray(saved.params)) throw argTypeError(op, where, 'a parameter group {params: number[], ...}', saved);
+      if (!isOptionsObject(saved) || !Array.isArray(saved.params)) throw argTypeError(op, where, 'a parameter group {params: number[], ...}', saved);
       const mine = this.paramGroups[gi];
       if (saved.params.length !== mine.params.length) {
         throw new MixprecRangeError('ERR_INVALID_ARG', `${op}: ${where} has ${saved.params.length} parameters but the optimizer's group ${gi} has ${mine.params.length}`);
@@ -399,7 +394,7 @@ export abstract class Optimizer<O extends { lr: number }> {
   }
 
   private copyState(op: string, where: string, entry: unknown, param: Tensor, group: O): ParamState {
-    if (!isObject(entry)) throw argTypeError(op, where, 'an object of state tensors', entry);
+    if (!isOptionsObject(entry)) throw argTypeError(op, where, 'an object of state tensors', entry);
     const master = this.#masters.usedFor(param.dtype);
     const loadable = this.loadableKeys(group);
     const { required } = loadable;
