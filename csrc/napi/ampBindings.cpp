@@ -31,8 +31,9 @@ Napi::Value ampUnscale(const Napi::CallbackInfo& cb) {
   const float* scale = deviceScalar(f, name, "scale", m.device, true);
   float* foundInf = deviceScalar(f, name, "foundInf", m.device, false);
   float* flags = nullptr;
-  if (!f["flags"].isNullish()) {
-    const View v = f.view("flags", int64_t(m.t.numel.size()), DType::Float32);
+  const Value flagsField = f["flags"];
+  if (!flagsField.isNullish()) {
+    const View v = flagsField.object().asView(int64_t(m.t.numel.size()), DType::Float32);
     requireDevice(v, m.device, name, "flags");
     flags = static_cast<float*>(v.data());
   }

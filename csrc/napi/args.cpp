@@ -14,8 +14,7 @@ namespace {
 // The JS string of a property name, made once per environment and kept by a reference.
 // napi_get_named_property makes and interns a new V8 string on every read: about 0.2 µs a field,
 // several µs for a kernel call's argument object, more than a small kernel itself takes.
-napi_value propertyKey(Napi::Env env, const char* name) {
-  auto& keys = envData(env).propertyKeys;
+napi_value propertyKey(Napi::Env env, PropertyKeys& keys, const char* name) {
   auto it = keys.find(name);
   if (it == keys.end()) {
     napi_value key;
@@ -59,7 +58,7 @@ Args::Args(const Napi::CallbackInfo& info, const char* function, size_t count) :
 }
 
 Value Fields::operator[](const char* name) const {
-  return Value(object_.Get(propertyKey(object_.Env(), name)), function_, path_.child(name));
+  return Value(object_.Get(propertyKey(object_.Env(), *keys_, name)), function_, path_.child(name), keys_);
 }
 
 ArgPath ArgPath::child(const char* field) const {
@@ -87,7 +86,7 @@ Value Args::at(size_t i, const char* name) const { return Value(info_[i], functi
 
 Fields Args::fields(size_t i) const {
   if (!info_[i].IsObject() || info_[i].IsArray()) (*this)[i].fail("an object of named arguments");
-  return Fields(info_[i].As<Napi::Object>(), function_, ArgPath());
+  return Fields(info_[i].As<Napi::Object>(), function_, ArgPath(), envData(info_.Env()).propertyKeys);
 }
 
 namespace {
@@ -170,6 +169,8 @@ uint64_t Value::uint64() const {
   return v;
 }
 
+PropertyKeys& Value::keys() const { return keys_ ? *keys_ : envData(value_.Env()).propertyKeys; }
+
 Device Value::device() const {
   const auto failDevice = [this] {
     std::string types;
@@ -178,8 +179,8 @@ Device Value::device() const {
   };
   if (!value_.IsObject()) failDevice();
   const Napi::Object o = value_.As<Napi::Object>();
-  const Napi::Value type = o.Get(propertyKey(o.Env(), "type"));
-  const Napi::Value index = o.Get(propertyKey(o.Env(), "index"));
+  const Napi::Value type = o.Get(propertyKey(o.Env(), keys(), "type"));
+  const Napi::Value index = o.Get(propertyKey(o.Env(), keys(), "index"));
   if (!type.IsString() || !index.IsNumber()) failDevice();
   // Device type names are short ASCII: compare in a stack buffer, no std::string per call.
   char name[16];
@@ -213,7 +214,7 @@ std::vector<int64_t> Value::int64Array() const {
 
 Fields Value::object() const {
   if (!value_.IsObject() || value_.IsArray()) fail("an object");
-  return Fields(value_.As<Napi::Object>(), function_, path_);
+  return Fields(value_.As<Napi::Object>(), function_, path_, keys());
 }
 
 void requireSameDevice(const char* function, std::initializer_list<View> views) {
@@ -226,10 +227,10 @@ void requireSameDevice(const char* function, std::initializer_list<View> views) 
   }
 }
 
-void requireCpu(const char* function, const View& v) {
-  if (v.device().type != DeviceType::Cpu) {
-    throwTypeError("ERR_INVALID_ARG", std::string("mixprec native ") + function + ": cpu storages only");
-  }
+Backend& backendOf(const char* function, Device device, bool reference, const char* refusal) {
+  if (!reference) return backendFor(device);
+  if (device.type != DeviceType::Cpu) throwTypeError("ERR_INVALID_ARG", std::string("mixprec native ") + function + ": " + refusal);
+  return cpuReferenceBackend();
 }
 
 int64_t checkedProduct(const char* function, std::initializer_list<int64_t> factors) {

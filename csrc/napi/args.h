@@ -14,6 +14,7 @@
 #include "../core/dtype.h"
 #include "../core/kernelArgs.h"
 #include "../core/storage.h"
+#include "envData.h"
 
 namespace mp::napi {
 
@@ -53,7 +54,10 @@ class ArgPath {
 // One argument or field, with the path errors name it by.
 class Value {
  public:
-  Value(Napi::Value value, const char* function, const ArgPath& path) : value_(value), function_(function), path_(path) {}
+  // `keys`: the environment's property-key cache when the reader already has it (fields of an
+  // object); positional arguments look it up only if they turn out to be objects.
+  Value(Napi::Value value, const char* function, const ArgPath& path, PropertyKeys* keys = nullptr)
+      : value_(value), function_(function), path_(path), keys_(keys) {}
 
   bool isNullish() const { return value_.IsNull() || value_.IsUndefined(); }
   const Napi::Value& raw() const { return value_; }
@@ -78,13 +82,15 @@ class Value {
   Napi::Value value_;
   const char* function_;  // a string literal: argument readers outlive the Args they came from
   ArgPath path_;
+  PropertyKeys* keys_;
+  PropertyKeys& keys() const;
 };
 
 // An argument that is an object of named fields; nested objects extend the path (`a.storage`).
 class Fields {
  public:
-  Fields(Napi::Object object, const char* function, const ArgPath& path)
-      : object_(object), function_(function), path_(path) {}
+  Fields(Napi::Object object, const char* function, const ArgPath& path, PropertyKeys& keys)
+      : object_(object), function_(function), path_(path), keys_(&keys) {}
   // `name` must be a string literal: its address keys the environment's cache of JS strings.
   Value operator[](const char* name) const;
   // {storage, offset} at `name`, checked to hold `numel` elements of `dtype`.
@@ -97,6 +103,7 @@ class Fields {
   Napi::Object object_;
   const char* function_;
   ArgPath path_;
+  PropertyKeys* keys_;  // looked up once per argument object, not once per field
 };
 
 class Args {
@@ -107,18 +114,15 @@ class Args {
   Value at(size_t i, const char* name) const;
   // The argument object at i (the only argument of most kernel calls).
   Fields fields(size_t i) const;
-  Storage* storage(size_t i, const char* name) const { return at(i, name).storage(); }
   // Storage handle at i, element offset at i+1, checked to hold `numel` elements of `dtype`.
   View view(size_t i, const char* name, int64_t numel, DType dtype) const;
   DType dtype(size_t i, const char* name) const { return at(i, name).dtype(); }
   int32_t enumValue(size_t i, const char* name, bool (*valid)(int32_t)) const { return at(i, name).enumValue(valid); }
   int64_t count(size_t i, const char* name) const { return at(i, name).count(); }
-  int32_t int32(size_t i, const char* name) const { return at(i, name).int32(); }
   double number(size_t i, const char* name) const { return at(i, name).number(); }
   bool boolean(size_t i, const char* name) const { return at(i, name).boolean(); }
   uint64_t uint64(size_t i, const char* name) const { return at(i, name).uint64(); }
   Device device(size_t i, const char* name) const { return at(i, name).device(); }
-  std::vector<int64_t> int64Array(size_t i, const char* name) const { return at(i, name).int64Array(); }
 
   [[noreturn]] void fail(size_t i, const char* name, const std::string& expected) const { at(i, name).fail(expected); }
 
@@ -129,8 +133,9 @@ class Args {
 
 std::string describeValue(const Napi::Value& v);
 void requireSameDevice(const char* function, std::initializer_list<View> views);
-// The scalar references the tests compare against run on host memory only.
-void requireCpu(const char* function, const View& v);
+// The backend a binding runs on: the device's, or for a test-surface *Reference twin the CPU's
+// scalar references, which run on host memory only (`refusal` says so otherwise).
+Backend& backendOf(const char* function, Device device, bool reference, const char* refusal);
 // The product of element counts; ERR_INVALID_ARG when it overflows or exceeds 2^53.
 int64_t checkedProduct(const char* function, std::initializer_list<int64_t> factors);
 // Elements an input spans when read along `shape` with `strides` (0 for an empty shape); the

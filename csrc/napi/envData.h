@@ -10,12 +10,14 @@
 
 namespace mp::napi {
 
+// Property names of the argument objects as JS strings, by the address of their C literal (see
+// propertyKey in args.cpp).
+using PropertyKeys = std::unordered_map<const char*, Napi::Reference<Napi::Value>>;
+
 struct EnvData {
   std::shared_ptr<MemoryStats> stats = std::make_shared<MemoryStats>();
   Napi::FunctionReference errorFactory;
-  // Property names of the argument objects as JS strings, by the address of their C literal
-  // (see propertyKey in args.cpp).
-  std::unordered_map<const char*, Napi::Reference<Napi::Value>> propertyKeys;
+  PropertyKeys propertyKeys;
 };
 
 EnvData& envData(Napi::Env env);

@@ -17,9 +17,7 @@ namespace {
 // The backend a binding runs on: the operands' device's, or (test surface) the CPU references.
 template <bool Reference>
 Backend& backendOf(const char* function, const View& out) {
-  if (!Reference) return out.backend();
-  requireCpu(function, out);
-  return cpuReferenceBackend();
+  return napi::backendOf(function, out.device(), Reference, "cpu storages only");
 }
 
 // cast(src, srcOffset, srcDtype, dst, dstOffset, dstDtype, n); castReference (test surface): the
@@ -210,11 +208,11 @@ Napi::Value softmax(const Napi::CallbackInfo& cb) {
   const bool log = args.boolean(0, "log");
   const DType dtype = args.dtype(1, "dtype");
   if (dtype == DType::Int32 || dtype == DType::Bool) args.fail(1, "dtype", "a floating dtype");
-  const int64_t n = checkedProduct("softmax", {args.count(6, "outer"), args.count(7, "size"), args.count(8, "inner")});
+  const int64_t outer = args.count(6, "outer"), size = args.count(7, "size"), inner = args.count(8, "inner");
+  const int64_t n = checkedProduct("softmax", {outer, size, inner});
   const View in = args.view(2, "in", n, dtype);
   const View out = args.view(4, "out", n, dtype);
   requireSameDevice("softmax", {in, out});
-  const int64_t outer = args.count(6, "outer"), size = args.count(7, "size"), inner = args.count(8, "inner");
   out.backend().softmax(out.index(), log, dtype, in.data(), out.data(), outer, size, inner);
   return cb.Env().Undefined();
 }

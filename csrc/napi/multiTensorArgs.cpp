@@ -81,8 +81,9 @@ MultiTensor readLists(const Fields& args, const char* function, std::initializer
 }
 
 float* deviceScalar(const Fields& f, const char* function, const char* name, Device device, bool optional) {
-  if (optional && f[name].isNullish()) return nullptr;
-  const View v = f.view(name, 1, DType::Float32);
+  const Value field = f[name];
+  if (optional && field.isNullish()) return nullptr;
+  const View v = field.object().asView(1, DType::Float32);
   if (v.device() != device) {
     throwMixprecError("ERR_DEVICE_MISMATCH",
                       std::string("mixprec native ") + function + ": " + name + " must be on the tensors' device");
@@ -91,11 +92,7 @@ float* deviceScalar(const Fields& f, const char* function, const char* name, Dev
 }
 
 Backend& backendOf(const MultiTensor& m, const char* function, bool reference) {
-  if (!reference) return backendFor(m.device);
-  if (m.device.type != DeviceType::Cpu) {
-    throwTypeError("ERR_INVALID_ARG", std::string("mixprec native ") + function + ": cpu storages only");
-  }
-  return cpuReferenceBackend();
+  return backendOf(function, m.device, reference, "the scalar reference runs on cpu storages only");
 }
 
 }  // namespace mp::napi

@@ -4,10 +4,6 @@
 // Every function takes one object: `lists` (see multiTensorArgs.h), device scalars and options.
 // Lists the options leave unused must be empty. Each has a `<name>Reference` twin on the test
 // surface that runs the scalar CPU reference the tests compare the fast paths against.
-#include <cmath>
-#include <string>
-
-#include "../core/errors.h"
 #include "args.h"
 #include "bindings.h"
 #include "guarded.h"
