@@ -9,4 +9,6 @@ module.exports = {
   maxWorkers: 1,
   testTimeout: 120000,
   slowTestThreshold: 30,
+  // The default reporter, and one for progress in long files and why tests were skipped.
+  reporters: ['default', '<rootDir>/test/reporters/summary.js'],
 };
