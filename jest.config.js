@@ -4,6 +4,8 @@ module.exports = {
   roots: ['<rootDir>/test'],
   testMatch: ['**/*.test.ts'],
   transform: { '^.+\\.ts$': ['ts-jest', { tsconfig: 'tsconfig.test.json' }] },
+  // The demo's files (examples/demo/) import the package by name, as users do.
+  moduleNameMapper: { '^mixprec$': '<rootDir>/lib' },
   setupFiles: ['<rootDir>/test/setup.ts'],
   // Native tests share one addon instance per process; run files one at a time.
   maxWorkers: 1,

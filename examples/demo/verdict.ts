@@ -57,9 +57,10 @@ function memorySentence(results: RunResult[]): string | undefined {
 
 /**
  * Sentences for the variants slower than float32 (speed-up below 1 in any seed): which ones, why
- * on this machine, and the memory they saved. Empty when every AMP variant was at least as fast.
+ * on this machine (`simd`: the CPU's SIMD path), and the memory they saved. Empty when every AMP
+ * variant was at least as fast.
  */
-export function speedNotes(rows: Row[], results: RunResult[], device: DeviceType): string[] {
+export function speedNotes(rows: Row[], results: RunResult[], device: DeviceType, simd: string = mp.backend().simd): string[] {
   const slower = rows.filter((r) => r.variant !== 'float32' && r.speedup !== null && r.speedup < 1);
   if (slower.length === 0) return [];
   const variants = new Set(slower.map((r) => r.variant));
@@ -67,7 +68,7 @@ export function speedNotes(rows: Row[], results: RunResult[], device: DeviceType
     const speedups = slower.filter((r) => r.variant === v).map((r) => `${(r.speedup as number).toFixed(2)}x`);
     return `${variantNames[v]} (${speedups.join(', ')} the float32 speed)`;
   });
-  const notes = [`Slower than float32 on this machine: ${which.join('; ')}. ${whySlower(device, mp.backend().simd, variants)}`];
+  const notes = [`Slower than float32 on this machine: ${which.join('; ')}. ${whySlower(device, simd, variants)}`];
   const memory = memorySentence(results);
   if (memory !== undefined) notes.push(memory);
   return notes;
