@@ -37,8 +37,8 @@ interface LoadPlan {
   dtype: DType | undefined;
 }
 
-/** A file system failure as a MixprecError naming the operation and the path. */
-function ioError(op: string, path: string, e: unknown): MixprecError {
+/** @internal A file system failure as a MixprecError naming the operation and the path. */
+export function ioError(op: string, path: string, e: unknown): MixprecError {
   const why = e instanceof Error ? e.message : String(e);
   return new MixprecError('ERR_IO', `${op}: cannot access '${path}': ${why}`);
 }
@@ -56,14 +56,15 @@ function checkLoadOptions(op: string, options: unknown): LoadPlan {
   };
 }
 
-interface SaveInput {
+/** @internal A checked save: the layout, the tensors by name and the header bytes. */
+export interface SaveInput {
   entries: WriteEntry[];
   byName: Map<string, Tensor>;
   header: Buffer;
 }
 
-/** Checks the tensors and metadata of a save and lays the file out. */
-function prepareSave(op: string, tensors: unknown, options: unknown): SaveInput {
+/** @internal Checks the tensors and metadata of a save and lays the file out. */
+export function prepareSave(op: string, tensors: unknown, options: unknown): SaveInput {
   if (!isOptionsObject(tensors) && !(tensors instanceof Map)) throw argTypeError(op, 'tensors', 'an object or Map of name → Tensor', tensors);
   const o = checkOptions(op, options, ['metadata']);
   let metadata: Record<string, string> | undefined;
@@ -187,7 +188,7 @@ function fillFromFile(op: string, path: string, fd: number, storage: Storage, en
 export function save(tensors: Record<string, Tensor> | Map<string, Tensor>, path: string, options?: SaveOptions): void {
   const op = 'save';
   checkPath(op, path);
-  const { entries, byName, header } = prepareSave(op, tensors, options);
+  const input = prepareSave(op, tensors, options);
   let fd: number;
   try {
     fd = fs.openSync(path, 'w');
@@ -195,11 +196,16 @@ export function save(tensors: Record<string, Tensor> | Map<string, Tensor>, path
     throw ioError(op, path, e);
   }
   try {
-    writeFully(op, path, fd, header);
-    for (const e of entries) for (const chunk of tensorChunks(byName.get(e.name)!)) writeFully(op, path, fd, chunk);
+    writeSafetensors(op, path, fd, input);
   } finally {
     fs.closeSync(fd);
   }
+}
+
+/** @internal Writes a prepared file to the open file `fd` (named `path` in errors). */
+export function writeSafetensors(op: string, path: string, fd: number, input: SaveInput): void {
+  writeFully(op, path, fd, input.header);
+  for (const e of input.entries) for (const chunk of tensorChunks(input.byName.get(e.name)!)) writeFully(op, path, fd, chunk);
 }
 
 /**
