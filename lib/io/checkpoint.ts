@@ -103,7 +103,7 @@ function checkParts(op: string, parts: unknown): Record<string, unknown> {
  *
  * @example
  * ```ts
- * const dir = require('node:path').join(require('node:os').tmpdir(), 'mixprec-ckpt-example');
+ * const dir = '/tmp/mixprec-ckpt-example';
  * const model = new mp.nn.Linear(4, 2);
  * const optimizer = new mp.optim.Adam(model.parameters(), { lr: 1e-3 });
  * mp.checkpoint.save(dir, { model, optimizer, step: 100, extra: { bestLoss: 0.25 } }, { keep: 3 });
@@ -188,7 +188,7 @@ function formatError(op: string, file: string, what: string): MixprecError {
  *
  * @example
  * ```ts
- * const dir = require('node:path').join(require('node:os').tmpdir(), 'mixprec-ckpt-load-example');
+ * const dir = '/tmp/mixprec-ckpt-load-example';
  * const model = new mp.nn.Linear(4, 2);
  * mp.checkpoint.save(dir, { model, step: 1 });
  * const resumed = new mp.nn.Linear(4, 2);

@@ -180,7 +180,7 @@ function fillFromFile(op: string, path: string, fd: number, storage: Storage, en
  *
  * @example
  * ```ts
- * const path = require('node:path').join(require('node:os').tmpdir(), 'mixprec-save-example.safetensors');
+ * const path = '/tmp/mixprec-save-example.safetensors';
  * mp.save({ weight: mp.ones([2, 3]), step: mp.tensor([7], { dtype: 'int32' }) }, path, { metadata: { format: 'pt' } });
  * const loaded = mp.load(path); // { weight: float32 [2, 3], step: int32 [1] }
  * ```
@@ -216,7 +216,7 @@ export function writeSafetensors(op: string, path: string, fd: number, input: Sa
  *
  * @example
  * ```ts
- * const path = require('node:path').join(require('node:os').tmpdir(), 'mixprec-load-example.safetensors');
+ * const path = '/tmp/mixprec-load-example.safetensors';
  * mp.save({ w: mp.randn([4]) }, path);
  * const { w } = mp.load(path, { dtype: 'bfloat16' }); // floating tensors converted
  * ```
@@ -230,7 +230,7 @@ export function load(path: string, options?: LoadOptions): Record<string, Tensor
  *
  * @example
  * ```ts
- * const path = require('node:path').join(require('node:os').tmpdir(), 'mixprec-meta-example.safetensors');
+ * const path = '/tmp/mixprec-meta-example.safetensors';
  * mp.save({ w: mp.zeros([1]) }, path, { metadata: { epoch: '3' } });
  * mp.loadWithMetadata(path).metadata.epoch; // '3'
  * ```
@@ -333,7 +333,7 @@ async function readFullyAsync(op: string, path: string, fh: fs.promises.FileHand
  *
  * @example
  * ```ts
- * const path = require('node:path').join(require('node:os').tmpdir(), 'mixprec-save-async-example.safetensors');
+ * const path = '/tmp/mixprec-save-async-example.safetensors';
  * await mp.saveAsync({ w: mp.ones([3]) }, path);
  * const { w } = await mp.loadAsync(path); // float32 [3]
  * ```
@@ -363,7 +363,7 @@ export async function saveAsync(tensors: Record<string, Tensor> | Map<string, Te
  *
  * @example
  * ```ts
- * const path = require('node:path').join(require('node:os').tmpdir(), 'mixprec-load-async-example.safetensors');
+ * const path = '/tmp/mixprec-load-async-example.safetensors';
  * mp.save({ w: mp.ones([3]) }, path);
  * const { w } = await mp.loadAsync(path);
  * ```
@@ -377,7 +377,7 @@ export async function loadAsync(path: string, options?: LoadOptions): Promise<Re
  *
  * @example
  * ```ts
- * const path = require('node:path').join(require('node:os').tmpdir(), 'mixprec-meta-async-example.safetensors');
+ * const path = '/tmp/mixprec-meta-async-example.safetensors';
  * mp.save({ w: mp.ones([3]) }, path, { metadata: { step: '1' } });
  * const { tensors, metadata } = await mp.loadWithMetadataAsync(path);
  * ```
