@@ -7,7 +7,7 @@ const path = require('node:path');
 const mp = require(path.join(__dirname, '..', '..', 'dist'));
 
 const dir = process.argv[2];
-const model = new mp.nn.Sequential(new mp.nn.Linear(1024, 1024), new mp.nn.Linear(1024, 1024));
+const model = new mp.nn.Sequential(new mp.nn.Linear(1024, 512), new mp.nn.Linear(512, 1024));
 const steps = fs.readdirSync(dir).map((n) => /^checkpoint-(\d+)\.safetensors$/.exec(n)).filter(Boolean).map((m) => Number(m[1]));
 let step = steps.length > 0 ? Math.max(...steps) : 0;
 for (;;) {
