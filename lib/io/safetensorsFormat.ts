@@ -82,6 +82,19 @@ export function headerLength(prefix: Uint8Array, fileSize: number): number {
   return Number(n);
 }
 
+/** A tensor name for a message, quoted, cut at 80 characters (a hostile name can be megabytes). */
+function label(name: string): string {
+  return name.length > 80 ? `'${name.slice(0, 80)}…'` : `'${name}'`;
+}
+
+/** A JSON value for a message: numbers as written, strings quoted and cut at 40 characters. */
+function describeJson(v: JsonValue): string {
+  if (v instanceof Map) return 'an object';
+  if (Array.isArray(v)) return 'an array';
+  if (v instanceof JsonNumber) return v.text.slice(0, 40);
+  return typeof v === 'string' ? JSON.stringify(v.slice(0, 40)) : String(v);
+}
+
 /** A non-negative integer written as plain digits that a double holds exactly, or undefined. */
 function safeInteger(v: JsonValue): number | undefined {
   if (!(v instanceof JsonNumber) || !/^(0|[1-9][0-9]*)$/.test(v.text)) return undefined;
@@ -90,13 +103,12 @@ function safeInteger(v: JsonValue): number | undefined {
 }
 
 function integerList(name: string, key: string, v: JsonValue | undefined): number[] {
-  if (!Array.isArray(v)) fail('ERR_SAFETENSORS_TENSOR_INFO', `tensor '${name}': '${key}' must be an array of non-negative integers`);
+  if (!Array.isArray(v)) fail('ERR_SAFETENSORS_TENSOR_INFO', `tensor ${label(name)}: '${key}' must be an array of non-negative integers`);
   return v.map((x, i) => {
     const n = safeInteger(x);
     if (n !== undefined) return n;
-    const text = x instanceof JsonNumber ? x.text : JSON.stringify(x instanceof Map ? 'object' : x);
-    if (x instanceof JsonNumber && /^[0-9]+$/.test(x.text)) fail('ERR_SAFETENSORS_OVERFLOW', `tensor '${name}': ${key}[${i}] = ${text} does not fit in 2^53 - 1`);
-    return fail('ERR_SAFETENSORS_TENSOR_INFO', `tensor '${name}': ${key}[${i}] must be a non-negative integer, got ${text.slice(0, 40)}`);
+    if (x instanceof JsonNumber && /^[0-9]+$/.test(x.text)) fail('ERR_SAFETENSORS_OVERFLOW', `tensor ${label(name)}: ${key}[${i}] = ${describeJson(x)} does not fit in 2^53 - 1`);
+    return fail('ERR_SAFETENSORS_TENSOR_INFO', `tensor ${label(name)}: ${key}[${i}] must be a non-negative integer, got ${describeJson(x)}`);
   });
 }
 
@@ -104,35 +116,35 @@ function parseMetadata(v: JsonValue): Record<string, string> {
   if (!(v instanceof Map)) fail('ERR_SAFETENSORS_METADATA', `'${METADATA_KEY}' must be an object of strings`);
   const out: Record<string, string> = Object.create(null);
   for (const [key, value] of v) {
-    if (typeof value !== 'string') fail('ERR_SAFETENSORS_METADATA', `'${METADATA_KEY}' maps strings to strings, but '${key}' holds ${value instanceof Map ? 'an object' : Array.isArray(value) ? 'an array' : value instanceof JsonNumber ? 'a number' : String(value)}`);
+    if (typeof value !== 'string') fail('ERR_SAFETENSORS_METADATA', `'${METADATA_KEY}' maps strings to strings, but ${label(key)} holds ${value instanceof JsonNumber ? 'a number' : describeJson(value)}`);
     out[key] = value;
   }
   return out;
 }
 
 function parseTensor(name: string, v: JsonValue): TensorEntry {
-  if (!(v instanceof Map)) fail('ERR_SAFETENSORS_TENSOR_INFO', `tensor '${name}' must be an object {dtype, shape, data_offsets}`);
+  if (!(v instanceof Map)) fail('ERR_SAFETENSORS_TENSOR_INFO', `tensor ${label(name)} must be an object {dtype, shape, data_offsets}`);
   for (const key of v.keys()) {
-    if (!TENSOR_KEYS.includes(key)) fail('ERR_SAFETENSORS_TENSOR_INFO', `tensor '${name}' has an unknown field '${key}' (expected dtype, shape, data_offsets)`);
+    if (!TENSOR_KEYS.includes(key)) fail('ERR_SAFETENSORS_TENSOR_INFO', `tensor ${label(name)} has an unknown field ${label(key)} (expected dtype, shape, data_offsets)`);
   }
   const formatName = v.get('dtype');
-  if (typeof formatName !== 'string') fail('ERR_SAFETENSORS_TENSOR_INFO', `tensor '${name}': 'dtype' must be a string`);
+  if (typeof formatName !== 'string') fail('ERR_SAFETENSORS_TENSOR_INFO', `tensor ${label(name)}: 'dtype' must be a string`);
   const shape = integerList(name, 'shape', v.get('shape'));
   const offsets = integerList(name, 'data_offsets', v.get('data_offsets'));
-  if (offsets.length !== 2) fail('ERR_SAFETENSORS_TENSOR_INFO', `tensor '${name}': 'data_offsets' must be [begin, end], got ${offsets.length} numbers`);
+  if (offsets.length !== 2) fail('ERR_SAFETENSORS_TENSOR_INFO', `tensor ${label(name)}: 'data_offsets' must be [begin, end], got ${offsets.length} numbers`);
   const dtype = fromFormat.get(formatName);
   if (dtype === undefined) {
     const why = formatRank.has(formatName) ? 'a safetensors dtype mixprec does not store' : 'not a safetensors dtype';
-    fail('ERR_SAFETENSORS_DTYPE', `tensor '${name}' has dtype ${JSON.stringify(formatName.slice(0, 40))}: ${why} (mixprec reads ${[...fromFormat.keys()].join(', ')})`);
+    fail('ERR_SAFETENSORS_DTYPE', `tensor ${label(name)} has dtype ${JSON.stringify(formatName.slice(0, 40))}: ${why} (mixprec reads ${[...fromFormat.keys()].join(', ')})`);
   }
   const [begin, end] = offsets;
-  if (end < begin) fail('ERR_SAFETENSORS_OFFSETS', `tensor '${name}': data_offsets [${begin}, ${end}] end before they begin`);
+  if (end < begin) fail('ERR_SAFETENSORS_OFFSETS', `tensor ${label(name)}: data_offsets [${begin}, ${end}] end before they begin`);
   let bytes = FORMAT_DTYPES[formatRank.get(formatName)!][1];
   for (const d of shape) {
     bytes *= d;
-    if (!Number.isSafeInteger(bytes)) fail('ERR_SAFETENSORS_OVERFLOW', `tensor '${name}': shape [${shape.join(', ')}] × ${formatName} overflows 2^53 - 1 bytes`);
+    if (!Number.isSafeInteger(bytes)) fail('ERR_SAFETENSORS_OVERFLOW', `tensor ${label(name)}: shape [${shape.join(', ')}] × ${formatName} overflows 2^53 - 1 bytes`);
   }
-  if (end - begin !== bytes) fail('ERR_SAFETENSORS_SIZE', `tensor '${name}': shape [${shape.join(', ')}] of ${formatName} needs ${bytes} bytes, but data_offsets [${begin}, ${end}] hold ${end - begin}`);
+  if (end - begin !== bytes) fail('ERR_SAFETENSORS_SIZE', `tensor ${label(name)}: shape [${shape.join(', ')}] of ${formatName} needs ${bytes} bytes, but data_offsets [${begin}, ${end}] hold ${end - begin}`);
   return { name, dtype, shape, begin, end };
 }
 
@@ -153,7 +165,7 @@ export function parseHeader(bytes: Uint8Array, dataBytes: number): Header {
     json = parseStrictJson(text);
   } catch (e) {
     if (!(e instanceof StrictJsonError)) throw e;
-    if (e.kind === 'duplicate') fail('ERR_SAFETENSORS_DUPLICATE_KEY', `the header has a duplicate key '${e.path}' (a JSON parser would keep only the last one)`);
+    if (e.kind === 'duplicate') fail('ERR_SAFETENSORS_DUPLICATE_KEY', `the header has a duplicate key ${label(e.path)} (a JSON parser would keep only the last one)`);
     fail('ERR_SAFETENSORS_HEADER_JSON', `the header is not valid JSON: ${e.message}`);
   }
   if (!(json instanceof Map)) fail('ERR_SAFETENSORS_HEADER_JSON', 'the header must be a JSON object');
@@ -168,7 +180,7 @@ export function parseHeader(bytes: Uint8Array, dataBytes: number): Header {
   for (const t of byBegin) {
     if (t.begin !== at) {
       const what = t.begin > at ? `a gap of ${t.begin - at} bytes` : `an overlap of ${at - t.begin} bytes`;
-      fail('ERR_SAFETENSORS_OFFSETS', `tensor '${t.name}' starts at ${t.begin}, where the data so far ends at ${at}: ${what} (tensors must tile the data section)`);
+      fail('ERR_SAFETENSORS_OFFSETS', `tensor ${label(t.name)} starts at ${t.begin}, where the data so far ends at ${at}: ${what} (tensors must tile the data section)`);
     }
     at = t.end;
   }
