@@ -4,6 +4,17 @@
 import * as mp from '../lib';
 import { multiTensorClamp } from '../lib/ops/multiTensor';
 
+/** An error's class name and code, for one expect per refusal. */
+function refusal(fn: () => unknown): { name: string; code: string; message: string } {
+  try {
+    fn();
+  } catch (e) {
+    const err = e as Error & { code?: string };
+    return { name: err.constructor.name, code: String(err.code), message: err.message };
+  }
+  throw new Error('expected a refusal, the call returned');
+}
+
 /** A leaf's gradient values; the gradient is freed and unset. */
 function takeGrad(leaf: mp.Tensor): unknown {
   const g = leaf.grad!;
@@ -15,6 +26,38 @@ function takeGrad(leaf: mp.Tensor): unknown {
 
 afterEach(() => {
   expect(mp.memory().numTensors).toBe(0);
+});
+
+describe('int32 arithmetic wraps modulo 2^32 everywhere; integer ** negative scalar raises', () => {
+  const wrap = (v: bigint) => Number(BigInt.asIntN(32, v));
+  const max = 2 ** 31 - 1;
+
+  test('sum and prod wrap like add and mul (whole tensor, along a dim, through several dims)', () => {
+    mp.tidy(() => {
+      const x = mp.tensor([max, max, max, max], { dtype: 'int32' });
+      expect(x.sum().item()).toBe(wrap(4n * BigInt(max)));
+      expect(x.sum().item()).toBe(x.add(x).add(x).add(x).toArray()[0]);
+      const m = mp.tensor([[max, 2], [max, -5], [1, max]], { dtype: 'int32' });
+      expect(m.sum({ dim: 0 }).toArray()).toEqual([wrap(2n * BigInt(max) + 1n), wrap(BigInt(max) - 3n)]);
+      expect(m.sum().item()).toBe(wrap(3n * BigInt(max) - 2n));
+      const p = mp.tensor([65537, 65537, 3], { dtype: 'int32' });
+      expect(p.prod().item()).toBe(wrap(65537n * 65537n * 3n));
+      expect(mp.tensor([[65536, 65536]], { dtype: 'int32' }).prod({ dim: 1 }).toArray()).toEqual([0]);
+      // Into a float dtype the 64-bit total is rounded once (no wrap).
+      expect(x.sum({ dtype: 'float64' }).item()).toBe(4 * max);
+    });
+  });
+
+  test('pow of an integer tensor by a negative scalar raises as PyTorch does', () => {
+    mp.tidy(() => {
+      const i = mp.tensor([1, 2, 3], { dtype: 'int32' });
+      for (const e of [-1, -2]) {
+        expect(refusal(() => i.pow(e))).toMatchObject({ code: 'ERR_INVALID_ARG', message: expect.stringMatching(/^pow: Integers to negative integer powers are not allowed/) });
+      }
+      expect(i.pow(2).toArray()).toEqual([1, 4, 9]);
+      expect(i.pow(-0.5).dtype).toBe('float32');
+    });
+  });
 });
 
 describe('clamp with min > max gives max everywhere (PyTorch: min(max(x, lo), hi))', () => {
