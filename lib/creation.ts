@@ -9,7 +9,7 @@ import { resolveOptions, TENSOR_OPTION_KEYS, type ResolvedOptions, type TensorOp
 import { MAX_NUMEL, numelOf, parseShape } from './shape';
 import { Storage } from './storage';
 import { checkTensor, convert, Tensor, type NestedArray } from './tensor';
-import { finiteNumber, nonNegativeInteger } from './validate';
+import { finiteNumber, isOptionsObject, nonNegativeInteger } from './validate';
 
 export type { TensorOptions } from './options';
 
@@ -111,7 +111,8 @@ function fromBytes(data: ArrayBufferView, srcDtype: DType, shape: number[], o: R
  */
 export function tensor(data: TensorLike, options?: TensorDataOptions): Tensor {
   const isView = ArrayBuffer.isView(data);
-  const explicitDtype = (options as TensorDataOptions | undefined)?.dtype;
+  // Own property only: a dtype inherited from a (polluted) prototype is no option.
+  const explicitDtype = isOptionsObject(options) && Object.hasOwn(options, 'dtype') ? (options as TensorDataOptions).dtype : undefined;
   if (data instanceof Tensor) {
     const o = resolveOptions('tensor', options, TENSOR_OPTION_KEYS, checkTensor('tensor', 'data', data).dtype);
     const copy = convert(data, o.dtype, o.device);

@@ -4,6 +4,20 @@
 import * as mp from '../lib';
 import { multiTensorClamp } from '../lib/ops/multiTensor';
 
+const F = mp.nn.functional;
+
+/** Runs `fn` with the codes of the process warnings it emits collected (and not printed). */
+async function warningsOf(fn: () => unknown): Promise<string[]> {
+  const warn = jest.spyOn(process, 'emitWarning').mockImplementation(() => undefined);
+  try {
+    await fn();
+    await new Promise((r) => setImmediate(r));
+    return warn.mock.calls.map((c) => String((c[1] as { code?: string } | undefined)?.code));
+  } finally {
+    warn.mockRestore();
+  }
+}
+
 /** An error's class name and code, for one expect per refusal. */
 function refusal(fn: () => unknown): { name: string; code: string; message: string } {
   try {
@@ -86,6 +100,75 @@ describe('clamp with min > max gives max everywhere (PyTorch: min(max(x, lo), hi
       const w = mp.tensor([1, 5, 9]).requiresGrad_();
       w.clamp(8, 2).sum().backward();
       expect(takeGrad(w)).toEqual([0, 0, 0]);
+    });
+  });
+});
+
+describe('options are read from own properties only', () => {
+  const values: Record<string, unknown> = {
+    retainGraph: true, createGraph: true, dtype: 'float64', device: 'cuda', requiresGrad: true, keepdim: true, dim: 0,
+    reduction: 'sum', initScale: 8, growthInterval: 1, enabled: false, shape: [1, 1], approximate: 'tanh', beta: 5,
+    labelSmoothing: 0.5, ignoreIndex: 0, strict: false,
+  };
+  const keys = Object.keys(values);
+
+  /** Runs `fn` with every key above set on Object.prototype, removed again afterwards. */
+  function polluted<T>(fn: () => T): T {
+    const proto = Object.prototype as Record<string, unknown>;
+    for (const k of keys) Object.defineProperty(proto, k, { value: values[k], configurable: true, writable: true, enumerable: false });
+    try {
+      return fn();
+    } finally {
+      for (const k of keys) delete proto[k];
+    }
+  }
+
+  test('a polluted Object.prototype changes nothing', () => {
+    const run = () =>
+      mp.tidy(() => {
+        const x = mp.tensor([[1, 2], [3, 4]], {}).requiresGrad_();
+        const y = x.mul(x).sum({});
+        y.backward(undefined, {});
+        const second = refusal(() => y.backward(undefined, {})).message;
+        const grad = takeGrad(x);
+        const scaler = new mp.amp.GradScaler({ device: 'cpu' });
+        const logits = mp.tensor([[1, 2, 3], [3, 1, 2]]);
+        const gelu = new mp.nn.GELU();
+        return {
+          second,
+          grad,
+          zeros: mp.zeros([2], {}).dtype,
+          typed: mp.tensor(new Float32Array(2), {}).shape,
+          sum: x.sum({}).shape,
+          ce: F.crossEntropy(logits, mp.tensor([2, 0], { dtype: 'int32' }), {}).item(),
+          mse: F.mseLoss(logits, mp.zeros([2, 3]), {}).item(),
+          intSum: mp.tensor([1, 2], { dtype: 'int32' }).sum({}).dtype,
+          gelu: gelu.forward(mp.tensor([1])).item(),
+          softplus: F.softplus(mp.tensor([1]), {}).item(),
+          scale: scaler.getScale(),
+          interval: scaler.getGrowthInterval(),
+          enabled: scaler.isEnabled(),
+        };
+      });
+    const clean = run();
+    expect(clean.second).toMatch(/second time/);
+    expect(polluted(run)).toEqual(clean);
+  });
+
+  test('inherited options are ignored: GradScaler(Object.create({...})) and backward(Object.create({retainGraph}))', async () => {
+    if (!mp.cuda.isAvailable()) {
+      // The inherited device 'cpu' is not read: the default 'cuda' is, which disables the scaler here.
+      const warned = await warningsOf(() => expect(new mp.amp.GradScaler(Object.create({ device: 'cpu', initScale: 8 }) as mp.amp.GradScalerOptions).isEnabled()).toBe(false));
+      expect(warned).toEqual(['MIXPREC_SCALER_DISABLED']);
+    }
+    const t = new mp.amp.GradScaler({ device: 'cpu', ...(Object.create({ initScale: 8 }) as object) });
+    expect(t.getScale()).toBe(65536);
+    mp.tidy(() => {
+      const leaf = mp.tensor([1]).requiresGrad_();
+      const y = leaf.mul(mp.tensor([2]));
+      y.backward(undefined, Object.create({ retainGraph: true }) as mp.autograd.BackwardOptions);
+      expect(refusal(() => y.backward()).message).toMatch(/second time/);
+      expect(takeGrad(leaf)).toEqual([2]);
     });
   });
 });

@@ -24,7 +24,7 @@ import { Tensor } from '../tensor';
 import { checkDeviceType } from '../autocast/state';
 import type { AutocastDeviceType } from '../autocast/policy';
 import { overflowReports, readStatistics, reportEvents, STAT_SLOTS, StepResult, type OverflowFlags, type OverflowReport, type ScalerStatistics, type ScalerStepResult } from './scalerMonitoring';
-import { numberIn, optionalBoolean, rejectUnknownKeys } from '../validate';
+import { numberIn, optionalBoolean, ownOptions, rejectUnknownKeys } from '../validate';
 
 /** Options of {@link GradScaler}. */
 export interface GradScalerOptions {
@@ -120,6 +120,7 @@ export class GradScaler extends EventEmitter {
     super();
     const op = 'GradScaler';
     if (typeof options !== 'object' || options === null) throw argTypeError(op, 'options', 'an options object', options);
+    options = ownOptions(options);
     rejectUnknownKeys(op, options, ['device', 'initScale', 'growthFactor', 'backoffFactor', 'growthInterval', 'enabled', 'hysteresis', 'minScale', 'maxScale', 'onFloor'], MixprecError);
     this.device = checkDeviceType(op, options.device ?? 'cuda', 'options.device');
     let enabled = optionalBoolean(op, 'options.enabled', options.enabled, true);
