@@ -104,6 +104,48 @@ describe('clamp with min > max gives max everywhere (PyTorch: min(max(x, lo), hi
   });
 });
 
+describe('shapes are read once: a getter or Proxy cannot pass the checks and then change', () => {
+  /** An array whose elements read as `first` the first time each is read, as `later` afterwards. */
+  function twoFaced(first: number[], later: number[]): { shape: number[]; reads: () => number } {
+    const seen = new Set<number>();
+    let reads = 0;
+    const shape = new Proxy(first.slice(), {
+      get(target, key, receiver) {
+        if (typeof key === 'string' && /^\d+$/.test(key)) {
+          const i = Number(key);
+          reads += 1;
+          const value = seen.has(i) ? later[i] : first[i];
+          seen.add(i);
+          return value;
+        }
+        return Reflect.get(target, key, receiver) as unknown;
+      },
+    });
+    return { shape, reads: () => reads };
+  }
+
+  const entries: [string, (s: number[]) => mp.Tensor][] = [
+    ['zeros', (s) => mp.zeros(s)],
+    ['ones', (s) => mp.ones(s)],
+    ['full', (s) => mp.full(s, 7)],
+    ['empty', (s) => mp.empty(s)],
+    ['rand', (s) => mp.rand(s)],
+    ['randn', (s) => mp.randn(s)],
+    ['tensor(typed, {shape})', (s) => mp.tensor(new Float32Array(6), { shape: s })],
+    ['reshape', (s) => mp.zeros([6]).reshape(s)],
+    ['view', (s) => mp.zeros([6]).view(s)],
+    ['expand', (s) => mp.zeros([1, 3]).expand(s)],
+  ];
+
+  test.each(entries)('%s', (_name, make) => {
+    mp.tidy(() => {
+      const { shape, reads } = twoFaced([2, 3], [2, 1.5]);
+      expect(make(shape).shape).toEqual([2, 3]);
+      expect(reads()).toBe(2);
+    });
+  });
+});
+
 describe('options are read from own properties only', () => {
   const values: Record<string, unknown> = {
     retainGraph: true, createGraph: true, dtype: 'float64', device: 'cuda', requiresGrad: true, keepdim: true, dim: 0,
