@@ -104,6 +104,70 @@ describe('clamp with min > max gives max everywhere (PyTorch: min(max(x, lo), hi
   });
 });
 
+describe('custom Functions, hooks and backward(gradient) refuse what PyTorch refuses', () => {
+  test('a backward that returns nothing, a forward that returns a number, a gradient that is not a tensor', () => {
+    class NoReturn extends mp.autograd.Function {
+      static forward(_ctx: mp.autograd.FunctionCtx, x: mp.Tensor) {
+        return x.mul(2);
+      }
+      static backward() {
+        return undefined;
+      }
+    }
+    class NumberOut extends mp.autograd.Function {
+      static forward() {
+        return 3 as unknown as mp.Tensor;
+      }
+    }
+    class NumberGrad extends mp.autograd.Function {
+      static forward(_ctx: mp.autograd.FunctionCtx, x: mp.Tensor) {
+        return x.mul(2);
+      }
+      static backward() {
+        return 1 as unknown as mp.Tensor;
+      }
+    }
+    mp.tidy(() => {
+      const x = mp.tensor([1, 2]).requiresGrad_();
+      const y = NoReturn.apply(x) as mp.Tensor;
+      expect(refusal(() => y.sum().backward())).toMatchObject({ name: 'MixprecTypeError', code: 'ERR_AUTOGRAD', message: expect.stringMatching(/NoReturn.backward returned undefined.*forget to return/) });
+      expect(refusal(() => NumberOut.apply(x))).toMatchObject({ name: 'MixprecTypeError', message: expect.stringMatching(/NumberOut.forward returned number, expected a Tensor/) });
+      const z = NumberGrad.apply(x) as mp.Tensor;
+      expect(refusal(() => z.sum().backward()).message).toMatch(/NumberGrad.backward returned number as gradient 0/);
+      expect(x.grad).toBeUndefined();
+    });
+  });
+
+  test('hooks returning a non-tensor or a gradient of another shape/dtype are named as the culprit', () => {
+    mp.tidy(() => {
+      const x = mp.tensor([1, 2]).requiresGrad_();
+      const cases: [(g: mp.Tensor) => unknown, RegExp][] = [
+        [() => 5, /a gradient hook 'numberHook' on output 0 of MulBackward.* returned number; a hook must return a Tensor/],
+        [() => mp.ones([3]), /a gradient hook 'shapeHook' .* changed the gradient: it returned float32 tensor of shape \[3\]/],
+        [(g) => g.double(), /a gradient hook 'dtypeHook' .* changed the gradient: it returned float64 tensor/],
+      ];
+      const names = ['numberHook', 'shapeHook', 'dtypeHook'];
+      cases.forEach(([body, message], i) => {
+        const y = x.mul(2);
+        const hook = { [names[i]]: (g: mp.Tensor) => body(g) }[names[i]];
+        y.registerHook(hook as (g: mp.Tensor) => mp.Tensor);
+        const r = refusal(() => y.sum().backward());
+        expect(r.message).toMatch(message);
+        expect(r.message).not.toMatch(/^reshape/);
+      });
+      expect(x.grad).toBeUndefined();
+    });
+  });
+
+  test('backward(gradient) refuses a gradient of another dtype or shape', () => {
+    mp.tidy(() => {
+      const y = mp.tensor([1, 2]).requiresGrad_().mul(2);
+      expect(refusal(() => y.backward(mp.ones([2], { dtype: 'float64' })))).toMatchObject({ code: 'ERR_DTYPE_MISMATCH', message: expect.stringMatching(/backward: gradient 0 must have the output's dtype float32, got float64/) });
+      expect(refusal(() => y.backward(mp.ones([3])))).toMatchObject({ code: 'ERR_SHAPE_MISMATCH' });
+    });
+  });
+});
+
 describe('shapes are read once: a getter or Proxy cannot pass the checks and then change', () => {
   /** An array whose elements read as `first` the first time each is read, as `later` afterwards. */
   function twoFaced(first: number[], later: number[]): { shape: number[]; reads: () => number } {
