@@ -1,10 +1,12 @@
 // The "found by a hostile test" list of issue 15: silent wrong answers and unclear errors, each
 // checked against an independent reference (float64 or BigInt math in JS, PyTorch's documented
 // behaviour). Runs in a few seconds.
+import * as path from 'node:path';
 import * as mp from '../lib';
-import { multiTensorClamp } from '../lib/ops/multiTensor';
+import { ampUnscale, ampUpdateScale, multiTensorClamp } from '../lib/ops/multiTensor';
 
 const F = mp.nn.functional;
+const MIN_NORMAL = 2 ** -126;
 
 /** Runs `fn` with the codes of the process warnings it emits collected (and not printed). */
 async function warningsOf(fn: () => unknown): Promise<string[]> {
@@ -40,6 +42,127 @@ function takeGrad(leaf: mp.Tensor): unknown {
 
 afterEach(() => {
   expect(mp.memory().numTensors).toBe(0);
+});
+
+describe('GradScaler keeps the scale a finite, normal float32', () => {
+  /** w = [1, 2] trained by SGD(lr 0.5) with a scaler; `overflow` steps have infinite gradients. */
+  function run(options: mp.amp.GradScalerOptions, overflows: number) {
+    const w = mp.tensor([1, 2]).requiresGrad_();
+    const opt = new mp.optim.SGD([w], { lr: 0.5 });
+    const scaler = new mp.amp.GradScaler({ device: 'cpu', ...options });
+    const step = (bad: boolean) => {
+      opt.zeroGrad();
+      mp.tidy(() => scaler.scale(bad ? w.mul(Infinity).sum() : w.sum()).backward());
+      const result = scaler.step(opt);
+      scaler.update();
+      return result;
+    };
+    const free = () => {
+      scaler.dispose();
+      opt.zeroGrad();
+      w.dispose();
+    };
+    for (let i = 0; i < overflows; ++i) void step(true);
+    return { w, scaler, step, free };
+  }
+
+  test('backoffs stop at 2^-126 (not 0), a clean step after them applies finite values, no host read', async () => {
+    // backoffFactor 1e-30 from 65536: 6.6e-26, then 6.6e-56, which float32 rounds to 0 unclamped.
+    const before = mp.hostReads();
+    const { w, scaler, step, free } = run({ backoffFactor: 1e-30, onFloor: 'hold' }, 3);
+    expect(mp.hostReads() - before).toBe(0);
+    expect(scaler.getScale()).toBe(MIN_NORMAL);
+    // d(sum w)/dw = 1; scaled by 2^-126 (a normal float32) and unscaled by 2^126: exactly 1.
+    expect(await step(false).applied).toBe(true);
+    expect(w.toArray()).toEqual([0.5, 1.5]);
+    expect((await scaler.statistics()).floorHits).toBe(2);
+    free();
+  });
+
+  test('the default floor warns once read (getScale/statistics), throws on the next call with onFloor: "throw"', async () => {
+    const warned = await warningsOf(async () => {
+      const { scaler, free } = run({ backoffFactor: 1e-30 }, 3);
+      expect(scaler.getScale()).toBe(MIN_NORMAL);
+      await scaler.statistics();
+      free();
+    });
+    expect(warned.filter((c) => c === 'MIXPREC_SCALE_FLOOR')).toHaveLength(1);
+    const { scaler, free } = run({ backoffFactor: 1e-30, onFloor: 'throw' }, 3);
+    expect(scaler.getScale()).toBe(MIN_NORMAL);
+    const one = mp.ones([1]);
+    expect(refusal(() => scaler.scale(one))).toMatchObject({ code: 'ERR_NONFINITE', message: expect.stringMatching(/hit its floor/) });
+    one.dispose();
+    free();
+  });
+
+  test('the update kernel never stores a subnormal or zero scale, even with minScale 0 passed natively', () => {
+    const scale = mp.tensor([2 ** -120]);
+    const tracker = mp.zeros([], { dtype: 'int32' });
+    const hysteresisLeft = mp.ones([], { dtype: 'int32' });
+    const foundInf = mp.ones([]);
+    const stats = mp.zeros([6], { dtype: 'int32' });
+    ampUpdateScale({ scale, tracker, hysteresisLeft, foundInf, stats }, { growthFactor: 2, backoffFactor: 2 ** -20, growthInterval: 10, hysteresis: 1, minScale: 0, maxScale: Infinity });
+    expect(scale.toArray()).toEqual([MIN_NORMAL]);
+    expect(Array.from(stats.dataSync())).toEqual([1, 1, 0, 1, 1, 1 | 2 | 8]);
+    for (const t of [scale, tracker, hysteresisLeft, foundInf, stats]) t.dispose();
+  });
+
+  test('an unusable scale (subnormal, 0, inf, NaN) counts as an overflow in the unscale kernel and skips the optimizer', () => {
+    for (const bad of [1e-40, 0, Infinity, NaN]) {
+      const grads = [mp.tensor([1, 2])];
+      const scale = mp.tensor([bad]);
+      const foundInf = mp.zeros([]);
+      const flags = mp.zeros([1]);
+      ampUnscale('float32', grads, scale, foundInf, flags);
+      expect(foundInf.item()).toBe(1);
+      expect(grads[0].toArray()).toEqual([1, 2]);
+      // The float16 path: the optimizer divides by the scale itself, and skips instead.
+      const w = mp.tensor([1, 2]).requiresGrad_();
+      w.grad = mp.tensor([1, 1]);
+      const opt = new mp.optim.SGD([w], { lr: 1 });
+      const none = mp.zeros([]);
+      opt.step({ gradScale: scale, foundInf: none });
+      expect(w.toArray()).toEqual([1, 2]);
+      opt.zeroGrad();
+      for (const t of [...grads, scale, foundInf, flags, w, none]) t.dispose();
+    }
+  });
+
+  test('initScale, minScale, growthFactor, backoffFactor and the setters are validated', () => {
+    const make = (o: mp.amp.GradScalerOptions) => () => new mp.amp.GradScaler({ device: 'cpu', ...o });
+    for (const initScale of [1e39, 1e-40, 0, -1, NaN, Infinity]) {
+      expect(refusal(make({ initScale }))).toMatchObject({ name: 'MixprecRangeError', message: expect.stringMatching(/GradScaler: argument 'options.initScale' must be a finite number > 0 stored as a normal float32/) });
+    }
+    expect(refusal(make({ minScale: 1e-40 })).message).toMatch(/options.minScale/);
+    for (const growthFactor of [1, 0.5, NaN, Infinity]) expect(refusal(make({ growthFactor })).message).toMatch(/options.growthFactor' must be a finite number > 1/);
+    for (const backoffFactor of [0, 1, NaN, -0.5]) expect(refusal(make({ backoffFactor })).message).toMatch(/options.backoffFactor' must be a number in \(0, 1\)/);
+    const s = new mp.amp.GradScaler({ device: 'cpu' });
+    expect(refusal(() => s.setGrowthFactor(undefined as never)).message).toMatch(/setGrowthFactor: argument 'value'/);
+    expect(refusal(() => s.setBackoffFactor(undefined as never)).message).toMatch(/setBackoffFactor: argument 'value'/);
+    expect(refusal(() => s.setGrowthInterval(undefined as never)).message).toMatch(/setGrowthInterval: argument 'value'/);
+    expect(s.getGrowthFactor()).toBe(2);
+    expect(refusal(() => s.loadStateDict({ scale: 1e39, growth_factor: 2, backoff_factor: 0.5, growth_interval: 10, _growth_tracker: 0 })).message).toMatch(/state.scale/);
+  });
+
+  test('update(newScale) refuses the same values as a tensor as it does as a number', () => {
+    const { scaler, step, free } = run({}, 0);
+    void step(false);
+    for (const bad of [NaN, Infinity, 0, -1, 1e-40, 1e39]) {
+      expect(refusal(() => scaler.update(bad)).message).toMatch(/newScale' must be a finite number > 0 stored as a normal float32/);
+      const t = mp.tensor([bad]);
+      expect(refusal(() => scaler.update(t)).message).toMatch(/newScale' must be a finite number > 0 stored as a normal float32/);
+      t.dispose();
+    }
+    for (const t of [mp.tensor([8], { dtype: 'float64' }), mp.tensor([8, 8]), mp.tensor([8], { dtype: 'int32' })]) {
+      expect(refusal(() => scaler.update(t)).message).toMatch(/one-element float tensor of dtype float32/);
+      t.dispose();
+    }
+    const ok = mp.tensor([8]);
+    scaler.update(ok);
+    expect(scaler.getScale()).toBe(8);
+    ok.dispose();
+    free();
+  });
 });
 
 describe('int32 arithmetic wraps modulo 2^32 everywhere; integer ** negative scalar raises', () => {

@@ -6,6 +6,7 @@
 #include <cstdint>
 #include <vector>
 
+#include "ampMath.h"
 #include "elementTypes.h"
 #include "hostDevice.h"
 
