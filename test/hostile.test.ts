@@ -1,6 +1,7 @@
 // The "found by a hostile test" list of issue 15: silent wrong answers and unclear errors, each
 // checked against an independent reference (float64 or BigInt math in JS, PyTorch's documented
 // behaviour). Runs in a few seconds.
+import { spawnSync } from 'node:child_process';
 import * as path from 'node:path';
 import * as mp from '../lib';
 import { ampUnscale, ampUpdateScale, multiTensorClamp } from '../lib/ops/multiTensor';
@@ -399,5 +400,95 @@ describe('options are read from own properties only', () => {
       expect(refusal(() => y.backward()).message).toMatch(/second time/);
       expect(takeGrad(leaf)).toEqual([2]);
     });
+  });
+});
+
+describe('clear errors', () => {
+  test('crossEntropy takes class-probability targets of the input shape (PyTorch), against float64 math', () => {
+    const logits = [[1, 2, 3], [0.5, -1, 0]];
+    const probs = [[0.2, 0.3, 0.5], [1, 0, 0]];
+    const weight = [1, 2, 0.5];
+    const smoothing = 0.1;
+    const reference = (w: number[], s: number) =>
+      logits.map((row, n) => {
+        const m = Math.max(...row);
+        const lse = m + Math.log(row.reduce((a, v) => a + Math.exp(v - m), 0));
+        return -row.reduce((a, v, c) => a + w[c] * (probs[n][c] * (1 - s) + s / row.length) * (v - lse), 0);
+      });
+    mp.tidy(() => {
+      const x = mp.tensor(logits, { dtype: 'float64' });
+      const p = mp.tensor(probs, { dtype: 'float64' });
+      const none = F.crossEntropy(x, p, { reduction: 'none' }).toArray() as number[];
+      reference([1, 1, 1], 0).forEach((v, i) => expect(none[i]).toBeCloseTo(v, 12));
+      const mean = reference(weight, smoothing).reduce((a, b) => a + b) / 2;
+      expect(F.crossEntropy(x, p, { weight: mp.tensor(weight, { dtype: 'float64' }), labelSmoothing: smoothing }).item()).toBeCloseTo(mean, 12);
+      // [N, C, d] inputs: the classes are dim 1.
+      const x3 = x.unsqueeze(2);
+      const p3 = p.unsqueeze(2);
+      expect(F.crossEntropy(x3, p3, { reduction: 'sum' }).item()).toBeCloseTo(reference([1, 1, 1], 0).reduce((a, b) => a + b), 12);
+      // d loss / d logits = softmax - p for rows of p that sum to 1 ('sum' reduction).
+      const xg = mp.tensor(logits, { dtype: 'float64' }).requiresGrad_();
+      F.crossEntropy(xg, p, { reduction: 'sum' }).backward();
+      const g = takeGrad(xg) as number[][];
+      logits.forEach((row, n) => {
+        const e = row.map((v) => Math.exp(v));
+        const z = e.reduce((a, b) => a + b);
+        row.forEach((_, c) => expect(g[n][c]).toBeCloseTo(e[c] / z - probs[n][c], 12));
+      });
+      expect(refusal(() => F.crossEntropy(x, mp.tensor([0.5, 0.5], { dtype: 'float64' }))).message).toMatch(/a float target holds class probabilities and must have the input's shape \[2, 3\]/);
+    });
+  });
+
+  test('a SharedArrayBuffer-backed typed array is copied', () => {
+    const shared = new Float32Array(new SharedArrayBuffer(12));
+    shared.set([1, 2, 3]);
+    const t = mp.tensor(shared);
+    shared[0] = 9;
+    expect(t.toArray()).toEqual([1, 2, 3]);
+    t.dispose();
+  });
+
+  test('embedding names itself and its argument for a bad index', () => {
+    mp.tidy(() => {
+      const w = mp.randn([5, 3]);
+      const r = refusal(() => F.embedding(mp.tensor([[0, 1], [7, 2]], { dtype: 'int32' }), w));
+      expect(r).toMatchObject({ code: 'ERR_INDEX_OUT_OF_RANGE', message: "embedding: argument 'indices' must hold indices in [0, 5) (the rows of weight [5, 3]), got 7 at position [1, 0]" });
+      const layer = new mp.nn.Embedding(5, 3);
+      expect(refusal(() => layer.forward(mp.tensor([-1], { dtype: 'int32' }))).message).toMatch(/^embedding: argument 'indices' .* got -1 at position \[0\]$/);
+      layer.weight.dispose();
+    });
+  });
+
+  test('fake tensors get a MixprecTypeError naming the op', () => {
+    const fake = Object.create(mp.Tensor.prototype) as mp.Tensor;
+    expect(refusal(() => mp.add(fake, 1))).toMatchObject({ name: 'MixprecTypeError', code: 'ERR_INVALID_ARG', message: expect.stringMatching(/^add: argument 'input' is not a tensor made by mixprec/) });
+    expect(refusal(() => fake.sum()).message).toMatch(/^sum: argument .* is not a tensor made by mixprec/);
+    const real = mp.zeros([2]);
+    expect(refusal(() => real.add(fake)).message).toMatch(/^add: argument 'other' is not a tensor made by mixprec/);
+    real.dispose();
+    const Ctor = mp.Tensor as unknown as new () => mp.Tensor;
+    expect(refusal(() => new Ctor())).toMatchObject({ name: 'MixprecTypeError', message: expect.stringMatching(/^Tensor: the constructor is internal/) });
+    expect(mp.memory().numTensors).toBe(0);
+  });
+
+  test("promoteTypes refuses unknown names; to() refuses unknown keys", () => {
+    expect(refusal(() => mp.promoteTypes('float32', 'foo' as mp.DType))).toMatchObject({ name: 'MixprecTypeError', code: 'ERR_INVALID_DTYPE', message: expect.stringMatching(/promoteTypes: argument 'type2'/) });
+    expect(refusal(() => mp.promoteTypes('foo' as mp.DType, 'foo' as mp.DType)).message).toMatch(/promoteTypes: argument 'type1'/);
+    mp.tidy(() => {
+      expect(refusal(() => mp.ones([1]).to({ dtype: 'float64', foo: 1 } as never)).message).toMatch(/^to: unknown option 'foo'/);
+    });
+  });
+
+  test('an autocast.enter() scope left open warns when the process exits (child process, ~1 s)', () => {
+    const root = path.resolve(__dirname, '..');
+    const script = `const mp = require('./dist');
+      const scope = mp.amp.autocast.enter({ deviceType: 'cpu' });
+      if (process.argv[1] === 'close') scope.exit();`;
+    const open = spawnSync(process.execPath, ['-e', script, 'open'], { cwd: root, encoding: 'utf8' });
+    expect(open.status).toBe(0);
+    expect(open.stderr).toMatch(/MixprecWarning: 1 autocast scope\(s\) opened with mp.amp.autocast.enter\(\) were never exited/);
+    const closed = spawnSync(process.execPath, ['-e', script, 'close'], { cwd: root, encoding: 'utf8' });
+    expect(closed.status).toBe(0);
+    expect(closed.stderr).toBe('');
   });
 });
