@@ -174,7 +174,7 @@ describe('int32 arithmetic wraps modulo 2^32 everywhere; integer ** negative sca
     mp.tidy(() => {
       const x = mp.tensor([max, max, max, max], { dtype: 'int32' });
       expect(x.sum().item()).toBe(wrap(4n * BigInt(max)));
-      expect(x.sum().item()).toBe(x.add(x).add(x).add(x).toArray()[0]);
+      expect(x.sum().item()).toBe((x.add(x).add(x).add(x).toArray() as number[])[0]);
       const m = mp.tensor([[max, 2], [max, -5], [1, max]], { dtype: 'int32' });
       expect(m.sum({ dim: 0 }).toArray()).toEqual([wrap(2n * BigInt(max) + 1n), wrap(BigInt(max) - 3n)]);
       expect(m.sum().item()).toBe(wrap(3n * BigInt(max) - 2n));
@@ -231,23 +231,23 @@ describe('clamp with min > max gives max everywhere (PyTorch: min(max(x, lo), hi
 describe('custom Functions, hooks and backward(gradient) refuse what PyTorch refuses', () => {
   test('a backward that returns nothing, a forward that returns a number, a gradient that is not a tensor', () => {
     class NoReturn extends mp.autograd.Function {
-      static forward(_ctx: mp.autograd.FunctionCtx, x: mp.Tensor) {
+      static override forward(_ctx: mp.autograd.FunctionCtx, x: mp.Tensor) {
         return x.mul(2);
       }
-      static backward() {
+      static override backward() {
         return undefined;
       }
     }
     class NumberOut extends mp.autograd.Function {
-      static forward() {
+      static override forward() {
         return 3 as unknown as mp.Tensor;
       }
     }
     class NumberGrad extends mp.autograd.Function {
-      static forward(_ctx: mp.autograd.FunctionCtx, x: mp.Tensor) {
+      static override forward(_ctx: mp.autograd.FunctionCtx, x: mp.Tensor) {
         return x.mul(2);
       }
-      static backward() {
+      static override backward() {
         return 1 as unknown as mp.Tensor;
       }
     }
