@@ -189,7 +189,7 @@ export const div: (a: Operand, b: Operand) => Tensor = defineBinary({
 
 /**
  * `a ** b` elementwise (broadcasting, promotion: an int32 tensor to an integral power stays
- * int32). @example `mp.pow(mp.tensor([1, 2]), 2)`, `mp.pow(2, mp.tensor([1, 2]))`
+ * int32; to a negative integer scalar it throws, as PyTorch). @example `mp.pow(mp.tensor([1, 2]), 2)`, `mp.pow(2, mp.tensor([1, 2]))`
  */
 export const pow: (a: Operand, b: Operand) => Tensor = defineBinary({
   name: 'pow',
