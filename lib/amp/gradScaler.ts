@@ -23,7 +23,7 @@ import type { Optimizer } from '../optim/optimizer';
 import { Tensor } from '../tensor';
 import { checkDeviceType } from '../autocast/state';
 import type { AutocastDeviceType } from '../autocast/policy';
-import { overflowReports, readStatistics, reportEvents, STAT_SLOTS, StepResult, type OverflowFlags, type OverflowReport, type ScalerStatistics, type ScalerStepResult } from './scalerMonitoring';
+import { FLOOR_HITS_SLOT, overflowReports, readStatistics, reportEvents, STAT_SLOTS, StepResult, type OverflowFlags, type OverflowReport, type ScalerStatistics, type ScalerStepResult } from './scalerMonitoring';
 import { numberIn, optionalBoolean, ownOptions, rejectUnknownKeys } from '../validate';
 
 /** Options of {@link GradScaler}. */
@@ -273,7 +273,7 @@ export class GradScaler extends EventEmitter {
     if (!this.scaleTensor) return this.initScale;
     const value = this.scaleTensor.item() as number;
     // Only a scale at the floor can have hit it: the counters are read only then.
-    if (value <= this.minScale) this.noticeFloor(this.stats!.dataSync()[4] as number);
+    if (value <= this.minScale) this.noticeFloor(this.stats!.dataSync()[FLOOR_HITS_SLOT] as number);
     return value;
   }
 
