@@ -68,6 +68,11 @@ export interface GradScalerStateDict {
   backoff_factor: number;
   growth_interval: number;
   _growth_tracker: number;
+  /**
+   * mixprec's key, present only when `hysteresis > 1`: overflows still tolerated before the next
+   * backoff. PyTorch's `load_state_dict` ignores it; absent, it resets to `hysteresis`.
+   */
+  _hysteresis_left?: number;
 }
 
 type Stage = 'ready' | 'unscaled' | 'stepped';
@@ -111,6 +116,7 @@ export class GradScaler extends EventEmitter {
   private backoffFactor: number;
   private growthInterval: number;
   private initGrowthTracker = 0;
+  private initHysteresisLeft: number | undefined;
   private readonly hysteresis: number;
   private readonly minScale: number;
   private readonly maxScale: number;
@@ -326,6 +332,7 @@ export class GradScaler extends EventEmitter {
       backoff_factor: this.backoffFactor,
       growth_interval: this.growthInterval,
       _growth_tracker: this.tracker ? (this.tracker.item() as number) : this.initGrowthTracker,
+      ...(this.hysteresis > 1 && { _hysteresis_left: this.hysteresisLeft ? (this.hysteresisLeft.item() as number) : this.initHysteresisLeft ?? this.hysteresis }),
     };
   }
 
@@ -346,9 +353,12 @@ export class GradScaler extends EventEmitter {
     this.setBackoffFactor(state.backoff_factor);
     this.setGrowthInterval(state.growth_interval);
     this.initGrowthTracker = numberIn(op, 'options._growth_tracker', state._growth_tracker, 0, (x) => Number.isInteger(x) && x >= 0, 'a non-negative integer');
+    this.initHysteresisLeft = state._hysteresis_left === undefined ? undefined
+      : numberIn(op, 'state._hysteresis_left', state._hysteresis_left, this.hysteresis, (x) => Number.isInteger(x) && x >= 1 && x <= this.hysteresis, `an integer in [1, hysteresis = ${this.hysteresis}]`);
     noGrad(() => {
       this.scaleTensor?.fill_(this.initScale);
       this.tracker?.fill_(this.initGrowthTracker);
+      this.hysteresisLeft?.fill_(this.initHysteresisLeft ?? this.hysteresis);
     });
   }
 
@@ -372,7 +382,7 @@ export class GradScaler extends EventEmitter {
   private createState(device: Device): void {
     this.scaleTensor = keep(full([], this.initScale, { device }));
     this.tracker = keep(full([], this.initGrowthTracker, { dtype: 'int32', device }));
-    this.hysteresisLeft = keep(full([], this.hysteresis, { dtype: 'int32', device }));
+    this.hysteresisLeft = keep(full([], this.initHysteresisLeft ?? this.hysteresis, { dtype: 'int32', device }));
     this.stats = keep(zeros([STAT_SLOTS], { dtype: 'int32', device }));
   }
 
