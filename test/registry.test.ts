@@ -33,7 +33,9 @@ describe('op registry', () => {
       'linspace', 'eye', 'manualSeed', 'rand', 'randn', 'randint', 'flatten', 'transpose', 'squeeze', 'unsqueeze',
       'narrow', 'stack', 'split', 'chunk', 'variance', 'noGrad', 'enableGrad', 'isGradEnabled', 'registeredOps',
       'tidy', 'keep', 'dispose', 'memory', 'resetPeakMemory', 'emptyCache', 'promoteTypes', 'isFloatingPoint',
-      'backend', 'setSimdLevel'];
+      'backend', 'setSimdLevel',
+      // safetensors I/O (lib/io): files and bytes, not tensor ops.
+      'save', 'saveAsync', 'load', 'loadAsync', 'loadWithMetadata', 'loadWithMetadataAsync', 'serialize', 'deserialize'];
     // Registered ops with no function of their name in mp or mp.nn.functional: `to` is a Tensor
     // method, `var` is exported as `variance`, the others are the gradients of slice and prod.
     const notExported = ['to', 'var', 'sliceScatter', 'stridedProduct'];
