@@ -175,7 +175,9 @@ function main() {
     console.log(`mixprec: reused build/Release/mixprec.node (sources and flags unchanged; ${describeBuild(previous)})`);
     return;
   }
-  const why = previous ? 'sources or flags changed since the last build' : whyBuild;
+  const changed = Object.keys(key.inputs).filter((k) => JSON.stringify(previous?.inputs?.[k]) !== JSON.stringify(key.inputs[k]));
+  const why = !previous ? whyBuild : changed.length ? `${changed.join(', ')} changed since the last build`
+    : 'build/Release/mixprec.node changed since the last build';
   const stamp = buildFromSource(system, cuda, key);
   const seconds = Number(process.hrtime.bigint() - started) / 1e9;
   const how = system === 'gyp' ? 'with node-gyp, CPU only' : stamp.cuda ? describeBuild(stamp)

@@ -11,7 +11,8 @@ const root = path.resolve(__dirname, '..');
 
 /** Files the build reads: every file under csrc/ (headers included) and the build descriptions. */
 function buildInputs(dir = root) {
-  const files = ['CMakeLists.txt', 'binding.gyp', 'sources.json'];
+  // A scratch copy for the node-gyp build may lack CMakeLists.txt; what is absent cannot change.
+  const files = ['CMakeLists.txt', 'binding.gyp', 'sources.json'].filter((f) => fs.existsSync(path.join(dir, f)));
   const walk = (rel) => {
     for (const entry of fs.readdirSync(path.join(dir, rel), { withFileTypes: true })) {
       const child = path.posix.join(rel, entry.name);
