@@ -289,7 +289,9 @@ function load(): NativeAddon {
       addon.setErrorFactory(errorFromNative);
       return addon;
     } catch (e) {
-      tried.push(`${file} (${source}): ${e instanceof Error ? e.message : String(e)}`);
+      // Read the message structurally: an error thrown by another realm's require is no `Error` here.
+      const message = typeof e === 'object' && e !== null && 'message' in e ? String(e.message) : String(e);
+      tried.push(`${file} (${source}): ${message}`);
     }
   }
   throw new MixprecError('ERR_NATIVE_ADDON', `mixprec: cannot load the native addon; tried\n  ${tried.join('\n  ')}\n` +

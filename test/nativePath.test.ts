@@ -28,3 +28,22 @@ test('only the folder of this platform and architecture is looked in', () => {
     { file: path.join(root, 'build', 'Release', 'mixprec.node'), source: 'from-source build' },
   ]);
 });
+
+test('an addon that does not load is a MixprecError naming each file tried and why', () => {
+  const file = path.join(__dirname, 'no-such-dir', 'mixprec.node');
+  process.env.MIXPREC_NATIVE_PATH = file;
+  try {
+    jest.isolateModules(() => {
+      let error: unknown;
+      try {
+        require('../lib/native');
+      } catch (e) {
+        error = e;
+      }
+      expect(error).toMatchObject({ name: 'MixprecError', code: 'ERR_NATIVE_ADDON' });
+      expect((error as Error).message).toMatch(new RegExp(`^mixprec: cannot load the native addon; tried\\n  ${file.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&')} \\(MIXPREC_NATIVE_PATH\\): Cannot find module`));
+    });
+  } finally {
+    delete process.env.MIXPREC_NATIVE_PATH;
+  }
+});
