@@ -46,7 +46,7 @@ function cudaSetting() {
 }
 
 /** Runs a build step; its output is kept for a failure unless MIXPREC_VERBOSE shows it live. */
-function run(command, args) {
+function run(command, args, hint = '') {
   if (verbose) console.log(`mixprec: ${command} ${args.join(' ')}`);
   const result = spawnSync(command, args, {
     cwd: root,
@@ -56,9 +56,8 @@ function run(command, args) {
   });
   if (result.error) fail(`cannot run ${command}: ${result.error.message}`);
   if (result.status !== 0) {
-    fail(`native build failed (${path.basename(command)} exited with ${result.status}); the output is above. ` +
-      'Set MIXPREC_CUDA=0 to build without CUDA, or see the README\'s install section.',
-    `${result.stdout ?? ''}${result.stderr ?? ''}`);
+    fail(`native build failed (${path.basename(command)} exited with ${result.status}); the output is above. ${hint}` +
+      'The README\'s install section lists what a build from source needs.', `${result.stdout ?? ''}${result.stderr ?? ''}`);
   }
 }
 
@@ -123,7 +122,8 @@ function buildFromSource(system, cuda, key) {
     run('cmake', ['-S', root, '-B', buildDir, '-DCMAKE_BUILD_TYPE=Release', `-DMIXPREC_CUDA=${cuda}`,
       `-DMIXPREC_WERROR=${strict ? 'ON' : 'OFF'}`, ...(verbose ? [] : ['--log-level=WARNING'])]);
     config = readJson(path.join(buildDir, 'mixprec-config.json')) ?? config;
-    run('cmake', ['--build', buildDir, '--parallel', String(os.cpus().length)]);
+    run('cmake', ['--build', buildDir, '--parallel', String(os.cpus().length)],
+      config.cuda ? 'To build without the CUDA kernels, set MIXPREC_CUDA=0. ' : '');
   }
   if (!fs.existsSync(binary)) fail(`the build finished but ${path.relative(root, binary)} is missing`);
   const stamp = { file: 'mixprec.node', hash: key.hash, inputs: key.inputs, binary: fileHash(binary), ...config };
