@@ -4,11 +4,11 @@
 // (autocast off: no scope, or a pre-cast weight), in alternating short batches of the same run;
 // best batch of each side. Short batches and many repeats keep the minimum stable on a shared
 // machine. "added" is autocast's cost per op; the target for the dispatch-only cases is < 2 µs.
-//   npm run bench:autocast [-- --json] [-- --repeats 101] [-- --calls 1000]
+//   npm run bench:autocast [-- --json [FILE]] [-- --repeats 101] [-- --calls 1000]
 'use strict';
 const mp = require('../dist');
 
-const { json, numberOption } = require('./cliArgs');
+const { json, printJson, numberOption } = require('./cliArgs');
 
 const repeats = numberOption('--repeats', 101);
 const calls = numberOption('--calls', 1000);
@@ -159,9 +159,8 @@ const noScope = [
 mp.dispose([a8, b8, a8g, b8g, m4, n4, m4g, n4g, f8, f4, g4, x4, w, wb]);
 
 const meta = { calls, repeats, targetAddedMicros: targetMicros, threads: mp.backend().numThreads, simd: mp.backend().simd, node: process.version };
-if (json) {
-  console.log(JSON.stringify({ ...meta, results: rows, noScope }, null, 2));
-} else {
+printJson({ ...meta, results: rows, noScope });
+if (!json) {
   console.log(`autocast dispatch cost on cpu (bfloat16), best of ${repeats} batches of ${calls} calls per side; backend ${meta.simd}, ${meta.threads} threads`);
   console.log(`target: < ${targetMicros} µs added per op for the dispatch-only cases; (e) is informational: it includes the cast's own work`);
   console.log('   case                                         autograd  off µs/op  autocast µs/op  added µs/op  (median)  verdict');

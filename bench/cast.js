@@ -1,13 +1,13 @@
 #!/usr/bin/env node
 // Cast throughput for each 16-bit <-> float32 pair beside memory-copy bandwidth, measured in the
 // same run on the same buffers. Throughput counts bytes read plus bytes written.
-//   npm run bench:cast [-- --json] [-- --mib 64] [-- --repeats 15] [-- --device cuda]
+//   npm run bench:cast [-- --json [FILE]] [-- --mib 64] [-- --repeats 15] [-- --device cuda]
 'use strict';
 const mp = require('../dist');
 const { native } = require('../dist/native');
 const { dtypeCode } = require('../dist/dtype');
 
-const { json, numberOption, stringOption } = require('./cliArgs');
+const { json, printJson, numberOption, stringOption } = require('./cliArgs');
 
 const mib = numberOption('--mib', 64);
 const repeats = numberOption('--repeats', 15);
@@ -63,9 +63,8 @@ mp.setSimdLevel(detected);
 mp.dispose([f32, f32b, h, b]);
 
 const meta = { device, elements: n, mib, repeats, threads: mp.backend().numThreads, node: process.version };
-if (json) {
-  console.log(JSON.stringify({ ...meta, results: rows }, null, 2));
-} else {
+printJson({ ...meta, results: rows });
+if (!json) {
   console.log(`cast throughput on ${device}, ${mib} MiB of float32 (${n} elements), best of ${repeats}${onGpu ? '' : `, ${meta.threads} threads`}`);
   console.log(`${onGpu ? 'device     ' : 'simd       '} case                               GB/s   % of copy`);
   for (const r of rows) {

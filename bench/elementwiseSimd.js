@@ -1,13 +1,13 @@
 #!/usr/bin/env node
 // Kernel times of elementwise ops, reductions, softmax, Adam and AMP unscale on preallocated
 // buffers (no allocation in the timed call), best of --repeats, for float32/float16/bfloat16.
-//   node bench/elementwiseSimd.js [--n 1048576] [--repeats 20] [--json]
+//   node bench/elementwiseSimd.js [--n 1048576] [--repeats 20] [--json [FILE]]
 // Compare SIMD levels with MIXPREC_SIMD=scalar and threads with MIXPREC_NUM_THREADS=1.
 'use strict';
 const mp = require('../dist');
 const { native } = require('../dist/native');
 const { dtypeCode } = require('../dist/dtype');
-const { json, numberOption } = require('./cliArgs');
+const { json, printJson, numberOption } = require('./cliArgs');
 const { bestMs } = require('./suite/util');
 
 const n = numberOption('--n', 1 << 20);
@@ -65,9 +65,8 @@ tiny.exp = best(() => native.unary(UN.exp, dtypeCode('float32'), t4.storage.hand
 rows.push(tiny);
 
 const info = { n, simd: mp.backend().simd ?? process.env.MIXPREC_SIMD ?? 'default', threads: process.env.MIXPREC_NUM_THREADS ?? 'default' };
-if (json) {
-  console.log(JSON.stringify({ info, rows }));
-} else {
+printJson({ info, rows }, 0);
+if (!json) {
   console.log(`n=${n} simd=${info.simd} threads=${info.threads} (microseconds, best of ${repeats})`);
   const keys = Object.keys(rows[0]).filter((x) => x !== 'dtype');
   for (const key of keys) console.log(key.padEnd(24) + rows.map((r) => (r[key] === undefined ? '' : r[key].toFixed(1)).padStart(10)).join(''));

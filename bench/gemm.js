@@ -3,14 +3,14 @@
 // probe (native._test.peakProbe: a register-only loop of independent zmm FMAs, or VDPBF16PS, on one
 // thread), measured in the same run; GEMM GFLOP/s count 2*m*n*k, best of repeats, and
 // "% of peak" divides by (probed per-thread peak x threads used).
-//   npm run bench:gemm [-- --json] [-- --repeats 5] [-- --sizes 256,512,1024,2048] [-- --reference]
+//   npm run bench:gemm [-- --json [FILE]] [-- --repeats 5] [-- --sizes 256,512,1024,2048] [-- --reference]
 //   MIXPREC_NUM_THREADS=1 npm run bench:gemm     (the 2 vCPUs of a small VM share one core)
 'use strict';
 const mp = require('../dist');
 const { native } = require('../dist/native');
 const { dtypeCode } = require('../dist/dtype');
 
-const { json, numberOption, stringOption } = require('./cliArgs');
+const { json, printJson, numberOption, stringOption } = require('./cliArgs');
 
 const repeats = numberOption('--repeats', 5);
 const sizes = stringOption('--sizes', '256,512,1024,2048').split(',').map(Number);
@@ -120,9 +120,8 @@ const ratios = {
 
 const meta = { simd, threads, repeats, node: process.version,
   bestPeakGflopsPerThread: { float32: +bestPeak.float32.toFixed(1), bfloat16: +bestPeak.bfloat16.toFixed(1) } };
-if (json) {
-  console.log(JSON.stringify({ ...meta, ratios, results: rows }, null, 2));
-} else {
+printJson({ ...meta, ratios, results: rows });
+if (!json) {
   console.log(`CPU GEMM, simd ${simd}, ${threads} thread(s), best of ${repeats}`);
   console.log(`best probed peak per thread: float32 FMA ${meta.bestPeakGflopsPerThread.float32} GFLOP/s, bfloat16 ${bf16Native() ? 'VDPBF16PS' : '(fp32 FMA)'} ${meta.bestPeakGflopsPerThread.bfloat16} GFLOP/s`);
   console.log('% peak: GFLOP/s / (peak probed just before and after the case x threads)');

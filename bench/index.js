@@ -3,7 +3,7 @@
 // GFLOP/s (square and the W1 MLP's shapes, float32 / bfloat16 / float16), W1 (MLP) and W3 (CNN)
 // training steps in float32 / AMP bfloat16 / AMP float16 with speed-up and peak memory, the W1
 // AMP overhead of autocast + GradScaler, the W1 step in TensorFlow.js, and the targets.
-//   npm run bench [-- --quick] [-- --json] [-- --only gemm,training,overhead,tfjs]
+//   npm run bench [-- --quick] [-- --json [FILE]] [-- --only gemm,training,overhead,tfjs]
 //     --quick            no 2048³ GEMM, 8 W1 steps, W3 at batch 64, fewer pairs / TF.js steps
 //     --steps N          W1 timed steps per variant (default 20; --quick 8)
 //     --w3-batch N       W3 batch (default 512; --quick 64)
@@ -13,7 +13,7 @@
 //     --tfjs-steps N     TF.js timed steps (default 5; --quick 3)
 // The sections are in bench/suite/*.js.
 'use strict';
-const { json, flag, numberOption, stringOption } = require('./cliArgs');
+const { json, printJson, flag, numberOption, stringOption } = require('./cliArgs');
 const { fixed, mb, table } = require('./suite/util');
 const { backendSection, printBackend } = require('./suite/backend');
 const { gemmSection } = require('./suite/gemmTable');
@@ -130,7 +130,7 @@ async function main() {
   say('\n== targets');
   say(table(['target', 'measured', 'verdict', 'note'], result.targets.map((t) => [t.target, t.shown, t.verdict, t.note]), [1]));
 
-  if (json) console.log(JSON.stringify(result, null, 2));
+  printJson(result);
 }
 
 main().catch((e) => {

@@ -2,11 +2,11 @@
 // Where a training step's time goes on this machine: per-op dispatch cost with and without
 // autograd recording (tiny tensors, so the native work is negligible), and forward / backward /
 // optimizer time of the MNIST MLP and CNN steps (batch 128, float32). Best of several repeats.
-//   npm run bench:training [-- --json] [-- --repeats 5]
+//   npm run bench:training [-- --json [FILE]] [-- --repeats 5]
 'use strict';
 const mp = require('../dist');
 
-const { json, numberOption } = require('./cliArgs');
+const { json, printJson, numberOption } = require('./cliArgs');
 const { bestMs } = require('./suite/util');
 
 const repeats = numberOption('--repeats', 5);
@@ -62,9 +62,8 @@ function step(kind) {
 }
 
 const result = { threads: mp.backend().numThreads, simd: mp.backend().simd, dispatch: dispatch(), steps: [step('mlp'), step('cnn')] };
-if (json) {
-  console.log(JSON.stringify(result));
-} else {
+printJson(result, 0);
+if (!json) {
   const d = result.dispatch;
   console.log(`backend: ${result.simd}, ${result.threads} threads; best of ${repeats}`);
   console.log(`per op (x.mul(s) on 4 elements, ${d.calls} calls): ${d.plainMicros.toFixed(2)} µs plain, ${d.recordedMicros.toFixed(2)} µs recorded, ${d.backwardMicros.toFixed(2)} µs of backward per recorded op`);

@@ -6,6 +6,9 @@
  *
  *   npm run demo -- --model cnn --seeds 0,1,2 --epochs 10 --variants float32,bfloat16 --json
  *
+ * Above the table it prints the backend (device, SIMD path, threads, CUDA); below it, where AMP was
+ * slower than float32, why on this machine and what AMP saved in memory (demo/verdict.ts).
+ *
  * The pieces are in examples/demo/: args, models, train (one run), progress, table, report.
  */
 import { writeFileSync } from 'node:fs';
@@ -18,6 +21,7 @@ import { Progress } from './demo/progress';
 import { renderReport, type ReportMeta } from './demo/report';
 import { compare, formatTable, MB } from './demo/table';
 import { hyperParameters, lossEvery, trainVariant, type RunResult } from './demo/train';
+import { backendLine, speedNotes } from './demo/verdict';
 
 async function main(): Promise<void> {
   const args = parseArgs(process.argv.slice(2));
@@ -65,11 +69,13 @@ async function main(): Promise<void> {
     trainDigits: train.length,
     testDigits: test.length,
     date: new Date().toISOString(),
+    backend: backendLine(device),
+    notes: speedNotes(rows, results, device),
   };
   const reportPath = resolve(args.report);
   writeFileSync(reportPath, renderReport(meta, results, rows));
 
-  if (args.json) {
+  if (args.json || args.jsonFile !== undefined) {
     const seeds = args.seeds.map((seed) => ({
       seed,
       variants: Object.fromEntries(results.filter((r) => r.seed === seed).map((r) => {
@@ -78,13 +84,20 @@ async function main(): Promise<void> {
         return [r.variant, { ...rest, deltaPointsVsFloat32: row.deltaPoints, speedupVsFloat32: row.speedup }];
       })),
     }));
-    console.log(JSON.stringify({ ...meta, optimizer: hyperParameters.optimizer, report: reportPath, seeds: args.seeds, results: seeds }));
-  } else {
-    console.log(formatTable(rows));
-    const baseline = Math.max(...results.map((r) => r.baselineBytes)) / MB;
-    console.log(`(peak MB: the ${device} device's peak tensor memory per run, including ${baseline.toFixed(1)} MB live before it${device === 'cpu' ? ' (the digits)' : ''})`);
-    console.log(`report: ${reportPath}`);
+    const document = JSON.stringify({ ...meta, optimizer: hyperParameters.optimizer, report: reportPath, seeds: args.seeds, results: seeds });
+    if (args.jsonFile === undefined) {
+      console.log(document);
+      return;
+    }
+    writeFileSync(args.jsonFile, document + '\n');
   }
+  console.log(meta.backend);
+  console.log(formatTable(rows));
+  const baseline = Math.max(...results.map((r) => r.baselineBytes)) / MB;
+  console.log(`(peak MB: the ${device} device's peak tensor memory per run, including ${baseline.toFixed(1)} MB live before it${device === 'cpu' ? ' (the digits)' : ''})`);
+  for (const note of meta.notes) console.log(note);
+  console.log(`report: ${reportPath}`);
+  if (args.jsonFile !== undefined) console.log(`JSON: ${resolve(args.jsonFile)}`);
 }
 
 main().catch((e: unknown) => {

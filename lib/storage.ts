@@ -30,6 +30,11 @@ export class Storage {
     native.write(this.handle, offset, dtypeCode(this.dtype), data);
   }
 
+  /** A copy of `numel` elements' bytes, unchanged, from element `offset` on (device storages are read back). */
+  read(offset: number, numel: number): ArrayBuffer {
+    return native.read(this.handle, offset, numel, dtypeCode(this.dtype));
+  }
+
   retain(): void {
     this.refs += 1;
   }

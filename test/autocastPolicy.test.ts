@@ -15,6 +15,7 @@ import { stridedProduct } from '../lib/ops/matmul';
 import { sliceScatter } from '../lib/ops/shapeOps';
 import { to } from '../lib/ops/viewCast';
 import { hash, seedRng, uniform } from './helpers/seededRandom';
+import { noGpuReason, skippedBecause } from './helpers/skipReason';
 
 const F = mp.nn.functional;
 type T = mp.Tensor;
@@ -448,7 +449,7 @@ describe.each(configs)('7.1.1/7.1.4/7.1.27 every registered op: $label', (config
   const available = config.device === 'cpu' || mp.cuda.isAvailable();
   // The real-CUDA configuration is skipped on machines without a GPU (CI has none); the CUDA
   // policy itself is still checked on every machine by the 'CUDA policy on CPU tensors' config.
-  (available ? test.each(opNames) : test.skip.each(opNames))('%s', (op) => {
+  (available ? test.each(opNames) : test.skip.each(opNames))(available ? '%s' : `%s ${skippedBecause(noGpuReason())}`, (op) => {
     const failures = checkOp(op, config);
     if (failures.length > 0) throw new Error(failures.join('\n'));
   });

@@ -3,11 +3,12 @@
 import * as mp from '../lib';
 
 import { checks } from './gpu/cudaChecks.js';
+import { noGpuReason, skippedBecause } from './helpers/skipReason';
 
 const onGpu = mp.cuda.isAvailable();
 const describeGpu = onGpu ? describe : describe.skip; // skipped without a GPU: CI machines have none
 
-describeGpu('cuda', () => {
+describeGpu(onGpu ? 'cuda' : `cuda ${skippedBecause(noGpuReason())}`, () => {
   test.each(Object.keys(checks))('%s', async (name) => {
     await checks[name]();
   });

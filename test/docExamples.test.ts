@@ -6,6 +6,7 @@ import * as path from 'node:path';
 import * as ts from 'typescript';
 
 import * as mp from '../lib';
+import { noGpuReason, skippedBecause } from './helpers/skipReason';
 
 interface Example { where: string; code: string }
 
@@ -104,5 +105,5 @@ test.each(runnable.map((e) => [e.where, e.code]))('%s', async (_where, code) => 
 // Without a GPU the CUDA examples cannot run; one skipped test names them all, so the report says
 // which examples did not run and why instead of dropping them silently.
 if (gpuOnly.length > 0) {
-  test.skip(`${gpuOnly.length} examples that use CUDA need a GPU (none here): ${gpuOnly.map((e) => e.where).join(', ')}`, () => {});
+  test.skip(`${gpuOnly.length} examples that use CUDA: ${gpuOnly.map((e) => e.where).join(', ')} ${skippedBecause(noGpuReason())}`, () => {});
 }

@@ -13,6 +13,7 @@ const layers: string[][] = [
   ['ops'], // the op registry, autocast dispatch, every op, the method installer
   ['nn', 'optim', 'data'], // siblings: none of them imports another
   ['amp'], // the AMP API: autocast scopes, GradScaler, customFwd/customBwd, prepare
+  ['io'], // safetensors files and training checkpoints (of modules, optimizers, scalers, loaders)
   ['index'], // lib/index.ts, the package entry
 ];
 

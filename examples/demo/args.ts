@@ -21,7 +21,10 @@ export interface Args {
   device: DeviceType | undefined;
   /** Where the HTML report is written. */
   report: string;
+  /** `--json`: print the JSON document instead of the table. */
   json: boolean;
+  /** `--json FILE`: print the table as usual and write the JSON document to FILE. */
+  jsonFile: string | undefined;
   help: boolean;
 }
 
@@ -38,6 +41,8 @@ an HTML report of the loss curves and the loss-scale trajectory.
   --device cpu|cuda      default cuda when available, else cpu
   --report PATH          the HTML report (default amp-report.html)
   --json                 print one JSON document with every number instead of the table
+                         (pipe it with npm run -s demo -- --json | jq ...)
+  --json FILE            print the table and write the JSON document to FILE
   --help                 this text`;
 
 function fail(message: string): never {
@@ -69,7 +74,7 @@ function variantList(value: string | undefined): Variant[] {
 
 /** Parses `argv` (without node and the script); `--flag value` and `--flag=value` both work. */
 export function parseArgs(argv: string[]): Args {
-  const args: Args = { model: 'mlp', seeds: [0], epochs: 0, variants: [...allVariants], device: undefined, report: 'amp-report.html', json: false, help: false };
+  const args: Args = { model: 'mlp', seeds: [0], epochs: 0, variants: [...allVariants], device: undefined, report: 'amp-report.html', json: false, jsonFile: undefined, help: false };
   for (let i = 0; i < argv.length; ++i) {
     let flag = argv[i];
     let value: string | undefined;
@@ -86,11 +91,16 @@ export function parseArgs(argv: string[]): Args {
       return next;
     };
     switch (flag) {
-      case '--json':
+      case '--json': {
+        const file = takeValue();
+        if (file === '') fail('--json FILE needs a file path');
+        if (file === undefined) args.json = true;
+        else args.jsonFile = file;
+        break;
+      }
       case '--help':
         if (value !== undefined) fail(`${flag} takes no value`);
-        if (flag === '--json') args.json = true;
-        else args.help = true;
+        args.help = true;
         break;
       case '--model': {
         const v = takeValue();

@@ -19,6 +19,10 @@ export interface ReportMeta {
   trainDigits: number;
   testDigits: number;
   date: string;
+  /** The backend line (device, SIMD path, threads, CUDA), as printed above the console table. */
+  backend: string;
+  /** Why AMP was slower than float32 here and what it saved, as printed below the console table. */
+  notes: string[];
 }
 
 const colors: Record<Variant, string> = { float32: '#1f77b4', bfloat16: '#2ca02c', float16: '#d62728' };
@@ -194,6 +198,20 @@ function resultsTable(rows: Row[]): string {
   return `<table>\n<thead><tr>${head.map((h) => `<th>${escapeHtml(h)}</th>`).join('')}</tr></thead>\n<tbody>\n${lines.join('\n')}\n</tbody>\n</table>`;
 }
 
+/** Why a loss-scale line is flat: it grows only after `growthInterval` clean steps and falls only on an overflow. */
+function flatScaleNote(flat: RunResult[]): string {
+  const r = flat[0];
+  const interval = r.growthInterval ?? 2000;
+  const seeds = flat.length === 1 ? `seed ${r.seed}` : `seeds ${flat.map((f) => f.seed).join(', ')}`;
+  const short = flat.every((f) => f.steps < interval);
+  const clean = flat.every((f) => f.skippedSteps === 0);
+  const growth = short
+    ? `the scale doubles only after growthInterval = ${interval} consecutive steps without an inf/NaN gradient, and ${flat.length === 1 ? 'the run' : 'each run'} took ${flat.map((f) => f.steps).join(', ')} steps, fewer than ${interval}`
+    : `the scale doubles only after growthInterval = ${interval} consecutive steps without an inf/NaN gradient`;
+  const backoff = clean ? 'it halves only on a step whose gradients overflow, and none did' : 'it halves on a step whose gradients overflow';
+  return `The line is flat for ${seeds} (at ${formatScale(r.scaleCurve[0].scale)}): ${growth}; ${backoff}. A flat line at the initial scale is the normal picture for a short float16 run.`;
+}
+
 export function renderReport(meta: ReportMeta, results: RunResult[], rows: Row[]): string {
   const sections: string[] = [];
   const ticks = epochTicks(results, meta);
@@ -224,6 +242,8 @@ export function renderReport(meta: ReportMeta, results: RunResult[], rows: Row[]
   if (fp16.length > 0) {
     sections.push(`<h2>Loss scale (AMP float16 + GradScaler)</h2>`);
     sections.push(`<p>The GradScaler's scale, read every ${meta.lossEvery} steps; it halves on a step with an inf/NaN gradient (the step is skipped) and doubles after a run of clean steps. Skipped steps: ${fp16.map((r) => `seed ${r.seed}: ${r.skippedSteps ?? '-'}`).join(', ')}.</p>`);
+    const flat = fp16.filter((r) => r.scaleCurve.every((p) => p.scale === r.scaleCurve[0].scale));
+    if (flat.length > 0) sections.push(`<p>${escapeHtml(flatScaleNote(flat))}</p>`);
     sections.push(lineChart({
       title: 'Loss scale trajectory (float16)',
       xLabel: 'epoch',
@@ -238,22 +258,39 @@ export function renderReport(meta: ReportMeta, results: RunResult[], rows: Row[]
 <html lang="en">
 <head>
 <meta charset="utf-8"/>
+<meta name="viewport" content="width=device-width, initial-scale=1"/>
 <title>mixprec mixed-precision MNIST report</title>
 <style>
 body { font-family: system-ui, sans-serif; margin: 2em; color: #222; max-width: 1440px; }
+h1 { font-size: clamp(1.25em, 4.5vw, 2em); }
+p { overflow-wrap: anywhere; }
+/* On a narrow window the table scrolls sideways inside its box instead of widening the page. */
+.table-wrap { max-width: 100%; overflow-x: auto; -webkit-overflow-scrolling: touch; }
 table { border-collapse: collapse; margin: 1em 0; }
 th, td { padding: 4px 10px; border-bottom: 1px solid #ddd; }
 th { text-align: left; background: #f4f4f4; }
 td.num { text-align: right; font-variant-numeric: tabular-nums; }
 .charts { display: flex; flex-wrap: wrap; gap: 12px; }
-svg { background: #fff; border: 1px solid #e4e4e4; }
+.charts > * { min-width: 0; }
+/* Charts keep their 680x340 viewBox and shrink with the window (height follows the aspect ratio). */
+svg { background: #fff; border: 1px solid #e4e4e4; max-width: 100%; height: auto; }
+.backend { font-family: ui-monospace, monospace; font-size: 0.9em; }
+.verdict { background: #fff8e1; border-left: 4px solid #f0b400; padding: 0.5em 0.75em; }
 .note { color: #555; font-size: 0.9em; }
+@media (max-width: 600px) {
+  body { margin: 0.75em; }
+  th, td { padding: 3px 6px; }
+}
 </style>
 </head>
 <body>
 <h1>Mixed-precision MNIST: float32 vs AMP bfloat16 vs AMP float16 + GradScaler</h1>
 <p>${config}</p>
+<p class="backend">${escapeHtml(meta.backend)}</p>
+<div class="table-wrap">
 ${resultsTable(rows)}
+</div>
+${meta.notes.map((n) => `<p class="verdict">${escapeHtml(n)}</p>`).join('\n')}
 <p class="note">Speed-up: float32 seconds per epoch divided by the variant's (training steps only, same seed). Peak MB: the training device's peak tensor memory over the run, including what was live before it started (on the CPU, the digits themselves). Accuracy in the AMP variants is measured with the test pass in the same autocast scope. Generated ${escapeHtml(meta.date)} by <code>npm run demo</code> (examples/mnist.ts).</p>
 ${sections.join('\n')}
 </body>

@@ -46,6 +46,8 @@ export interface RunResult {
   /** float16: the GradScaler's totals at the end; null for the other variants. */
   skippedSteps: number | null;
   finalScale: number | null;
+  /** float16: clean steps the GradScaler waits for before it grows the scale; null otherwise. */
+  growthInterval: number | null;
   /** Mean loss of every `lossEvery` steps (the last window of an epoch may be shorter); `step` counts from 1 across epochs. */
   lossCurve: { step: number; loss: number }[];
   /** float16: the loss scale at step 0 and at every loss read. */
@@ -194,6 +196,7 @@ export async function trainVariant(o: RunOptions): Promise<RunResult> {
   }
 
   const peakBytes = mp.memory().devices[key]?.peakBytes ?? 0;
+  const growthInterval = scaler ? scaler.getGrowthInterval() : null;
   scaler?.dispose();
   optimizer.dispose();
   model.dispose();
@@ -208,6 +211,7 @@ export async function trainVariant(o: RunOptions): Promise<RunResult> {
     steps: o.epochs * batches,
     skippedSteps: scaler ? stats.skippedSteps : null,
     finalScale: scaler ? stats.scale : null,
+    growthInterval,
     lossCurve,
     scaleCurve,
   };

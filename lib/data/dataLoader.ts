@@ -7,7 +7,7 @@ import { argRangeError, argTypeError } from '../errors';
 import { defaultGenerator, Generator, rand } from '../random';
 import { Tensor } from '../tensor';
 import { TensorDataset, type Dataset } from './dataset';
-import { checkOptions, optionalBoolean, positiveInteger } from '../validate';
+import { checkOptions, isOptionsObject, nonNegativeInteger, optionalBoolean, positiveInteger } from '../validate';
 
 /** Options of {@link DataLoader}. */
 export interface DataLoaderOptions {
@@ -19,6 +19,19 @@ export interface DataLoaderOptions {
   dropLast?: boolean;
   /** The random stream shuffling draws from (default: the default generator, see `mp.manualSeed`). */
   generator?: Generator;
+}
+
+/** {@link DataLoader.stateDict}'s result. */
+export interface DataLoaderState {
+  /** Epochs started so far. */
+  epochs: number;
+  /** The epoch in progress: its sample order (`null` without shuffle) and the next batch's index; `null` between epochs. */
+  epoch: { order: Int32Array | null; nextBatch: number } | null;
+}
+
+interface EpochPosition {
+  order: Int32Array | null;
+  nextBatch: number;
 }
 
 const OPTION_KEYS = ['batchSize', 'shuffle', 'dropLast', 'generator'];
@@ -80,6 +93,12 @@ export class DataLoader implements Iterable<Tensor[]> {
   readonly dropLast: boolean;
   /** The generator given in the options, if any (shuffling uses the default generator otherwise). */
   readonly generator: Generator | undefined;
+  /** Epochs started (a resumed epoch is not counted again). */
+  #epochs = 0;
+  /** The epoch being iterated: its order and the next batch's index. */
+  #current: EpochPosition | undefined = undefined;
+  /** A position set by loadStateDict, taken by the next iteration. */
+  #resume: EpochPosition | undefined = undefined;
 
   constructor(dataset: Dataset, options: DataLoaderOptions = {}) {
     this.dataset = checkDataset(dataset);
@@ -101,7 +120,9 @@ export class DataLoader implements Iterable<Tensor[]> {
   }
 
   /**
-   * One epoch of batches. The order is drawn when the first batch is requested.
+   * One epoch of batches. The order is drawn when the first batch is requested. After
+   * {@link loadStateDict}, the next iteration finishes the saved epoch instead: the saved order
+   * from the saved batch on (possibly no batch at all, when it was saved after its last batch).
    *
    * @example
    * ```ts
@@ -111,21 +132,91 @@ export class DataLoader implements Iterable<Tensor[]> {
    */
   *[Symbol.iterator](): Iterator<Tensor[]> {
     const n = this.dataset.length;
-    const order = this.shuffle ? permutation(n, this.generator ?? defaultGenerator) : null;
+    const resumed = this.#resume;
+    const epoch = resumed ?? { order: this.shuffle ? permutation(n, this.generator ?? defaultGenerator) : null, nextBatch: 0 };
+    this.#resume = undefined;
+    this.#current = epoch;
+    if (resumed === undefined) this.#epochs += 1;
     const batches = this.length;
-    for (let b = 0; b < batches; ++b) {
-      const start = b * this.batchSize;
-      const end = Math.min(start + this.batchSize, n);
-      let indices: ArrayLike<number>;
-      if (order) {
-        indices = order.subarray(start, end);
-      } else {
-        const range = new Int32Array(end - start);
-        for (let i = 0; i < range.length; ++i) range[i] = start + i;
-        indices = range;
+    try {
+      for (let b = epoch.nextBatch; b < batches; ++b) {
+        const start = b * this.batchSize;
+        const end = Math.min(start + this.batchSize, n);
+        let indices: ArrayLike<number>;
+        if (epoch.order) {
+          indices = epoch.order.subarray(start, end);
+        } else {
+          const range = new Int32Array(end - start);
+          for (let i = 0; i < range.length; ++i) range[i] = start + i;
+          indices = range;
+        }
+        const batch = this.collate(indices);
+        epoch.nextBatch = b + 1;
+        yield batch;
       }
-      yield this.collate(indices);
+    } finally {
+      if (this.#current === epoch) this.#current = undefined;
     }
+  }
+
+  /**
+   * Where iteration stands, to resume exactly: `epochs` started so far, and for an epoch in
+   * progress its order (`null` without shuffle) and the index of the next batch. Plain data;
+   * the order is the loader's own copy.
+   *
+   * @example
+   * ```ts
+   * const loader = new mp.data.DataLoader(new mp.data.TensorDataset(mp.arange(10)), { batchSize: 4, shuffle: true });
+   * const it = loader[Symbol.iterator]();
+   * mp.dispose(it.next().value);
+   * const saved = loader.stateDict(); // { epochs: 1, epoch: { order: Int32Array [...], nextBatch: 1 } }
+   * const resumed = new mp.data.DataLoader(new mp.data.TensorDataset(mp.arange(10)), { batchSize: 4, shuffle: true });
+   * resumed.loadStateDict(saved); // its next iteration yields batches 1 and 2 of the same order
+   * ```
+   */
+  stateDict(): DataLoaderState {
+    const e = this.#current ?? this.#resume;
+    return { epochs: this.#epochs, epoch: e === undefined ? null : { order: e.order && e.order.slice(), nextBatch: e.nextBatch } };
+  }
+
+  /**
+   * Restores {@link stateDict}'s result, checked against this loader's dataset length, batch
+   * size and shuffle setting; the next iteration resumes the saved epoch.
+   *
+   * @example
+   * ```ts
+   * const loader = new mp.data.DataLoader(new mp.data.TensorDataset(mp.arange(4)), { batchSize: 2 });
+   * loader.loadStateDict({ epochs: 3, epoch: { order: null, nextBatch: 1 } }); // next iteration: the second batch only
+   * ```
+   */
+  loadStateDict(state: DataLoaderState): void {
+    const op = 'DataLoader.loadStateDict';
+    if (!isOptionsObject(state)) throw argTypeError(op, 'state', 'a state from stateDict() {epochs, epoch}', state);
+    const epochs = nonNegativeInteger(op, 'state.epochs', state.epochs);
+    const e = state.epoch;
+    if (e === null) {
+      this.#resume = undefined;
+      this.#epochs = epochs;
+      return;
+    }
+    if (!isOptionsObject(e)) throw argTypeError(op, 'state.epoch', 'null or {order, nextBatch}', e);
+    const nextBatch = nonNegativeInteger(op, 'state.epoch.nextBatch', e.nextBatch);
+    if (nextBatch > this.length) throw argRangeError(op, 'state.epoch.nextBatch', `at most the ${this.length} batches of an epoch`, nextBatch);
+    let order: Int32Array | null = null;
+    if (this.shuffle) {
+      const n = this.dataset.length;
+      if (!(e.order instanceof Int32Array) || e.order.length !== n) throw argTypeError(op, 'state.epoch.order', `an Int32Array permutation of the ${n} samples (this loader shuffles)`, e.order);
+      const seen = new Uint8Array(n);
+      for (const i of e.order) {
+        if (!(i >= 0 && i < n) || seen[i]) throw argRangeError(op, 'state.epoch.order', `a permutation of 0..${n - 1}`, `an array holding ${i}${seen[i] ? ' twice' : ''}`);
+        seen[i] = 1;
+      }
+      order = e.order.slice();
+    } else if (e.order !== null) {
+      throw argTypeError(op, 'state.epoch.order', 'null (this loader does not shuffle)', e.order);
+    }
+    this.#resume = { order, nextBatch };
+    this.#epochs = epochs;
   }
 
   private collate(indices: ArrayLike<number>): Tensor[] {

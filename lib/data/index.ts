@@ -13,7 +13,7 @@
 import { installTensorMethods } from '../ops/install';
 
 export { TensorDataset, type Dataset } from './dataset';
-export { DataLoader, type DataLoaderOptions } from './dataLoader';
+export { DataLoader, type DataLoaderOptions, type DataLoaderState } from './dataLoader';
 export { mnist } from './mnist';
 
 installTensorMethods();
