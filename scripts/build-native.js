@@ -1,10 +1,10 @@
 #!/usr/bin/env node
 // npm install's script: makes the native addon available the cheapest way that is right, and says
 // which in one line.
-//   1. a prebuild (prebuilds/<platform>-<arch>/, shipped in the npm package) built from these
-//      same sources: nothing to compile, no compiler needed;
-//   2. build/Release from an earlier build whose key (scripts/native-build-key.js: sources,
+//   1. build/Release from an earlier build whose key (scripts/native-build-key.js: sources,
 //      flags, toolchain) is unchanged: reused;
+//   2. a prebuild (prebuilds/<platform>-<arch>/, shipped in the npm package) built from these
+//      same sources: nothing to compile, no compiler needed;
 //   3. otherwise a clean build from source: cmake (CPU, plus CUDA where nvcc is found), or
 //      node-gyp with binding.gyp (CPU only) where cmake is missing.
 // Settings:
@@ -156,31 +156,40 @@ function main() {
   const started = process.hrtime.bigint();
   const cuda = cudaSetting();
   const fromSource = flag(process.env.MIXPREC_BUILD_FROM_SOURCE) || flag(process.env.npm_config_build_from_source);
+  // cmake drives the compilers directly on Linux and macOS; Windows needs node-gyp's node.lib.
+  const system = () => (process.env.MIXPREC_BUILD === 'gyp' || process.platform === 'win32' || !onPath('cmake') ? 'gyp' : 'cmake');
+
+  // An unchanged from-source build first: it is what lib/native.ts loads before any prebuild.
+  // Its key (a few tool --version calls) is computed only where an earlier build left a stamp.
+  const previous = readJson(stampFile);
+  let key = previous ? buildKey({ system: system(), cuda }) : null;
+  if (key && previous.hash === key.hash && fs.existsSync(binary) && fileHash(binary) === previous.binary) {
+    console.log(`mixprec: reused build/Release/mixprec.node (sources and flags unchanged; ${describeBuild(previous)})`);
+    return;
+  }
 
   let whyBuild = '--build-from-source';
   if (!fromSource) {
     const prebuild = findPrebuild(cuda);
     if (prebuild.file) {
-      console.log(`mixprec: using prebuild ${path.relative(root, prebuild.file)} (${describeBuild(prebuild.stamp)}; nothing compiled)`);
+      // A stale from-source binary would be loaded instead of the prebuild (lib/nativePath.ts).
+      const stale = fs.existsSync(binary);
+      fs.rmSync(binary, { force: true });
+      fs.rmSync(stampFile, { force: true });
+      console.log(`mixprec: using prebuild ${path.relative(root, prebuild.file)} (${describeBuild(prebuild.stamp)}; nothing compiled` +
+        `${stale ? '; removed the out-of-date build/Release/mixprec.node' : ''})`);
       return;
     }
     whyBuild = prebuild.reason;
   }
 
-  // cmake drives the compilers directly on Linux and macOS; Windows needs node-gyp's node.lib.
-  const system = process.env.MIXPREC_BUILD === 'gyp' || process.platform === 'win32' || !onPath('cmake') ? 'gyp' : 'cmake';
-  const key = buildKey({ system, cuda });
-  const previous = readJson(stampFile);
-  if (previous?.hash === key.hash && fs.existsSync(binary) && fileHash(binary) === previous.binary) {
-    console.log(`mixprec: reused build/Release/mixprec.node (sources and flags unchanged; ${describeBuild(previous)})`);
-    return;
-  }
+  key ??= buildKey({ system: system(), cuda });
   const changed = Object.keys(key.inputs).filter((k) => JSON.stringify(previous?.inputs?.[k]) !== JSON.stringify(key.inputs[k]));
   const why = !previous ? whyBuild : changed.length ? `${changed.join(', ')} changed since the last build`
     : 'build/Release/mixprec.node changed since the last build';
-  const stamp = buildFromSource(system, cuda, key);
+  const stamp = buildFromSource(key.inputs.system, cuda, key);
   const seconds = Number(process.hrtime.bigint() - started) / 1e9;
-  const how = system === 'gyp' ? 'with node-gyp, CPU only' : stamp.cuda ? describeBuild(stamp)
+  const how = key.inputs.system === 'gyp' ? 'with node-gyp, CPU only' : stamp.cuda ? describeBuild(stamp)
     : `CPU only: ${cuda === 'OFF' ? 'MIXPREC_CUDA=0' : 'nvcc not found'}`;
   console.log(`mixprec: built build/Release/mixprec.node from source (${how}) in ${seconds.toFixed(0)} s, because ${why}`);
 }

@@ -27,11 +27,10 @@ function install(env: Record<string, string> = {}) {
   return { status: r.status, out: `${r.stdout}${r.stderr}`.trim() };
 }
 
-function writeBuild() {
+function writeBuild(key = keyModule().buildKey({ system: 'gyp', cuda: 'AUTO' })) {
   const dir = path.join(pkg, 'build', 'Release');
   fs.mkdirSync(dir, { recursive: true });
   fs.writeFileSync(path.join(dir, 'mixprec.node'), 'a from-source build');
-  const key = keyModule().buildKey({ system: 'gyp', cuda: 'AUTO' });
   const stamp = { file: 'mixprec.node', hash: key.hash, inputs: key.inputs, binary: sha256(path.join(dir, 'mixprec.node')), cuda: false };
   fs.writeFileSync(path.join(dir, 'mixprec.build.json'), JSON.stringify(stamp));
 }
@@ -101,4 +100,17 @@ test('a prebuild from the same sources is used without compiling; --build-from-s
   }
   fs.appendFileSync(source(), '// a comment\n');
   expect(install().status).toBe(1);
+});
+
+test('an unchanged from-source build wins over a prebuild (it is loaded first); an out-of-date one is removed for the prebuild', () => {
+  writePrebuild();
+  writeBuild();
+  expect(install().out).toMatch(/^mixprec: reused build\/Release\/mixprec.node /);
+  writeBuild({ hash: 'an older build', inputs: {} });
+  expect(install()).toEqual({
+    status: 0,
+    out: `mixprec: using prebuild prebuilds/${tag}/mixprec.napi.cuda.node (with CUDA sm_80, sm_90 + compute_90 PTX, nvcc 13.0.88; nothing compiled; ` +
+      'removed the out-of-date build/Release/mixprec.node)',
+  });
+  expect(fs.existsSync(path.join(pkg, 'build', 'Release', 'mixprec.node'))).toBe(false);
 });
