@@ -9,7 +9,7 @@ import { resolveOptions, TENSOR_OPTION_KEYS, type ResolvedOptions, type TensorOp
 import { MAX_NUMEL, numelOf, parseShape } from './shape';
 import { Storage } from './storage';
 import { checkTensor, convert, Tensor, type NestedArray } from './tensor';
-import { finiteNumber, nonNegativeInteger } from './validate';
+import { finiteNumber, isOptionsObject, nonNegativeInteger } from './validate';
 
 export type { TensorOptions } from './options';
 
@@ -111,7 +111,8 @@ function fromBytes(data: ArrayBufferView, srcDtype: DType, shape: number[], o: R
  */
 export function tensor(data: TensorLike, options?: TensorDataOptions): Tensor {
   const isView = ArrayBuffer.isView(data);
-  const explicitDtype = (options as TensorDataOptions | undefined)?.dtype;
+  // Own property only: a dtype inherited from a (polluted) prototype is no option.
+  const explicitDtype = isOptionsObject(options) && Object.hasOwn(options, 'dtype') ? (options as TensorDataOptions).dtype : undefined;
   if (data instanceof Tensor) {
     const o = resolveOptions('tensor', options, TENSOR_OPTION_KEYS, checkTensor('tensor', 'data', data).dtype);
     const copy = convert(data, o.dtype, o.device);
@@ -120,16 +121,18 @@ export function tensor(data: TensorLike, options?: TensorDataOptions): Tensor {
   }
   if (isView) {
     if (data instanceof DataView) throw argTypeError('tensor', 'data', 'a typed array (not a DataView)', data);
-    const src = typedArrayDtype(data, explicitDtype);
+    // The addon reads only ArrayBuffer memory; memory another thread may write is copied first.
+    const view = typeof SharedArrayBuffer === 'function' && data.buffer instanceof SharedArrayBuffer ? (data as Float32Array).slice() : data;
+    const src = typedArrayDtype(view, explicitDtype);
     const o = resolveOptions('tensor', options, [...TENSOR_OPTION_KEYS, 'shape'], src === 'float64' || src === 'int32' ? src : 'float32');
-    const length = (data as unknown as { length: number }).length;
-    if (typeof (data as unknown as { [0]: unknown })[0] === 'bigint') throw argTypeError('tensor', 'data', 'a numeric typed array (BigInt arrays are not supported)', data);
+    const length = (view as unknown as { length: number }).length;
+    if (typeof (view as unknown as { [0]: unknown })[0] === 'bigint') throw argTypeError('tensor', 'data', 'a numeric typed array (BigInt arrays are not supported)', data);
     const shape = o.shape === undefined ? [length] : parseShape('tensor', 'options.shape', o.shape);
     if (numelOf(shape) !== length) {
       throw argRangeError('tensor', 'options.shape', `a shape with ${length} elements (the data's length)`, shape, 'ERR_INVALID_SHAPE');
     }
-    if (src !== undefined) return fromBytes(data, src, shape, o);
-    return fromBytes(Float64Array.from(data as unknown as ArrayLike<number>), 'float64', shape, o);
+    if (src !== undefined) return fromBytes(view, src, shape, o);
+    return fromBytes(Float64Array.from(view as unknown as ArrayLike<number>), 'float64', shape, o);
   }
   if (typeof data !== 'number' && typeof data !== 'boolean' && !Array.isArray(data)) {
     throw argTypeError('tensor', 'data', 'a number, boolean, nested array, TypedArray or Tensor', data);

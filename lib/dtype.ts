@@ -63,6 +63,9 @@ const floatRank: Record<string, number> = { float16: 1, bfloat16: 1, float32: 2,
  * ```
  */
 export function promoteTypes(a: DType, b: DType): DType {
+  // Checked here, not only at the API's edge: an unknown name must never come back as a "dtype".
+  if (!isDType(a)) parseDType('promoteTypes', 'type1', a);
+  if (!isDType(b)) parseDType('promoteTypes', 'type2', b);
   if (a === b) return a;
   const ca = category(a);
   const cb = category(b);

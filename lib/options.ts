@@ -4,7 +4,7 @@
 import { Device, type DeviceLike } from './device';
 import { isFloatingPoint, parseDType, type DType } from './dtype';
 import { MixprecTypeError } from './errors';
-import { checkOptions, optionalBoolean } from './validate';
+import { checkOptions, optionalBoolean, ownOptions } from './validate';
 
 /** Where and how a new tensor is made. */
 export interface TensorOptions {
@@ -24,7 +24,7 @@ export interface ResolvedOptions {
 
 /** Validates an options object: unknown keys are errors (a typo must not be silently ignored). */
 export function resolveOptions(op: string, options: unknown, allowed: readonly string[], defaultDtype: DType = 'float32'): ResolvedOptions & Record<string, unknown> {
-  if (options === undefined) return { dtype: defaultDtype, device: Device.cpu, requiresGrad: false };
+  if (options === undefined) return ownOptions({ dtype: defaultDtype, device: Device.cpu, requiresGrad: false });
   const o = checkOptions(op, options, allowed);
   const dtype = o.dtype === undefined ? defaultDtype : parseDType(op, 'options.dtype', o.dtype);
   const device = o.device === undefined ? Device.cpu : Device.parse(op, 'options.device', o.device);
@@ -32,7 +32,8 @@ export function resolveOptions(op: string, options: unknown, allowed: readonly s
   if (requiresGrad && !isFloatingPoint(dtype)) {
     throw new MixprecTypeError('ERR_INVALID_DTYPE', `${op}: only floating-point tensors can require gradients, got dtype ${dtype}`);
   }
-  return { ...o, dtype, device, requiresGrad };
+  // No prototype: an option this call does not hold reads undefined, never Object.prototype's.
+  return Object.assign(o, { dtype, device, requiresGrad });
 }
 
 export const TENSOR_OPTION_KEYS = ['dtype', 'device', 'requiresGrad'] as const;

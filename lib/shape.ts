@@ -9,11 +9,27 @@ export type Shape = readonly number[];
 /** Largest element count a tensor may have (indices stay exact in doubles). */
 export const MAX_NUMEL = Number.MAX_SAFE_INTEGER;
 
-/** Checks a user-supplied shape (an array of sizes, or one size). */
+/** The most dimensions a tensor may have (the kernels' kMaxDims). */
+export const MAX_DIMS = 16;
+
+/**
+ * A user's shape (an array of sizes, or one size) copied once into a plain array: its length and
+ * each element are read exactly once, so a getter or Proxy cannot pass the checks made on the
+ * copy and then hand different sizes to the allocation. The copy's elements are still unchecked.
+ */
+export function copyShape(op: string, arg: string, value: unknown, expected: string): unknown[] {
+  if (typeof value === 'number') return [value];
+  if (!Array.isArray(value)) throw argTypeError(op, arg, expected, value, 'ERR_INVALID_SHAPE');
+  const length: unknown = value.length;
+  if (typeof length !== 'number' || !(length <= MAX_DIMS)) throw argRangeError(op, arg, `at most ${MAX_DIMS} dimensions`, length, 'ERR_INVALID_SHAPE');
+  const copy = new Array<unknown>(length);
+  for (let i = 0; i < length; ++i) copy[i] = (value as unknown[])[i];
+  return copy;
+}
+
+/** Checks a user-supplied shape (an array of sizes, or one size) and returns a copy. */
 export function parseShape(op: string, arg: string, value: unknown): number[] {
-  const sizes = typeof value === 'number' ? [value] : value;
-  if (!Array.isArray(sizes)) throw argTypeError(op, arg, 'an array of non-negative integers', value, 'ERR_INVALID_SHAPE');
-  if (sizes.length > 16) throw argRangeError(op, arg, 'at most 16 dimensions', value, 'ERR_INVALID_SHAPE');
+  const sizes = copyShape(op, arg, value, 'an array of non-negative integers');
   let numel = 1;
   sizes.forEach((s, i) => {
     if (typeof s !== 'number' || !Number.isInteger(s) || s < 0) {
@@ -24,7 +40,7 @@ export function parseShape(op: string, arg: string, value: unknown): number[] {
   if (numel > MAX_NUMEL) {
     throw new MixprecRangeError('ERR_INVALID_SHAPE', `${op}: argument '${arg}' [${sizes.join(', ')}] has ${numel} elements, more than ${MAX_NUMEL}`);
   }
-  return sizes.slice() as number[];
+  return sizes as number[];
 }
 
 /** Product of the sizes. */
@@ -80,8 +96,7 @@ export function normalizeDim(op: string, arg: string, dim: unknown, ndim: number
 
 /** Resolves one -1 entry of a reshape target against `numel`. */
 export function inferShape(op: string, target: unknown, numel: number, from: Shape): number[] {
-  const sizes = typeof target === 'number' ? [target] : target;
-  if (!Array.isArray(sizes)) throw argTypeError(op, 'shape', 'an array of integers', target, 'ERR_INVALID_SHAPE');
+  const sizes = copyShape(op, 'shape', target, 'an array of integers');
   let unknown = -1;
   let known = 1;
   sizes.forEach((s, i) => {
@@ -93,7 +108,7 @@ export function inferShape(op: string, target: unknown, numel: number, from: Sha
       known *= s;
     }
   });
-  const out = sizes.slice() as number[];
+  const out = sizes as number[];
   if (unknown >= 0) {
     if (known === 0 || numel % known !== 0) {
       throw new MixprecRangeError('ERR_INVALID_SHAPE', `${op}: shape [${sizes.join(', ')}] is invalid for a tensor of shape [${from.join(', ')}] (${numel} elements)`);

@@ -6,12 +6,13 @@ import { inspect } from 'node:util';
 
 import { Device, type DeviceLike } from './device';
 import { dtypeCode, elementSize, isDType, isFloatingPoint, parseDType, type DType } from './dtype';
-import { argTypeError, MixprecError, MixprecRangeError } from './errors';
+import { argTypeError, MixprecError, MixprecRangeError, MixprecTypeError } from './errors';
 import { formatTensor } from './format';
 import { keep, Scope, trackTensor, untrackTensor, type Trackable } from './memory';
 import { native } from './native';
 import { inferShape, numelOf, type Shape } from './shape';
 import { Storage } from './storage';
+import { checkOptions } from './validate';
 
 /** What a tensor knows about the autograd node that made it (lib/autograd implements it). */
 export interface GradFn {
@@ -108,6 +109,9 @@ export class Tensor implements Trackable {
     shape: Shape,
     /** @internal */ readonly offset = 0,
   ) {
+    if (!(storage instanceof Storage) || !Array.isArray(shape)) {
+      throw new MixprecTypeError('ERR_INVALID_ARG', 'Tensor: the constructor is internal; create tensors with mp.tensor(), mp.zeros(), mp.empty() or another creation function');
+    }
     this.sizes = Object.freeze(shape.slice());
     storage.retain();
     trackTensor(this);
@@ -177,6 +181,10 @@ export class Tensor implements Trackable {
 
   /** Throws ERR_DISPOSED if this tensor was disposed; `op` and `arg` name the caller. */
   assertAlive(op: string, arg = 'self'): void {
+    // An object that only inherits Tensor.prototype (Object.create) has no storage to check.
+    if (!(this.storage instanceof Storage)) {
+      throw new MixprecTypeError('ERR_INVALID_ARG', `${op}: argument '${arg}' is not a tensor made by mixprec (it has Tensor's prototype but no storage, as Object.create(Tensor.prototype) makes); create tensors with mp.tensor(), mp.zeros() or another creation function`);
+    }
     if (this.disposed) {
       throw new MixprecError('ERR_DISPOSED', `${op}: argument '${arg}' is a disposed ${this.dtype} tensor of shape [${this.sizes.join(', ')}] on ${this.device}; it was freed by dispose() or by the tidy() scope that created it (use mp.keep() or return it from the scope to keep it)`);
     }
@@ -287,8 +295,9 @@ export class Tensor implements Trackable {
     } else if (typeof target === 'string' || target instanceof Device) {
       device = Device.parse('to', 'target', target);
     } else if (typeof target === 'object' && target !== null) {
-      if (target.dtype !== undefined) dtype = parseDType('to', 'dtype', target.dtype);
-      if (target.device !== undefined) device = Device.parse('to', 'device', target.device);
+      const o = checkOptions('to', target, ['dtype', 'device']);
+      if (o.dtype !== undefined) dtype = parseDType('to', 'dtype', o.dtype);
+      if (o.device !== undefined) device = Device.parse('to', 'device', o.device);
     } else {
       throw argTypeError('to', 'target', 'a dtype, a device or {dtype, device}', target);
     }

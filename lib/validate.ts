@@ -23,12 +23,30 @@ export function rejectUnknownKeys(op: string, options: object, allowed: readonly
   }
 }
 
-/** `options` as a record: an options object with only `allowed` keys; `{}` when undefined. */
+/**
+ * The own enumerable properties of `options`, copied once into an object without a prototype: an
+ * option inherited from a prototype (`Object.create({retainGraph: true})`) or set on a polluted
+ * `Object.prototype` is never read, and a getter runs once instead of at every read.
+ */
+export function ownOptions<T extends object>(options: T): T {
+  return Object.assign(Object.create(null) as T, options);
+}
+
+/** `options[key]` when it is an own property of `options`, else undefined (never an inherited value). */
+export function ownOption<T extends object, K extends keyof T>(options: T | undefined, key: K): T[K] | undefined {
+  return typeof options === 'object' && options !== null && Object.hasOwn(options, key) ? options[key] : undefined;
+}
+
+/**
+ * `options` as a record of its own properties (see {@link ownOptions}): an options object with
+ * only `allowed` keys; an empty record when undefined.
+ */
 export function checkOptions(op: string, options: unknown, allowed: readonly string[]): Record<string, unknown> {
-  if (options === undefined) return {};
+  if (options === undefined) return ownOptions({});
   if (!isOptionsObject(options)) throw argTypeError(op, 'options', 'an options object', options);
-  rejectUnknownKeys(op, options, allowed);
-  return options;
+  const own = ownOptions(options);
+  rejectUnknownKeys(op, own, allowed);
+  return own;
 }
 
 /** A boolean. */

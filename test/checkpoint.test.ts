@@ -112,6 +112,25 @@ test('errors: missing checkpoints and parts, foreign files, bad arguments', () =
   model.dispose();
 });
 
+test('parts are read from own properties only: a polluted Object.prototype adds nothing', () => {
+  const model = new mp.nn.Linear(2, 2);
+  const other = new mp.nn.Linear(2, 2);
+  const proto = Object.prototype as Record<string, unknown>;
+  try {
+    proto.model = other;
+    const file = mp.checkpoint.save(dir, { step: 1 });
+    expect(Object.keys(headerOf(file)).filter((k) => k.startsWith('model.'))).toEqual([]);
+    const before = Array.from(other.weight.data() as Float32Array);
+    mp.checkpoint.save(dir, { model, step: 2 });
+    mp.checkpoint.load(dir, {});
+    expect(Array.from(other.weight.data() as Float32Array)).toEqual(before);
+  } finally {
+    delete proto.model;
+    model.dispose();
+    other.dispose();
+  }
+});
+
 describe('DataLoader position', () => {
   const data = (): mp.data.TensorDataset => new mp.data.TensorDataset(mp.arange(10, { dtype: 'int32' }));
   const ids = (batch: mp.Tensor[]): number[] => {

@@ -209,7 +209,9 @@ describe('bad input', () => {
 
   test('losses: target dtype and shape', () => {
     const x = mp.randn([4, 3]);
-    expectError(() => F.crossEntropy(x, mp.tensor([0, 1, 2, 0])), 'ERR_INVALID_DTYPE', /crossEntropy: target must hold class indices as int32, got float32/);
+    // A float target is taken as class probabilities (PyTorch's rule), so it needs the input's shape.
+    expectError(() => F.crossEntropy(x, mp.tensor([0, 1, 2, 0])), 'ERR_SHAPE_MISMATCH', /crossEntropy: a float target holds class probabilities and must have the input's shape \[4, 3\].*got \[4\] \(class indices must be int32\)/);
+    expectError(() => F.nllLoss(x, mp.tensor([0, 1, 2, 0])), 'ERR_INVALID_DTYPE', /nllLoss: target must hold class indices as int32, got float32/);
     expectError(() => F.crossEntropy(x, int([0, 1, 2])), 'ERR_SHAPE_MISMATCH', /crossEntropy: input \[4, 3\] .* needs a target of shape \[4\], got \[3\]/);
     expectError(() => F.crossEntropy(x, int([0, 1, 5, 0])), 'ERR_INDEX_OUT_OF_RANGE', /crossEntropy: argument 'target' holds a class index out of range for 3 classes .*5/);
     expectError(() => F.mseLoss(x, mp.zeros([4, 2])), 'ERR_SHAPE_MISMATCH', /mseLoss: target shape \[4, 2\] must match input shape \[4, 3\]/);

@@ -392,8 +392,18 @@ describe('mixprec additions', () => {
     const h = scaler({ initScale: 64, hysteresis: 2 });
     step(h, true);
     expect(h.getScale()).toBe(64);
+    // The countdown is in the state dict (mixprec's key), so a resume mid-run backs off on time.
+    const saved = h.stateDict() as mp.amp.GradScalerStateDict;
+    expect(saved._hysteresis_left).toBe(1);
+    const resumed = scaler({ initScale: 1, hysteresis: 2 });
+    resumed.loadStateDict(saved);
     step(h, true);
     expect(h.getScale()).toBe(32);
+    step(resumed, true);
+    expect(resumed.getScale()).toBe(32);
+    expect(resumed.stateDict()).toEqual(h.stateDict());
+    expect(scaler().stateDict()).not.toHaveProperty('_hysteresis_left');
+    expect(() => resumed.loadStateDict({ ...saved, _hysteresis_left: 3 })).toThrow(/_hysteresis_left/);
     const warn = jest.spyOn(process, 'emitWarning').mockImplementation(() => undefined);
     try {
       const w = scaler({ initScale: 4, minScale: 2 });

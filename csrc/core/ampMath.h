@@ -32,6 +32,15 @@ MP_HD bool isFiniteValue(M v) {
   return v - v == M(0);
 }
 
+// The smallest normal float32 (FLT_MIN, 2^-126): the scale's hard floor. Below it the scale is
+// subnormal or zero and 1/scale rounds to inf, which turns every unscaled gradient into inf/NaN.
+constexpr double kMinNormalScale = 1.1754943508222875e-38;
+
+// A scale the kernels may divide by: a finite, normal, positive float32 whose inverse is finite.
+MP_HD bool usableScale(float scale) {
+  return double(scale) >= kMinNormalScale && isFiniteValue(scale) && isFiniteValue(inverseScale(scale));
+}
+
 // One scale update. foundInf: the sum of the step's found-inf flags (non-zero: an overflow).
 // Growth happens only when the clean-step count reaches growthInterval exactly, never to a
 // non-finite scale, and the count restarts even when growth is refused (PyTorch's rule).
@@ -46,9 +55,12 @@ MP_HD void updateScale(float* scale, int32_t* tracker, int32_t* hysteresisLeft, 
     if (*hysteresisLeft > 1) {
       *hysteresisLeft -= 1;
     } else {
+      // The floor is minScale, never below the smallest normal float32 (a caller passing 0 still
+      // gets a usable scale); `!(next >= floor)` also catches a NaN product.
+      const double floor = o.minScale > kMinNormalScale ? o.minScale : kMinNormalScale;
       float next = float(double(*scale) * o.backoffFactor);
-      if (double(next) < o.minScale) {
-        next = float(o.minScale);
+      if (!(double(next) >= floor)) {
+        next = float(floor);
         events |= kEventFloor;
         stats[kStatFloorHits] += 1;
       }

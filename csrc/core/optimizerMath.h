@@ -6,6 +6,7 @@
 #include <cstdint>
 #include <vector>
 
+#include "ampMath.h"
 #include "elementTypes.h"
 #include "hostDevice.h"
 
@@ -105,7 +106,9 @@ MP_HD double normFinish(double acc, double p) {
 // clamp for clipGradValue: NaN stays NaN, as torch.clamp keeps it.
 template <class M>
 MP_HD M clampValue(M x, M lo, M hi) {
-  return x != x ? x : x < lo ? lo : x > hi ? hi : x;
+  // Raise to lo, then cap at hi (PyTorch's order: hi wins when lo > hi); NaN passes.
+  const M atLeastLo = x < lo ? lo : x;
+  return atLeastLo > hi ? hi : atLeastLo;
 }
 
 }  // namespace mp

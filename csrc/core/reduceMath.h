@@ -5,6 +5,9 @@
 #include <cmath>
 #include <cstdint>
 
+#include <type_traits>
+
+#include "elementTypes.h"
 #include "hostDevice.h"
 #include "kernelArgs.h"
 
@@ -15,12 +18,30 @@ namespace mp {
   X(Var, "var") X(Std, "std")
 MP_DEFINE_ENUM(ReduceKind, MP_REDUCE_KINDS)
 
+// An integer sum (accumulated in 64 bits) as an int32 result wraps modulo 2^32, as int32 add does
+// and as PyTorch's int32 arithmetic does (mixprec has no int64 to widen into); float results take
+// the exact total rounded once, and mean divides it.
+template <class Out, class Acc>
+MP_HD typename Out::Storage sumResult(Acc total, bool mean, int64_t size) {
+  if constexpr (std::is_integral_v<Acc> && std::is_same_v<Out, I32Tag>) {
+    if (!mean) return int32_t(uint32_t(uint64_t(total)));
+  }
+  const double v = double(total);
+  return Out::fromDouble(mean ? v / double(size) : v);
+}
+
 // p0: the correction (degrees of freedom removed) of Var / Std.
 template <class Tag>
 MP_HD double reduceColumn(ReduceKind kind, const typename Tag::Storage* x, int64_t size, int64_t stride, double p0) {
   auto at = [&](int64_t r) { return double(Tag::load(x[r * stride])); };
   switch (kind) {
     case ReduceKind::Prod: {
+      if constexpr (std::is_integral_v<typename Tag::Compute>) {
+        // Integer products wrap modulo 2^32 like sums (the double is exact: an int32 value).
+        uint32_t w = 1;
+        for (int64_t r = 0; r < size; ++r) w *= uint32_t(Tag::load(x[r * stride]));
+        return double(int32_t(w));
+      }
       double p = 1;
       for (int64_t r = 0; r < size; ++r) p *= at(r);
       return p;

@@ -48,6 +48,14 @@ MP_HD bool unaryOpAcceptsIntegers(UnaryOp op) {
          op == UnaryOp::Sign;
 }
 
+// PyTorch's clamp, min(max(x, lo), hi): the upper bound wins when lo > hi, so the result is hi
+// everywhere then. NaN passes (both comparisons are false).
+template <class T>
+MP_HD T clampUnary(T x, T lo, T hi) {
+  const T atLeastLo = x < lo ? lo : x;
+  return atLeastLo > hi ? hi : atLeastLo;
+}
+
 // p0 / p1: leakyRelu slope; elu alpha; softplus beta / threshold; clamp min / max; pow exponent.
 template <class T>
 MP_HD T applyUnary(UnaryOp op, T x, T p0, T p1) {
@@ -56,7 +64,7 @@ MP_HD T applyUnary(UnaryOp op, T x, T p0, T p1) {
       case UnaryOp::Neg: return -x;
       case UnaryOp::Abs: return x < 0 ? -x : x;
       case UnaryOp::Relu: return x > 0 ? x : 0;
-      case UnaryOp::Clamp: return x < p0 ? p0 : x > p1 ? p1 : x;
+      case UnaryOp::Clamp: return clampUnary(x, p0, p1);
       case UnaryOp::Sign: return x > 0 ? 1 : x < 0 ? -1 : 0;
       default: return x;
     }
@@ -88,7 +96,7 @@ MP_HD T applyUnary(UnaryOp op, T x, T p0, T p1) {
       case UnaryOp::Silu: return x / (T(1) + M::exp(-x));
       // PyTorch: x for beta * x > threshold, else log(1 + exp(beta * x)) / beta.
       case UnaryOp::Softplus: return x * p0 > p1 ? x : M::log1p(M::exp(x * p0)) / p0;
-      case UnaryOp::Clamp: return x < p0 ? p0 : x > p1 ? p1 : x;
+      case UnaryOp::Clamp: return clampUnary(x, p0, p1);
       case UnaryOp::PowScalar: return M::pow(x, p0);
       case UnaryOp::Erf: return M::erf(x);
       // Zeros and NaN fall through unchanged (so -0 stays -0 and NaN stays NaN).

@@ -38,11 +38,14 @@ void unscaleTyped(const TensorLists& t, float inv, float* foundInf, float* flags
 }  // namespace
 
 void unscaleAndCheck(DType dtype, const TensorLists& t, const float* scale, float* foundInf, float* flags) {
+  // A scale whose inverse is not finite would make every gradient inf/NaN: the step overflows.
+  if (scale && !usableScale(*scale)) return flag(foundInf);
   const float inv = scale ? inverseScale(*scale) : 1.0f;
   MP_DISPATCH_FLOATING(dtype, unscaleTyped<Tag>(t, inv, foundInf, flags, false));
 }
 
 void unscaleAndCheckReference(DType dtype, const TensorLists& t, const float* scale, float* foundInf, float* flags) {
+  if (scale && !usableScale(*scale)) return flag(foundInf);
   const float inv = scale ? inverseScale(*scale) : 1.0f;
   MP_DISPATCH_FLOATING(dtype, unscaleTyped<Tag>(t, inv, foundInf, flags, true));
 }

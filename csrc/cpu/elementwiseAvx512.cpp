@@ -104,8 +104,9 @@ MP_TARGET_AVX512 inline __m512 unaryLanes(__m512 x, __m512 p0, __m512 p1) {
     return _mm512_mask_blend_ps(_mm512_cmp_ps_mask(x, zero, _CMP_LT_OQ), x, _mm512_mul_ps(x, p0));
   }
   if constexpr (Op == UnaryOp::Clamp) {
-    const __m512 hi = _mm512_mask_blend_ps(_mm512_cmp_ps_mask(x, p1, _CMP_GT_OQ), x, p1);
-    return _mm512_mask_blend_ps(_mm512_cmp_ps_mask(x, p0, _CMP_LT_OQ), hi, p0);
+    // clampUnary's order: raise to lo first, then cap at hi, so hi wins when lo > hi.
+    const __m512 lo = _mm512_mask_blend_ps(_mm512_cmp_ps_mask(x, p0, _CMP_LT_OQ), x, p0);
+    return _mm512_mask_blend_ps(_mm512_cmp_ps_mask(lo, p1, _CMP_GT_OQ), lo, p1);
   }
   if constexpr (Op == UnaryOp::Sign) {
     const __m512 neg = _mm512_mask_blend_ps(_mm512_cmp_ps_mask(x, zero, _CMP_LT_OQ), x, _mm512_set1_ps(-1.0f));

@@ -42,7 +42,11 @@ void forEachElement(const std::vector<int64_t>& numel, bool reference, const Bod
   parallelFor(start.back(), kGrain, [&](int64_t begin, int64_t end) { forRange(start, begin, end, body); });
 }
 
-inline bool skipped(const float* foundInf) { return foundInf != nullptr && *foundInf != 0; }
+// A step is skipped when the gradients overflowed or when it would divide by a scale whose inverse
+// is not finite (GradScaler's float16 path: that division would make every gradient inf/NaN).
+inline bool skipped(const float* foundInf, const float* gradScale) {
+  return (foundInf != nullptr && *foundInf != 0) || (gradScale != nullptr && !usableScale(*gradScale));
+}
 
 template <class Tag>
 typename Tag::Storage* at(const TensorLists& t, int list, size_t i) {

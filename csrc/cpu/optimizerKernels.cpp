@@ -128,14 +128,14 @@ void clampTyped(const TensorLists& t, double lo, double hi, bool reference) {
 
 void sgdRun(DType dtype, const TensorLists& t, const float* gradScale, const float* foundInf, const SgdOptions& o,
             bool reference) {
-  if (skipped(foundInf)) return;
+  if (skipped(foundInf, gradScale)) return;
   const float scale = gradScale ? *gradScale : 1.0f;
   MP_DISPATCH_FLOATING(dtype, sgdTyped<Tag>(t, scale, o, reference));
 }
 
 void adamRun(DType dtype, const TensorLists& t, const float* gradScale, const float* foundInf, const AdamOptions& o,
              bool reference) {
-  if (skipped(foundInf)) return;
+  if (skipped(foundInf, gradScale)) return;
   const float scale = gradScale ? *gradScale : 1.0f;
   MP_DISPATCH_FLOATING(dtype, adamTyped<Tag>(t, scale, o, reference));
 }

@@ -43,10 +43,7 @@ void reduceTyped(const void* inv, void* outv, int64_t outer, int64_t size, int64
   using S = typename In::Storage;
   const auto* in = static_cast<const S*>(inv);
   auto* out = static_cast<typename Out::Storage*>(outv);
-  auto finish = [&](Acc<In> total) {
-    const double v = double(total);
-    return Out::fromDouble(mean ? v / double(size) : v);
-  };
+  auto finish = [&](Acc<In> total) { return sumResult<Out>(total, mean, size); };
   const int64_t work = std::max<int64_t>(size * inner, 1);
   const int64_t grain = work >= kGrainElements ? 1 : kGrainElements / work;
   if (inner == 1) {

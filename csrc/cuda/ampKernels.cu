@@ -12,6 +12,11 @@ template <class Tag>
 __global__ void unscaleKernel(Batch b, const float* scale, float* foundInf, float* flags) {
   using S = typename Tag::Storage;
   using M = typename Tag::Compute;
+  // A scale whose inverse is not finite would make every gradient inf/NaN: the step overflows.
+  if (scale && !usableScale(*scale)) {
+    *foundInf = 1.0f;
+    return;
+  }
   const float inv = scale ? inverseScale(*scale) : 1.0f;
   const int i = blockIdx.y;
   auto* x = static_cast<S*>(b.ptr[0][i]);

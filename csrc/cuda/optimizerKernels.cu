@@ -12,14 +12,17 @@
 namespace mp::cuda {
 namespace {
 
-__device__ bool skipped(const float* foundInf) { return foundInf != nullptr && *foundInf != 0; }
+// As the CPU's (cpu/multiTensor.h): overflowed gradients, or a scale whose inverse is not finite.
+__device__ bool skipped(const float* foundInf, const float* gradScale) {
+  return (foundInf != nullptr && *foundInf != 0) || (gradScale != nullptr && !usableScale(*gradScale));
+}
 __device__ float scaleOf(const float* gradScale) { return gradScale ? *gradScale : 1.0f; }
 
 template <class Tag>
 __global__ void sgdKernel(Batch b, const float* gradScale, const float* foundInf, SgdOptions o) {
   using S = typename Tag::Storage;
   using M = typename Tag::Compute;
-  if (skipped(foundInf)) return;
+  if (skipped(foundInf, gradScale)) return;
   const int i = blockIdx.y;
   auto* p = static_cast<S*>(b.ptr[kSgdParams][i]);
   const auto* g = static_cast<const S*>(b.ptr[kSgdGrads][i]);
@@ -39,7 +42,7 @@ template <class Tag>
 __global__ void adamKernel(Batch b, const float* gradScale, const float* foundInf, AdamOptions o) {
   using S = typename Tag::Storage;
   using M = typename Tag::Compute;
-  if (skipped(foundInf)) return;
+  if (skipped(foundInf, gradScale)) return;
   const int i = blockIdx.y;
   auto* p = static_cast<S*>(b.ptr[kAdamParams][i]);
   const auto* g = static_cast<const S*>(b.ptr[kAdamGrads][i]);
@@ -60,9 +63,9 @@ __global__ void adamKernel(Batch b, const float* gradScale, const float* foundIn
 }
 
 // Runs after the update kernel on the same stream, so every block has read the old count.
-__global__ void incrementSteps(Batch b, int list, const float* foundInf) {
+__global__ void incrementSteps(Batch b, int list, const float* gradScale, const float* foundInf) {
   const int i = threadIdx.x;
-  if (i < b.count && b.ptr[list][i] != nullptr && !skipped(foundInf)) *static_cast<float*>(b.ptr[list][i]) += 1;
+  if (i < b.count && b.ptr[list][i] != nullptr && !skipped(foundInf, gradScale)) *static_cast<float*>(b.ptr[list][i]) += 1;
 }
 
 template <class Tag>
@@ -116,7 +119,7 @@ void sgdStep(int device, DType dtype, const TensorLists& t, const float* gradSca
   cudaStream_t stream = enter(device);
   forEachBatch(t, [&](const Batch& b, unsigned blocks) {
     MP_DISPATCH_FLOATING(dtype, sgdKernel<Tag><<<dim3(blocks, b.count), kThreads, 0, stream>>>(b, gradScale, foundInf, o));
-    if (o.momentum != 0) incrementSteps<<<1, kBatchTensors, 0, stream>>>(b, kSgdSteps, foundInf);
+    if (o.momentum != 0) incrementSteps<<<1, kBatchTensors, 0, stream>>>(b, kSgdSteps, gradScale, foundInf);
   });
   check(cudaGetLastError(), "sgdStep kernel launch");
 }
@@ -127,7 +130,7 @@ void adamStep(int device, DType dtype, const TensorLists& t, const float* gradSc
   cudaStream_t stream = enter(device);
   forEachBatch(t, [&](const Batch& b, unsigned blocks) {
     MP_DISPATCH_FLOATING(dtype, adamKernel<Tag><<<dim3(blocks, b.count), kThreads, 0, stream>>>(b, gradScale, foundInf, o));
-    incrementSteps<<<1, kBatchTensors, 0, stream>>>(b, kAdamSteps, foundInf);
+    incrementSteps<<<1, kBatchTensors, 0, stream>>>(b, kAdamSteps, gradScale, foundInf);
   });
   check(cudaGetLastError(), "adamStep kernel launch");
 }

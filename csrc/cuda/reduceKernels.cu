@@ -26,8 +26,7 @@ __global__ void reduceContiguous(const typename In::Storage* in, typename Out::S
     __syncthreads();
   }
   if (threadIdx.x == 0) {
-    const double total = double(partial[0]);
-    out[blockIdx.x] = Out::fromDouble(mean ? total / double(size) : total);
+    out[blockIdx.x] = sumResult<Out>(partial[0], mean, size);
   }
 }
 
@@ -38,8 +37,7 @@ __global__ void reduceStrided(const typename In::Storage* in, typename Out::Stor
     const int64_t o = t / inner, i = t % inner;
     Wide<In> acc = 0;
     for (int64_t r = 0; r < size; ++r) acc += Wide<In>(In::load(in[(o * size + r) * inner + i]));
-    const double total = double(acc);
-    out[t] = Out::fromDouble(mean ? total / double(size) : total);
+    out[t] = sumResult<Out>(acc, mean, size);
   }
 }
 

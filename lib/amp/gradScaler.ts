@@ -23,14 +23,14 @@ import type { Optimizer } from '../optim/optimizer';
 import { Tensor } from '../tensor';
 import { checkDeviceType } from '../autocast/state';
 import type { AutocastDeviceType } from '../autocast/policy';
-import { overflowReports, readStatistics, reportEvents, STAT_SLOTS, StepResult, type OverflowFlags, type OverflowReport, type ScalerStatistics, type ScalerStepResult } from './scalerMonitoring';
-import { numberIn, optionalBoolean, rejectUnknownKeys } from '../validate';
+import { FLOOR_HITS_SLOT, overflowReports, readStatistics, reportEvents, STAT_SLOTS, StepResult, type OverflowFlags, type OverflowReport, type ScalerStatistics, type ScalerStepResult } from './scalerMonitoring';
+import { numberIn, optionalBoolean, ownOptions, rejectUnknownKeys } from '../validate';
 
 /** Options of {@link GradScaler}. */
 export interface GradScalerOptions {
   /** The device type of the training ('cuda' by default, as PyTorch; 'cpu' on machines without a GPU). */
   device?: AutocastDeviceType;
-  /** The first scale (default 65536). */
+  /** The first scale (default 65536): a finite, normal float32 (from 2^-126 to about 3.4e38). */
   initScale?: number;
   /** Multiplies the scale after `growthInterval` clean steps (default 2; must be > 1). */
   growthFactor?: number;
@@ -42,14 +42,21 @@ export interface GradScalerOptions {
   enabled?: boolean;
   /** Consecutive overflowing steps tolerated before backing off, as DeepSpeed (default 1: back off at once). Steps still skip. */
   hysteresis?: number;
-  /** The scale never backs off below this (default: no bound). */
+  /**
+   * The scale never backs off below this floor (default: 2^-126, the smallest normal float32,
+   * below which 1/scale is infinite and every unscaled gradient would become inf/NaN). A normal
+   * float32 >= 2^-126. PyTorch has no floor; see docs/gradScaler.md.
+   */
   minScale?: number;
   /** The scale never grows above this (default: no bound). */
   maxScale?: number;
   /**
    * What happens when a backoff would go below `minScale`: the scale holds at `minScale` in all
-   * cases; 'warn' (default) also emits a warning, 'throw' makes the next scaler call throw.
-   * Noticing it takes one asynchronous read after such updates (only when `minScale` is set).
+   * cases (the clamp happens in the device's update kernel); 'warn' (default) also emits a
+   * warning, 'throw' makes the next scaler call throw, 'hold' only holds. With `minScale` given,
+   * noticing it takes one asynchronous read after each update; at the default floor no read is
+   * added, and the hit is noticed where the scaler reads the device anyway (`getScale`,
+   * `statistics`, `stateDict`, and the update events when someone listens).
    */
   onFloor?: 'warn' | 'throw' | 'hold';
 }
@@ -61,6 +68,11 @@ export interface GradScalerStateDict {
   backoff_factor: number;
   growth_interval: number;
   _growth_tracker: number;
+  /**
+   * mixprec's key, present only when `hysteresis > 1`: overflows still tolerated before the next
+   * backoff. PyTorch's `load_state_dict` ignores it; absent, it resets to `hysteresis`.
+   */
+  _hysteresis_left?: number;
 }
 
 type Stage = 'ready' | 'unscaled' | 'stepped';
@@ -104,6 +116,7 @@ export class GradScaler extends EventEmitter {
   private backoffFactor: number;
   private growthInterval: number;
   private initGrowthTracker = 0;
+  private initHysteresisLeft: number | undefined;
   private readonly hysteresis: number;
   private readonly minScale: number;
   private readonly maxScale: number;
@@ -115,20 +128,26 @@ export class GradScaler extends EventEmitter {
   private iteration = new Map<Optimizer<{ lr: number }>, IterationState>();
   private previous = new Map<Optimizer<{ lr: number }>, IterationState>();
   private floorError: Error | undefined;
+  /** Whether `minScale` was given (then every update watches the floor with an asynchronous read). */
+  private readonly floorWatched: boolean;
+  /** The floor hits already reported (the device counter only grows). */
+  private floorHitsReported = 0;
 
   constructor(options: GradScalerOptions = {}) {
     super();
     const op = 'GradScaler';
     if (typeof options !== 'object' || options === null) throw argTypeError(op, 'options', 'an options object', options);
+    options = ownOptions(options);
     rejectUnknownKeys(op, options, ['device', 'initScale', 'growthFactor', 'backoffFactor', 'growthInterval', 'enabled', 'hysteresis', 'minScale', 'maxScale', 'onFloor'], MixprecError);
     this.device = checkDeviceType(op, options.device ?? 'cuda', 'options.device');
     let enabled = optionalBoolean(op, 'options.enabled', options.enabled, true);
-    this.initScale = numberIn(op, 'options.initScale', options.initScale, 65536, (x) => x > 0 && Number.isFinite(x), 'a finite number > 0');
-    this.growthFactor = numberIn(op, 'options.growthFactor', options.growthFactor, 2, (x) => x > 1 && Number.isFinite(x), 'a finite number > 1');
-    this.backoffFactor = numberIn(op, 'options.backoffFactor', options.backoffFactor, 0.5, (x) => x > 0 && x < 1, 'a number in (0, 1)');
+    this.initScale = numberIn(op, 'options.initScale', options.initScale, 65536, isNormalFloat32, NORMAL_SCALE);
+    this.growthFactor = numberIn(op, 'options.growthFactor', options.growthFactor, 2, validGrowthFactor, 'a finite number > 1');
+    this.backoffFactor = numberIn(op, 'options.backoffFactor', options.backoffFactor, 0.5, validBackoffFactor, 'a number in (0, 1)');
     this.growthInterval = numberIn(op, 'options.growthInterval', options.growthInterval, 2000, (x) => Number.isInteger(x) && x >= 1 && x < 2 ** 31, 'a positive integer');
     this.hysteresis = numberIn(op, 'options.hysteresis', options.hysteresis, 1, (x) => Number.isInteger(x) && x >= 1 && x < 2 ** 31, 'a positive integer');
-    this.minScale = numberIn(op, 'options.minScale', options.minScale, 0, (x) => x >= 0 && Number.isFinite(x), 'a finite number >= 0');
+    this.floorWatched = options.minScale !== undefined;
+    this.minScale = numberIn(op, 'options.minScale', options.minScale, MIN_NORMAL_FLOAT32, isNormalFloat32, NORMAL_SCALE);
     this.maxScale = numberIn(op, 'options.maxScale', options.maxScale, Infinity, (x) => x >= this.minScale, `a number >= minScale (${this.minScale})`);
     if (options.onFloor !== undefined && !['warn', 'throw', 'hold'].includes(options.onFloor)) {
       throw argTypeError(op, 'options.onFloor', "'warn', 'throw' or 'hold'", options.onFloor);
@@ -249,7 +268,7 @@ export class GradScaler extends EventEmitter {
         hysteresis: this.hysteresis, minScale: this.minScale, maxScale: this.maxScale });
       if (!found.includes(total)) total.dispose();
       for (const t of [scale, this.tracker!, this.hysteresisLeft!, this.stats!]) t.markModified();
-      reportEvents(this, this.stats!, scale, { minScale: this.minScale, onFloor: this.onFloor, fail: (e) => (this.floorError = e) });
+      reportEvents(this, this.stats!, scale, { minScale: this.minScale, onFloor: this.floorWatched ? this.onFloor : 'hold', fail: (e) => (this.floorError = e) });
     }
     this.endIteration();
   }
@@ -257,7 +276,11 @@ export class GradScaler extends EventEmitter {
   /** The current scale (a host read: avoid it inside the training loop). 1 when disabled. */
   getScale(): number {
     if (!this.enabled) return 1;
-    return this.scaleTensor ? (this.scaleTensor.item() as number) : this.initScale;
+    if (!this.scaleTensor) return this.initScale;
+    const value = this.scaleTensor.item() as number;
+    // Only a scale at the floor can have hit it: the counters are read only then.
+    if (value <= this.minScale) this.noticeFloor(this.stats!.dataSync()[FLOOR_HITS_SLOT] as number);
+    return value;
   }
 
   /**
@@ -267,7 +290,9 @@ export class GradScaler extends EventEmitter {
    */
   async statistics(): Promise<ScalerStatistics> {
     if (!this.enabled || !this.stats) return { steps: 0, skippedSteps: 0, growths: 0, backoffs: 0, floorHits: 0, scale: this.getScale() };
-    return readStatistics(this.stats, this.scaleTensor!);
+    const statistics = await readStatistics(this.stats, this.scaleTensor!);
+    this.noticeFloor(statistics.floorHits);
+    return statistics;
   }
 
   /**
@@ -283,19 +308,19 @@ export class GradScaler extends EventEmitter {
     return this.growthFactor;
   }
   setGrowthFactor(value: number): void {
-    this.growthFactor = numberIn('GradScaler.setGrowthFactor', 'options.value', value, 2, (x) => x > 1 && Number.isFinite(x), 'a finite number > 1');
+    this.growthFactor = requiredNumber('GradScaler.setGrowthFactor', 'value', value, validGrowthFactor, 'a finite number > 1');
   }
   getBackoffFactor(): number {
     return this.backoffFactor;
   }
   setBackoffFactor(value: number): void {
-    this.backoffFactor = numberIn('GradScaler.setBackoffFactor', 'options.value', value, 0.5, (x) => x > 0 && x < 1, 'a number in (0, 1)');
+    this.backoffFactor = requiredNumber('GradScaler.setBackoffFactor', 'value', value, validBackoffFactor, 'a number in (0, 1)');
   }
   getGrowthInterval(): number {
     return this.growthInterval;
   }
   setGrowthInterval(value: number): void {
-    this.growthInterval = numberIn('GradScaler.setGrowthInterval', 'options.value', value, 2000, (x) => Number.isInteger(x) && x >= 1 && x < 2 ** 31, 'a positive integer');
+    this.growthInterval = requiredNumber('GradScaler.setGrowthInterval', 'value', value, (x) => Number.isInteger(x) && x >= 1 && x < 2 ** 31, 'a positive integer');
   }
 
   /** The state in PyTorch's keys (reads the scale and tracker: call it after `update()`). `{}` when disabled. */
@@ -307,6 +332,7 @@ export class GradScaler extends EventEmitter {
       backoff_factor: this.backoffFactor,
       growth_interval: this.growthInterval,
       _growth_tracker: this.tracker ? (this.tracker.item() as number) : this.initGrowthTracker,
+      ...(this.hysteresis > 1 && { _hysteresis_left: this.hysteresisLeft ? (this.hysteresisLeft.item() as number) : this.initHysteresisLeft ?? this.hysteresis }),
     };
   }
 
@@ -322,14 +348,17 @@ export class GradScaler extends EventEmitter {
     for (const k of keys) {
       if (typeof state[k] !== 'number') throw argTypeError(op, `state.${k}`, 'a number', state[k]);
     }
-    this.initScale = numberIn(op, 'options.scale', state.scale, 1, (x) => x > 0, 'a number > 0');
+    this.initScale = numberIn(op, 'state.scale', state.scale, 1, isNormalFloat32, NORMAL_SCALE);
     this.setGrowthFactor(state.growth_factor);
     this.setBackoffFactor(state.backoff_factor);
     this.setGrowthInterval(state.growth_interval);
     this.initGrowthTracker = numberIn(op, 'options._growth_tracker', state._growth_tracker, 0, (x) => Number.isInteger(x) && x >= 0, 'a non-negative integer');
+    this.initHysteresisLeft = state._hysteresis_left === undefined ? undefined
+      : numberIn(op, 'state._hysteresis_left', state._hysteresis_left, this.hysteresis, (x) => Number.isInteger(x) && x >= 1 && x <= this.hysteresis, `an integer in [1, hysteresis = ${this.hysteresis}]`);
     noGrad(() => {
       this.scaleTensor?.fill_(this.initScale);
       this.tracker?.fill_(this.initGrowthTracker);
+      this.hysteresisLeft?.fill_(this.initHysteresisLeft ?? this.hysteresis);
     });
   }
 
@@ -353,7 +382,7 @@ export class GradScaler extends EventEmitter {
   private createState(device: Device): void {
     this.scaleTensor = keep(full([], this.initScale, { device }));
     this.tracker = keep(full([], this.initGrowthTracker, { dtype: 'int32', device }));
-    this.hysteresisLeft = keep(full([], this.hysteresis, { dtype: 'int32', device }));
+    this.hysteresisLeft = keep(full([], this.initHysteresisLeft ?? this.hysteresis, { dtype: 'int32', device }));
     this.stats = keep(zeros([STAT_SLOTS], { dtype: 'int32', device }));
   }
 
@@ -402,15 +431,19 @@ export class GradScaler extends EventEmitter {
 
   private setScale(op: string, scale: Tensor, value: number | Tensor): void {
     if (typeof value === 'number') {
-      if (!(value > 0) || !Number.isFinite(value)) throw argRangeError(op, 'newScale', 'a finite number > 0', value);
+      if (!isNormalFloat32(value)) throw argRangeError(op, 'newScale', NORMAL_SCALE, value);
       noGrad(() => scale.fill_(value));
       return;
     }
-    if (!(value instanceof Tensor)) throw argTypeError(op, 'newScale', 'a number or a one-element float tensor', value);
-    if (value.numel !== 1 || !isFloatingPoint(value.dtype) || value.requiresGrad || value.device.type !== scale.device.type) {
-      throw argTypeError(op, 'newScale', `a one-element float tensor on ${scale.device.type} that does not require grad`, value);
+    if (!(value instanceof Tensor)) throw argTypeError(op, 'newScale', 'a number or a one-element float32 tensor', value);
+    value.assertAlive(op, 'newScale');
+    if (value.numel !== 1 || value.dtype !== 'float32' || value.requiresGrad || value.device.type !== scale.device.type) {
+      throw argTypeError(op, 'newScale', `a one-element float tensor of dtype float32 (as PyTorch's) on ${scale.device.type} that does not require grad`, value);
     }
-    tidy(() => noGrad(() => scale.copy_(value.to({ dtype: 'float32', device: scale.device }).reshape([]))));
+    // The one host read of the tensor form: its value is checked like the number form's.
+    const v = value.item() as number;
+    if (!isNormalFloat32(v)) throw argRangeError(op, 'newScale', NORMAL_SCALE, v);
+    tidy(() => noGrad(() => scale.copy_(value.to({ device: scale.device }).reshape([]))));
   }
 
   /** Frees the iteration before last and starts a new one (results stay readable for one more). */
@@ -425,4 +458,40 @@ export class GradScaler extends EventEmitter {
   private throwIfFloored(): void {
     if (this.floorError) throw this.floorError;
   }
+
+  /**
+   * Reports floor hits of the default floor, counted on the device, once they are read by a call
+   * that reads the device anyway (a watched `minScale` reports through `reportEvents` instead).
+   */
+  private noticeFloor(floorHits: number): void {
+    if (this.floorWatched || floorHits <= this.floorHitsReported) return;
+    this.floorHitsReported = floorHits;
+    const message = `GradScaler: the loss scale hit its floor (the smallest normal float32, ${MIN_NORMAL_FLOAT32}) ${floorHits} time(s): gradients keep overflowing and those steps were skipped; check the model for inf/NaN activations or lower the learning rate`;
+    if (this.onFloor === 'warn') process.emitWarning(message, { type: 'MixprecWarning', code: 'MIXPREC_SCALE_FLOOR' });
+    else if (this.onFloor === 'throw') this.floorError = new MixprecError('ERR_NONFINITE', message);
+  }
+}
+
+/** The smallest normal float32, 2^-126: the scale's default and lowest floor. */
+const MIN_NORMAL_FLOAT32 = 2 ** -126;
+const NORMAL_SCALE = 'a finite number > 0 stored as a normal float32 (from 2^-126 = 1.1754943508222875e-38 to 3.4028234663852886e38)';
+
+/** Whether `x` is stored as a finite, normal, positive float32 (so 1/x is finite too). */
+function isNormalFloat32(x: number): boolean {
+  const f = Math.fround(x);
+  return f >= MIN_NORMAL_FLOAT32 && Number.isFinite(f);
+}
+
+function validGrowthFactor(x: number): boolean {
+  return x > 1 && Number.isFinite(x);
+}
+
+function validBackoffFactor(x: number): boolean {
+  return x > 0 && x < 1;
+}
+
+/** A number `accept` approves; unlike `numberIn`, undefined is refused (a setter needs a value). */
+function requiredNumber(op: string, arg: string, v: unknown, accept: (x: number) => boolean, expected: string): number {
+  if (typeof v !== 'number' || !accept(v)) throw argRangeError(op, arg, expected, v);
+  return v;
 }

@@ -80,6 +80,8 @@ const statNames = ['steps', 'skippedSteps', 'growths', 'backoffs', 'floorHits'] 
 
 /** Slots of the int32 counter tensor: the counters, then the last update's event bits. */
 export const STAT_SLOTS = statNames.length + 1;
+/** The slot of the floor-hit counter. */
+export const FLOOR_HITS_SLOT = statNames.indexOf('floorHits');
 
 /** What to do when a backoff hits `minScale` (GradScaler's `minScale` and `onFloor` options). */
 export interface FloorWatch {

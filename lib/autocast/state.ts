@@ -117,6 +117,8 @@ export function runInFrame<T>(frame: AutocastFrame, fn: () => T, onExit: () => v
 export function enterFrame(frame: AutocastFrame, onExit: () => void): (op: string) => void {
   const previous = frames.getStore();
   openScopes += 1;
+  enteredOpen += 1;
+  watchExit();
   frames.enterWith(frame);
   let exited = false;
   return (op: string) => {
@@ -126,9 +128,29 @@ export function enterFrame(frame: AutocastFrame, onExit: () => void): (op: strin
     }
     exited = true;
     openScopes -= 1;
+    enteredOpen -= 1;
     frames.enterWith(previous as AutocastFrame);
     onExit();
   };
+}
+
+/** Scopes opened with `enterFrame` and not yet exited. */
+let enteredOpen = 0;
+let exitWatched = false;
+
+/**
+ * Warns when the process exits with an `autocast.enter()` scope still open: such a scope stays on
+ * for the rest of its synchronous code and every async continuation made inside it, silently.
+ * The warning is emitted synchronously ('exit' runs no more ticks), so it is printed.
+ */
+function watchExit(): void {
+  if (exitWatched) return;
+  exitWatched = true;
+  process.on('exit', () => {
+    if (enteredOpen === 0) return;
+    const warning = Object.assign(new Error(`${enteredOpen} autocast scope(s) opened with mp.amp.autocast.enter() were never exited; close each with exit() or a \`using\` declaration`), { name: 'MixprecWarning', code: 'MIXPREC_AUTOCAST_OPEN' });
+    process.emit('warning', warning);
+  });
 }
 
 /**

@@ -5,14 +5,14 @@
  * needs are freed as soon as their last consumer ran, so peak memory stays near PyTorch's.
  */
 import { onesLike } from '../creation';
-import { MixprecError } from '../errors';
+import { MixprecError, MixprecTypeError } from '../errors';
 import { tidy } from '../memory';
 import { sameShape } from '../shape';
 import { nextTensorIdWatermark, Tensor } from '../tensor';
 import { withAutocastOff } from '../autocast/state';
 import { enableGrad, noGrad } from './gradMode';
 import { AccumulateGrad, accumulatorOf } from './leafAccumulator';
-import type { Edge, GraphNode } from './node';
+import type { Edge, GradHook, GraphNode } from './node';
 
 /** The edge a tensor's gradient flows into, or undefined when it does not require grad. */
 export function edgeOf(t: Tensor): Edge | undefined {
@@ -89,6 +89,23 @@ export function runBackward(roots: Tensor[], rootGrads: (Tensor | undefined)[], 
   return withAutocastOff(() => (options.createGraph ? enableGrad(run) : noGrad(run)));
 }
 
+/**
+ * A gradient hook's result: undefined (keep the gradient) or a tensor like it. Anything else is the
+ * hook's mistake, named as such, before an op downstream fails on it (PyTorch refuses these too).
+ */
+function checkHookResult(node: GraphNode, index: number, hook: GradHook, g: Tensor, result: unknown): Tensor | undefined {
+  const where = `a gradient hook${hook.name ? ` '${hook.name}'` : ''} on output ${index} of ${node.name}`;
+  if (result === undefined || result === null) return undefined;
+  if (!(result instanceof Tensor)) {
+    throw new MixprecTypeError('ERR_AUTOGRAD', `${where} returned ${result === null ? 'null' : typeof result}; a hook must return a Tensor (the new gradient) or undefined`);
+  }
+  result.assertAlive(where, 'result');
+  if (!sameShape(result.shape, g.shape) || result.dtype !== g.dtype || result.device !== g.device) {
+    throw new MixprecError('ERR_AUTOGRAD', `${where} changed the gradient: it returned ${result.describe()} for a gradient that is ${g.describe()}; a hook must keep the shape, dtype and device`);
+  }
+  return result;
+}
+
 class BackwardPass {
   private readonly buffers = new Map<GraphNode, (Tensor | undefined)[]>();
   /** Buffer slots (and captures) referring to each gradient tensor. */
@@ -130,8 +147,11 @@ class BackwardPass {
         grad = onesLike(t);
       } else {
         if (!sameShape(g.shape, t.shape)) throw new MixprecError('ERR_SHAPE_MISMATCH', `${op}: gradient ${i} must have the output's shape [${t.shape.join(', ')}], got ${g.describe()}`);
+        // A gradient of another dtype or device is a mistake, not something to convert silently.
+        if (g.dtype !== t.dtype) throw new MixprecError('ERR_DTYPE_MISMATCH', `${op}: gradient ${i} must have the output's dtype ${t.dtype}, got ${g.describe()}`);
+        if (g.device !== t.device) throw new MixprecError('ERR_DEVICE_MISMATCH', `${op}: gradient ${i} must be on the output's device ${t.device}, got ${g.describe()}`);
         this.protectedGrads.add(g);
-        grad = g.dtype === t.dtype ? g : g.to(t.dtype);
+        grad = g;
       }
       this.deliver(rootEdges[i], grad);
     });
@@ -197,8 +217,8 @@ class BackwardPass {
       for (const hook of hooks) {
         const g = grads[index];
         if (g === undefined) break;
-        const replaced = hook(g);
-        if (replaced instanceof Tensor && replaced !== g) {
+        const replaced = checkHookResult(node, index, hook, g, hook(g));
+        if (replaced !== undefined && replaced !== g) {
           this.protectedGrads.add(replaced);
           this.use(replaced, 1);
           grads[index] = replaced;

@@ -2,8 +2,8 @@
  * Custom autograd functions, as PyTorch's `torch.autograd.Function`: a static forward that
  * computes (without recording) and a static backward that returns the input gradients.
  */
-import { MixprecError } from '../errors';
-import type { Tensor } from '../tensor';
+import { MixprecError, MixprecTypeError } from '../errors';
+import { Tensor } from '../tensor';
 import { isGradEnabled, withoutRecording } from './gradMode';
 import { gradNeeds, outputsOf, recordNode, tensorInputs } from './record';
 import { SavedTensor } from './savedTensor';
@@ -42,6 +42,15 @@ export class FunctionCtx {
 }
 
 type Grads = Tensor | undefined | (Tensor | undefined)[];
+
+/** A forward's result must be a Tensor or an array of Tensors: anything else cannot carry a gradient. */
+function checkForwardResult(name: string, out: unknown): void {
+  const bad = (v: unknown) => !(v instanceof Tensor);
+  if (Array.isArray(out) ? out.length === 0 || out.some(bad) : bad(out)) {
+    const got = Array.isArray(out) ? `an array [${out.map((v) => (v instanceof Tensor ? 'Tensor' : v === null ? 'null' : typeof v)).join(', ')}]` : out === null ? 'null' : typeof out;
+    throw new MixprecTypeError('ERR_AUTOGRAD', `${name}.forward returned ${got}, expected a Tensor or a non-empty array of Tensors`);
+  }
+}
 
 /**
  * Base class of custom differentiable functions. Subclasses implement static `forward(ctx,
@@ -85,14 +94,24 @@ export class Function {
     const needs = isGradEnabled() ? gradNeeds(inputs) : undefined;
     const ctx = new FunctionCtx(needs ?? inputs.map(() => false), needs !== undefined, this.name);
     const out = withoutRecording(() => this.forward(ctx, ...args));
+    checkForwardResult(this.name, out);
     if (!needs) return out;
     const outputs = outputsOf(out);
     recordNode(`${this.name}Backward`, inputs, needs, outputs, (grads) => {
       const result = this.backward(ctx, ...grads);
+      if (result === undefined && needs.includes(true)) {
+        // A bare undefined is a backward that forgot its return; "no gradient" is spelled [undefined].
+        throw new MixprecTypeError('ERR_AUTOGRAD', `${this.name}.backward returned undefined, expected a gradient for each tensor input (a Tensor, or undefined in an array for an input without one); did it forget to return?`);
+      }
       const list = Array.isArray(result) ? result : [result];
       if (list.length !== inputs.length) {
         throw new MixprecError('ERR_AUTOGRAD', `${this.name}.backward returned ${list.length} gradient(s), expected ${inputs.length} (one per tensor input; undefined for none)`);
       }
+      list.forEach((g: unknown, i) => {
+        if (g !== undefined && !(g instanceof Tensor)) {
+          throw new MixprecTypeError('ERR_AUTOGRAD', `${this.name}.backward returned ${g === null ? 'null' : typeof g} as gradient ${i}, expected a Tensor or undefined`);
+        }
+      });
       return list;
     }, ctx.saved, ctx.nonDifferentiable);
     return out;

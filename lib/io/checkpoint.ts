@@ -113,12 +113,12 @@ function checkParts(op: string, parts: unknown): Record<string, unknown> {
 export function save(dir: string, parts: CheckpointParts & { step: number; extra?: unknown }, options?: CheckpointSaveOptions): string {
   const op = 'checkpoint.save';
   if (typeof dir !== 'string' || dir.length === 0) throw argTypeError(op, 'dir', 'a directory path string', dir);
-  const p = checkParts(op, parts);
-  checkOptions(op, p, [...PART_KEYS, 'step', 'extra']);
+  // Own properties only (a polluted Object.prototype must not add parts).
+  const p = checkOptions(op, checkParts(op, parts), [...PART_KEYS, 'step', 'extra']) as unknown as CheckpointParts & { step: number; extra?: unknown };
   const step = nonNegativeInteger(op, 'parts.step', p.step);
   const o = checkOptions(op, options, ['keep']);
   const keep = o.keep === undefined ? undefined : positiveInteger(op, 'options.keep', o.keep);
-  const { model, optimizer, scaler, scheduler, dataLoader } = parts;
+  const { model, optimizer, scaler, scheduler, dataLoader } = p;
   const tensors = new Map<string, Tensor>();
   const metadata: Record<string, string> = { format: FORMAT, step: String(step) };
   const owned: Tensor[] = [];
@@ -198,8 +198,8 @@ function formatError(op: string, file: string, what: string): MixprecError {
 export function load(target: string, parts: CheckpointParts = {}): LoadedCheckpoint {
   const op = 'checkpoint.load';
   if (typeof target !== 'string' || target.length === 0) throw argTypeError(op, 'target', 'a checkpoint directory or file path', target);
-  checkOptions(op, checkParts(op, parts), PART_KEYS);
-  const generators = generatorList(op, parts.generator);
+  const p = checkOptions(op, checkParts(op, parts), PART_KEYS) as CheckpointParts;
+  const generators = generatorList(op, p.generator);
   const file = resolveFile(op, target);
   const { tensors, metadata } = loadWithMetadata(file);
   try {
@@ -225,17 +225,17 @@ export function load(target: string, parts: CheckpointParts = {}): LoadedCheckpo
       return { seed: BigInt(s.seed), offset: BigInt(s.offset) };
     });
     if (generators.length > states.length - 1) throw formatError(op, file, `saved ${states.length - 1} generators besides the default, but ${generators.length} were passed`);
-    const modelState = parts.model === undefined ? undefined : byPrefix('model.');
-    if (modelState !== undefined && modelState.size === 0 && Object.keys(parts.model!.stateDict()).length > 0) throw formatError(op, file, "has no 'model' part to restore");
-    const optimizerState = parts.optimizer === undefined ? undefined : optimizerStateDict(op, file, json('optimizer'), byPrefix('optimizer.state.'));
-    const scalerState = parts.scaler === undefined ? undefined : (json('scaler') as GradScalerStateDict);
-    const schedulerState = parts.scheduler === undefined ? undefined : (json('scheduler') as SchedulerState);
-    const loaderState = parts.dataLoader === undefined ? undefined : loaderStateOf(op, file, json('dataLoader'), tensors['dataLoader.order']);
-    if (modelState !== undefined) parts.model!.loadStateDict(modelState);
-    if (optimizerState !== undefined) parts.optimizer!.loadStateDict(optimizerState);
-    if (scalerState !== undefined) parts.scaler!.loadStateDict(scalerState);
-    if (schedulerState !== undefined) parts.scheduler!.loadStateDict(schedulerState);
-    if (loaderState !== undefined) parts.dataLoader!.loadStateDict(loaderState);
+    const modelState = p.model === undefined ? undefined : byPrefix('model.');
+    if (modelState !== undefined && modelState.size === 0 && Object.keys(p.model!.stateDict()).length > 0) throw formatError(op, file, "has no 'model' part to restore");
+    const optimizerState = p.optimizer === undefined ? undefined : optimizerStateDict(op, file, json('optimizer'), byPrefix('optimizer.state.'));
+    const scalerState = p.scaler === undefined ? undefined : (json('scaler') as GradScalerStateDict);
+    const schedulerState = p.scheduler === undefined ? undefined : (json('scheduler') as SchedulerState);
+    const loaderState = p.dataLoader === undefined ? undefined : loaderStateOf(op, file, json('dataLoader'), tensors['dataLoader.order']);
+    if (modelState !== undefined) p.model!.loadStateDict(modelState);
+    if (optimizerState !== undefined) p.optimizer!.loadStateDict(optimizerState);
+    if (scalerState !== undefined) p.scaler!.loadStateDict(scalerState);
+    if (schedulerState !== undefined) p.scheduler!.loadStateDict(schedulerState);
+    if (loaderState !== undefined) p.dataLoader!.loadStateDict(loaderState);
     defaultGenerator.setState(states[0]);
     generators.forEach((g, i) => g.setState(states[i + 1]));
     return { path: file, step, extra: metadata.extra === undefined ? undefined : json('extra') };

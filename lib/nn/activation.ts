@@ -6,6 +6,7 @@ import type { Tensor } from '../tensor';
 import { dimArg } from './args';
 import * as F from './functional';
 import { Module } from './module';
+import { ownOption } from '../validate';
 
 /** `max(x, 0)`. @example `new mp.nn.ReLU().forward(mp.tensor([-1, 0.5, 2]))` */
 export class ReLU extends Module {
@@ -28,7 +29,7 @@ export class GELU extends Module {
   constructor(options?: { approximate?: 'none' | 'tanh' }) {
     super();
     if (options !== undefined && (typeof options !== 'object' || options === null)) throw argTypeError('GELU', 'options', 'an options object', options);
-    const approximate = options?.approximate ?? 'none';
+    const approximate = ownOption(options, 'approximate') ?? 'none';
     if (approximate !== 'none' && approximate !== 'tanh') throw argTypeError('GELU', 'options.approximate', "'none' or 'tanh'", approximate);
     this.approximate = approximate;
   }

@@ -11,7 +11,7 @@ import { formatSize, layerOptions, pairArg } from './args';
 import * as F from './functional';
 import { resetAffine } from './linear';
 import { Module } from './module';
-import { optionalBoolean, positiveInteger } from '../validate';
+import { optionalBoolean, ownOption, positiveInteger } from '../validate';
 
 /** Options of {@link Conv2d}. */
 export interface Conv2dOptions {
@@ -85,7 +85,7 @@ export class Conv2d extends Module {
    * ```
    */
   resetParameters(options?: { generator?: Generator }): void {
-    resetAffine(this.weight, this.bias, options?.generator);
+    resetAffine(this.weight, this.bias, ownOption(options, 'generator'));
   }
 
   forward(x: Tensor): Tensor {

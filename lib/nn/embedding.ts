@@ -12,7 +12,7 @@ import { layerOptions } from './args';
 import * as F from './functional';
 import { normal_ } from './init';
 import { Module } from './module';
-import { nonNegativeInteger } from '../validate';
+import { nonNegativeInteger, ownOption } from '../validate';
 
 /** Options of {@link Embedding}. */
 export interface EmbeddingOptions {
@@ -67,7 +67,7 @@ export class Embedding extends Module {
    * ```
    */
   resetParameters(options?: { generator?: Generator }): void {
-    normal_(this.weight, 0, 1, { generator: options?.generator });
+    normal_(this.weight, 0, 1, { generator: ownOption(options, 'generator') });
     if (this.paddingIdx === undefined) return;
     const w = this.weight;
     // A row of a contiguous matrix is contiguous: fill it through a view of the same storage.

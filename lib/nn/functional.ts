@@ -10,7 +10,7 @@ import { isFloatingPoint } from '../dtype';
 import { argRangeError, argTypeError, MixprecError, MixprecRangeError, MixprecTypeError } from '../errors';
 import { rand } from '../random';
 import { checkTensor, Tensor } from '../tensor';
-import { fold as foldOp, gather, indexSelect, unfold as unfoldOp, windowOf, type Window, type WindowOptions } from '../ops/indexing';
+import { fold as foldOp, gather, indexSelect, positionText, unfold as unfoldOp, windowOf, type IndexReport, type Window, type WindowOptions } from '../ops/indexing';
 import { linear as linearOp, matmul } from '../ops/matmul';
 import { defineOp } from '../ops/registry';
 import { flatten as flattenOp } from '../ops/viewCast';
@@ -326,7 +326,16 @@ export const embedding: (indices: Tensor, weight: Tensor, options?: { paddingIdx
     const w = checkTensor('embedding', 'weight', weight);
     if (ids.dtype !== 'int32') throw new MixprecTypeError('ERR_INVALID_DTYPE', `embedding: indices must be int32, got ${ids.dtype}`);
     if (w.ndim !== 2) throw argRangeError('embedding', 'weight', 'a 2-d [numEmbeddings, dim] tensor', w, 'ERR_INVALID_SHAPE');
-    const rows = indexSelect(w, 0, ids.reshape([-1])).reshape([...ids.shape, w.shape[1]]);
+    let selected: Tensor;
+    try {
+      selected = indexSelect(w, 0, ids.reshape([-1]));
+    } catch (e) {
+      if ((e as MixprecError).code !== 'ERR_INDEX_OUT_OF_RANGE') throw e;
+      const { badIndex, position } = e as MixprecError & IndexReport;
+      const where = ids.ndim === 0 ? '' : ` at position ${positionText(position, ids.shape)}`;
+      throw new MixprecRangeError('ERR_INDEX_OUT_OF_RANGE', `embedding: argument 'indices' must hold indices in [0, ${w.shape[0]}) (the rows of weight [${w.shape.join(', ')}]), got ${badIndex}${where}`);
+    }
+    const rows = selected.reshape([...ids.shape, w.shape[1]]);
     const paddingIdx = options?.paddingIdx;
     if (paddingIdx === undefined || !rows.requiresGrad) return rows;
     const keepGrad = ids.ne(paddingIdx).to(w.dtype).unsqueeze(-1);

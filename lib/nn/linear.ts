@@ -10,7 +10,7 @@ import { layerOptions } from './args';
 import * as F from './functional';
 import { calculateFanInAndFanOut, kaimingUniform_, uniform_ } from './init';
 import { Module } from './module';
-import { nonNegativeInteger, optionalBoolean } from '../validate';
+import { nonNegativeInteger, optionalBoolean, ownOption } from '../validate';
 
 /** Options of {@link Linear}. */
 export interface LinearOptions {
@@ -63,7 +63,7 @@ export class Linear extends Module {
    * ```
    */
   resetParameters(options?: { generator?: Generator }): void {
-    resetAffine(this.weight, this.bias, options?.generator);
+    resetAffine(this.weight, this.bias, ownOption(options, 'generator'));
   }
 
   forward(x: Tensor): Tensor {

@@ -7,6 +7,7 @@ import { isFloatingPoint } from '../dtype';
 import { argRangeError, argTypeError, MixprecError, MixprecRangeError, MixprecTypeError } from '../errors';
 import { gather, indexSelect, where } from '../ops/indexing';
 import { defineOp } from '../ops/registry';
+import { sameShape } from '../shape';
 import { checkTensor, Tensor } from '../tensor';
 
 /** How a loss reduces: per-element values, their mean or their sum. */
@@ -185,7 +186,8 @@ export const nllLoss: (input: Tensor, target: Tensor, options?: NllOptions) => T
 
 /**
  * Cross-entropy of logits [N, C, ...] against class indices (int32), with ignoreIndex,
- * per-class weights and label smoothing (PyTorch's formula).
+ * per-class weights and label smoothing (PyTorch's formula), or against class probabilities (a
+ * float target of the input's shape, as PyTorch accepts; no ignoreIndex then).
  * @example `mp.nn.functional.crossEntropy(mp.tensor([[2, 1, 0]]), mp.tensor([0], { dtype: 'int32' }), { labelSmoothing: 0.1 })`
  */
 export const crossEntropy: (input: Tensor, target: Tensor, options?: NllOptions & { labelSmoothing?: number }) => Tensor = defineOp({
@@ -194,6 +196,7 @@ export const crossEntropy: (input: Tensor, target: Tensor, options?: NllOptions 
   forward: (input: Tensor, target: Tensor, options?: NllOptions & { labelSmoothing?: number }): Tensor => {
     const smoothing = options?.labelSmoothing ?? 0;
     if (typeof smoothing !== 'number' || !(smoothing >= 0 && smoothing <= 1)) throw argRangeError('crossEntropy', 'options.labelSmoothing', 'a number in [0, 1]', smoothing);
+    if (target instanceof Tensor && isFloatingPoint(target.dtype)) return probabilityCrossEntropy(input, target, options, smoothing);
     const [scores, t] = flattenClasses('crossEntropy', input, target);
     const logp = scores.logSoftmax(1);
     const [nll, weights] = nllTerms('crossEntropy', logp, t, options);
@@ -208,6 +211,37 @@ export const crossEntropy: (input: Tensor, target: Tensor, options?: NllOptions 
     return nllPart.mul(1 - smoothing).add(smoothPart.mul(smoothing / classes));
   },
 });
+
+/**
+ * crossEntropy against class probabilities (a float target of the input's shape), PyTorch's
+ * formula: -sum over classes of weight[c] * target[c] * logSoftmax(input)[c], the target first
+ * smoothed to target * (1 - s) + s / C; 'mean' divides by the number of samples (not by weights).
+ */
+function probabilityCrossEntropy(input: Tensor, target: Tensor, options: NllOptions | undefined, smoothing: number): Tensor {
+  const op = 'crossEntropy';
+  const x = checkTensor(op, 'input', input);
+  const t = checkTensor(op, 'target', target);
+  if (x.ndim === 0 || !sameShape(x.shape, t.shape)) {
+    throw new MixprecRangeError('ERR_SHAPE_MISMATCH', `${op}: a float target holds class probabilities and must have the input's shape [${x.shape.join(', ')}] (batch, classes, ...), got [${t.shape.join(', ')}] (class indices must be int32)`);
+  }
+  if (options?.ignoreIndex !== undefined) throw new MixprecError('ERR_INVALID_ARG', `${op}: options.ignoreIndex applies to class-index targets only, not to class probabilities (as in PyTorch)`);
+  const classDim = x.ndim === 1 ? 0 : 1;
+  const classes = x.shape[classDim];
+  const logp = x.logSoftmax(classDim);
+  const probs = t.to(logp.dtype);
+  let terms = logp.mul(smoothing > 0 ? probs.mul(1 - smoothing).add(smoothing / classes) : probs);
+  if (options?.weight !== undefined) {
+    const w = checkTensor(op, 'options.weight', options.weight);
+    if (w.ndim !== 1 || w.shape[0] !== classes) throw new MixprecRangeError('ERR_SHAPE_MISMATCH', `${op}: options.weight must have one value per class [${classes}], got [${w.shape.join(', ')}]`);
+    terms = terms.mul(w.to(logp.dtype).reshape([classes, ...new Array<number>(x.ndim - classDim - 1).fill(1)]));
+  }
+  const losses = terms.sum({ dim: classDim }).neg();
+  const r = options?.reduction ?? 'mean';
+  if (r === 'none') return losses;
+  if (r === 'sum') return losses.sum();
+  if (r === 'mean') return losses.sum().div(Math.max(losses.numel, 1));
+  throw argTypeError(op, 'options.reduction', "'none', 'mean' or 'sum'", r);
+}
 
 /**
  * Kullback-Leibler divergence with `input` as log-probabilities; 'batchmean' divides the sum

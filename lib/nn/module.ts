@@ -23,7 +23,7 @@ import { isDType, isFloatingPoint, parseDType, type DType } from '../dtype';
 import { argTypeError, describe, MixprecError, MixprecTypeError } from '../errors';
 import { keep } from '../memory';
 import { checkTensor, Tensor } from '../tensor';
-import { booleanArg } from '../validate';
+import { booleanArg, ownOption } from '../validate';
 
 /** Parameters and persistent buffers by dotted name, as {@link Module.stateDict} returns them. */
 export type StateDict = Record<string, Tensor>;
@@ -226,7 +226,7 @@ export abstract class Module<Args extends unknown[] = [Tensor], Out = Tensor> {
     const key = this.#checkName('registerBuffer', name, 'buffer');
     if (t !== undefined) keep(checkTensor(op, 't', t));
     if (options !== undefined && (typeof options !== 'object' || options === null)) throw argTypeError(op, 'options', 'an options object', options);
-    const persistent = options?.persistent ?? true;
+    const persistent = ownOption(options, 'persistent') ?? true;
     booleanArg(op, 'options.persistent', persistent);
     this.#buffers.set(key, persistent);
     (this as unknown as Record<string, unknown>)[key] = t;
@@ -537,7 +537,7 @@ export abstract class Module<Args extends unknown[] = [Tensor], Out = Tensor> {
     const op = `${this.constructor.name}.loadStateDict`;
     if (typeof stateDict !== 'object' || stateDict === null || Array.isArray(stateDict)) throw argTypeError(op, 'stateDict', 'an object or Map of name → Tensor', stateDict);
     if (options !== undefined && (typeof options !== 'object' || options === null)) throw argTypeError(op, 'options', 'an options object', options);
-    const strict = options?.strict ?? true;
+    const strict = ownOption(options, 'strict') ?? true;
     booleanArg(op, 'options.strict', strict);
     const source = new Map<string, Tensor>();
     for (const [name, t] of stateDict instanceof Map ? stateDict : Object.entries(stateDict)) source.set(name, checkTensor(op, `stateDict['${name}']`, t));

@@ -32,7 +32,10 @@ export function setAutocastCast(fn: CastFn): void {
 }
 
 function isPlainObject(v: unknown): v is Record<string, unknown> {
-  return typeof v === 'object' && v !== null && Object.getPrototypeOf(v) === Object.prototype;
+  if (typeof v !== 'object' || v === null) return false;
+  // The registry hands options over as prototype-less copies of their own properties.
+  const proto: unknown = Object.getPrototypeOf(v);
+  return proto === Object.prototype || proto === null;
 }
 
 /** Every tensor argument: top level, in arrays, and in options objects. */

@@ -47,6 +47,10 @@ export function binary(op: BinaryName, opName: string, a: Operand, b: Operand, o
     const s = (scalarFirst ? a : b) as number | boolean;
     if (op === 'sub') rejectBoolSub(opName, [t.dtype, typeof s === 'boolean' ? 'bool' : 'int32']);
     const dtype = resultDtype(op, promoteWithScalar(t.dtype, s));
+    if (op === 'pow' && !scalarFirst && !isFloatingPoint(dtype) && Number(s) < 0) {
+      // PyTorch refuses a negative scalar exponent of an integer tensor (the result is no integer).
+      throw new MixprecError('ERR_INVALID_ARG', `${opName}: Integers to negative integer powers are not allowed (exponent ${Number(s)} on a ${t.dtype} tensor; convert it with .float() first)`);
+    }
     const target = out ?? newResult(opName, t.shape, dtype, t);
     withDtype(t, dtype, (x) => {
       native.binaryScalar(code, dtypeCode(dtype), x.storage.handle, x.offset, Number(s), scalarFirst, target.storage.handle, target.offset, t.numel);
@@ -185,7 +189,7 @@ export const div: (a: Operand, b: Operand) => Tensor = defineBinary({
 
 /**
  * `a ** b` elementwise (broadcasting, promotion: an int32 tensor to an integral power stays
- * int32). @example `mp.pow(mp.tensor([1, 2]), 2)`, `mp.pow(2, mp.tensor([1, 2]))`
+ * int32; to a negative integer scalar it throws, as PyTorch). @example `mp.pow(mp.tensor([1, 2]), 2)`, `mp.pow(2, mp.tensor([1, 2]))`
  */
 export const pow: (a: Operand, b: Operand) => Tensor = defineBinary({
   name: 'pow',

@@ -57,8 +57,21 @@ function checkIndexReport(op: string, position: number, index: Tensor, size: num
   out.dispose();
   const value = new Int32Array(native.read(index.storage.handle, index.offset + position, 1, dtypeCode('int32')))[0];
   const where = index.ndim === 0 ? '' : ` at index position [${coordinates(position, index.shape).join(', ')}]`;
-  throw new MixprecRangeError('ERR_INDEX_OUT_OF_RANGE',
-    `${op}: argument 'index' must hold indices in [0, ${size}) (the size of ${dimension}), got ${value}${where}`);
+  // The value and flat position travel with the error, so a caller (embedding) can restate it.
+  throw Object.assign(new MixprecRangeError('ERR_INDEX_OUT_OF_RANGE',
+    `${op}: argument 'index' must hold indices in [0, ${size}) (the size of ${dimension}), got ${value}${where}`), { badIndex: value, position });
+}
+
+/** What an ERR_INDEX_OUT_OF_RANGE error of this file carries besides its message. */
+export interface IndexReport {
+  badIndex: number;
+  /** The flat position of the first bad index in the index tensor. */
+  position: number;
+}
+
+/** Row-major coordinates of flat position `i` in `shape`, as text ("[1, 2]"), for error messages. */
+export function positionText(i: number, shape: number[]): string {
+  return `[${coordinates(i, shape).join(', ')}]`;
 }
 
 /** A shape with 0-d read as [1], for kernels that need at least one dimension. */

@@ -126,7 +126,9 @@ function asReduceOptions(options: ReduceOptions | number | number[] | undefined)
 }
 
 /**
- * Sum of elements, over all dimensions or `dim` (a dim, dims, or options).
+ * Sum of elements, over all dimensions or `dim` (a dim, dims, or options). Integer and bool
+ * inputs sum into int32, wrapping modulo 2^32 as int32 `add` does (PyTorch sums them into int64,
+ * which mixprec does not have; pass `{ dtype: 'float64' }` for the exact total up to 2^53).
  *
  * @example
  * ```ts

@@ -137,8 +137,8 @@ function extremumGrad(x: Tensor, out: Tensor, g: Tensor, dim: number | undefined
 }
 
 /**
- * Product of elements (int32 for integer and bool inputs). Its gradient is right with zeros in
- * the input too (the product of the other elements).
+ * Product of elements (int32 for integer and bool inputs, wrapping modulo 2^32 as int32 `mul`
+ * does). Its gradient is right with zeros in the input too (the product of the other elements).
  * @example `mp.prod(mp.tensor([[1, 5], [3, 2]]), { dim: 1 })`
  */
 export const prod: AlongOp<ProdOptions> = alongOp('prod', { cuda: 'fp32SetOptDtype', cpu: 'fp32' }, (x, out, g, dim) => {

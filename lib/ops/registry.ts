@@ -12,6 +12,7 @@ import { gradNeeds, metaOf, outputsOf, recordNode, tensorInputs } from '../autog
 import { SavedTensor } from '../autograd/savedTensor';
 import { MixprecError } from '../errors';
 import { Tensor } from '../tensor';
+import { ownOptions } from '../validate';
 import { dispatchAutocast } from './autocastDispatch';
 
 export type { AutocastCategory } from '../autocast/policy';
@@ -98,11 +99,37 @@ export function defineOp<F extends AnyFn>(def: OpDef<F>): F {
   const run = kind === 'primitive' ? recorded(def) : (def.forward as unknown as Forward);
   const info = { name: def.name, dtypeArg: def.dtypeArg };
   const runArgs = (args: unknown[]) => run(...args);
-  const op = function (...args: unknown[]) {
+  const op = function (...given: unknown[]) {
+    const args = given.map(ownArgument);
     const frame = activeFrame();
     return frame === undefined ? run(...args) : dispatchAutocast(frame, info, runArgs, args);
   };
   return op as unknown as F;
+}
+
+/** Arrays longer than this are passed as given (no real shape or tensor list comes near it). */
+const COPY_LIMIT = 1 << 20;
+
+/**
+ * An op's argument as the op reads it. An array (a shape, a tensor list) is copied once into a
+ * plain array, so the autocast dispatch, the recording and the op's checks all see the same
+ * elements: a getter or Proxy cannot show valid sizes to a check and others to the allocation.
+ * An options object (a plain object, or one inheriting from one) becomes its own properties in an
+ * object without a prototype (`ownOptions`): nothing inherited or set on Object.prototype is read.
+ * Tensors and other class instances pass as they are.
+ */
+function ownArgument(arg: unknown): unknown {
+  if (typeof arg !== 'object' || arg === null) return arg;
+  if (Array.isArray(arg)) {
+    const length: unknown = arg.length;
+    if (typeof length !== 'number' || !(length <= COPY_LIMIT)) return arg;
+    const copy = new Array<unknown>(length);
+    for (let i = 0; i < length; ++i) copy[i] = (arg as unknown[])[i];
+    return copy;
+  }
+  const proto: unknown = Object.getPrototypeOf(arg);
+  const plain = proto === null || proto === Object.prototype || (proto as { constructor?: unknown }).constructor === Object;
+  return plain ? ownOptions(arg) : arg;
 }
 
 /** A primitive's forward that records a graph node when an input requires grad. */

@@ -6,7 +6,7 @@
 import { dtypeCode, promoteTypes } from '../dtype';
 import { argRangeError, argTypeError, MixprecRangeError } from '../errors';
 import { native } from '../native';
-import { broadcastShapes, broadcastStrides, contiguousStrides, normalizeDim } from '../shape';
+import { broadcastShapes, broadcastStrides, contiguousStrides, copyShape, normalizeDim } from '../shape';
 import { Tensor } from '../tensor';
 import { zeros } from '../creation';
 import { sumToShape } from './gradUtils';
@@ -170,12 +170,14 @@ export const expand: (input: Tensor, shape: number[]) => Tensor = defineOp({
 
 function expandForward(input: Tensor, shape: number[]): Tensor {
   const t = checkTensor('expand', 'input', input);
-  if (!Array.isArray(shape) || shape.length < t.ndim) throw argTypeError('expand', 'shape', `an array of at least ${t.ndim} sizes`, shape);
-  const lead = shape.length - t.ndim;
-  const target = shape.map((s, i) => (s === -1 && i >= lead ? t.shape[i - lead] : integerArg('expand', `shape[${i}]`, s)));
+  // One read of the user's array: the checks below and the copy use the same sizes.
+  const sizes = Array.isArray(shape) ? copyShape('expand', 'shape', shape, `an array of at least ${t.ndim} sizes`) : undefined;
+  if (sizes === undefined || sizes.length < t.ndim) throw argTypeError('expand', 'shape', `an array of at least ${t.ndim} sizes`, shape);
+  const lead = sizes.length - t.ndim;
+  const target = sizes.map((s, i) => (s === -1 && i >= lead ? t.shape[i - lead] : integerArg('expand', `shape[${i}]`, s)));
   const result = broadcastShapes('expand', t.shape, target);
-  if (result.some((s, i) => s !== target[i])) {
-    throw new MixprecRangeError('ERR_SHAPE_MISMATCH', `expand: shape [${t.shape.join(', ')}] cannot be expanded to [${shape.join(', ')}]`);
+  if (result.some((s, i) => s !== target[i] || s < 0)) {
+    throw new MixprecRangeError('ERR_SHAPE_MISMATCH', `expand: shape [${t.shape.join(', ')}] cannot be expanded to [${target.join(', ')}]`);
   }
   return gather('expand', t, 0, broadcastStrides(t.shape, target), target);
 }

@@ -173,8 +173,9 @@ export const softplus: (x: Tensor, options?: { beta?: number; threshold?: number
 });
 
 /**
- * Limits values to [min, max] (either bound may be omitted; NaN stays NaN). An integer tensor
- * with a fractional bound computes in float32.
+ * Limits values to [min, max] (either bound may be omitted; NaN stays NaN); with min > max
+ * every value becomes max, as PyTorch's min(max(x, min), max). An integer tensor with a
+ * fractional bound computes in float32.
  * @example `mp.clamp(mp.tensor([-0.5, 2]), 0, 1)`, `mp.clamp(mp.tensor([-1, 8]), undefined, 6)`
  */
 export const clamp: (x: Tensor, min?: number, max?: number) => Tensor = defineOp({
