@@ -1,6 +1,7 @@
 /**
  * What the native addon was built with and chose at run time, and CUDA queries.
  */
+import { cudaStatus, CudaState, cudaVersionName, probeOf } from './cudaStatus';
 import { Device } from './device';
 import { argRangeError } from './errors';
 import { native } from './native';
@@ -17,8 +18,18 @@ export interface BackendInfo {
   cudaCompiled: boolean;
   /** Usable CUDA devices (0 without a GPU or driver). */
   cudaDeviceCount: number;
-  /** Why CUDA is unavailable, when it is. */
+  /**
+   * Whether CUDA can be used and, if not, which of the causes: 'not-compiled', 'no-driver',
+   * 'driver-too-old' (the driver supports an older CUDA than the runtime linked in), 'no-gpu'
+   * (a driver but no visible device) or 'error' (another runtime error).
+   */
+  cudaState: CudaState;
+  /** Why CUDA is unavailable, with what to do ('' when it is available). */
   cudaUnavailableReason: string;
+  /** The CUDA runtime this build links ('13.0'), '' without CUDA. */
+  cudaRuntimeVersion: string;
+  /** The newest CUDA the installed driver supports ('13.0'), '' without a driver or CUDA. */
+  cudaDriverVersion: string;
 }
 
 /**
@@ -26,7 +37,7 @@ export interface BackendInfo {
  *
  * @example
  * ```ts
- * console.log(mp.backend()); // { simd: 'avx512bf16', numThreads: 2, cudaCompiled: true, ... }
+ * console.log(mp.backend()); // { simd: 'avx512bf16', numThreads: 2, cudaCompiled: true, cudaState: 'no-driver', ... }
  * ```
  */
 export function backend(): BackendInfo {
@@ -37,7 +48,17 @@ export function backend(): BackendInfo {
     numThreads: i.numThreads,
     cudaCompiled: i.cudaCompiled,
     cudaDeviceCount: i.cudaDeviceCount,
-    cudaUnavailableReason: i.cudaUnavailableReason,
+    ...cudaFields(i),
+  };
+}
+
+function cudaFields(i: ReturnType<typeof native.info>): Pick<BackendInfo, 'cudaState' | 'cudaUnavailableReason' | 'cudaRuntimeVersion' | 'cudaDriverVersion'> {
+  const status = cudaStatus(probeOf(i));
+  return {
+    cudaState: status.state,
+    cudaUnavailableReason: status.reason,
+    cudaRuntimeVersion: i.cudaRuntimeVersion > 0 ? cudaVersionName(i.cudaRuntimeVersion) : '',
+    cudaDriverVersion: i.cudaDriverVersion > 0 ? cudaVersionName(i.cudaDriverVersion) : '',
   };
 }
 

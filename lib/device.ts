@@ -1,6 +1,7 @@
 /**
  * Devices: `'cpu'` and `'cuda'` / `'cuda:N'`.
  */
+import { cudaStatus, probeOf } from './cudaStatus';
 import { argTypeError, MixprecError } from './errors';
 import { native } from './native';
 
@@ -54,11 +55,12 @@ export class Device {
   require(op: string): void {
     if (this.type === 'cpu') return;
     const info = native.info();
-    if (!info.cudaCompiled) {
-      throw new MixprecError('ERR_CUDA_UNAVAILABLE', `${op}: device '${this}' was asked for, but mixprec was built without CUDA (rebuild with nvcc on PATH, or MIXPREC_CUDA=1 to require it)`);
+    const status = cudaStatus(probeOf(info));
+    if (status.state === 'not-compiled') {
+      throw new MixprecError('ERR_CUDA_UNAVAILABLE', `${op}: device '${this}' was asked for, but ${status.reason}`);
     }
-    if (info.cudaDeviceCount === 0) {
-      throw new MixprecError('ERR_CUDA_UNAVAILABLE', `${op}: device '${this}' was asked for, but CUDA is not available on this machine (${info.cudaUnavailableReason})`);
+    if (status.state !== 'available') {
+      throw new MixprecError('ERR_CUDA_UNAVAILABLE', `${op}: device '${this}' was asked for, but CUDA is not available on this machine (${status.reason})`);
     }
     if (this.index >= info.cudaDeviceCount) {
       throw new MixprecError('ERR_INVALID_DEVICE', `${op}: device '${this}' does not exist; this machine has ${info.cudaDeviceCount} CUDA device(s)`);

@@ -22,6 +22,7 @@ export type ErrorCode =
   | 'ERR_SHAPE_MISMATCH'
   | 'ERR_NONFINITE'
   | 'ERR_NAPI'
+  | 'ERR_NATIVE_ADDON'
   | 'ERR_AUTOGRAD'
   | 'ERR_AUTOCAST'
   | 'ERR_IO'

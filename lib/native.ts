@@ -2,9 +2,11 @@
  * Loads the native addon and declares what it exports. Only the bottom layer (lib/*.ts)
  * and lib/ops call it; everything above goes through their typed wrappers (test/layers.test.ts).
  */
+import * as fs from 'node:fs';
 import * as path from 'node:path';
 
-import { errorFromNative } from './errors';
+import { errorFromNative, MixprecError } from './errors';
+import { nativeCandidates } from './nativePath';
 
 /** Opaque handle to a block of native memory. */
 export type StorageHandle = { readonly __storage: unique symbol };
@@ -16,6 +18,11 @@ export interface NativeInfo {
   cudaCompiled: boolean;
   cudaDeviceCount: number;
   cudaUnavailableReason: string;
+  /** CUDA runtime and driver versions (1000 * major + 10 * minor; driver 0: none installed), 0 without CUDA. */
+  cudaRuntimeVersion: number;
+  cudaDriverVersion: number;
+  /** The error name of the CUDA device-count query, '' when it succeeded or CUDA is not compiled. */
+  cudaError: string;
 }
 
 /** A device as the addon names it: the cpu is { type: 'cpu', index: 0 }. */
@@ -261,17 +268,34 @@ export interface NativeAddon {
   _test: NativeTestHooks;
 }
 
-function load(): NativeAddon {
-  const file = process.env.MIXPREC_NATIVE_PATH ?? path.join(__dirname, '..', 'build', 'Release', 'mixprec.node');
-  let addon: NativeAddon;
+function listDir(dir: string): string[] {
   try {
-    addon = require(file) as NativeAddon;
-  } catch (e) {
-    const reason = e instanceof Error ? e.message : String(e);
-    throw new Error(`mixprec: cannot load the native addon at ${file} (${reason}). Run 'npm install' (or 'npm run build:native') to build it.`);
+    return fs.readdirSync(dir);
+  } catch {
+    return [];
   }
-  addon.setErrorFactory(errorFromNative);
-  return addon;
+}
+
+function load(): NativeAddon {
+  const root = path.join(__dirname, '..');
+  const tried: string[] = [];
+  for (const { file, source } of nativeCandidates(root, process.env, process.platform, process.arch, listDir)) {
+    if (source !== 'MIXPREC_NATIVE_PATH' && !fs.existsSync(file)) {
+      tried.push(`${file} (${source}): not found`);
+      continue;
+    }
+    try {
+      const addon = require(file) as NativeAddon;
+      addon.setErrorFactory(errorFromNative);
+      return addon;
+    } catch (e) {
+      // Read the message structurally: an error thrown by another realm's require is no `Error` here.
+      const message = typeof e === 'object' && e !== null && 'message' in e ? String(e.message) : String(e);
+      tried.push(`${file} (${source}): ${message}`);
+    }
+  }
+  throw new MixprecError('ERR_NATIVE_ADDON', `mixprec: cannot load the native addon; tried\n  ${tried.join('\n  ')}\n` +
+    `Run 'npm install' in the mixprec package (or 'npm run build:native' in a checkout) to build it from source.`);
 }
 
 /** The loaded addon (one per JS environment: main thread or worker). */

@@ -29,7 +29,7 @@ test("a tensor on 'cuda' is refused with ERR_CUDA_UNAVAILABLE, naming the op and
   const b = mp.backend();
   const reason = b.cudaCompiled
     ? `CUDA is not available on this machine (${b.cudaUnavailableReason})`
-    : 'mixprec was built without CUDA (rebuild with nvcc on PATH, or MIXPREC_CUDA=1 to require it)';
+    : b.cudaUnavailableReason;
   errors.forEach((e, i) => {
     expect(e).toBeInstanceOf(mp.MixprecError);
     expect((e as mp.MixprecError).code).toBe('ERR_CUDA_UNAVAILABLE');

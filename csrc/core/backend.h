@@ -148,6 +148,15 @@ const char* deviceTypeName(DeviceType type);
 #define MP_BACKEND_DEVICE_OVERRIDE(ret, name, params, args) ret name params override;
 #define MP_BACKEND_KERNEL_PURE(name, params, args) virtual void name(int device, MP_UNPAREN params) = 0;
 
+// What a backend's runtime says about its driver, for lib/cudaStatus.ts to explain an unusable
+// backend: the runtime and driver versions (CUDA's 1000 * major + 10 * minor; the driver's is 0
+// when none is installed) and the error name of the device-count query ("" when it succeeded).
+struct DriverReport {
+  int runtimeVersion = 0;
+  int driverVersion = 0;
+  std::string error;
+};
+
 class Backend {
  public:
   virtual ~Backend() = default;
@@ -155,6 +164,8 @@ class Backend {
   virtual bool compiled() const = 0;
   virtual int deviceCount() = 0;
   virtual std::string unavailableReason() = 0;
+  // Backends without a separate driver (the CPU, a type not compiled in) report nothing.
+  virtual DriverReport driverReport() { return {}; }
   // Whether the host can read and write this backend's memory through plain pointers.
   virtual bool hostAccessible() const = 0;
   // Frees `ptr` (an allocation of `bytes`) now or later but never blocks and never throws: GC

@@ -14,6 +14,8 @@ bool compiled();
 // Visible devices; 0 when there is no GPU or no driver (see unavailableReason()).
 int deviceCount();
 std::string unavailableReason();
+// The runtime and driver versions and the device-count query's error name.
+DriverReport driverReport();
 // Compute capability (major * 10 + minor) of `device`; throws like requireDevice.
 int computeCapability(int device);
 // Throws ERR_CUDA_UNAVAILABLE / ERR_INVALID_DEVICE unless `device` can be used.

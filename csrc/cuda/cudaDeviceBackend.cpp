@@ -11,6 +11,7 @@ class CudaBackend final : public Backend {
   bool compiled() const override { return cuda::compiled(); }
   int deviceCount() override { return cuda::deviceCount(); }
   std::string unavailableReason() override { return cuda::unavailableReason(); }
+  DriverReport driverReport() override { return cuda::driverReport(); }
   bool hostAccessible() const override { return false; }
   void deferFree(int device, void* ptr, size_t) override { cuda::deferFree(device, ptr); }
   int64_t firstIndexOutOfRange(int, const int32_t*, int64_t, int64_t) override { return -1; }

@@ -15,6 +15,7 @@ struct DeviceState {
   std::once_flag probed;
   int count = 0;
   std::string reason;
+  DriverReport report;
   std::mutex mutex;
   cudaStream_t streams[kMaxDevicesPerType] = {};
   std::vector<std::pair<int, void*>> pendingFrees;
@@ -28,10 +29,15 @@ DeviceState& state() {
 void probe() {
   DeviceState& s = state();
   std::call_once(s.probed, [&] {
+    // Neither version query needs a driver: the static runtime reports driver version 0 when
+    // libcuda is absent, which is how "no driver" is told apart from "driver too old".
+    cudaRuntimeGetVersion(&s.report.runtimeVersion);
+    cudaDriverGetVersion(&s.report.driverVersion);
     int n = 0;
     const cudaError_t status = cudaGetDeviceCount(&n);
     if (status != cudaSuccess) {
       cudaGetLastError();
+      s.report.error = cudaGetErrorName(status);
       s.count = 0;
       s.reason = std::string(cudaGetErrorName(status)) + ": " + cudaGetErrorString(status);
     } else {
@@ -65,6 +71,11 @@ int deviceCount() {
 std::string unavailableReason() {
   probe();
   return state().reason;
+}
+
+DriverReport driverReport() {
+  probe();
+  return state().report;
 }
 
 void requireDevice(int device) {

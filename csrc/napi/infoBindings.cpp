@@ -20,6 +20,10 @@ Napi::Value info(const Napi::CallbackInfo& cb) {
   o.Set("cudaCompiled", cuda.compiled());
   o.Set("cudaDeviceCount", cuda.deviceCount());
   o.Set("cudaUnavailableReason", cuda.unavailableReason());
+  const DriverReport report = cuda.driverReport();
+  o.Set("cudaRuntimeVersion", report.runtimeVersion);
+  o.Set("cudaDriverVersion", report.driverVersion);
+  o.Set("cudaError", report.error);
   return o;
 }
 
