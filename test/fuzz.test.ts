@@ -745,8 +745,8 @@ fuzz('backward of random compositions matches central differences in float64', 0
 // Arguments that are not what an op takes: sizes that are negative, fractional, NaN, infinite,
 // strings or too large for memory; operands that are not tensors or numbers.
 
-const sizeArb = fc.oneof<fc.Arbitrary<unknown>[]>(
-  { weight: 6, arbitrary: fc.integer({ min: 0, max: 3 }) },
+const sizeArb: fc.Arbitrary<unknown> = fc.oneof(
+  { weight: 6, arbitrary: fc.integer({ min: 0, max: 3 }) as fc.Arbitrary<unknown> },
   { weight: 1, arbitrary: fc.constantFrom<unknown>(2 ** 40, 2 ** 53, 2 ** 53 + 2, -1, 1.5, NaN, Infinity, '2', null) },
 );
 
