@@ -752,16 +752,21 @@ const sizeArb: fc.Arbitrary<unknown> = fc.oneof(
 
 fuzz('creation with bad or huge sizes is refused with a typed error', 0.03, fc.record({
   sizes: fc.array(sizeArb, { minLength: 0, maxLength: 4 }), op: fc.constantFrom('zeros', 'ones', 'full', 'empty', 'rand', 'randn'),
-  dtype: floatDType, fill: floatValue(),
-}), ({ sizes, op, dtype, fill }) => {
+  dtype: floatDType, fill: floatValue(), device: fc.constantFrom<unknown>(undefined, 'cpu', 'cuda', 'cuda:1', 'cpu:0', 'tpu', 5),
+}), ({ sizes, op, dtype, fill, device }) => {
   const wellFormed = sizes.every((v) => typeof v === 'number' && Number.isInteger(v) && v >= 0);
   const n = wellFormed ? numel(sizes as number[]) : NaN;
   // Well-formed sizes with at most 2^16 elements must work; with 2^40 or more they cannot be
   // allocated. Sizes past 2^53 (not exact in a double) may be accepted or refused when empty.
   const unsafe = sizes.some((v) => typeof v === 'number' && Number.isInteger(v) && !Number.isSafeInteger(v));
-  const expect: Expect = !wellFormed ? 'invalid' : n <= 2 ** 16 ? (unsafe ? 'either' : 'valid') : n >= 2 ** 40 ? 'invalid' : 'either';
+  const bySize: Expect = !wellFormed ? 'invalid' : n <= 2 ** 16 ? (unsafe ? 'either' : 'valid') : n >= 2 ** 40 ? 'invalid' : 'either';
+  // Devices: cuda only where present (refused with ERR_CUDA_UNAVAILABLE here otherwise); 'cpu:0'
+  // is PyTorch's spelling of the cpu, which mixprec may refuse.
+  const byDevice: Expect = device === undefined || device === 'cpu' ? 'valid' : device === 'cuda' ? (mp.cuda.isAvailable() ? 'valid' : 'invalid')
+    : device === 'cuda:1' ? (mp.cuda.deviceCount() > 1 ? 'valid' : 'invalid') : device === 'cpu:0' ? 'either' : 'invalid';
+  const expect: Expect = bySize === 'invalid' || byDevice === 'invalid' ? 'invalid' : bySize === 'either' || byDevice === 'either' ? 'either' : 'valid';
   const shape = sizes as number[];
-  const o = { dtype: dtype as FloatDType };
+  const o = { dtype: dtype as FloatDType, ...(device === undefined ? {} : { device: device as mp.DeviceLike }) };
   const make = () => (op === 'full' ? mp.full(shape, fill, o) : op === 'zeros' ? mp.zeros(shape, o) : op === 'ones' ? mp.ones(shape, o)
     : op === 'empty' ? mp.empty(shape, o) : op === 'rand' ? mp.rand(shape, o) : mp.randn(shape, o));
   attempt(op, expect, make, (out) => {
@@ -770,7 +775,7 @@ fuzz('creation with bad or huge sizes is refused with a typed error', 0.03, fc.r
     const bad = got.findIndex((v) => (op === 'zeros' ? v !== 0 : op === 'ones' ? v !== 1 : op === 'full' ? !Object.is(v, roundInto(fill, dtype)) && !(Number.isNaN(v) && Number.isNaN(fill))
       : op === 'rand' ? !(v >= 0 && v <= 1) : op === 'randn' ? !Number.isFinite(v) : false));
     return bad >= 0 ? `element ${bad}: ${got[bad]}` : undefined;
-  }, { sizes: sizes.map(String), op, dtype, fill });
+  }, { sizes: sizes.map(String), op, dtype, fill, device: String(device) });
 });
 
 const junk = fc.constantFrom<[string, unknown]>(['"1"', '1'], ['{}', {}], ['[1, 2]', [1, 2]], ['null', null], ['undefined', undefined], ['1n', 1n],
