@@ -2,7 +2,7 @@
 // autocast in a different dtype / optimizer / model per thread; each run equals the same
 // configuration trained alone on the main thread, bit for bit (every loss, every parameter byte,
 // the final loss scale). The addon's thread pool and per-environment state are shared by all three.
-// Takes about 10-20 s on the 2-core AVX2 machine.
+// Took 12-32 s on the shared 2-core AVX2 machine, depending on the load.
 import * as path from 'node:path';
 import { Worker } from 'node:worker_threads';
 

@@ -3,7 +3,8 @@
 // flat, RSS grows less than 5%, and the scaler skips exactly the steps whose gradients an
 // independent host check finds non-finite. The short growth interval makes the scale grow into
 // float16 overflow, so skipped steps and backoffs happen inside the run.
-// Takes about 75 s on an idle 2-core AVX2 machine (about 0.06-0.2 s a step, load-dependent).
+// Took 197 s on the shared 2-core AVX2 machine at a load average of about 5 (0.2 s a step); W1
+// float16 steps of about 60 ms when the machine is quiet would make it roughly 70-90 s.
 import * as mp from '../lib';
 import { runSoak, verdict } from './helpers/soakRun';
 
