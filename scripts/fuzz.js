@@ -14,6 +14,6 @@ const root = path.join(__dirname, '..');
 const result = spawnSync(process.execPath, ['--expose-gc', path.join(root, 'node_modules/jest/bin/jest.js'), 'test/fuzz.test.ts'], {
   cwd: root,
   stdio: 'inherit',
-  env: { ...process.env, MIXPREC_FUZZ_SEED: String(seed), MIXPREC_FUZZ_SECONDS: String(seconds) },
+  env: { ...process.env, MIXPREC_FUZZ_SEED: String(seed), MIXPREC_FUZZ_SECONDS: String(seconds), MIXPREC_FUZZ_RUNS: '10000000' },
 });
 process.exitCode = result.status ?? 1;
