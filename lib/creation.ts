@@ -24,7 +24,7 @@ export type TensorLike = NestedArray | ArrayBufferView | Tensor;
 /** Allocates a tensor (zero-filled when asked) for the creation function `op`. */
 export function allocate(op: string, shape: number[], o: ResolvedOptions, zeroed = false): Tensor {
   o.device.require(op);
-  const t = new Tensor(Storage.allocate(o.device, o.dtype, numelOf(shape), zeroed), shape);
+  const t = new Tensor(Storage.allocate(op, o.device, o.dtype, numelOf(shape), zeroed), shape);
   t.requiresGrad = o.requiresGrad;
   return t;
 }

@@ -75,10 +75,14 @@ export function promoteTypes(a: DType, b: DType): DType {
   return floatRank[a] > floatRank[b] ? a : b;
 }
 
-/** The category of a JS scalar: booleans are bool, integral numbers int, other numbers float. */
+/**
+ * The category of a JS scalar: booleans are bool, integral numbers int, other numbers float.
+ * Integral numbers beyond int64's range (3e38) are float: no integer dtype holds them, and in JS
+ * they can only have been written as float literals (as PyTorch's Python float `3e38`).
+ */
 export function scalarDType(value: number | boolean): DType {
   if (typeof value === 'boolean') return 'bool';
-  return Number.isInteger(value) ? 'int32' : 'float32';
+  return Number.isInteger(value) && Math.abs(value) < 2 ** 63 ? 'int32' : 'float32';
 }
 
 /**

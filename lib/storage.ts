@@ -5,6 +5,7 @@
 import type { Device } from './device';
 import type { DType } from './dtype';
 import { dtypeCode } from './dtype';
+import { MixprecError } from './errors';
 import { native, type StorageHandle } from './native';
 
 export class Storage {
@@ -20,9 +21,19 @@ export class Storage {
     readonly numel: number,
   ) {}
 
-  /** Allocates `numel` elements of `dtype` on `device` (zero-filled when `zeroed`). */
-  static allocate(device: Device, dtype: DType, numel: number, zeroed = false): Storage {
-    return new Storage(native.alloc(device, dtypeCode(dtype), numel, zeroed), device, dtype, numel);
+  /**
+   * Allocates `numel` elements of `dtype` on `device` (zero-filled when `zeroed`) for `op`, which
+   * an out-of-memory error names (the native message cannot know which op asked).
+   */
+  static allocate(op: string, device: Device, dtype: DType, numel: number, zeroed = false): Storage {
+    let handle: StorageHandle;
+    try {
+      handle = native.alloc(device, dtypeCode(dtype), numel, zeroed);
+    } catch (e) {
+      if ((e as { code?: unknown }).code === 'ERR_OUT_OF_MEMORY') throw new MixprecError('ERR_OUT_OF_MEMORY', `${op}: ${(e as Error).message}`);
+      throw e;
+    }
+    return new Storage(handle, device, dtype, numel);
   }
 
   /** Copies `data`'s bytes in, unchanged, as elements of this storage's dtype from element `offset` on. */

@@ -407,7 +407,7 @@ export function castInto(src: Tensor, dst: Tensor): void {
 export function convert(src: Tensor, dtype: DType, device: Device): Tensor {
   device.require('to');
   const n = src.numel;
-  const out = Storage.allocate(device, dtype, n);
+  const out = Storage.allocate('to', device, dtype, n);
   try {
     if (device === src.device) {
       native.cast(src.storage.handle, src.offset, dtypeCode(src.dtype), out.handle, 0, dtypeCode(dtype), n);
@@ -415,7 +415,7 @@ export function convert(src: Tensor, dtype: DType, device: Device): Tensor {
       native.copy(out.handle, 0, src.storage.handle, src.offset, n, dtypeCode(dtype));
     } else {
       // Cast where the data is, then move: the cast runs once, on the faster side.
-      const staged = Storage.allocate(src.device, dtype, n);
+      const staged = Storage.allocate('to', src.device, dtype, n);
       try {
         native.cast(src.storage.handle, src.offset, dtypeCode(src.dtype), staged.handle, 0, dtypeCode(dtype), n);
         native.copy(out.handle, 0, staged.handle, 0, n, dtypeCode(dtype));

@@ -111,7 +111,10 @@ describe('memory and lifetime', () => {
     const e = caught(() => mp.zeros([2 ** 26, 2 ** 20])); // 256 TiB
     expect(e).toBeInstanceOf(mp.MixprecError);
     expect(e.code).toBe('ERR_OUT_OF_MEMORY');
-    expect(e.message).toMatch(/^out of memory: cannot allocate 281474976710656 bytes \(262144\.0 GiB\) on cpu/);
+    expect(e.message).toMatch(/^zeros: out of memory: cannot allocate 281474976710656 bytes \(262144\.0 GiB\) on cpu/);
+    // The op whose result could not be allocated is named (found by test/fuzz.test.ts).
+    expect(caught(() => mp.tidy(() => mp.ones([2 ** 26, 1]).add(mp.ones([1, 2 ** 20])))).message).toMatch(/^add: out of memory/);
+    expect(caught(() => mp.tidy(() => mp.ones([1]).expand([2 ** 46])))).toMatchObject({ code: 'ERR_OUT_OF_MEMORY', message: expect.stringMatching(/^expand: out of memory/) });
     mp.tidy(() => expect(mp.ones([4]).sum().item()).toBe(4));
   });
   test('using a disposed tensor', () => {

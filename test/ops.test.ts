@@ -185,3 +185,22 @@ describe('reductions', () => {
     });
   });
 });
+
+// Found by test/fuzz.test.ts: `int32Tensor.mul(3e38)` reached the native binding as an "integer"
+// scalar and failed there ("mixprec native binaryScalar: argument 4 (scalar) must be an integer
+// for an integer dtype"). An integral number beyond int64 can only be a float in JS, and promotes
+// like PyTorch's Python float 3e38.
+test('integral scalars beyond int64 promote integer tensors to float32', () => {
+  mp.tidy(() => {
+    const i = mp.tensor([1, 2], { dtype: 'int32' });
+    const p = i.mul(3e38);
+    expect(p.dtype).toBe('float32');
+    expect(Array.from(p.dataSync())).toEqual([Math.fround(3e38), Infinity]);
+    expect(mp.tensor([true, false]).mul(1e30).dtype).toBe('float32');
+    expect(Array.from(i.lt(1e20).dataSync())).toEqual([1, 1]);
+    expect(mp.where(i.gt(1), i, 1e30).dtype).toBe('float32');
+    expect(() => i.clone().add_(1e30)).toThrow(/^add_: /);
+    // Integral scalars inside int64 keep the integer dtype (and wrap into int32, as PyTorch does).
+    expect(i.add(2 ** 31).dtype).toBe('int32');
+  });
+});

@@ -70,3 +70,20 @@ test('cat promotes dtypes; bad shapes and dims are clear errors', () => {
     expect(() => a.transpose(0, 2)).toThrow(/dim1/);
   });
 });
+
+// Found by test/fuzz.test.ts: a selection of an empty tensor that starts past its (empty) storage
+// reached the native copy's bounds check ("mixprec native stridedCopy: src needs 0 float32
+// elements at offset 1 but its storage holds 0 bytes") instead of returning an empty tensor.
+test('selections of empty tensors at non-zero offsets, and their gradients, are empty tensors', () => {
+  mp.tidy(() => {
+    expect(mp.zeros([0, 5]).narrow(1, 1, 3).shape).toEqual([0, 3]);
+    expect(mp.zeros([0, 5, 2]).narrow(1, 1, 3).transpose(-1, -2).shape).toEqual([0, 2, 3]);
+    expect(mp.cat([mp.zeros([0, 2]), mp.zeros([0, 3])], 1).shape).toEqual([0, 5]);
+    const x = mp.zeros([0, 5]).requiresGrad_();
+    const y = mp.zeros([0, 2]).requiresGrad_();
+    mp.cat([x.narrow(1, 2, 3), y], 1).sum().backward();
+    expect(x.grad!.shape).toEqual([0, 5]);
+    expect(y.grad!.shape).toEqual([0, 2]);
+    mp.dispose([x.grad!, y.grad!]);
+  });
+});

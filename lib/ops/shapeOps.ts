@@ -6,7 +6,7 @@
 import { dtypeCode, promoteTypes } from '../dtype';
 import { argRangeError, argTypeError, MixprecRangeError } from '../errors';
 import { native } from '../native';
-import { broadcastShapes, broadcastStrides, contiguousStrides, copyShape, normalizeDim } from '../shape';
+import { broadcastShapes, broadcastStrides, contiguousStrides, copyShape, normalizeDim, numelOf } from '../shape';
 import { Tensor } from '../tensor';
 import { zeros } from '../creation';
 import { sumToShape } from './gradUtils';
@@ -15,10 +15,19 @@ import { checkTensor, newResult, requireSameDevice, withDtype } from './operands
 import { defineOp } from './registry';
 import { integerArg } from '../validate';
 
+/**
+ * native.stridedCopy, skipped when there is nothing to copy: an empty selection's offset may lie
+ * past an empty storage (`mp.zeros([0, 5]).narrow(1, 1, 3)`, `cat` of `[0, 2]` and `[0, 3]` along
+ * dim 1), which the native bounds check refuses.
+ */
+function copyStrided(args: Parameters<typeof native.stridedCopy>[0]): void {
+  if (numelOf(args.shape) > 0) native.stridedCopy(args);
+}
+
 /** Copies a strided selection of `src` (element `offset`, `strides`, `shape`) into a new tensor. */
 function gather(op: string, src: Tensor, offset: number, strides: number[], shape: number[]): Tensor {
   const out = newResult(op, shape, src.dtype, src);
-  native.stridedCopy({ dtype: dtypeCode(src.dtype), src: strided(src, strides, offset), dst: strided(out, contiguousStrides(shape)), shape });
+  copyStrided({ dtype: dtypeCode(src.dtype), src: strided(src, strides, offset), dst: strided(out, contiguousStrides(shape)), shape });
   return out;
 }
 
@@ -150,7 +159,7 @@ export const sliceScatter: (src: Tensor, shape: number[], dim: number, start: nu
     const strides = contiguousStrides(shape);
     const dst = strides.slice();
     dst[dim] = strides[dim] * step;
-    native.stridedCopy({ dtype: dtypeCode(g.dtype), src: strided(g, contiguousStrides(g.shape)), dst: strided(out, dst, start * strides[dim]), shape: g.shape });
+    copyStrided({ dtype: dtypeCode(g.dtype), src: strided(g, contiguousStrides(g.shape)), dst: strided(out, dst, start * strides[dim]), shape: g.shape });
     return out;
   },
   backward: ({ args: [src, , dim, start, step] }, [g]) => [g && slice(g, dim, start, start + src.shape[dim] * step, step)],
@@ -222,7 +231,7 @@ function catForward(tensors: Tensor[], dim: number): Tensor {
   let offset = 0;
   for (const t of ts) {
     withDtype(t, dtype, (x) => {
-      native.stridedCopy({ dtype: dtypeCode(dtype), src: strided(x, contiguousStrides(t.shape)), dst: strided(out, outStrides, offset * outStrides[d]), shape: t.shape });
+      copyStrided({ dtype: dtypeCode(dtype), src: strided(x, contiguousStrides(t.shape)), dst: strided(out, outStrides, offset * outStrides[d]), shape: t.shape });
     });
     offset += t.shape[d];
   }
