@@ -96,9 +96,9 @@ function* tensorChunks(t: Tensor): Generator<Uint8Array> {
 }
 
 /** Allocates a tensor for `entry` and fills it by `fill(storage)`; frees the storage if filling fails. */
-function makeTensor(entry: TensorEntry, device: Device, fill: (s: Storage) => void): Tensor {
+function makeTensor(op: string, entry: TensorEntry, device: Device, fill: (s: Storage) => void): Tensor {
   const numel = entry.shape.reduce((a, b) => a * b, 1);
-  const storage = Storage.allocate(device, entry.dtype, numel);
+  const storage = Storage.allocate(op, device, entry.dtype, numel);
   try {
     fill(storage);
   } catch (e) {
@@ -252,7 +252,7 @@ export function loadWithMetadata(path: string, options?: LoadOptions): { tensors
     const largest = header.tensors.reduce((m, t) => Math.max(m, t.end - t.begin), 0);
     const staging = new Uint8Array(Math.min(CHUNK_BYTES, largest));
     for (const entry of header.tensors) {
-      out[entry.name] = makeTensor(entry, plan.device, (s) => fillFromFile(op, path, fd, s, entry, header.dataStart, staging));
+      out[entry.name] = makeTensor(op, entry, plan.device, (s) => fillFromFile(op, path, fd, s, entry, header.dataStart, staging));
     }
     convertAll(out, plan);
     return { tensors: out, metadata: header.metadata };
@@ -301,7 +301,7 @@ export function deserialize(bytes: Uint8Array, options?: LoadOptions): { tensors
       const from = header.dataStart + entry.begin;
       const data = bytes.subarray(from, header.dataStart + entry.end);
       // The storage copies; a misaligned view is fine for a byte copy.
-      out[entry.name] = makeTensor(entry, plan.device, (s) => s.write(0, data));
+      out[entry.name] = makeTensor(op, entry, plan.device, (s) => s.write(0, data));
     }
     convertAll(out, plan);
   } catch (e) {
@@ -409,7 +409,7 @@ async function loadWithMetadataAsyncAs(op: string, path: string, options: LoadOp
     const staging = new Uint8Array(Math.min(CHUNK_BYTES, largest));
     for (const entry of header.tensors) {
       const numel = entry.shape.reduce((a, b) => a * b, 1);
-      const storage = Storage.allocate(plan.device, entry.dtype, numel);
+      const storage = Storage.allocate(op, plan.device, entry.dtype, numel);
       try {
         for (let at = entry.begin; at < entry.end; at += staging.length) {
           const chunk = staging.subarray(0, Math.min(staging.length, entry.end - at));
