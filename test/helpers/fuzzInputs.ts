@@ -38,7 +38,7 @@ export const floatValue = (moderate = 4): fc.Arbitrary<number> => fc.oneof(
   { weight: 3, arbitrary: fc.integer({ min: -3, max: 3 }) },
   { weight: 1, arbitrary: fc.constantFrom(...specials) },
 );
-/** int32 values; the extremes only where `extremes` (reductions saturate: a known item). */
+/** int32 values; the extremes (2^31 - 1, -2^31) only where `extremes`: properties whose references handle wrap-around. */
 export const intValue = (extremes: boolean): fc.Arbitrary<number> => (extremes
   ? fc.oneof({ weight: 6, arbitrary: fc.integer({ min: -5, max: 5 }) }, { weight: 1, arbitrary: fc.constantFrom(2 ** 31 - 1, -(2 ** 31), 65536) })
   : fc.integer({ min: -5, max: 5 }));
