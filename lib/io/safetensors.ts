@@ -95,6 +95,11 @@ function* tensorChunks(t: Tensor): Generator<Uint8Array> {
   }
 }
 
+/** The one buffer file reads go through: the largest tensor's bytes, at most CHUNK_BYTES. */
+function stagingFor(header: Header): Uint8Array {
+  return new Uint8Array(Math.min(CHUNK_BYTES, header.tensors.reduce((m, t) => Math.max(m, t.end - t.begin), 0)));
+}
+
 /** Allocates a tensor for `entry` and fills it by `fill(storage)`; frees the storage if filling fails. */
 function makeTensor(op: string, entry: TensorEntry, device: Device, fill: (s: Storage) => void): Tensor {
   const numel = entry.shape.reduce((a, b) => a * b, 1);
@@ -249,8 +254,7 @@ export function loadWithMetadata(path: string, options?: LoadOptions): { tensors
   const out: Record<string, Tensor> = {};
   try {
     const header = readHeader(op, path, fd);
-    const largest = header.tensors.reduce((m, t) => Math.max(m, t.end - t.begin), 0);
-    const staging = new Uint8Array(Math.min(CHUNK_BYTES, largest));
+    const staging = stagingFor(header);
     for (const entry of header.tensors) {
       out[entry.name] = makeTensor(op, entry, plan.device, (s) => fillFromFile(op, path, fd, s, entry, header.dataStart, staging));
     }
@@ -405,8 +409,7 @@ async function loadWithMetadataAsyncAs(op: string, path: string, options: LoadOp
     const headerBytes = new Uint8Array(n);
     await readFullyAsync(op, path, fh, headerBytes, 8);
     const header = parseHeader(headerBytes, size - 8 - n);
-    const largest = header.tensors.reduce((m, t) => Math.max(m, t.end - t.begin), 0);
-    const staging = new Uint8Array(Math.min(CHUNK_BYTES, largest));
+    const staging = stagingFor(header);
     for (const entry of header.tensors) {
       const numel = entry.shape.reduce((a, b) => a * b, 1);
       const storage = Storage.allocate(op, plan.device, entry.dtype, numel);
