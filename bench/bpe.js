@@ -2,30 +2,37 @@
 // The data pipeline of the GPT example, timed stage by stage: reading and cleaning the Brown
 // corpus, training the byte-level BPE on the train split (issue 14: a 4k vocabulary in under a
 // minute), encoding both splits, decoding the train split back, and drawing token batches.
-//   npm run bench:bpe [-- --vocab 4096] [-- --repeats 3] [-- --json [FILE]]
+//   npm run bench:bpe [-- --vocab 4096] [-- --repeats 3] [-- --split train] [-- --json [FILE]]
 //     --vocab N     vocabulary size to train (default 4096)
 //     --repeats N   BPE trainings timed; the table shows the best and the worst (default 3)
+//     --split S     the text the BPE trains on and encodes: train (default) or all
+// Each stage reports wall-clock seconds and this process's CPU seconds (user + system): on a
+// machine shared with other jobs the wall clock includes waiting for a core, the CPU time not.
 'use strict';
 const mp = require('../dist');
-const { json, printJson, numberOption } = require('./cliArgs');
+const { json, printJson, numberOption, stringOption } = require('./cliArgs');
 
 const vocabSize = numberOption('--vocab', 4096);
 const repeats = numberOption('--repeats', 3);
+const split = stringOption('--split', 'train');
+if (split !== 'train' && split !== 'all') throw new Error(`bpe bench: --split must be train or all, got ${split}`);
 const say = json ? () => {} : (s = '') => console.log(s);
 
 function timed(fn) {
   const t0 = process.hrtime.bigint();
+  const c0 = process.cpuUsage();
   const value = fn();
-  return { value, seconds: Number(process.hrtime.bigint() - t0) / 1e9 };
+  const cpu = process.cpuUsage(c0);
+  return { value, seconds: Number(process.hrtime.bigint() - t0) / 1e9, cpuSeconds: (cpu.user + cpu.system) / 1e6 };
 }
 
-const load = timed(() => ({ train: mp.data.brown({ split: 'train' }), validation: mp.data.brown({ split: 'validation' }) }));
+const load = timed(() => ({ train: mp.data.brown({ split }), validation: mp.data.brown({ split: 'validation' }) }));
 const { train, validation } = load.value;
 const trainings = [];
 let tok;
 for (let r = 0; r < repeats; ++r) {
   const t = timed(() => mp.data.BytePairTokenizer.train(train, { vocabSize }));
-  trainings.push(t.seconds);
+  trainings.push(t);
   tok = t.value;
 }
 const encodeTrain = timed(() => tok.encode(train));
@@ -41,10 +48,11 @@ const batches = timed(() => {
 
 const result = {
   backend: { simd: mp.backend().simd, threads: mp.backend().numThreads },
-  corpus: { trainChars: train.length, validationChars: validation.length, loadSeconds: load.seconds },
+  corpus: { split, chars: train.length, validationChars: validation.length, loadSeconds: load.seconds, loadCpuSeconds: load.cpuSeconds },
   bpe: {
     vocabSize: tok.vocabSize,
-    trainSeconds: { best: Math.min(...trainings), worst: Math.max(...trainings), all: trainings },
+    trainSeconds: trainings.map((t) => t.seconds),
+    trainCpuSeconds: trainings.map((t) => t.cpuSeconds),
     trainTokens: encodeTrain.value.length,
     validationTokens: encodeValidation.value.length,
     charsPerToken: train.length / encodeTrain.value.length,
@@ -57,10 +65,13 @@ const result = {
 };
 
 const f = (s) => `${s.toFixed(2)} s`;
+const fc = (t) => `${f(t.seconds)} (${f(t.cpuSeconds)} CPU)`;
+const best = trainings.reduce((a, b) => (b.seconds < a.seconds ? b : a));
+const worst = trainings.reduce((a, b) => (b.seconds > a.seconds ? b : a));
 say(`backend: ${result.backend.simd}, ${result.backend.threads} threads`);
-say(`Brown corpus: train ${train.length.toLocaleString()} chars, validation ${validation.length.toLocaleString()} chars, read and cleaned in ${f(load.seconds)}`);
-say(`BPE train, vocab ${tok.vocabSize} on the train split: best ${f(result.bpe.trainSeconds.best)}, worst ${f(result.bpe.trainSeconds.worst)} of ${repeats} (target: under 60 s)`);
-say(`encode train: ${encodeTrain.value.length.toLocaleString()} tokens (${result.bpe.charsPerToken.toFixed(2)} chars/token) in ${f(encodeTrain.seconds)}; ${f(warmEncode.seconds)} again with the piece memo filled`);
-say(`encode validation: ${encodeValidation.value.length.toLocaleString()} tokens in ${f(encodeValidation.seconds)}; decode train in ${f(decodeTrain.seconds)} (round trip exact)`);
-say(`TokenDataset: 100 batches of 32 x 256 in ${f(batches.seconds)}`);
+say(`Brown corpus: ${split} ${train.length.toLocaleString()} chars, validation ${validation.length.toLocaleString()} chars, read and cleaned in ${fc(load)}`);
+say(`BPE training, vocab ${tok.vocabSize} on the ${split} split: best ${fc(best)}, worst ${fc(worst)} of ${repeats} (target: under 60 s)`);
+say(`encode ${split}: ${encodeTrain.value.length.toLocaleString()} tokens (${result.bpe.charsPerToken.toFixed(2)} chars/token) in ${fc(encodeTrain)}; ${fc(warmEncode)} again with the piece memo filled`);
+say(`encode validation: ${encodeValidation.value.length.toLocaleString()} tokens in ${fc(encodeValidation)}; decode ${split} in ${fc(decodeTrain)} (round trip exact)`);
+say(`TokenDataset: 100 batches of 32 x 256 in ${fc(batches)}`);
 printJson(result);
