@@ -20,7 +20,8 @@ function codePointName(ch: string): string {
 /**
  * Maps each character (Unicode code point; a lone surrogate counts as one) of a vocabulary to its
  * index. {@link fromText} builds the vocabulary from a text: its distinct characters sorted by
- * code point. Encoding a character outside the vocabulary is an error naming it and its position.
+ * code point. Encoding a character outside the vocabulary is an error naming it, its code point
+ * and its position (a UTF-16 index, as string indices count).
  *
  * @example
  * ```ts
