@@ -183,6 +183,17 @@ describe('BytePairTokenizer', () => {
     }), { seed: 14, numRuns: 150 });
   });
 
+  test('long pieces (over 64 bytes, merged through a heap) encode as the naive reference does', () => {
+    // Letters only: each text is one piece of 40-600 bytes; 'é' adds 2-byte characters.
+    const letters = fc.array(fc.constantFrom('a', 'b', 'ab', 'ba', 'aab', 'c', 'é'), { minLength: 40, maxLength: 300 }).map((a) => a.join(''));
+    fc.assert(fc.property(letters, fc.integer({ min: 260, max: 320 }), letters, (text, vocabSize, other) => {
+      const tok = BytePairTokenizer.train(text, { vocabSize });
+      expect(Array.from(tok.encode(text))).toEqual(naiveEncode(tok.merges, text));
+      expect(Array.from(tok.encode(other))).toEqual(naiveEncode(tok.merges, other));
+      expect(Array.from(tok.encode(` ${other}`))).toEqual(naiveEncode(tok.merges, ` ${other}`));
+    }), { seed: 14, numRuns: 100 });
+  });
+
   test('documents: train(array) never merges across two documents', () => {
     // 'badc' as one text holds the pair (97 'a', 100 'd'), the smallest of three tied pairs.
     expect(BytePairTokenizer.train('badc', { vocabSize: 257 }).merges).toEqual([[97, 100]]);
