@@ -2,9 +2,9 @@
 // with the bytes layer under it (lib/data/wtf8.ts). References are independent of the code under
 // test: TextEncoder / TextDecoder for UTF-8, bytes written out from the WTF-8 spec for lone
 // surrogates, a hand-worked merge list, and a naive BPE (a full rescan per merge, each merge
-// applied in order to every piece) written here. fast-check with fixed seeds; the file took 17 s
+// applied in order to every piece) written here. fast-check with fixed seeds; the file took 13-19 s
 // wall clock (ts-jest compile and the corpus's first read included) on the shared 2-core machine
-// at a load average of 15, 13 s at 10. The full 4k vocabulary is measured in bench/bpe.js, not here.
+// at a load average of 10-15. The full 4k vocabulary is measured in bench/bpe.js, not here.
 import fc from 'fast-check';
 
 import * as mp from '../lib';
