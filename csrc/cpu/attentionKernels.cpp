@@ -19,6 +19,7 @@
 #include "../core/errors.h"
 #include "../core/threadPool.h"
 #include "attentionSimd.h"
+#include "castSimd.h"
 #include "cpuFeatures.h"
 
 namespace mp::cpu {
@@ -80,12 +81,32 @@ TileOps<C> tileOps() {
 template <class Tag>
 using ComputeOf = std::conditional_t<std::is_same_v<Tag, F64Tag>, double, float>;
 
-// rows x cols of src (row stride `cols`) into dst with row stride ld, zero-padded to `width`.
+using WidenRow = void (*)(const uint16_t* src, float* dst, int64_t n);
+
+// The vector widening of a 16-bit row to float32 where the CPU has one (exact, as Tag::load).
+template <class Tag>
+WidenRow widenRow() {
+  if (activeSimdLevel() < SimdLevel::F16c) return nullptr;
+  if constexpr (std::is_same_v<Tag, F16Tag>) return simd::halfToFloatF16c;
+  if constexpr (std::is_same_v<Tag, BF16Tag>) return simd::bf16ToFloatAvx2;
+  return nullptr;
+}
+
+// rows x cols of src (row stride `cols`) into dst with row stride ld (zero-padded past cols),
+// then zero rows up to padRows.
 template <class Tag, class C>
 void loadRows(const typename Tag::Storage* src, int64_t rows, int64_t cols, C* dst, int64_t ld, int64_t padRows) {
+  const WidenRow widen = widenRow<Tag>();
   for (int64_t r = 0; r < padRows; ++r) {
     C* d = dst + r * ld;
     if (r < rows) {
+      if constexpr (std::is_same_v<C, float> && sizeof(typename Tag::Storage) == 2) {
+        if (widen != nullptr) {
+          widen(src + r * cols, d, cols);
+          std::fill(d + cols, d + ld, C(0));
+          continue;
+        }
+      }
       for (int64_t c = 0; c < cols; ++c) d[c] = C(Tag::load(src[r * cols + c]));
       std::fill(d + cols, d + ld, C(0));
     } else {
