@@ -227,12 +227,19 @@ describe('masks and causality', () => {
     });
   });
 
-  test('no keys (S = 0) gives zeros, as the composition; no queries gives an empty result', () => {
+  test('no keys (S = 0) gives zeros, as the composition; no queries or no value features give an empty result', () => {
     mp.tidy(() => {
       const out = F.scaledDotProductAttention(mp.ones([2, 3, 4], { dtype: 'float32' }), mp.ones([2, 0, 4]), mp.ones([2, 0, 5]));
       expect(out.shape).toEqual([2, 3, 5]);
       expect(values(out).every((x) => x === 0)).toBe(true);
       expect(F.scaledDotProductAttention(mp.ones([2, 0, 4]), mp.ones([2, 3, 4]), mp.ones([2, 3, 5])).shape).toEqual([2, 0, 5]);
+      // No value features: an empty output, and zero gradients for query and key.
+      const q = mp.ones([2, 3, 4], { dtype: 'float64' }).requiresGrad_();
+      const empty = F.scaledDotProductAttention(q, mp.ones([2, 3, 4], { dtype: 'float64' }), mp.ones([2, 3, 0], { dtype: 'float64' }));
+      expect(empty.shape).toEqual([2, 3, 0]);
+      empty.sum().backward();
+      expect(values(q.grad!).every((x) => x === 0)).toBe(true);
+      q.grad!.dispose();
     });
   });
 });
