@@ -19,6 +19,7 @@ export { Conv2d, type Conv2dOptions } from './conv';
 export { BatchNorm1d, BatchNorm2d, LayerNorm, GroupNorm, type BatchNormOptions, type LayerNormOptions, type GroupNormOptions } from './normalization';
 export { Embedding, type EmbeddingOptions } from './embedding';
 export { Dropout } from './dropout';
+export { MultiheadAttention, type MultiheadAttentionOptions, type MultiheadAttentionForwardOptions } from './attention';
 export { ReLU, GELU, SiLU, Tanh, Sigmoid, Softmax } from './activation';
 export { Flatten } from './flatten';
 export { MaxPool2d, AvgPool2d, AdaptiveAvgPool2d, type MaxPool2dOptions, type AvgPool2dOptions } from './pooling';
