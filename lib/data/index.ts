@@ -13,7 +13,8 @@
 import { installTensorMethods } from '../ops/install';
 
 export { TensorDataset, type Dataset } from './dataset';
-export { DataLoader, type DataLoaderOptions, type DataLoaderState } from './dataLoader';
+export { DataLoader, type DataLoaderOptions, type DataLoaderState, type Sampler } from './dataLoader';
+export { DistributedSampler, type DistributedSamplerOptions } from './distributedSampler';
 export { mnist } from './mnist';
 
 installTensorMethods();
