@@ -201,7 +201,7 @@ export interface NativeTestHooks {
 export type WorkHandle = { readonly __work: unique symbol };
 
 /**
- * One collective for the distributed engine (csrc/dist). count: the elements each rank
+ * One collective for the distributed engine (csrc/distributed). count: the elements each rank
  * contributes (allReduce, broadcast: the tensor; allGather: the input; reduceScatter: the
  * output); size: the world size. Barrier needs only kind and id.
  */

@@ -84,9 +84,9 @@ test('only lib/*.ts and lib/ops call the addon; the layers above go through thei
   expect(nativeImportersAboveOps(optimizerCallingNative)).toEqual(['optim/sgd.ts']);
 });
 
-/** csrc's layers: core below the backends (cpu, cuda) and the distributed engine (dist), the bindings (napi) on top. */
+/** csrc's layers: core below the backends (cpu, cuda) and the distributed engine (distributed), the bindings (napi) on top. */
 const nativeLayers: Record<string, string[]> = {
-  core: ['core'], cpu: ['core', 'cpu'], cuda: ['core', 'cuda'], dist: ['core', 'dist'], napi: ['core', 'napi', 'dist'],
+  core: ['core'], cpu: ['core', 'cpu'], cuda: ['core', 'cuda'], distributed: ['core', 'distributed'], napi: ['core', 'napi', 'distributed'],
 };
 /** What the bindings may read of the CPU backend besides the backend table: its feature probes. */
 const cpuProbes = ['cpu/cpuFeatures.h', 'cpu/peakProbe.h'];

@@ -1,14 +1,14 @@
 // The distributed engine's entry points: check the arguments, hand a collective to the engine,
 // and tell JavaScript when it ends. Decisions (which tensors, dtype checks, the Work object)
-// live in lib/distributed; the engine and its thread in csrc/dist.
+// live in lib/distributed; the engine and its thread in csrc/distributed.
 #include <cstdlib>
 #include <memory>
 #include <string>
 
 #include "../core/errors.h"
-#include "../dist/collective.h"
-#include "../dist/mpiEngine.h"
-#include "../dist/ncclEngine.h"
+#include "../distributed/collective.h"
+#include "../distributed/mpiEngine.h"
+#include "../distributed/ncclEngine.h"
 #include "args.h"
 #include "bindings.h"
 #include "guarded.h"

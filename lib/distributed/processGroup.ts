@@ -1,7 +1,7 @@
 /**
  * The process group and its collectives, PyTorch's `torch.distributed` in camelCase: Open MPI
  * (loaded at run time) for CPU tensors. Decisions and argument checks live here; the engine
- * (csrc/dist) runs each collective on its own thread, in submission order, against a deadline.
+ * (csrc/distributed) runs each collective on its own thread, in submission order, against a deadline.
  */
 import { empty } from '../creation';
 import { MixprecError, MixprecTypeError, argRangeError, argTypeError } from '../errors';

@@ -1,6 +1,6 @@
 /**
  * The typed wrappers through which lib/distributed reaches the addon's distributed engine
- * (csrc/dist: MPI loaded at run time, one communication thread per process).
+ * (csrc/distributed: MPI loaded at run time, one communication thread per process).
  */
 import { dtypeCode } from '../dtype';
 import { native, type NativeCollectiveArgs, type WorkHandle } from '../native';
@@ -9,7 +9,7 @@ import { operand } from './nativeOperands';
 
 export type { WorkHandle };
 
-/** What a collective reads and writes; the element counts follow csrc/dist/collective.h. */
+/** What a collective reads and writes; the element counts follow csrc/distributed/collective.h. */
 export interface CollectiveCall {
   kind: NativeCollectiveArgs['kind'];
   id: number;
