@@ -44,7 +44,8 @@ export type ErrorCode =
   | 'ERR_DISTRIBUTED_UNAVAILABLE'
   | 'ERR_DISTRIBUTED_NOT_INITIALIZED'
   | 'ERR_DISTRIBUTED_TIMEOUT'
-  | 'ERR_DISTRIBUTED_MISMATCH';
+  | 'ERR_DISTRIBUTED_MISMATCH'
+  | 'ERR_DISTRIBUTED_UNUSED_PARAMETERS';
 
 /**
  * A mixprec failure that is not a plain argument error.

@@ -444,7 +444,6 @@ export class GradScaler extends EventEmitter {
     const local = [...state.foundInf.values()];
     const total = this.combined(local, device);
     allReduce(total, { op: 'max' });
-    total.markModified();
     for (const f of local) if (f !== total) f.dispose();
     state.foundInf = new Map([[device, total]]);
   }

@@ -275,7 +275,68 @@ function emit(result) {
   process.stdout.write(`DDPRESULT ${JSON.stringify({ rank: mp.distributed.getRank(), size: mp.distributed.getWorldSize(), ...result })}\n`);
 }
 
-const scenarios = { correctness, amp, noSync, unused };
+/**
+ * Buffers: rank-specific running statistics are overwritten by rank 0's at construction, and
+ * (with broadcastBuffers) before every forward, so eval outputs agree; without, they differ.
+ */
+function buffers(rank) {
+  const make = (broadcastBuffers) => {
+    mp.manualSeed(3);
+    const model = new nn.Sequential(new nn.Linear(4, 4), new nn.BatchNorm1d(4));
+    mp.noGrad(() => model[1].runningMean.fill_(rank + 1));
+    const ddp = new nn.parallel.DistributedDataParallel(model, { broadcastBuffers });
+    const meanAfterInit = Array.from(model[1].runningMean.dataSync());
+    mp.noGrad(() => model[1].runningMean.fill_(10 * (rank + 1)));
+    ddp.eval();
+    mp.manualSeed(4);
+    const out = mp.noGrad(() => ddp.forward(mp.randn([3, 4])));
+    return { meanAfterInit, outDigest: digest([out]) };
+  };
+  return { broadcast: make(true), local: make(false) };
+}
+
+/** Three ranks: identical parameters after every step, close to the full batch. */
+function three(rank, size) {
+  const steps = 3;
+  const data = batches(steps, 24, 20, 4);
+  const ddp = new nn.parallel.DistributedDataParallel(small(20 + rank));
+  const opt = new mp.optim.SGD(ddp.parameters(), { lr: 0.1, momentum: 0.9 });
+  const digests = [];
+  for (const { x, y } of data) {
+    opt.zeroGrad();
+    mp.tidy(() => ceLoss(ddp, shard(x, rank, size), shard(y, rank, size)).backward());
+    opt.step();
+    digests.push(digest(ddp.parameters()));
+  }
+  const result = { digests };
+  if (rank === 0) {
+    const full = small(20);
+    const fullOpt = new mp.optim.SGD(full.parameters(), { lr: 0.1, momentum: 0.9 });
+    for (const { x, y } of data) {
+      fullOpt.zeroGrad();
+      mp.tidy(() => ceLoss(full, x, y).backward());
+      fullOpt.step();
+    }
+    result.full = maxDiff(ddp.parameters(), full.parameters());
+  }
+  return result;
+}
+
+/** Rank 1 dies (SIGKILL) at step 3; the others must end with an error, never hang. */
+function kill(rank, size) {
+  const data = batches(1, 8 * size, 20, 4);
+  const ddp = new nn.parallel.DistributedDataParallel(small(30));
+  const opt = new mp.optim.SGD(ddp.parameters(), { lr: 0.1 });
+  for (let step = 0; step < 1000; ++step) {
+    if (rank === 1 && step === 3) process.kill(process.pid, 'SIGKILL');
+    opt.zeroGrad();
+    mp.tidy(() => ceLoss(ddp, shard(data[0].x, rank, size), shard(data[0].y, rank, size)).backward());
+    opt.step();
+  }
+  return { finished: true };
+}
+
+const scenarios = { correctness, amp, noSync, unused, buffers, three, kill };
 
 mp.distributed.initProcessGroup({ backend: 'mpi', timeoutMs: Number(process.env.DDP_TIMEOUT_MS ?? 60000) });
 const rank = mp.distributed.getRank();

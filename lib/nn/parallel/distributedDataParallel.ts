@@ -46,15 +46,14 @@ const OPTION_KEYS = ['bucketCapMb', 'broadcastBuffers', 'findUnusedParameters'];
  *
  * @example
  * ```ts
- * // Under `mpirun -np 2 node train.js`; alone, it runs as a world of one.
- * mp.distributed.initProcessGroup({ backend: 'mpi' });
- * const model = new mp.nn.parallel.DistributedDataParallel(new mp.nn.Linear(4, 2));
- * const opt = new mp.optim.SGD(model.parameters(), { lr: 0.1 });
- * const loss = model.forward(mp.randn([8, 4])).pow(2).mean();
- * loss.backward(); // gradients averaged over the ranks
- * opt.step();
- * model.noSync(() => model.forward(mp.randn([8, 4])).sum().backward()); // accumulates locally
- * mp.distributed.destroyProcessGroup();
+ * // Under `mpirun -np 2 node train.js`, after mp.distributed.initProcessGroup({ backend: 'mpi' }):
+ * if (mp.distributed.isInitialized()) {
+ *   const model = new mp.nn.parallel.DistributedDataParallel(new mp.nn.Linear(4, 2));
+ *   const opt = new mp.optim.SGD(model.parameters(), { lr: 0.1 });
+ *   const loss = model.forward(mp.randn([8, 4])).pow(2).mean();
+ *   loss.backward(); // gradients averaged over the ranks
+ *   opt.step();
+ * }
  * ```
  */
 export class DistributedDataParallel<Args extends unknown[] = [Tensor], Out = Tensor> extends Module<Args, Out> {
@@ -113,11 +112,11 @@ export class DistributedDataParallel<Args extends unknown[] = [Tensor], Out = Te
    * `no_sync()`.
    * @example
    * ```ts
-   * mp.distributed.initProcessGroup();
-   * const ddp = new mp.nn.parallel.DistributedDataParallel(new mp.nn.Linear(2, 1));
-   * ddp.noSync(() => ddp.forward(mp.ones([4, 2])).sum().backward()); // micro-step: local only
-   * ddp.forward(mp.ones([4, 2])).sum().backward();                     // last micro-step: averaged
-   * mp.distributed.destroyProcessGroup();
+   * if (mp.distributed.isInitialized()) {
+   *   const ddp = new mp.nn.parallel.DistributedDataParallel(new mp.nn.Linear(2, 1));
+   *   ddp.noSync(() => ddp.forward(mp.ones([4, 2])).sum().backward()); // micro-step: local only
+   *   ddp.forward(mp.ones([4, 2])).sum().backward();                     // last micro-step: averaged
+   * }
    * ```
    */
   noSync<T>(fn: () => T): T {
@@ -140,7 +139,7 @@ export class DistributedDataParallel<Args extends unknown[] = [Tensor], Out = Te
   /**
    * The buckets, in the order they are all-reduced: each one's parameter names (in the
    * wrapped module's naming) in the order they sit in its buffer.
-   * @example `new mp.nn.parallel.DistributedDataParallel(new mp.nn.Linear(2, 1)).bucketLayout() // [['bias', 'weight']]`
+   * @example `if (mp.distributed.isInitialized()) new mp.nn.parallel.DistributedDataParallel(new mp.nn.Linear(2, 1)).bucketLayout() // [['bias', 'weight']]`
    */
   bucketLayout(): string[][] {
     return this.#bucketNames.map((names) => [...names]);
@@ -162,7 +161,7 @@ function uniqueNamed(named: [string, Tensor][]): [string, Tensor][] {
 /** Overwrites `tensors` with rank 0's values (all broadcasts in flight at once, then waited). */
 function syncFromRankZero(tensors: Tensor[]): void {
   if (tensors.length === 0) return;
-  const works = tensors.map((t) => broadcast(t, { src: 0, async: true }) as Work);
+  // Parameters are leaves that require grad: written in place outside the graph, as init does.
+  const works = noGrad(() => tensors.map((t) => broadcast(t, { src: 0, async: true }) as Work));
   for (const w of works) w.wait();
-  noGrad(() => tensors.forEach((t) => t.markModified()));
 }
