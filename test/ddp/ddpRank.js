@@ -336,7 +336,37 @@ function kill(rank, size) {
   return { finished: true };
 }
 
-const scenarios = { correctness, amp, noSync, unused, buffers, three, kill };
+/**
+ * bfloat16 parameters under Adam's float32 master weights: the buckets hold bfloat16 gradients
+ * (the all-reduce widens each pair to float32 and rounds once); against the mirror bit for bit.
+ */
+function masterWeights(rank, size) {
+  const steps = 3;
+  const data = batches(steps, 16, 20, 4);
+  const bf16Loss = (model, x, y) => F.crossEntropy(model.forward(x.to('bfloat16')).float(), y);
+  const ddp = new nn.parallel.DistributedDataParallel(small(40).to('bfloat16'));
+  const opt = new mp.optim.Adam(ddp.parameters(), { lr: 1e-2, masterWeights: true });
+  const digests = [];
+  for (const { x, y } of data) {
+    opt.zeroGrad();
+    mp.tidy(() => bf16Loss(ddp, shard(x, rank, size), shard(y, rank, size)).backward());
+    opt.step();
+    digests.push(digest(ddp.parameters()));
+  }
+  const result = { digests, gradDtype: ddp.parameters()[0].grad.dtype };
+  if (rank === 0) {
+    const mirror = small(40).to('bfloat16');
+    const mirrorOpt = new mp.optim.Adam(mirror.parameters(), { lr: 1e-2, masterWeights: true });
+    for (const { x, y } of data) {
+      halvesAveraged(mirror, bf16Loss, x, y, size);
+      mirrorOpt.step();
+    }
+    result.mirrorDigest = digest(mirror.parameters());
+  }
+  return result;
+}
+
+const scenarios = { correctness, amp, noSync, unused, buffers, three, kill, masterWeights };
 
 mp.distributed.initProcessGroup({ backend: 'mpi', timeoutMs: Number(process.env.DDP_TIMEOUT_MS ?? 60000) });
 const rank = mp.distributed.getRank();
