@@ -3,6 +3,8 @@
 // (add --allow-run-as-root --oversubscribe as needed). Every rank times, in one launch:
 //   local     the same step without DDP (every rank trains alone, at the same time, so the
 //             processes share the cores as in the DDP runs),
+//   lockstep  `local` followed by a barrier: the step ends when the slowest rank's does, as a
+//             DDP step must, but nothing is communicated (the cost of running in lockstep),
 //   ddp       DistributedDataParallel as configured by default (25 MiB buckets: fc3 + fc2 in a
 //             first bucket reduced while fc1's gradient is computed, fc1 in a second),
 //   deferred  one bucket for everything (bucketCapMb 1e6): the reduction starts only when the
@@ -47,8 +49,13 @@ function allReducer() {
 
 mp.distributed.initProcessGroup({ backend: 'mpi' });
 const world = mp.distributed.getWorldSize();
+const localStep = stepper(w1());
 const modes = {
-  local: stepper(w1()),
+  local: localStep,
+  lockstep: () => {
+    localStep();
+    mp.distributed.barrier();
+  },
   ddp: stepper(new mp.nn.parallel.DistributedDataParallel(w1())),
   deferred: stepper(new mp.nn.parallel.DistributedDataParallel(w1(), { bucketCapMb: 1e6 })),
   allreduce: allReducer(),
@@ -71,8 +78,9 @@ if (mp.distributed.getRank() === 0) {
   const ms = (v) => `${v.toFixed(1)} ms`;
   console.log(`W1 float32, ${world} ranks, ${batch} rows per rank, median of ${Math.ceil(steps / 5) * 5} steps per mode, interleaved (${mp.backend().simd}, ${mp.backend().numThreads} threads per process)`);
   console.log(`  local step (no DDP)          ${ms(result.local)}`);
+  console.log(`  local step + barrier         ${ms(result.lockstep)}`);
   console.log(`  DDP step (25 MiB buckets)    ${ms(result.ddp)}  (+${ms(result.ddp - result.local)}, ${((result.ddp / result.local - 1) * 100).toFixed(0)}%)`);
-  console.log(`  DDP step (one bucket at end) ${ms(result.deferred)}  (+${ms(result.deferred - result.local)})`);
+  console.log(`  DDP step (one bucket at end) ${ms(result.deferred)}  (+${ms(result.deferred - result.local)}, ${((result.deferred / result.local - 1) * 100).toFixed(0)}%)`);
   console.log(`  all-reduce of the gradients  ${ms(result.allreduce)}`);
   console.log(JSON.stringify(result));
 }
