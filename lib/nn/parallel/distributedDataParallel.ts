@@ -6,7 +6,7 @@
  */
 import { isGradEnabled, noGrad } from '../../autograd/gradMode';
 import { broadcast, getWorldSize, isInitialized, type Work } from '../../distributed/processGroup';
-import { argRangeError, MixprecError } from '../../errors';
+import { argRangeError, argTypeError, MixprecError } from '../../errors';
 import type { Tensor } from '../../tensor';
 import { checkOptions, numberIn, optionalBoolean } from '../../validate';
 import { Module } from '../module';
@@ -75,7 +75,7 @@ export class DistributedDataParallel<Args extends unknown[] = [Tensor], Out = Te
   constructor(module: Module<Args, Out>, options: DistributedDataParallelOptions = {}) {
     super();
     const op = 'DistributedDataParallel';
-    if (!(module instanceof Module)) throw new MixprecError('ERR_INVALID_ARG', `${op}: argument 'module' must be an nn.Module, got ${module === null ? 'null' : typeof module}`);
+    if (!(module instanceof Module)) throw argTypeError(op, 'module', 'an nn.Module', module);
     const o = checkOptions(op, options, OPTION_KEYS);
     this.bucketCapMb = numberIn(op, 'options.bucketCapMb', o.bucketCapMb, 25, (x) => x > 0 && Number.isFinite(x), 'a positive number of MiB');
     this.broadcastBuffers = optionalBoolean(op, 'options.broadcastBuffers', o.broadcastBuffers, true);

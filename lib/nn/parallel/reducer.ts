@@ -72,10 +72,9 @@ export class Reducer {
     this.#markReady(index, bucket);
   }
 
-  /** Frees the buckets' buffers. */
+  /** Frees the buckets' buffers (a collective still in flight holds its own reference). */
   dispose(): void {
     for (const b of this.#buckets) {
-      b.work?.wait();
       for (const v of b.views) v.dispose();
       b.flat.dispose();
     }
