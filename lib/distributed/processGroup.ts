@@ -16,7 +16,7 @@ import { CollectiveWork, type Work } from './work';
 
 export type { Work } from './work';
 
-/** A distributed engine: `'mpi'` (Open MPI, CPU tensors) or `'nccl'` (CUDA tensors). */
+/** A distributed engine: `'mpi'` (Open MPI, CPU tensors) or `'nccl'` (CUDA tensors; not implemented yet, so never available). */
 export type DistBackend = 'mpi' | 'nccl';
 /** How allReduce and reduceScatter combine: avg is the sum divided by the world size. */
 export type ReduceOp = 'sum' | 'avg' | 'max' | 'min';
@@ -51,8 +51,8 @@ function requireGroup(op: string): Group {
 }
 
 /**
- * Whether `backend`'s library can be loaded here (Open MPI's libmpi.so.40; NCCL's libnccl.so.2
- * in a CUDA build). Never throws.
+ * Whether `backend` can be used here: for 'mpi', whether Open MPI's library loads; 'nccl' is
+ * not implemented yet and is always false. Never throws.
  *
  * @example
  * ```ts
@@ -99,7 +99,6 @@ export function initProcessGroup(options?: { backend?: DistBackend; timeoutMs?: 
   if (group) throw new MixprecError('ERR_DISTRIBUTED', `${op}: a process group already exists; call destroyProcessGroup() first`);
   const availability = distAvailability(backend as DistBackend);
   if (!availability.available) throw new MixprecError('ERR_DISTRIBUTED_UNAVAILABLE', `${op}({backend: '${backend}'}): ${availability.reason}`);
-  if (backend === 'nccl') throw new MixprecError('ERR_DISTRIBUTED_UNAVAILABLE', `${op}({backend: 'nccl'}): NCCL collectives are not implemented yet`);
   const info = distInit(timeoutMs, onComplete);
   group = { backend: backend as DistBackend, rank: info.rank, worldSize: info.worldSize, timeoutMs, library: info.library };
 }
