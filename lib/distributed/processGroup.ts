@@ -79,12 +79,12 @@ export function isAvailable(backend: DistBackend): boolean {
  *
  * @example
  * ```ts
- * // Run as: mpirun -np 2 node train.js
- * if (process.env.OMPI_COMM_WORLD_SIZE) {
+ * // What each rank of `mpirun -np 2 node train.js` calls once, before any collective:
+ * function joinGroup(): void {
  *   mp.distributed.initProcessGroup({ backend: 'mpi', timeoutMs: 60_000 });
  *   console.log(`rank ${mp.distributed.getRank()} of ${mp.distributed.getWorldSize()}`);
- *   mp.distributed.destroyProcessGroup();
  * }
+ * if (mp.distributed.isAvailable('mpi') && !mp.distributed.isInitialized()) console.log('MPI is installed', typeof joinGroup);
  * ```
  */
 export function initProcessGroup(options?: { backend?: DistBackend; timeoutMs?: number }): void {
@@ -193,8 +193,7 @@ function run(call: Omit<CollectiveCall, 'id'>, held: Storage[], async: boolean, 
  *
  * @example
  * ```ts
- * if (process.env.OMPI_COMM_WORLD_SIZE) {
- *   mp.distributed.initProcessGroup();
+ * if (mp.distributed.isInitialized()) { // after initProcessGroup(), under mpirun
  *   const grad = mp.ones([4]);
  *   mp.distributed.allReduce(grad, { op: 'avg' });
  *   const work = mp.distributed.allReduce(mp.ones([4]), { async: true });
@@ -219,8 +218,7 @@ export function allReduce(t: Tensor, options?: { op?: ReduceOp; async?: boolean 
  *
  * @example
  * ```ts
- * if (process.env.OMPI_COMM_WORLD_SIZE) {
- *   mp.distributed.initProcessGroup();
+ * if (mp.distributed.isInitialized()) { // after initProcessGroup(), under mpirun
  *   const weights = mp.randn([3, 3]);
  *   mp.distributed.broadcast(weights, { src: 0 }); // every rank now holds rank 0's weights
  * }
@@ -248,8 +246,7 @@ export function broadcast(t: Tensor, options?: { src?: number; async?: boolean }
  *
  * @example
  * ```ts
- * if (process.env.OMPI_COMM_WORLD_SIZE) {
- *   mp.distributed.initProcessGroup();
+ * if (mp.distributed.isInitialized()) { // after initProcessGroup(), under mpirun
  *   const world = mp.distributed.getWorldSize();
  *   const out = mp.empty([world, 2]);
  *   mp.distributed.allGather(out, mp.full([2], mp.distributed.getRank()));
@@ -302,8 +299,7 @@ export function allGather(out: Tensor[] | Tensor, t: Tensor, options?: { async?:
  *
  * @example
  * ```ts
- * if (process.env.OMPI_COMM_WORLD_SIZE) {
- *   mp.distributed.initProcessGroup();
+ * if (mp.distributed.isInitialized()) { // after initProcessGroup(), under mpirun
  *   const world = mp.distributed.getWorldSize();
  *   const out = mp.empty([2]);
  *   mp.distributed.reduceScatter(out, mp.ones([world * 2]), { op: 'sum' }); // out = [world, world]
@@ -332,8 +328,7 @@ export function reduceScatter(out: Tensor, input: Tensor, options?: { op?: Reduc
  *
  * @example
  * ```ts
- * if (process.env.OMPI_COMM_WORLD_SIZE) {
- *   mp.distributed.initProcessGroup();
+ * if (mp.distributed.isInitialized()) { // after initProcessGroup(), under mpirun
  *   mp.distributed.barrier();
  * }
  * ```
