@@ -143,8 +143,7 @@ class Engine {
     if (rc != kMpiSuccess) fail("ERR_DISTRIBUTED", what + " failed: " + mpiErrorText(*mpi_, rc));
   }
 
-  // Tests `request` until it completes. Spins (yielding) for the first 2 ms, so short
-  // collectives answer quickly, then sleeps between tests so a long wait does not eat a core.
+  // Tests `request` until it completes or the deadline passes.
   void poll(MpiRequest* request, Clock::time_point deadline, const std::string& what, int64_t timeoutMs) {
     const Clock::time_point start = Clock::now();
     for (;;) {
@@ -163,10 +162,14 @@ class Engine {
                                             " ms: a rank did not call it (it died, hangs, or called a different "
                                             "sequence of collectives). The process group is broken.");
       }
-      if (now - start < std::chrono::milliseconds(2)) {
+      // MPI moves data only inside its calls, so a large transfer needs frequent tests: yield
+      // (other threads still run) for the first 200 ms, then sleep 50 us, and 1 ms after 2 s,
+      // when a peer is clearly late rather than the transfer long.
+      const auto waited = now - start;
+      if (waited < std::chrono::milliseconds(200)) {
         std::this_thread::yield();
       } else {
-        std::this_thread::sleep_for(std::chrono::microseconds(now - start < std::chrono::milliseconds(100) ? 20 : 500));
+        std::this_thread::sleep_for(std::chrono::microseconds(waited < std::chrono::seconds(2) ? 50 : 1000));
       }
     }
   }

@@ -1,5 +1,5 @@
-// NCCL for CUDA tensors, loaded at run time like MPI (see ncclLibrary.h in CUDA builds). Builds
-// without the CUDA toolkit compile ncclUnavailable.cpp instead, which says so.
+// NCCL for CUDA tensors. Not implemented yet: ncclAvailable() says why in every build, so
+// isAvailable('nccl') is false with a reason and initProcessGroup({backend: 'nccl'}) refuses.
 #pragma once
 #include <string>
 

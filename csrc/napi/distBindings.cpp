@@ -75,7 +75,7 @@ Napi::Value availability(const Napi::CallbackInfo& cb) {
 Napi::Value init(const Napi::CallbackInfo& cb) {
   const Fields f = Args(cb, "distInit", 1).fields(0);
   const std::string backend = stringField(f, "backend");
-  if (backend != "mpi") f.fail("backend", "'mpi' (NCCL groups are made through initNccl after the MPI group)");
+  if (backend != "mpi") f.fail("backend", "'mpi' (the only engine so far)");
   const int64_t timeoutMs = f["timeoutMs"].count();
   const Value onComplete = f["onComplete"];
   if (!onComplete.raw().IsFunction()) onComplete.fail("a function");

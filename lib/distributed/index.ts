@@ -5,11 +5,9 @@
  *
  * @example
  * ```ts
- * if (process.env.OMPI_COMM_WORLD_SIZE) {
- *   mp.distributed.initProcessGroup({ backend: 'mpi' });
+ * if (mp.distributed.isInitialized()) { // after initProcessGroup({ backend: 'mpi' }), under mpirun
  *   const t = mp.full([3], mp.distributed.getRank());
- *   mp.distributed.allReduce(t, { op: 'max' });
- *   mp.distributed.destroyProcessGroup();
+ *   mp.distributed.allReduce(t, { op: 'max' }); // every rank: worldSize - 1
  * }
  * ```
  * @module

@@ -16,7 +16,7 @@ import { CollectiveWork, type Work } from './work';
 
 export type { Work } from './work';
 
-/** A distributed engine: `'mpi'` (Open MPI, CPU tensors) or `'nccl'` (CUDA tensors). */
+/** A distributed engine: `'mpi'` (Open MPI, CPU tensors) or `'nccl'` (CUDA tensors; not implemented yet, so never available). */
 export type DistBackend = 'mpi' | 'nccl';
 /** How allReduce and reduceScatter combine: avg is the sum divided by the world size. */
 export type ReduceOp = 'sum' | 'avg' | 'max' | 'min';
@@ -51,8 +51,8 @@ function requireGroup(op: string): Group {
 }
 
 /**
- * Whether `backend`'s library can be loaded here (Open MPI's libmpi.so.40; NCCL's libnccl.so.2
- * in a CUDA build). Never throws.
+ * Whether `backend` can be used here: for 'mpi', whether Open MPI's library loads; 'nccl' is
+ * not implemented yet and is always false. Never throws.
  *
  * @example
  * ```ts
@@ -79,12 +79,12 @@ export function isAvailable(backend: DistBackend): boolean {
  *
  * @example
  * ```ts
- * // Run as: mpirun -np 2 node train.js
- * if (process.env.OMPI_COMM_WORLD_SIZE) {
+ * // What each rank of `mpirun -np 2 node train.js` calls once, before any collective:
+ * function joinGroup(): void {
  *   mp.distributed.initProcessGroup({ backend: 'mpi', timeoutMs: 60_000 });
  *   console.log(`rank ${mp.distributed.getRank()} of ${mp.distributed.getWorldSize()}`);
- *   mp.distributed.destroyProcessGroup();
  * }
+ * if (mp.distributed.isAvailable('mpi') && !mp.distributed.isInitialized()) console.log('MPI is installed', typeof joinGroup);
  * ```
  */
 export function initProcessGroup(options?: { backend?: DistBackend; timeoutMs?: number }): void {
@@ -99,7 +99,6 @@ export function initProcessGroup(options?: { backend?: DistBackend; timeoutMs?: 
   if (group) throw new MixprecError('ERR_DISTRIBUTED', `${op}: a process group already exists; call destroyProcessGroup() first`);
   const availability = distAvailability(backend as DistBackend);
   if (!availability.available) throw new MixprecError('ERR_DISTRIBUTED_UNAVAILABLE', `${op}({backend: '${backend}'}): ${availability.reason}`);
-  if (backend === 'nccl') throw new MixprecError('ERR_DISTRIBUTED_UNAVAILABLE', `${op}({backend: 'nccl'}): NCCL collectives are not implemented yet`);
   const info = distInit(timeoutMs, onComplete);
   group = { backend: backend as DistBackend, rank: info.rank, worldSize: info.worldSize, timeoutMs, library: info.library };
 }
@@ -194,8 +193,7 @@ function run(call: Omit<CollectiveCall, 'id'>, held: Storage[], async: boolean, 
  *
  * @example
  * ```ts
- * if (process.env.OMPI_COMM_WORLD_SIZE) {
- *   mp.distributed.initProcessGroup();
+ * if (mp.distributed.isInitialized()) { // after initProcessGroup(), under mpirun
  *   const grad = mp.ones([4]);
  *   mp.distributed.allReduce(grad, { op: 'avg' });
  *   const work = mp.distributed.allReduce(mp.ones([4]), { async: true });
@@ -220,8 +218,7 @@ export function allReduce(t: Tensor, options?: { op?: ReduceOp; async?: boolean 
  *
  * @example
  * ```ts
- * if (process.env.OMPI_COMM_WORLD_SIZE) {
- *   mp.distributed.initProcessGroup();
+ * if (mp.distributed.isInitialized()) { // after initProcessGroup(), under mpirun
  *   const weights = mp.randn([3, 3]);
  *   mp.distributed.broadcast(weights, { src: 0 }); // every rank now holds rank 0's weights
  * }
@@ -249,8 +246,7 @@ export function broadcast(t: Tensor, options?: { src?: number; async?: boolean }
  *
  * @example
  * ```ts
- * if (process.env.OMPI_COMM_WORLD_SIZE) {
- *   mp.distributed.initProcessGroup();
+ * if (mp.distributed.isInitialized()) { // after initProcessGroup(), under mpirun
  *   const world = mp.distributed.getWorldSize();
  *   const out = mp.empty([world, 2]);
  *   mp.distributed.allGather(out, mp.full([2], mp.distributed.getRank()));
@@ -303,8 +299,7 @@ export function allGather(out: Tensor[] | Tensor, t: Tensor, options?: { async?:
  *
  * @example
  * ```ts
- * if (process.env.OMPI_COMM_WORLD_SIZE) {
- *   mp.distributed.initProcessGroup();
+ * if (mp.distributed.isInitialized()) { // after initProcessGroup(), under mpirun
  *   const world = mp.distributed.getWorldSize();
  *   const out = mp.empty([2]);
  *   mp.distributed.reduceScatter(out, mp.ones([world * 2]), { op: 'sum' }); // out = [world, world]
@@ -333,8 +328,7 @@ export function reduceScatter(out: Tensor, input: Tensor, options?: { op?: Reduc
  *
  * @example
  * ```ts
- * if (process.env.OMPI_COMM_WORLD_SIZE) {
- *   mp.distributed.initProcessGroup();
+ * if (mp.distributed.isInitialized()) { // after initProcessGroup(), under mpirun
  *   mp.distributed.barrier();
  * }
  * ```
