@@ -39,12 +39,17 @@ function rankMain() {
       t.dispose();
     }
   }
+  // Best of 5 rounds: the machine is shared, so single loops are noisy.
   const small = mp.keep(mp.tensor([1, 2]));
-  d.barrier();
-  const iters = 2000;
-  const t0 = performance.now();
-  for (let i = 0; i < iters; ++i) d.allReduce(small);
-  if (rank === 0) console.log(JSON.stringify({ latency: '8 B', us: ((performance.now() - t0) * 1000) / iters }));
+  let best = Infinity;
+  for (let round = 0; round < 5; ++round) {
+    d.barrier();
+    const iters = 500;
+    const t0 = performance.now();
+    for (let i = 0; i < iters; ++i) d.allReduce(small);
+    best = Math.min(best, ((performance.now() - t0) * 1000) / iters);
+  }
+  if (rank === 0) console.log(JSON.stringify({ latency: '8 B (agreement included)', us: best }));
   d.destroyProcessGroup();
 }
 
@@ -75,7 +80,7 @@ function main() {
     console.log(`${row.dtype.padEnd(9)} ${String(row.bytes >> 20).padStart(2)} MiB   ${cell(row).padEnd(30)} ${cell(ref)}`);
   }
   for (const row of [...ours, ...reference].filter((r) => r.latency)) {
-    console.log(`latency ${row.latency.padEnd(16)} ${ours.includes(row) ? 'mixprec' : 'C      '} ${row.us.toFixed(1)} µs`);
+    console.log(`latency ${row.latency.padEnd(26)} ${ours.includes(row) ? 'mixprec' : 'C      '} ${row.us.toFixed(1)} µs`);
   }
 }
 

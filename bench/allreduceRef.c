@@ -70,10 +70,13 @@ int main(int argc, char** argv) {
     }
   }
   /* Small-message latency: the payload alone, and behind the 80-byte agreement allreduce. */
-  for (int withAgreement = 0; withAgreement < 2; ++withAgreement) {
+  /* Alternating rounds, best of 5 each: the machine is shared, so single loops are noisy. */
+  double best[2] = {1e30, 1e30};
+  for (int round = 0; round < 10; ++round) {
+    const int withAgreement = round % 2;
     float payload[2] = {1, 2};
     int64_t fields[10] = {0};
-    const int iters = 2000;
+    const int iters = 500;
     MPI_Barrier(MPI_COMM_WORLD);
     const double t0 = MPI_Wtime();
     for (int i = 0; i < iters; ++i) {
@@ -81,7 +84,11 @@ int main(int argc, char** argv) {
       MPI_Allreduce(MPI_IN_PLACE, payload, 2, MPI_FLOAT, MPI_SUM, MPI_COMM_WORLD);
     }
     const double us = (MPI_Wtime() - t0) * 1e6 / iters;
-    if (rank == 0) printf("{\"latency\": \"%s\", \"us\": %.2f}\n", withAgreement ? "8 B + agreement" : "8 B", us);
+    if (us < best[withAgreement]) best[withAgreement] = us;
+  }
+  if (rank == 0) {
+    printf("{\"latency\": \"8 B\", \"us\": %.2f}\n", best[0]);
+    printf("{\"latency\": \"8 B + agreement\", \"us\": %.2f}\n", best[1]);
   }
   MPI_Finalize();
   return 0;

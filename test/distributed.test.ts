@@ -207,11 +207,12 @@ describeMpi(mpiTitle('collectives across 2 and 3 ranks under mpirun'), () => {
       checkCollectives(size, runs.get(size)!.out);
     });
 
-    test(`${size} ranks: before initProcessGroup and on bad arguments, clear errors and a usable group; lib/distributed's @examples run in a live group`, () => {
+    test(`${size} ranks: before initProcessGroup and on bad arguments, clear errors and a usable group; lib/distributed's @examples run in a live group; a worker thread's exit leaves MPI running`, () => {
       for (const c of checks('beforeInit')) {
         for (const fn of ['allReduce', 'getRank', 'barrier']) expect(c[fn]).toMatchObject({ code: 'ERR_DISTRIBUTED_NOT_INITIALIZED', isMixprec: true });
       }
       for (const c of checks('docExamples')) expect(c.failures).toEqual([]);
+      for (const c of checks('worker')) expect(c).toEqual(expect.objectContaining({ workerSaid: 'ERR_DISTRIBUTED', afterWorker: [size, size] }));
       for (const c of checks('init')) expect(c.twice).toMatchObject({ code: 'ERR_DISTRIBUTED', message: expect.stringMatching(/already exists/) });
       for (const c of checks('argumentErrors')) {
         expect(c).toMatchObject({

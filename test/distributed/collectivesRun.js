@@ -7,6 +7,7 @@
 'use strict';
 const fs = require('node:fs');
 const path = require('node:path');
+const { Worker } = require('node:worker_threads');
 const mp = require(path.join(__dirname, '..', '..', 'dist'));
 const { casesFor, inputOf, inputLength } = require('./collectiveCases');
 
@@ -121,6 +122,23 @@ async function main() {
   // The @example blocks of lib/distributed run in docExamples.test.ts outside any group, where
   // their bodies are skipped; here, inside a live group, they run in full.
   report('docExamples', { failures: await runDocExamples() });
+
+  // A worker thread cannot make a second group, and its exit (an environment teardown) leaves
+  // the main thread's MPI running.
+  const workerSaid = await new Promise((resolve, reject) => {
+    const worker = new Worker(`
+      const mp = require(${JSON.stringify(path.join(__dirname, '..', '..', 'dist'))});
+      let said;
+      try { mp.distributed.initProcessGroup(); said = 'made a group'; } catch (e) { said = e.code; }
+      require('node:worker_threads').parentPort.postMessage(said);`, { eval: true });
+    let said;
+    worker.on('message', (m) => { said = m; });
+    worker.on('error', reject);
+    worker.on('exit', () => resolve(said));
+  });
+  const afterWorker = mp.ones([2]);
+  d.allReduce(afterWorker);
+  report('worker', { workerSaid, afterWorker: Array.from(afterWorker.dataSync()) });
 
   // Async: a 16 MiB all-reduce in flight while this thread multiplies matrices.
   const n = 4 << 20;
