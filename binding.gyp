@@ -6,6 +6,7 @@
         "<!@(node -p \"require('./sources.json').common.join(' ')\")",
         "<!@(node -p \"require('./sources.json').cudaUnavailable.join(' ')\")"
       ],
+      "libraries": ["-ldl"],
       "include_dirs": ["<!(node -p \"require('node-addon-api').include_dir\")"],
       "defines": [
         "NAPI_EXPERIMENTAL",

@@ -35,6 +35,7 @@ export { backend, setSimdLevel, cuda, type BackendInfo } from './backend';
 export * as data from './data';
 export * as nn from './nn';
 export * as optim from './optim';
+export * as distributed from './distributed';
 export { save, load, loadWithMetadata, saveAsync, loadAsync, loadWithMetadataAsync, serialize, deserialize, checkpoint, type SaveOptions, type LoadOptions } from './io';
 
 installTensorMethods();

@@ -197,6 +197,26 @@ export interface NativeTestHooks {
   peakProbe(kind: number, iterations: number): number;
 }
 
+/** A collective in flight (csrc/napi/distBindings.cpp): wait on it with distWait. */
+export type WorkHandle = { readonly __work: unique symbol };
+
+/**
+ * One collective for the distributed engine (csrc/distributed). count: the elements each rank
+ * contributes (allReduce, broadcast: the tensor; allGather: the input; reduceScatter: the
+ * output); size: the world size. Barrier needs only kind and id.
+ */
+export interface NativeCollectiveArgs {
+  kind: 'allReduce' | 'broadcast' | 'allGather' | 'reduceScatter' | 'barrier';
+  id: number;
+  dtype?: number;
+  op?: string;
+  root?: number;
+  count?: number;
+  size?: number;
+  input?: NativeOperand;
+  output?: NativeOperand;
+}
+
 /** The addon's code tables (csrc/napi/enumBindings.cpp): lib's names to native codes (dtypeSize: bytes). */
 export type NativeEnumName = 'dtype' | 'dtypeSize' | 'binaryOp' | 'unaryOp' | 'compareOp' | 'reduceKind' | 'randomKind' | 'peakKind';
 
@@ -270,6 +290,16 @@ export interface NativeAddon {
   /** Its backward: recomputes the weights from lse and writes gradQ, gradK, gradV. */
   attentionBackward(args: NativeAttentionArgs & { out: NativeOperand; gradOut: NativeOperand; lse: NativeOperand;
     gradQ: NativeOperand; gradK: NativeOperand; gradV: NativeOperand }): void;
+  /** Whether the engine of a distributed backend can be loaded here, and why not. */
+  distAvailability(backend: 'mpi' | 'nccl'): { available: boolean; reason: string };
+  /** Initializes MPI (once per process) and makes the process group; onComplete(id) hears of every collective's end. */
+  distInit(args: { backend: 'mpi'; timeoutMs: number; onComplete: (id: number) => void }): { rank: number; worldSize: number; library: string };
+  /** Waits for the queued collectives, then frees the group. */
+  distDestroy(): void;
+  distSubmit(args: NativeCollectiveArgs): WorkHandle;
+  /** Blocks until the collective ends; throws its error. */
+  distWait(work: WorkHandle): void;
+  distCompleted(work: WorkHandle): boolean;
   _test: NativeTestHooks;
 }
 

@@ -11,6 +11,7 @@ const layers: string[][] = [
   ['autocast'], // autocast state, policies, cast cache, decision log: pure data, no op
   ['autograd'], // grad mode, graph, engine, custom Function; calls ops only through Tensor methods
   ['ops'], // the op registry, autocast dispatch, every op, the method installer
+  ['distributed'], // the process group and collectives (torch.distributed); DDP, the sampler and GradScaler build on it
   ['nn', 'optim', 'data'], // siblings: none of them imports another
   ['amp'], // the AMP API: autocast scopes, GradScaler, customFwd/customBwd, prepare
   ['io'], // safetensors files and training checkpoints (of modules, optimizers, scalers, loaders)
@@ -83,8 +84,10 @@ test('only lib/*.ts and lib/ops call the addon; the layers above go through thei
   expect(nativeImportersAboveOps(optimizerCallingNative)).toEqual(['optim/sgd.ts']);
 });
 
-/** csrc's layers: core below the backends (cpu, cuda), the bindings (napi) on top. */
-const nativeLayers: Record<string, string[]> = { core: ['core'], cpu: ['core', 'cpu'], cuda: ['core', 'cuda'], napi: ['core', 'napi'] };
+/** csrc's layers: core below the backends (cpu, cuda) and the distributed engine (distributed), the bindings (napi) on top. */
+const nativeLayers: Record<string, string[]> = {
+  core: ['core'], cpu: ['core', 'cpu'], cuda: ['core', 'cuda'], distributed: ['core', 'distributed'], napi: ['core', 'napi', 'distributed'],
+};
 /** What the bindings may read of the CPU backend besides the backend table: its feature probes. */
 const cpuProbes = ['cpu/cpuFeatures.h', 'cpu/peakProbe.h'];
 

@@ -67,6 +67,7 @@ Napi::Object init(Napi::Env env, Napi::Object exports) {
   registerOptimizerBindings(env, exports, test);
   registerAmpBindings(env, exports, test);
   registerEnumBindings(env, exports);
+  registerDistBindings(env, exports);
   registerTestBindings(env, test);
   registerAttentionBindings(env, exports);
   exports.Set("_test", test);

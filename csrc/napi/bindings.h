@@ -12,6 +12,7 @@ void registerIndexingBindings(Napi::Env env, Napi::Object exports);
 void registerOptimizerBindings(Napi::Env env, Napi::Object exports, Napi::Object test);
 void registerAmpBindings(Napi::Env env, Napi::Object exports, Napi::Object test);
 void registerEnumBindings(Napi::Env env, Napi::Object exports);
+void registerDistBindings(Napi::Env env, Napi::Object exports);
 void registerTestBindings(Napi::Env env, Napi::Object test);
 void registerAttentionBindings(Napi::Env env, Napi::Object exports);
 

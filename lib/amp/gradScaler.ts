@@ -25,6 +25,7 @@ import { checkDeviceType } from '../autocast/state';
 import type { AutocastDeviceType } from '../autocast/policy';
 import { FLOOR_HITS_SLOT, overflowReports, readStatistics, reportEvents, STAT_SLOTS, StepResult, type OverflowFlags, type OverflowReport, type ScalerStatistics, type ScalerStepResult } from './scalerMonitoring';
 import { numberIn, optionalBoolean, ownOptions, rejectUnknownKeys } from '../validate';
+import { allReduce, getWorldSize, isInitialized } from '../distributed/processGroup';
 
 /** Options of {@link GradScaler}. */
 export interface GradScalerOptions {
@@ -59,6 +60,14 @@ export interface GradScalerOptions {
    * `statistics`, `stateDict`, and the update events when someone listens).
    */
   onFloor?: 'warn' | 'throw' | 'hold';
+  /**
+   * With an initialized process group of more than one rank (`mp.distributed`), agree on
+   * found-inf across ranks (default true): each check's flag is all-reduced (max) on the device
+   * before the step, so every rank skips or applies the same step and the scale and growth
+   * tracker stay identical everywhere (as PyTorch's ShardedGradScaler). False keeps every
+   * rank's decision local, for ranks training independent models.
+   */
+  distributed?: boolean;
 }
 
 /** The state in PyTorch's keys, so checkpoints move between the two. */
@@ -121,6 +130,7 @@ export class GradScaler extends EventEmitter {
   private readonly minScale: number;
   private readonly maxScale: number;
   private readonly onFloor: 'warn' | 'throw' | 'hold';
+  private readonly distributed: boolean;
   private scaleTensor: Tensor | undefined;
   private tracker: Tensor | undefined;
   private hysteresisLeft: Tensor | undefined;
@@ -138,7 +148,7 @@ export class GradScaler extends EventEmitter {
     const op = 'GradScaler';
     if (typeof options !== 'object' || options === null) throw argTypeError(op, 'options', 'an options object', options);
     options = ownOptions(options);
-    rejectUnknownKeys(op, options, ['device', 'initScale', 'growthFactor', 'backoffFactor', 'growthInterval', 'enabled', 'hysteresis', 'minScale', 'maxScale', 'onFloor'], MixprecError);
+    rejectUnknownKeys(op, options, ['device', 'initScale', 'growthFactor', 'backoffFactor', 'growthInterval', 'enabled', 'hysteresis', 'minScale', 'maxScale', 'onFloor', 'distributed'], MixprecError);
     this.device = checkDeviceType(op, options.device ?? 'cuda', 'options.device');
     let enabled = optionalBoolean(op, 'options.enabled', options.enabled, true);
     this.initScale = numberIn(op, 'options.initScale', options.initScale, 65536, isNormalFloat32, NORMAL_SCALE);
@@ -153,6 +163,7 @@ export class GradScaler extends EventEmitter {
       throw argTypeError(op, 'options.onFloor', "'warn', 'throw' or 'hold'", options.onFloor);
     }
     this.onFloor = options.onFloor ?? 'warn';
+    this.distributed = optionalBoolean(op, 'options.distributed', options.distributed, true);
     if (enabled && this.device === 'cuda' && !cuda.isAvailable()) {
       process.emitWarning("GradScaler: device 'cuda' was requested but CUDA is not available; the scaler is disabled (pass { device: 'cpu' } to scale on the CPU)", { type: 'MixprecWarning', code: 'MIXPREC_SCALER_DISABLED' });
       enabled = false;
@@ -421,6 +432,20 @@ export class GradScaler extends EventEmitter {
       const device = this.scaleTensor!.device;
       state.foundInf.set(device, keep(zeros([], { device })));
     }
+    if (this.distributed && isInitialized() && getWorldSize() > 1) this.agreeAcrossRanks(state);
+  }
+
+  /**
+   * Replaces this check's found-inf flags by one flag on the scale's device holding the max over
+   * every rank's flags (an all-reduce on the device: no host read), so all ranks decide alike.
+   */
+  private agreeAcrossRanks(state: IterationState): void {
+    const device = this.scaleTensor!.device;
+    const local = [...state.foundInf.values()];
+    const total = this.combined(local, device);
+    allReduce(total, { op: 'max' });
+    for (const f of local) if (f !== total) f.dispose();
+    state.foundInf = new Map([[device, total]]);
   }
 
   /** The sum of found-inf flags on `device` (the tensor itself when there is one on it). */

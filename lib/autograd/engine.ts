@@ -5,7 +5,7 @@
  * needs are freed as soon as their last consumer ran, so peak memory stays near PyTorch's.
  */
 import { onesLike } from '../creation';
-import { MixprecError, MixprecTypeError } from '../errors';
+import { argTypeError, MixprecError, MixprecTypeError } from '../errors';
 import { tidy } from '../memory';
 import { sameShape } from '../shape';
 import { nextTensorIdWatermark, Tensor } from '../tensor';
@@ -84,9 +84,44 @@ function nodesLeadingTo(targets: Set<GraphNode>, all: Iterable<GraphNode>): Set<
  * Returns the gradients of `options.inputs` when given.
  */
 export function runBackward(roots: Tensor[], rootGrads: (Tensor | undefined)[], options: EngineOptions): (Tensor | undefined)[] {
-  const run = () => new BackwardPass(options, nextTensorIdWatermark()).run(roots, rootGrads);
+  const run = () => {
+    const pass = new BackwardPass(options, nextTensorIdWatermark());
+    runningPasses.push(pass);
+    try {
+      const result = pass.run(roots, rootGrads);
+      pass.runQueuedCallbacks();
+      return result;
+    } finally {
+      runningPasses.pop();
+    }
+  };
   // Backward runs in the dtypes forward chose: autocast is off inside, whatever the caller's scope.
   return withAutocastOff(() => (options.createGraph ? enableGrad(run) : noGrad(run)));
+}
+
+/** The passes running now, innermost last (a hook may start a backward of its own). */
+const runningPasses: BackwardPass[] = [];
+
+/**
+ * Queues `callback` to run once the backward pass now running has finished (every gradient
+ * accumulated, still inside backward: grad mode and autocast as the pass had them). PyTorch's
+ * `Variable._execution_engine.queue_callback`; DistributedDataParallel waits for its gradient
+ * reductions there. Callbacks run in the order queued; one queued by a callback runs too.
+ * Only callable while a backward runs (from a hook).
+ *
+ * @example
+ * ```ts
+ * const w = mp.ones([2]).requiresGrad_();
+ * const done: string[] = [];
+ * w.registerHook(() => { mp.autograd.queueCallback(() => done.push('backward finished')); });
+ * w.mul(3).sum().backward(); // done: ['backward finished']
+ * ```
+ */
+export function queueCallback(callback: () => void): void {
+  if (typeof callback !== 'function') throw argTypeError('queueCallback', 'callback', 'a function', callback);
+  const pass = runningPasses[runningPasses.length - 1];
+  if (pass === undefined) throw new MixprecError('ERR_AUTOGRAD', 'queueCallback: no backward pass is running; queue callbacks from a hook during backward()');
+  pass.queued.push(callback);
 }
 
 /**
@@ -115,6 +150,8 @@ class BackwardPass {
   private readonly captured: (Tensor | undefined)[] = [];
   /** Per target node and output: the positions in `inputs` that capture it. */
   private readonly targets = new Map<GraphNode, Map<number, number[]>>();
+  /** Callbacks to run when the pass has finished ({@link queueCallback}). */
+  readonly queued: (() => void)[] = [];
 
   constructor(
     private readonly options: EngineOptions,
@@ -177,6 +214,11 @@ class BackwardPass {
     return this.captured;
   }
 
+  /** Runs the callbacks queued during the pass, including those queued by a callback. */
+  runQueuedCallbacks(): void {
+    for (let i = 0; i < this.queued.length; ++i) this.queued[i]();
+  }
+
   /** Adds `grad` into the buffer slot of `edge`. */
   private deliver(edge: Edge, grad: Tensor): void {
     let slots = this.buffers.get(edge.node);
@@ -236,7 +278,9 @@ class BackwardPass {
       }
     }
     if (node instanceof AccumulateGrad) {
-      if (!this.options.inputs && grads[0] !== undefined) this.accumulate(node.leaf, grads[0]);
+      if (!this.options.inputs && grads[0] !== undefined && this.accumulate(node.leaf, grads[0])) {
+        for (const hook of [...node.postAccumulateHooks]) hook(node.leaf);
+      }
     } else if (needed && node.backwardFn && grads.some((g) => g !== undefined)) {
       this.callBackward(node, grads);
       // Only nodes that ran free their buffers: a pruned branch can still be backwarded later.
@@ -269,8 +313,9 @@ class BackwardPass {
     });
   }
 
-  private accumulate(leaf: Tensor, g: Tensor): void {
-    if (leaf.isDisposed) return;
+  /** Accumulates `g` into `leaf.grad`; false when the leaf is gone (nothing accumulated). */
+  private accumulate(leaf: Tensor, g: Tensor): boolean {
+    if (leaf.isDisposed) return false;
     const grad = leaf.grad;
     if (grad === undefined || grad.isDisposed) {
       leaf.grad = this.options.createGraph && g.requiresGrad ? g : this.ownedCopy(g);
@@ -280,6 +325,7 @@ class BackwardPass {
     } else {
       grad.add_(g);
     }
+    return true;
   }
 
   /**

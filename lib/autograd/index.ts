@@ -3,6 +3,8 @@
  */
 
 export { grad, type GradOptions } from './grad';
+export { queueCallback } from './engine';
+export type { PostAccumulateGradHook } from './leafAccumulator';
 export { Function, FunctionCtx } from './function';
 export { gradcheck, type GradcheckOptions } from './gradcheck';
 export type { GraphNode } from './node';

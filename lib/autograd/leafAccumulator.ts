@@ -7,7 +7,13 @@ import { GraphNode } from './node';
 
 const accumulators = new WeakMap<Tensor, AccumulateGrad>();
 
+/** Called with the leaf once backward has accumulated its gradient into `.grad`. */
+export type PostAccumulateGradHook = (leaf: Tensor) => void;
+
 export class AccumulateGrad extends GraphNode {
+  /** Hooks run after each accumulation into the leaf's `.grad` (PyTorch's post-accumulate-grad hooks). */
+  readonly postAccumulateHooks: PostAccumulateGradHook[] = [];
+
   constructor(readonly leaf: Tensor) {
     super('AccumulateGrad', [], [{ shape: leaf.shape, dtype: leaf.dtype, device: leaf.device }]);
   }

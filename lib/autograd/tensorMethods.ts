@@ -1,10 +1,12 @@
 /**
- * The autograd methods of Tensor: backward, requiresGrad_, detach, registerHook, retainGrad.
+ * The autograd methods of Tensor: backward, requiresGrad_, detach, registerHook,
+ * registerPostAccumulateGradHook, retainGrad.
  */
 import { argTypeError, MixprecError } from '../errors';
 import { resolveOptions } from '../options';
 import { checkTensor, Tensor } from '../tensor';
 import { edgeOf, runBackward } from './engine';
+import { accumulatorOf, type PostAccumulateGradHook } from './leafAccumulator';
 import type { GradHook } from './node';
 import { booleanArg, optionalBoolean } from '../validate';
 
@@ -46,6 +48,20 @@ declare module '../tensor' {
      * @example `mp.ones([2]).requiresGrad_().registerHook((g) => g.mul(2))`
      */
     registerHook(hook: GradHook): RemovableHandle;
+    /**
+     * Calls `hook(tensor)` each time backward has accumulated this leaf's gradient into
+     * `.grad` (PyTorch's `register_post_accumulate_grad_hook`): the gradient is complete for
+     * this backward when the hook runs. Leaves that require grad only; not run by
+     * `mp.autograd.grad`, which leaves `.grad` alone.
+     * @example
+     * ```ts
+     * const w = mp.ones([2]).requiresGrad_();
+     * const seen: mp.Tensor[] = [];
+     * w.registerPostAccumulateGradHook((p) => { seen.push(p.grad!); });
+     * w.mul(3).sum().backward(); // seen[0] is w.grad, [3, 3]
+     * ```
+     */
+    registerPostAccumulateGradHook(hook: PostAccumulateGradHook): RemovableHandle;
     /** Makes backward store this non-leaf tensor's gradient in `.grad` too. @example `mp.ones([2]).requiresGrad_().mul(2).retainGrad()` */
     retainGrad(): Tensor;
   }
@@ -93,6 +109,23 @@ function registerHook(this: Tensor, hook: GradHook): RemovableHandle {
   };
 }
 
+function registerPostAccumulateGradHook(this: Tensor, hook: PostAccumulateGradHook): RemovableHandle {
+  const op = 'registerPostAccumulateGradHook';
+  checkTensor(op, 'self', this);
+  if (typeof hook !== 'function') throw argTypeError(op, 'hook', 'a function', hook);
+  if (!this.requiresGrad || !this.isLeaf) {
+    throw new MixprecError('ERR_AUTOGRAD', `${op}: post-accumulate-grad hooks can only be registered on leaf tensors that require grad, got ${this.describe()}${this.isLeaf ? ' (requiresGrad is false)' : ` produced by ${this.gradFn!.name}`}`);
+  }
+  const hooks = accumulatorOf(this).postAccumulateHooks;
+  hooks.push(hook);
+  return {
+    remove: () => {
+      const i = hooks.indexOf(hook);
+      if (i >= 0) hooks.splice(i, 1);
+    },
+  };
+}
+
 function retainGrad(this: Tensor): Tensor {
   if (this.isLeaf) return this;
   const self = this;
@@ -104,5 +137,5 @@ function retainGrad(this: Tensor): Tensor {
 
 /** Attaches the autograd methods declared above. Called once by `ops/install.ts`. */
 export function installAutogradMethods(): void {
-  Object.assign(Tensor.prototype, { backward, requiresGrad_, detach, registerHook, retainGrad });
+  Object.assign(Tensor.prototype, { backward, requiresGrad_, detach, registerHook, registerPostAccumulateGradHook, retainGrad });
 }

@@ -4,7 +4,8 @@
 import { tidy } from '../memory';
 import { stack } from '../ops/shapeOps';
 import { argRangeError, argTypeError } from '../errors';
-import { defaultGenerator, Generator, rand } from '../random';
+import { defaultGenerator, Generator } from '../random';
+import { permutation } from './permutation';
 import { Tensor } from '../tensor';
 import { TensorDataset, type Dataset } from './dataset';
 import { checkOptions, isOptionsObject, nonNegativeInteger, optionalBoolean, positiveInteger } from '../validate';
@@ -19,6 +20,17 @@ export interface DataLoaderOptions {
   dropLast?: boolean;
   /** The random stream shuffling draws from (default: the default generator, see `mp.manualSeed`). */
   generator?: Generator;
+  /**
+   * Where the sample indices of each epoch come from instead (e.g. a
+   * {@link DistributedSampler}): iterated once at the start of every epoch. Exclusive with
+   * `shuffle`, as in PyTorch.
+   */
+  sampler?: Sampler;
+}
+
+/** A source of sample indices: iterated once per epoch, `length` indices each time. */
+export interface Sampler extends Iterable<number> {
+  readonly length: number;
 }
 
 /** {@link DataLoader.stateDict}'s result. */
@@ -34,7 +46,21 @@ interface EpochPosition {
   nextBatch: number;
 }
 
-const OPTION_KEYS = ['batchSize', 'shuffle', 'dropLast', 'generator'];
+const OPTION_KEYS = ['batchSize', 'shuffle', 'dropLast', 'generator', 'sampler'];
+
+/** `indices` as a new Int32Array, checked: `length` integers in [0, datasetLength). */
+function sampleIndices(op: string, what: string, indices: ArrayLike<unknown>, length: number, datasetLength: number): Int32Array {
+  if (indices.length !== length) throw argRangeError(op, what, `${length} indices (the sampler's length)`, `${indices.length} indices`);
+  const order = new Int32Array(length);
+  for (let i = 0; i < length; ++i) {
+    const v = indices[i];
+    if (typeof v !== 'number' || !Number.isInteger(v) || v < 0 || v >= datasetLength) {
+      throw argRangeError(op, what, `integers in [0, ${datasetLength}) (the dataset's indices)`, `${String(v)} at position ${i}`);
+    }
+    order[i] = v;
+  }
+  return order;
+}
 
 function checkDataset(value: unknown): Dataset {
   if (value instanceof TensorDataset) return value;
@@ -43,20 +69,6 @@ function checkDataset(value: unknown): Dataset {
     throw argTypeError('DataLoader', 'dataset', 'a Dataset (a non-negative integer length and a get(index) method)', value);
   }
   return d as Dataset;
-}
-
-/**
- * A random permutation of 0..n-1: uniform keys from `generator`, sorted. Ties (vanishingly
- * rare with float64 keys) keep index order, so the result depends only on the generator state.
- */
-function permutation(n: number, generator: Generator): Int32Array {
-  const order = new Int32Array(n);
-  for (let i = 0; i < n; ++i) order[i] = i;
-  if (n < 2) return order;
-  const keysTensor = rand([n], { dtype: 'float64', generator });
-  const keys = keysTensor.dataSync();
-  keysTensor.dispose();
-  return order.sort((a, b) => keys[a] - keys[b] || a - b);
 }
 
 /**
@@ -93,6 +105,8 @@ export class DataLoader implements Iterable<Tensor[]> {
   readonly dropLast: boolean;
   /** The generator given in the options, if any (shuffling uses the default generator otherwise). */
   readonly generator: Generator | undefined;
+  /** The sampler given in the options, if any. */
+  readonly sampler: Sampler | undefined;
   /** Epochs started (a resumed epoch is not counted again). */
   #epochs = 0;
   /** The epoch being iterated: its order and the next batch's index. */
@@ -111,11 +125,30 @@ export class DataLoader implements Iterable<Tensor[]> {
     this.shuffle = optionalBoolean('DataLoader', 'options.shuffle', options.shuffle, false);
     this.dropLast = optionalBoolean('DataLoader', 'options.dropLast', options.dropLast, false);
     this.generator = generator;
+    const sampler = options.sampler as Sampler | undefined;
+    if (sampler !== undefined) {
+      if (typeof sampler !== 'object' || sampler === null || typeof (sampler as Partial<Sampler>)[Symbol.iterator] !== 'function' || !Number.isSafeInteger(sampler.length) || sampler.length < 0) {
+        throw argTypeError('DataLoader', 'options.sampler', 'a sampler (an iterable of indices with a non-negative integer length)', sampler);
+      }
+      if (this.shuffle) throw argTypeError('DataLoader', 'options.shuffle', 'false or absent when a sampler is given (the sampler decides the order)', true);
+    }
+    this.sampler = sampler;
+  }
+
+  /** Samples per epoch: the sampler's length, or the dataset's. */
+  get #samples(): number {
+    return this.sampler ? this.sampler.length : this.dataset.length;
+  }
+
+  /** A new epoch's order: the sampler's indices, a permutation when shuffling, else null (dataset order). */
+  #drawOrder(): Int32Array | null {
+    if (this.sampler) return sampleIndices('DataLoader', 'the sampler\'s indices', Array.from(this.sampler), this.sampler.length, this.dataset.length);
+    return this.shuffle ? permutation(this.dataset.length, this.generator ?? defaultGenerator) : null;
   }
 
   /** The number of batches one epoch yields. @example `new mp.data.DataLoader(new mp.data.TensorDataset(mp.zeros([100, 2])), { batchSize: 32 }).length // 4 (3 with dropLast)` */
   get length(): number {
-    const n = this.dataset.length;
+    const n = this.#samples;
     return this.dropLast ? Math.floor(n / this.batchSize) : Math.ceil(n / this.batchSize);
   }
 
@@ -131,9 +164,9 @@ export class DataLoader implements Iterable<Tensor[]> {
    * ```
    */
   *[Symbol.iterator](): Iterator<Tensor[]> {
-    const n = this.dataset.length;
+    const n = this.#samples;
     const resumed = this.#resume;
-    const epoch = resumed ?? { order: this.shuffle ? permutation(n, this.generator ?? defaultGenerator) : null, nextBatch: 0 };
+    const epoch = resumed ?? { order: this.#drawOrder(), nextBatch: 0 };
     this.#resume = undefined;
     this.#current = epoch;
     if (resumed === undefined) this.#epochs += 1;
@@ -203,7 +236,10 @@ export class DataLoader implements Iterable<Tensor[]> {
     const nextBatch = nonNegativeInteger(op, 'state.epoch.nextBatch', e.nextBatch);
     if (nextBatch > this.length) throw argRangeError(op, 'state.epoch.nextBatch', `at most the ${this.length} batches of an epoch`, nextBatch);
     let order: Int32Array | null = null;
-    if (this.shuffle) {
+    if (this.sampler) {
+      if (!(e.order instanceof Int32Array)) throw argTypeError(op, 'state.epoch.order', 'an Int32Array of sample indices (this loader has a sampler)', e.order);
+      order = sampleIndices(op, 'state.epoch.order', e.order, this.sampler.length, this.dataset.length);
+    } else if (this.shuffle) {
       const n = this.dataset.length;
       if (!(e.order instanceof Int32Array) || e.order.length !== n) throw argTypeError(op, 'state.epoch.order', `an Int32Array permutation of the ${n} samples (this loader shuffles)`, e.order);
       const seen = new Uint8Array(n);

@@ -14,7 +14,8 @@
 import { installTensorMethods } from '../ops/install';
 
 export { TensorDataset, type Dataset } from './dataset';
-export { DataLoader, type DataLoaderOptions, type DataLoaderState } from './dataLoader';
+export { DataLoader, type DataLoaderOptions, type DataLoaderState, type Sampler } from './dataLoader';
+export { DistributedSampler, type DistributedSamplerOptions } from './distributedSampler';
 export { mnist } from './mnist';
 export { brown, brownFiles, type BrownFile, type BrownSplit } from './brown';
 export { cleanBrownText } from './brownText';

@@ -26,5 +26,6 @@ export { MaxPool2d, AvgPool2d, AdaptiveAvgPool2d, type MaxPool2dOptions, type Av
 export * as init from './init';
 export * as functional from './functional';
 export * as utils from './utils';
+export * as parallel from './parallel';
 
 installTensorMethods();
