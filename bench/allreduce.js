@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 // All-reduce bandwidth of mp.distributed (Open MPI engine) between 2 ranks on this machine, next
 // to the same MPI_Allreduce from C (bench/allreduceRef.c, compiled here with mpicc) in the same
-// run: 1, 4, 16 and 64 MiB of float32 and bfloat16, sum. Bus bandwidth as nccl-tests defines
+// run, and to the non-blocking MPI_Iallreduce the engine calls (also from C): 1, 4, 16 and 64 MiB of float32 and bfloat16, sum. Bus bandwidth as nccl-tests defines
 // it: bytes * 2 (n - 1) / n / time. Also the latency of an 8-byte allReduce, and what the
 // agreement step (one 80-byte allreduce before each collective) costs in C.
 //   node bench/allreduce.js [--ranks 2]      (needs mpirun and mpicc: Debian openmpi-bin, libopenmpi-dev)
@@ -73,11 +73,12 @@ function main() {
   fs.rmSync(dir, { recursive: true, force: true });
   const busGBs = (row, ms) => (row.bytes * 2 * (ranks - 1)) / ranks / (ms / 1000) / 1e9;
   console.log(`all-reduce (sum) between ${ranks} ranks on ${os.cpus().length} CPUs (${os.cpus()[0].model}); best / median of the iterations`);
-  console.log('dtype     size     mixprec busbw GB/s (ms)        C MPI_Allreduce busbw GB/s (ms)');
+  console.log('dtype     size     mixprec busbw GB/s (ms)        C MPI_Allreduce busbw GB/s (ms)  C MPI_Iallreduce best GB/s (ms)');
   for (const row of ours.filter((r) => r.dtype)) {
     const ref = reference.find((r) => r.dtype === row.dtype && r.bytes === row.bytes);
     const cell = (r) => `${busGBs(r, r.bestMs).toFixed(2)} / ${busGBs(r, r.medianMs).toFixed(2)} (${r.bestMs.toFixed(1)} / ${r.medianMs.toFixed(1)})`;
-    console.log(`${row.dtype.padEnd(9)} ${String(row.bytes >> 20).padStart(2)} MiB   ${cell(row).padEnd(30)} ${cell(ref)}`);
+    const nonBlocking = `${busGBs(ref, ref.nonBlockingBestMs).toFixed(2)} (${ref.nonBlockingBestMs.toFixed(1)})`;
+    console.log(`${row.dtype.padEnd(9)} ${String(row.bytes >> 20).padStart(2)} MiB   ${cell(row).padEnd(30)} ${cell(ref).padEnd(32)} ${nonBlocking}`);
   }
   for (const row of [...ours, ...reference].filter((r) => r.latency)) {
     console.log(`latency ${row.latency.padEnd(26)} ${ours.includes(row) ? 'mixprec' : 'C      '} ${row.us.toFixed(1)} µs`);

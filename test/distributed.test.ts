@@ -254,11 +254,13 @@ describeMpi(mpiTitle('collectives across 2 and 3 ranks under mpirun'), () => {
 });
 
 describeMpi(mpiTitle('failures end every rank instead of hanging'), () => {
-  test('a rank that never calls the collective: the waiting rank throws ERR_DISTRIBUTED_TIMEOUT after timeoutMs (1500 ms)', () => {
+  test('a rank that never calls the collective: the waiting rank throws ERR_DISTRIBUTED_TIMEOUT after timeoutMs (1500 ms), and later calls at once', () => {
     const l = launch(2, 'failureRun.js', ['timeout'], { timeoutMs: 30_000 });
     expect(l.checks).toEqual([expect.objectContaining({ rank: 0, code: 'ERR_DISTRIBUTED_TIMEOUT', message: expect.stringMatching(/allReduce\(float32, 10 elements.*within 1500 ms/) })]);
     expect(l.checks[0].ms).toBeGreaterThanOrEqual(1500);
     expect(l.checks[0].ms).toBeLessThan(1500 + 2000);
+    expect(l.checks[0].later).toEqual({ code: 'ERR_DISTRIBUTED_TIMEOUT', ms: expect.any(Number) });
+    expect((l.checks[0].later as { ms: number }).ms).toBeLessThan(100); // broken: no second wait
     expect(l.status).not.toBe(0);
     expect(l.ms).toBeLessThan(20_000);
   });

@@ -33,7 +33,7 @@ Notifier notifier;
 void notified(Napi::Env env, Napi::Function onDone, double* id) {
   const double value = *id;
   delete id;
-  if (!env) return;  // the environment is going away
+  if (napi_env(env) == nullptr) return;  // the environment is going away
   if (--notifier.pending == 0) notifier.tsfn.Unref(env);
   if (onDone) onDone.Call({Napi::Number::New(env, value)});
 }

@@ -178,8 +178,12 @@ function asyncOption(op: string, o: Record<string, unknown>): boolean {
 function run(call: Omit<CollectiveCall, 'id'>, held: Storage[], async: boolean, after?: () => void): Work | undefined {
   const id = nextWorkId++;
   const work = new CollectiveWork(distSubmit({ ...call, id }), held, after);
-  inFlight.set(id, work);
-  if (async) return work;
+  if (async) {
+    // Kept until the engine's notice arrives (on the event loop) so promise() can settle; a
+    // synchronous call settles in wait() and its notice finds nothing to do.
+    inFlight.set(id, work);
+    return work;
+  }
   work.wait();
   return undefined;
 }

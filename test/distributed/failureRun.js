@@ -19,7 +19,15 @@ function hang() {
 }
 
 function report(error, started, steps) {
-  console.log(`CHECK ${JSON.stringify({ mode, rank: d.getRank(), code: error.code, message: error.message, ms: Date.now() - started, steps })}`);
+  // After the first failure the group is broken: the next call fails at once with the same error.
+  const laterStarted = Date.now();
+  let later = null;
+  try {
+    d.barrier();
+  } catch (e) {
+    later = { code: e.code, ms: Date.now() - laterStarted };
+  }
+  console.log(`CHECK ${JSON.stringify({ mode, rank: d.getRank(), code: error.code, message: error.message, ms: Date.now() - started, steps, later })}`);
 }
 
 d.initProcessGroup({ timeoutMs: mode === 'sigint' ? 60000 : mode === 'kill' ? 5000 : 1500 });
