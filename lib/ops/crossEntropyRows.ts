@@ -63,7 +63,7 @@ export const crossEntropyRows: (logits: Tensor, target: Tensor, options: CrossEn
       losses.dispose();
       lse.dispose();
       const value = target.dataSync()[bad];
-      throw new MixprecRangeError('ERR_INDEX_OUT_OF_RANGE', `crossEntropy: argument 'target' holds class index ${value} at position ${bad}, out of range for ${cols} classes (valid: 0..${cols - 1} or ignoreIndex ${options.ignoreIndex})`);
+      throw new MixprecRangeError('ERR_INDEX_OUT_OF_RANGE', `crossEntropy: argument 'target' holds a class index out of range for ${cols} classes (valid: 0..${cols - 1} or ignoreIndex ${options.ignoreIndex}): ${value} at position ${bad}`);
     }
     return [losses, lse];
   },

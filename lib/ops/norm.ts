@@ -168,12 +168,14 @@ export const layerNorm: (input: Tensor, normalizedShape: number[], weight?: Tens
 /**
  * Root-mean-square normalization (PyTorch's `rms_norm`): `x / sqrt(mean(x²) + eps) * weight`
  * over the trailing `normalizedShape` dimensions, fused as {@link layerNorm}. `eps` defaults to
- * the input dtype's machine epsilon, as in PyTorch.
+ * the input dtype's machine epsilon, as in PyTorch. Autocast passes it through on both devices
+ * (rms_norm is on none of the transcribed PyTorch lists; the kernel keeps float32 statistics for
+ * 16-bit inputs anyway).
  * @example `mp.nn.functional.rmsNorm(mp.randn([2, 8]), [8], mp.ones([8]))`
  */
 export const rmsNorm: (input: Tensor, normalizedShape: number[], weight?: Tensor, eps?: number) => Tensor = defineOp({
   name: 'rmsNorm',
-  autocast: { cuda: 'fp32', cpu: 'passThrough' },
+  autocast: 'passThrough',
   forward: (input: Tensor, normalizedShape: number[], weight?: Tensor, eps?: number): Tensor =>
     normalize('rmsNorm', true, input, normalizedShape, weight, undefined, eps ?? machineEpsilon[checkTensor('rmsNorm', 'input', input).dtype]),
 });
