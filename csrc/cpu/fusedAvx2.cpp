@@ -53,13 +53,21 @@ MP_TARGET_AVX2_FMA inline __m256 sigmoidLanes(__m256 v) {
   return _mm256_div_ps(one, _mm256_add_ps(one, expLanes(_mm256_sub_ps(_mm256_setzero_ps(), v))));
 }
 
-// erf lane by lane with libm's erff: the polynomial approximations that fit a vector lose the
-// relative accuracy of gelu's far negative tail, which the scalar rows keep.
+// erf by Abramowitz-Stegun 7.1.26 on |z|, sign restored: absolute error below 1.5e-7, the
+// formula PyTorch's AVX2 and AVX-512 erf use (so GELU's far negative tail, where gelu(x) is below
+// |x| * 1e-7, has the same absolute, not relative, accuracy as PyTorch's CPU GELU).
 MP_TARGET_AVX2_FMA inline __m256 erfLanes(__m256 z) {
-  alignas(32) float lanes[8];
-  _mm256_store_ps(lanes, z);
-  for (float& v : lanes) v = std::erf(v);
-  return _mm256_load_ps(lanes);
+  const __m256 signBit = _mm256_set1_ps(-0.0f);
+  const __m256 a = _mm256_andnot_ps(signBit, z);
+  const __m256 t = _mm256_div_ps(_mm256_set1_ps(1.0f), _mm256_fmadd_ps(_mm256_set1_ps(0.3275911f), a, _mm256_set1_ps(1.0f)));
+  __m256 p = _mm256_set1_ps(1.061405429f);
+  p = _mm256_fmadd_ps(p, t, _mm256_set1_ps(-1.453152027f));
+  p = _mm256_fmadd_ps(p, t, _mm256_set1_ps(1.421413741f));
+  p = _mm256_fmadd_ps(p, t, _mm256_set1_ps(-0.284496736f));
+  p = _mm256_fmadd_ps(p, t, _mm256_set1_ps(0.254829592f));
+  p = _mm256_mul_ps(p, t);
+  const __m256 e = expLanes(_mm256_sub_ps(_mm256_setzero_ps(), _mm256_mul_ps(a, a)));
+  return _mm256_or_ps(_mm256_fnmadd_ps(p, e, _mm256_set1_ps(1.0f)), _mm256_and_ps(signBit, z));
 }
 
 constexpr float kTanhK = 0.79788456080286535588f;

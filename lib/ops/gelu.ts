@@ -39,6 +39,14 @@ function composedDerivative(x: Tensor, approximate: 'none' | 'tanh'): Tensor {
   return x.mul(Math.SQRT1_2).erf().add(1).mul(0.5).add(x.mul(pdf));
 }
 
+/** gelu of a floating tensor through the fused kernel without a bias (one vectorized pass). */
+export function geluForward(x: Tensor, approximate: 'none' | 'tanh'): Tensor {
+  const out = newResult('gelu', x.shape, x.dtype, x);
+  const cols = Math.max(x.numel, 1);
+  native.biasGelu({ tanh: approximate === 'tanh', dtype: dtypeCode(x.dtype), x: operand(x), bias: null, y: operand(out), rows: x.numel === 0 ? 0 : 1, cols });
+  return out;
+}
+
 /**
  * dx = g * gelu'(x + bias) (bias [cols] of x's dtype, or none), in x's dtype: one native pass,
  * or recorded ops when the backward itself is being recorded (createGraph).

@@ -12,7 +12,7 @@ import { numberArg } from '../validate';
 import { checkTensor, newResult, withDtype } from './operands';
 import type { OpAutocastDecl } from '../autocast/policy';
 import { defineOp } from './registry';
-import { geluApproximation, geluGradient, type GeluOptions } from './gelu';
+import { geluApproximation, geluForward, geluGradient, type GeluOptions } from './gelu';
 
 // powScalar has a native code but no op here (pow with a scalar exponent is binaryScalar).
 const unaryNames = [
@@ -116,14 +116,18 @@ export const elu: (x: Tensor, alpha?: number) => Tensor = defineOp({
 });
 /**
  * GELU: `x * Φ(x)` exactly (erf), or PyTorch's tanh approximation with `{approximate: 'tanh'}`.
- * Forward and backward are one native pass each.
+ * Forward and backward are one native pass each (floating inputs: the fused kernel of biasGelu
+ * without a bias, vectorized; integers compute in float32 through the unary kernel).
  * @example `mp.gelu(mp.tensor([-0.5, 2]), { approximate: 'tanh' })`
  */
 export const gelu: (x: Tensor, options?: GeluOptions) => Tensor = defineOp({
   name: 'gelu',
   autocast: 'passThrough',
-  forward: (x: Tensor, options?: GeluOptions): Tensor =>
-    (geluApproximation('gelu', options) === 'tanh' ? unary('geluTanh', 'gelu', x) : unary('gelu', 'gelu', x)),
+  forward: (x: Tensor, options?: GeluOptions): Tensor => {
+    const approximate = geluApproximation('gelu', options);
+    if (isFloatingPoint(checkTensor('gelu', 'input', x).dtype)) return geluForward(x, approximate);
+    return approximate === 'tanh' ? unary('geluTanh', 'gelu', x) : unary('gelu', 'gelu', x);
+  },
   save: ([x]) => [x],
   backward: ({ args: [, options], saved: [x] }, [g]) => [g && geluGradient(x, undefined, g, geluApproximation('gelu', options))],
 });
