@@ -391,6 +391,7 @@ describe('crossEntropy (fused)', () => {
       expect(() => F.crossEntropy(x, ints([0, -1, 1]))).toThrow(/: -1 at position 1/);
       expect(() => F.crossEntropy(x, ints([0, 1]))).toThrow(/crossEntropy: input \[3, 4\].*target/);
       expect(() => F.crossEntropy(x, ints([0, 1, 1]), { ignoreIndex: 0.5 })).toThrow(/crossEntropy: .*ignoreIndex/);
+      expect(() => F.crossEntropy(mp.zeros([2, 0]), ints([0, 0]))).toThrow(/crossEntropy: input \[2, 0\] has no classes/);
     });
   });
 });

@@ -52,6 +52,7 @@ export const crossEntropyRows: (logits: Tensor, target: Tensor, options: CrossEn
     }
     requireSameDevice('crossEntropy', [logits, target]);
     const [rows, cols] = logits.shape;
+    if (cols === 0 && rows > 0) throw new MixprecRangeError('ERR_INVALID_SHAPE', `crossEntropy: input [${rows}, 0] has no classes to pick a target from`);
     const m = opMathDtype(logits.dtype);
     const losses = newResult('crossEntropy', [rows], m, logits);
     const lse = newResult('crossEntropy', [rows], m, logits);
