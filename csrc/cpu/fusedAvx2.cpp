@@ -22,9 +22,11 @@ MP_TARGET_AVX2_FMA inline float horizontalMax(__m256 v) {
 }
 
 // exp by Cody-Waite reduction and Cephes' polynomial (as vecMathAvx512.h), 2^n built in the
-// exponent field; inputs below -87.3 (results under the normal range) give 0, NaN stays NaN.
+// exponent field; inputs below -87.3 (results under the normal range) give 0, above 88.72 +inf,
+// NaN stays NaN.
 MP_TARGET_AVX2_FMA inline __m256 expLanes(__m256 x) {
   const __m256 underflow = _mm256_cmp_ps(x, _mm256_set1_ps(-87.33f), _CMP_NLT_UQ);
+  const __m256 overflow = _mm256_cmp_ps(x, _mm256_set1_ps(88.7228f), _CMP_GT_OQ);
   x = _mm256_min_ps(_mm256_set1_ps(88.37f), x);
   x = _mm256_max_ps(_mm256_set1_ps(-87.33f), x);
   const __m256 n = _mm256_round_ps(_mm256_mul_ps(x, _mm256_set1_ps(1.44269504088896341f)),
@@ -44,7 +46,8 @@ MP_TARGET_AVX2_FMA inline __m256 expLanes(__m256 x) {
   const __m256 s1 = _mm256_castsi256_ps(_mm256_slli_epi32(_mm256_add_epi32(half, _mm256_set1_epi32(127)), 23));
   const __m256 s2 =
       _mm256_castsi256_ps(_mm256_slli_epi32(_mm256_add_epi32(_mm256_sub_epi32(ni, half), _mm256_set1_epi32(127)), 23));
-  return _mm256_and_ps(_mm256_mul_ps(_mm256_mul_ps(e, s1), s2), underflow);
+  const __m256 finite = _mm256_and_ps(_mm256_mul_ps(_mm256_mul_ps(e, s1), s2), underflow);
+  return _mm256_blendv_ps(finite, _mm256_set1_ps(INFINITY), overflow);
 }
 
 // 1 / (1 + e^-v): no cancellation for either sign of v (saturates to 0 or 1).
