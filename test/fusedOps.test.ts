@@ -2,6 +2,8 @@
 // math in JS, every SIMD level against the scalar rows, 16-bit results equal to the float32
 // computation rounded once, autocast categories, and the errors for bad input. The gradchecks
 // (float64, central differences) are in test/gradcheck.test.ts.
+import { execFileSync } from 'node:child_process';
+import * as path from 'node:path';
 import * as mp from '../lib';
 import { hash, seedRng, uniform } from './helpers/seededRandom';
 
@@ -179,6 +181,20 @@ describe('layerNorm / rmsNorm', () => {
         });
       }
     }
+  });
+
+  test('dx, dweight and dbias are bit-identical with 1, 2 and 7 threads (fixed row blocks for the column sums)', () => {
+    // A child process per thread count (the pool size is read at load), on the built dist/.
+    const script = `
+      const mp = require(${JSON.stringify(path.join(__dirname, '..', 'dist'))});
+      mp.manualSeed(3);
+      const x = mp.randn([1000, 300]).requiresGrad_(), w = mp.randn([300]).requiresGrad_(), b = mp.randn([300]).requiresGrad_();
+      mp.nn.functional.layerNorm(x, [300], w, b).mul(mp.randn([1000, 300])).sum().backward();
+      const hex = (t) => Buffer.from(t.rawData().buffer).toString('base64');
+      process.stdout.write(JSON.stringify([mp.backend().numThreads, hex(x.grad), hex(w.grad), hex(b.grad)]));`;
+    const runs = [1, 2, 7].map((n) => JSON.parse(execFileSync(process.execPath, ['-e', script], { env: { ...process.env, MIXPREC_NUM_THREADS: String(n) }, encoding: 'utf8', maxBuffer: 16 << 20 })) as [number, string, string, string]);
+    expect(runs.map((r) => r[0])).toEqual([1, 2, 7]);
+    for (const r of runs.slice(1)) expect(r.slice(1)).toEqual(runs[0].slice(1));
   });
 
   test('autocast: passThrough on the CPU (16-bit in, 16-bit out), float32 under the CUDA policy', () => {
