@@ -22,6 +22,7 @@ export { layerNorm, rmsNorm } from '../ops/norm';
 export { biasGelu, type GeluOptions } from '../ops/gelu';
 export { linearOp as linear, foldOp as fold, unfoldOp as unfold };
 export { mseLoss, l1Loss, smoothL1Loss, binaryCrossEntropy, binaryCrossEntropyWithLogits, nllLoss, crossEntropy, klDiv, type Reduction, type LossOptions, type BceOptions, type NllOptions } from './losses';
+export { scaledDotProductAttention, type ScaledDotProductAttentionOptions } from '../ops/attention';
 
 /** `x.flatten(startDim, endDim)` (defaults 0 and -1). @example `mp.nn.functional.flatten(mp.ones([2, 3, 4]), 1)` */
 export function flatten(x: Tensor, startDim = 0, endDim = -1): Tensor {
