@@ -14,6 +14,9 @@ import * as mp from '../lib';
 import { stridedProduct } from '../lib/ops/matmul';
 import { sliceScatter } from '../lib/ops/shapeOps';
 import { to } from '../lib/ops/viewCast';
+import { normRows } from '../lib/ops/norm';
+import { crossEntropyRows } from '../lib/ops/crossEntropyRows';
+import { flashAttention } from '../lib/ops/attention';
 import { hash, seedRng, uniform } from './helpers/seededRandom';
 import { noGpuReason, skippedBecause } from './helpers/skipReason';
 
@@ -116,6 +119,9 @@ const ourName = (torchName: string): string | undefined => (unmapped.has(torchNa
 /** mixprec-internal ops that have no PyTorch name, with the category of their PyTorch kin. */
 const internalOps: Record<string, { cuda: Category; cpu: Category; why: string }> = {
   stridedProduct: { cuda: 'lowerPrecision', cpu: 'lowerPrecision', why: 'the GEMM under mm/bmm/matmul/linear' },
+  normRows: { cuda: 'passThrough', cpu: 'passThrough', why: 'the fused kernel under layerNorm / rmsNorm, which decide the cast' },
+  crossEntropyRows: { cuda: 'fp32', cpu: 'fp32', why: 'the fused kernel under crossEntropy (cross_entropy_loss)' },
+  flashAttention: { cuda: 'passThrough', cpu: 'passThrough', why: 'the fused kernel under scaledDotProductAttention, which decides the cast' },
 };
 
 /**
@@ -263,6 +269,15 @@ const samples: Record<string, Sample> = {
   },
   layerNorm: { inputs: () => [rnd([2, 3, 4]), rnd([4]), rnd([4])], run: (x, w, b) => F.layerNorm(x, [4], w, b) },
   groupNorm: { inputs: () => [rnd([2, 4, 2]), rnd([4]), rnd([4])], run: (x, w, b) => F.groupNorm(x, 2, w, b) },
+  rmsNorm: { inputs: () => [rnd([2, 3, 4]), rnd([4])], run: (x, w) => F.rmsNorm(x, [4], w) },
+  normRows: { inputs: () => [rnd([3, 4]), rnd([4]), rnd([4])], run: (x, w, b) => normRows(x, w, b, { rms: false, eps: 1e-5 })[0] },
+  biasGelu: { inputs: () => [rnd([2, 3], -3, 3), rnd([3])], run: (x, b) => F.biasGelu(x, b, { approximate: 'tanh' }) },
+  crossEntropyRows: { inputs: () => [rnd([3, 4], -2, 2), ints([2, 0, 3])], run: (x, t) => crossEntropyRows(x, t, { ignoreIndex: -100, labelSmoothing: 0.1 })[0] },
+  scaledDotProductAttention: { inputs: () => [rnd([2, 3, 4]), rnd([2, 5, 4]), rnd([2, 5, 3])], run: (q, k, v) => F.scaledDotProductAttention(q, k, v) },
+  flashAttention: {
+    inputs: () => [rnd([2, 3, 4]), rnd([2, 3, 4]), rnd([2, 3, 2])],
+    run: (q, k, v) => flashAttention(q, k, v, undefined, { heads: 1, scale: 0.5, causal: true, maskKind: 0, maskStrides: [0, 0, 0, 0], dropoutP: 0, seed: 0n, offset: 0n })[0],
+  },
   dropout: {
     inputs: () => [rnd([3, 4])],
     run: (x) => {

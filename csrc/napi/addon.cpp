@@ -70,6 +70,7 @@ Napi::Object init(Napi::Env env, Napi::Object exports) {
   registerDistBindings(env, exports);
   registerTestBindings(env, test);
   registerAttentionBindings(env, exports);
+  registerFusedBindings(env, exports);
   exports.Set("_test", test);
   return exports;
 }

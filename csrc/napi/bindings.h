@@ -15,5 +15,6 @@ void registerEnumBindings(Napi::Env env, Napi::Object exports);
 void registerDistBindings(Napi::Env env, Napi::Object exports);
 void registerTestBindings(Napi::Env env, Napi::Object test);
 void registerAttentionBindings(Napi::Env env, Napi::Object exports);
+void registerFusedBindings(Napi::Env env, Napi::Object exports);
 
 }  // namespace mp::napi

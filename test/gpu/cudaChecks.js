@@ -277,6 +277,47 @@ const checks = {
     gpu.params.forEach((p, i) => p.forEach((v, k) => assert.ok(Math.abs(v - cpu.params[i][k]) <= 1e-2, `param ${i}[${k}]: cuda ${v} vs cpu ${cpu.params[i][k]}`)));
   },
 
+  'fused layerNorm / rmsNorm, biasGelu and crossEntropy match the CPU, forward and backward'() {
+    mp.manualSeed(21);
+    const F = mp.nn.functional;
+    // Block reductions sum in another order than the CPU rows: float32 within 1e-4 relative, 16-bit within 2 ulps.
+    const close = (got, want, tol, what) => {
+      const g = got.cpu().to('float64').dataSync();
+      const w = want.to('float64').dataSync();
+      assert.equal(g.length, w.length, what);
+      g.forEach((v, i) => assert.ok(Object.is(v, w[i]) || Math.abs(v - w[i]) <= tol * (1 + Math.abs(w[i])), `${what}[${i}]: ${v} vs ${w[i]}`));
+    };
+    mp.tidy(() => {
+      for (const dtype of ['float32', 'float16', 'bfloat16', 'float64']) {
+        const tol = dtype === 'bfloat16' ? 1.6e-2 : dtype === 'float16' ? 2e-3 : 1e-4;
+        const x = mp.randn([37, 770], { dtype });
+        const w = mp.randn([770]);
+        const b = mp.randn([770]);
+        const g = mp.randn([37, 770], { dtype });
+        const target = mp.randint(0, 770, [37]).int();
+        const run = (device) => {
+          const xs = x.to(device).detach().requiresGrad_();
+          const ws = w.to(device).detach().requiresGrad_();
+          const bs = b.to(device).detach().requiresGrad_();
+          const ln = F.layerNorm(xs, [770], ws, bs);
+          const rms = F.rmsNorm(xs, [770], ws);
+          const bg = F.biasGelu(xs, bs.to(dtype), { approximate: 'tanh' });
+          const ge = mp.gelu(xs);
+          const ce = F.crossEntropy(xs, target.to(device), { labelSmoothing: 0.1 });
+          const gd = g.to(device);
+          ln.mul(gd).sum().add(rms.mul(gd).sum()).add(bg.mul(gd).sum()).add(ge.mul(gd).sum()).add(ce).backward();
+          const out = { ln, rms, bg, ge, ce, dx: xs.grad, dw: ws.grad, db: bs.grad };
+          for (const t of [xs, ws, bs]) t.grad = undefined;
+          return out;
+        };
+        const cpu = run('cpu');
+        const gpu = run('cuda');
+        for (const k of Object.keys(cpu)) close(gpu[k], cpu[k], k === 'dx' || k === 'dw' || k === 'db' ? tol * 10 : tol, `${dtype} ${k}`);
+        for (const k of ['dx', 'dw', 'db']) { cpu[k].dispose(); gpu[k].dispose(); }
+      }
+    });
+  },
+
   'operands on different devices are refused'() {
     mp.tidy(() => assert.throws(() => mp.ones([1]).add(mp.ones([1], { device: 'cuda' })), { code: 'ERR_DEVICE_MISMATCH' }));
   },
