@@ -23,7 +23,7 @@ die() { echo "setup-torch: $*" >&2; exit 1; }
 # The newest wheel matching a glob in the wheel folders (version order), or nothing.
 wheel() {
   local d
-  for d in ${wheel_dirs//:/ }; do ls "$d"/$1 2>/dev/null; done | sort -V | tail -n 1
+  for d in ${wheel_dirs//:/ }; do ls "$d"/$1 2>/dev/null || true; done | sort -V | tail -n 1
 }
 need() {
   local w
@@ -62,9 +62,11 @@ overlay=("$(need 'typing_extensions-4.1[0-9]*.whl')" "$(need 'sympy-1.1[4-9]*.wh
 echo "setup-torch: installing $(basename "$torch_wheel"), ${#nvidia[@]} NVIDIA library wheels and ${overlay[*]##*/} into $venv (about 4 GB, a few minutes)"
 "$venv/bin/pip" install --no-index --no-deps --disable-pip-version-check -q "$torch_wheel" "${nvidia[@]}" "${overlay[@]}"
 
-check='import torch; print(f"{torch.__version__} ({__import__(\"sys\").executable}): randn(2) @ randn(2) = {float(torch.randn(2) @ torch.randn(2)):.4f}")'
+check='import sys, torch; print(torch.__version__, "in", sys.executable, "- randn(2) @ randn(2) =", float(torch.randn(2) @ torch.randn(2)))'
 export LD_LIBRARY_PATH=${LD_LIBRARY_PATH:+$LD_LIBRARY_PATH:}$cuda_lib
-echo "setup-torch: first column:  $("$venv/bin/python" -c "$check")"
+first=$("$venv/bin/python" -c "$check") || die "import torch fails in $venv (see above)"
+echo "setup-torch: first column:  torch $first"
 if [ "$apt" = 1 ]; then
-  echo "setup-torch: second column: $("$python" -c "$check")"
+  second=$("$python" -c "$check") || die "import torch fails in $python (Debian's python3-torch; see above)"
+  echo "setup-torch: second column: torch $second"
 fi
