@@ -100,7 +100,7 @@ function printTorchAnchor(anchor, result) {
   const torches = anchor.torches.filter((t) => t.available);
   for (const t of anchor.torches) {
     say(t.available
-      ? `PyTorch ${t.torch} (${t.executable}, Python ${t.pythonVersion}; ${t.mkl ? 'MKL' : 'no MKL'}, oneDNN ${t.onednn ?? 'n/a'}, CPU capability ${t.cpuCapability ?? 'n/a'}), ${t.threads} threads`
+      ? `PyTorch ${t.torch} (${t.executable}, Python ${t.pythonVersion}; BLAS ${t.blas ?? 'n/a'}, oneDNN ${t.onednn ?? 'n/a'}, CPU capability ${t.cpuCapability ?? 'n/a'}), ${t.threads} threads`
       : `PyTorch: none in ${t.python} (${t.reason}); see docs/benchmarks.md (bench/setup-torch.sh). Going on without it.`);
   }
   if (torches.length === 0) return;

@@ -13,6 +13,7 @@ JSON line on stdout, printed as soon as it is known (a killed run keeps what it 
 """
 import argparse
 import json
+import re
 import resource
 import sys
 import time
@@ -57,10 +58,12 @@ def info(_args):
     config = torch.__config__.show()
     onednn = next((l.split("v", 1)[1].split()[0] for l in config.splitlines() if "MKL-DNN" in l or "oneDNN" in l), None)
     capability = torch.backends.cpu.get_cpu_capability() if hasattr(torch.backends, "cpu") else None
+    blas = re.search(r"BLAS_INFO=([^,\s]+)", config)
     emit({
         "event": "info",
         "torch": torch.__version__,
         "threads": torch.get_num_threads(),
+        "blas": blas.group(1) if blas else None,
         "mkl": torch.backends.mkl.is_available(),
         "onednn": onednn,
         "cpuCapability": capability,
