@@ -14,7 +14,6 @@ JSON line on stdout, printed as soon as it is known (a killed run keeps what it 
 import argparse
 import json
 import re
-import resource
 import sys
 import time
 
@@ -29,17 +28,23 @@ def emit(obj):
     print(json.dumps(obj), flush=True)
 
 
-def rss_bytes():
-    """The resident set size now (VmRSS), in bytes."""
+def proc_status_bytes(field):
+    """A memory field of /proc/self/status (VmRSS: resident now; VmHWM: peak resident), in bytes."""
     with open("/proc/self/status") as f:
         for line in f:
-            if line.startswith("VmRSS:"):
+            if line.startswith(field + ":"):
                 return int(line.split()[1]) * 1024
     return 0
 
 
+def rss_bytes():
+    return proc_status_bytes("VmRSS")
+
+
 def peak_rss_bytes():
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+    # Not getrusage's ru_maxrss: Linux keeps it across exec, so a child of the bench would report
+    # the Node parent's peak from before the fork. VmHWM belongs to this process's own memory map.
+    return proc_status_bytes("VmHWM")
 
 
 def ms_of(fn):
