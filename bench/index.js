@@ -2,8 +2,10 @@
 // The CPU benchmark suite, every ratio measured in this one run: backend and peak probe, GEMM
 // GFLOP/s (square and the W1 MLP's shapes, float32 / bfloat16 / float16), W1 (MLP) and W3 (CNN)
 // training steps in float32 / AMP bfloat16 / AMP float16 with speed-up and peak memory, the W1
-// AMP overhead of autocast + GradScaler, the W1 step in TensorFlow.js, and the targets.
-//   npm run bench [-- --quick] [-- --json [FILE]] [-- --only gemm,training,overhead,tfjs]
+// AMP overhead of autocast + GradScaler, the W1 step in TensorFlow.js, the same GEMMs and steps in
+// PyTorch with mixprec/PyTorch ratios (when a Python with torch is there: bench/setup-torch.sh,
+// docs/benchmarks.md), and the targets.
+//   npm run bench [-- --quick] [-- --json [FILE]] [-- --only gemm,training,overhead,tfjs,torch]
 //     --quick            no 2048³ GEMM, 8 W1 steps, W3 at batch 64, fewer pairs / TF.js steps
 //     --steps N          W1 timed steps per variant (default 20; --quick 8)
 //     --w3-batch N       W3 batch (default 512; --quick 64)
@@ -11,6 +13,9 @@
 //                        --w3-max-steps (default 20), stopping once S is spent (default 60; --quick 10)
 //     --pairs N          overhead: paired step rounds per comparison (default 20; --quick 8)
 //     --tfjs-steps N     TF.js timed steps (default 5; --quick 3)
+//     torch: PyTorch runs whichever of gemm / training this run measured; MIXPREC_BENCH_PYTHON
+//     picks the Python (bench/suite/torchAnchor.js). Each PyTorch training variant gets its own
+//     child with a timeout: W1 120 s (--quick 60), W3 max(2 × --w3-budget, --w3-budget + 120) s.
 // The sections are in bench/suite/*.js.
 'use strict';
 const { json, printJson, flag, numberOption, stringOption } = require('./cliArgs');
@@ -20,9 +25,10 @@ const { gemmSection } = require('./suite/gemmTable');
 const { stepTimes, overhead } = require('./suite/trainingSteps');
 const { tfjsSection } = require('./suite/tfjsStep');
 const { targetsSection } = require('./suite/targets');
+const { torchAnchorSection } = require('./suite/torchAnchor');
 
 const quick = flag('--quick');
-const only = new Set(stringOption('--only', 'gemm,training,overhead,tfjs').split(','));
+const only = new Set(stringOption('--only', 'gemm,training,overhead,tfjs,torch').split(','));
 const o = {
   w1Steps: numberOption('--steps', quick ? 8 : 20),
   w3Batch: numberOption('--w3-batch', quick ? 64 : 512),
@@ -78,6 +84,70 @@ function printOverhead(ov) {
   say(`  scaler:   AMP float16 step with GradScaler ${fixed(e.scaler.withScalerMs)} ms vs without ${fixed(e.scaler.withoutScalerMs)} ms: ${fixed(e.scaler.addedMs, 2)} ms (${iqr(e.scaler.iqrMs)}; ${e.scaler.skippedSteps} steps skipped)`);
 }
 
+const simdClass = (simd) => ({ avx512bf16: 'AVX-512 with BF16', avx512: 'AVX-512', f16c: 'AVX2 + FMA + F16C', scalar: 'no SIMD path' })[simd] ?? simd;
+
+/** A PyTorch cell: the number, or why there is none (the reason goes to the notes under the table, once per torch and reason). */
+function torchCell(x, value, notes, t) {
+  if (x && x.error === undefined && x.skipped === undefined) return value(x);
+  const note = `torch ${t.torch}: ${x?.error ?? x?.skipped ?? 'not run'}`;
+  if (!notes.includes(note)) notes.push(note);
+  return `n/a[${notes.indexOf(note) + 1}]`;
+}
+
+function printTorchAnchor(anchor, result) {
+  const b = result.backend;
+  say(`CPU: mixprec SIMD path ${b.simd} (${simdClass(b.simd)} class), ${b.numThreads} threads; ${b.cpuModel}`);
+  const torches = anchor.torches.filter((t) => t.available);
+  for (const t of anchor.torches) {
+    say(t.available
+      ? `PyTorch ${t.torch} (${t.executable}, Python ${t.pythonVersion}; BLAS ${t.blas ?? 'n/a'}, oneDNN ${t.onednn ?? 'n/a'}, CPU capability ${t.cpuCapability ?? 'n/a'}), ${t.threads} threads`
+      : `PyTorch: none in ${t.python} (${t.reason}); see docs/benchmarks.md (bench/setup-torch.sh). Going on without it.`);
+  }
+  if (torches.length === 0) return;
+  const notes = [];
+  const ratioNote = '×: mixprec speed / PyTorch speed, > 1 means mixprec is faster';
+  if (result.gemm) {
+    const header = ['GEMM', 'M', 'K', 'N', 'dtype', 'mixprec GFLOP/s'];
+    for (const t of torches) header.push(`torch ${t.torch}`, '×');
+    const rows = [];
+    for (const [i, r] of result.gemm.rows.entries()) {
+      for (const d of result.gemm.dtypes) {
+        const ours = r.results[d].gflops;
+        const cells = [r.label, r.m, r.k, r.n, d, fixed(ours, 2)];
+        for (const t of torches) {
+          const x = t.gemm[i][d];
+          cells.push(torchCell(x, (v) => fixed(v.gflops, 2), notes, t), x?.gflops ? `${fixed(ours / x.gflops, 2)}×` : '');
+        }
+        rows.push(cells);
+      }
+    }
+    say(table(header, rows, [1, 2, 3, 5, ...torches.flatMap((_, i) => [6 + 2 * i, 7 + 2 * i])]));
+    say(`GEMM: torch.matmul on the same shapes and dtypes, best of the same repeats after one warm-up; ${ratioNote}.`);
+  }
+  if (result.training) {
+    say();
+    const header = ['workload', 'variant', 'mixprec ms', 'mixprec peak MiB'];
+    for (const t of torches) header.push(`torch ${t.torch} ms`, '×', 'steps', 'RSS peak MiB');
+    const rows = [];
+    for (const [wi, w] of result.training.entries()) {
+      for (const r of w.rows) {
+        const cells = [`${w.workload.toUpperCase()} batch ${w.batch}`, r.variant === 'float32' ? 'float32' : `AMP ${r.variant}`, fixed(r.medianMs), mb(r.peakBytes)];
+        for (const t of torches) {
+          const x = t.training[wi][r.variant];
+          const ok = x.error === undefined;
+          cells.push(torchCell(x, (v) => fixed(v.medianMs), notes, t),
+            ok ? `${fixed(x.medianMs / r.medianMs, 2)}×` : '', ok ? String(x.steps) : '', ok ? mb(x.peakRssBytes) : '');
+        }
+        rows.push(cells);
+      }
+    }
+    say(table(header, rows, [2, 3, ...torches.flatMap((_, i) => [4 + 4 * i, 5 + 4 * i, 6 + 4 * i, 7 + 4 * i])]));
+    say(`steps: the same model, batch, optimizer and warm-up as above, one variant per child process, median of the timed steps (AMP bfloat16 = torch.autocast('cpu', torch.bfloat16); AMP float16 adds torch.amp.GradScaler('cpu')); ${ratioNote}.`);
+    say('mixprec peak MiB counts its tensors (mp.memory()); RSS peak MiB is the whole PyTorch process (libraries included: compare the two only loosely).');
+  }
+  notes.forEach((n, i) => say(`[${i + 1}] ${n}`));
+}
+
 async function main() {
   const result = { quick, options: o };
   result.backend = await backendSection();
@@ -124,6 +194,16 @@ async function main() {
       const vs = ours ? `; mixprec float32 W1 step ${fixed(ours.medianMs)} ms = ${fixed(t.medianMs / ours.medianMs, 2)}× faster than TF.js` : '';
       say(`tfjs ${t.version} (backend '${t.backend}'): W1 float32 step (Adam, softmaxCrossEntropy, batch ${t.batch}) median of ${t.steps}: ${fixed(t.medianMs)} ms${vs}`);
     }
+  }
+
+  if (only.has('torch') && (result.gemm || result.training)) {
+    say('\n== PyTorch anchor (the same GEMMs and steps in PyTorch, this run)');
+    const steps = { w1: { min: o.w1Steps, max: o.w1Steps, budgetS: 1e9 }, w3: { min: 3, max: Math.max(3, o.w3MaxSteps), budgetS: o.w3BudgetS } };
+    result.torch = torchAnchorSection({
+      threads: result.backend.numThreads, gemm: result.gemm, training: result.training, stepsFor: (w) => steps[w],
+      timeouts: { gemmS: quick ? 120 : 300, w1: quick ? 60 : 120, w3: Math.max(2 * o.w3BudgetS, o.w3BudgetS + 120) }, log: progress,
+    });
+    printTorchAnchor(result.torch, result);
   }
 
   result.targets = targetsSection(result);
