@@ -265,7 +265,27 @@ export interface NativeAddon {
   /** GradScaler's scale update on the scale's device (core/ampMath.h); every operand is one element (stats: the counters). */
   ampUpdateScale(args: { scale: NativeOperand; tracker: NativeOperand; hysteresisLeft: NativeOperand; foundInf: NativeOperand;
     stats: NativeOperand; options: NativeScaleUpdateOptions }): void;
+  /** Fused scaled dot-product attention (core/attentionMath.h): writes out and the row logsumexp. */
+  attentionForward(args: NativeAttentionArgs & { out: NativeOperand; lse: NativeOperand }): void;
+  /** Its backward: recomputes the weights from lse and writes gradQ, gradK, gradV. */
+  attentionBackward(args: NativeAttentionArgs & { out: NativeOperand; gradOut: NativeOperand; lse: NativeOperand;
+    gradQ: NativeOperand; gradK: NativeOperand; gradV: NativeOperand }): void;
   _test: NativeTestHooks;
+}
+
+/**
+ * The geometry of a fused attention call: q [batch, L, E], k [batch, S, E], v [batch, S, Ev];
+ * the mask (maskKind 1: bool, 2: additive in the inputs' dtype) read at
+ * (b / heads) * outer + (b % heads) * head + i * row + j * col; dropout's Philox seed and offset.
+ */
+export interface NativeAttentionShape {
+  batch: number; heads: number; L: number; S: number; E: number; Ev: number; scale: number; causal: boolean;
+  maskKind: number; maskStrides: number[]; dropoutP: number; seed: bigint; offset: bigint;
+}
+
+export interface NativeAttentionArgs {
+  dtype: number; q: NativeOperand; k: NativeOperand; v: NativeOperand; mask: NativeOperand | null;
+  shape: NativeAttentionShape;
 }
 
 function listDir(dir: string): string[] {

@@ -9,6 +9,7 @@
 #include <string>
 
 #include "ampMath.h"
+#include "attentionMath.h"
 #include "dtype.h"
 #include "indexingArgs.h"
 #include "kernelArgs.h"
@@ -83,6 +84,10 @@ const char* deviceTypeName(DeviceType type);
 //   when flags is given) to 1; values are multiplied by 1 / *scale in place unless scale is
 //   nullptr (check only) or the inverse is exactly 1; never writes 0 (the caller zeroes the
 //   flags). updateScale: GradScaler's scale update (core/ampMath.h).
+// - attentionForward / attentionBackward: fused softmax(q k^T * scale + mask) v over
+//   core/attentionMath.h's AttentionShape, softmax statistics and accumulators in float32 (float64
+//   for float64) whatever the dtype; forward writes out and the row logsumexp, backward recomputes
+//   the weights from it and writes gradQ, gradK, gradV (dropout regenerated from its counters).
 #define MP_BACKEND_KERNELS(X)                                                                                          \
   X(cast, (const void* src, DType srcType, void* dst, DType dstType, int64_t n), (src, srcType, dst, dstType, n))      \
   X(binary, (BinaryOp op, DType dtype, const void* a, const void* b, void* out, const BroadcastGeometry& g),           \
@@ -139,7 +144,13 @@ const char* deviceTypeName(DeviceType type);
     int32_t* stats, const ScaleUpdateOptions& o),                                                                      \
     (scale, tracker, hysteresisLeft, foundInf, stats, o))                                                              \
   X(multiTensorScale, (DType dtype, const TensorLists& t, const float* scale), (dtype, t, scale))                      \
-  X(multiTensorClamp, (DType dtype, const TensorLists& t, double lo, double hi), (dtype, t, lo, hi))
+  X(multiTensorClamp, (DType dtype, const TensorLists& t, double lo, double hi), (dtype, t, lo, hi))                  \
+  X(attentionForward, (DType dtype, const void* q, const void* k, const void* v, const void* mask, void* out,         \
+    void* lse, const AttentionShape& s),                                                                               \
+    (dtype, q, k, v, mask, out, lse, s))                                                                               \
+  X(attentionBackward, (DType dtype, const void* q, const void* k, const void* v, const void* mask, const void* out,  \
+    const void* gradOut, const void* lse, void* gradQ, void* gradK, void* gradV, const AttentionShape& s),             \
+    (dtype, q, k, v, mask, out, gradOut, lse, gradQ, gradK, gradV, s))
 
 // Expands a parenthesised parameter or argument list of the lists above without its parentheses.
 #define MP_UNPAREN(...) __VA_ARGS__

@@ -68,6 +68,7 @@ Napi::Object init(Napi::Env env, Napi::Object exports) {
   registerAmpBindings(env, exports, test);
   registerEnumBindings(env, exports);
   registerTestBindings(env, test);
+  registerAttentionBindings(env, exports);
   exports.Set("_test", test);
   return exports;
 }

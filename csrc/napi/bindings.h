@@ -13,5 +13,6 @@ void registerOptimizerBindings(Napi::Env env, Napi::Object exports, Napi::Object
 void registerAmpBindings(Napi::Env env, Napi::Object exports, Napi::Object test);
 void registerEnumBindings(Napi::Env env, Napi::Object exports);
 void registerTestBindings(Napi::Env env, Napi::Object test);
+void registerAttentionBindings(Napi::Env env, Napi::Object exports);
 
 }  // namespace mp::napi

@@ -20,6 +20,7 @@ export { relu, gelu, silu, tanh, sigmoid, leakyRelu, elu, softplus } from '../op
 export { softmax, logSoftmax } from '../ops/reduceAlong';
 export { linearOp as linear, foldOp as fold, unfoldOp as unfold };
 export { mseLoss, l1Loss, smoothL1Loss, binaryCrossEntropy, binaryCrossEntropyWithLogits, nllLoss, crossEntropy, klDiv, type Reduction, type LossOptions, type BceOptions, type NllOptions } from './losses';
+export { scaledDotProductAttention, type ScaledDotProductAttentionOptions } from '../ops/attention';
 
 /** `x.flatten(startDim, endDim)` (defaults 0 and -1). @example `mp.nn.functional.flatten(mp.ones([2, 3, 4]), 1)` */
 export function flatten(x: Tensor, startDim = 0, endDim = -1): Tensor {

@@ -1,0 +1,314 @@
+// Fused scaled dot-product attention on the CPU, FlashAttention-2 style. The forward walks each
+// (batch, block of 64 query rows) over blocks of 64 keys, keeping the running row maximum and sum
+// (online softmax) and the output accumulator in float32 (float64 for float64 inputs), so the
+// L x S score matrix never exists: it saves the output and each row's logsumexp. The backward
+// recomputes each score tile from the logsumexp, with D = rowsum(dO * O) and dS = P * (dP - D).
+// Scratch is O((L + S) * E) per running task, never O(L * S). 16-bit inputs are widened as tiles
+// are loaded and results rounded once when stored. The tile products run on the AVX2+FMA
+// micro-kernel when the active SIMD level has it, on the portable loops otherwise (the scalar
+// level: the reference the tests compare against).
+#include "cpuKernels.h"
+
+#include <algorithm>
+#include <cmath>
+#include <limits>
+#include <vector>
+
+#include "../core/attentionMath.h"
+#include "../core/elementTypes.h"
+#include "../core/errors.h"
+#include "../core/threadPool.h"
+#include "attentionSimd.h"
+#include "cpuFeatures.h"
+
+namespace mp::cpu {
+namespace {
+
+constexpr int kBlockRows = 64;  // query rows per tile
+constexpr int kBlockCols = 64;  // keys per tile (a multiple of 8: the width the tile products take)
+
+int64_t roundUp8(int64_t n) { return (n + 7) / 8 * 8; }
+
+// The tile operations of one compute type: c (+)= a . b with b and c `n` (a multiple of 8)
+// columns wide, and x = exp(x - shift) over n elements returning the sum.
+template <class C>
+struct TileOps {
+  void (*gemm)(const C* a, int64_t lda, const C* b, int64_t ldb, C* c, int64_t ldc, int m, int k, int n, bool acc);
+  C (*expSum)(C* x, int n, C shift);
+};
+
+template <class C>
+void gemmPortable(const C* a, int64_t lda, const C* b, int64_t ldb, C* c, int64_t ldc, int m, int k, int n, bool acc) {
+  for (int i = 0; i < m; ++i) {
+    C* ci = c + i * ldc;
+    if (!acc) std::fill(ci, ci + n, C(0));
+    for (int p = 0; p < k; ++p) {
+      const C av = a[i * lda + p];
+      const C* bp = b + p * ldb;
+      for (int j = 0; j < n; ++j) ci[j] += av * bp[j];
+    }
+  }
+}
+
+template <class C>
+C expSumPortable(C* x, int n, C shift) {
+  C sum = 0;
+  for (int j = 0; j < n; ++j) {
+    x[j] = std::exp(x[j] - shift);
+    sum += x[j];
+  }
+  return sum;
+}
+
+void gemmAvx2(const float* a, int64_t lda, const float* b, int64_t ldb, float* c, int64_t ldc, int m, int k, int n,
+              bool acc) {
+  simd::attentionGemmAvx2(a, lda, b, ldb, c, ldc, m, k, n / 8, acc);
+}
+float expSumAvx2(float* x, int n, float shift) { return simd::attentionExpAvx2(x, n / 8, shift); }
+
+template <class C>
+TileOps<C> tileOps() {
+  if constexpr (std::is_same_v<C, float>) {
+    if (activeSimdLevel() >= SimdLevel::F16c) return {gemmAvx2, expSumAvx2};
+  }
+  return {gemmPortable<C>, expSumPortable<C>};
+}
+
+template <class Tag>
+using ComputeOf = std::conditional_t<std::is_same_v<Tag, F64Tag>, double, float>;
+
+// rows x cols of src (row stride `cols`) into dst with row stride ld, zero-padded to `width`.
+template <class Tag, class C>
+void loadRows(const typename Tag::Storage* src, int64_t rows, int64_t cols, C* dst, int64_t ld, int64_t padRows) {
+  for (int64_t r = 0; r < padRows; ++r) {
+    C* d = dst + r * ld;
+    if (r < rows) {
+      for (int64_t c = 0; c < cols; ++c) d[c] = C(Tag::load(src[r * cols + c]));
+      std::fill(d + cols, d + ld, C(0));
+    } else {
+      std::fill(d, d + ld, C(0));
+    }
+  }
+}
+
+// rows x cols of src (row stride `cols`) transposed into dst [cols][ld], zero-padded to ld.
+template <class Tag, class C>
+void loadTransposed(const typename Tag::Storage* src, int64_t rows, int64_t cols, C* dst, int64_t ld, int64_t padCols) {
+  for (int64_t c = 0; c < padCols; ++c) {
+    C* d = dst + c * ld;
+    std::fill(d, d + ld, C(0));
+    if (c >= cols) continue;
+    for (int64_t r = 0; r < rows; ++r) d[r] = C(Tag::load(src[r * cols + c]));
+  }
+}
+
+// The scores of one tile after scale, causality and the mask: -inf where a key takes no part
+// (including the padding columns past `cols`).
+template <class Tag, class C>
+void maskScores(const AttentionShape& s, const void* mask, int64_t b, int64_t i0, int rows, int64_t j0, int cols,
+                C* scores) {
+  const C scale = C(s.scale);
+  const C ninf = -std::numeric_limits<C>::infinity();
+  for (int r = 0; r < rows; ++r) {
+    const int64_t i = i0 + r;
+    C* row = scores + r * kBlockCols;
+    for (int c = 0; c < kBlockCols; ++c) {
+      const int64_t j = j0 + c;
+      if (c >= cols || (s.causal && j > i)) {
+        row[c] = ninf;
+        continue;
+      }
+      C v = row[c] * scale;
+      if (s.mask == AttentionMask::Bool) {
+        if (!static_cast<const uint8_t*>(mask)[attentionMaskIndex(s, b, i, j)]) v = ninf;
+      } else if (s.mask == AttentionMask::Additive) {
+        v += C(Tag::load(static_cast<const typename Tag::Storage*>(mask)[attentionMaskIndex(s, b, i, j)]));
+      }
+      row[c] = v;
+    }
+  }
+}
+
+// The factor dropout multiplies weight (b, i, j) by: 0 or 1 / (1 - p).
+template <class C>
+C dropoutFactor(const AttentionShape& s, int64_t b, int64_t i, int64_t j) {
+  return attentionKeeps(s, b, i, j) ? C(1.0 / (1.0 - s.dropoutP)) : C(0);
+}
+
+// Keys the query rows [i0, i0 + rows) can see at most: all of them, or j < i0 + rows when causal.
+int64_t keyEnd(const AttentionShape& s, int64_t i0, int rows) { return s.causal ? std::min(s.S, i0 + rows) : s.S; }
+
+template <class Tag>
+void forwardTile(const AttentionShape& s, const TileOps<ComputeOf<Tag>>& ops, const typename Tag::Storage* q,
+                 const typename Tag::Storage* k, const typename Tag::Storage* v, const void* mask,
+                 typename Tag::Storage* out, ComputeOf<Tag>* lse, int64_t b, int64_t i0) {
+  using C = ComputeOf<Tag>;
+  const int rows = int(std::min<int64_t>(kBlockRows, s.L - i0));
+  const int64_t ev8 = roundUp8(s.Ev);
+  std::vector<C> qf(size_t(rows * s.E)), kt(size_t(s.E * kBlockCols)), vf(size_t(kBlockCols * ev8));
+  std::vector<C> scores(size_t(rows * kBlockCols)), acc(size_t(rows * ev8), C(0));
+  std::vector<C> m(size_t(rows), -std::numeric_limits<C>::infinity()), l(size_t(rows), C(0));
+  loadRows<Tag>(q + (b * s.L + i0) * s.E, rows, s.E, qf.data(), s.E, rows);
+  const bool dropout = s.dropoutP > 0;
+  const int64_t end = keyEnd(s, i0, rows);
+  for (int64_t j0 = 0; j0 < end; j0 += kBlockCols) {
+    const int cols = int(std::min<int64_t>(kBlockCols, end - j0));
+    loadTransposed<Tag>(k + (b * s.S + j0) * s.E, cols, s.E, kt.data(), kBlockCols, s.E);
+    loadRows<Tag>(v + (b * s.S + j0) * s.Ev, cols, s.Ev, vf.data(), ev8, kBlockCols);
+    ops.gemm(qf.data(), s.E, kt.data(), kBlockCols, scores.data(), kBlockCols, rows, int(s.E), kBlockCols, false);
+    maskScores<Tag>(s, mask, b, i0, rows, j0, cols, scores.data());
+    for (int r = 0; r < rows; ++r) {
+      C* row = scores.data() + r * kBlockCols;
+      C tileMax = -std::numeric_limits<C>::infinity();
+      for (int c = 0; c < kBlockCols; ++c) tileMax = std::max(tileMax, row[c]);
+      const C mNew = std::max(m[r], tileMax);
+      if (mNew == -std::numeric_limits<C>::infinity()) {  // every key so far masked: nothing to add
+        std::fill(row, row + kBlockCols, C(0));
+        continue;
+      }
+      const C alpha = std::exp(m[r] - mNew);
+      l[r] = l[r] * alpha + ops.expSum(row, kBlockCols, mNew);
+      m[r] = mNew;
+      if (alpha != C(1)) {
+        C* a = acc.data() + r * ev8;
+        for (int64_t c = 0; c < ev8; ++c) a[c] *= alpha;
+      }
+      if (dropout) {
+        for (int c = 0; c < cols; ++c) row[c] = row[c] == C(0) ? C(0) : row[c] * dropoutFactor<C>(s, b, i0 + r, j0 + c);
+      }
+    }
+    ops.gemm(scores.data(), kBlockCols, vf.data(), ev8, acc.data(), ev8, rows, kBlockCols, int(ev8), true);
+  }
+  for (int r = 0; r < rows; ++r) {
+    // A row whose keys are all masked has l = 0: NaN, as softmax over no keys in the composition.
+    const C inv = C(1) / l[r];
+    typename Tag::Storage* o = out + (b * s.L + i0 + r) * s.Ev;
+    const C* a = acc.data() + r * ev8;
+    for (int64_t c = 0; c < s.Ev; ++c) o[c] = Tag::store(l[r] == C(0) ? std::numeric_limits<C>::quiet_NaN() : a[c] * inv);
+    lse[b * s.L + i0 + r] = m[r] + std::log(l[r]);
+  }
+}
+
+template <class Tag>
+void forward(const AttentionShape& s, const void* q, const void* k, const void* v, const void* mask, void* out,
+             void* lse) {
+  using C = ComputeOf<Tag>;
+  using T = typename Tag::Storage;
+  const TileOps<C> ops = tileOps<C>();
+  const int64_t blocks = (s.L + kBlockRows - 1) / kBlockRows;
+  parallelFor(s.batch * blocks, 1, [&](int64_t begin, int64_t end) {
+    for (int64_t t = begin; t < end; ++t) {
+      forwardTile<Tag>(s, ops, static_cast<const T*>(q), static_cast<const T*>(k), static_cast<const T*>(v), mask,
+                       static_cast<T*>(out), static_cast<C*>(lse), t / blocks, (t % blocks) * kBlockRows);
+    }
+  });
+}
+
+// One batch entry's gradients: key blocks outer (their dK and dV accumulate in a tile), query
+// blocks inner (dQ accumulates over the whole head in float32), so nothing is written twice.
+template <class Tag>
+void backwardHead(const AttentionShape& s, const TileOps<ComputeOf<Tag>>& ops, const typename Tag::Storage* q,
+                  const typename Tag::Storage* k, const typename Tag::Storage* v, const void* mask,
+                  const typename Tag::Storage* out, const typename Tag::Storage* gradOut, const ComputeOf<Tag>* lse,
+                  typename Tag::Storage* gradQ, typename Tag::Storage* gradK, typename Tag::Storage* gradV, int64_t b) {
+  using C = ComputeOf<Tag>;
+  const int64_t L = s.L, E = s.E, Ev = s.Ev, e8 = roundUp8(E), ev8 = roundUp8(Ev);
+  std::vector<C> qf(size_t(L * e8)), dof(size_t(L * ev8)), dq(size_t(L * e8), C(0)), d(static_cast<size_t>(L), C(0));
+  loadRows<Tag>(q + b * L * E, L, E, qf.data(), e8, L);
+  loadRows<Tag>(gradOut + b * L * Ev, L, Ev, dof.data(), ev8, L);
+  for (int64_t i = 0; i < L; ++i) {
+    C sum = 0;
+    for (int64_t c = 0; c < Ev; ++c) sum += dof[size_t(i * ev8 + c)] * C(Tag::load(out[(b * L + i) * Ev + c]));
+    d[size_t(i)] = sum;
+  }
+  std::vector<C> kt(size_t(E * kBlockCols)), kf(size_t(kBlockCols * e8)), vt(size_t(ev8 * kBlockCols));
+  std::vector<C> dk(size_t(kBlockCols * e8)), dv(size_t(kBlockCols * ev8));
+  std::vector<C> p(size_t(kBlockRows * kBlockCols)), dp(size_t(kBlockRows * kBlockCols));
+  std::vector<C> pt(size_t(kBlockCols * kBlockRows)), dst(size_t(kBlockCols * kBlockRows));
+  const C scale = C(s.scale);
+  const bool dropout = s.dropoutP > 0;
+  for (int64_t j0 = 0; j0 < s.S; j0 += kBlockCols) {
+    const int cols = int(std::min<int64_t>(kBlockCols, s.S - j0));
+    loadTransposed<Tag>(k + (b * s.S + j0) * E, cols, E, kt.data(), kBlockCols, E);
+    loadRows<Tag>(k + (b * s.S + j0) * E, cols, E, kf.data(), e8, kBlockCols);
+    loadTransposed<Tag>(v + (b * s.S + j0) * Ev, cols, Ev, vt.data(), kBlockCols, ev8);
+    std::fill(dk.begin(), dk.end(), C(0));
+    std::fill(dv.begin(), dv.end(), C(0));
+    // Causal: query rows before j0 see none of these keys.
+    const int64_t firstBlock = s.causal ? j0 / kBlockRows * kBlockRows : 0;
+    for (int64_t i0 = firstBlock; i0 < L; i0 += kBlockRows) {
+      const int rows = int(std::min<int64_t>(kBlockRows, L - i0));
+      ops.gemm(qf.data() + i0 * e8, e8, kt.data(), kBlockCols, p.data(), kBlockCols, rows, int(E), kBlockCols, false);
+      maskScores<Tag>(s, mask, b, i0, rows, j0, cols, p.data());
+      for (int r = 0; r < rows; ++r) ops.expSum(p.data() + r * kBlockCols, kBlockCols, lse[b * L + i0 + r]);
+      // dP (of the dropped-out weights) = dO . V^T.
+      ops.gemm(dof.data() + i0 * ev8, ev8, vt.data(), kBlockCols, dp.data(), kBlockCols, rows, int(ev8), kBlockCols,
+               false);
+      for (int r = 0; r < rows; ++r) {
+        const int64_t i = i0 + r;
+        const C di = d[size_t(i)];
+        for (int c = 0; c < kBlockCols; ++c) {
+          const C pv = p[size_t(r * kBlockCols + c)];
+          const C z = dropout && c < cols ? dropoutFactor<C>(s, b, i, j0 + c) : C(1);
+          pt[size_t(c * kBlockRows + r)] = pv * z;
+          const C ds = pv * (dp[size_t(r * kBlockCols + c)] * z - di) * scale;
+          dp[size_t(r * kBlockCols + c)] = ds;
+          dst[size_t(c * kBlockRows + r)] = ds;
+        }
+      }
+      // dV += (P * Z)^T . dO;  dQ += dS . K;  dK += dS^T . Q (dS already carries the scale).
+      ops.gemm(pt.data(), kBlockRows, dof.data() + i0 * ev8, ev8, dv.data(), ev8, kBlockCols, rows, int(ev8), true);
+      ops.gemm(dp.data(), kBlockCols, kf.data(), e8, dq.data() + i0 * e8, e8, rows, kBlockCols, int(e8), true);
+      ops.gemm(dst.data(), kBlockRows, qf.data() + i0 * e8, e8, dk.data(), e8, kBlockCols, rows, int(e8), true);
+    }
+    for (int c = 0; c < cols; ++c) {
+      for (int64_t x = 0; x < E; ++x) gradK[(b * s.S + j0 + c) * E + x] = Tag::store(dk[size_t(c * e8 + x)]);
+      for (int64_t x = 0; x < Ev; ++x) gradV[(b * s.S + j0 + c) * Ev + x] = Tag::store(dv[size_t(c * ev8 + x)]);
+    }
+  }
+  for (int64_t i = 0; i < L; ++i) {
+    for (int64_t x = 0; x < E; ++x) gradQ[(b * L + i) * E + x] = Tag::store(dq[size_t(i * e8 + x)]);
+  }
+}
+
+template <class Tag>
+void backward(const AttentionShape& s, const void* q, const void* k, const void* v, const void* mask, const void* out,
+              const void* gradOut, const void* lse, void* gradQ, void* gradK, void* gradV) {
+  using C = ComputeOf<Tag>;
+  using T = typename Tag::Storage;
+  const TileOps<C> ops = tileOps<C>();
+  parallelFor(s.batch, 1, [&](int64_t begin, int64_t end) {
+    for (int64_t b = begin; b < end; ++b) {
+      backwardHead<Tag>(s, ops, static_cast<const T*>(q), static_cast<const T*>(k), static_cast<const T*>(v), mask,
+                        static_cast<const T*>(out), static_cast<const T*>(gradOut), static_cast<const C*>(lse),
+                        static_cast<T*>(gradQ), static_cast<T*>(gradK), static_cast<T*>(gradV), b);
+    }
+  });
+}
+
+}  // namespace
+
+void attentionForward(DType dtype, const void* q, const void* k, const void* v, const void* mask, void* out, void* lse,
+                      const AttentionShape& s) {
+  switch (dtype) {
+    case DType::Float32: forward<F32Tag>(s, q, k, v, mask, out, lse); break;
+    case DType::Float16: forward<F16Tag>(s, q, k, v, mask, out, lse); break;
+    case DType::BFloat16: forward<BF16Tag>(s, q, k, v, mask, out, lse); break;
+    case DType::Float64: forward<F64Tag>(s, q, k, v, mask, out, lse); break;
+    default: throw Error(ErrorKind::Type, "ERR_INVALID_DTYPE", "scaledDotProductAttention: needs a floating-point dtype");
+  }
+}
+
+void attentionBackward(DType dtype, const void* q, const void* k, const void* v, const void* mask, const void* out,
+                       const void* gradOut, const void* lse, void* gradQ, void* gradK, void* gradV,
+                       const AttentionShape& s) {
+  switch (dtype) {
+    case DType::Float32: backward<F32Tag>(s, q, k, v, mask, out, gradOut, lse, gradQ, gradK, gradV); break;
+    case DType::Float16: backward<F16Tag>(s, q, k, v, mask, out, gradOut, lse, gradQ, gradK, gradV); break;
+    case DType::BFloat16: backward<BF16Tag>(s, q, k, v, mask, out, gradOut, lse, gradQ, gradK, gradV); break;
+    case DType::Float64: backward<F64Tag>(s, q, k, v, mask, out, gradOut, lse, gradQ, gradK, gradV); break;
+    default: throw Error(ErrorKind::Type, "ERR_INVALID_DTYPE", "scaledDotProductAttention: needs a floating-point dtype");
+  }
+}
+
+}  // namespace mp::cpu

@@ -1,0 +1,14 @@
+// The tile products and the exponential of the fused attention kernels (attentionKernels.cpp),
+// compiled for AVX2+FMA with target attributes and called only when activeSimdLevel() has them.
+#pragma once
+#include <cstdint>
+
+namespace mp::simd {
+
+// c[m x 8*n8] (+)= a[m x k] . b[k x 8*n8]; rows of a, b and c `lda`, `ldb`, `ldc` floats apart.
+void attentionGemmAvx2(const float* a, int64_t lda, const float* b, int64_t ldb, float* c, int64_t ldc, int m, int k,
+                       int n8, bool accumulate);
+// x[j] = exp(x[j] - shift) for j < 8*n8, returning the sum; -inf gives 0 and NaN stays NaN.
+float attentionExpAvx2(float* x, int n8, float shift);
+
+}  // namespace mp::simd
