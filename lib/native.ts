@@ -178,6 +178,28 @@ export interface NativeUnscaleArgs {
   flags: NativeOperand | null;
 }
 
+/**
+ * The fused kernels' operands: data [rows, cols] contiguous in `dtype`; the per-row and
+ * per-column vectors (norm weight/bias, mean, rstd, losses, lse, scale, dweight, dbias) in the
+ * op-math dtype (float64 for float64 data, float32 otherwise); optional ones null.
+ */
+export interface NativeNormForwardArgs {
+  rms: boolean; dtype: number; x: NativeOperand; weight: NativeOperand | null; bias: NativeOperand | null; y: NativeOperand;
+  mean: NativeOperand; rstd: NativeOperand; rows: number; cols: number; eps: number;
+}
+export interface NativeNormBackwardArgs {
+  rms: boolean; dtype: number; dy: NativeOperand; x: NativeOperand; weight: NativeOperand | null; mean: NativeOperand;
+  rstd: NativeOperand; dx: NativeOperand; dweight: NativeOperand | null; dbias: NativeOperand | null; rows: number; cols: number;
+}
+/** bias [cols] in `dtype`. */
+export interface NativeGeluArgs {
+  tanh: boolean; dtype: number; x: NativeOperand; bias: NativeOperand | null; rows: number; cols: number;
+}
+export interface NativeCrossEntropyArgs {
+  dtype: number; logits: NativeOperand; target: NativeOperand; lse: NativeOperand; rows: number; cols: number;
+  ignoreIndex: number; smoothing: number;
+}
+
 type CastArgs = [src: StorageHandle, srcOffset: number, srcDtype: number, dst: StorageHandle, dstOffset: number, dstDtype: number, n: number];
 
 /**
@@ -270,6 +292,13 @@ export interface NativeAddon {
   /** Its backward: recomputes the weights from lse and writes gradQ, gradK, gradV. */
   attentionBackward(args: NativeAttentionArgs & { out: NativeOperand; gradOut: NativeOperand; lse: NativeOperand;
     gradQ: NativeOperand; gradK: NativeOperand; gradV: NativeOperand }): void;
+  normForward(args: NativeNormForwardArgs): void;
+  normBackward(args: NativeNormBackwardArgs): void;
+  biasGelu(args: NativeGeluArgs & { y: NativeOperand }): void;
+  geluBackward(args: NativeGeluArgs & { dy: NativeOperand; dx: NativeOperand }): void;
+  /** Returns the first row whose target is neither a class nor ignoreIndex, or -1 (always -1 on CUDA, which writes NaN there). */
+  crossEntropyForward(args: NativeCrossEntropyArgs & { losses: NativeOperand }): number;
+  crossEntropyBackward(args: NativeCrossEntropyArgs & { scale: NativeOperand; dlogits: NativeOperand }): void;
   _test: NativeTestHooks;
 }
 

@@ -4,6 +4,8 @@
 import * as mp from '../lib';
 import { hash, seedRng, uniform } from './helpers/seededRandom';
 import { sliceScatter } from '../lib/ops/shapeOps';
+import { normRows } from '../lib/ops/norm';
+import { crossEntropyRows } from '../lib/ops/crossEntropyRows';
 
 const F = mp.nn.functional;
 type T = mp.Tensor;
@@ -418,6 +420,24 @@ const cases: Record<string, () => Case | Case[]> = {
     { label: 'last two dims, weight only', fn: (x, w) => F.layerNorm(x, [2, 3], w), inputs: [rnd([2, 2, 3]), rnd([2, 3])] },
     { label: 'no affine, eps 0.01', fn: (x) => F.layerNorm(x, [3], undefined, undefined, 0.01), inputs: [rnd([2, 3])] },
   ],
+  // The fused kernel under layerNorm / rmsNorm, called directly: [y, mean, rstd] with y checked.
+  normRows: () => [
+    { label: 'layer, affine', fn: (x, w, b) => normRows(x, w, b, { rms: false, eps: 1e-5 })[0], inputs: [rnd([3, 5]), rnd([5]), rnd([5])] },
+    { label: 'rms, weight', fn: (x, w) => normRows(x, w, undefined, { rms: true, eps: 1e-5 })[0], inputs: [rnd([2, 4]), rnd([4])] },
+    { label: 'layer, bias only, row of 1', fn: (x, b) => normRows(x, undefined, b, { rms: false, eps: 0.1 })[0], inputs: [rnd([3, 1]), rnd([1])] },
+  ],
+  rmsNorm: () => [
+    { label: 'last dim, weight', fn: (x, w) => F.rmsNorm(x, [4], w), inputs: [rnd([2, 3, 4]), rnd([4])] },
+    { label: 'last two dims, no weight, eps 0.01', fn: (x) => F.rmsNorm(x, [2, 3], undefined, 0.01), inputs: [rnd([2, 2, 3])] },
+  ],
+  biasGelu: () => [
+    { label: "approximate 'none'", fn: (x, b) => F.biasGelu(x, b), inputs: [rnd([3, 4], { lo: -3, hi: 3 }), rnd([4])] },
+    { label: "approximate 'tanh', 3-d", fn: (x, b) => F.biasGelu(x, b, { approximate: 'tanh' }), inputs: [rnd([2, 2, 3], { lo: -3, hi: 3 }), rnd([3])] },
+  ],
+  crossEntropyRows: () => [
+    { label: 'plain', fn: (x) => crossEntropyRows(x, ints([2, 0, 3]), { ignoreIndex: -100, labelSmoothing: 0 })[0], inputs: [rnd([3, 4], { lo: -2, hi: 2 })] },
+    { label: 'ignored row, smoothing 0.2', fn: (x) => crossEntropyRows(x, ints([2, 7, 3]), { ignoreIndex: 7, labelSmoothing: 0.2 })[0], inputs: [rnd([3, 4], { lo: -2, hi: 2 })] },
+  ],
   groupNorm: () => [
     { label: '2 groups, affine', fn: (x, w, b) => F.groupNorm(x, 2, w, b), inputs: [rnd([2, 4, 2]), rnd([4]), rnd([4])] },
     { label: '1 group, [1,2,2,2]', fn: (x, w, b) => F.groupNorm(x, 1, w, b), inputs: [rnd([1, 2, 2, 2]), rnd([2]), rnd([2])] },
@@ -657,6 +677,16 @@ const doubleCases: Record<string, () => Case[]> = {
     { label: '2 ** x', fn: (x) => mp.pow(2, x).sum(), inputs: [rnd([3])] },
     { label: 'a ** b, broadcast', fn: (a, b) => a.pow(b).sum(), inputs: [pos([2, 3]), rnd([3])] },
   ],
+  'fused norms, biasGelu, crossEntropy (composed backward under createGraph)': () => {
+    const c = weights([2, 3]);
+    return [
+      { label: 'layerNorm, affine', fn: (x, w, b) => F.layerNorm(x, [3], w, b).mul(c).pow(2).sum(), inputs: [rnd([2, 3]), rnd([3]), rnd([3])] },
+      { label: 'rmsNorm, weight', fn: (x, w) => F.rmsNorm(x, [3], w).mul(c).pow(2).sum(), inputs: [rnd([2, 3]), rnd([3])] },
+      { label: 'biasGelu tanh', fn: (x, b) => F.biasGelu(x, b, { approximate: 'tanh' }).mul(c).sum(), inputs: [rnd([2, 3], { lo: -2, hi: 2 }), rnd([3])] },
+      { label: 'gelu', fn: (x) => mp.gelu(x).mul(c).sum(), inputs: [rnd([2, 3], { lo: -2, hi: 2 })] },
+      { label: 'crossEntropy, smoothing', fn: (x) => F.crossEntropy(x, ints([2, 0]), { labelSmoothing: 0.1 }), inputs: [rnd([2, 3], { lo: -2, hi: 2 })] },
+    ];
+  },
   mseLoss: () => [
     { label: 'mean', fn: (x, y) => F.mseLoss(x.tanh(), y), inputs: [rnd([2, 3]), rnd([2, 3])] },
     { label: 'sum', fn: (x, y) => F.mseLoss(x, y, { reduction: 'sum' }).pow(2), inputs: [rnd([2, 3]), rnd([2, 3])] },

@@ -88,6 +88,36 @@ const char* deviceTypeName(DeviceType type);
 //   core/attentionMath.h's AttentionShape, softmax statistics and accumulators in float32 (float64
 //   for float64) whatever the dtype; forward writes out and the row logsumexp, backward recomputes
 //   the weights from it and writes gradQ, gradK, gradV (dropout regenerated from its counters).
+// The fused kernels (core/fusedMath.h), over contiguous rows x [rows, cols]; weight, bias, mean,
+// rstd, losses, lse, scale, dweight and dbias are of the op-math type (float32, or float64 for
+// float64 data) and may be nullptr where optional:
+// - normForward / normBackward: LayerNorm (rms false) or RMSNorm over each row, saving mean and
+//   rstd; backward writes dx and, when given, the column sums dweight and dbias.
+// - biasGelu: y = gelu(x + bias[col]) (bias of x's dtype, optional); geluBackward: dx = dy *
+//   gelu'(x + bias[col]).
+// - crossEntropyForward: per-row loss and logsumexp of logits against int32 class indices (0 and
+//   lse 0 for ignoreIndex rows); the CPU sets *firstBad to the first row whose target is out of
+//   range (-1 if none) and writes nothing else then; CUDA writes NaN losses for such rows.
+//   crossEntropyBackward: dlogits = scale[row] * (softmax - (1 - s) onehot - s / cols).
+#define MP_BACKEND_FUSED_KERNELS(X)                                                                                    \
+  X(normForward, (bool rms, DType dtype, const void* x, const void* weight, const void* bias, void* y, void* mean,     \
+    void* rstd, int64_t rows, int64_t cols, double eps),                                                               \
+    (rms, dtype, x, weight, bias, y, mean, rstd, rows, cols, eps))                                                     \
+  X(normBackward, (bool rms, DType dtype, const void* dy, const void* x, const void* weight, const void* mean,         \
+    const void* rstd, void* dx, void* dweight, void* dbias, int64_t rows, int64_t cols),                              \
+    (rms, dtype, dy, x, weight, mean, rstd, dx, dweight, dbias, rows, cols))                                          \
+  X(biasGelu, (bool tanhForm, DType dtype, const void* x, const void* bias, void* y, int64_t rows, int64_t cols),     \
+    (tanhForm, dtype, x, bias, y, rows, cols))                                                                         \
+  X(geluBackward, (bool tanhForm, DType dtype, const void* x, const void* bias, const void* dy, void* dx,             \
+    int64_t rows, int64_t cols),                                                                                       \
+    (tanhForm, dtype, x, bias, dy, dx, rows, cols))                                                                    \
+  X(crossEntropyForward, (DType dtype, const void* logits, const int32_t* target, void* losses, void* lse,            \
+    int64_t rows, int64_t cols, int32_t ignoreIndex, double smoothing, int64_t* firstBad),                            \
+    (dtype, logits, target, losses, lse, rows, cols, ignoreIndex, smoothing, firstBad))                               \
+  X(crossEntropyBackward, (DType dtype, const void* logits, const int32_t* target, const void* lse,                  \
+    const void* scale, void* dlogits, int64_t rows, int64_t cols, int32_t ignoreIndex, double smoothing),             \
+    (dtype, logits, target, lse, scale, dlogits, rows, cols, ignoreIndex, smoothing))
+
 #define MP_BACKEND_KERNELS(X)                                                                                          \
   X(cast, (const void* src, DType srcType, void* dst, DType dstType, int64_t n), (src, srcType, dst, dstType, n))      \
   X(binary, (BinaryOp op, DType dtype, const void* a, const void* b, void* out, const BroadcastGeometry& g),           \
@@ -150,7 +180,8 @@ const char* deviceTypeName(DeviceType type);
     (dtype, q, k, v, mask, out, lse, s))                                                                               \
   X(attentionBackward, (DType dtype, const void* q, const void* k, const void* v, const void* mask, const void* out,  \
     const void* gradOut, const void* lse, void* gradQ, void* gradK, void* gradV, const AttentionShape& s),             \
-    (dtype, q, k, v, mask, out, gradOut, lse, gradQ, gradK, gradV, s))
+    (dtype, q, k, v, mask, out, gradOut, lse, gradQ, gradK, gradV, s))                                                 \
+  MP_BACKEND_FUSED_KERNELS(X)
 
 // Expands a parenthesised parameter or argument list of the lists above without its parentheses.
 #define MP_UNPAREN(...) __VA_ARGS__

@@ -69,6 +69,7 @@ Napi::Object init(Napi::Env env, Napi::Object exports) {
   registerEnumBindings(env, exports);
   registerTestBindings(env, test);
   registerAttentionBindings(env, exports);
+  registerFusedBindings(env, exports);
   exports.Set("_test", test);
   return exports;
 }

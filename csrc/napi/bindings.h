@@ -14,5 +14,6 @@ void registerAmpBindings(Napi::Env env, Napi::Object exports, Napi::Object test)
 void registerEnumBindings(Napi::Env env, Napi::Object exports);
 void registerTestBindings(Napi::Env env, Napi::Object test);
 void registerAttentionBindings(Napi::Env env, Napi::Object exports);
+void registerFusedBindings(Napi::Env env, Napi::Object exports);
 
 }  // namespace mp::napi

@@ -7,7 +7,7 @@
 import { noGrad } from '../autograd/gradMode';
 import { ones, tensor } from '../creation';
 import { isFloatingPoint } from '../dtype';
-import { argRangeError, argTypeError, MixprecError, MixprecRangeError, MixprecTypeError } from '../errors';
+import { argRangeError, MixprecError, MixprecRangeError, MixprecTypeError } from '../errors';
 import { rand } from '../random';
 import { checkTensor, Tensor } from '../tensor';
 import { fold as foldOp, gather, indexSelect, positionText, unfold as unfoldOp, windowOf, type IndexReport, type Window, type WindowOptions } from '../ops/indexing';
@@ -18,6 +18,8 @@ import { positiveInteger, probability } from '../validate';
 
 export { relu, gelu, silu, tanh, sigmoid, leakyRelu, elu, softplus } from '../ops/unary';
 export { softmax, logSoftmax } from '../ops/reduceAlong';
+export { layerNorm, rmsNorm } from '../ops/norm';
+export { biasGelu, type GeluOptions } from '../ops/gelu';
 export { linearOp as linear, foldOp as fold, unfoldOp as unfold };
 export { mseLoss, l1Loss, smoothL1Loss, binaryCrossEntropy, binaryCrossEntropyWithLogits, nllLoss, crossEntropy, klDiv, type Reduction, type LossOptions, type BceOptions, type NllOptions } from './losses';
 export { scaledDotProductAttention, type ScaledDotProductAttentionOptions } from '../ops/attention';
@@ -231,37 +233,6 @@ export const batchNorm: (input: Tensor, runningMean: Tensor | undefined, running
     let y = x.sub(mean).mul(variance.add(eps).rsqrt());
     if (weight !== undefined) y = y.mul(weight.reshape(shape));
     if (bias !== undefined) y = y.add(bias.reshape(shape));
-    return x === given ? y : y.to(given.dtype);
-  },
-});
-
-/**
- * Layer normalization over the last dims (`normalizedShape`), biased variance.
- * @example `mp.nn.functional.layerNorm(mp.randn([2, 8]), [8], mp.ones([8]), mp.zeros([8]))`
- */
-export const layerNorm: (input: Tensor, normalizedShape: number[], weight?: Tensor, bias?: Tensor, eps?: number) => Tensor = defineOp({
-  name: 'layerNorm',
-  autocast: { cuda: 'fp32', cpu: 'passThrough' },
-  forward: (input: Tensor, normalizedShape: number[], weight?: Tensor, bias?: Tensor, eps = 1e-5): Tensor => {
-    const given = checkTensor('layerNorm', 'input', input);
-    const x = widened(given);
-    if (!Array.isArray(normalizedShape) || normalizedShape.length === 0 || normalizedShape.length > x.ndim) throw argTypeError('layerNorm', 'normalizedShape', `1 to ${x.ndim} trailing sizes of the input`, normalizedShape);
-    const tail = x.shape.slice(x.ndim - normalizedShape.length);
-    if (tail.some((s, i) => s !== normalizedShape[i])) {
-      throw new MixprecRangeError('ERR_SHAPE_MISMATCH', `layerNorm: normalizedShape [${normalizedShape.join(', ')}] must match the input's trailing sizes, got input [${x.shape.join(', ')}]`);
-    }
-    for (const [name, t] of [['weight', weight], ['bias', bias]] as const) {
-      if (t !== undefined && (checkTensor('layerNorm', name, t).ndim !== normalizedShape.length || t.shape.some((s, i) => s !== normalizedShape[i]))) {
-        throw new MixprecRangeError('ERR_SHAPE_MISMATCH', `layerNorm: ${name} must have shape [${normalizedShape.join(', ')}], got [${t.shape.join(', ')}]`);
-      }
-    }
-    const dims = normalizedShape.map((_, i) => x.ndim - normalizedShape.length + i);
-    const mean = x.mean({ dim: dims, keepdim: true });
-    const centered = x.sub(mean);
-    const variance = centered.mul(centered).mean({ dim: dims, keepdim: true });
-    let y = centered.mul(variance.add(eps).rsqrt());
-    if (weight !== undefined) y = y.mul(weight);
-    if (bias !== undefined) y = y.add(bias);
     return x === given ? y : y.to(given.dtype);
   },
 });

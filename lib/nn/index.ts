@@ -17,6 +17,7 @@ export { Sequential, ModuleList, ModuleDict } from './containers';
 export { Linear, type LinearOptions } from './linear';
 export { Conv2d, type Conv2dOptions } from './conv';
 export { BatchNorm1d, BatchNorm2d, LayerNorm, GroupNorm, type BatchNormOptions, type LayerNormOptions, type GroupNormOptions } from './normalization';
+export { RMSNorm, type RMSNormOptions } from './normalization';
 export { Embedding, type EmbeddingOptions } from './embedding';
 export { Dropout } from './dropout';
 export { ReLU, GELU, SiLU, Tanh, Sigmoid, Softmax } from './activation';

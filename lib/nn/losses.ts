@@ -6,6 +6,7 @@
 import { isFloatingPoint } from '../dtype';
 import { argRangeError, argTypeError, MixprecError, MixprecRangeError, MixprecTypeError } from '../errors';
 import { gather, indexSelect, where } from '../ops/indexing';
+import { crossEntropyRows } from '../ops/crossEntropyRows';
 import { defineOp } from '../ops/registry';
 import { sameShape } from '../shape';
 import { checkTensor, Tensor } from '../tensor';
@@ -198,6 +199,7 @@ export const crossEntropy: (input: Tensor, target: Tensor, options?: NllOptions 
     if (typeof smoothing !== 'number' || !(smoothing >= 0 && smoothing <= 1)) throw argRangeError('crossEntropy', 'options.labelSmoothing', 'a number in [0, 1]', smoothing);
     if (target instanceof Tensor && isFloatingPoint(target.dtype)) return probabilityCrossEntropy(input, target, options, smoothing);
     const [scores, t] = flattenClasses('crossEntropy', input, target);
+    if (options?.weight === undefined) return fusedCrossEntropy(scores, t, target.shape, options, smoothing);
     const logp = scores.logSoftmax(1);
     const [nll, weights] = nllTerms('crossEntropy', logp, t, options);
     if (smoothing === 0) return reduceWeighted('crossEntropy', nll, weights, target.shape, options?.reduction);
@@ -211,6 +213,21 @@ export const crossEntropy: (input: Tensor, target: Tensor, options?: NllOptions 
     return nllPart.mul(1 - smoothing).add(smoothPart.mul(smoothing / classes));
   },
 });
+
+/**
+ * Class-index crossEntropy without class weights: the fused per-row kernel (logSoftmax + nll in
+ * one pass, float32 math for 16-bit logits), then the reduction; the loss has the logits' dtype.
+ */
+function fusedCrossEntropy(scores: Tensor, target: Tensor, targetShape: number[], options: NllOptions | undefined, smoothing: number): Tensor {
+  const ignoreIndex = options?.ignoreIndex ?? -100;
+  if (!Number.isInteger(ignoreIndex) || Math.abs(ignoreIndex) > 2 ** 31 - 1) throw argRangeError('crossEntropy', 'options.ignoreIndex', 'an int32 class index', ignoreIndex);
+  const r = options?.reduction ?? 'mean';
+  if (r !== 'none' && r !== 'sum' && r !== 'mean') throw argTypeError('crossEntropy', 'options.reduction', "'none', 'mean' or 'sum'", r);
+  const [losses, lse] = crossEntropyRows(scores, target, { ignoreIndex, labelSmoothing: smoothing });
+  lse.dispose();
+  const reduced = r === 'none' ? losses.reshape(targetShape) : r === 'sum' ? losses.sum() : losses.sum().div(target.ne(ignoreIndex).sum());
+  return reduced.to(scores.dtype);
+}
 
 /**
  * crossEntropy against class probabilities (a float target of the input's shape), PyTorch's

@@ -1,5 +1,5 @@
 /**
- * Normalization layers: BatchNorm1d/2d (running statistics as buffers), LayerNorm, GroupNorm.
+ * Normalization layers: BatchNorm1d/2d (running statistics as buffers), LayerNorm, RMSNorm, GroupNorm.
  */
 import type { DeviceLike } from '../device';
 import type { DType } from '../dtype';
@@ -219,6 +219,54 @@ export class LayerNorm extends Module {
 
   override extraRepr(): string {
     return `${formatSize(this.normalizedShape)}, eps=${this.eps}, elementwiseAffine=${this.elementwiseAffine}`;
+  }
+}
+
+/** Options of {@link RMSNorm}. */
+export interface RMSNormOptions {
+  /** Added to the mean square (default: the input dtype's machine epsilon, as PyTorch). */
+  eps?: number;
+  /** Learn a scale of shape normalizedShape (default true). */
+  elementwiseAffine?: boolean;
+  dtype?: DType;
+  device?: DeviceLike;
+}
+
+/**
+ * Root-mean-square normalization over the last dimensions (`normalizedShape`), then an
+ * elementwise scale: `x / sqrt(mean(x²) + eps) * weight` (PyTorch's `nn.RMSNorm`).
+ *
+ * @example
+ * ```ts
+ * const norm = new mp.nn.RMSNorm(64);
+ * norm.forward(mp.randn([2, 3, 64])); // [batch, seq, 64]
+ * ```
+ */
+export class RMSNorm extends Module {
+  readonly normalizedShape: number[];
+  /** undefined: the input dtype's machine epsilon. */
+  readonly eps: number | undefined;
+  readonly elementwiseAffine: boolean;
+  /** Scale of shape normalizedShape (ones), or undefined. */
+  weight: Tensor | undefined;
+
+  constructor(normalizedShape: number | number[], options?: RMSNormOptions) {
+    super();
+    const shape = typeof normalizedShape === 'number' ? [normalizedShape] : normalizedShape;
+    if (!Array.isArray(shape) || shape.length === 0) throw argRangeError('RMSNorm', 'normalizedShape', 'a positive integer or a non-empty array of them', normalizedShape);
+    this.normalizedShape = shape.map((s, i) => positiveInteger('RMSNorm', `normalizedShape[${i}]`, s));
+    const o = layerOptions('RMSNorm', options, ['eps', 'elementwiseAffine']);
+    this.eps = o.eps === undefined ? undefined : positiveNumber('RMSNorm', 'options.eps', o.eps, 0);
+    this.elementwiseAffine = optionalBoolean('RMSNorm', 'options.elementwiseAffine', o.elementwiseAffine, true);
+    this.weight = this.registerParameter('weight', this.elementwiseAffine ? ones(this.normalizedShape, { dtype: o.dtype, device: o.device }) : undefined);
+  }
+
+  forward(x: Tensor): Tensor {
+    return F.rmsNorm(x, this.normalizedShape, this.weight, this.eps);
+  }
+
+  override extraRepr(): string {
+    return `${formatSize(this.normalizedShape)}, eps=${this.eps ?? 'machine epsilon'}, elementwiseAffine=${this.elementwiseAffine}`;
   }
 }
 

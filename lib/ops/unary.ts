@@ -12,6 +12,7 @@ import { numberArg } from '../validate';
 import { checkTensor, newResult, withDtype } from './operands';
 import type { OpAutocastDecl } from '../autocast/policy';
 import { defineOp } from './registry';
+import { geluApproximation, geluGradient, type GeluOptions } from './gelu';
 
 // powScalar has a native code but no op here (pow with a scalar exponent is binaryScalar).
 const unaryNames = [
@@ -115,40 +116,17 @@ export const elu: (x: Tensor, alpha?: number) => Tensor = defineOp({
 });
 /**
  * GELU: `x * Φ(x)` exactly (erf), or PyTorch's tanh approximation with `{approximate: 'tanh'}`.
+ * Forward and backward are one native pass each.
  * @example `mp.gelu(mp.tensor([-0.5, 2]), { approximate: 'tanh' })`
  */
-export const gelu: (x: Tensor, options?: { approximate?: 'none' | 'tanh' }) => Tensor = defineOp({
+export const gelu: (x: Tensor, options?: GeluOptions) => Tensor = defineOp({
   name: 'gelu',
   autocast: 'passThrough',
-  forward: (x: Tensor, options?: { approximate?: 'none' | 'tanh' }): Tensor =>
-    (geluApproximation(options) === 'tanh' ? unary('geluTanh', 'gelu', x) : unary('gelu', 'gelu', x)),
+  forward: (x: Tensor, options?: GeluOptions): Tensor =>
+    (geluApproximation('gelu', options) === 'tanh' ? unary('geluTanh', 'gelu', x) : unary('gelu', 'gelu', x)),
   save: ([x]) => [x],
-  backward: ({ args: [, options], saved: [x] }, [g]) => [g && g.mul(geluDerivative(x, geluApproximation(options)))],
+  backward: ({ args: [, options], saved: [x] }, [g]) => [g && geluGradient(x, undefined, g, geluApproximation('gelu', options))],
 });
-
-function geluApproximation(options: { approximate?: 'none' | 'tanh' } | undefined): 'none' | 'tanh' {
-  const approximate = options?.approximate ?? 'none';
-  if (approximate !== 'none' && approximate !== 'tanh') throw argTypeError('gelu', 'options.approximate', "'none' or 'tanh'", approximate);
-  return approximate;
-}
-
-/** The standard normal CDF Φ(x) = (1 + erf(x/√2)) / 2. */
-function standardNormalCdf(x: Tensor): Tensor {
-  return erf(x.mul(Math.SQRT1_2)).add(1).mul(0.5);
-}
-
-/** d/dx gelu: Φ(x) + x φ(x) exactly; the tanh form's derivative for the approximation. */
-function geluDerivative(x: Tensor, approximate: 'none' | 'tanh'): Tensor {
-  if (approximate === 'tanh') {
-    const k = Math.sqrt(2 / Math.PI);
-    const inner = x.add(x.pow(3).mul(0.044715)).mul(k);
-    const t = inner.tanh();
-    const dInner = x.mul(x).mul(3 * 0.044715).add(1).mul(k);
-    return t.add(1).mul(0.5).add(x.mul(0.5).mul(t.mul(t).neg().add(1)).mul(dInner));
-  }
-  const pdf = x.mul(x).mul(-0.5).exp().mul(1 / Math.sqrt(2 * Math.PI));
-  return standardNormalCdf(x).add(x.mul(pdf));
-}
 
 /**
  * `log(1 + e^(beta x)) / beta`, and `x` where `beta x > threshold` (PyTorch's defaults 1, 20).

@@ -1,0 +1,24 @@
+// AVX2+FMA row kernels of the fused ops (fusedAvx2.cpp) on float32 rows; fusedKernels.cpp calls
+// them at SimdLevel::F16c and above, converting 16-bit rows to float32 scratch first. They sum in
+// 8-lane float32 accumulators and use a polynomial exp (about 2 ulp; results below 2^-126 flush
+// to 0), the tanh form of GELU as x * sigmoid(2u) and libm's erff per lane, so they differ from
+// the scalar rows of core/fusedMath.h by rounding only; the tests bound the difference.
+#pragma once
+#include <cstdint>
+
+namespace mp::simd {
+
+void normRowForwardAvx2(const float* x, const float* weight, const float* bias, float* y, int64_t cols, float eps,
+                        bool rms, float* mean, float* rstd);
+// Adds to dweight / dbias (when given) and writes dx.
+void normRowBackwardAvx2(const float* dy, const float* x, const float* weight, float mean, float rstd, float* dx,
+                         float* dweight, float* dbias, int64_t cols, bool rms);
+// y = gelu(x + bias) and dx = dy * gelu'(x + bias) over n elements (bias optional, n long).
+void biasGeluAvx2(bool tanhForm, const float* x, const float* bias, float* y, int64_t n);
+void geluBackwardAvx2(bool tanhForm, const float* x, const float* bias, const float* dy, float* dx, int64_t n);
+// The row's loss and logsumexp; target is in range.
+float crossEntropyRowAvx2(const float* x, int64_t cols, int32_t target, float smoothing, float* lse);
+void crossEntropyRowBackwardAvx2(const float* x, int64_t cols, int32_t target, float lse, float scale,
+                                 float smoothing, float* dx);
+
+}  // namespace mp::simd
