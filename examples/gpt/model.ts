@@ -142,9 +142,8 @@ export class Gpt extends mp.nn.Module<[mp.Tensor, KvCache?, number?], mp.Tensor>
     if (start + T > this.config.blockSize) throw new Error(`Gpt: ${start + T} positions exceed blockSize ${this.config.blockSize}`);
     const pos = mp.arange(start, start + T, 1, { dtype: 'int32', device: idx.device });
     let x = this.drop.forward(this.wte.forward(idx).add(this.wpe.forward(pos)));
-    this.blocks.forEach((block, layer) => {
-      x = block.forward(x, cache, layer);
-    });
+    let layer = 0;
+    for (const block of this.blocks) x = block.forward(x, cache, layer++);
     // The output projection is the token embedding itself (weight tying): one matrix, two uses,
     // and its gradient is the sum of both.
     return F.linear(this.lnF.forward(x), this.wte.weight);
@@ -178,7 +177,7 @@ export class Gpt extends mp.nn.Module<[mp.Tensor, KvCache?, number?], mp.Tensor>
           const next = mp.tidy(() => {
             const logits = this.forward(input, cache, start);
             const last = logits.narrow(1, input.shape[1] - 1, 1).reshape([B, -1]).to('float32');
-            return sample(last.dataSync(), B, temperature, topK, generator);
+            return sample(last.dataSync() as Float32Array, B, temperature, topK, generator);
           });
           start += input.shape[1];
           if (input !== idx) input.dispose();
