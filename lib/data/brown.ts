@@ -77,7 +77,8 @@ function checkSplit(op: string, options: unknown): BrownSplit {
  * The corpus's files with their plain text, in the package's sorted order (`ca01` ... `cr09`).
  * The split is by file and fixed: in that order, every 10th file (`ca10`, `ca20`, ..., the 10th,
  * 20th, ... 500th) is a validation file, the others train: 450 and 50 files, every genre in both.
- * The files are read and cleaned once, on the first call (about a second).
+ * The files are read and cleaned once, on the first call (0.5 s on a quiet core, a few seconds on
+ * a loaded one), and cached.
  *
  * @example
  * ```ts
@@ -96,7 +97,7 @@ export function brownFiles(options: { split?: BrownSplit } = {}): readonly Brown
  * The Brown corpus as plain English text: the files of `split` (default `'all'`; see
  * {@link brownFiles} for the rule) in sorted order, joined by a blank line (`\n\n`). Each file is
  * cleaned by {@link cleanBrownText}: tags dropped, quotes as `"`, punctuation spaced as a reader
- * writes it, one paragraph per line. The train split is about 5.5 million characters.
+ * writes it, one paragraph per line. The train split is 5.36 million characters, validation 0.6.
  *
  * @example
  * ```ts

@@ -15,6 +15,8 @@ const OPENERS = new Set(['(', '[', '{']);
  * (one file has two pairs in a row, `$150;;`).
  */
 const DOUBLED_MARKS = new Set([';', '?', '!', ':']);
+/** Marks a closing double quote moves behind: American typography sets them inside the quotes. */
+const MOVED_INSIDE_QUOTES = new Set([',', '.', '?', '!']);
 
 interface Token {
   word: string;
@@ -42,12 +44,9 @@ function isHeading(tokens: Token[]): boolean {
   return tokens.length > 0 && tokens.every((t) => t.tag.endsWith('-hl'));
 }
 
-/** Marks a closing double quote moves behind: American typography sets them inside the quotes. */
-const MOVED_INSIDE_QUOTES = new Set([',', '.', '?', '!']);
-
 /**
- * A paragraph's tokens in reading order: a run of a doubled sentence mark once, no `''` repeated after
- * an inch mark, and a closing `''` behind the `, . ? !` that follows it.
+ * A paragraph's tokens in reading order: a run of a doubled sentence mark once, no `''` repeated
+ * after an inch mark, and a closing `''` behind the `, . ? !` that follows it.
  */
 function readingOrder(tokens: Token[]): Token[] {
   const kept = tokens.filter((t, i) => {

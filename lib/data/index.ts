@@ -1,5 +1,6 @@
 /**
- * Data loading: datasets, the batching DataLoader and the bundled MNIST digits.
+ * Data loading: datasets, the batching DataLoader, the bundled MNIST digits and Brown corpus,
+ * tokenizers and language-model windows.
  *
  * @example
  * ```ts
@@ -15,5 +16,10 @@ import { installTensorMethods } from '../ops/install';
 export { TensorDataset, type Dataset } from './dataset';
 export { DataLoader, type DataLoaderOptions, type DataLoaderState } from './dataLoader';
 export { mnist } from './mnist';
+export { brown, brownFiles, type BrownFile, type BrownSplit } from './brown';
+export { cleanBrownText } from './brownText';
+export { CharTokenizer, type CharTokenizerJSON } from './charTokenizer';
+export { BytePairTokenizer, type BytePairTokenizerJSON, type BytePairTrainOptions } from './bytePairTokenizer';
+export { TokenDataset, type TokenDatasetOptions, type TokenBatch } from './tokenDataset';
 
 installTensorMethods();
