@@ -41,7 +41,7 @@ export class Progress {
     this.lastLoss = undefined;
     this.lastScale = undefined;
     this.lastDraw = 0;
-    if (!this.tty) this.stream.write(`run ${this.runIndex}/${this.totalRuns}: seed ${run.seed}, ${run.variant}, ${run.epochs} epoch${run.epochs === 1 ? '' : 's'} of ${run.batches} batches\n`);
+    if (!this.tty) this.stream.write(`run ${this.runIndex}/${this.totalRuns}: seed ${run.seed}, ${run.variant}, ${run.epochs === 1 ? `${run.batches} steps` : `${run.epochs} epochs of ${run.batches} batches`}\n`);
   }
 
   /** After every training step; `loss` and `scale` when they were just read. */

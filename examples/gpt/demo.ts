@@ -33,7 +33,7 @@ export async function runGptDemo(args: Args, device: DeviceType): Promise<void> 
         config, data, variant, seed, device, initScale: args.initScale,
         onStep: (step, loss, scale) => progress.step(1, step, loss, scale),
       });
-      const start = mp.tensor([data.tokenizer.encode(prompt)], { dtype: 'int32', device });
+      const start = mp.tensor([Array.from(data.tokenizer.encode(prompt))], { dtype: 'int32', device });
       // The sample is generated in the run's precision, as its validation loss was measured.
       const sample = (): mp.Tensor => r.model.generate(start, { maxNewTokens: Math.min(60, config.model.blockSize - start.shape[1]), temperature: 0.8, topK: 40, generator: new mp.Generator(seed) });
       const generated = variant === 'float32' ? sample() : mp.amp.autocast({ deviceType: device, dtype: variant }, sample);
