@@ -131,17 +131,20 @@ describe('forward against the float64 definition', () => {
     });
   });
 
-  test('the scalar (portable) path and the SIMD path agree within float32 rounding', () => {
+  test('the scalar (portable) path and the SIMD path agree within float32 rounding, forward and backward', () => {
     seedRng(hash('simd levels'));
     const detected = mp.backend().simdDetected;
     mp.tidy(() => {
       const q = randomTensor([2, 2, 70, 24], 'float32', -3, 3);
       const k = randomTensor([2, 2, 70, 24], 'float32', -3, 3);
       const v = randomTensor([2, 2, 70, 24], 'float32');
-      const fast = values(F.scaledDotProductAttention(q, k, v, { isCausal: true }));
+      const w = randomTensor([2, 2, 70, 24], 'float32');
+      const run = (x: T, y: T, z: T) => F.scaledDotProductAttention(x, y, z, { isCausal: true });
+      const fast = [values(run(q, k, v)), ...gradsOf(run, q, k, v, w)];
       try {
         mp.setSimdLevel('scalar');
-        expectClose(fast, values(F.scaledDotProductAttention(q, k, v, { isCausal: true })), 1e-6, 1e-5);
+        const scalar = [values(run(q, k, v)), ...gradsOf(run, q, k, v, w)];
+        fast.forEach((x, i) => expectClose(x, scalar[i], 1e-5, 1e-4));
       } finally {
         mp.setSimdLevel(detected);
       }
@@ -227,12 +230,19 @@ describe('masks and causality', () => {
     });
   });
 
-  test('no keys (S = 0) gives zeros, as the composition; no queries gives an empty result', () => {
+  test('no keys (S = 0) gives zeros, as the composition; no queries or no value features give an empty result', () => {
     mp.tidy(() => {
       const out = F.scaledDotProductAttention(mp.ones([2, 3, 4], { dtype: 'float32' }), mp.ones([2, 0, 4]), mp.ones([2, 0, 5]));
       expect(out.shape).toEqual([2, 3, 5]);
       expect(values(out).every((x) => x === 0)).toBe(true);
       expect(F.scaledDotProductAttention(mp.ones([2, 0, 4]), mp.ones([2, 3, 4]), mp.ones([2, 3, 5])).shape).toEqual([2, 0, 5]);
+      // No value features: an empty output, and zero gradients for query and key.
+      const q = mp.ones([2, 3, 4], { dtype: 'float64' }).requiresGrad_();
+      const empty = F.scaledDotProductAttention(q, mp.ones([2, 3, 4], { dtype: 'float64' }), mp.ones([2, 3, 0], { dtype: 'float64' }));
+      expect(empty.shape).toEqual([2, 3, 0]);
+      empty.sum().backward();
+      expect(values(q.grad!).every((x) => x === 0)).toBe(true);
+      q.grad!.dispose();
     });
   });
 });
@@ -436,3 +446,145 @@ describe('errors name the argument', () => {
     expect(typeof flashAttention).toBe('function');
   });
 });
+
+describe('nn.MultiheadAttention', () => {
+  const [N, L, S, E, H] = [2, 3, 4, 6, 2];
+  const Dh = E / H;
+
+  /** The module's math in float64 from its parameters: in-projection, attention per head, out-projection. */
+  function mhaReference(mha: mp.nn.MultiheadAttention, q: T, k: T, v: T, mask?: (b: number, i: number, j: number) => boolean): { out: number[]; weights: number[] } {
+    const W = values(mha.inProjWeight);
+    const bIn = values(mha.inProjBias!);
+    const Wo = values(mha.outProj.weight);
+    const bo = values(mha.outProj.bias!);
+    const [qv, kv, vv] = [q, k, v].map(values); // [seq, N, E]
+    const project = (x: number[], len: number, part: number) => {
+      const y = new Array<number>(len * N * E).fill(0);
+      for (let t = 0; t < len * N; ++t) {
+        for (let r = 0; r < E; ++r) {
+          let acc = bIn[part * E + r];
+          for (let c = 0; c < E; ++c) acc += W[(part * E + r) * E + c] * x[t * E + c];
+          y[t * E + r] = acc;
+        }
+      }
+      return y;
+    };
+    const [pq, pk, pv] = [project(qv, L, 0), project(kv, S, 1), project(vv, S, 2)];
+    const heads = new Array<number>(L * N * E).fill(0);
+    const weights = new Array<number>(N * L * S).fill(0);
+    for (let n = 0; n < N; ++n) {
+      for (let h = 0; h < H; ++h) {
+        for (let i = 0; i < L; ++i) {
+          const scores = Array.from({ length: S }, (_, j) => {
+            if (mask && !mask(n, i, j)) return -Infinity;
+            let dot = 0;
+            for (let d = 0; d < Dh; ++d) dot += pq[(i * N + n) * E + h * Dh + d] * pk[(j * N + n) * E + h * Dh + d];
+            return dot / Math.sqrt(Dh);
+          });
+          const max = Math.max(...scores);
+          const w = scores.map((x) => Math.exp(x - max));
+          const total = w.reduce((a, b) => a + b, 0);
+          for (let j = 0; j < S; ++j) {
+            weights[(n * L + i) * S + j] += w[j] / total / H;
+            for (let d = 0; d < Dh; ++d) heads[(i * N + n) * E + h * Dh + d] += (w[j] / total) * pv[(j * N + n) * E + h * Dh + d];
+          }
+        }
+      }
+    }
+    const out = new Array<number>(L * N * E).fill(0);
+    for (let t = 0; t < L * N; ++t) {
+      for (let r = 0; r < E; ++r) {
+        let acc = bo[r];
+        for (let c = 0; c < E; ++c) acc += Wo[r * E + c] * heads[t * E + c];
+        out[t * E + r] = acc;
+      }
+    }
+    return { out, weights };
+  }
+
+  function model(): mp.nn.MultiheadAttention {
+    const mha = new mp.nn.MultiheadAttention(E, H, { dtype: 'float64' });
+    // Non-zero biases, so the reference checks where they are added.
+    mp.tidy(() => mp.noGrad(() => {
+      mha.inProjBias!.copy_(randomTensor([3 * E]));
+      mha.outProj.bias!.copy_(randomTensor([E]));
+    }));
+    return mha;
+  }
+
+  function release(mha: mp.nn.MultiheadAttention): void {
+    for (const p of mha.parameters()) {
+      p.grad?.dispose();
+      p.dispose();
+    }
+  }
+
+  test('matches the float64 definition on the fused path and the weights path; parameters named as PyTorch\'s', () => {
+    seedRng(hash('mha'));
+    const mha = model();
+    mp.tidy(() => {
+      expect(mha.namedParameters().map(([name]) => name)).toEqual(['inProjWeight', 'inProjBias', 'outProj.weight', 'outProj.bias']);
+      const [q, k, v] = [[L, N, E], [S, N, E], [S, N, E]].map((s) => randomTensor(s));
+      const want = mhaReference(mha, q, k, v);
+      const [out, weights] = mha.forward(q, k, v);
+      expectClose(values(out), want.out, 1e-12);
+      expect(weights!.shape).toEqual([N, L, S]);
+      expectClose(values(weights!), want.weights, 1e-12);
+      const [fused, none] = mha.forward(q, k, v, { needWeights: false });
+      expect(none).toBeUndefined();
+      expectClose(values(fused), want.out, 1e-12);
+    });
+    release(mha);
+  });
+
+  test('masks follow PyTorch\'s MHA convention (bool true = not allowed), with key padding and causality', () => {
+    seedRng(hash('mha masks'));
+    const mha = model();
+    mp.tidy(() => {
+      const [q, k, v] = [[L, N, E], [S, N, E], [S, N, E]].map((s) => randomTensor(s));
+      const blocked = [[false, true, false, false], [false, false, false, true], [true, false, false, false]];
+      const attnMask = mp.tensor(blocked.flat()).reshape([L, S]);
+      const padding = mp.tensor([false, false, false, true, false, true, false, false]).reshape([N, S]);
+      const padded = (n: number, j: number) => values(padding.to('float64'))[n * S + j] === 1;
+      const cases: [MultiheadAttentionCase, (n: number, i: number, j: number) => boolean][] = [
+        [{ attnMask }, (_n, i, j) => !blocked[i][j]],
+        [{ keyPaddingMask: padding }, (n, _i, j) => !padded(n, j)],
+        [{ attnMask, keyPaddingMask: padding }, (n, i, j) => !blocked[i][j] && !padded(n, j)],
+        [{ isCausal: true }, (_n, i, j) => j <= i],
+        [{ isCausal: true, keyPaddingMask: padding }, (n, i, j) => j <= i && !padded(n, j)],
+      ];
+      for (const [options, keep] of cases) {
+        const want = mhaReference(mha, q, k, v, keep).out;
+        expectClose(values(mha.forward(q, k, v, options)[0]), want, 1e-12);
+        expectClose(values(mha.forward(q, k, v, { ...options, needWeights: false })[0]), want, 1e-12);
+      }
+    });
+    release(mha);
+  });
+
+  test('batchFirst, gradients of the fused path equal the weights path\'s, and errors', () => {
+    seedRng(hash('mha grads'));
+    const mha = new mp.nn.MultiheadAttention(E, H, { batchFirst: true, dtype: 'float64' });
+    mp.tidy(() => {
+      const x = randomTensor([N, L, E]);
+      const gradsOf = (needWeights: boolean) => {
+        mha.forward(x, x, x, { needWeights, isCausal: true })[0].mul(mp.arange(E, { dtype: 'float64' })).sum().backward();
+        return mha.parameters().map((p) => {
+          const g = values(p.grad!);
+          p.grad!.dispose();
+          p.grad = undefined;
+          return g;
+        });
+      };
+      const fused = gradsOf(false);
+      gradsOf(true).forEach((g, i) => expectClose(fused[i], g, 1e-12, 1e-11));
+      expect(() => new mp.nn.MultiheadAttention(6, 4)).toThrow(/embedDim 6 must be divisible by numHeads 4/);
+      expect(() => mha.forward(x, x, mp.ones([N, L + 1, E], { dtype: 'float64' }))).toThrow(/key and value must have query's batch size/);
+      expect(() => mha.forward(x.reshape([N * L, E]), x, x)).toThrow(/query must be 3-d/);
+      expect(() => mha.forward(x, x, x, { attnMask: mp.ones([2, 2], { dtype: 'bool' }) })).toThrow(/attnMask must be \[3, 3\]/);
+    });
+    release(mha);
+  });
+});
+
+type MultiheadAttentionCase = mp.nn.MultiheadAttentionForwardOptions;

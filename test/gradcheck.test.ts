@@ -6,6 +6,7 @@ import { hash, seedRng, uniform } from './helpers/seededRandom';
 import { sliceScatter } from '../lib/ops/shapeOps';
 import { normRows } from '../lib/ops/norm';
 import { crossEntropyRows } from '../lib/ops/crossEntropyRows';
+import { flashAttention } from '../lib/ops/attention';
 
 const F = mp.nn.functional;
 type T = mp.Tensor;
@@ -547,6 +548,21 @@ const cases: Record<string, () => Case | Case[]> = {
       });
     }
     return out;
+  },
+  scaledDotProductAttention: () => {
+    const mask = bools([true, false, true, true, true, true, false, true, false, true, true, true], [3, 4]);
+    const additive = constant(values([4]), [1, 4]);
+    const args = (): T[] => [rnd([2, 3, 2]), rnd([2, 4, 2]), rnd([2, 4, 3])];
+    return [
+      { label: 'plain', fn: (q, k, v) => F.scaledDotProductAttention(q, k, v), inputs: args() },
+      { label: 'bool mask', fn: (q, k, v) => F.scaledDotProductAttention(q, k, v, { attnMask: mask }), inputs: args() },
+      { label: 'additive mask', fn: (q, k, v) => F.scaledDotProductAttention(q, k, v, { attnMask: additive }), inputs: args() },
+      { label: 'causal, scale', fn: (q, k, v) => F.scaledDotProductAttention(q, k, v, { isCausal: true, scale: 0.8 }), inputs: args() },
+    ];
+  },
+  flashAttention: () => {
+    const params = { heads: 1, scale: 0.5, causal: true, maskKind: 0 as const, maskStrides: [0, 0, 0, 0], dropoutP: 0, seed: 0n, offset: 0n };
+    return { fn: (q, k, v) => flashAttention(q, k, v, undefined, params)[0], inputs: [rnd([2, 3, 2]), rnd([2, 3, 2]), rnd([2, 3, 1])] };
   },
 };
 

@@ -37,8 +37,9 @@ describe('op registry', () => {
       // safetensors I/O (lib/io): files and bytes, not tensor ops.
       'save', 'saveAsync', 'load', 'loadAsync', 'loadWithMetadata', 'loadWithMetadataAsync', 'serialize', 'deserialize'];
     // Registered ops with no function of their name in mp or mp.nn.functional: `to` is a Tensor
-    // method, `var` is exported as `variance`, the others are the gradients of slice and prod.
-    const notExported = ['to', 'var', 'sliceScatter', 'stridedProduct'];
+    // method, `var` is exported as `variance`, sliceScatter and stridedProduct are the gradients
+    // of slice and prod, flashAttention is scaledDotProductAttention's fused kernel.
+    const notExported = ['to', 'var', 'sliceScatter', 'stridedProduct', 'flashAttention'];
     const ops = new Set(mp.registeredOps().map((o) => o.name));
     const api = mp as unknown as Record<string, unknown>;
     const exported = Object.keys(mp).filter((k) => typeof api[k] === 'function' && k[0] === k[0].toLowerCase());

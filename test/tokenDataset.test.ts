@@ -1,6 +1,6 @@
 // mp.data.TokenDataset: random next-token windows with a seeded sampler. The reference is the token
 // array itself: with tokens 0, 1, 2, ... a window's first token is its start, so every row of x and
-// y can be checked against the slice it must be. Runs in 2-4 s on the shared 2-core machine.
+// y can be checked against the slice it must be. 4-7 s wall clock on the shared 2-core machine.
 import * as mp from '../lib';
 
 afterEach(() => expect(mp.memory().numTensors).toBe(0));

@@ -9,39 +9,48 @@
 namespace mp::simd {
 namespace {
 
+// a(r, p) = a[r * ars + p * acs]: a row-major tile (ars = lda, acs = 1) or a transposed one. The
+// loops over r and v are unrolled so the accumulators stay in registers.
 template <int R, int NV>
-MP_TARGET_AVX2_FMA inline void micro(const float* a, int64_t lda, const float* b, int64_t ldb, float* c, int64_t ldc,
-                                     int k, bool accumulate) {
+MP_TARGET_AVX2_FMA inline void micro(const float* a, int64_t ars, int64_t acs, const float* b, int64_t ldb, float* c,
+                                     int64_t ldc, int k, bool accumulate) {
   __m256 s[R][NV];
+#pragma GCC unroll 8
   for (int r = 0; r < R; ++r) {
+#pragma GCC unroll 2
     for (int v = 0; v < NV; ++v) s[r][v] = accumulate ? _mm256_loadu_ps(c + r * ldc + 8 * v) : _mm256_setzero_ps();
   }
   for (int p = 0; p < k; ++p) {
     __m256 bv[NV];
+#pragma GCC unroll 2
     for (int v = 0; v < NV; ++v) bv[v] = _mm256_loadu_ps(b + p * ldb + 8 * v);
+#pragma GCC unroll 8
     for (int r = 0; r < R; ++r) {
-      const __m256 av = _mm256_broadcast_ss(a + r * lda + p);
+      const __m256 av = _mm256_broadcast_ss(a + r * ars + p * acs);
+#pragma GCC unroll 2
       for (int v = 0; v < NV; ++v) s[r][v] = _mm256_fmadd_ps(av, bv[v], s[r][v]);
     }
   }
+#pragma GCC unroll 8
   for (int r = 0; r < R; ++r) {
+#pragma GCC unroll 2
     for (int v = 0; v < NV; ++v) _mm256_storeu_ps(c + r * ldc + 8 * v, s[r][v]);
   }
 }
 
 template <int NV>
-MP_TARGET_AVX2_FMA void rowsOf(const float* a, int64_t lda, const float* b, int64_t ldb, float* c, int64_t ldc, int m,
-                               int k, bool accumulate) {
+MP_TARGET_AVX2_FMA void rowsOf(const float* a, int64_t ars, int64_t acs, const float* b, int64_t ldb, float* c,
+                               int64_t ldc, int m, int k, bool accumulate) {
   int i = 0;
-  for (; i + 6 <= m; i += 6) micro<6, NV>(a + i * lda, lda, b, ldb, c + i * ldc, ldc, k, accumulate);
-  const float* at = a + i * lda;
+  for (; i + 6 <= m; i += 6) micro<6, NV>(a + i * ars, ars, acs, b, ldb, c + i * ldc, ldc, k, accumulate);
+  const float* at = a + i * ars;
   float* ct = c + i * ldc;
   switch (m - i) {
-    case 5: micro<5, NV>(at, lda, b, ldb, ct, ldc, k, accumulate); break;
-    case 4: micro<4, NV>(at, lda, b, ldb, ct, ldc, k, accumulate); break;
-    case 3: micro<3, NV>(at, lda, b, ldb, ct, ldc, k, accumulate); break;
-    case 2: micro<2, NV>(at, lda, b, ldb, ct, ldc, k, accumulate); break;
-    case 1: micro<1, NV>(at, lda, b, ldb, ct, ldc, k, accumulate); break;
+    case 5: micro<5, NV>(at, ars, acs, b, ldb, ct, ldc, k, accumulate); break;
+    case 4: micro<4, NV>(at, ars, acs, b, ldb, ct, ldc, k, accumulate); break;
+    case 3: micro<3, NV>(at, ars, acs, b, ldb, ct, ldc, k, accumulate); break;
+    case 2: micro<2, NV>(at, ars, acs, b, ldb, ct, ldc, k, accumulate); break;
+    case 1: micro<1, NV>(at, ars, acs, b, ldb, ct, ldc, k, accumulate); break;
     default: break;
   }
 }
@@ -69,11 +78,11 @@ MP_TARGET_AVX2_FMA inline __m256 expPs(__m256 x) {
 
 }  // namespace
 
-MP_TARGET_AVX2_FMA void attentionGemmAvx2(const float* a, int64_t lda, const float* b, int64_t ldb, float* c,
-                                          int64_t ldc, int m, int k, int n8, bool accumulate) {
+MP_TARGET_AVX2_FMA void attentionGemmAvx2(const float* a, int64_t ars, int64_t acs, const float* b, int64_t ldb,
+                                          float* c, int64_t ldc, int m, int k, int n8, bool accumulate) {
   int v = 0;
-  for (; v + 2 <= n8; v += 2) rowsOf<2>(a, lda, b + 8 * v, ldb, c + 8 * v, ldc, m, k, accumulate);
-  if (v < n8) rowsOf<1>(a, lda, b + 8 * v, ldb, c + 8 * v, ldc, m, k, accumulate);
+  for (; v + 2 <= n8; v += 2) rowsOf<2>(a, ars, acs, b + 8 * v, ldb, c + 8 * v, ldc, m, k, accumulate);
+  if (v < n8) rowsOf<1>(a, ars, acs, b + 8 * v, ldb, c + 8 * v, ldc, m, k, accumulate);
 }
 
 MP_TARGET_AVX2_FMA float attentionExpAvx2(float* x, int n8, float shift) {

@@ -19,6 +19,7 @@
 #include "../core/errors.h"
 #include "../core/threadPool.h"
 #include "attentionSimd.h"
+#include "castSimd.h"
 #include "cpuFeatures.h"
 
 namespace mp::cpu {
@@ -30,20 +31,23 @@ constexpr int kBlockCols = 64;  // keys per tile (a multiple of 8: the width the
 int64_t roundUp8(int64_t n) { return (n + 7) / 8 * 8; }
 
 // The tile operations of one compute type: c (+)= a . b with b and c `n` (a multiple of 8)
-// columns wide, and x = exp(x - shift) over n elements returning the sum.
+// columns wide and a(r, p) at a[r * ars + p * acs] (row-major: ars = lda, acs = 1; transposed:
+// ars = 1, acs = lda), and x = exp(x - shift) over n elements returning the sum.
 template <class C>
 struct TileOps {
-  void (*gemm)(const C* a, int64_t lda, const C* b, int64_t ldb, C* c, int64_t ldc, int m, int k, int n, bool acc);
+  void (*gemm)(const C* a, int64_t ars, int64_t acs, const C* b, int64_t ldb, C* c, int64_t ldc, int m, int k, int n,
+               bool acc);
   C (*expSum)(C* x, int n, C shift);
 };
 
 template <class C>
-void gemmPortable(const C* a, int64_t lda, const C* b, int64_t ldb, C* c, int64_t ldc, int m, int k, int n, bool acc) {
+void gemmPortable(const C* a, int64_t ars, int64_t acs, const C* b, int64_t ldb, C* c, int64_t ldc, int m, int k, int n,
+                  bool acc) {
   for (int i = 0; i < m; ++i) {
     C* ci = c + i * ldc;
     if (!acc) std::fill(ci, ci + n, C(0));
     for (int p = 0; p < k; ++p) {
-      const C av = a[i * lda + p];
+      const C av = a[i * ars + p * acs];
       const C* bp = b + p * ldb;
       for (int j = 0; j < n; ++j) ci[j] += av * bp[j];
     }
@@ -60,9 +64,9 @@ C expSumPortable(C* x, int n, C shift) {
   return sum;
 }
 
-void gemmAvx2(const float* a, int64_t lda, const float* b, int64_t ldb, float* c, int64_t ldc, int m, int k, int n,
-              bool acc) {
-  simd::attentionGemmAvx2(a, lda, b, ldb, c, ldc, m, k, n / 8, acc);
+void gemmAvx2(const float* a, int64_t ars, int64_t acs, const float* b, int64_t ldb, float* c, int64_t ldc, int m, int k,
+              int n, bool acc) {
+  simd::attentionGemmAvx2(a, ars, acs, b, ldb, c, ldc, m, k, n / 8, acc);
 }
 float expSumAvx2(float* x, int n, float shift) { return simd::attentionExpAvx2(x, n / 8, shift); }
 
@@ -77,12 +81,32 @@ TileOps<C> tileOps() {
 template <class Tag>
 using ComputeOf = std::conditional_t<std::is_same_v<Tag, F64Tag>, double, float>;
 
-// rows x cols of src (row stride `cols`) into dst with row stride ld, zero-padded to `width`.
+using WidenRow = void (*)(const uint16_t* src, float* dst, int64_t n);
+
+// The vector widening of a 16-bit row to float32 where the CPU has one (exact, as Tag::load).
+template <class Tag>
+WidenRow widenRow() {
+  if (activeSimdLevel() < SimdLevel::F16c) return nullptr;
+  if constexpr (std::is_same_v<Tag, F16Tag>) return simd::halfToFloatF16c;
+  if constexpr (std::is_same_v<Tag, BF16Tag>) return simd::bf16ToFloatAvx2;
+  return nullptr;
+}
+
+// rows x cols of src (row stride `cols`) into dst with row stride ld (zero-padded past cols),
+// then zero rows up to padRows.
 template <class Tag, class C>
 void loadRows(const typename Tag::Storage* src, int64_t rows, int64_t cols, C* dst, int64_t ld, int64_t padRows) {
+  const WidenRow widen = widenRow<Tag>();
   for (int64_t r = 0; r < padRows; ++r) {
     C* d = dst + r * ld;
     if (r < rows) {
+      if constexpr (std::is_same_v<C, float> && sizeof(typename Tag::Storage) == 2) {
+        if (widen != nullptr) {
+          widen(src + r * cols, d, cols);
+          std::fill(d + cols, d + ld, C(0));
+          continue;
+        }
+      }
       for (int64_t c = 0; c < cols; ++c) d[c] = C(Tag::load(src[r * cols + c]));
       std::fill(d + cols, d + ld, C(0));
     } else {
@@ -109,6 +133,15 @@ void maskScores(const AttentionShape& s, const void* mask, int64_t b, int64_t i0
                 C* scores) {
   const C scale = C(s.scale);
   const C ninf = -std::numeric_limits<C>::infinity();
+  // Most tiles: no mask, and every key visible to every row (below the causal diagonal).
+  if (s.mask == AttentionMask::None && (!s.causal || j0 + cols - 1 <= i0)) {
+    for (int r = 0; r < rows; ++r) {
+      C* row = scores + r * kBlockCols;
+      for (int c = 0; c < kBlockCols; ++c) row[c] *= scale;
+      for (int c = cols; c < kBlockCols; ++c) row[c] = ninf;
+    }
+    return;
+  }
   for (int r = 0; r < rows; ++r) {
     const int64_t i = i0 + r;
     C* row = scores + r * kBlockCols;
@@ -129,6 +162,21 @@ void maskScores(const AttentionShape& s, const void* mask, int64_t b, int64_t i0
   }
 }
 
+// The largest of a tile row's kBlockCols scores, in 8 independent lanes (a serial max is a
+// latency chain that cost more than the tile's products). A NaN may be skipped: it still reaches
+// the output through exp.
+template <class C>
+C rowMax(const C* row) {
+  C lanes[8];
+  for (int l = 0; l < 8; ++l) lanes[l] = row[l];
+  for (int c = 8; c < kBlockCols; c += 8) {
+    for (int l = 0; l < 8; ++l) lanes[l] = row[c + l] > lanes[l] ? row[c + l] : lanes[l];
+  }
+  C m = lanes[0];
+  for (int l = 1; l < 8; ++l) m = lanes[l] > m ? lanes[l] : m;
+  return m;
+}
+
 // The factor dropout multiplies weight (b, i, j) by: 0 or 1 / (1 - p).
 template <class C>
 C dropoutFactor(const AttentionShape& s, int64_t b, int64_t i, int64_t j) {
@@ -138,30 +186,41 @@ C dropoutFactor(const AttentionShape& s, int64_t b, int64_t i, int64_t j) {
 // Keys the query rows [i0, i0 + rows) can see at most: all of them, or j < i0 + rows when causal.
 int64_t keyEnd(const AttentionShape& s, int64_t i0, int rows) { return s.causal ? std::min(s.S, i0 + rows) : s.S; }
 
+// One head's keys and values as the tiles read them, converted once per task: K transposed
+// [E][S rounded up to the block] and V [S rounded up][Ev rounded up to 8], zero-padded.
 template <class Tag>
-void forwardTile(const AttentionShape& s, const TileOps<ComputeOf<Tag>>& ops, const typename Tag::Storage* q,
-                 const typename Tag::Storage* k, const typename Tag::Storage* v, const void* mask,
-                 typename Tag::Storage* out, ComputeOf<Tag>* lse, int64_t b, int64_t i0) {
+struct HeadKV {
+  using C = ComputeOf<Tag>;
+  int64_t ldk, ev8;
+  std::vector<C> kt, vf;
+  HeadKV(const AttentionShape& s, const typename Tag::Storage* k, const typename Tag::Storage* v, int64_t b,
+         int64_t keys)
+      : ldk((keys + kBlockCols - 1) / kBlockCols * kBlockCols), ev8(roundUp8(s.Ev)),
+        kt(size_t(s.E * ldk)), vf(size_t(ldk * ev8)) {
+    loadTransposed<Tag>(k + b * s.S * s.E, keys, s.E, kt.data(), ldk, s.E);
+    loadRows<Tag>(v + b * s.S * s.Ev, keys, s.Ev, vf.data(), ev8, ldk);
+  }
+};
+
+template <class Tag>
+void forwardBlock(const AttentionShape& s, const TileOps<ComputeOf<Tag>>& ops, const HeadKV<Tag>& kv,
+                  const typename Tag::Storage* q, const void* mask, typename Tag::Storage* out, ComputeOf<Tag>* lse,
+                  int64_t b, int64_t i0) {
   using C = ComputeOf<Tag>;
   const int rows = int(std::min<int64_t>(kBlockRows, s.L - i0));
-  const int64_t ev8 = roundUp8(s.Ev);
-  std::vector<C> qf(size_t(rows * s.E)), kt(size_t(s.E * kBlockCols)), vf(size_t(kBlockCols * ev8));
-  std::vector<C> scores(size_t(rows * kBlockCols)), acc(size_t(rows * ev8), C(0));
+  const int64_t ev8 = kv.ev8;
+  std::vector<C> qf(size_t(rows * s.E)), scores(size_t(rows * kBlockCols)), acc(size_t(rows * ev8), C(0));
   std::vector<C> m(size_t(rows), -std::numeric_limits<C>::infinity()), l(size_t(rows), C(0));
   loadRows<Tag>(q + (b * s.L + i0) * s.E, rows, s.E, qf.data(), s.E, rows);
   const bool dropout = s.dropoutP > 0;
   const int64_t end = keyEnd(s, i0, rows);
   for (int64_t j0 = 0; j0 < end; j0 += kBlockCols) {
     const int cols = int(std::min<int64_t>(kBlockCols, end - j0));
-    loadTransposed<Tag>(k + (b * s.S + j0) * s.E, cols, s.E, kt.data(), kBlockCols, s.E);
-    loadRows<Tag>(v + (b * s.S + j0) * s.Ev, cols, s.Ev, vf.data(), ev8, kBlockCols);
-    ops.gemm(qf.data(), s.E, kt.data(), kBlockCols, scores.data(), kBlockCols, rows, int(s.E), kBlockCols, false);
+    ops.gemm(qf.data(), s.E, 1, kv.kt.data() + j0, kv.ldk, scores.data(), kBlockCols, rows, int(s.E), kBlockCols, false);
     maskScores<Tag>(s, mask, b, i0, rows, j0, cols, scores.data());
     for (int r = 0; r < rows; ++r) {
       C* row = scores.data() + r * kBlockCols;
-      C tileMax = -std::numeric_limits<C>::infinity();
-      for (int c = 0; c < kBlockCols; ++c) tileMax = std::max(tileMax, row[c]);
-      const C mNew = std::max(m[r], tileMax);
+      const C mNew = std::max(m[r], rowMax(row));
       if (mNew == -std::numeric_limits<C>::infinity()) {  // every key so far masked: nothing to add
         std::fill(row, row + kBlockCols, C(0));
         continue;
@@ -177,7 +236,8 @@ void forwardTile(const AttentionShape& s, const TileOps<ComputeOf<Tag>>& ops, co
         for (int c = 0; c < cols; ++c) row[c] = row[c] == C(0) ? C(0) : row[c] * dropoutFactor<C>(s, b, i0 + r, j0 + c);
       }
     }
-    ops.gemm(scores.data(), kBlockCols, vf.data(), ev8, acc.data(), ev8, rows, kBlockCols, int(ev8), true);
+    ops.gemm(scores.data(), kBlockCols, 1, kv.vf.data() + j0 * ev8, ev8, acc.data(), ev8, rows, kBlockCols, int(ev8),
+             true);
   }
   for (int r = 0; r < rows; ++r) {
     // A row whose keys are all masked has l = 0: NaN, as softmax over no keys in the composition.
@@ -189,6 +249,9 @@ void forwardTile(const AttentionShape& s, const TileOps<ComputeOf<Tag>>& ops, co
   }
 }
 
+// Tasks are (batch entry, run of query blocks): each converts its head's K and V once and reuses
+// them for its blocks. Runs are short enough to give every thread a few tasks; the split never
+// changes a result (each row is computed the same way in any task).
 template <class Tag>
 void forward(const AttentionShape& s, const void* q, const void* k, const void* v, const void* mask, void* out,
              void* lse) {
@@ -196,16 +259,25 @@ void forward(const AttentionShape& s, const void* q, const void* k, const void* 
   using T = typename Tag::Storage;
   const TileOps<C> ops = tileOps<C>();
   const int64_t blocks = (s.L + kBlockRows - 1) / kBlockRows;
-  parallelFor(s.batch * blocks, 1, [&](int64_t begin, int64_t end) {
+  const int64_t runs = std::min<int64_t>(blocks, std::max<int64_t>(1, (4 * numThreads() + s.batch - 1) / s.batch));
+  const int64_t perRun = (blocks + runs - 1) / runs;
+  parallelFor(s.batch * runs, 1, [&](int64_t begin, int64_t end) {
     for (int64_t t = begin; t < end; ++t) {
-      forwardTile<Tag>(s, ops, static_cast<const T*>(q), static_cast<const T*>(k), static_cast<const T*>(v), mask,
-                       static_cast<T*>(out), static_cast<C*>(lse), t / blocks, (t % blocks) * kBlockRows);
+      const int64_t b = t / runs, first = (t % runs) * perRun, last = std::min(blocks, first + perRun);
+      if (first >= last) continue;
+      const int64_t lastRow = std::min(s.L, last * kBlockRows);
+      const HeadKV<Tag> kv(s, static_cast<const T*>(k), static_cast<const T*>(v), b,
+                           s.causal ? std::min(s.S, lastRow) : s.S);
+      for (int64_t blk = first; blk < last; ++blk) {
+        forwardBlock<Tag>(s, ops, kv, static_cast<const T*>(q), mask, static_cast<T*>(out), static_cast<C*>(lse), b,
+                          blk * kBlockRows);
+      }
     }
   });
 }
 
 // One batch entry's gradients: key blocks outer (their dK and dV accumulate in a tile), query
-// blocks inner (dQ accumulates over the whole head in float32), so nothing is written twice.
+// blocks inner (dQ accumulates over the whole head), so nothing is written twice.
 template <class Tag>
 void backwardHead(const AttentionShape& s, const TileOps<ComputeOf<Tag>>& ops, const typename Tag::Storage* q,
                   const typename Tag::Storage* k, const typename Tag::Storage* v, const void* mask,
@@ -224,7 +296,7 @@ void backwardHead(const AttentionShape& s, const TileOps<ComputeOf<Tag>>& ops, c
   std::vector<C> kt(size_t(E * kBlockCols)), kf(size_t(kBlockCols * e8)), vt(size_t(ev8 * kBlockCols));
   std::vector<C> dk(size_t(kBlockCols * e8)), dv(size_t(kBlockCols * ev8));
   std::vector<C> p(size_t(kBlockRows * kBlockCols)), dp(size_t(kBlockRows * kBlockCols));
-  std::vector<C> pt(size_t(kBlockCols * kBlockRows)), dst(size_t(kBlockCols * kBlockRows));
+  std::vector<C> pz(s.dropoutP > 0 ? size_t(kBlockRows * kBlockCols) : 0);
   const C scale = C(s.scale);
   const bool dropout = s.dropoutP > 0;
   for (int64_t j0 = 0; j0 < s.S; j0 += kBlockCols) {
@@ -238,28 +310,33 @@ void backwardHead(const AttentionShape& s, const TileOps<ComputeOf<Tag>>& ops, c
     const int64_t firstBlock = s.causal ? j0 / kBlockRows * kBlockRows : 0;
     for (int64_t i0 = firstBlock; i0 < L; i0 += kBlockRows) {
       const int rows = int(std::min<int64_t>(kBlockRows, L - i0));
-      ops.gemm(qf.data() + i0 * e8, e8, kt.data(), kBlockCols, p.data(), kBlockCols, rows, int(E), kBlockCols, false);
+      ops.gemm(qf.data() + i0 * e8, e8, 1, kt.data(), kBlockCols, p.data(), kBlockCols, rows, int(E), kBlockCols, false);
       maskScores<Tag>(s, mask, b, i0, rows, j0, cols, p.data());
       for (int r = 0; r < rows; ++r) ops.expSum(p.data() + r * kBlockCols, kBlockCols, lse[b * L + i0 + r]);
-      // dP (of the dropped-out weights) = dO . V^T.
-      ops.gemm(dof.data() + i0 * ev8, ev8, vt.data(), kBlockCols, dp.data(), kBlockCols, rows, int(ev8), kBlockCols,
+      // dP (of the dropped-out weights) = dO . V^T, then dS = P * (dP - D) * scale in its place.
+      ops.gemm(dof.data() + i0 * ev8, ev8, 1, vt.data(), kBlockCols, dp.data(), kBlockCols, rows, int(ev8), kBlockCols,
                false);
       for (int r = 0; r < rows; ++r) {
         const int64_t i = i0 + r;
         const C di = d[size_t(i)];
-        for (int c = 0; c < kBlockCols; ++c) {
-          const C pv = p[size_t(r * kBlockCols + c)];
-          const C z = dropout && c < cols ? dropoutFactor<C>(s, b, i, j0 + c) : C(1);
-          pt[size_t(c * kBlockRows + r)] = pv * z;
-          const C ds = pv * (dp[size_t(r * kBlockCols + c)] * z - di) * scale;
-          dp[size_t(r * kBlockCols + c)] = ds;
-          dst[size_t(c * kBlockRows + r)] = ds;
+        const C* pr = p.data() + r * kBlockCols;
+        C* dr = dp.data() + r * kBlockCols;
+        if (dropout) {
+          C* zr = pz.data() + r * kBlockCols;
+          for (int c = 0; c < kBlockCols; ++c) {
+            const C z = c < cols && pr[c] != C(0) ? dropoutFactor<C>(s, b, i, j0 + c) : C(0);
+            zr[c] = pr[c] * z;
+            dr[c] = pr[c] * (dr[c] * z - di) * scale;
+          }
+        } else {
+          for (int c = 0; c < kBlockCols; ++c) dr[c] = pr[c] * (dr[c] - di) * scale;
         }
       }
-      // dV += (P * Z)^T . dO;  dQ += dS . K;  dK += dS^T . Q (dS already carries the scale).
-      ops.gemm(pt.data(), kBlockRows, dof.data() + i0 * ev8, ev8, dv.data(), ev8, kBlockCols, rows, int(ev8), true);
-      ops.gemm(dp.data(), kBlockCols, kf.data(), e8, dq.data() + i0 * e8, e8, rows, kBlockCols, int(e8), true);
-      ops.gemm(dst.data(), kBlockRows, qf.data() + i0 * e8, e8, dk.data(), e8, kBlockCols, rows, int(e8), true);
+      // dV += (P * Z)^T . dO;  dQ += dS . K;  dK += dS^T . Q (the transposes read in place).
+      const C* weights = dropout ? pz.data() : p.data();
+      ops.gemm(weights, 1, kBlockCols, dof.data() + i0 * ev8, ev8, dv.data(), ev8, kBlockCols, rows, int(ev8), true);
+      ops.gemm(dp.data(), kBlockCols, 1, kf.data(), e8, dq.data() + i0 * e8, e8, rows, kBlockCols, int(e8), true);
+      ops.gemm(dp.data(), 1, kBlockCols, qf.data() + i0 * e8, e8, dk.data(), e8, kBlockCols, rows, int(e8), true);
     }
     for (int c = 0; c < cols; ++c) {
       for (int64_t x = 0; x < E; ++x) gradK[(b * s.S + j0 + c) * E + x] = Tag::store(dk[size_t(c * e8 + x)]);

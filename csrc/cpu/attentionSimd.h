@@ -5,9 +5,10 @@
 
 namespace mp::simd {
 
-// c[m x 8*n8] (+)= a[m x k] . b[k x 8*n8]; rows of a, b and c `lda`, `ldb`, `ldc` floats apart.
-void attentionGemmAvx2(const float* a, int64_t lda, const float* b, int64_t ldb, float* c, int64_t ldc, int m, int k,
-                       int n8, bool accumulate);
+// c[m x 8*n8] (+)= a[m x k] . b[k x 8*n8], a(r, p) at a[r * ars + p * acs] (so a may be read
+// transposed); rows of b and c `ldb`, `ldc` floats apart.
+void attentionGemmAvx2(const float* a, int64_t ars, int64_t acs, const float* b, int64_t ldb, float* c, int64_t ldc,
+                       int m, int k, int n8, bool accumulate);
 // x[j] = exp(x[j] - shift) for j < 8*n8, returning the sum; -inf gives 0 and NaN stays NaN.
 float attentionExpAvx2(float* x, int n8, float shift);
 

@@ -5,6 +5,7 @@
  */
 import { argRangeError, argTypeError, MixprecRangeError } from '../errors';
 import { checkOptions, isOptionsObject, positiveInteger } from '../validate';
+import { mergePiece, type MergeTable } from './bpeEncoding';
 import { KEY_BASE, learnMerges } from './bpeTraining';
 import { preTokens, PRE_TOKENIZER } from './preTokenize';
 import { decodeWtf8, encodeWtf8 } from './wtf8';
@@ -35,7 +36,8 @@ const MEMO_LIMIT = 1 << 18;
  * A byte-level BPE tokenizer (GPT-2's scheme). Token ids 0-255 are the bytes; token `256 + i` is
  * merge `i`, the concatenation of the two tokens it joins. Encoding cuts the text into GPT-2's
  * pre-tokenization pieces (a word with its leading space, a number, a run of symbols, whitespace),
- * turns each piece into bytes and applies the merges in the order they were learned.
+ * turns each piece into bytes and applies the merges in the order they were learned (GPT-2's
+ * `bpe()`; `bpeEncoding.ts`).
  *
  * **Every string round-trips:** `decode(encode(s)) === s`. Text is encoded as UTF-8; a lone
  * surrogate, which a JS string may hold and UTF-8 cannot, is encoded as the 3-byte form of its
@@ -54,8 +56,8 @@ const MEMO_LIMIT = 1 << 18;
 export class BytePairTokenizer {
   /** The merges in learning order: merge `i` makes token `256 + i`. */
   readonly merges: readonly (readonly [number, number])[];
-  /** Merge rank of each pair key. */
-  private readonly ranks: Map<number, number>;
+  /** Merge rank of each pair key, and the merges, for {@link mergePiece}. */
+  private readonly table: MergeTable;
   /** The bytes of each token. */
   private readonly bytes: Uint8Array[];
   private readonly memo = new Map<string, Int32Array>();
@@ -74,7 +76,7 @@ export class BytePairTokenizer {
     const op = 'BytePairTokenizer';
     if (!Array.isArray(merges)) throw argTypeError(op, 'merges', 'an array of [left, right] token id pairs', merges);
     if (merges.length > MAX_VOCAB - BYTE_TOKENS) throw argRangeError(op, 'merges', `at most ${MAX_VOCAB - BYTE_TOKENS} merges`, merges);
-    this.ranks = new Map();
+    const ranks = new Map<number, number>();
     this.bytes = Array.from({ length: BYTE_TOKENS }, (_, b) => Uint8Array.of(b));
     const checked: (readonly [number, number])[] = [];
     merges.forEach((pair, i) => {
@@ -82,8 +84,8 @@ export class BytePairTokenizer {
       const ok = Array.isArray(pair) && pair.length === 2 && pair.every((id) => Number.isInteger(id) && id >= 0 && id < limit);
       if (!ok) throw argRangeError(op, `merges[${i}]`, `a pair of token ids below ${limit} (bytes and earlier merges)`, pair);
       const key = pair[0] * KEY_BASE + pair[1];
-      if (this.ranks.has(key)) throw argRangeError(op, `merges[${i}]`, `a pair not merged before (merges[${this.ranks.get(key)}] is the same)`, pair);
-      this.ranks.set(key, i);
+      if (ranks.has(key)) throw argRangeError(op, `merges[${i}]`, `a pair not merged before (merges[${ranks.get(key)}] is the same)`, pair);
+      ranks.set(key, i);
       const [a, b] = [this.bytes[pair[0]], this.bytes[pair[1]]];
       const joined = new Uint8Array(a.length + b.length);
       joined.set(a);
@@ -92,6 +94,7 @@ export class BytePairTokenizer {
       checked.push(Object.freeze([pair[0], pair[1]] as const));
     });
     this.merges = Object.freeze(checked);
+    this.table = { ranks, merges: this.merges, firstId: BYTE_TOKENS };
   }
 
   /**
@@ -232,39 +235,13 @@ export class BytePairTokenizer {
     return { type: 'BytePairTokenizer', version: 1, preTokenizer: PRE_TOKENIZER, merges: this.merges.map(([a, b]) => [a, b]) };
   }
 
-  /** One piece's ids: its bytes, then the lowest-ranked adjacent pair merged everywhere, repeatedly. */
+  /** One piece's ids (remembered: a text repeats its words). */
   private encodePiece(piece: string): Int32Array {
     const known = this.memo.get(piece);
     if (known !== undefined) return known;
-    const ids = Int32Array.from(encodeWtf8(piece));
-    let n = ids.length;
-    for (;;) {
-      let best = -1;
-      let bestRank = Infinity;
-      for (let i = 0; i + 1 < n; ++i) {
-        const rank = this.ranks.get(ids[i] * KEY_BASE + ids[i + 1]);
-        if (rank !== undefined && rank < bestRank) {
-          bestRank = rank;
-          best = i;
-        }
-      }
-      if (best < 0) break;
-      const [left, right] = this.merges[bestRank];
-      const id = BYTE_TOKENS + bestRank;
-      let out = best;
-      for (let i = best; i < n; ++i) {
-        if (i + 1 < n && ids[i] === left && ids[i + 1] === right) {
-          ids[out++] = id;
-          ++i;
-        } else {
-          ids[out++] = ids[i];
-        }
-      }
-      n = out;
-    }
-    const result = ids.slice(0, n);
+    const ids = mergePiece(Int32Array.from(encodeWtf8(piece)), this.table);
     if (this.memo.size >= MEMO_LIMIT) this.memo.clear();
-    this.memo.set(piece, result);
-    return result;
+    this.memo.set(piece, ids);
+    return ids;
   }
 }

@@ -20,6 +20,7 @@ export { BatchNorm1d, BatchNorm2d, LayerNorm, GroupNorm, type BatchNormOptions, 
 export { RMSNorm, type RMSNormOptions } from './normalization';
 export { Embedding, type EmbeddingOptions } from './embedding';
 export { Dropout } from './dropout';
+export { MultiheadAttention, type MultiheadAttentionOptions, type MultiheadAttentionForwardOptions } from './attention';
 export { ReLU, GELU, SiLU, Tanh, Sigmoid, Softmax } from './activation';
 export { Flatten } from './flatten';
 export { MaxPool2d, AvgPool2d, AdaptiveAvgPool2d, type MaxPool2dOptions, type AvgPool2dOptions } from './pooling';

@@ -71,8 +71,9 @@ export const flashAttention: (q: Tensor, k: Tensor, v: Tensor, mask: Tensor | un
   forward: (q: Tensor, k: Tensor, v: Tensor, mask: Tensor | undefined, params: FlashAttentionParams): Tensor[] => {
     const [batch, L] = q.shape;
     const lseDtype = q.dtype === 'float64' ? 'float64' : 'float32';
-    if (k.shape[1] === 0) {
+    if (k.shape[1] === 0 || v.shape[2] === 0) {
       // No keys: the weights are an empty row, the output zeros (as the composition's matmul).
+      // No value features: an empty output, and nothing for the kernel to do.
       return [zeros([batch, L, v.shape[2]], { dtype: q.dtype, device: q.device }), zeros([batch, L], { dtype: lseDtype, device: q.device }).fill_(-Infinity)];
     }
     const out = newResult(OP, [batch, L, v.shape[2]], q.dtype, q);
@@ -89,7 +90,7 @@ export const flashAttention: (q: Tensor, k: Tensor, v: Tensor, mask: Tensor | un
     const gradQ = newResult(OP, q.shape, q.dtype, q);
     const gradK = newResult(OP, k.shape, k.dtype, k);
     const gradV = newResult(OP, v.shape, v.dtype, v);
-    if (gradOut === undefined || k.shape[1] === 0 || q.shape[1] === 0) {
+    if (gradOut === undefined || k.shape[1] === 0 || q.shape[1] === 0 || v.shape[2] === 0) {
       for (const g of [gradQ, gradK, gradV]) g.fill_(0);
     } else {
       const g = gradOut.dtype === q.dtype ? gradOut : gradOut.to(q.dtype);

@@ -280,6 +280,40 @@ const checks = {
   'operands on different devices are refused'() {
     mp.tidy(() => assert.throws(() => mp.ones([1]).add(mp.ones([1], { device: 'cuda' })), { code: 'ERR_DEVICE_MISMATCH' }));
   },
+
+  'scaledDotProductAttention forward and backward match the CPU kernel (masks, causal, dropout, every float dtype)'() {
+    const F = mp.nn.functional;
+    // Float32 sums in a different order, then one rounding to the dtype: a few units of its last place.
+    const tolerance = { float64: 1e-10, float32: 1e-4, bfloat16: 3e-2, float16: 4e-3 };
+    const close = (label, got, want, tol) => {
+      got.forEach((v, i) => assert.ok(Math.abs(v - want[i]) <= tol * (1 + Math.abs(want[i])), `${label}[${i}]: cuda ${v} vs cpu ${want[i]}`));
+    };
+    mp.manualSeed(21);
+    mp.tidy(() => {
+      const boolMask = mp.rand([2, 1, 70, 45]).ge(0.3);
+      const addMask = mp.randn([70, 45]);
+      for (const dtype of ['float32', 'bfloat16', 'float16', 'float64']) {
+        const inputs = [[2, 3, 70, 40], [2, 3, 45, 40], [2, 3, 45, 24]].map((s) => mp.randn(s).to(dtype));
+        const weights = mp.randn([2, 3, 70, 24]).to(dtype);
+        const cases = { plain: {}, causal: { isCausal: true }, 'bool mask': { attnMask: boolMask }, 'additive mask': { attnMask: addMask.to(dtype) }, dropout: { dropoutP: 0.2 } };
+        for (const [name, options] of Object.entries(cases)) {
+          const run = (device) => {
+            const leaves = inputs.map((t) => t.to(device).detach().requiresGrad_());
+            const o = { ...options, ...(options.attnMask ? { attnMask: options.attnMask.to(device) } : {}) };
+            mp.manualSeed(5);
+            const out = F.scaledDotProductAttention(leaves[0], leaves[1], leaves[2], o);
+            out.mul(weights.to(device)).sum().backward();
+            const result = [out, ...leaves.map((l) => l.grad)].map((t) => Array.from(t.cpu().to('float64').dataSync()));
+            for (const l of leaves) l.grad.dispose();
+            return result;
+          };
+          const cpu = run('cpu');
+          const gpu = run('cuda');
+          ['out', 'dq', 'dk', 'dv'].forEach((what, i) => close(`${dtype} ${name} ${what}`, gpu[i], cpu[i], tolerance[dtype] * (i === 0 ? 1 : 4)));
+        }
+      }
+    });
+  },
 };
 
 module.exports = { checks };
