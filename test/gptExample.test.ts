@@ -46,7 +46,7 @@ describe('GPT example model', () => {
     const loss = (): mp.Tensor => F.crossEntropy(model.forward(x).reshape([-1, small.vocabSize]), y.reshape([-1]));
     mp.tidy(() => loss().backward());
     const w = model.wte.weight;
-    const grad = w.grad!.dataSync();
+    const grad = w.grad!.dataSync() as Float64Array;
     // A random direction d: (L(w + εd) − L(w − εd)) / 2ε must equal <grad, d>. Rows of tokens that
     // appear only as targets get gradient only through the output projection, the others through both.
     const d = mp.randn(w.shape, { dtype: 'float64' }).dataSync();
