@@ -1,5 +1,6 @@
 /**
- * The mixed-precision MNIST demo (`npm run demo`): trains the MLP (or the CNN) three ways with
+ * The mixed-precision demo (`npm run demo`): trains the MNIST MLP (or the CNN, or with
+ * `--model gpt` the GPT of examples/gpt/) three ways with
  * the same hyper-parameters, initial weights and batches (float32; AMP bfloat16 autocast; AMP
  * float16 autocast + GradScaler), shows progress on stderr, prints one comparison table and
  * writes an HTML report of the loss curves and the loss-scale trajectory.
@@ -22,6 +23,7 @@ import { renderReport, type ReportMeta } from './demo/report';
 import { compare, formatTable, MB } from './demo/table';
 import { hyperParameters, lossEvery, trainVariant, type RunResult } from './demo/train';
 import { backendLine, speedNotes } from './demo/verdict';
+import { runGptDemo } from './gpt/demo';
 
 async function main(): Promise<void> {
   const args = parseArgs(process.argv.slice(2));
@@ -33,6 +35,11 @@ async function main(): Promise<void> {
   if (device === 'cuda' && !mp.cuda.isAvailable()) throw new Error('mnist: --device cuda was requested but CUDA is not available (this build or machine has no usable GPU); use --device cpu');
   if (device === 'cuda' && args.variants.includes('bfloat16') && !mp.cuda.isBf16Supported()) {
     throw new Error(`mnist: this GPU (compute capability ${mp.cuda.getDeviceCapability().join('.')}) has no bfloat16; use --variants ${args.variants.filter((v) => v !== 'bfloat16').join(',') || 'float32,float16'}`);
+  }
+
+  if (args.model === 'gpt') {
+    await runGptDemo(args, device);
+    return;
   }
 
   const { train, test } = mp.data.mnist();

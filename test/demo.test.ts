@@ -6,6 +6,8 @@ import { renderReport, type ReportMeta } from '../examples/demo/report';
 import { compare, MB } from '../examples/demo/table';
 import type { RunResult } from '../examples/demo/train';
 import { speedNotes } from '../examples/demo/verdict';
+import { compareGpt, formatGptTable } from '../examples/gpt/results';
+import type { TrainResult } from '../examples/gpt/train';
 
 /** A finished run with the given seconds per epoch and peak training bytes above a 30 MB baseline. */
 function run(variant: RunResult['variant'], secondsPerEpoch: number, trainingMB: number, scales: number[] = []): RunResult {
@@ -84,4 +86,34 @@ test('--json prints JSON, --json FILE writes it and keeps the table, and --json=
   expect(parseArgs(['--json=out.json']).jsonFile).toBe('out.json');
   expect(parseArgs(['--json', '--epochs', '2'])).toMatchObject({ json: true, jsonFile: undefined, epochs: 2 });
   expect(() => parseArgs(['--json='])).toThrow('--json FILE needs a file path');
+});
+
+test('--model gpt takes --preset and --init-scale, refuses --epochs, and the MNIST models refuse the GPT flags', () => {
+  expect(parseArgs(['--model', 'gpt'])).toMatchObject({ model: 'gpt', preset: 'small', initScale: undefined });
+  expect(parseArgs(['--model', 'gpt', '--preset', 'tiny', '--init-scale', '16777216'])).toMatchObject({ preset: 'tiny', initScale: 2 ** 24 });
+  expect(() => parseArgs(['--model', 'gpt', '--epochs', '2'])).toThrow('--epochs does not apply to --model gpt');
+  expect(() => parseArgs(['--preset', 'tiny'])).toThrow('--preset and --init-scale apply to --model gpt only');
+  expect(() => parseArgs(['--model', 'gpt', '--preset', 'huge'])).toThrow("--preset needs one of tiny, small, medium, got 'huge'");
+  expect(() => parseArgs(['--model', 'gpt', '--init-scale', '-1'])).toThrow("--init-scale needs a positive number, got '-1'");
+});
+
+describe('GPT demo table', () => {
+  const result = (variant: TrainResult['variant'], finalValLoss: number, tokensPerSecond: number): TrainResult => ({
+    variant, seed: 0, valCurve: [{ step: 0, loss: 8.3 }, { step: 150, loss: finalValLoss }], lossCurve: [], scaleCurve: [],
+    finalValLoss, bestValLoss: finalValLoss, tokensPerSecond, peakBytes: 100 * MB, baselineBytes: 0,
+    skippedSteps: variant === 'float16' ? 2 : null, finalScale: variant === 'float16' ? 32768 : null, model: undefined as never,
+  });
+
+  test('perplexity, Δ in percent and speed-up are against the float32 run of the seed', () => {
+    const rows = compareGpt([result('float32', 5, 1000), result('bfloat16', 5.05, 800), result('float16', 4.95, 500)]);
+    expect(rows.map((r) => [r.variant, r.perplexity, r.deltaPercent, r.speedup])).toEqual([
+      ['float32', Math.exp(5), null, 1],
+      ['bfloat16', Math.exp(5.05), expect.closeTo(1, 12), 0.8],
+      ['float16', Math.exp(4.95), expect.closeTo(-1, 12), 0.5],
+    ]);
+    const table = formatGptTable(rows).split('\n');
+    expect(table[0]).toMatch(/^seed\s+variant\s+val loss\s+perplexity\s+Δ vs fp32\s+tokens\/s\s+speed-up\s+peak MB\s+skipped\s+final scale$/);
+    expect(table[3]).toMatch(/bfloat16\s+5\.0500\s+156\.0\s+\+1\.00%\s+800\s+0\.80x\s+100\.0\s+-\s+-$/);
+    expect(table[4]).toMatch(/float16\s+4\.9500\s+141\.2\s+-1\.00%\s+500\s+0\.50x\s+100\.0\s+2\s+32768$/);
+  });
 });

@@ -7,14 +7,22 @@
 export const allVariants = ['float32', 'bfloat16', 'float16'] as const;
 export type Variant = (typeof allVariants)[number];
 
-export type ModelKind = 'mlp' | 'cnn';
+export type ModelKind = 'mlp' | 'cnn' | 'gpt';
+
+/** The GPT model's sizes (examples/gpt/config.ts). */
+export const gptPresets = ['tiny', 'small', 'medium'] as const;
+export type GptPreset = (typeof gptPresets)[number];
 export type DeviceType = 'cpu' | 'cuda';
 
 export interface Args {
   model: ModelKind;
   seeds: number[];
-  /** Epochs per run (default 15 for the MLP, 10 for the CNN). */
+  /** Epochs per run (default 15 for the MLP, 10 for the CNN; the GPT counts steps, set by its preset). */
   epochs: number;
+  /** GPT only: the model and schedule size (default small). */
+  preset: GptPreset;
+  /** GPT only: the float16 GradScaler's first scale (default PyTorch's 2**16). */
+  initScale: number | undefined;
   /** In float32, bfloat16, float16 order whatever order they were given in. */
   variants: Variant[];
   /** Undefined: cuda when available, else cpu (the caller decides). */
@@ -30,12 +38,17 @@ export interface Args {
 
 export const usage = `usage: npm run demo -- [options]
 
-Trains the MNIST model three ways with the same hyper-parameters, weights and batches
+Trains a model three ways with the same hyper-parameters, weights and batches
 (float32; autocast bfloat16; autocast float16 + GradScaler), prints one table and writes
-an HTML report of the loss curves and the loss-scale trajectory.
+an HTML report of the loss curves and the loss-scale trajectory: an MNIST MLP or CNN, or
+a small GPT on the Brown corpus.
 
-  --model mlp|cnn        MLP 784-512-512-10 (default) or the small CNN
-  --epochs N             epochs per run (default 15 for mlp, 10 for cnn)
+  --model mlp|cnn|gpt    MLP 784-512-512-10 (default), the small CNN, or the GPT
+  --epochs N             epochs per run (default 15 for mlp, 10 for cnn; not for gpt)
+  --preset tiny|small|medium
+                         GPT size and schedule (default small: about five minutes
+                         on two cores; tiny: about a minute)
+  --init-scale N         GPT float16: the GradScaler's first scale (default 65536)
   --seeds 0,1,2          seeds to run (default 0); --seed N is the same as --seeds N
   --variants LIST        some of float32,bfloat16,float16 (default all three)
   --device cpu|cuda      default cuda when available, else cpu
@@ -74,7 +87,8 @@ function variantList(value: string | undefined): Variant[] {
 
 /** Parses `argv` (without node and the script); `--flag value` and `--flag=value` both work. */
 export function parseArgs(argv: string[]): Args {
-  const args: Args = { model: 'mlp', seeds: [0], epochs: 0, variants: [...allVariants], device: undefined, report: 'amp-report.html', json: false, jsonFile: undefined, help: false };
+  const args: Args = { model: 'mlp', seeds: [0], epochs: 0, preset: 'small', initScale: undefined, variants: [...allVariants], device: undefined, report: 'amp-report.html', json: false, jsonFile: undefined, help: false };
+  let preset: GptPreset | undefined;
   for (let i = 0; i < argv.length; ++i) {
     let flag = argv[i];
     let value: string | undefined;
@@ -104,13 +118,26 @@ export function parseArgs(argv: string[]): Args {
         break;
       case '--model': {
         const v = takeValue();
-        if (v !== 'mlp' && v !== 'cnn') fail(`--model needs mlp or cnn, got '${v ?? ''}'`);
+        if (v !== 'mlp' && v !== 'cnn' && v !== 'gpt') fail(`--model needs mlp, cnn or gpt, got '${v ?? ''}'`);
         args.model = v;
         break;
       }
       case '--epochs':
         args.epochs = positiveInteger(flag, takeValue());
         break;
+      case '--preset': {
+        const v = takeValue();
+        if (!(gptPresets as readonly string[]).includes(v ?? '')) fail(`--preset needs one of ${gptPresets.join(', ')}, got '${v ?? ''}'`);
+        preset = v as GptPreset;
+        break;
+      }
+      case '--init-scale': {
+        const v = takeValue();
+        const n = Number(v);
+        if (v === undefined || v.trim() === '' || !(n > 0) || !Number.isFinite(n)) fail(`--init-scale needs a positive number, got '${v ?? ''}'`);
+        args.initScale = n;
+        break;
+      }
       case '--seeds':
       case '--seed':
         args.seeds = seedList(flag, takeValue());
@@ -134,6 +161,9 @@ export function parseArgs(argv: string[]): Args {
         fail(`unknown argument '${argv[i]}'`);
     }
   }
+  if (args.model === 'gpt' && args.epochs !== 0) fail('--epochs does not apply to --model gpt (its preset sets the steps)');
+  if (args.model !== 'gpt' && (preset !== undefined || args.initScale !== undefined)) fail('--preset and --init-scale apply to --model gpt only');
+  args.preset = preset ?? 'small';
   if (args.epochs === 0) args.epochs = args.model === 'mlp' ? 15 : 10;
   return args;
 }

@@ -41,7 +41,7 @@ export class Progress {
     this.lastLoss = undefined;
     this.lastScale = undefined;
     this.lastDraw = 0;
-    if (!this.tty) this.stream.write(`run ${this.runIndex}/${this.totalRuns}: seed ${run.seed}, ${run.variant}, ${run.epochs} epoch${run.epochs === 1 ? '' : 's'} of ${run.batches} batches\n`);
+    if (!this.tty) this.stream.write(`run ${this.runIndex}/${this.totalRuns}: seed ${run.seed}, ${run.variant}, ${run.epochs === 1 ? `${run.batches} steps` : `${run.epochs} epochs of ${run.batches} batches`}\n`);
   }
 
   /** After every training step; `loss` and `scale` when they were just read. */
@@ -56,7 +56,8 @@ export class Progress {
     const done = ((epoch - 1) * run.batches + batch) / (run.epochs * run.batches);
     const elapsed = (now - this.runStart) / 1000;
     const head = `[${this.runIndex}/${this.totalRuns}] seed ${run.seed} ${run.variant}`;
-    const parts = [`epoch ${epoch}/${run.epochs} ${String(batch).padStart(String(run.batches).length)}/${run.batches}`];
+    const position = `${String(batch).padStart(String(run.batches).length)}/${run.batches}`;
+    const parts = [run.epochs === 1 ? `step ${position}` : `epoch ${epoch}/${run.epochs} ${position}`];
     if (this.lastLoss !== undefined) parts.push(`loss ${this.lastLoss.toFixed(4)}`);
     parts.push(`${duration(elapsed)}, eta ${duration(done > 0 ? (elapsed / done) * (1 - done) : Number.NaN)}`);
     if (this.lastScale !== undefined) parts.push(`scale ${this.lastScale}`);
@@ -89,6 +90,15 @@ export class Progress {
       if (e.skippedSteps !== undefined) line += `  skipped ${e.skippedSteps}  scale ${e.scale}`;
       this.stream.write(`${line}\n`);
     }
+  }
+
+  /** After a run measured in steps rather than epochs (the GPT demo): one line with `summary`. */
+  runDone(summary: string): void {
+    const run = this.run;
+    if (!run) return;
+    this.clearBar();
+    const total = (performance.now() - this.runStart) / 1000;
+    this.stream.write(`run ${this.runIndex}/${this.totalRuns}: seed ${run.seed} ${run.variant.padEnd(8)} ${run.batches} steps in ${duration(total)}  ${summary}\n`);
   }
 
   /** Removes the live bar (call before printing anything else). */

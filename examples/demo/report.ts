@@ -25,20 +25,20 @@ export interface ReportMeta {
   notes: string[];
 }
 
-const colors: Record<Variant, string> = { float32: '#1f77b4', bfloat16: '#2ca02c', float16: '#d62728' };
+export const colors: Record<Variant, string> = { float32: '#1f77b4', bfloat16: '#2ca02c', float16: '#d62728' };
 /** Dashes keep overlapping curves (the variants often coincide) visible. */
-const dashes: Record<Variant, string> = { float32: '', bfloat16: '7 4', float16: '2 3' };
-const seedColors = ['#d62728', '#9467bd', '#ff7f0e', '#8c564b', '#e377c2', '#17becf', '#7f7f7f', '#bcbd22'];
-const seedDashes = ['', '7 4', '2 3', '10 3 2 3'];
-const labels: Record<Variant, string> = { float32: 'float32', bfloat16: 'AMP bfloat16', float16: 'AMP float16 + GradScaler' };
+export const dashes: Record<Variant, string> = { float32: '', bfloat16: '7 4', float16: '2 3' };
+export const seedColors = ['#d62728', '#9467bd', '#ff7f0e', '#8c564b', '#e377c2', '#17becf', '#7f7f7f', '#bcbd22'];
+export const seedDashes = ['', '7 4', '2 3', '10 3 2 3'];
+export const labels: Record<Variant, string> = { float32: 'float32', bfloat16: 'AMP bfloat16', float16: 'AMP float16 + GradScaler' };
 
-function escapeHtml(s: string): string {
+export function escapeHtml(s: string): string {
   return s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;');
 }
 
 type Scale = 'linear' | 'log10' | 'log2';
 
-interface Series {
+export interface Series {
   name: string;
   color: string;
   /** An SVG stroke-dasharray ('' for a solid line). */
@@ -90,7 +90,7 @@ function logTicks(lo: number, hi: number, base: 2 | 10): number[] {
 }
 
 /** An SVG line chart; non-finite (and, on a log axis, non-positive) values break the line. */
-function lineChart(spec: ChartSpec): string {
+export function lineChart(spec: ChartSpec): string {
   const W = 680;
   const H = 340;
   const m = { left: 64, right: 16, top: 36, bottom: 68 };
@@ -254,12 +254,26 @@ export function renderReport(meta: ReportMeta, results: RunResult[], rows: Row[]
     }));
   }
   const config = `MNIST ${escapeHtml(meta.model.toUpperCase())} on ${escapeHtml(meta.device)}, Adam lr ${meta.lr}, batch ${meta.batchSize}, ${meta.epochs} epoch${meta.epochs === 1 ? '' : 's'}, seeds ${escapeHtml(meta.seeds.join(', '))}; ${meta.trainDigits} training and ${meta.testDigits} test digits. Every variant of a seed starts from the same weights and sees the same batches.`;
+  return page('mixprec mixed-precision MNIST report', `<h1>Mixed-precision MNIST: float32 vs AMP bfloat16 vs AMP float16 + GradScaler</h1>
+<p>${config}</p>
+<p class="backend">${escapeHtml(meta.backend)}</p>
+<div class="table-wrap">
+${resultsTable(rows)}
+</div>
+${meta.notes.map((n) => `<p class="verdict">${escapeHtml(n)}</p>`).join('\n')}
+<p class="note">Speed-up: float32 seconds per epoch divided by the variant's (training steps only, same seed). Peak MB: the training device's peak tensor memory over the run, including what was live before it started (on the CPU, the digits themselves). Accuracy in the AMP variants is measured with the test pass in the same autocast scope. Generated ${escapeHtml(meta.date)} by <code>npm run demo</code> (examples/mnist.ts).</p>
+${sections.join('\n')}
+`);
+}
+
+/** A complete HTML page: the report's style sheet around `body`. */
+export function page(title: string, body: string): string {
   return `<!DOCTYPE html>
 <html lang="en">
 <head>
 <meta charset="utf-8"/>
 <meta name="viewport" content="width=device-width, initial-scale=1"/>
-<title>mixprec mixed-precision MNIST report</title>
+<title>${escapeHtml(title)}</title>
 <style>
 body { font-family: system-ui, sans-serif; margin: 2em; color: #222; max-width: 1440px; }
 h1 { font-size: clamp(1.25em, 4.5vw, 2em); }
@@ -284,16 +298,7 @@ svg { background: #fff; border: 1px solid #e4e4e4; max-width: 100%; height: auto
 </style>
 </head>
 <body>
-<h1>Mixed-precision MNIST: float32 vs AMP bfloat16 vs AMP float16 + GradScaler</h1>
-<p>${config}</p>
-<p class="backend">${escapeHtml(meta.backend)}</p>
-<div class="table-wrap">
-${resultsTable(rows)}
-</div>
-${meta.notes.map((n) => `<p class="verdict">${escapeHtml(n)}</p>`).join('\n')}
-<p class="note">Speed-up: float32 seconds per epoch divided by the variant's (training steps only, same seed). Peak MB: the training device's peak tensor memory over the run, including what was live before it started (on the CPU, the digits themselves). Accuracy in the AMP variants is measured with the test pass in the same autocast scope. Generated ${escapeHtml(meta.date)} by <code>npm run demo</code> (examples/mnist.ts).</p>
-${sections.join('\n')}
-</body>
+${body}</body>
 </html>
 `;
 }
