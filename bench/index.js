@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 // The CPU benchmark suite, every ratio measured in this one run: backend and peak probe, GEMM
-// GFLOP/s (square and the W1 MLP's shapes, float32 / bfloat16 / float16), W1 (MLP) and W3 (CNN)
+// GFLOP/s (square and the W1 MLP's shapes, float32 / bfloat16 / float16), W1 (MLP), W2 (GPT) and W3 (CNN)
 // training steps in float32 / AMP bfloat16 / AMP float16 with speed-up and peak memory, the W1
 // AMP overhead of autocast + GradScaler, the W1 step in TensorFlow.js, the same GEMMs and steps in
 // PyTorch with mixprec/PyTorch ratios (when a Python with torch is there: bench/setup-torch.sh,
@@ -8,6 +8,7 @@
 //   npm run bench [-- --quick] [-- --json [FILE]] [-- --only gemm,training,overhead,tfjs,torch]
 //     --quick            no 2048³ GEMM, 8 W1 steps, W3 at batch 64, fewer pairs / TF.js steps
 //     --steps N          W1 timed steps per variant (default 20; --quick 8)
+//     --w2-steps N       W2 (GPT) timed steps per variant (default 10; --quick 4)
 //     --w3-batch N       W3 batch (default 512; --quick 64)
 //     --w3-budget S      W3 seconds of timed steps per variant: at least 3 steps, at most
 //                        --w3-max-steps (default 20), stopping once S is spent (default 60; --quick 10)
@@ -31,6 +32,7 @@ const quick = flag('--quick');
 const only = new Set(stringOption('--only', 'gemm,training,overhead,tfjs,torch').split(','));
 const o = {
   w1Steps: numberOption('--steps', quick ? 8 : 20),
+  w2Steps: numberOption('--w2-steps', quick ? 4 : 10),
   w3Batch: numberOption('--w3-batch', quick ? 64 : 512),
   w3BudgetS: numberOption('--w3-budget', quick ? 10 : 60),
   w3MaxSteps: numberOption('--w3-max-steps', 20),
@@ -166,6 +168,7 @@ async function main() {
     const log = (w, r) => progress(`${w} ${r.variant}: ${r.steps} steps, median ${fixed(r.medianMs)} ms`);
     result.training = [
       await stepTimes('w1', { batch: 256, warmup: 2, minSteps: o.w1Steps, maxSteps: o.w1Steps, log }),
+      await stepTimes('w2', { batch: 16, warmup: 2, minSteps: o.w2Steps, maxSteps: o.w2Steps, log }),
       await stepTimes('w3', { batch: o.w3Batch, warmup: 1, minSteps: 3, maxSteps: Math.max(3, o.w3MaxSteps), budgetMs: o.w3BudgetS * 1000, log }),
     ];
     for (const w of result.training) {

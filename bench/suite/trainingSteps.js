@@ -1,6 +1,8 @@
-// Training step time and peak memory of two workloads in float32, AMP bfloat16 (autocast) and
+// Training step time and peak memory of three workloads in float32, AMP bfloat16 (autocast) and
 // AMP float16 (autocast + GradScaler), and the autocast + scaler overhead of the W1 AMP step.
 //   W1: MLP 784-1024-1024-10, ReLU, crossEntropy, Adam (lr 1e-3), batch 256.
+//   W2: the GPT of examples/gpt (2 layers, 4 heads, 128 wide, context 64, vocabulary 4096, tied
+//       head), next-token crossEntropy, AdamW (lr 1e-3, decay 0.1 on matrices), batch 16.
 //   W3: CNN on [N, 1, 28, 28]: conv3x3 1→64, ReLU, conv3x3 64→64, ReLU, maxPool 2,
 //       conv3x3 64→128, ReLU, maxPool 2, flatten, linear 128·7·7→10; crossEntropy,
 //       SGD (lr 0.01, momentum 0.9), batch 512. Convs use padding 1: 28→28→28→14→14→7.
@@ -34,14 +36,32 @@ function buildW3() {
   return { model, optimizer: new mp.optim.SGD(model.parameters(), { lr: 0.01, momentum: 0.9 }) };
 }
 
+/** W2's GPT (examples/gpt/model.ts, compiled by `npm run bench` into examples/build). */
+const gpt = { vocabSize: 4096, blockSize: 64, nLayer: 2, nHead: 4, nEmbd: 128, dropout: 0 };
+
+function buildW2() {
+  const { Gpt } = require('../../examples/build/gpt/model');
+  mp.manualSeed(0);
+  const model = new Gpt(gpt);
+  return { model, optimizer: new mp.optim.AdamW(model.optimizerGroups(0.1), { lr: 1e-3, betas: [0.9, 0.95] }) };
+}
+
+const classify = (model, x, y) => F.crossEntropy(model.forward(x), y);
+
 const workloads = {
-  w1: { name: 'W1 MLP 784-1024-1024-10, Adam', build: buildW1, inputShape: (b) => [b, 784] },
-  w3: { name: 'W3 CNN 28x28 (3 convs, padding 1), SGD momentum', build: buildW3, inputShape: (b) => [b, 1, 28, 28] },
+  w1: { name: 'W1 MLP 784-1024-1024-10, Adam', build: buildW1, loss: classify,
+    data: (b) => ({ x: mp.randn([b, 784]), y: mp.randint(0, 10, [b]) }) },
+  w2: { name: `W2 GPT ${gpt.nLayer} layers × ${gpt.nHead} heads × ${gpt.nEmbd} wide, context ${gpt.blockSize}, vocabulary ${gpt.vocabSize}, AdamW`, build: buildW2,
+    loss: (model, x, y) => F.crossEntropy(model.forward(x).reshape([-1, gpt.vocabSize]), y.reshape([-1])),
+    data: (b) => ({ x: mp.randint(0, gpt.vocabSize, [b, gpt.blockSize], { dtype: 'int32' }), y: mp.randint(0, gpt.vocabSize, [b, gpt.blockSize], { dtype: 'int32' }) }) },
+  w3: { name: 'W3 CNN 28x28 (3 convs, padding 1), SGD momentum', build: buildW3, loss: classify,
+    data: (b) => ({ x: mp.randn([b, 1, 28, 28]), y: mp.randint(0, 10, [b]) }) },
 };
 
 function makeData(workload, batch) {
   mp.manualSeed(1);
-  return { x: mp.keep(mp.randn(workloads[workload].inputShape(batch))), y: mp.keep(mp.randint(0, 10, [batch])) };
+  const { x, y } = workloads[workload].data(batch);
+  return { x: mp.keep(x), y: mp.keep(y) };
 }
 
 const autocastOptions = (dtype) => ({ deviceType: 'cpu', dtype });
@@ -58,8 +78,9 @@ function setup(workload, mode, data) {
   const scaler = mode === 'float16' ? new mp.amp.GradScaler({ device: 'cpu' }) : undefined;
   const { x, y } = data;
   let forward;
+  const loss = () => workloads[workload].loss(model, x, y);
   if (mode === 'float32') {
-    forward = () => F.crossEntropy(model.forward(x), y);
+    forward = loss;
   } else if (mode === 'bfloat16-manual') {
     // What autocast does for W1 (see mp.amp.explain): linear casts its float32 operands to
     // bfloat16 (recorded casts, so gradients reach the float32 parameters), relu passes
@@ -73,7 +94,7 @@ function setup(workload, mode, data) {
     };
   } else {
     const dtype = mode.startsWith('float16') ? 'float16' : 'bfloat16';
-    forward = () => mp.amp.autocast(autocastOptions(dtype), () => F.crossEntropy(model.forward(x), y));
+    forward = () => mp.amp.autocast(autocastOptions(dtype), loss);
   }
   const step = () => mp.tidy(() => {
     optimizer.zeroGrad();
