@@ -1,5 +1,7 @@
-// NCCL for CUDA tensors. Not implemented yet: ncclAvailable() says why in every build, so
-// isAvailable('nccl') is false with a reason and initProcessGroup({backend: 'nccl'}) refuses.
+// NCCL for CUDA tensors. The library loader (ncclLibrary.h) and the availability check exist;
+// the collectives engine (communicator, NCCL stream, polling) is not written yet, so
+// ncclAvailable() is false in every build, with a reason that says how far it got: no CUDA in
+// this build, NCCL not loadable (and why), no CUDA device, or the engine missing.
 #pragma once
 #include <string>
 
