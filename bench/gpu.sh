@@ -16,6 +16,8 @@ NODE="$PWD/.gpu/node"
     const mp = require('./dist');
     const x = mp.tensor([0.1, 65520, -2.5, 1e-8]);
     console.log(Array.from(x.to('float16').rawData()), Array.from(x.to('bfloat16').rawData()));"
+  echo "== NCCL loader (libnccl.so.2 or MIXPREC_NCCL_LIBRARY; the collectives engine is not implemented)"
+  "$NODE" -e "const mp = require('./dist'); try { mp.distributed.initProcessGroup({ backend: 'nccl' }); } catch (e) { console.log(e.code, e.message); }"
   echo "== mixprec cast throughput (cuda)"; "$NODE" bench/cast.js --device cuda --mib 256
   echo "== mixprec cast throughput (cuda, json)"; "$NODE" bench/cast.js --device cuda --mib 256 --json
   echo "== PyTorch cast throughput (same sizes)"; python3 bench/torchCast.py 256 15
