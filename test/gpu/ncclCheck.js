@@ -33,8 +33,9 @@ function cpuTensor(n, dtype, seed) {
 
 function sameBits(what, gpu, cpu) {
   assert.equal(gpu.device.type, 'cuda', `${what}: the result left the GPU`);
-  const got = Buffer.from(gpu.cpu().rawData().buffer);
-  const want = Buffer.from(cpu.rawData().buffer);
+  const bytes = (r) => Buffer.from(r.buffer, r.byteOffset, r.byteLength);
+  const got = bytes(gpu.cpu().rawData());
+  const want = bytes(cpu.rawData());
   assert.ok(got.equals(want), `${what}: differs from the CPU tensor`);
 }
 
