@@ -16,6 +16,14 @@ NODE="$PWD/.gpu/node"
     const mp = require('./dist');
     const x = mp.tensor([0.1, 65520, -2.5, 1e-8]);
     console.log(Array.from(x.to('float16').rawData()), Array.from(x.to('bfloat16').rawData()));"
+  echo "== NCCL engine, one rank (libnccl.so.2, else the pip wheel's through MIXPREC_NCCL_LIBRARY)"
+  if [ -z "${MIXPREC_NCCL_LIBRARY:-}" ] && ! ldconfig -p | grep -q 'libnccl\.so\.2 '; then
+    wheelNccl="$(python3 -c 'import os, nvidia.nccl as n; print(os.path.join(list(n.__path__)[0], "lib", "libnccl.so.2"))' 2>/dev/null)"
+    if [ -n "$wheelNccl" ] && [ -f "$wheelNccl" ]; then export MIXPREC_NCCL_LIBRARY="$wheelNccl"; fi
+  fi
+  echo "MIXPREC_NCCL_LIBRARY=${MIXPREC_NCCL_LIBRARY:-(unset: libnccl.so.2 through the loader)}"
+  if command -v mpirun >/dev/null; then timeout 300 mpirun --allow-run-as-root -np 1 "$NODE" test/gpu/ncclCheck.js
+  else timeout 300 "$NODE" test/gpu/ncclCheck.js; fi
   echo "== mixprec cast throughput (cuda)"; "$NODE" bench/cast.js --device cuda --mib 256
   echo "== mixprec cast throughput (cuda, json)"; "$NODE" bench/cast.js --device cuda --mib 256 --json
   echo "== PyTorch cast throughput (same sizes)"; python3 bench/torchCast.py 256 15

@@ -315,7 +315,7 @@ export interface NativeAddon {
   /** Whether the engine of a distributed backend can be loaded here, and why not. */
   distAvailability(backend: 'mpi' | 'nccl'): { available: boolean; reason: string };
   /** Initializes MPI (once per process) and makes the process group; onComplete(id) hears of every collective's end. */
-  distInit(args: { backend: 'mpi'; timeoutMs: number; onComplete: (id: number) => void }): { rank: number; worldSize: number; library: string };
+  distInit(args: { backend: 'mpi' | 'nccl'; timeoutMs: number; onComplete: (id: number) => void }): { rank: number; worldSize: number; library: string };
   /** Waits for the queued collectives, then frees the group. */
   distDestroy(): void;
   distSubmit(args: NativeCollectiveArgs): WorkHandle;

@@ -8,6 +8,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 
 import * as mp from '../lib';
+import { native } from '../lib/native';
 import { bf16BitsToF32Bits, f16BitsToNumber, f32BitsToBf16Bits, f32BitsToF16Bits } from './helpers/floatReference';
 import { skippedBecause } from './helpers/skipReason';
 
@@ -175,6 +176,14 @@ test(`isAvailable never throws; NCCL reports that this build lacks CUDA ${mp.bac
   expect(() => mp.distributed.allReduce(mp.ones([2]))).toThrow(expect.objectContaining({ code: 'ERR_DISTRIBUTED_NOT_INITIALIZED' }));
   expect(() => mp.distributed.initProcessGroup({ backend: 'tcp' as never })).toThrow(expect.objectContaining({ code: 'ERR_INVALID_ARG' }));
   expect(() => mp.distributed.initProcessGroup({ timeoutMs: 0 })).toThrow(expect.objectContaining({ code: 'ERR_INVALID_ARG', name: 'RangeError' }));
+});
+
+const ncclHere = mp.distributed.isAvailable('nccl');
+(ncclHere ? test.skip : test)(`the addon refuses an NCCL group by itself where NCCL is unavailable, before starting MPI${ncclHere ? ` ${skippedBecause('NCCL is available on this machine')}` : ''}`, () => {
+  const reason = native.distAvailability('nccl').reason;
+  expect(() => native.distInit({ backend: 'nccl', timeoutMs: 1000, onComplete: () => undefined })).toThrow(
+    expect.objectContaining({ code: 'ERR_DISTRIBUTED_UNAVAILABLE', message: `mixprec distributed: initProcessGroup({backend: 'nccl'}): ${reason}` }));
+  expect(mp.distributed.isInitialized()).toBe(false);
 });
 
 describeMpi(mpiTitle('collectives across 2 and 3 ranks under mpirun'), () => {

@@ -57,12 +57,12 @@ class Engine {
 
   bool active() const { return active_; }
 
-  std::shared_ptr<Work> submit(const Collective& c, std::function<void()> onDone) {
+  std::shared_ptr<Work> submit(const Collective& c, bool agreementOnly, std::function<void()> onDone) {
     if (!active_) fail("ERR_DISTRIBUTED_NOT_INITIALIZED", std::string(collectiveName(c.kind)) + ": call initProcessGroup() first");
     auto work = std::make_shared<Work>();
-    post([this, c, work, onDone = std::move(onDone)] {
-      runCollective(c, *work);
-      if (!exiting_) onDone();
+    post([this, c, agreementOnly, work, onDone = std::move(onDone)] {
+      runCollective(c, agreementOnly, *work);
+      if (!exiting_ && onDone) onDone();
     });
     return work;
   }
@@ -238,12 +238,16 @@ class Engine {
     }
   }
 
-  void runCollective(const Collective& c, Work& work) {
+  void runCollective(const Collective& c, bool agreementOnly, Work& work) {
     const std::string what = describe(c) + " (collective #" + std::to_string(++sequence_) + ")";
     if (exiting_) return work.fail("ERR_DISTRIBUTED", what + " was abandoned: the process is exiting");
     if (!broken_.code.empty()) return work.fail(broken_.code, broken_.message);
     try {
-      execute(c, what);
+      if (agreementOnly) {
+        agree(c, what, Clock::now() + std::chrono::milliseconds(timeoutMs_));
+      } else {
+        execute(c, what);
+      }
       work.succeed();
     } catch (const Error& e) {
       broken_ = Broken{e.code(), std::string(e.what()) + " [the process group is broken by this error; destroy it]"};
@@ -357,7 +361,8 @@ Engine& engine() {
 bool mpiAvailable(std::string* reason) { return loadMpi(reason) != nullptr; }
 GroupInfo mpiInit(int64_t timeoutMs) { return engine().init(timeoutMs); }
 bool mpiGroupActive() { return engine().active(); }
-std::shared_ptr<Work> mpiSubmit(const Collective& c, std::function<void()> onDone) { return engine().submit(c, std::move(onDone)); }
+std::shared_ptr<Work> mpiSubmit(const Collective& c, std::function<void()> onDone) { return engine().submit(c, false, std::move(onDone)); }
+std::shared_ptr<Work> mpiSubmitAgreement(const Collective& c) { return engine().submit(c, true, nullptr); }
 void mpiDestroy() { engine().destroy(); }
 void mpiShutdown() { engine().shutdown(); }
 

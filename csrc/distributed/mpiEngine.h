@@ -34,6 +34,13 @@ bool mpiGroupActive();
 // without a group. The buffers must stay alive until then (the caller keeps them).
 std::shared_ptr<Work> mpiSubmit(const Collective& c, std::function<void()> onDone);
 
+// Queues only the agreement that precedes every collective (every rank's kind, dtype, op, src
+// and count compared in one small MPI all-reduce, ERR_DISTRIBUTED_MISMATCH where they differ,
+// ERR_DISTRIBUTED_TIMEOUT where a rank does not arrive): the NCCL engine runs it before each NCCL
+// call, since NCCL itself would hang or read out of bounds on mismatched calls. A failure breaks
+// the group like a failed collective. Moves no data; `c`'s buffers are not read.
+std::shared_ptr<Work> mpiSubmitAgreement(const Collective& c);
+
 // Waits for the queued collectives, then frees the group. A broken group is dropped as it is.
 void mpiDestroy();
 

@@ -38,9 +38,14 @@ void notified(Napi::Env env, Napi::Function onDone, double* id) {
   if (onDone) onDone.Call({Napi::Number::New(env, value)});
 }
 
-void shutdownAtExit() { dist::mpiShutdown(); }
+// NCCL's engine first: its shutdown also stops MPI's, which its thread may be waiting on.
+void shutdownAtExit() {
+  dist::ncclShutdown();
+  dist::mpiShutdown();
+}
 
 void cleanupEnv(void*) {
+  dist::ncclShutdown();
   dist::mpiShutdown();
   if (notifier.live) {
     notifier.live = false;
@@ -78,17 +83,17 @@ Napi::Value availability(const Napi::CallbackInfo& cb) {
 Napi::Value init(const Napi::CallbackInfo& cb) {
   const Fields f = Args(cb, "distInit", 1).fields(0);
   const std::string backend = stringField(f, "backend");
-  if (backend != "mpi") f.fail("backend", "'mpi' (the only engine so far)");
+  if (backend != "mpi" && backend != "nccl") f.fail("backend", "'mpi' or 'nccl'");
   const int64_t timeoutMs = f["timeoutMs"].count();
   const Value onComplete = f["onComplete"];
   if (!onComplete.raw().IsFunction()) onComplete.fail("a function");
-  if (dist::mpiGroupActive()) throwMixprecError("ERR_DISTRIBUTED", "mixprec distributed: initProcessGroup: a process group already exists");
+  if (dist::mpiGroupActive() || dist::ncclGroupActive()) throwMixprecError("ERR_DISTRIBUTED", "mixprec distributed: initProcessGroup: a process group already exists");
   Napi::Env env = cb.Env();
   if (notifier.owner && notifier.owner != napi_env(env)) {
     throwMixprecError("ERR_DISTRIBUTED", "mixprec distributed: initProcessGroup: MPI belongs to the thread (main or worker) that first made a "
                                          "process group in this process; make groups there");
   }
-  const dist::GroupInfo info = dist::mpiInit(timeoutMs);
+  const dist::GroupInfo info = backend == "nccl" ? dist::ncclInit(timeoutMs) : dist::mpiInit(timeoutMs);
   if (!notifier.live) {
     notifier.tsfn = Napi::ThreadSafeFunction::New(env, onComplete.raw().As<Napi::Function>(), "mixprec.distributed", 0, 1);
     notifier.tsfn.Unref(env);
@@ -104,7 +109,11 @@ Napi::Value init(const Napi::CallbackInfo& cb) {
 }
 
 Napi::Value destroy(const Napi::CallbackInfo& cb) {
-  dist::mpiDestroy();
+  if (dist::ncclGroupActive()) {
+    dist::ncclDestroy();
+  } else {
+    dist::mpiDestroy();
+  }
   return cb.Env().Undefined();
 }
 
@@ -121,10 +130,19 @@ std::shared_ptr<dist::Work>& unwrapWork(const Napi::CallbackInfo& cb, const char
   return *static_cast<std::shared_ptr<dist::Work>*>(data);
 }
 
-// A host buffer of `count` elements of `dtype` at `name` ({storage, offset}).
-void* hostBuffer(const Fields& f, const char* name, int64_t count, DType dtype, const char* collective) {
+// The buffer of `count` elements of `dtype` at `name` ({storage, offset}), on the group's
+// device: host memory for MPI, this rank's CUDA device for NCCL.
+void* collectiveBuffer(const Fields& f, const char* name, int64_t count, DType dtype, const char* collective) {
   const View v = f.view(name, count, dtype);
-  if (!v.backend().hostAccessible()) {
+  if (dist::ncclGroupActive()) {
+    const int device = dist::ncclDevice();
+    if (v.device().type != DeviceType::Cuda || v.index() != device) {
+      throwMixprecError("ERR_DEVICE_MISMATCH", std::string("mixprec distributed: ") + collective + ": argument '" + name + "' is on " +
+                                                   deviceTypeName(v.device().type) + ":" + std::to_string(v.index()) +
+                                                   ", but the 'nccl' backend of this rank reduces CUDA tensors on cuda:" +
+                                                   std::to_string(device));
+    }
+  } else if (!v.backend().hostAccessible()) {
     throwMixprecError("ERR_DEVICE_MISMATCH", std::string("mixprec distributed: ") + collective +
                                                  ": the MPI backend reduces CPU tensors; CUDA tensors need backend 'nccl'");
   }
@@ -167,18 +185,18 @@ Napi::Value submit(const Napi::CallbackInfo& cb) {
       case dist::CollectiveKind::ReduceScatter: {
         if (!dist::parseReduceOp(stringField(f, "op"), &c.op)) f.fail("op", "'sum', 'avg', 'max' or 'min'");
         if (c.op == dist::ReduceOp::Avg && c.dtype == DType::Int32) f.fail("op", "sum, max or min for int32 (avg is for floating dtypes)");
-        c.output = hostBuffer(f, "output", c.count, c.dtype, name);
-        if (c.kind == dist::CollectiveKind::ReduceScatter) c.input = hostBuffer(f, "input", c.count * size, c.dtype, name);
+        c.output = collectiveBuffer(f, "output", c.count, c.dtype, name);
+        if (c.kind == dist::CollectiveKind::ReduceScatter) c.input = collectiveBuffer(f, "input", c.count * size, c.dtype, name);
         break;
       }
       case dist::CollectiveKind::Broadcast:
         c.root = f["root"].int32();
         if (c.root < 0 || c.root >= size) f.fail("root", "a rank in [0, " + std::to_string(size) + ")");
-        c.output = hostBuffer(f, "output", c.count, c.dtype, name);
+        c.output = collectiveBuffer(f, "output", c.count, c.dtype, name);
         break;
       case dist::CollectiveKind::AllGather:
-        c.input = hostBuffer(f, "input", c.count, c.dtype, name);
-        c.output = hostBuffer(f, "output", c.count * size, c.dtype, name);
+        c.input = collectiveBuffer(f, "input", c.count, c.dtype, name);
+        c.output = collectiveBuffer(f, "output", c.count * size, c.dtype, name);
         break;
       case dist::CollectiveKind::Barrier: break;
     }
@@ -188,7 +206,8 @@ Napi::Value submit(const Napi::CallbackInfo& cb) {
   std::shared_ptr<dist::Work> work;
   try {
     Napi::ThreadSafeFunction tsfn = notifier.tsfn;
-    work = dist::mpiSubmit(c, [tsfn, id]() mutable { tsfn.NonBlockingCall(new double(id), notified); });
+    auto onDone = [tsfn, id]() mutable { tsfn.NonBlockingCall(new double(id), notified); };
+    work = dist::ncclGroupActive() ? dist::ncclSubmit(c, onDone) : dist::mpiSubmit(c, onDone);
   } catch (...) {
     if (--notifier.pending == 0 && notifier.live) notifier.tsfn.Unref(cb.Env());
     throw;

@@ -16,7 +16,7 @@ import { CollectiveWork, type Work } from './work';
 
 export type { Work } from './work';
 
-/** A distributed engine: `'mpi'` (Open MPI, CPU tensors) or `'nccl'` (CUDA tensors; not implemented yet, so never available). */
+/** A distributed engine: `'mpi'` (Open MPI, CPU tensors) or `'nccl'` (NVIDIA's NCCL, CUDA tensors on this rank's device). */
 export type DistBackend = 'mpi' | 'nccl';
 /** How allReduce and reduceScatter combine: avg is the sum divided by the world size. */
 export type ReduceOp = 'sum' | 'avg' | 'max' | 'min';
@@ -51,8 +51,9 @@ function requireGroup(op: string): Group {
 }
 
 /**
- * Whether `backend` can be used here: for 'mpi', whether Open MPI's library loads; 'nccl' is
- * not implemented yet and is always false. Never throws.
+ * Whether `backend` can be used here: for 'mpi', whether Open MPI's library loads; for 'nccl',
+ * whether this is a CUDA build, NCCL 2.10+ loads (MIXPREC_NCCL_LIBRARY, else libnccl.so.2) and
+ * a CUDA device exists (NCCL groups also need MPI: it launches the ranks). Never throws.
  *
  * @example
  * ```ts
@@ -99,7 +100,7 @@ export function initProcessGroup(options?: { backend?: DistBackend; timeoutMs?: 
   if (group) throw new MixprecError('ERR_DISTRIBUTED', `${op}: a process group already exists; call destroyProcessGroup() first`);
   const availability = distAvailability(backend as DistBackend);
   if (!availability.available) throw new MixprecError('ERR_DISTRIBUTED_UNAVAILABLE', `${op}({backend: '${backend}'}): ${availability.reason}`);
-  const info = distInit(timeoutMs, onComplete);
+  const info = distInit(backend as DistBackend, timeoutMs, onComplete);
   group = { backend: backend as DistBackend, rank: info.rank, worldSize: info.worldSize, timeoutMs, library: info.library };
 }
 
@@ -147,8 +148,12 @@ function checkCollectiveTensor(op: string, arg: string, value: unknown): Tensor 
   if (!collectiveDtypes.includes(t.dtype)) {
     throw argTypeError(op, arg, `a tensor of ${collectiveDtypes.join(', ')}`, `a ${t.dtype} tensor`, 'ERR_INVALID_DTYPE');
   }
-  if (t.device.type !== 'cpu') {
-    throw new MixprecError('ERR_DEVICE_MISMATCH', `${op}: argument '${arg}' is on ${t.deviceName}, but the '${group?.backend}' backend reduces CPU tensors`);
+  const wanted = group?.backend === 'nccl' ? 'cuda' : 'cpu';
+  if (t.device.type !== wanted) {
+    throw new MixprecError(
+      'ERR_DEVICE_MISMATCH',
+      `${op}: argument '${arg}' is on ${t.deviceName}, but the '${group?.backend}' backend reduces ${wanted === 'cuda' ? 'CUDA' : 'CPU'} tensors`,
+    );
   }
   return t;
 }
@@ -286,7 +291,7 @@ export function allGather(out: Tensor[] | Tensor, t: Tensor, options?: { async?:
     return each;
   });
   // Gathered into one staging tensor, then copied out when the collective has ended.
-  const staging = empty([g.worldSize * input.numel], { dtype: input.dtype });
+  const staging = empty([g.worldSize * input.numel], { dtype: input.dtype, device: input.device });
   const copyOut = (): void => {
     outputs.forEach((each, r) => {
       copyElementsFrom(each, staging, r * input.numel);

@@ -26,8 +26,8 @@ export function distAvailability(backend: 'mpi' | 'nccl'): { available: boolean;
   return native.distAvailability(backend);
 }
 
-export function distInit(timeoutMs: number, onComplete: (id: number) => void): { rank: number; worldSize: number; library: string } {
-  return native.distInit({ backend: 'mpi', timeoutMs, onComplete });
+export function distInit(backend: 'mpi' | 'nccl', timeoutMs: number, onComplete: (id: number) => void): { rank: number; worldSize: number; library: string } {
+  return native.distInit({ backend, timeoutMs, onComplete });
 }
 
 export function distDestroy(): void {
