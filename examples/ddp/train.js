@@ -27,8 +27,13 @@ function parseArgs(argv) {
 
 function main() {
   const args = parseArgs(process.argv.slice(2));
-  const device = mp.cuda.isAvailable() ? 'cuda' : 'cpu';
-  mp.distributed.initProcessGroup({ backend: device === 'cuda' && mp.distributed.isAvailable('nccl') ? 'nccl' : 'mpi' });
+  // NCCL on GPU machines: each rank trains on its own GPU (mpirun's local rank picks it, as the
+  // engine does). Elsewhere MPI on the CPU.
+  const nccl = mp.cuda.isAvailable() && mp.distributed.isAvailable('nccl');
+  const localRank = Number(process.env.OMPI_COMM_WORLD_LOCAL_RANK ?? 0);
+  const device = nccl ? `cuda:${localRank % mp.cuda.deviceCount()}` : 'cpu';
+  const deviceType = nccl ? 'cuda' : 'cpu';
+  mp.distributed.initProcessGroup({ backend: nccl ? 'nccl' : 'mpi' });
   const rank = mp.distributed.getRank();
   const world = mp.distributed.getWorldSize();
   if (args.batch % world !== 0) throw new Error(`train.js: --batch ${args.batch} must divide by the ${world} ranks`);
@@ -41,7 +46,7 @@ function main() {
   const optimizer = new mp.optim.Adam(model.parameters(), { lr: 1e-3 });
   // float16 needs loss scaling; the scaler agrees on overflow across ranks by itself.
   const scaler = args.precision === 'float16' ? new mp.amp.GradScaler({ device }) : undefined;
-  const autocast = { deviceType: device, dtype: args.precision, enabled: args.precision !== 'float32' };
+  const autocast = { deviceType, dtype: args.precision, enabled: args.precision !== 'float32' };
   const sampler = new mp.data.DistributedSampler(train, { seed: args.seed });
   const loader = new mp.data.DataLoader(train, { batchSize: args.batch / world, sampler, dropLast: true });
   log(`${world} ranks on ${device} (${mp.distributed.getBackendInfo().backend}), ${args.precision}, global batch ${args.batch} (${args.batch / world} per rank), ${loader.length} steps per epoch`);
