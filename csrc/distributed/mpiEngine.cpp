@@ -3,15 +3,11 @@
 #include <atomic>
 #include <chrono>
 #include <climits>
-#include <condition_variable>
-#include <deque>
 #include <exception>
-#include <future>
-#include <mutex>
-#include <thread>
 
 #include "../core/errors.h"
 #include "mpiLibrary.h"
+#include "taskThread.h"
 #include "reductionMath.h"
 
 namespace mp::dist {
@@ -50,7 +46,7 @@ class Engine {
     mpi_ = loadMpi(&reason);
     if (!mpi_) fail("ERR_DISTRIBUTED_UNAVAILABLE", "initProcessGroup({backend: 'mpi'}): " + reason);
     GroupInfo info;
-    runOnThread([&] { info = initOnThread(timeoutMs); });
+    worker_.run([&] { info = initOnThread(timeoutMs); });
     active_ = true;
     return info;
   }
@@ -60,7 +56,7 @@ class Engine {
   std::shared_ptr<Work> submit(const Collective& c, bool agreementOnly, std::function<void()> onDone) {
     if (!active_) fail("ERR_DISTRIBUTED_NOT_INITIALIZED", std::string(collectiveName(c.kind)) + ": call initProcessGroup() first");
     auto work = std::make_shared<Work>();
-    post([this, c, agreementOnly, work, onDone = std::move(onDone)] {
+    worker_.post([this, c, agreementOnly, work, onDone = std::move(onDone)] {
       runCollective(c, agreementOnly, *work);
       if (!exiting_ && onDone) onDone();
     });
@@ -70,7 +66,7 @@ class Engine {
   void destroy() {
     if (!active_) return;
     active_ = false;
-    runOnThread([this] {
+    worker_.run([this] {
       if (comm_ && !hanging_) mpi_->Comm_free(&comm_);
       comm_ = nullptr;
       broken_ = Broken{};
@@ -79,20 +75,15 @@ class Engine {
   }
 
   void shutdown() {
-    {
-      std::lock_guard<std::mutex> lock(mutex_);
-      if (!thread_.joinable() || exiting_) return;
-      exiting_ = true;
-    }
+    if (!worker_.started() || exiting_.exchange(true)) return;
     active_ = false;
-    post([this] {
+    worker_.post([this] {
       if (weInitialized_ && !hanging_) {
         if (comm_) mpi_->Comm_free(&comm_);
         mpi_->Finalize();
       }
-      stop_ = true;
     });
-    thread_.join();
+    worker_.stop();
   }
 
  private:
@@ -101,44 +92,7 @@ class Engine {
     std::string message;
   };
 
-  // ---- the JS thread's side ----
-  void post(std::function<void()> task) {
-    std::lock_guard<std::mutex> lock(mutex_);
-    if (!thread_.joinable()) thread_ = std::thread([this] { loop(); });
-    tasks_.push_back(std::move(task));
-    wake_.notify_one();
-  }
-
-  // Runs `task` on the communication thread and waits for it; rethrows what it threw.
-  template <typename F>
-  void runOnThread(F task) {
-    auto done = std::make_shared<std::promise<void>>();
-    std::future<void> result = done->get_future();
-    post([task, done]() mutable {
-      try {
-        task();
-        done->set_value();
-      } catch (...) {
-        done->set_exception(std::current_exception());
-      }
-    });
-    result.get();
-  }
-
   // ---- the communication thread ----
-  void loop() {
-    while (!stop_) {
-      std::function<void()> task;
-      {
-        std::unique_lock<std::mutex> lock(mutex_);
-        wake_.wait(lock, [this] { return !tasks_.empty(); });
-        task = std::move(tasks_.front());
-        tasks_.pop_front();
-      }
-      task();
-    }
-  }
-
   void check(int rc, const std::string& what) {
     if (rc != kMpiSuccess) fail("ERR_DISTRIBUTED", what + " failed: " + mpiErrorText(*mpi_, rc));
   }
@@ -162,15 +116,7 @@ class Engine {
                                             " ms: a rank did not call it (it died, hangs, or called a different "
                                             "sequence of collectives). The process group is broken.");
       }
-      // MPI moves data only inside its calls, so a large transfer needs frequent tests: yield
-      // (other threads still run) for the first 200 ms, then sleep 50 us, and 1 ms after 2 s,
-      // when a peer is clearly late rather than the transfer long.
-      const auto waited = now - start;
-      if (waited < std::chrono::milliseconds(200)) {
-        std::this_thread::yield();
-      } else {
-        std::this_thread::sleep_for(std::chrono::microseconds(waited < std::chrono::seconds(2) ? 50 : 1000));
-      }
+      pauseBetweenPolls(now - start);
     }
   }
 
@@ -329,13 +275,9 @@ class Engine {
   std::atomic<bool> active_{false};
   std::atomic<bool> exiting_{false};
 
-  std::mutex mutex_;
-  std::condition_variable wake_;
-  std::deque<std::function<void()>> tasks_;
-  std::thread thread_;
+  TaskThread worker_;  // the communication thread
 
   // Touched by the communication thread only.
-  bool stop_ = false;
   bool mpiUp_ = false;
   bool weInitialized_ = false;
   bool hanging_ = false;  // a request was abandoned: MPI_Comm_free / MPI_Finalize would wait for it

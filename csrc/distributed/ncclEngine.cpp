@@ -2,19 +2,15 @@
 
 #include <atomic>
 #include <chrono>
-#include <condition_variable>
 #include <cstdlib>
 #include <cstring>
-#include <deque>
 #include <exception>
-#include <future>
-#include <mutex>
-#include <thread>
 
 #include "../core/backend.h"
 #include "../core/commStream.h"
 #include "../core/errors.h"
 #include "ncclLibrary.h"
+#include "taskThread.h"
 
 namespace mp::dist {
 namespace {
@@ -93,7 +89,7 @@ class Engine {
       timeoutMs_ = timeoutMs;
       rank_ = info.rank;
       size_ = info.size;
-      runOnThread([&] { initOnThread(id); });
+      worker_.run([&] { initOnThread(id); });
     } catch (...) {
       mpiDestroy();
       throw;
@@ -112,7 +108,7 @@ class Engine {
     // Here, on the JS thread, in submission order: the point the compute stream has reached.
     auto ready = std::make_shared<Event>(comm::recordEvent(device_, nullptr));
     auto work = std::make_shared<Work>();
-    post([this, c, ready, work, onDone = std::move(onDone)] {
+    worker_.post([this, c, ready, work, onDone = std::move(onDone)] {
       runCollective(c, ready->handle, *work);
       if (!exiting_ && onDone) onDone();
     });
@@ -126,7 +122,7 @@ class Engine {
     active_ = false;
     std::exception_ptr error;
     try {
-      runOnThread([this] { release(); });
+      worker_.run([this] { release(); });
     } catch (...) {
       error = std::current_exception();
     }
@@ -135,17 +131,11 @@ class Engine {
   }
 
   void shutdown() {
-    {
-      std::lock_guard<std::mutex> lock(mutex_);
-      if (exiting_) return;
-      exiting_ = true;
-    }
+    if (exiting_.exchange(true)) return;
     active_ = false;
     // MPI's shutdown fails the agreement this thread may be waiting on, so it can stop.
     mpiShutdown();
-    if (!thread_.joinable()) return;
-    post([this] { stop_ = true; });
-    thread_.join();
+    worker_.stop();
   }
 
  private:
@@ -154,43 +144,7 @@ class Engine {
     std::string message;
   };
 
-  // ---- the JS thread's side ----
-  void post(std::function<void()> task) {
-    std::lock_guard<std::mutex> lock(mutex_);
-    if (!thread_.joinable()) thread_ = std::thread([this] { loop(); });
-    tasks_.push_back(std::move(task));
-    wake_.notify_one();
-  }
-
-  template <typename F>
-  void runOnThread(F task) {
-    auto done = std::make_shared<std::promise<void>>();
-    std::future<void> result = done->get_future();
-    post([task, done]() mutable {
-      try {
-        task();
-        done->set_value();
-      } catch (...) {
-        done->set_exception(std::current_exception());
-      }
-    });
-    result.get();
-  }
-
   // ---- the engine's thread ----
-  void loop() {
-    while (!stop_) {
-      std::function<void()> task;
-      {
-        std::unique_lock<std::mutex> lock(mutex_);
-        wake_.wait(lock, [this] { return !tasks_.empty(); });
-        task = std::move(tasks_.front());
-        tasks_.pop_front();
-      }
-      task();
-    }
-  }
-
   void check(NcclResult result, const std::string& what) {
     if (result != kNcclSuccess) fail("ERR_DISTRIBUTED", what + " failed: " + ncclErrorText(*nccl_, result));
   }
@@ -281,12 +235,7 @@ class Engine {
                                             " ms: a rank stopped inside the transfer (it died or hangs). The NCCL "
                                             "communicator was aborted and the process group is broken.");
       }
-      const auto waited = now - start;
-      if (waited < std::chrono::milliseconds(200)) {
-        std::this_thread::yield();
-      } else {
-        std::this_thread::sleep_for(std::chrono::microseconds(waited < std::chrono::seconds(2) ? 50 : 1000));
-      }
+      pauseBetweenPolls(now - start);
     }
   }
 
@@ -301,13 +250,9 @@ class Engine {
   std::atomic<bool> exiting_{false};
   int device_ = 0;
 
-  std::mutex mutex_;
-  std::condition_variable wake_;
-  std::deque<std::function<void()>> tasks_;
-  std::thread thread_;
+  TaskThread worker_;  // the engine's thread
 
   // Touched by the engine's thread only (and by init before the first collective).
-  bool stop_ = false;
   NcclComm comm_ = nullptr;
   void* stream_ = nullptr;
   void* barrierScratch_ = nullptr;  // one float on device_, kept for the process's lifetime
