@@ -78,6 +78,17 @@ struct BoolTag {
     case ::mp::DType::Bool: { using Tag = ::mp::BoolTag; __VA_ARGS__; break; }    \
   }
 
+// Like MP_DISPATCH_DTYPE for the floating dtypes only: the kernels that take nothing else
+// (optimizers, AMP unscale, the fused ops), whose bindings refuse the other dtypes first.
+#define MP_DISPATCH_FLOATING(DTYPE, ...)                                              \
+  switch (DTYPE) {                                                                  \
+    case ::mp::DType::Float32: { using Tag = ::mp::F32Tag; __VA_ARGS__; break; }     \
+    case ::mp::DType::Float16: { using Tag = ::mp::F16Tag; __VA_ARGS__; break; }     \
+    case ::mp::DType::BFloat16: { using Tag = ::mp::BF16Tag; __VA_ARGS__; break; }   \
+    case ::mp::DType::Float64: { using Tag = ::mp::F64Tag; __VA_ARGS__; break; }     \
+    default: break;                                                                 \
+  }
+
 // Runs the statements after DTYPE with `Bits` bound to an unsigned type of the dtype's element
 // width: for kernels that move values without looking at them (copies, where, gather).
 #define MP_DISPATCH_WIDTH(DTYPE, ...)                                  \

@@ -113,13 +113,3 @@ MP_HD M clampValue(M x, M lo, M hi) {
 
 }  // namespace mp
 
-// Like MP_DISPATCH_DTYPE for the floating dtypes, the only ones optimizers accept (the bindings
-// reject the others before dispatching).
-#define MP_DISPATCH_FLOATING(DTYPE, ...)                                              \
-  switch (DTYPE) {                                                                  \
-    case ::mp::DType::Float32: { using Tag = ::mp::F32Tag; __VA_ARGS__; break; }     \
-    case ::mp::DType::Float16: { using Tag = ::mp::F16Tag; __VA_ARGS__; break; }     \
-    case ::mp::DType::BFloat16: { using Tag = ::mp::BF16Tag; __VA_ARGS__; break; }   \
-    case ::mp::DType::Float64: { using Tag = ::mp::F64Tag; __VA_ARGS__; break; }     \
-    default: break;                                                                 \
-  }

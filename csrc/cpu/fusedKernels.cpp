@@ -291,46 +291,36 @@ void crossEntropyBackwardTyped(const void* xv, const int32_t* target, const void
   });
 }
 
-// The fused ops take the floating dtypes only (the bindings refuse the others).
-#define MP_DISPATCH_FLOAT(DTYPE, ...)                                               \
-  switch (DTYPE) {                                                                  \
-    case DType::Float32: { using Tag = F32Tag; __VA_ARGS__; break; }                \
-    case DType::Float16: { using Tag = F16Tag; __VA_ARGS__; break; }                \
-    case DType::BFloat16: { using Tag = BF16Tag; __VA_ARGS__; break; }              \
-    case DType::Float64: { using Tag = F64Tag; __VA_ARGS__; break; }                \
-    default: throwMixprecError("ERR_INVALID_DTYPE", "fused kernels take floating dtypes only"); \
-  }
-
 }  // namespace
 
 void normForward(bool rms, DType dtype, const void* x, const void* weight, const void* bias, void* y, void* mean,
                  void* rstd, int64_t rows, int64_t cols, double eps) {
-  MP_DISPATCH_FLOAT(dtype, normForwardTyped<Tag>(rms, x, weight, bias, y, mean, rstd, rows, cols, eps));
+  MP_DISPATCH_FLOATING(dtype, normForwardTyped<Tag>(rms, x, weight, bias, y, mean, rstd, rows, cols, eps));
 }
 
 void normBackward(bool rms, DType dtype, const void* dy, const void* x, const void* weight, const void* mean,
                   const void* rstd, void* dx, void* dweight, void* dbias, int64_t rows, int64_t cols) {
-  MP_DISPATCH_FLOAT(dtype, normBackwardTyped<Tag>(rms, dy, x, weight, mean, rstd, dx, dweight, dbias, rows, cols));
+  MP_DISPATCH_FLOATING(dtype, normBackwardTyped<Tag>(rms, dy, x, weight, mean, rstd, dx, dweight, dbias, rows, cols));
 }
 
 void biasGelu(bool tanhForm, DType dtype, const void* x, const void* bias, void* y, int64_t rows, int64_t cols) {
-  MP_DISPATCH_FLOAT(dtype, biasGeluTyped<Tag>(tanhForm, x, bias, y, rows, cols));
+  MP_DISPATCH_FLOATING(dtype, biasGeluTyped<Tag>(tanhForm, x, bias, y, rows, cols));
 }
 
 void geluBackward(bool tanhForm, DType dtype, const void* x, const void* bias, const void* dy, void* dx, int64_t rows,
                   int64_t cols) {
-  MP_DISPATCH_FLOAT(dtype, geluBackwardTyped<Tag>(tanhForm, x, bias, dy, dx, rows, cols));
+  MP_DISPATCH_FLOATING(dtype, geluBackwardTyped<Tag>(tanhForm, x, bias, dy, dx, rows, cols));
 }
 
 void crossEntropyForward(DType dtype, const void* logits, const int32_t* target, void* losses, void* lse, int64_t rows,
                          int64_t cols, int32_t ignoreIndex, double smoothing, int64_t* firstBad) {
-  MP_DISPATCH_FLOAT(dtype, crossEntropyForwardTyped<Tag>(logits, target, losses, lse, rows, cols, ignoreIndex, smoothing,
+  MP_DISPATCH_FLOATING(dtype, crossEntropyForwardTyped<Tag>(logits, target, losses, lse, rows, cols, ignoreIndex, smoothing,
                                                          firstBad));
 }
 
 void crossEntropyBackward(DType dtype, const void* logits, const int32_t* target, const void* lse, const void* scale,
                           void* dlogits, int64_t rows, int64_t cols, int32_t ignoreIndex, double smoothing) {
-  MP_DISPATCH_FLOAT(dtype, crossEntropyBackwardTyped<Tag>(logits, target, lse, scale, dlogits, rows, cols, ignoreIndex,
+  MP_DISPATCH_FLOATING(dtype, crossEntropyBackwardTyped<Tag>(logits, target, lse, scale, dlogits, rows, cols, ignoreIndex,
                                                           smoothing));
 }
 

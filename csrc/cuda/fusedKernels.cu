@@ -173,15 +173,6 @@ __global__ void crossEntropyBackwardKernel(const typename Tag::Storage* x, const
   }
 }
 
-#define MP_CUDA_DISPATCH_FLOAT(DTYPE, ...)                                                   \
-  switch (DTYPE) {                                                                           \
-    case DType::Float32: { using Tag = F32Tag; __VA_ARGS__; break; }                         \
-    case DType::Float16: { using Tag = F16Tag; __VA_ARGS__; break; }                         \
-    case DType::BFloat16: { using Tag = BF16Tag; __VA_ARGS__; break; }                       \
-    case DType::Float64: { using Tag = F64Tag; __VA_ARGS__; break; }                         \
-    default: throwMixprecError("ERR_INVALID_DTYPE", "fused kernels take floating dtypes only"); \
-  }
-
 template <class Tag>
 using S = typename Tag::Storage;
 template <class Tag>
@@ -193,7 +184,7 @@ void normForward(int device, bool rms, DType dtype, const void* x, const void* w
                  void* mean, void* rstd, int64_t rows, int64_t cols, double eps) {
   if (rows == 0) return;
   cudaStream_t stream = enter(device);
-  MP_CUDA_DISPATCH_FLOAT(dtype, normForwardKernel<Tag><<<unsigned(rows), kThreads, 0, stream>>>(
+  MP_DISPATCH_FLOATING(dtype, normForwardKernel<Tag><<<unsigned(rows), kThreads, 0, stream>>>(
       rms, static_cast<const S<Tag>*>(x), static_cast<const C<Tag>*>(weight), static_cast<const C<Tag>*>(bias),
       static_cast<S<Tag>*>(y), static_cast<C<Tag>*>(mean), static_cast<C<Tag>*>(rstd), cols, C<Tag>(eps)));
   check(cudaGetLastError(), "normForward kernel launch");
@@ -203,7 +194,7 @@ void normBackward(int device, bool rms, DType dtype, const void* dy, const void*
                   const void* mean, const void* rstd, void* dx, void* dweight, void* dbias, int64_t rows,
                   int64_t cols) {
   cudaStream_t stream = enter(device);
-  MP_CUDA_DISPATCH_FLOAT(dtype, {
+  MP_DISPATCH_FLOATING(dtype, {
     if (rows > 0) {
       normBackwardKernel<Tag><<<unsigned(rows), kThreads, 0, stream>>>(
           rms, static_cast<const S<Tag>*>(dy), static_cast<const S<Tag>*>(x), static_cast<const C<Tag>*>(weight),
@@ -223,7 +214,7 @@ void biasGelu(int device, bool tanhForm, DType dtype, const void* x, const void*
   const int64_t n = rows * cols;
   if (n == 0) return;
   cudaStream_t stream = enter(device);
-  MP_CUDA_DISPATCH_FLOAT(dtype, biasGeluKernel<Tag><<<blocksFor(n), kThreads, 0, stream>>>(
+  MP_DISPATCH_FLOATING(dtype, biasGeluKernel<Tag><<<blocksFor(n), kThreads, 0, stream>>>(
       tanhForm, static_cast<const S<Tag>*>(x), static_cast<const S<Tag>*>(bias), static_cast<S<Tag>*>(y), n, cols));
   check(cudaGetLastError(), "biasGelu kernel launch");
 }
@@ -233,7 +224,7 @@ void geluBackward(int device, bool tanhForm, DType dtype, const void* x, const v
   const int64_t n = rows * cols;
   if (n == 0) return;
   cudaStream_t stream = enter(device);
-  MP_CUDA_DISPATCH_FLOAT(dtype, geluBackwardKernel<Tag><<<blocksFor(n), kThreads, 0, stream>>>(
+  MP_DISPATCH_FLOATING(dtype, geluBackwardKernel<Tag><<<blocksFor(n), kThreads, 0, stream>>>(
       tanhForm, static_cast<const S<Tag>*>(x), static_cast<const S<Tag>*>(bias), static_cast<const S<Tag>*>(dy),
       static_cast<S<Tag>*>(dx), n, cols));
   check(cudaGetLastError(), "geluBackward kernel launch");
@@ -244,7 +235,7 @@ void crossEntropyForward(int device, DType dtype, const void* logits, const int3
   *firstBad = -1;
   if (rows == 0) return;
   cudaStream_t stream = enter(device);
-  MP_CUDA_DISPATCH_FLOAT(dtype, crossEntropyForwardKernel<Tag><<<unsigned(rows), kThreads, 0, stream>>>(
+  MP_DISPATCH_FLOATING(dtype, crossEntropyForwardKernel<Tag><<<unsigned(rows), kThreads, 0, stream>>>(
       static_cast<const S<Tag>*>(logits), target, static_cast<C<Tag>*>(losses), static_cast<C<Tag>*>(lse), cols,
       ignoreIndex, C<Tag>(smoothing)));
   check(cudaGetLastError(), "crossEntropyForward kernel launch");
@@ -255,7 +246,7 @@ void crossEntropyBackward(int device, DType dtype, const void* logits, const int
                           double smoothing) {
   if (rows == 0) return;
   cudaStream_t stream = enter(device);
-  MP_CUDA_DISPATCH_FLOAT(dtype, crossEntropyBackwardKernel<Tag><<<unsigned(rows), kThreads, 0, stream>>>(
+  MP_DISPATCH_FLOATING(dtype, crossEntropyBackwardKernel<Tag><<<unsigned(rows), kThreads, 0, stream>>>(
       static_cast<const S<Tag>*>(logits), target, static_cast<const C<Tag>*>(lse), static_cast<const C<Tag>*>(scale),
       static_cast<S<Tag>*>(dlogits), cols, ignoreIndex, C<Tag>(smoothing)));
   check(cudaGetLastError(), "crossEntropyBackward kernel launch");
