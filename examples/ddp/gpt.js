@@ -14,6 +14,8 @@ const mp = require('mixprec');
 const { lrFactor, presets } = require('../build/gpt/config');
 const { loadGptData } = require('../build/gpt/data');
 const { Gpt } = require('../build/gpt/model');
+const { optimizerStep, validationLoss } = require('../build/gpt/train');
+const { joinOnRankDevice } = require('./rankDevice');
 
 function parseArgs(argv) {
   const o = { preset: 'tiny', precision: 'bfloat16', steps: 0, seed: 0 };
@@ -31,11 +33,7 @@ function main() {
   const args = parseArgs(process.argv.slice(2));
   const config = presets[args.preset];
   const steps = args.steps || config.maxSteps;
-  const nccl = mp.cuda.isAvailable() && mp.distributed.isAvailable('nccl');
-  const localRank = Number(process.env.OMPI_COMM_WORLD_LOCAL_RANK ?? 0);
-  const device = nccl ? `cuda:${localRank % mp.cuda.deviceCount()}` : 'cpu';
-  const deviceType = nccl ? 'cuda' : 'cpu';
-  mp.distributed.initProcessGroup({ backend: nccl ? 'nccl' : 'mpi' });
+  const { device, deviceType } = joinOnRankDevice();
   const rank = mp.distributed.getRank();
   const world = mp.distributed.getWorldSize();
   if (config.batchSize % world !== 0) throw new Error(`gpt.js: the preset's batch ${config.batchSize} must divide by the ${world} ranks`);
@@ -57,21 +55,6 @@ function main() {
   const batches = shared.trainBatches(args.seed * 1009 + rank, perRank, config.model.blockSize);
   log(`${world} ranks on ${device}, ${args.precision}, preset ${args.preset}: global batch ${config.batchSize} (${perRank} per rank) × ${config.model.blockSize} tokens, ${steps} steps`);
 
-  const validationLoss = () => {
-    gpt.eval();
-    let sum = 0;
-    const val = shared.validationBatches(config.evalBatches, config.batchSize, config.model.blockSize);
-    for (const { x, y } of val) {
-      sum += mp.noGrad(() => mp.tidy(() => {
-        const logits = mp.amp.autocast(autocast, () => gpt.forward(x.to(device)));
-        return mp.nn.functional.crossEntropy(logits.reshape([-1, logits.shape[2]]).float(), y.to(device).reshape([-1])).item();
-      }));
-      mp.dispose([x, y]);
-    }
-    gpt.train();
-    return sum / val.length;
-  };
-
   const start = performance.now();
   for (let step = 1; step <= steps; ++step) {
     const loss = mp.tidy(() => {
@@ -82,23 +65,14 @@ function main() {
       });
       (scaler ? scaler.scale(l) : l).backward(); // gradients averaged across ranks here
       mp.dispose([x, y]);
-      if (scaler) scaler.unscale(optimizer);
-      mp.nn.utils.clipGradNorm(gpt.parameters(), config.gradClip);
-      if (scaler) {
-        scaler.step(optimizer);
-        scaler.update();
-      } else {
-        optimizer.step();
-      }
-      optimizer.zeroGrad();
-      scheduler.step();
+      optimizerStep(gpt, optimizer, scheduler, scaler, config.gradClip);
       return mp.keep(l.detach().float().reshape([1]));
     });
     if (step % config.evalEvery === 0 || step === steps) {
       // The ranks' mean training loss of this step, then rank 0's validation loss.
       mp.distributed.allReduce(loss, { op: 'avg' });
       const trainLoss = loss.item();
-      if (rank === 0) log(`step ${step}: train loss ${trainLoss.toFixed(4)}, validation loss ${validationLoss().toFixed(4)}${scaler ? `, loss scale ${scaler.getScale()}` : ''}`);
+      if (rank === 0) log(`step ${step}: train loss ${trainLoss.toFixed(4)}, validation loss ${validationLoss(gpt, shared, config, args.precision, device).toFixed(4)}${scaler ? `, loss scale ${scaler.getScale()}` : ''}`);
     }
     loss.dispose();
   }

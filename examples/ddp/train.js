@@ -13,6 +13,7 @@
 // after N steps (a quick check).
 'use strict';
 const mp = require('mixprec');
+const { joinOnRankDevice } = require('./rankDevice');
 
 function parseArgs(argv) {
   const o = { precision: 'bfloat16', epochs: 1, batch: 128, steps: Infinity, seed: 0 };
@@ -27,13 +28,7 @@ function parseArgs(argv) {
 
 function main() {
   const args = parseArgs(process.argv.slice(2));
-  // NCCL on GPU machines: each rank trains on its own GPU (mpirun's local rank picks it, as the
-  // engine does). Elsewhere MPI on the CPU.
-  const nccl = mp.cuda.isAvailable() && mp.distributed.isAvailable('nccl');
-  const localRank = Number(process.env.OMPI_COMM_WORLD_LOCAL_RANK ?? 0);
-  const device = nccl ? `cuda:${localRank % mp.cuda.deviceCount()}` : 'cpu';
-  const deviceType = nccl ? 'cuda' : 'cpu';
-  mp.distributed.initProcessGroup({ backend: nccl ? 'nccl' : 'mpi' });
+  const { device, deviceType } = joinOnRankDevice();
   const rank = mp.distributed.getRank();
   const world = mp.distributed.getWorldSize();
   if (args.batch % world !== 0) throw new Error(`train.js: --batch ${args.batch} must divide by the ${world} ranks`);

@@ -56,20 +56,39 @@ function inPrecision<T>(variant: Variant, deviceType: 'cpu' | 'cuda', fn: () => 
   return variant === 'float32' ? fn() : mp.amp.autocast({ deviceType, dtype: variant }, fn);
 }
 
-/** Mean validation loss over `evalBatches` fixed batches, in the run's precision. */
-function validationLoss(model: Gpt, o: TrainOptions, device: 'cpu' | 'cuda'): number {
+/** Mean validation loss over the config's `evalBatches` fixed batches, in the variant's precision. */
+export function validationLoss(model: Gpt, data: GptData, c: TrainConfig, variant: Variant, device: mp.DeviceLike): number {
+  const deviceType = mp.Device.parse('validationLoss', 'device', device).type;
   model.eval();
-  const batches = o.data.validationBatches(o.config.evalBatches, o.config.batchSize, o.config.model.blockSize);
+  const batches = data.validationBatches(c.evalBatches, c.batchSize, c.model.blockSize);
   let sum = 0;
   for (const { x, y } of batches) {
     sum += mp.noGrad(() => mp.tidy(() => {
-      const logits = inPrecision(o.variant, device, () => model.forward(x.to(device)));
+      const logits = inPrecision(variant, deviceType, () => model.forward(x.to(device)));
       return F.crossEntropy(logits.reshape([-1, logits.shape[2]]).float(), y.to(device).reshape([-1])).dataSync()[0];
     }));
     mp.dispose([x, y]);
   }
   model.train();
   return sum / batches.length;
+}
+
+/**
+ * The end of a training step, once the gradients are in: unscale (float16), clip the true
+ * gradients (so the threshold means the same in every variant), step, update the scale, zero the
+ * gradients and advance the schedule.
+ */
+export function optimizerStep(model: mp.nn.Module<any[], unknown>, optimizer: mp.optim.AdamW, scheduler: mp.optim.LambdaLR, scaler: mp.amp.GradScaler | undefined, gradClip: number): void {
+  if (scaler) scaler.unscale(optimizer);
+  mp.nn.utils.clipGradNorm(model.parameters(), gradClip);
+  if (scaler) {
+    scaler.step(optimizer);
+    scaler.update();
+  } else {
+    optimizer.step();
+  }
+  optimizer.zeroGrad();
+  scheduler.step();
 }
 
 export async function trainGpt(o: TrainOptions): Promise<TrainResult> {
@@ -86,7 +105,7 @@ export async function trainGpt(o: TrainOptions): Promise<TrainResult> {
   const scaler = o.variant === 'float16' ? new mp.amp.GradScaler({ device, initScale: o.initScale }) : undefined;
   const batches = o.data.trainBatches(o.seed, c.batchSize, c.model.blockSize);
 
-  const valCurve = [{ step: 0, loss: validationLoss(model, o, device) }];
+  const valCurve = [{ step: 0, loss: validationLoss(model, o.data, c, o.variant, device) }];
   const lossCurve: TrainResult['lossCurve'] = [];
   const scaleCurve: TrainResult['scaleCurve'] = scaler ? [{ step: 0, scale: scaler.getScale() }] : [];
   let best = valCurve[0].loss;
@@ -106,17 +125,7 @@ export async function trainGpt(o: TrainOptions): Promise<TrainResult> {
         (scaler ? scaler.scale(loss) : loss).backward();
         mp.dispose([x, y]);
       }
-      // Clip the true gradients: unscale first, so the threshold means the same in every variant.
-      if (scaler) scaler.unscale(optimizer);
-      mp.nn.utils.clipGradNorm(model.parameters(), c.gradClip);
-      if (scaler) {
-        scaler.step(optimizer);
-        scaler.update();
-      } else {
-        optimizer.step();
-      }
-      optimizer.zeroGrad();
-      scheduler.step();
+      optimizerStep(model, optimizer, scheduler, scaler, c.gradClip);
     });
     trainSeconds += (performance.now() - start) / 1000;
     let reported: number | undefined;
@@ -129,7 +138,7 @@ export async function trainGpt(o: TrainOptions): Promise<TrainResult> {
       if (scaler) scaleCurve.push({ step, scale: scaler.getScale() });
     }
     if (step % c.evalEvery === 0 || step === c.maxSteps) {
-      const loss = validationLoss(model, o, device);
+      const loss = validationLoss(model, o.data, c, o.variant, device);
       valCurve.push({ step, loss });
       if (loss < best && o.checkpointDir !== undefined) {
         mp.checkpoint.save(o.checkpointDir, { model, optimizer, scaler, scheduler, step, extra: { valLoss: loss } }, { keep: 1 });
