@@ -6,7 +6,7 @@
 import { AsyncLocalStorage } from 'node:async_hooks';
 
 import { dtypes, type DType } from './dtype';
-import { native } from './native';
+import { native, type TensorToken } from './native';
 
 /** What memory tracking needs from a tensor (tensor.ts implements it). */
 export interface Trackable {
@@ -18,6 +18,8 @@ export interface Trackable {
   scope: Scope | undefined;
   /** Exempt from scopes (mp.keep, or a long-lived tensor such as a parameter). */
   kept: boolean;
+  /** Counts this tensor as live until disposed or collected (undefined once disposed). */
+  countToken: TensorToken | undefined;
   dispose(): void;
 }
 
@@ -29,17 +31,31 @@ export class Scope {
 
 const scopes = new AsyncLocalStorage<Scope>();
 
-const liveCounts = new Map<string, number>();
+/**
+ * Live tensors are counted natively: each tensor holds a token whose finalizer runs in the very
+ * garbage collection that frees the tensor, so counts stay exact for forgotten tensors too (a
+ * FinalizationRegistry's callbacks may run arbitrarily later, and V8 sometimes ran them not at
+ * all within seconds of forced collections). JS only names the keys: one small integer per
+ * device and dtype.
+ */
+const countKeys = new Map<string, number>();
+const countKeyNames: string[] = [];
 const countKey = (deviceName: string, dtype: DType) => `${deviceName}|${dtype}`;
-const collected = new FinalizationRegistry<string>((key) => {
-  liveCounts.set(key, (liveCounts.get(key) ?? 1) - 1);
-});
+
+function countKeyId(deviceName: string, dtype: DType): number {
+  const name = countKey(deviceName, dtype);
+  let id = countKeys.get(name);
+  if (id === undefined) {
+    id = countKeyNames.length;
+    countKeys.set(name, id);
+    countKeyNames.push(name);
+  }
+  return id;
+}
 
 /** Registers a new tensor with the live counts and the current tidy scope. */
 export function trackTensor(t: Trackable): void {
-  const key = countKey(t.deviceName, t.dtype);
-  liveCounts.set(key, (liveCounts.get(key) ?? 0) + 1);
-  collected.register(t, key, t);
+  t.countToken = native.trackTensor(countKeyId(t.deviceName, t.dtype));
   const scope = scopes.getStore();
   if (scope) {
     t.scope = scope;
@@ -49,11 +65,16 @@ export function trackTensor(t: Trackable): void {
 
 /** Removes a disposed tensor from the counts and its scope. */
 export function untrackTensor(t: Trackable): void {
-  const key = countKey(t.deviceName, t.dtype);
-  liveCounts.set(key, (liveCounts.get(key) ?? 1) - 1);
-  collected.unregister(t);
+  if (t.countToken) native.untrackTensor(t.countToken);
+  t.countToken = undefined;
   t.scope?.tensors.delete(t);
   t.scope = undefined;
+}
+
+/** Live tensors by `${deviceName}|${dtype}`. */
+function liveCounts(): Map<string, number> {
+  const counts = native.liveTensorCounts();
+  return new Map(countKeyNames.map((name, id) => [name, counts[id] ?? 0]));
 }
 
 function isTrackable(v: unknown): v is Trackable {
@@ -226,6 +247,7 @@ export interface MemoryInfo {
  */
 export function memory(): MemoryInfo {
   const stats = native.memoryStats();
+  const live = liveCounts();
   const devices: Record<string, DeviceMemory> = {};
   let numTensors = 0;
   for (const d of stats.devices) {
@@ -234,7 +256,7 @@ export function memory(): MemoryInfo {
     const entry: DeviceMemory = { numTensors: 0, numBytes: d.bytes, peakBytes: d.peakBytes, cachedBytes, dtypes: {} };
     d.dtypes.forEach((slot, code) => {
       const dtype = dtypes[code];
-      const count = liveCounts.get(countKey(name, dtype)) ?? 0;
+      const count = live.get(countKey(name, dtype)) ?? 0;
       if (count === 0 && slot.bytes === 0) return;
       entry.dtypes[dtype] = { numTensors: count, numBytes: slot.bytes };
       entry.numTensors += count;

@@ -10,6 +10,8 @@ import { nativeCandidates } from './nativePath';
 
 /** Opaque handle to a block of native memory. */
 export type StorageHandle = { readonly __storage: unique symbol };
+/** Counts one live tensor until untracked or garbage-collected (tensorCountBindings.cpp). */
+export type TensorToken = { readonly __tensorToken: unique symbol };
 
 export interface NativeInfo {
   simdDetected: string;
@@ -259,6 +261,12 @@ export interface NativeAddon {
   read(handle: StorageHandle, offset: number, numel: number, dtype: number, asDtype?: number): ArrayBuffer;
   readAsync(handle: StorageHandle, offset: number, numel: number, dtype: number, asDtype?: number): Promise<ArrayBuffer>;
   copy(dst: StorageHandle, dstOffset: number, src: StorageHandle, srcOffset: number, numel: number, dtype: number): void;
+  /** A token counting one live tensor under `key` (a small integer JS assigns to a device and dtype). */
+  trackTensor(key: number): TensorToken;
+  /** The token's tensor was disposed; idempotent. */
+  untrackTensor(token: TensorToken): void;
+  /** Live tensors by key (index = key). */
+  liveTensorCounts(): number[];
   memoryStats(): NativeMemoryStats;
   resetPeakMemory(): void;
   cpuCacheInfo(): { cachedBytes: number; limitBytes: number; hits: number; misses: number };

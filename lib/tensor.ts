@@ -9,7 +9,7 @@ import { dtypeCode, elementSize, isDType, isFloatingPoint, parseDType, type DTyp
 import { argTypeError, MixprecError, MixprecRangeError, MixprecTypeError } from './errors';
 import { formatTensor } from './format';
 import { keep, Scope, trackTensor, untrackTensor, type Trackable } from './memory';
-import { native } from './native';
+import { native, type TensorToken } from './native';
 import { inferShape, numelOf, type Shape } from './shape';
 import { Storage } from './storage';
 import { checkOptions } from './validate';
@@ -93,6 +93,8 @@ export class Tensor implements Trackable {
   }
   /** @internal */ scope: Scope | undefined = undefined;
   /** @internal */ kept = false;
+  /** @internal Counts this tensor as live in mp.memory() (memory.ts). */
+  countToken: TensorToken | undefined = undefined;
   /** Whether autograd records operations on this tensor; set with {@link requiresGrad_} for leaves. */
   requiresGrad = false;
   /** @internal The node of the autograd graph that produced this tensor (undefined for leaves). */

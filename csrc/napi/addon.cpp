@@ -61,6 +61,7 @@ Napi::Object init(Napi::Env env, Napi::Object exports) {
   exportFunction<setErrorFactory>(env, exports, "setErrorFactory");
   registerInfoBindings(env, exports);
   registerMemoryBindings(env, exports);
+  registerTensorCountBindings(env, exports);
   Napi::Object test = Napi::Object::New(env);
   registerKernelBindings(env, exports, test);
   registerIndexingBindings(env, exports);

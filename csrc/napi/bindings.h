@@ -7,6 +7,7 @@ namespace mp::napi {
 
 void registerInfoBindings(Napi::Env env, Napi::Object exports);
 void registerMemoryBindings(Napi::Env env, Napi::Object exports);
+void registerTensorCountBindings(Napi::Env env, Napi::Object exports);
 void registerKernelBindings(Napi::Env env, Napi::Object exports, Napi::Object test);
 void registerIndexingBindings(Napi::Env env, Napi::Object exports);
 void registerOptimizerBindings(Napi::Env env, Napi::Object exports, Napi::Object test);
