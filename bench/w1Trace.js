@@ -12,7 +12,7 @@ const nat = require(P + '/native').native;
 const stats = new Map(); let on = false;
 const t = () => Number(process.hrtime.bigint()) / 1e6;
 for (const k of Object.keys(nat)) { const f = nat[k]; if (typeof f !== 'function') continue;
-  nat[k] = function (...a) { if (!on) return f.apply(this, a); const s = t(); const r = f.apply(this, a); const d = t() - s; const key = k + (k === 'matmul' ? `[${a[0]} M${a[14]} N${a[15]} K${a[16]} a${a[4]},${a[5]} b${a[9]},${a[10]}]` : k === 'cast' ? `[${a[2]}->${a[5]} n${a[6]}]` : k === 'compareScalar' ? `[${a[1]} n${a[7]}]` : k === 'reduceSum' ? `[${a[0]}->${a[3]} ${a[6]}x${a[7]}x${a[8]}]` : k==='binary' ? `[${a[0]},${a[1]}]` : ''); const e = stats.get(key) || [0, 0, []]; e[0] += d; e[1]++; e[2].push(d); stats.set(key, e); return r; }; }
+  nat[k] = function (...a) { if (!on) return f.apply(this, a); const s = t(); const r = f.apply(this, a); const d = t() - s; const key = k + (k === 'matmul' ? `[dt${a[0].dtype} M${a[0].m} N${a[0].n} K${a[0].k} a${a[0].a.rowStride},${a[0].a.colStride} b${a[0].b.rowStride},${a[0].b.colStride}]` : k === 'cast' ? `[${a[2]}->${a[5]} n${a[6]}]` : k === 'compareScalar' ? `[${a[1]} n${a[7]}]` : k === 'reduceSum' ? `[${a[0]}->${a[3]} ${a[6]}x${a[7]}x${a[8]}]` : k==='binary' ? `[op${a[0].op} dt${a[0].dtype} [${a[0].shape}]]` : ''); const e = stats.get(key) || [0, 0, []]; e[0] += d; e[1]++; e[2].push(d); stats.set(key, e); return r; }; }
 const mp = require(P); const F = mp.nn.functional; const nn = mp.nn;
 const mode = process.argv[2] || 'bf16';
 mp.manualSeed(0);

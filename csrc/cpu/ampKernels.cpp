@@ -18,11 +18,11 @@ template <class Tag>
 void unscaleTyped(const TensorLists& t, float inv, float* foundInf, float* flags, bool reference) {
   using M = typename Tag::Compute;
   const bool multiply = inv != 1.0f;
-  const bool vector = !reference && std::is_same_v<M, float> && activeSimdLevel() >= SimdLevel::Avx512;
+  const simd::MultiTensorLoops* vector = !reference && std::is_same_v<M, float> ? simd::multiTensorLoops() : nullptr;
   forEachElement(t.numel, reference, [&](size_t i, int64_t begin, int64_t end) {
     auto* x = at<Tag>(t, 0, i);
     bool bad = false;
-    const bool done = vector && simd::unscaleRangeAvx512(Tag::kDType, x + begin, end - begin, inv, multiply, &bad);
+    const bool done = vector && vector->unscale(Tag::kDType, x + begin, end - begin, inv, multiply, &bad);
     for (int64_t k = done ? end : begin; k < end; ++k) {
       const M v = Tag::load(x[k]);
       bad |= !isFiniteValue(v);

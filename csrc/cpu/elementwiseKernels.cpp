@@ -16,10 +16,18 @@ namespace {
 // costs more than the work).
 constexpr int64_t kElementwiseGrain = 1 << 15;
 
-// Whether the float32/16-bit kernels take the AVX-512 rows of elementwiseAvx512.cpp.
-bool vectorRows(DType dtype) {
-  return activeSimdLevel() >= SimdLevel::Avx512 &&
-         (dtype == DType::Float32 || dtype == DType::Float16 || dtype == DType::BFloat16);
+// The vector rows the float32/16-bit kernels take at the active SIMD level (elementwiseAvx512.cpp,
+// elementwiseAvx2.cpp), or null: the portable loops below, which are also the tests' reference.
+const simd::ElementwiseRows* vectorRows(DType dtype) {
+  static constexpr simd::ElementwiseRows kAvx512{simd::binaryRowAvx512, simd::binaryScalarAvx512,
+                                                 simd::compareScalarAvx512, simd::unaryAvx512};
+  static constexpr simd::ElementwiseRows kAvx2{simd::binaryRowAvx2, simd::binaryScalarAvx2, simd::compareScalarAvx2,
+                                               simd::unaryAvx2};
+  if (dtype != DType::Float32 && dtype != DType::Float16 && dtype != DType::BFloat16) return nullptr;
+  const SimdLevel level = activeSimdLevel();
+  if (level >= SimdLevel::Avx512) return &kAvx512;
+  if (level >= SimdLevel::F16c) return &kAvx2;
+  return nullptr;
 }
 
 template <class Tag, BinaryOp Op>
@@ -107,10 +115,10 @@ void binaryTyped(const void* av, const void* bv, void* outv, const BroadcastGeom
   const auto* a = static_cast<const S*>(av);
   const auto* b = static_cast<const S*>(bv);
   auto* out = static_cast<S*>(outv);
-  const bool vector = vectorRows(Tag::kDType);
+  const simd::ElementwiseRows* vector = vectorRows(Tag::kDType);
   forEachRow(geometry, [&](const Row& w) {
-    if (vector && simd::binaryRowAvx512(Op, Tag::kDType, a + w.offA, w.strideA, b + w.offB, w.strideB,
-                                        out + w.offOut, w.length)) {
+    if (vector && vector->binaryRow(Op, Tag::kDType, a + w.offA, w.strideA, b + w.offB, w.strideB,
+                                   out + w.offOut, w.length)) {
       return;
     }
     binaryRow<Tag, Op>(a + w.offA, w.strideA, b + w.offB, w.strideB, out + w.offOut, w.length);
@@ -140,10 +148,10 @@ void binaryScalarTyped(const void* av, double scalar, bool scalarFirst, void* ou
   const auto* a = static_cast<const S*>(av);
   auto* out = static_cast<S*>(outv);
   const M s = M(scalar);
-  const bool vector = vectorRows(Tag::kDType);
+  const simd::ElementwiseRows* vector = vectorRows(Tag::kDType);
   parallelFor(n, kElementwiseGrain, [&](int64_t begin, int64_t end) {
     if constexpr (std::is_same_v<M, float>) {
-      if (vector && simd::binaryScalarAvx512(Op, Tag::kDType, a + begin, s, scalarFirst, out + begin, end - begin)) return;
+      if (vector && vector->binaryScalar(Op, Tag::kDType, a + begin, s, scalarFirst, out + begin, end - begin)) return;
     }
     if (scalarFirst) {
       for (int64_t i = begin; i < end; ++i) out[i] = binaryScalarStored<Tag, Op>(a[i], s, true);
@@ -159,10 +167,10 @@ void unaryTyped(UnaryOp op, const void* av, void* outv, int64_t n, double p0, do
   using M = OpMath<Tag>;
   const auto* a = static_cast<const S*>(av);
   auto* out = static_cast<S*>(outv);
-  const bool vector = vectorRows(Tag::kDType);
+  const simd::ElementwiseRows* vector = vectorRows(Tag::kDType);
   parallelFor(n, kElementwiseGrain, [&](int64_t begin, int64_t end) {
     if constexpr (std::is_same_v<M, float>) {
-      if (vector && simd::unaryAvx512(op, Tag::kDType, a + begin, out + begin, end - begin, M(p0), M(p1))) return;
+      if (vector && vector->unary(op, Tag::kDType, a + begin, out + begin, end - begin, M(p0), M(p1))) return;
     }
     for (int64_t i = begin; i < end; ++i) out[i] = unaryStored<Tag>(op, a[i], M(p0), M(p1));
   });
@@ -190,9 +198,9 @@ void compareScalarTyped(const void* av, double scalar, void* outv, int64_t n) {
   const auto* a = static_cast<const S*>(av);
   auto* out = static_cast<uint8_t*>(outv);
   const M s = M(Tag::load(Tag::fromDouble(scalar)));
-  const bool vector = vectorRows(Tag::kDType);
+  const simd::ElementwiseRows* vector = vectorRows(Tag::kDType);
   parallelFor(n, kElementwiseGrain, [&](int64_t begin, int64_t end) {
-    if (vector && simd::compareScalarAvx512(Op, Tag::kDType, a + begin, float(s), out + begin, end - begin)) return;
+    if (vector && vector->compareScalar(Op, Tag::kDType, a + begin, float(s), out + begin, end - begin)) return;
     for (int64_t i = begin; i < end; ++i) out[i] = applyCompare<Op, M>(M(Tag::load(a[i])), s);
   });
 }

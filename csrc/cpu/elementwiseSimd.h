@@ -25,4 +25,19 @@ bool compareScalarAvx512(CompareOp op, DType dtype, const void* a, float s, uint
 // conversions (bit-identical to the reference).
 bool unaryAvx512(UnaryOp op, DType dtype, const void* a, void* out, int64_t n, float p0, float p1);
 
+// The same contracts with AVX2 + F16C, 8 lanes (elementwiseAvx2.cpp). unaryAvx2 has no vector
+// exp: exp, sigmoid and silu return false on float32 and run the scalar math on 16-bit data.
+bool binaryRowAvx2(BinaryOp op, DType dtype, const void* a, int64_t sa, const void* b, int64_t sb, void* out, int64_t n);
+bool binaryScalarAvx2(BinaryOp op, DType dtype, const void* a, float s, bool scalarFirst, void* out, int64_t n);
+bool compareScalarAvx2(CompareOp op, DType dtype, const void* a, float s, uint8_t* out, int64_t n);
+bool unaryAvx2(UnaryOp op, DType dtype, const void* a, void* out, int64_t n, float p0, float p1);
+
+// One SIMD level's rows.
+struct ElementwiseRows {
+  decltype(&binaryRowAvx512) binaryRow;
+  decltype(&binaryScalarAvx512) binaryScalar;
+  decltype(&compareScalarAvx512) compareScalar;
+  decltype(&unaryAvx512) unary;
+};
+
 }  // namespace mp::simd

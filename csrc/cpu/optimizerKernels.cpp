@@ -14,10 +14,10 @@ namespace {
 
 float* stepAt(const TensorLists& t, int list, size_t i) { return static_cast<float*>(t.lists[list][i]); }
 
-// Whether the threaded (non-reference) path takes the AVX-512 loops of optimizerAvx512.cpp.
+// The vector loops the threaded (non-reference) path takes, or null.
 template <class Tag>
-bool vectorLoops(bool reference) {
-  return !reference && std::is_same_v<typename Tag::Compute, float> && activeSimdLevel() >= SimdLevel::Avx512;
+const simd::MultiTensorLoops* vectorLoops(bool reference) {
+  return !reference && std::is_same_v<typename Tag::Compute, float> ? simd::multiTensorLoops() : nullptr;
 }
 
 template <class Tag>
@@ -26,14 +26,14 @@ void sgdTyped(const TensorLists& t, float gradScale, const SgdOptions& o, bool r
   const bool momentum = o.momentum != 0;
   std::vector<char> first(t.numel.size(), 0);
   for (size_t i = 0; momentum && i < first.size(); ++i) first[i] = *stepAt(t, kSgdSteps, i) == 0;
-  const bool vector = vectorLoops<Tag>(reference);
+  const simd::MultiTensorLoops* vector = vectorLoops<Tag>(reference);
   forEachElement(t.numel, reference, [&](size_t i, int64_t begin, int64_t end) {
     auto* p = at<Tag>(t, kSgdParams, i);
     const auto* g = at<Tag>(t, kSgdGrads, i);
     auto* buf = momentum ? at<Tag>(t, kSgdMomentum, i) : nullptr;
     if constexpr (std::is_same_v<M, float>) {
-      if (vector && simd::sgdRangeAvx512(Tag::kDType, p + begin, g + begin, buf ? buf + begin : nullptr, end - begin,
-                                         gradScale, first[i] != 0, o)) {
+      if (vector && vector->sgd(Tag::kDType, p + begin, g + begin, buf ? buf + begin : nullptr, end - begin, gradScale,
+                                first[i] != 0, o)) {
         return;
       }
     }
@@ -53,7 +53,7 @@ void adamTyped(const TensorLists& t, float gradScale, const AdamOptions& o, bool
   using M = typename Tag::Compute;
   std::vector<AdamStepFactors<M>> factors(t.numel.size());
   for (size_t i = 0; i < factors.size(); ++i) factors[i] = adamStepFactors<M>(o, double(*stepAt(t, kAdamSteps, i)) + 1);
-  const bool vector = vectorLoops<Tag>(reference);
+  const simd::MultiTensorLoops* vector = vectorLoops<Tag>(reference);
   forEachElement(t.numel, reference, [&](size_t i, int64_t begin, int64_t end) {
     auto* p = at<Tag>(t, kAdamParams, i);
     const auto* g = at<Tag>(t, kAdamGrads, i);
@@ -61,8 +61,8 @@ void adamTyped(const TensorLists& t, float gradScale, const AdamOptions& o, bool
     auto* v = at<Tag>(t, kAdamExpAvgSq, i);
     auto* vmax = o.amsgrad ? at<Tag>(t, kAdamMaxExpAvgSq, i) : nullptr;
     if constexpr (std::is_same_v<M, float>) {
-      if (vector && simd::adamRangeAvx512(Tag::kDType, p + begin, g + begin, m + begin, v + begin,
-                                          vmax ? vmax + begin : nullptr, end - begin, gradScale, o, factors[i])) {
+      if (vector && vector->adam(Tag::kDType, p + begin, g + begin, m + begin, v + begin, vmax ? vmax + begin : nullptr,
+                                 end - begin, gradScale, o, factors[i])) {
         return;
       }
     }
@@ -181,3 +181,17 @@ void multiTensorClampReference(DType dtype, const TensorLists& t, double lo, dou
 }
 
 }  // namespace mp::cpu
+
+// The multi-tensor loops of the active SIMD level (optimizerSimd.h); ampKernels.cpp uses them too.
+namespace mp::simd {
+
+const MultiTensorLoops* multiTensorLoops() {
+  static constexpr MultiTensorLoops kAvx512{adamRangeAvx512, sgdRangeAvx512, unscaleRangeAvx512};
+  static constexpr MultiTensorLoops kAvx2{adamRangeAvx2, sgdRangeAvx2, unscaleRangeAvx2};
+  const SimdLevel level = activeSimdLevel();
+  if (level >= SimdLevel::Avx512) return &kAvx512;
+  if (level >= SimdLevel::F16c) return &kAvx2;
+  return nullptr;
+}
+
+}  // namespace mp::simd

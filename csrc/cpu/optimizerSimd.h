@@ -19,4 +19,22 @@ bool sgdRangeAvx512(DType dtype, void* param, const void* grad, void* buffer, in
 // Sets *bad when an element is not finite; multiplies in place by inv when multiply.
 bool unscaleRangeAvx512(DType dtype, void* x, int64_t n, float inv, bool multiply, bool* bad);
 
+// The same loops with AVX2 + F16C, 8 lanes (optimizerAvx2.cpp).
+bool adamRangeAvx2(DType dtype, void* param, const void* grad, void* expAvg, void* expAvgSq, void* maxExpAvgSq, int64_t n,
+                   float gradScale, const AdamOptions& o, const AdamStepFactors<float>& f);
+bool sgdRangeAvx2(DType dtype, void* param, const void* grad, void* buffer, int64_t n, float gradScale, bool first,
+                  const SgdOptions& o);
+bool unscaleRangeAvx2(DType dtype, void* x, int64_t n, float inv, bool multiply, bool* bad);
+
+// One SIMD level's loops.
+struct MultiTensorLoops {
+  decltype(&adamRangeAvx512) adam;
+  decltype(&sgdRangeAvx512) sgd;
+  decltype(&unscaleRangeAvx512) unscale;
+};
+
+// The loops of the active SIMD level, or null below AVX2 (the caller's portable loop, which is
+// also the reference the tests compare against).
+const MultiTensorLoops* multiTensorLoops();
+
 }  // namespace mp::simd
