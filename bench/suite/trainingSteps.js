@@ -335,4 +335,4 @@ async function overhead({ batch, warmup, pairs, log = () => {} }) {
   };
 }
 
-module.exports = { stepTimes, overhead, variants };
+module.exports = { stepTimes, overhead, variants, setup, makeData };

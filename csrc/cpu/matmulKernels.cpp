@@ -78,6 +78,10 @@ const gemm::Kernel* pickKernel(DType dtype, SimdLevel level, gemm::ToFloat& toFl
 // Below this many multiply-adds packing costs more than it saves.
 constexpr int64_t kTinyWork = 512;
 
+// Multiply-adds per product below which a batch of at least as many products as threads runs
+// one product per thread.
+constexpr int64_t kBatchSplitWork = int64_t(1) << 24;
+
 }  // namespace
 
 void matmulReference(DType dtype, const void* a, const void* b, void* out, const MatmulShape& shape) {
@@ -104,7 +108,7 @@ void matmul(DType dtype, const void* a, const void* b, void* out, const MatmulSh
   for (int d = 0; d < s.batch.ndim; ++d) batches *= s.batch.shape[d];
   // 16-bit outputs accumulate in float32 and round once per tile (round-to-nearest-even,
   // bit-identical to Tag::store) as the GEMM stores its last k slice.
-  for (int64_t bi = 0; bi < batches; ++bi) {
+  const auto product = [&](int64_t bi) {
     int64_t offA = 0, offB = 0;
     broadcastOffsets(s.batch, bi, offA, offB);
     const gemm::Operand A{static_cast<const char*>(a) + offA * elemBytes, dtype, s.a.rowStride, s.a.colStride};
@@ -113,7 +117,20 @@ void matmul(DType dtype, const void* a, const void* b, void* out, const MatmulSh
     const gemm::Output o = dtype == DType::Float32 ? gemm::Output{reinterpret_cast<float*>(C), nullptr, dtype}
                                                    : gemm::Output{nullptr, reinterpret_cast<uint16_t*>(C), dtype};
     gemm::run(*kernel, toFloat, A, B, o, s.m, s.n, s.k);
+  };
+  // Many small products (attention's [B*H, T, d] GEMMs, convolution's per-image ones) go one per
+  // thread: splitting each over the pool costs two wake-ups and a B pack per k slice for little
+  // work. Inside a pool task gemm::run runs on its own thread (a nested parallelFor runs inline),
+  // and a product's result does not depend on how many threads computed it.
+  const int threads = numThreads();
+  const bool perThread = threads > 1 && batches >= threads && (batches >= 4 * threads || s.m * s.n * s.k < kBatchSplitWork);
+  if (perThread) {
+    parallelFor(batches, 1, [&](int64_t begin, int64_t end) {
+      for (int64_t bi = begin; bi < end; ++bi) product(bi);
+    });
+    return;
   }
+  for (int64_t bi = 0; bi < batches; ++bi) product(bi);
 }
 
 }  // namespace mp::cpu

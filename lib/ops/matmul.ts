@@ -144,9 +144,11 @@ export const linear: (input: Tensor, weight: Tensor, bias?: Tensor) => Tensor = 
       const b = checkTensor('linear', 'bias', bias);
       if (b.ndim !== 1 || b.shape[0] !== w.shape[0]) throw new MixprecRangeError('ERR_SHAPE_MISMATCH', `linear: bias must have shape [${w.shape[0]}], got [${b.shape.join(', ')}]`);
     }
-    const x2 = x.ndim === 1 ? x.reshape([1, x.shape[0]]) : x;
+    // Leading dims fold into the rows, so [B, T, in] is one [B*T, in] GEMM and its weight
+    // gradient one GEMM over B*T, rather than B products whose weight gradients are then summed.
+    const x2 = x.ndim === 2 ? x : x.reshape([-1, x.shape[x.ndim - 1]]);
     const product2 = withViews(x2 === x ? [] : [x2], () => stridedProduct('linear', x2, w, false, true));
-    const shaped = x.ndim === 1 ? reshaped(product2, [w.shape[0]]) : product2;
+    const shaped = x.ndim === 2 ? product2 : reshaped(product2, [...x.shape.slice(0, -1), w.shape[0]]);
     if (bias === undefined) return shaped;
     return withViews([shaped], () => add(shaped, bias));
   },
