@@ -32,23 +32,21 @@ export class Scope {
 const scopes = new AsyncLocalStorage<Scope>();
 
 /**
- * Live tensors are counted natively: each tensor holds a token whose finalizer runs in the very
+ * Tensors are counted natively: each tensor holds a token whose finalizer runs in the very
  * garbage collection that frees the tensor, so counts stay exact for forgotten tensors too (a
  * FinalizationRegistry's callbacks may run arbitrarily later, and V8 sometimes ran them not at
- * all within seconds of forced collections). JS only names the keys: one small integer per
- * device and dtype.
+ * all within seconds of forced collections). This module instance takes its own count key per
+ * device and dtype, so each realm sharing the addon (jest's test files) counts its own tensors.
  */
 const countKeys = new Map<string, number>();
-const countKeyNames: string[] = [];
 const countKey = (deviceName: string, dtype: DType) => `${deviceName}|${dtype}`;
 
 function countKeyId(deviceName: string, dtype: DType): number {
   const name = countKey(deviceName, dtype);
   let id = countKeys.get(name);
   if (id === undefined) {
-    id = countKeyNames.length;
+    id = native.newCountKey();
     countKeys.set(name, id);
-    countKeyNames.push(name);
   }
   return id;
 }
@@ -71,10 +69,10 @@ export function untrackTensor(t: Trackable): void {
   t.scope = undefined;
 }
 
-/** Live tensors by `${deviceName}|${dtype}`. */
-function liveCounts(): Map<string, number> {
-  const counts = native.liveTensorCounts();
-  return new Map(countKeyNames.map((name, id) => [name, counts[id] ?? 0]));
+/** Tensors live and garbage-collected by `${deviceName}|${dtype}`. */
+function tensorCounts(): Map<string, { live: number; collected: number }> {
+  const counts = native.tensorCounts();
+  return new Map([...countKeys].map(([name, id]) => [name, { live: counts.live[id] ?? 0, collected: counts.collected[id] ?? 0 }]));
 }
 
 function isTrackable(v: unknown): v is Trackable {
@@ -230,6 +228,11 @@ export interface DeviceMemory {
 export interface MemoryInfo {
   /** Tensors neither disposed nor garbage-collected. */
   numTensors: number;
+  /**
+   * Tensors the garbage collector freed because nothing disposed them, since this module was
+   * loaded: each is a leak the safety net caught (dispose or tidy frees memory sooner).
+   */
+  numCollected: number;
   numBytes: number;
   peakBytes: number;
   devices: Record<string, DeviceMemory>;
@@ -247,16 +250,18 @@ export interface MemoryInfo {
  */
 export function memory(): MemoryInfo {
   const stats = native.memoryStats();
-  const live = liveCounts();
+  const counts = tensorCounts();
   const devices: Record<string, DeviceMemory> = {};
   let numTensors = 0;
+  let numCollected = 0;
+  for (const { collected } of counts.values()) numCollected += collected;
   for (const d of stats.devices) {
     const name = d.type === 'cpu' ? 'cpu' : `${d.type}:${d.index}`;
     const cachedBytes = d.type === 'cpu' ? native.cpuCacheInfo().cachedBytes : 0;
     const entry: DeviceMemory = { numTensors: 0, numBytes: d.bytes, peakBytes: d.peakBytes, cachedBytes, dtypes: {} };
     d.dtypes.forEach((slot, code) => {
       const dtype = dtypes[code];
-      const count = live.get(countKey(name, dtype)) ?? 0;
+      const count = counts.get(countKey(name, dtype))?.live ?? 0;
       if (count === 0 && slot.bytes === 0) return;
       entry.dtypes[dtype] = { numTensors: count, numBytes: slot.bytes };
       entry.numTensors += count;
@@ -264,7 +269,7 @@ export function memory(): MemoryInfo {
     devices[name] = entry;
     numTensors += entry.numTensors;
   }
-  return { numTensors, numBytes: stats.bytes, peakBytes: stats.peakBytes, devices };
+  return { numTensors, numCollected, numBytes: stats.bytes, peakBytes: stats.peakBytes, devices };
 }
 
 /**

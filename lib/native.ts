@@ -261,12 +261,14 @@ export interface NativeAddon {
   read(handle: StorageHandle, offset: number, numel: number, dtype: number, asDtype?: number): ArrayBuffer;
   readAsync(handle: StorageHandle, offset: number, numel: number, dtype: number, asDtype?: number): Promise<ArrayBuffer>;
   copy(dst: StorageHandle, dstOffset: number, src: StorageHandle, srcOffset: number, numel: number, dtype: number): void;
-  /** A token counting one live tensor under `key` (a small integer JS assigns to a device and dtype). */
+  /** A fresh tensor-count key (memory.ts takes one per device and dtype of its module instance). */
+  newCountKey(): number;
+  /** A token counting one live tensor under `key`. */
   trackTensor(key: number): TensorToken;
   /** The token's tensor was disposed; idempotent. */
   untrackTensor(token: TensorToken): void;
-  /** Live tensors by key (index = key). */
-  liveTensorCounts(): number[];
+  /** Tensors live, and freed by the garbage collector without dispose, by key (index = key). */
+  tensorCounts(): { live: number[]; collected: number[] };
   memoryStats(): NativeMemoryStats;
   resetPeakMemory(): void;
   cpuCacheInfo(): { cachedBytes: number; limitBytes: number; hits: number; misses: number };

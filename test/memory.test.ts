@@ -175,6 +175,7 @@ describe('memory report', () => {
 
   test('tensors dropped without dispose in an async loop are reclaimed by GC', async () => {
     const start = cpuBytes();
+    const collectedBefore = mp.memory().numCollected;
     let maxBytes = 0;
     const rssStart = process.memoryUsage().rss;
     for (let step = 0; step < 1500; ++step) {
@@ -193,6 +194,8 @@ describe('memory report', () => {
       global.gc();
       expect(cpuBytes()).toBe(start);
       expect(liveTensors()).toBe(0);
+      // Every one of them was a leak the collector caught.
+      expect(mp.memory().numCollected - collectedBefore).toBe(1500);
     }
   });
 });
@@ -202,6 +205,7 @@ describe('live tensor counts', () => {
     if (!global.gc) return;
     const base = mp.zeros([64]);
     const before = liveTensors();
+    const collectedBefore = mp.memory().numCollected;
     const keepAlive: mp.Tensor[] = [];
     // In a function of its own, so no stack slot of this frame holds the last view.
     const makeViews = () => {
@@ -215,10 +219,15 @@ describe('live tensor counts', () => {
     global.gc();
     // The ten views still referenced and the base stay counted; the storage is untouched.
     expect(liveTensors()).toBe(before + 10);
+    expect(mp.memory().numCollected - collectedBefore).toBe(90);
     expect(cpuBytes()).toBeGreaterThanOrEqual(256);
+    // Disposed tensors never count as collected, even once the collector frees their objects.
     keepAlive.forEach((v) => v.dispose());
-    expect(liveTensors()).toBe(before);
+    keepAlive.length = 0;
     base.dispose();
+    global.gc();
+    expect(liveTensors()).toBe(before - 1);
+    expect(mp.memory().numCollected - collectedBefore).toBe(90);
   });
 
   test('the count token binding refuses anything but a token, by name', () => {
@@ -227,6 +236,7 @@ describe('live tensor counts', () => {
     expect(() => native.untrackTensor(storage as never)).toThrow(/a tensor token from trackTensor/);
     native.release(storage);
     expect(() => native.trackTensor(-1)).toThrow(/trackTensor: argument 0 \(key\)/);
+    expect(() => native.trackTensor(native.newCountKey() + 1)).toThrow(/trackTensor: argument 0 \(key\) must be a key from newCountKey/);
   });
 });
 

@@ -75,7 +75,7 @@ function typeCheck(files: string[]): Map<string, string[]> {
   return byFile;
 }
 
-interface Outcome { exitCode: number; stdout: string; stderr: string; liveTensors: number | undefined; liveBytes: number | undefined }
+interface Outcome { exitCode: number; stdout: string; stderr: string; leakedTensors: number | undefined; liveBytes: number | undefined }
 
 /** Transpiles `code` for the mode, writes it into `dir` as `name` and runs it with the preload. */
 async function runProgram(dir: string, name: string, code: string, mode: Mode, digits: string): Promise<Outcome> {
@@ -85,7 +85,7 @@ async function runProgram(dir: string, name: string, code: string, mode: Mode, d
   fs.writeFileSync(file, js);
   fs.rmSync(memory, { force: true });
   const env = { ...process.env, MIXPREC_README_DIGITS: digits, MIXPREC_README_MEMORY: memory };
-  let outcome: Omit<Outcome, 'liveTensors' | 'liveBytes'>;
+  let outcome: Omit<Outcome, 'leakedTensors' | 'liveBytes'>;
   try {
     const { stdout, stderr } = await run(process.execPath, ['--require', preload, file], { cwd: dir, env, timeout: 60_000, maxBuffer: 1 << 24 });
     outcome = { exitCode: 0, stdout, stderr };
@@ -94,7 +94,7 @@ async function runProgram(dir: string, name: string, code: string, mode: Mode, d
     outcome = { exitCode: typeof err.code === 'number' ? err.code : -1, stdout: err.stdout ?? '', stderr: err.stderr ?? String(e) };
   }
   const report = fs.existsSync(memory) ? (JSON.parse(fs.readFileSync(memory, 'utf8')) as { numTensors: number; numBytes: number }) : undefined;
-  return { ...outcome, liveTensors: report?.numTensors, liveBytes: report?.numBytes };
+  return { ...outcome, leakedTensors: report?.numTensors, liveBytes: report?.numBytes };
 }
 
 /** Writes every 8th training digit and every 10th test digit (all classes, 1000 and 201) for the preload. */
@@ -164,7 +164,7 @@ test('the harness rejects a CommonJS top-level await and reports a leak', async 
   const [awaited, leaked] = await Promise.all([runProgram(dir, 'topLevelAwait', awaitCode, 'cjs', digits), runProgram(dir, 'leak', leak, 'cjs', digits)]);
   expect(awaited.exitCode).not.toBe(0);
   expect(awaited.stderr).toMatch(/SyntaxError/);
-  expect([leaked.exitCode, leaked.liveTensors]).toEqual([0, 5]);
+  expect([leaked.exitCode, leaked.leakedTensors]).toEqual([0, 5]);
 });
 
 describe('README programs', () => {
@@ -177,8 +177,8 @@ describe('README programs', () => {
   test.each(programs.map((p, i) => ({ i, where: `README.md:${p.line}` })))('$where runs as CommonJS and as an ES module, leaving no live tensor', async ({ i }) => {
     const outcomes = await Promise.all(modes.map((mode) => runProgram(path.join(scratch, mode), `block${i}`, programs[i].code, mode, digits)));
     for (const [k, o] of outcomes.entries()) {
-      const summary = { mode: modes[k], exitCode: o.exitCode, liveTensors: o.liveTensors, stderr: o.stderr.trim() };
-      expect(summary).toEqual({ mode: modes[k], exitCode: 0, liveTensors: 0, stderr: '' });
+      const summary = { mode: modes[k], exitCode: o.exitCode, leakedTensors: o.leakedTensors, stderr: o.stderr.trim() };
+      expect(summary).toEqual({ mode: modes[k], exitCode: 0, leakedTensors: 0, stderr: '' });
     }
   });
 });

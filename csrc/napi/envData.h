@@ -12,8 +12,12 @@
 
 namespace mp::napi {
 
-// Live JS tensors by the key JS gives each (device, dtype) pair (tensorCountBindings.cpp).
-using LiveTensorCounts = std::vector<int64_t>;
+// Tensor counts by key (tensorCountBindings.cpp): a key is one (device, dtype) pair of one JS
+// module instance, so every realm (a jest test file, a vm context) counts its own tensors.
+struct TensorCounts {
+  std::vector<int64_t> live;       // neither disposed nor collected
+  std::vector<int64_t> collected;  // freed by the garbage collector without dispose
+};
 
 // Property names of the argument objects as JS strings, by the address of their C literal (see
 // propertyKey in args.cpp).
@@ -23,7 +27,7 @@ struct EnvData {
   std::shared_ptr<MemoryStats> stats = std::make_shared<MemoryStats>();
   Napi::FunctionReference errorFactory;
   PropertyKeys propertyKeys;
-  std::shared_ptr<LiveTensorCounts> liveTensors = std::make_shared<LiveTensorCounts>();
+  std::shared_ptr<TensorCounts> tensorCounts = std::make_shared<TensorCounts>();
 };
 
 EnvData& envData(Napi::Env env);

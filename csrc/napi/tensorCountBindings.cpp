@@ -1,13 +1,13 @@
-// Live tensor counts that stay exact when tensors are garbage-collected instead of disposed.
+// Tensor counts that stay exact when tensors are garbage-collected instead of disposed.
 //
 // Each JS tensor holds a token: a type-tagged external whose basic finalizer runs during GC
-// itself and takes the tensor off its count. A JS FinalizationRegistry did this job before, but
-// V8 runs those callbacks as tasks of their own whenever it likes (CI once saw 1,500 collected
-// tensors still counted after 500 forced collections), while basic finalizers run in the
-// collection that frees the object, exactly like the storages' own memory accounting.
+// itself and moves the tensor from the live count to the collected count (a leak the safety net
+// caught). A JS FinalizationRegistry did this job before, but V8 runs those callbacks as tasks of
+// their own whenever it likes (CI once saw 1,500 collected tensors still counted after 500 forced
+// collections), while basic finalizers run in the collection that frees the object, exactly like
+// the storages' own memory accounting.
 #include <cstdint>
 #include <memory>
-#include <vector>
 
 #include "args.h"
 #include "bindings.h"
@@ -22,39 +22,42 @@ const napi_type_tag kTensorTokenTag = {0x6d69787072656331ULL, 0x74656e736f72746b
 // A token's state: the counts it belongs to (shared, so a finalizer running at environment
 // teardown never touches freed counts) and whether the tensor still counts as live.
 struct TensorToken {
-  std::shared_ptr<LiveTensorCounts> counts;
+  std::shared_ptr<TensorCounts> counts;
   uint32_t key;
   bool live;
 };
 
-void untrack(TensorToken* token) {
-  if (!token->live) return;
-  token->live = false;
-  token->counts->at(token->key) -= 1;
-}
-
 void finalizeToken(node_api_basic_env, void* data, void*) {
   auto* token = static_cast<TensorToken*>(data);
-  untrack(token);
+  if (token->live) {
+    token->counts->live[token->key] -= 1;
+    token->counts->collected[token->key] += 1;
+  }
   delete token;
 }
 
-// trackTensor(key): a token counting one live tensor under `key` (a small integer naming a
-// device and dtype, chosen by JS).
+// newCountKey(): a fresh key, never handed out before in this environment.
+Napi::Value newCountKey(const Napi::CallbackInfo& cb) {
+  TensorCounts& counts = *envData(cb.Env()).tensorCounts;
+  counts.live.push_back(0);
+  counts.collected.push_back(0);
+  return Napi::Number::New(cb.Env(), double(counts.live.size() - 1));
+}
+
+// trackTensor(key): a token counting one live tensor under `key` (from newCountKey).
 Napi::Value trackTensor(const Napi::CallbackInfo& cb) {
   Args args(cb, "trackTensor", 1);
+  const std::shared_ptr<TensorCounts>& counts = envData(cb.Env()).tensorCounts;
   const int64_t key = args.count(0, "key");
-  if (key > 0xffff) args.fail(0, "key", "an integer in [0, 65535]");
-  auto& counts = envData(cb.Env()).liveTensors;
-  if (counts->size() <= size_t(key)) counts->resize(size_t(key) + 1, 0);
-  (*counts)[size_t(key)] += 1;
+  if (size_t(key) >= counts->live.size()) args.fail(0, "key", "a key from newCountKey");
   auto* token = new TensorToken{counts, uint32_t(key), true};
   napi_value value;
   if (napi_create_external(cb.Env(), token, finalizeToken, nullptr, &value) != napi_ok) {
-    untrack(token);
     delete token;
     throwMixprecError("ERR_NAPI", "trackTensor: napi_create_external failed");
   }
+  // From here the finalizer owns the token; counting it live is what the finalizer undoes.
+  counts->live[size_t(key)] += 1;
   if (napi_type_tag_object(cb.Env(), value, &kTensorTokenTag) != napi_ok) {
     throwMixprecError("ERR_NAPI", "trackTensor: napi_type_tag_object failed");
   }
@@ -70,24 +73,36 @@ Napi::Value untrackTensor(const Napi::CallbackInfo& cb) {
       !tagged || napi_get_value_external(cb.Env(), cb[0], &data) != napi_ok) {
     args.fail(0, "token", "a tensor token from trackTensor");
   }
-  untrack(static_cast<TensorToken*>(data));
+  auto* token = static_cast<TensorToken*>(data);
+  if (token->live) {
+    token->live = false;
+    token->counts->live[token->key] -= 1;
+  }
   return cb.Env().Undefined();
 }
 
-// liveTensorCounts(): live tensors by key, index = key.
-Napi::Value liveTensorCounts(const Napi::CallbackInfo& cb) {
-  const auto& counts = *envData(cb.Env()).liveTensors;
-  Napi::Array out = Napi::Array::New(cb.Env(), counts.size());
-  for (size_t i = 0; i < counts.size(); ++i) out.Set(uint32_t(i), double(counts[i]));
+Napi::Array toArray(Napi::Env env, const std::vector<int64_t>& v) {
+  Napi::Array out = Napi::Array::New(env, v.size());
+  for (size_t i = 0; i < v.size(); ++i) out.Set(uint32_t(i), double(v[i]));
+  return out;
+}
+
+// tensorCounts(): {live, collected}, each indexed by key.
+Napi::Value tensorCounts(const Napi::CallbackInfo& cb) {
+  const TensorCounts& counts = *envData(cb.Env()).tensorCounts;
+  Napi::Object out = Napi::Object::New(cb.Env());
+  out.Set("live", toArray(cb.Env(), counts.live));
+  out.Set("collected", toArray(cb.Env(), counts.collected));
   return out;
 }
 
 }  // namespace
 
 void registerTensorCountBindings(Napi::Env env, Napi::Object exports) {
+  exportFunction<newCountKey>(env, exports, "newCountKey");
   exportFunction<trackTensor>(env, exports, "trackTensor");
   exportFunction<untrackTensor>(env, exports, "untrackTensor");
-  exportFunction<liveTensorCounts>(env, exports, "liveTensorCounts");
+  exportFunction<tensorCounts>(env, exports, "tensorCounts");
 }
 
 }  // namespace mp::napi
