@@ -105,6 +105,16 @@ void castReference(const void* src, DType srcType, void* dst, DType dstType, int
   MP_DISPATCH_DTYPE(srcType, castFrom<Tag>(src, dst, dstType, n));
 }
 
+void widenToFloat(DType srcType, const uint16_t* src, float* dst, int64_t n) {
+  const SimdLevel level = activeSimdLevel();
+  (srcType == DType::Float16 ? halfToFloatKernel(level) : bf16ToFloatKernel(level))(src, dst, n);
+}
+
+void narrowFromFloat(const float* src, DType dstType, uint16_t* dst, int64_t n) {
+  const SimdLevel level = activeSimdLevel();
+  (dstType == DType::Float16 ? floatToHalfKernel(level) : floatToBf16Kernel(level))(src, dst, n);
+}
+
 // SIMD for float32 <-> float16/bfloat16 at the active level, threads for large arrays;
 // bit-identical to castReference.
 void cast(const void* src, DType srcType, void* dst, DType dstType, int64_t n) {

@@ -7,6 +7,7 @@
 
 #include "../core/elementTypes.h"
 #include "../core/threadPool.h"
+#include "castKernels.h"
 
 namespace mp::cpu {
 namespace {
@@ -14,6 +15,10 @@ namespace {
 constexpr int64_t kGrain = 1 << 15;
 
 int64_t grainFor(int64_t workPerItem) { return workPerItem >= kGrain ? 1 : kGrain / (workPerItem > 0 ? workPerItem : 1); }
+
+// float16 and bfloat16: staged in float32 by the SIMD cast kernels (castKernels.h).
+template <class Tag>
+constexpr bool kSixteenBit = std::is_same_v<typename Tag::Storage, uint16_t> && std::is_same_v<typename Tag::Compute, float>;
 
 // Where an out-of-place scatter accumulates: the output itself when values are stored in their
 // compute type, else a float32 copy that is rounded into the output once at the end, so a 16-bit
@@ -33,7 +38,11 @@ class Accumulator {
       scratch_.resize(size_t(n));
       data_ = scratch_.data();
       parallelFor(n, kGrain, [&](int64_t b, int64_t e) {
-        for (int64_t i = b; i < e; ++i) data_[i] = Tag::load(input[i]);
+        if constexpr (kSixteenBit<Tag>) {
+          widenToFloat(Tag::kDType, input + b, data_ + b, e - b);
+        } else {
+          for (int64_t i = b; i < e; ++i) data_[i] = Tag::load(input[i]);
+        }
       });
     }
   }
@@ -41,7 +50,11 @@ class Accumulator {
   void finish() {
     if constexpr (!kDirect) {
       parallelFor(n_, kGrain, [&](int64_t b, int64_t e) {
-        for (int64_t i = b; i < e; ++i) out_[i] = Tag::store(data_[i]);
+        if constexpr (kSixteenBit<Tag>) {
+          narrowFromFloat(data_ + b, Tag::kDType, out_ + b, e - b);
+        } else {
+          for (int64_t i = b; i < e; ++i) out_[i] = Tag::store(data_[i]);
+        }
       });
     }
   }
@@ -227,7 +240,9 @@ void foldTyped(const void* inv, void* outv, const WindowShape& w) {
   const int64_t pixels = w.height * w.width;
   // Threads own whole planes, so every pixel sums its windows in one fixed order.
   parallelFor(w.planes, grainFor(window * columns), [&](int64_t begin, int64_t end) {
+    // 16-bit rows are widened once each (SIMD) into `wide`, then summed as float32.
     std::vector<C> scratch(kDirect ? 0 : size_t(pixels));
+    std::vector<C> wide(kDirect ? 0 : size_t(columns));
     for (int64_t p = begin; p < end; ++p) {
       C* acc;
       if constexpr (kDirect) {
@@ -240,19 +255,31 @@ void foldTyped(const void* inv, void* outv, const WindowShape& w) {
         const int64_t ki = q / w.kw, kj = q % w.kw;
         const int64_t colOffset = kj * w.dw - w.pw;
         const ColumnRange cols = validColumns(colOffset, w.sw, w.width, w.outW);
-        const S* row = in + (p * window + q) * columns;
+        const S* stored = in + (p * window + q) * columns;
+        const C* row;
+        if constexpr (kDirect) {
+          row = stored;
+        } else if constexpr (kSixteenBit<Tag>) {
+          widenToFloat(Tag::kDType, stored, wide.data(), columns);
+          row = wide.data();
+        } else {
+          for (int64_t i = 0; i < columns; ++i) wide[size_t(i)] = C(Tag::load(stored[i]));
+          row = wide.data();
+        }
         for (int64_t oh = 0; oh < w.outH; ++oh) {
           const int64_t ih = oh * w.sh - w.ph + ki * w.dh;
           if (ih < 0 || ih >= w.height) continue;
           C* dst = acc + ih * w.width;
-          const S* x = row + oh * w.outW;
+          const C* x = row + oh * w.outW;
           for (int64_t ow = cols.lo; ow < cols.hi; ++ow) {
             C& d = dst[ow * w.sw + colOffset];
-            d = accumulate(d, C(Tag::load(x[ow])));
+            d = accumulate(d, x[ow]);
           }
         }
       }
-      if constexpr (!kDirect) {
+      if constexpr (kSixteenBit<Tag>) {
+        narrowFromFloat(acc, Tag::kDType, out + p * pixels, pixels);
+      } else if constexpr (!kDirect) {
         for (int64_t i = 0; i < pixels; ++i) out[p * pixels + i] = Tag::store(acc[i]);
       }
     }
