@@ -70,6 +70,18 @@ export interface NativeLists {
   offsets: number[][];
 }
 
+/** A convolution's geometry (csrc/cpu/convKernels.cpp): `planes` input channels per image. */
+export interface NativeConvGeometry {
+  dtype: number;
+  batch: number;
+  planes: number;
+  height: number;
+  width: number;
+  outChannels: number;
+  groups: number;
+  window: NativeWindow;
+}
+
 /** An unfold / fold window: kernel size, dilation, padding and stride per axis. */
 export interface NativeWindow {
   kh: number;
@@ -308,6 +320,9 @@ export interface NativeAddon {
     window: NativeWindow; padValue: number }): void;
   fold(args: { dtype: number; input: NativeOperand; out: NativeOperand; planes: number; height: number; width: number;
     window: NativeWindow }): void;
+  conv2dForward(args: NativeConvGeometry & { input: NativeOperand; weight: NativeOperand; bias: NativeOperand | null; out: NativeOperand }): void;
+  conv2dBackwardInput(args: NativeConvGeometry & { gradOut: NativeOperand; weight: NativeOperand; gradInput: NativeOperand }): void;
+  conv2dBackwardWeight(args: NativeConvGeometry & { input: NativeOperand; gradOut: NativeOperand; gradWeight: NativeOperand }): void;
   sgdStep(args: NativeSgdArgs): void;
   adamStep(args: NativeAdamArgs): void;
   multiTensorNorm(args: NativeNormArgs): void;

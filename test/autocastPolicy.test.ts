@@ -15,6 +15,8 @@ import { stridedProduct } from '../lib/ops/matmul';
 import { sliceScatter } from '../lib/ops/shapeOps';
 import { to } from '../lib/ops/viewCast';
 import { normRows } from '../lib/ops/norm';
+import { conv2dFused } from '../lib/ops/conv';
+import { windowOf } from '../lib/ops/indexing';
 import { crossEntropyRows } from '../lib/ops/crossEntropyRows';
 import { flashAttention } from '../lib/ops/attention';
 import { hash, seedRng, uniform } from './helpers/seededRandom';
@@ -120,6 +122,7 @@ const ourName = (torchName: string): string | undefined => (unmapped.has(torchNa
 const internalOps: Record<string, { cuda: Category; cpu: Category; why: string }> = {
   stridedProduct: { cuda: 'lowerPrecision', cpu: 'lowerPrecision', why: 'the GEMM under mm/bmm/matmul/linear' },
   normRows: { cuda: 'passThrough', cpu: 'passThrough', why: 'the fused kernel under layerNorm / rmsNorm, which decide the cast' },
+  conv2dFused: { cuda: 'passThrough', cpu: 'passThrough', why: 'the fused kernel under conv2d, which decides the cast' },
   crossEntropyRows: { cuda: 'fp32', cpu: 'fp32', why: 'the fused kernel under crossEntropy (cross_entropy_loss)' },
   flashAttention: { cuda: 'passThrough', cpu: 'passThrough', why: 'the fused kernel under scaledDotProductAttention, which decides the cast' },
 };
@@ -271,6 +274,10 @@ const samples: Record<string, Sample> = {
   groupNorm: { inputs: () => [rnd([2, 4, 2]), rnd([4]), rnd([4])], run: (x, w, b) => F.groupNorm(x, 2, w, b) },
   rmsNorm: { inputs: () => [rnd([2, 3, 4]), rnd([4])], run: (x, w) => F.rmsNorm(x, [4], w) },
   normRows: { inputs: () => [rnd([3, 4]), rnd([4]), rnd([4])], run: (x, w, b) => normRows(x, w, b, { rms: false, eps: 1e-5 })[0] },
+  conv2dFused: {
+    inputs: () => [rnd([1, 2, 3, 3]), rnd([2, 2, 3, 3]), rnd([2])],
+    run: (x, w, b) => conv2dFused(x, w, b, { kernel: [3, 3], window: windowOf('conv2d', [3, 3], { padding: 1 }, 3, 3), windowOptions: { padding: 1 }, groups: 1 }),
+  },
   biasGelu: { inputs: () => [rnd([2, 3], -3, 3), rnd([3])], run: (x, b) => F.biasGelu(x, b, { approximate: 'tanh' }) },
   crossEntropyRows: { inputs: () => [rnd([3, 4], -2, 2), ints([2, 0, 3])], run: (x, t) => crossEntropyRows(x, t, { ignoreIndex: -100, labelSmoothing: 0.1 })[0] },
   scaledDotProductAttention: { inputs: () => [rnd([2, 3, 4]), rnd([2, 5, 4]), rnd([2, 5, 3])], run: (q, k, v) => F.scaledDotProductAttention(q, k, v) },

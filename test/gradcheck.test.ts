@@ -6,6 +6,8 @@ import { hash, seedRng, uniform } from './helpers/seededRandom';
 import { sliceScatter } from '../lib/ops/shapeOps';
 import { flashAttention } from '../lib/ops/attention';
 import { normRows } from '../lib/ops/norm';
+import { conv2dFused } from '../lib/ops/conv';
+import { windowOf } from '../lib/ops/indexing';
 import { crossEntropyRows } from '../lib/ops/crossEntropyRows';
 
 const F = mp.nn.functional;
@@ -558,6 +560,14 @@ const cases: Record<string, () => Case | Case[]> = {
       { label: 'bool mask', fn: (q, k, v) => F.scaledDotProductAttention(q, k, v, { attnMask: mask }), inputs: args() },
       { label: 'additive mask', fn: (q, k, v) => F.scaledDotProductAttention(q, k, v, { attnMask: additive }), inputs: args() },
       { label: 'causal, scale', fn: (q, k, v) => F.scaledDotProductAttention(q, k, v, { isCausal: true, scale: 0.8 }), inputs: args() },
+    ];
+  },
+  conv2dFused: () => {
+    const call = (x: T, w: T, b: T | undefined, groups: number, windowOptions: { stride?: number; padding?: number; dilation?: number }) =>
+      conv2dFused(x, w, b, { kernel: [w.shape[2], w.shape[3]], window: windowOf('conv2d', [w.shape[2], w.shape[3]], windowOptions, x.shape[2], x.shape[3]), windowOptions, groups });
+    return [
+      { label: 'padding 1, bias', fn: (x, w, b) => call(x, w, b, 1, { padding: 1 }), inputs: [rnd([2, 2, 3, 3]), rnd([3, 2, 2, 2]), rnd([3])] },
+      { label: 'stride 2, dilation 2, groups 2', fn: (x, w) => call(x, w, undefined, 2, { stride: 2, dilation: 2 }), inputs: [rnd([3, 2, 5, 5]), rnd([2, 1, 2, 2])] },
     ];
   },
   flashAttention: () => {

@@ -38,9 +38,10 @@ describe('op registry', () => {
       'save', 'saveAsync', 'load', 'loadAsync', 'loadWithMetadata', 'loadWithMetadataAsync', 'serialize', 'deserialize'];
     // Registered ops with no function of their name in mp or mp.nn.functional: `to` is a Tensor
     // method, `var` is exported as `variance`, sliceScatter and stridedProduct are the gradients
-    // of slice and prod, flashAttention is scaledDotProductAttention's fused kernel, normRows and
-    // crossEntropyRows the fused kernels under layerNorm / rmsNorm and crossEntropy.
-    const notExported = ['to', 'var', 'sliceScatter', 'stridedProduct', 'flashAttention', 'normRows', 'crossEntropyRows'];
+    // of slice and prod, flashAttention is scaledDotProductAttention's fused kernel, normRows,
+    // crossEntropyRows and conv2dFused the fused kernels under layerNorm / rmsNorm, crossEntropy
+    // and conv2d.
+    const notExported = ['to', 'var', 'sliceScatter', 'stridedProduct', 'flashAttention', 'normRows', 'crossEntropyRows', 'conv2dFused'];
     const ops = new Set(mp.registeredOps().map((o) => o.name));
     const api = mp as unknown as Record<string, unknown>;
     const exported = Object.keys(mp).filter((k) => typeof api[k] === 'function' && k[0] === k[0].toLowerCase());

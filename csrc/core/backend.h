@@ -76,6 +76,11 @@ const char* deviceTypeName(DeviceType type);
 //   dropped). Index tensors are int32; the CPU checks them first with firstIndexOutOfRange,
 //   devices that cannot check without a sync skip out-of-range indices (gather and indexSelect
 //   write 0 there).
+// - conv2dForward / conv2dBackwardInput / conv2dBackwardWeight: a 2-d convolution over
+//   ConvShape for the float dtypes without materialising the whole batch's im2col: forward
+//   y = weight * x (+ bias), backward dx and dweight, products and sums in float32 (float64 for
+//   float64) and 16-bit results rounded once. The CPU implements them; CUDA refuses (lib runs CUDA
+//   convolutions as unfold + matmul).
 // - sgdStep / adamStep: one multi-tensor step over every tensor of one dtype; gradScale (grads
 //   are divided by it) and foundInf (non-zero: change nothing) are float32 device scalars or
 //   nullptr. multiTensorNorm: out = the p-norm (p may be INFINITY) of all of lists[0], float32.
@@ -162,6 +167,12 @@ const char* deviceTypeName(DeviceType type);
   X(unfold, (DType dtype, const void* in, void* out, const WindowShape& w, double padValue),                           \
     (dtype, in, out, w, padValue))                                                                                     \
   X(fold, (DType dtype, const void* in, void* out, const WindowShape& w), (dtype, in, out, w))                         \
+  X(conv2dForward, (DType dtype, const void* x, const void* weight, const void* bias, void* y, const ConvShape& s),    \
+    (dtype, x, weight, bias, y, s))                                                                                    \
+  X(conv2dBackwardInput, (DType dtype, const void* dy, const void* weight, void* dx, const ConvShape& s),              \
+    (dtype, dy, weight, dx, s))                                                                                        \
+  X(conv2dBackwardWeight, (DType dtype, const void* x, const void* dy, void* dweight, const ConvShape& s),             \
+    (dtype, x, dy, dweight, s))                                                                                        \
   X(sgdStep, (DType dtype, const TensorLists& t, const float* gradScale, const float* foundInf, const SgdOptions& o),  \
     (dtype, t, gradScale, foundInf, o))                                                                                \
   X(adamStep, (DType dtype, const TensorLists& t, const float* gradScale, const float* foundInf,                       \

@@ -85,6 +85,16 @@ struct WindowShape {
   int64_t outH = 0, outW = 0;
 };
 
+// conv2d: `batch` images of `window.planes` (= inChannels) channels, weights [outChannels,
+// inChannels / groups, kh, kw], output [batch, outChannels, outH, outW]; window describes one
+// image (its planes are that image's channels).
+struct ConvShape {
+  int64_t batch = 0;
+  int64_t outChannels = 0;
+  int64_t groups = 1;
+  WindowShape window;
+};
+
 // acc + v for the scatter and fold sums; integer sums wrap (as PyTorch's do) instead of being
 // undefined behaviour.
 template <class T>

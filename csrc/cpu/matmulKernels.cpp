@@ -133,4 +133,49 @@ void matmul(DType dtype, const void* a, const void* b, void* out, const MatmulSh
   for (int64_t bi = 0; bi < batches; ++bi) product(bi);
 }
 
+namespace {
+
+// The sums in k order, in Acc: the scalar level's float32 path and float64's.
+template <class Acc>
+void gemmLoops(DType dtype, const void* a, MatrixLayout la, const void* b, MatrixLayout lb, Acc* c, int64_t m, int64_t n,
+               int64_t k, bool accumulate) {
+  const auto load = [dtype](const void* p, int64_t at) -> Acc {
+    switch (dtype) {
+      case DType::Float16: return Acc(F16Tag::load(static_cast<const uint16_t*>(p)[at]));
+      case DType::BFloat16: return Acc(BF16Tag::load(static_cast<const uint16_t*>(p)[at]));
+      case DType::Float64: return Acc(static_cast<const double*>(p)[at]);
+      default: return Acc(static_cast<const float*>(p)[at]);
+    }
+  };
+  parallelFor(m, 1, [&](int64_t begin, int64_t end) {
+    for (int64_t i = begin; i < end; ++i) {
+      Acc* row = c + i * n;
+      if (!accumulate) std::fill(row, row + n, Acc(0));
+      for (int64_t kk = 0; kk < k; ++kk) {
+        const Acc x = load(a, i * la.rowStride + kk * la.colStride);
+        for (int64_t j = 0; j < n; ++j) row[j] += x * load(b, kk * lb.rowStride + j * lb.colStride);
+      }
+    }
+  });
+}
+
+}  // namespace
+
+void gemmToOpMath(DType dtype, const void* a, MatrixLayout la, const void* b, MatrixLayout lb, void* c, int64_t m,
+                  int64_t n, int64_t k, bool accumulate) {
+  if (dtype == DType::Float64) {
+    gemmLoops(dtype, a, la, b, lb, static_cast<double*>(c), m, n, k, accumulate);
+    return;
+  }
+  gemm::ToFloat toFloat = nullptr;
+  const gemm::Kernel* kernel = pickKernel(dtype, activeSimdLevel(), toFloat);
+  if (kernel && k > 0) {
+    gemm::run(*kernel, toFloat, gemm::Operand{a, dtype, la.rowStride, la.colStride},
+              gemm::Operand{b, dtype, lb.rowStride, lb.colStride},
+              gemm::Output{static_cast<float*>(c), nullptr, DType::Float32, accumulate}, m, n, k);
+    return;
+  }
+  gemmLoops(dtype, a, la, b, lb, static_cast<float*>(c), m, n, k, accumulate);
+}
+
 }  // namespace mp::cpu

@@ -10,4 +10,13 @@ namespace mp::cpu {
 // The scalar reference the GEMM kernels are tested against.
 void matmulReference(DType dtype, const void* a, const void* b, void* out, const MatmulShape& shape);
 
+// c (row-major m x n, row stride n; float64 for float64 operands, else float32) = a @ b, or
+// c += a @ b with `accumulate`, for float32 / float16 / bfloat16 / float64 operands (element
+// (r, j) of a at a + r * la.rowStride + j * la.colStride elements). float32 and 16-bit run the
+// packed GEMM of the active SIMD level (threads as in matmul, inline inside a pool task), or at
+// the scalar level float32 sums in k order; float64 sums in double in k order. For kernels that
+// keep a product in its op-math type (the convolution's staging, its weight-gradient sums).
+void gemmToOpMath(DType dtype, const void* a, MatrixLayout la, const void* b, MatrixLayout lb, void* c, int64_t m,
+                  int64_t n, int64_t k, bool accumulate);
+
 }  // namespace mp::cpu

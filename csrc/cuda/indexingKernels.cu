@@ -238,4 +238,25 @@ void fold(int device, DType dtype, const void* in, void* out, const WindowShape&
   check(cudaGetLastError(), "fold kernel launch");
 }
 
+// The fused convolution is a CPU kernel (cpu/convKernels.cpp): lib runs CUDA convolutions as
+// unfold + matmul, which are batched GEMMs on the device already, and never calls these.
+namespace {
+
+[[noreturn]] void convolutionRefused(const char* op) {
+  throwMixprecError("ERR_NOT_SUPPORTED",
+                    std::string(op) + ": the CUDA backend has no fused convolution (lib runs CUDA convolutions as unfold + matmul)");
+}
+
+}  // namespace
+
+void conv2dForward(int, DType, const void*, const void*, const void*, void*, const ConvShape&) { convolutionRefused("conv2dForward"); }
+
+void conv2dBackwardInput(int, DType, const void*, const void*, void*, const ConvShape&) {
+  convolutionRefused("conv2dBackwardInput");
+}
+
+void conv2dBackwardWeight(int, DType, const void*, const void*, void*, const ConvShape&) {
+  convolutionRefused("conv2dBackwardWeight");
+}
+
 }  // namespace mp::cuda

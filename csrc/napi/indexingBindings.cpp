@@ -231,6 +231,81 @@ Napi::Value fold(const Napi::CallbackInfo& cb) {
   return cb.Env().Undefined();
 }
 
+// The convolution's geometry: {batch, planes (input channels), height, width, outChannels,
+// groups, window} of a floating-point call.
+ConvShape readConv(const char* function, const Fields& f, DType dtype) {
+  if (dtype != DType::Float32 && dtype != DType::Float16 && dtype != DType::BFloat16 && dtype != DType::Float64) {
+    f.fail("dtype", "float32, float16, bfloat16 or float64");
+  }
+  ConvShape s;
+  s.window = readWindow(f);
+  s.batch = f["batch"].count();
+  s.outChannels = f["outChannels"].count();
+  s.groups = f["groups"].count();
+  if (s.groups < 1 || s.window.planes % s.groups != 0 || s.outChannels % s.groups != 0) {
+    f.fail("groups", "a positive divisor of planes and outChannels");
+  }
+  checkedProduct(function, {s.batch, s.window.planes, s.window.kh, s.window.kw, s.window.outH, s.window.outW});
+  return s;
+}
+
+int64_t inputNumel(const char* function, const ConvShape& s) {
+  return checkedProduct(function, {s.batch, s.window.planes, s.window.height, s.window.width});
+}
+int64_t outputNumel(const char* function, const ConvShape& s) {
+  return checkedProduct(function, {s.batch, s.outChannels, s.window.outH, s.window.outW});
+}
+int64_t weightNumel(const char* function, const ConvShape& s) {
+  return checkedProduct(function, {s.outChannels, s.window.planes / s.groups, s.window.kh, s.window.kw});
+}
+
+// conv2dForward({dtype, input, weight, bias (or null), out, batch, planes, height, width,
+// outChannels, groups, window})
+Napi::Value conv2dForward(const Napi::CallbackInfo& cb) {
+  const Fields f = Args(cb, "conv2dForward", 1).fields(0);
+  const DType dtype = f["dtype"].dtype();
+  const ConvShape s = readConv("conv2dForward", f, dtype);
+  const View input = f.view("input", inputNumel("conv2dForward", s), dtype);
+  const View weight = f.view("weight", weightNumel("conv2dForward", s), dtype);
+  const View out = f.view("out", outputNumel("conv2dForward", s), dtype);
+  const bool hasBias = !f["bias"].isNullish();
+  const View bias = hasBias ? f.view("bias", s.outChannels, dtype) : out;
+  requireSameDevice("conv2dForward", {input, weight, out, bias});
+  if (out.numel == 0) return cb.Env().Undefined();
+  out.backend().conv2dForward(out.index(), dtype, input.data(), weight.data(), hasBias ? bias.data() : nullptr, out.data(), s);
+  return cb.Env().Undefined();
+}
+
+// conv2dBackwardInput({dtype, gradOut, weight, gradInput, batch, planes, height, width,
+// outChannels, groups, window})
+Napi::Value conv2dBackwardInput(const Napi::CallbackInfo& cb) {
+  const Fields f = Args(cb, "conv2dBackwardInput", 1).fields(0);
+  const DType dtype = f["dtype"].dtype();
+  const ConvShape s = readConv("conv2dBackwardInput", f, dtype);
+  const View gradOut = f.view("gradOut", outputNumel("conv2dBackwardInput", s), dtype);
+  const View weight = f.view("weight", weightNumel("conv2dBackwardInput", s), dtype);
+  const View gradInput = f.view("gradInput", inputNumel("conv2dBackwardInput", s), dtype);
+  requireSameDevice("conv2dBackwardInput", {gradOut, weight, gradInput});
+  if (gradInput.numel == 0) return cb.Env().Undefined();
+  gradInput.backend().conv2dBackwardInput(gradInput.index(), dtype, gradOut.data(), weight.data(), gradInput.data(), s);
+  return cb.Env().Undefined();
+}
+
+// conv2dBackwardWeight({dtype, input, gradOut, gradWeight, batch, planes, height, width,
+// outChannels, groups, window})
+Napi::Value conv2dBackwardWeight(const Napi::CallbackInfo& cb) {
+  const Fields f = Args(cb, "conv2dBackwardWeight", 1).fields(0);
+  const DType dtype = f["dtype"].dtype();
+  const ConvShape s = readConv("conv2dBackwardWeight", f, dtype);
+  const View input = f.view("input", inputNumel("conv2dBackwardWeight", s), dtype);
+  const View gradOut = f.view("gradOut", outputNumel("conv2dBackwardWeight", s), dtype);
+  const View gradWeight = f.view("gradWeight", weightNumel("conv2dBackwardWeight", s), dtype);
+  requireSameDevice("conv2dBackwardWeight", {input, gradOut, gradWeight});
+  if (gradWeight.numel == 0) return cb.Env().Undefined();
+  gradWeight.backend().conv2dBackwardWeight(gradWeight.index(), dtype, input.data(), gradOut.data(), gradWeight.data(), s);
+  return cb.Env().Undefined();
+}
+
 }  // namespace
 
 void registerIndexingBindings(Napi::Env env, Napi::Object exports) {
@@ -241,6 +316,9 @@ void registerIndexingBindings(Napi::Env env, Napi::Object exports) {
   exportFunction<indexAdd>(env, exports, "indexAdd");
   exportFunction<unfold>(env, exports, "unfold");
   exportFunction<fold>(env, exports, "fold");
+  exportFunction<conv2dForward>(env, exports, "conv2dForward");
+  exportFunction<conv2dBackwardInput>(env, exports, "conv2dBackwardInput");
+  exportFunction<conv2dBackwardWeight>(env, exports, "conv2dBackwardWeight");
 }
 
 }  // namespace mp::napi

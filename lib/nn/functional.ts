@@ -11,6 +11,7 @@ import { argRangeError, MixprecError, MixprecRangeError, MixprecTypeError } from
 import { rand } from '../random';
 import { checkTensor, Tensor } from '../tensor';
 import { fold as foldOp, gather, indexSelect, positionText, unfold as unfoldOp, windowOf, type IndexReport, type Window, type WindowOptions } from '../ops/indexing';
+import { conv2dFused, hasFusedConv } from '../ops/conv';
 import { linear as linearOp, matmul } from '../ops/matmul';
 import { defineOp } from '../ops/registry';
 import { flatten as flattenOp } from '../ops/viewCast';
@@ -41,7 +42,8 @@ export interface Conv2dOptions {
 
 /**
  * 2-D convolution (cross-correlation, as PyTorch): input [N, C, H, W], weight
- * [O, C/groups, kh, kw], optional bias [O]. Computed as unfold (im2col) and a batched GEMM.
+ * [O, C/groups, kh, kw], optional bias [O]. CPU tensors run the fused kernels (ops/conv.ts: one
+ * image's im2col at a time per thread); CUDA tensors run unfold (im2col) and a batched GEMM.
  * @example `mp.nn.functional.conv2d(mp.ones([1, 3, 8, 8]), mp.ones([4, 3, 3, 3]), mp.zeros([4]), { padding: 1 })`
  */
 export const conv2d: (input: Tensor, weight: Tensor, bias?: Tensor, options?: Conv2dOptions) => Tensor = defineOp({
@@ -65,7 +67,9 @@ export const conv2d: (input: Tensor, weight: Tensor, bias?: Tensor, options?: Co
       if (b.ndim !== 1 || b.shape[0] !== o) throw new MixprecRangeError('ERR_SHAPE_MISMATCH', `conv2d: bias must have shape [${o}], got [${b.shape.join(', ')}]`);
     }
     const window: WindowOptions = { stride: options?.stride ?? 1, padding: options?.padding ?? 0, dilation: options?.dilation ?? 1 };
-    const { outH, outW } = windowOf('conv2d', [kh, kw], window, h, wd);
+    const parsed = windowOf('conv2d', [kh, kw], window, h, wd);
+    if (hasFusedConv(x)) return conv2dFused(x, w, bias, { kernel: [kh, kw], window: parsed, windowOptions: window, groups });
+    const { outH, outW } = parsed;
     const grouped = unfoldOp(x, [kh, kw], window).reshape([n, groups, cg * kh * kw, outH * outW]);
     const product = matmul(w.reshape([groups, o / groups, cg * kh * kw]), grouped);
     const out = product.reshape([n, o, outH, outW]);

@@ -146,7 +146,8 @@ export const linear: (input: Tensor, weight: Tensor, bias?: Tensor) => Tensor = 
     }
     // Leading dims fold into the rows, so [B, T, in] is one [B*T, in] GEMM and its weight
     // gradient one GEMM over B*T, rather than B products whose weight gradients are then summed.
-    const x2 = x.ndim === 2 ? x : x.reshape([-1, x.shape[x.ndim - 1]]);
+    const rows = x.shape.slice(0, -1).reduce((a, b) => a * b, 1);
+    const x2 = x.ndim === 2 ? x : x.reshape([rows, x.shape[x.ndim - 1]]);
     const product2 = withViews(x2 === x ? [] : [x2], () => stridedProduct('linear', x2, w, false, true));
     const shaped = x.ndim === 2 ? product2 : reshaped(product2, [...x.shape.slice(0, -1), w.shape[0]]);
     if (bias === undefined) return shaped;

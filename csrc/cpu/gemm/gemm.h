@@ -77,6 +77,8 @@ struct Output {
   float* c;
   uint16_t* out16;
   DType outType;
+  // float32 only (out16 null): add the product to c instead of overwriting it.
+  bool accumulate = false;
 };
 
 // Output = A (m x k) @ B (k x n) with `kernel`; toFloat converts 16-bit operands when the kernel

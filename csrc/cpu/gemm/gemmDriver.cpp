@@ -122,7 +122,7 @@ void run(const Kernel& kern, ToFloat toFloat, const Operand& a, const Operand& b
               const char* bp = packedB + size_t(q * bPanel) * elemBytes;
               for (int64_t p = 0; p < re - rs; ++p) {
                 const int64_t i = i0 + p * mr;
-                TileOut t{c ? c + i * n + j : nullptr, n, nullptr, n, pc > 0, out.outType == DType::BFloat16};
+                TileOut t{c ? c + i * n + j : nullptr, n, nullptr, n, pc > 0 || out.accumulate, out.outType == DType::BFloat16};
                 if (out.out16 && lastSlice) t.out = out.out16 + i * n + j;
                 kern.run(kc, packedA + size_t(p * aPanel) * elemBytes, bp, t, int(std::min<int64_t>(mr, m - i)), nrHere);
               }
