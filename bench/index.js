@@ -16,7 +16,7 @@
 //     --tfjs-steps N     TF.js timed steps (default 5; --quick 3)
 //     torch: PyTorch runs whichever of gemm / training this run measured; MIXPREC_BENCH_PYTHON
 //     picks the Python (bench/suite/torchAnchor.js). Each PyTorch training variant gets its own
-//     child with a timeout: W1 120 s (--quick 60), W3 max(2 × --w3-budget, --w3-budget + 120) s.
+//     child with a timeout: W1 and W2 120 s (--quick 60), W3 max(2 × --w3-budget, --w3-budget + 120) s.
 // The sections are in bench/suite/*.js.
 'use strict';
 const { json, printJson, flag, numberOption, stringOption } = require('./cliArgs');
@@ -201,10 +201,11 @@ async function main() {
 
   if (only.has('torch') && (result.gemm || result.training)) {
     say('\n== PyTorch anchor (the same GEMMs and steps in PyTorch, this run)');
-    const steps = { w1: { min: o.w1Steps, max: o.w1Steps, budgetS: 1e9 }, w3: { min: 3, max: Math.max(3, o.w3MaxSteps), budgetS: o.w3BudgetS } };
+    const steps = { w1: { min: o.w1Steps, max: o.w1Steps, budgetS: 1e9 }, w2: { min: o.w2Steps, max: o.w2Steps, budgetS: 1e9 },
+      w3: { min: 3, max: Math.max(3, o.w3MaxSteps), budgetS: o.w3BudgetS } };
     result.torch = torchAnchorSection({
       threads: result.backend.numThreads, gemm: result.gemm, training: result.training, stepsFor: (w) => steps[w],
-      timeouts: { gemmS: quick ? 120 : 300, w1: quick ? 60 : 120, w3: Math.max(2 * o.w3BudgetS, o.w3BudgetS + 120) }, log: progress,
+      timeouts: { gemmS: quick ? 120 : 300, w1: quick ? 60 : 120, w2: quick ? 60 : 120, w3: Math.max(2 * o.w3BudgetS, o.w3BudgetS + 120) }, log: progress,
     });
     printTorchAnchor(result.torch, result);
   }

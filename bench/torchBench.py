@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""The PyTorch side of `npm run bench`: the same GEMMs and W1/W3 training steps, timed in PyTorch.
+"""The PyTorch side of `npm run bench`: the same GEMMs and W1/W2/W3 training steps, timed in PyTorch.
 
 bench/suite/torchAnchor.js runs this once per section (and once per training variant, so a slow
 variant can be stopped by its timeout without losing the others), passing every shape, count and
@@ -8,11 +8,12 @@ JSON line on stdout, printed as soon as it is known (a killed run keeps what it 
 
   torchBench.py info  --threads N
   torchBench.py gemm  --threads N --shapes JSON --dtypes float32,bfloat16,float16 [--max-call-s S]
-  torchBench.py train --threads N --workload w1|w3 --variant float32|bfloat16|float16
+  torchBench.py train --threads N --workload w1|w2|w3 --variant float32|bfloat16|float16
                       --batch B --warmup W --min-steps N --max-steps N --budget-s S
 """
 import argparse
 import json
+import os
 import re
 import sys
 import time
@@ -104,12 +105,25 @@ def gemm(args):
             emit({**row, "repeats": repeats, "ms": best, "gflops": gflops})
 
 
+# bench/suite/trainingSteps.js's W2 GPT: examples/gpt/model.ts, whose PyTorch twin is
+# bench/gptTorchReference.py's GPT (the GPT reference trainer).
+W2_GPT = {"vocabSize": 4096, "blockSize": 64, "nLayer": 2, "nHead": 4, "nEmbd": 128, "dropout": 0.0}
+
+
 def build(workload):
-    """bench/suite/trainingSteps.js's buildW1 / buildW3, layer for layer."""
+    """bench/suite/trainingSteps.js's buildW1 / buildW2 / buildW3, layer for layer."""
     torch.manual_seed(0)
     if workload == "w1":
         model = nn.Sequential(nn.Linear(784, 1024), nn.ReLU(), nn.Linear(1024, 1024), nn.ReLU(), nn.Linear(1024, 10))
         return model, torch.optim.Adam(model.parameters(), lr=1e-3), (784,)
+    if workload == "w2":
+        sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+        from gptTorchReference import GPT  # noqa: E402 (needs torch >= 2.0: scaled_dot_product_attention)
+        model = GPT(W2_GPT)
+        decay = [p for p in model.parameters() if p.dim() >= 2]
+        no_decay = [p for p in model.parameters() if p.dim() < 2]
+        groups = [{"params": decay, "weight_decay": 0.1}, {"params": no_decay, "weight_decay": 0.0}]
+        return model, torch.optim.AdamW(groups, lr=1e-3, betas=(0.9, 0.95)), None
     model = nn.Sequential(
         nn.Conv2d(1, 64, 3, padding=1), nn.ReLU(),
         nn.Conv2d(64, 64, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2),
@@ -123,8 +137,15 @@ def train(args):
     base_rss = rss_bytes()
     model, optimizer, shape = build(args.workload)
     torch.manual_seed(1)
-    x = torch.randn(args.batch, *shape)
-    y = torch.randint(0, 10, (args.batch,))
+    if args.workload == "w2":
+        vocab, block = W2_GPT["vocabSize"], W2_GPT["blockSize"]
+        x = torch.randint(0, vocab, (args.batch, block))
+        y = torch.randint(0, vocab, (args.batch, block))
+        loss_of = lambda: F.cross_entropy(model(x).view(-1, vocab), y.view(-1))  # noqa: E731
+    else:
+        x = torch.randn(args.batch, *shape)
+        y = torch.randint(0, 10, (args.batch,))
+        loss_of = lambda: F.cross_entropy(model(x), y)  # noqa: E731
     scaler = None
     if args.variant == "float16":
         # PyTorch's CPU GradScaler (torch.amp, 2.3+); older versions have none: reported as an error.
@@ -133,9 +154,9 @@ def train(args):
 
     def forward():
         if args.variant == "float32":
-            return F.cross_entropy(model(x), y)
+            return loss_of()
         with torch.autocast("cpu", dtype=dtype):
-            return F.cross_entropy(model(x), y)
+            return loss_of()
 
     def step():
         optimizer.zero_grad()
@@ -170,7 +191,7 @@ def main():
     p.add_argument("--shapes", help="JSON [[label, M, K, N, repeats], ...]")
     p.add_argument("--dtypes", default="float32,bfloat16,float16")
     p.add_argument("--max-call-s", type=float, default=5.0)
-    p.add_argument("--workload", choices=["w1", "w3"])
+    p.add_argument("--workload", choices=["w1", "w2", "w3"])
     p.add_argument("--variant", choices=list(DTYPES))
     p.add_argument("--batch", type=int)
     p.add_argument("--warmup", type=int, default=1)
