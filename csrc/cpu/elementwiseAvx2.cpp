@@ -159,8 +159,7 @@ MP_TARGET_F16C inline uint64_t maskBytes(__m256 m) {
   return uint64_t(_mm_cvtsi128_si64(_mm_packs_epi16(words, words)));
 }
 
-// out[i] = a[i] (op) s as 0/1 bytes. The predicates are the ordered ones except for Ne, so a NaN
-// compares as IEEE (and the scalar loop) says: only != holds.
+// out[i] = a[i] (op) s as 0/1 bytes, for a Predicate of MP_SWITCH_COMPARE_PREDICATE.
 template <class Io, int Predicate>
 MP_TARGET_F16C void compareScalarLoop(const void* av, float s, uint8_t* out, int64_t n) {
   const auto* a = static_cast<const typename Io::S*>(av);
@@ -175,17 +174,6 @@ MP_TARGET_F16C void compareScalarLoop(const void* av, float s, uint8_t* out, int
     std::memcpy(out + i, &bytes, size_t(n - i));
   }
 }
-
-#define MP_SWITCH_VECTOR_BINARY(op, BODY)                   \
-  switch (op) {                                             \
-    case BinaryOp::Add: BODY(BinaryOp::Add); return true;   \
-    case BinaryOp::Sub: BODY(BinaryOp::Sub); return true;   \
-    case BinaryOp::Mul: BODY(BinaryOp::Mul); return true;   \
-    case BinaryOp::Div: BODY(BinaryOp::Div); return true;   \
-    case BinaryOp::Maximum: BODY(BinaryOp::Maximum); return true; \
-    case BinaryOp::Minimum: BODY(BinaryOp::Minimum); return true; \
-    default: return false;                                  \
-  }
 
 }  // namespace
 
@@ -203,15 +191,9 @@ bool binaryScalarAvx2(BinaryOp op, DType dtype, const void* a, float s, bool sca
 }
 
 bool compareScalarAvx2(CompareOp op, DType dtype, const void* a, float s, uint8_t* out, int64_t n) {
-  switch (op) {
-    case CompareOp::Eq: MP_DISPATCH_IO8(dtype, compareScalarLoop<Io, _CMP_EQ_OQ>(a, s, out, n); return true);
-    case CompareOp::Ne: MP_DISPATCH_IO8(dtype, compareScalarLoop<Io, _CMP_NEQ_UQ>(a, s, out, n); return true);
-    case CompareOp::Lt: MP_DISPATCH_IO8(dtype, compareScalarLoop<Io, _CMP_LT_OQ>(a, s, out, n); return true);
-    case CompareOp::Le: MP_DISPATCH_IO8(dtype, compareScalarLoop<Io, _CMP_LE_OQ>(a, s, out, n); return true);
-    case CompareOp::Gt: MP_DISPATCH_IO8(dtype, compareScalarLoop<Io, _CMP_GT_OQ>(a, s, out, n); return true);
-    case CompareOp::Ge: MP_DISPATCH_IO8(dtype, compareScalarLoop<Io, _CMP_GE_OQ>(a, s, out, n); return true);
-  }
-  return false;
+#define MP_CALL(PREDICATE) MP_DISPATCH_IO8(dtype, compareScalarLoop<Io, PREDICATE>(a, s, out, n); return true)
+  MP_SWITCH_COMPARE_PREDICATE(op, MP_CALL)
+#undef MP_CALL
 }
 
 bool unaryAvx2(UnaryOp op, DType dtype, const void* a, void* out, int64_t n, float p0, float p1) {

@@ -171,8 +171,7 @@ bool unaryTyped(UnaryOp op, const void* av, void* outv, int64_t n, float p0, flo
   }
 }
 
-// out[i] = a[i] (op) s as 0/1 bytes. The predicates are the ordered ones except for Ne, so a NaN
-// compares as IEEE (and the scalar loop) says: only != holds.
+// out[i] = a[i] (op) s as 0/1 bytes, for a Predicate of MP_SWITCH_COMPARE_PREDICATE.
 template <class Io, int Predicate>
 MP_TARGET_AVX512 void compareScalarLoop(const void* av, float s, uint8_t* out, int64_t n) {
   const auto* a = static_cast<const typename Io::S*>(av);
@@ -187,17 +186,6 @@ MP_TARGET_AVX512 void compareScalarLoop(const void* av, float s, uint8_t* out, i
     _mm_mask_storeu_epi8(out + i, m, _mm_maskz_mov_epi8(_mm512_cmp_ps_mask(Io::load(a + i, m), y, Predicate), one));
   }
 }
-
-#define MP_SWITCH_VECTOR_BINARY(op, BODY)                   \
-  switch (op) {                                             \
-    case BinaryOp::Add: BODY(BinaryOp::Add); return true;   \
-    case BinaryOp::Sub: BODY(BinaryOp::Sub); return true;   \
-    case BinaryOp::Mul: BODY(BinaryOp::Mul); return true;   \
-    case BinaryOp::Div: BODY(BinaryOp::Div); return true;   \
-    case BinaryOp::Maximum: BODY(BinaryOp::Maximum); return true; \
-    case BinaryOp::Minimum: BODY(BinaryOp::Minimum); return true; \
-    default: return false;                                  \
-  }
 
 }  // namespace
 
@@ -216,15 +204,9 @@ bool binaryScalarAvx512(BinaryOp op, DType dtype, const void* a, float s, bool s
 }
 
 bool compareScalarAvx512(CompareOp op, DType dtype, const void* a, float s, uint8_t* out, int64_t n) {
-  switch (op) {
-    case CompareOp::Eq: MP_DISPATCH_IO(dtype, compareScalarLoop<Io, _CMP_EQ_OQ>(a, s, out, n); return true);
-    case CompareOp::Ne: MP_DISPATCH_IO(dtype, compareScalarLoop<Io, _CMP_NEQ_UQ>(a, s, out, n); return true);
-    case CompareOp::Lt: MP_DISPATCH_IO(dtype, compareScalarLoop<Io, _CMP_LT_OQ>(a, s, out, n); return true);
-    case CompareOp::Le: MP_DISPATCH_IO(dtype, compareScalarLoop<Io, _CMP_LE_OQ>(a, s, out, n); return true);
-    case CompareOp::Gt: MP_DISPATCH_IO(dtype, compareScalarLoop<Io, _CMP_GT_OQ>(a, s, out, n); return true);
-    case CompareOp::Ge: MP_DISPATCH_IO(dtype, compareScalarLoop<Io, _CMP_GE_OQ>(a, s, out, n); return true);
-  }
-  return false;
+#define MP_CALL(PREDICATE) MP_DISPATCH_IO(dtype, compareScalarLoop<Io, PREDICATE>(a, s, out, n); return true)
+  MP_SWITCH_COMPARE_PREDICATE(op, MP_CALL)
+#undef MP_CALL
 }
 
 bool unaryAvx512(UnaryOp op, DType dtype, const void* a, void* out, int64_t n, float p0, float p1) {

@@ -41,3 +41,29 @@ struct ElementwiseRows {
 };
 
 }  // namespace mp::simd
+
+// The op switches of the vector kernel files (elementwiseAvx512.cpp, elementwiseAvx2.cpp), in a
+// function returning bool: BODY(OP) for each vectorized binary op (the others return false), and
+// BODY(PREDICATE) with each compare op's _CMP_ predicate (ordered, except Ne: a NaN compares as
+// IEEE and the scalar loop say, only != holds).
+#define MP_SWITCH_VECTOR_BINARY(op, BODY)                         \
+  switch (op) {                                                   \
+    case ::mp::BinaryOp::Add: BODY(::mp::BinaryOp::Add); return true;         \
+    case ::mp::BinaryOp::Sub: BODY(::mp::BinaryOp::Sub); return true;         \
+    case ::mp::BinaryOp::Mul: BODY(::mp::BinaryOp::Mul); return true;         \
+    case ::mp::BinaryOp::Div: BODY(::mp::BinaryOp::Div); return true;         \
+    case ::mp::BinaryOp::Maximum: BODY(::mp::BinaryOp::Maximum); return true; \
+    case ::mp::BinaryOp::Minimum: BODY(::mp::BinaryOp::Minimum); return true; \
+    default: return false;                                        \
+  }
+
+#define MP_SWITCH_COMPARE_PREDICATE(op, BODY)       \
+  switch (op) {                                     \
+    case ::mp::CompareOp::Eq: BODY(_CMP_EQ_OQ);     \
+    case ::mp::CompareOp::Ne: BODY(_CMP_NEQ_UQ);    \
+    case ::mp::CompareOp::Lt: BODY(_CMP_LT_OQ);     \
+    case ::mp::CompareOp::Le: BODY(_CMP_LE_OQ);     \
+    case ::mp::CompareOp::Gt: BODY(_CMP_GT_OQ);     \
+    case ::mp::CompareOp::Ge: BODY(_CMP_GE_OQ);     \
+  }                                                 \
+  return false;

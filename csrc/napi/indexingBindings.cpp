@@ -249,60 +249,69 @@ ConvShape readConv(const char* function, const Fields& f, DType dtype) {
   return s;
 }
 
-int64_t inputNumel(const char* function, const ConvShape& s) {
-  return checkedProduct(function, {s.batch, s.window.planes, s.window.height, s.window.width});
+// The convolution's tensors, by the element counts their shapes give.
+enum class ConvTensor { Input, Weight, Output };
+
+int64_t numelOf(const char* function, const ConvShape& s, ConvTensor t) {
+  const WindowShape& w = s.window;
+  switch (t) {
+    case ConvTensor::Input: return checkedProduct(function, {s.batch, w.planes, w.height, w.width});
+    case ConvTensor::Weight: return checkedProduct(function, {s.outChannels, w.planes / s.groups, w.kh, w.kw});
+    case ConvTensor::Output: return checkedProduct(function, {s.batch, s.outChannels, w.outH, w.outW});
+  }
+  return 0;
 }
-int64_t outputNumel(const char* function, const ConvShape& s) {
-  return checkedProduct(function, {s.batch, s.outChannels, s.window.outH, s.window.outW});
-}
-int64_t weightNumel(const char* function, const ConvShape& s) {
-  return checkedProduct(function, {s.outChannels, s.window.planes / s.groups, s.window.kh, s.window.kw});
+
+// One convolution call: its dtype, geometry and three tensors (named fields of the argument
+// object), then the optional `bias` when asked for, checked for size and device.
+struct ConvCall {
+  DType dtype;
+  ConvShape shape;
+  std::vector<View> views;
+};
+
+ConvCall readConvCall(const Napi::CallbackInfo& cb, const char* function,
+                      std::initializer_list<std::pair<const char*, ConvTensor>> tensors, bool optionalBias = false) {
+  const Fields f = Args(cb, function, 1).fields(0);
+  const DType dtype = f["dtype"].dtype();
+  ConvCall call{dtype, readConv(function, f, dtype), {}};
+  for (const auto& [name, kind] : tensors) call.views.push_back(f.view(name, numelOf(function, call.shape, kind), dtype));
+  if (optionalBias && !f["bias"].isNullish()) call.views.push_back(f.view("bias", call.shape.outChannels, dtype));
+  for (const View& v : call.views) requireSameDevice(function, {call.views[0], v});
+  return call;
 }
 
 // conv2dForward({dtype, input, weight, bias (or null), out, batch, planes, height, width,
 // outChannels, groups, window})
 Napi::Value conv2dForward(const Napi::CallbackInfo& cb) {
-  const Fields f = Args(cb, "conv2dForward", 1).fields(0);
-  const DType dtype = f["dtype"].dtype();
-  const ConvShape s = readConv("conv2dForward", f, dtype);
-  const View input = f.view("input", inputNumel("conv2dForward", s), dtype);
-  const View weight = f.view("weight", weightNumel("conv2dForward", s), dtype);
-  const View out = f.view("out", outputNumel("conv2dForward", s), dtype);
-  const bool hasBias = !f["bias"].isNullish();
-  const View bias = hasBias ? f.view("bias", s.outChannels, dtype) : out;
-  requireSameDevice("conv2dForward", {input, weight, out, bias});
+  const ConvCall c = readConvCall(cb, "conv2dForward",
+                                  {{"input", ConvTensor::Input}, {"weight", ConvTensor::Weight}, {"out", ConvTensor::Output}}, true);
+  const View& out = c.views[2];
   if (out.numel == 0) return cb.Env().Undefined();
-  out.backend().conv2dForward(out.index(), dtype, input.data(), weight.data(), hasBias ? bias.data() : nullptr, out.data(), s);
+  const void* bias = c.views.size() > 3 ? c.views[3].data() : nullptr;
+  out.backend().conv2dForward(out.index(), c.dtype, c.views[0].data(), c.views[1].data(), bias, out.data(), c.shape);
   return cb.Env().Undefined();
 }
 
 // conv2dBackwardInput({dtype, gradOut, weight, gradInput, batch, planes, height, width,
 // outChannels, groups, window})
 Napi::Value conv2dBackwardInput(const Napi::CallbackInfo& cb) {
-  const Fields f = Args(cb, "conv2dBackwardInput", 1).fields(0);
-  const DType dtype = f["dtype"].dtype();
-  const ConvShape s = readConv("conv2dBackwardInput", f, dtype);
-  const View gradOut = f.view("gradOut", outputNumel("conv2dBackwardInput", s), dtype);
-  const View weight = f.view("weight", weightNumel("conv2dBackwardInput", s), dtype);
-  const View gradInput = f.view("gradInput", inputNumel("conv2dBackwardInput", s), dtype);
-  requireSameDevice("conv2dBackwardInput", {gradOut, weight, gradInput});
-  if (gradInput.numel == 0) return cb.Env().Undefined();
-  gradInput.backend().conv2dBackwardInput(gradInput.index(), dtype, gradOut.data(), weight.data(), gradInput.data(), s);
+  const ConvCall c = readConvCall(cb, "conv2dBackwardInput",
+                                  {{"gradOut", ConvTensor::Output}, {"weight", ConvTensor::Weight}, {"gradInput", ConvTensor::Input}});
+  const View& dx = c.views[2];
+  if (dx.numel == 0) return cb.Env().Undefined();
+  dx.backend().conv2dBackwardInput(dx.index(), c.dtype, c.views[0].data(), c.views[1].data(), dx.data(), c.shape);
   return cb.Env().Undefined();
 }
 
 // conv2dBackwardWeight({dtype, input, gradOut, gradWeight, batch, planes, height, width,
 // outChannels, groups, window})
 Napi::Value conv2dBackwardWeight(const Napi::CallbackInfo& cb) {
-  const Fields f = Args(cb, "conv2dBackwardWeight", 1).fields(0);
-  const DType dtype = f["dtype"].dtype();
-  const ConvShape s = readConv("conv2dBackwardWeight", f, dtype);
-  const View input = f.view("input", inputNumel("conv2dBackwardWeight", s), dtype);
-  const View gradOut = f.view("gradOut", outputNumel("conv2dBackwardWeight", s), dtype);
-  const View gradWeight = f.view("gradWeight", weightNumel("conv2dBackwardWeight", s), dtype);
-  requireSameDevice("conv2dBackwardWeight", {input, gradOut, gradWeight});
-  if (gradWeight.numel == 0) return cb.Env().Undefined();
-  gradWeight.backend().conv2dBackwardWeight(gradWeight.index(), dtype, input.data(), gradOut.data(), gradWeight.data(), s);
+  const ConvCall c = readConvCall(cb, "conv2dBackwardWeight",
+                                  {{"input", ConvTensor::Input}, {"gradOut", ConvTensor::Output}, {"gradWeight", ConvTensor::Weight}});
+  const View& dw = c.views[2];
+  if (dw.numel == 0) return cb.Env().Undefined();
+  dw.backend().conv2dBackwardWeight(dw.index(), c.dtype, c.views[0].data(), c.views[1].data(), dw.data(), c.shape);
   return cb.Env().Undefined();
 }
 
