@@ -7,7 +7,6 @@
 #include <type_traits>
 
 #include "../core/elementTypes.h"
-#include "../core/unaryMath.h"
 #include "elementwiseSimd.h"
 #include "simdIoAvx2.h"
 
@@ -113,11 +112,8 @@ MP_TARGET_F16C void unaryLoop(const typename Io::S* a, typename Io::S* out, int6
   if (i < n) storeTail<Io>(out + i, unaryLanes<Op>(loadTail<Io>(a + i, n - i), p0, p1), n - i);
 }
 
-// Ops without a vector formula on 16-bit data: the scalar math of core/unaryMath.h (this function
-// has no target attribute, so it is the reference's own code), the conversions vectorized around it.
-__attribute__((noinline)) void applyScalar(UnaryOp op, float* v, int n, float p0, float p1) {
-  for (int k = 0; k < n; ++k) v[k] = applyUnary<float>(op, v[k], p0, p1);
-}
+// Ops without a vector formula on 16-bit data: unaryScalarRow (the reference's own math), the
+// conversions vectorized around it.
 
 template <class Io>
 MP_TARGET_F16C void unaryConvertAround(UnaryOp op, const typename Io::S* a, typename Io::S* out, int64_t n, float p0, float p1) {
@@ -127,7 +123,7 @@ MP_TARGET_F16C void unaryConvertAround(UnaryOp op, const typename Io::S* a, type
     int64_t k = 0;
     for (; k + 8 <= m; k += 8) _mm256_store_ps(block + k, Io::load(a + i + k));
     if (k < m) _mm256_store_ps(block + k, loadTail<Io>(a + i + k, m - k));
-    applyScalar(op, block, int(m), p0, p1);
+    unaryScalarRow(op, block, int(m), p0, p1);
     for (k = 0; k + 8 <= m; k += 8) Io::store(out + i + k, _mm256_load_ps(block + k));
     if (k < m) storeTail<Io>(out + i + k, _mm256_load_ps(block + k), m - k);
   }

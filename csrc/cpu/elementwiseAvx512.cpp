@@ -4,7 +4,6 @@
 #include <type_traits>
 
 #include "../core/elementTypes.h"
-#include "../core/unaryMath.h"
 #include "elementwiseSimd.h"
 #include "simdIoAvx512.h"
 #include "vecMathAvx512.h"
@@ -129,11 +128,8 @@ MP_TARGET_AVX512 void unaryLoop(const typename Io::S* a, typename Io::S* out, in
   }
 }
 
-// Ops without a vector formula on 16-bit data: the scalar math of core/unaryMath.h (this function
-// has no target attribute, so it is the reference's own code), the conversions vectorized around it.
-__attribute__((noinline)) void applyScalar(UnaryOp op, float* v, int n, float p0, float p1) {
-  for (int k = 0; k < n; ++k) v[k] = applyUnary<float>(op, v[k], p0, p1);
-}
+// Ops without a vector formula on 16-bit data: unaryScalarRow (the reference's own math), the
+// conversions vectorized around it.
 
 template <class Io>
 MP_TARGET_AVX512 void unaryConvertAround(UnaryOp op, const typename Io::S* a, typename Io::S* out, int64_t n, float p0, float p1) {
@@ -141,13 +137,13 @@ MP_TARGET_AVX512 void unaryConvertAround(UnaryOp op, const typename Io::S* a, ty
   int64_t i = 0;
   for (; i + 16 <= n; i += 16) {
     _mm512_store_ps(block, Io::load(a + i));
-    applyScalar(op, block, 16, p0, p1);
+    unaryScalarRow(op, block, 16, p0, p1);
     Io::store(out + i, _mm512_load_ps(block));
   }
   if (i < n) {
     const __mmask16 m = tailMask(n - i);
     _mm512_store_ps(block, Io::load(a + i, m));
-    applyScalar(op, block, int(n - i), p0, p1);
+    unaryScalarRow(op, block, int(n - i), p0, p1);
     Io::store(out + i, _mm512_load_ps(block), m);
   }
 }

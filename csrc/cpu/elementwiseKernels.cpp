@@ -6,6 +6,7 @@
 #include "../core/opSwitch.h"
 #include "../core/elementTypes.h"
 #include "../core/threadPool.h"
+#include "../core/unaryMath.h"
 #include "cpuFeatures.h"
 #include "elementwiseSimd.h"
 
@@ -216,6 +217,18 @@ void fillTyped(void* outv, int64_t n, double value) {
 }
 
 }  // namespace
+
+}  // namespace mp::cpu
+
+namespace mp::simd {
+
+void unaryScalarRow(UnaryOp op, float* v, int n, float p0, float p1) {
+  for (int k = 0; k < n; ++k) v[k] = applyUnary<float>(op, v[k], p0, p1);
+}
+
+}  // namespace mp::simd
+
+namespace mp::cpu {
 
 void binary(BinaryOp op, DType dtype, const void* a, const void* b, void* out, const BroadcastGeometry& g) {
 #define MP_CALL(OP) binaryTyped<Tag, OP>(a, b, out, g)

@@ -32,6 +32,11 @@ bool binaryScalarAvx2(BinaryOp op, DType dtype, const void* a, float s, bool sca
 bool compareScalarAvx2(CompareOp op, DType dtype, const void* a, float s, uint8_t* out, int64_t n);
 bool unaryAvx2(UnaryOp op, DType dtype, const void* a, void* out, int64_t n, float p0, float p1);
 
+// v[k] = op(v[k]) by core/unaryMath.h's scalar math, compiled without target attributes (so it
+// is the reference's own code): what the vector files run between their vector conversions for
+// ops that have no vector formula.
+void unaryScalarRow(UnaryOp op, float* v, int n, float p0, float p1);
+
 // One SIMD level's rows.
 struct ElementwiseRows {
   decltype(&binaryRowAvx512) binaryRow;
