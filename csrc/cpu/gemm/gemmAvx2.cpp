@@ -4,7 +4,7 @@
 #include <immintrin.h>
 
 #include "../castSimd.h"
-#include "../simdTarget.h"
+#include "../simdIoAvx2.h"
 #include "gemm.h"
 
 namespace mp::cpu::gemm {
@@ -12,7 +12,7 @@ namespace {
 
 constexpr int kMr = 6, kNr = 16;
 
-MP_TARGET_AVX2_FMA void kernel(int64_t kc, const void* av, const void* bv, const TileOut& t, int mr, int nr) {
+MP_TARGET_F16C void kernel(int64_t kc, const void* av, const void* bv, const TileOut& t, int mr, int nr) {
   const float* a = static_cast<const float*>(av);
   const float* b = static_cast<const float*>(bv);
   __m256 acc[kMr][2];
@@ -32,7 +32,7 @@ MP_TARGET_AVX2_FMA void kernel(int64_t kc, const void* av, const void* bv, const
   float* c = t.c;
   const int64_t ldc = t.ldc;
   const bool accumulate = t.accumulate;
-  if (mr == kMr && nr == kNr && !t.out) {
+  if (mr == kMr && nr == kNr) {
 #pragma GCC unroll 6
     for (int r = 0; r < kMr; ++r) {
       float* row = c + r * ldc;
@@ -41,13 +41,22 @@ MP_TARGET_AVX2_FMA void kernel(int64_t kc, const void* av, const void* bv, const
         lo = _mm256_add_ps(lo, _mm256_loadu_ps(row));
         hi = _mm256_add_ps(hi, _mm256_loadu_ps(row + 8));
       }
-      _mm256_storeu_ps(row, lo);
-      _mm256_storeu_ps(row + 8, hi);
+      if (!t.out) {
+        _mm256_storeu_ps(row, lo);
+        _mm256_storeu_ps(row + 8, hi);
+      } else if (t.outBf16) {
+        // Rounded as castF16c.cpp rounds (the cast tests check those sequences bit for bit).
+        simd::Bf16Io8::store(t.out + r * t.ldo, lo);
+        simd::Bf16Io8::store(t.out + r * t.ldo + 8, hi);
+      } else {
+        simd::F16Io8::store(t.out + r * t.ldo, lo);
+        simd::F16Io8::store(t.out + r * t.ldo + 8, hi);
+      }
     }
     return;
   }
-  // Partial tiles (edges) and 16-bit outputs: through a buffer, one element at a time, rows then
-  // rounded by the cast kernels (this AVX2 fallback is not worth an inlined rounding of its own).
+  // Partial tiles (edges): through a buffer, one element at a time, 16-bit rows then rounded by
+  // the cast kernels.
   alignas(32) float tile[kMr][kNr];
 #pragma GCC unroll 6
   for (int r = 0; r < kMr; ++r) {
