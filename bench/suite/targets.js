@@ -8,7 +8,54 @@ function verdict(value, ok) {
   return ok ? 'HOLDS' : 'MISSES';
 }
 
-function targetsSection({ backend, gemm, training, overhead }) {
+/** The first PyTorch 2.x the anchor ran (issue 17 measures against current PyTorch), or undefined. */
+function currentTorch(torch) {
+  return torch?.torches.find((t) => t.available && Number(String(t.torch).split('.')[0]) >= 2);
+}
+
+/**
+ * Issue 17's targets: float32 against PyTorch 2.x, AMP against our float32 per CPU class, and
+ * memory. Ratios are speeds (> 1: mixprec faster); PyTorch's numbers come from this same run.
+ */
+function cpuSpeedTargets({ backend, gemm, training, torch }, add) {
+  const t = currentTorch(torch);
+  const tag = t ? `PyTorch ${t.torch}` : 'PyTorch 2.x';
+  const noTorch = t ? '' : 'no PyTorch 2.x in this run (bench/setup-torch.sh)';
+  if (gemm) {
+    const i = gemm.rows.findIndex((r) => r.group === 'square' && r.m === 2048);
+    const ours = i >= 0 ? gemm.rows[i].results.float32.gflops : undefined;
+    const theirs = i >= 0 ? t?.gemm?.[i]?.float32?.gflops : undefined;
+    const x = ours && theirs ? ours / theirs : undefined;
+    add(`float32 GEMM 2048³ ≥ 1.0× ${tag}`, x, `${fixed(x, 2)}×`, x >= 1, i < 0 ? 'not measured with --quick' : noTorch);
+  }
+  for (const [wi, w] of (training ?? []).entries()) {
+    const name = `${w.workload.toUpperCase()} (batch ${w.batch})`;
+    const row = (v) => w.rows.find((r) => r.variant === v);
+    const f32 = row('float32');
+    const theirs = t?.training?.[wi]?.float32;
+    const x = theirs?.medianMs && f32 ? theirs.medianMs / f32.medianMs : undefined;
+    const bar = w.workload === 'w2' ? 1.0 : 1.2;
+    add(`${name} float32 step ≥ ${bar}× ${tag}`, x, `${fixed(x, 2)}×`, x >= bar, theirs?.error ?? noTorch);
+    const bf = row('bfloat16');
+    const f16 = row('float16');
+    add(`${name} AMP bfloat16 step ≥ 1.0× our float32 (${backend.simd})`, bf.speedup, `${fixed(bf.speedup, 2)}×`, bf.speedup >= 1);
+    if (backend.simd === 'avx512bf16' && w.workload !== 'w2') {
+      const fast = w.workload === 'w1' ? 1.7 : 2.3;
+      add(`${name} AMP bfloat16 step ≥ ${fast}× our float32 (BF16 dot products)`, bf.speedup, `${fixed(bf.speedup, 2)}×`, bf.speedup >= fast);
+    }
+    const within = f16 && bf ? f16.speedup / bf.speedup : undefined;
+    add(`${name} AMP float16 + GradScaler within 10% of AMP bfloat16`, within, `${fixed(within, 2)}×`, within >= 0.9);
+    if (w.workload === 'w3') {
+      add(`${name} AMP bfloat16 tensor peak ≤ 0.55× our float32`, bf.peakRatio, `${fixed(bf.peakRatio, 2)}×`, bf.peakRatio <= 0.55);
+      const theirPeak = theirs?.peakRssBytes;
+      const peakX = theirPeak && f32.peakBytes ? f32.peakBytes / theirPeak : undefined;
+      add(`${name} float32 memory ≤ ${tag}'s`, peakX, `${fixed(peakX, 2)}× (tensor peak / its process RSS peak)`, peakX <= 1,
+        theirPeak ? 'our tensor peak against its whole-process peak (about 500 MB of which is the library)' : noTorch);
+    }
+  }
+}
+
+function targetsSection({ backend, gemm, training, overhead, torch }) {
   const out = [];
   const add = (target, value, shown, ok, note = '') => out.push({ target, value, shown, verdict: verdict(value, ok), note });
   const peak = backend.peak;
@@ -59,6 +106,7 @@ function targetsSection({ backend, gemm, training, overhead }) {
       }
     }
   }
+  cpuSpeedTargets({ backend, gemm, training, torch }, add);
   if (overhead) {
     const c = overhead.components;
     add('W1 AMP autocast + GradScaler overhead ≤ 5% of the AMP step', c.pct, `${fixed(c.pct, 2)}%`, c.pct <= 5,

@@ -1,11 +1,13 @@
 // The loops around the microkernels (Goto/BLIS order): for each nc-wide column block and
-// kc-deep slice of k, pack B once (threads split its panels), then threads take row panels of A
-// (and, when there are too few rows to feed every thread, column groups too): each packs its own
-// mc x kc block of A and runs the microkernel over every (B panel, A panel) pair, B panel
-// outermost so that panel stays in L1 while A panels stream from L2. Slices of k run one after
-// another and every output tile sums them in the same order, so results do not depend on how
-// many threads ran.
+// kc-deep slice of k, pack B once (threads split its panels), then threads claim work units, one
+// at a time, until none is left: a block of mc rows of A (and, when there are too few row blocks
+// to feed every thread, a group of B's column panels). A unit packs its mc x kc block of A and
+// runs the microkernel over every (B panel, A panel) pair, B panel outermost so that panel stays
+// in L1 while A panels stream from L2. Slices of k run one after another and every output tile
+// sums them in the same order, so results do not depend on how many threads ran or which thread
+// took which unit.
 #include <algorithm>
+#include <atomic>
 #include <cstdlib>
 #include <cstring>
 #include <new>
@@ -68,13 +70,16 @@ void run(const Kernel& kern, ToFloat toFloat, const Operand& a, const Operand& b
   const int mr = kern.mr, nr = kern.nr;
   const int64_t rowPanels = (m + mr - 1) / mr;
   const int64_t mcPanels = std::max<int64_t>(1, kern.mc / mr);
+  const int64_t rowBlocks = (rowPanels + mcPanels - 1) / mcPanels;
   const bool inlineOnly = m * n * k < kInlineWork || numThreads() == 1;
   const int threads = inlineOnly ? 1 : numThreads();
   for (int64_t jc = 0; jc < n; jc += kern.nc) {
     const int64_t nc = std::min(kern.nc, n - jc);
     const int64_t colPanels = (nc + nr - 1) / nr;
-    // Too few row panels for every thread to get several: also split the columns.
-    const int64_t colGroups = std::min<int64_t>(colPanels, std::max<int64_t>(1, (4 * threads + rowPanels - 1) / rowPanels));
+    // Work units are (column group, block of mcPanels row panels), claimed by the threads as they
+    // go: a static split stalls on the slower thread of a shared VM. Too few row blocks for every
+    // thread to get four units: also split the columns.
+    const int64_t colGroups = std::min<int64_t>(colPanels, std::max<int64_t>(1, (4 * threads + rowBlocks - 1) / rowBlocks));
     for (int64_t pc = 0; pc < k; pc += kern.kc) {
       const int64_t kc = std::min(kern.kc, k - pc);
       const bool lastSlice = pc + kc >= k;
@@ -98,34 +103,32 @@ void run(const Kernel& kern, ToFloat toFloat, const Operand& a, const Operand& b
           packBF32(b, pc, kc, jc + j0, cols, nr, static_cast<float*>(dst), toFloat, scratch);
         }
       });
-      const int64_t items = colGroups * rowPanels;
-      parallelFor(items, inlineOnly ? items : 1, [&](int64_t begin, int64_t end) {
+      const int64_t units = colGroups * rowBlocks;
+      std::atomic<int64_t> nextUnit{0};
+      parallelFor(threads, 1, [&](int64_t, int64_t) {
         char* packedA = static_cast<char*>(packedABuffer.get(size_t(mcPanels * aPanel) * elemBytes));
-        for (int64_t g = begin / rowPanels; g * rowPanels < end; ++g) {
-          const int64_t rp0 = std::max(begin, g * rowPanels) - g * rowPanels;
-          const int64_t rp1 = std::min(end, (g + 1) * rowPanels) - g * rowPanels;
+        for (int64_t u = nextUnit++; u < units; u = nextUnit++) {
+          const int64_t g = u / rowBlocks, rs = (u % rowBlocks) * mcPanels;
+          const int64_t re = std::min(rowPanels, rs + mcPanels);
           const int64_t q0 = colPanels * g / colGroups, q1 = colPanels * (g + 1) / colGroups;
-          for (int64_t rs = rp0; rs < rp1; rs += mcPanels) {
-            const int64_t re = std::min(rp1, rs + mcPanels);
-            const int64_t i0 = rs * mr, mc = std::min(re * mr, m) - i0;
-            float* scratch = scratchFor(mc);
-            if (kern.packA) {
-              kern.packA(a, i0, mc, pc, kc, packedA, toFloat, scratch);
-            } else if (pairs) {
-              packABf16(a, i0, mc, pc, kc, mr, reinterpret_cast<uint16_t*>(packedA));
-            } else {
-              packAF32(a, i0, mc, pc, kc, mr, reinterpret_cast<float*>(packedA), toFloat, scratch);
-            }
-            for (int64_t q = q0; q < q1; ++q) {
-              const int64_t j = jc + q * nr;
-              const int nrHere = int(std::min<int64_t>(nr, jc + nc - j));
-              const char* bp = packedB + size_t(q * bPanel) * elemBytes;
-              for (int64_t p = 0; p < re - rs; ++p) {
-                const int64_t i = i0 + p * mr;
-                TileOut t{c ? c + i * n + j : nullptr, n, nullptr, n, pc > 0 || out.accumulate, out.outType == DType::BFloat16};
-                if (out.out16 && lastSlice) t.out = out.out16 + i * n + j;
-                kern.run(kc, packedA + size_t(p * aPanel) * elemBytes, bp, t, int(std::min<int64_t>(mr, m - i)), nrHere);
-              }
+          const int64_t i0 = rs * mr, mc = std::min(re * mr, m) - i0;
+          float* scratch = scratchFor(mc);
+          if (kern.packA) {
+            kern.packA(a, i0, mc, pc, kc, packedA, toFloat, scratch);
+          } else if (pairs) {
+            packABf16(a, i0, mc, pc, kc, mr, reinterpret_cast<uint16_t*>(packedA));
+          } else {
+            packAF32(a, i0, mc, pc, kc, mr, reinterpret_cast<float*>(packedA), toFloat, scratch);
+          }
+          for (int64_t q = q0; q < q1; ++q) {
+            const int64_t j = jc + q * nr;
+            const int nrHere = int(std::min<int64_t>(nr, jc + nc - j));
+            const char* bp = packedB + size_t(q * bPanel) * elemBytes;
+            for (int64_t p = 0; p < re - rs; ++p) {
+              const int64_t i = i0 + p * mr;
+              TileOut t{c ? c + i * n + j : nullptr, n, nullptr, n, pc > 0 || out.accumulate, out.outType == DType::BFloat16};
+              if (out.out16 && lastSlice) t.out = out.out16 + i * n + j;
+              kern.run(kc, packedA + size_t(p * aPanel) * elemBytes, bp, t, int(std::min<int64_t>(mr, m - i)), nrHere);
             }
           }
         }
