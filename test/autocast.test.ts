@@ -436,3 +436,45 @@ describe('ops autocast relies on', () => {
     });
   });
 });
+
+describe('fp32 ops that widen 16-bit inputs themselves (OpDef.autocastWidened)', () => {
+  test.each(['bfloat16', 'float16'] as const)('%s: crossEntropy reads the 16-bit logits: loss and gradient bit-identical to casting first, no float32 copy', (dtype) => {
+    mp.tidy(() => {
+      const logits = values([256, 4096], 5).mul(4).to(dtype);
+      const target = mp.tensor(Int32Array.from({ length: 256 }, (_, i) => (i * 37) % 4096));
+      const run = (widened: boolean) => mp.tidy(() => {
+        const x = logits.detach().requiresGrad_();
+        mp.resetPeakMemory();
+        const start = mp.memory().numBytes;
+        const loss = widened
+          ? mp.amp.autocast({ ...cpu, dtype }, () => F.crossEntropy(x, target, { labelSmoothing: 0.1 }))
+          : F.crossEntropy(x.to('float32'), target, { labelSmoothing: 0.1 });
+        loss.backward();
+        const grew = mp.memory().peakBytes - start;
+        const out = { loss: loss.item() as number, lossDtype: loss.dtype, grad: Buffer.from(x.grad!.rawData().buffer), grew };
+        x.grad!.dispose();
+        return out;
+      });
+      const cast = run(false);
+      const widened = run(true);
+      expect([widened.lossDtype, widened.loss]).toEqual(['float32', cast.loss]);
+      expect(widened.grad.equals(cast.grad)).toBe(true);
+      // Casting first holds a float32 copy of the logits (4 MiB) and its float32 gradient; the
+      // widened call holds the 16-bit gradient (2 MiB) and per-row vectors.
+      const float32Copy = 256 * 4096 * 4;
+      expect(cast.grew).toBeGreaterThanOrEqual(float32Copy);
+      expect(widened.grew).toBeLessThan(float32Copy);
+    });
+  });
+
+  test('the decision log shows the call in float32 with no cast', () => {
+    mp.tidy(() => {
+      const logits = values([4, 10], 6).to('bfloat16');
+      const target = mp.tensor(Int32Array.from([1, 2, 3, 4]));
+      const { result, log } = mp.amp.explain({ ...cpu, dtype: 'bfloat16' }, () => F.crossEntropy(logits, target));
+      expect(result.dtype).toBe('float32');
+      const ce = log.entries.find((e) => e.op === 'crossEntropy')!;
+      expect([ce.inputDtypes, ce.category, ce.dtype, ce.reason, ce.casts]).toEqual([['bfloat16', 'int32'], 'fp32', 'float32', 'policy', 0]);
+    });
+  });
+});

@@ -21,6 +21,11 @@ export interface AutocastOpInfo {
   name: string;
   /** Index of the options argument that takes `dtype` (fp32SetOptDtype ops). */
   dtypeArg?: number;
+  /**
+   * fp32 ops that can run on 16-bit inputs as they are (OpDef.autocastWidened): the call's
+   * result, or undefined to have the inputs cast as usual.
+   */
+  widened?: (args: unknown[]) => unknown;
 }
 
 type CastFn = (t: Tensor, dtype: DType) => Tensor;
@@ -45,6 +50,12 @@ function forEachTensor(args: readonly unknown[], visit: (t: Tensor) => void): vo
     else if (Array.isArray(a)) for (const x of a) { if (x instanceof Tensor) visit(x); }
     else if (isPlainObject(a)) for (const x of Object.values(a)) { if (x instanceof Tensor) visit(x); }
   }
+}
+
+function tensorDtypes(args: readonly unknown[]): DType[] {
+  const dtypes: DType[] = [];
+  forEachTensor(args, (t) => dtypes.push(t.dtype));
+  return dtypes;
 }
 
 function firstTensor(args: readonly unknown[]): Tensor | undefined {
@@ -181,6 +192,15 @@ export function dispatchAutocast<R>(frame: AutocastFrame, info: AutocastOpInfo, 
       const hint = state.policy.bannedHint(info.name);
       throw new MixprecError('ERR_AUTOCAST', `${info.name}: not allowed inside ${device} autocast (${state.policy.name} policy): it is unsafe to autocast${hint ? `; ${hint}` : ''}`);
     }
+    if (category === 'fp32' && info.widened) {
+      const lowInput = firstTensor(args.filter((a) => a instanceof Tensor && eligible(a, device) && a.dtype !== 'float32'));
+      const widened = lowInput ? withoutAutocast(() => info.widened!(args)) : undefined;
+      if (widened !== undefined) {
+        const out = widened as R;
+        log?.record({ op: info.name, device, inputDtypes: tensorDtypes(args), category, dtype: 'float32', reason, casts: 0, bytesCast: 0, cacheHits: 0 });
+        return out;
+      }
+    }
     if (category === 'lowerPrecision') target = state.dtype;
     else if (category === 'fp32') target = 'float32';
     else if (category === 'promote') target = widestInput(info.name, args, device, state.dtype);
@@ -210,10 +230,8 @@ export function dispatchAutocast<R>(frame: AutocastFrame, info: AutocastOpInfo, 
     if (caster) for (const t of caster.temporaries) if (!isOutput(t, out!)) t.dispose();
   }
   if (log) {
-    const inputDtypes: DType[] = [];
-    forEachTensor(args, (t) => inputDtypes.push(t.dtype));
     log.record({
-      op: info.name, device, inputDtypes, category, dtype: reason === 'ineligible' || target === undefined ? outputDtype(out) : target, reason,
+      op: info.name, device, inputDtypes: tensorDtypes(args), category, dtype: reason === 'ineligible' || target === undefined ? outputDtype(out) : target, reason,
       casts: caster?.stats.casts ?? 0, bytesCast: caster?.stats.bytes ?? 0, cacheHits: caster?.stats.hits ?? 0,
     });
   }

@@ -58,6 +58,14 @@ export interface OpDef<F extends AnyFn> {
   save?: (args: Parameters<F>, output: ReturnType<F>) => Tensor[];
   /** False for ops whose outputs never carry gradients (comparisons, argmax, indices). */
   differentiable?: boolean;
+  /**
+   * For fp32 ops that compute in float32 from 16-bit inputs themselves: the call under autocast
+   * with its float16/bfloat16 inputs as they are, returning the float32 result (and, through its
+   * recorded ops, gradients rounded once into each input's dtype): exactly what casting the
+   * inputs to float32 first gives, without materialising the float32 copies. Returns undefined
+   * when a call needs the usual casts.
+   */
+  autocastWidened?: (...args: Parameters<F>) => ReturnType<F> | undefined;
 }
 
 /** A registered op, as tests and docs see it. */
@@ -97,7 +105,8 @@ export function defineOp<F extends AnyFn>(def: OpDef<F>): F {
   const autocast = typeof def.autocast === 'string' ? { cuda: def.autocast, cpu: def.autocast } : { ...def.autocast };
   registry.set(def.name, { name: def.name, autocast: Object.freeze(autocast), kind });
   const run = kind === 'primitive' ? recorded(def) : (def.forward as unknown as Forward);
-  const info = { name: def.name, dtypeArg: def.dtypeArg };
+  const widen = def.autocastWidened as unknown as Forward | undefined;
+  const info = { name: def.name, dtypeArg: def.dtypeArg, widened: widen && ((args: unknown[]) => widen(...args)) };
   const runArgs = (args: unknown[]) => run(...args);
   const op = function (...given: unknown[]) {
     const args = given.map(ownArgument);
