@@ -19,7 +19,7 @@
 #include "../core/errors.h"
 #include "../core/threadPool.h"
 #include "attentionSimd.h"
-#include "castSimd.h"
+#include "castKernels.h"
 #include "cpuFeatures.h"
 
 namespace mp::cpu {
@@ -81,33 +81,33 @@ TileOps<C> tileOps() {
 template <class Tag>
 using ComputeOf = std::conditional_t<std::is_same_v<Tag, F64Tag>, double, float>;
 
-using WidenRow = void (*)(const uint16_t* src, float* dst, int64_t n);
+// float16 / bfloat16 data, converted a row at a time by the SIMD cast kernels (castKernels.h,
+// exact as Tag::load / Tag::store).
+template <class Tag, class C>
+constexpr bool kSixteenBit = std::is_same_v<C, float> && sizeof(typename Tag::Storage) == 2;
 
-// The vector widening of a 16-bit row to float32 where the CPU has one (exact, as Tag::load).
-template <class Tag>
-WidenRow widenRow() {
-  if (activeSimdLevel() < SimdLevel::F16c) return nullptr;
-  if constexpr (std::is_same_v<Tag, F16Tag>) return simd::halfToFloatF16c;
-  if constexpr (std::is_same_v<Tag, BF16Tag>) return simd::bf16ToFloatAvx2;
-  return nullptr;
+// n values of a row as C.
+template <class Tag, class C>
+void widenRowTo(const typename Tag::Storage* src, C* dst, int64_t n) {
+  if constexpr (kSixteenBit<Tag, C>) widenToFloat(Tag::kDType, src, dst, n);
+  else for (int64_t i = 0; i < n; ++i) dst[i] = C(Tag::load(src[i]));
+}
+
+// n values of a row rounded into the storage type.
+template <class Tag, class C>
+void storeRow(const C* src, typename Tag::Storage* dst, int64_t n) {
+  if constexpr (kSixteenBit<Tag, C>) narrowFromFloat(src, Tag::kDType, dst, n);
+  else for (int64_t i = 0; i < n; ++i) dst[i] = Tag::store(src[i]);
 }
 
 // rows x cols of src (row stride `cols`) into dst with row stride ld (zero-padded past cols),
 // then zero rows up to padRows.
 template <class Tag, class C>
 void loadRows(const typename Tag::Storage* src, int64_t rows, int64_t cols, C* dst, int64_t ld, int64_t padRows) {
-  const WidenRow widen = widenRow<Tag>();
   for (int64_t r = 0; r < padRows; ++r) {
     C* d = dst + r * ld;
     if (r < rows) {
-      if constexpr (std::is_same_v<C, float> && sizeof(typename Tag::Storage) == 2) {
-        if (widen != nullptr) {
-          widen(src + r * cols, d, cols);
-          std::fill(d + cols, d + ld, C(0));
-          continue;
-        }
-      }
-      for (int64_t c = 0; c < cols; ++c) d[c] = C(Tag::load(src[r * cols + c]));
+      widenRowTo<Tag>(src + r * cols, d, cols);
       std::fill(d + cols, d + ld, C(0));
     } else {
       std::fill(d, d + ld, C(0));
@@ -115,14 +115,14 @@ void loadRows(const typename Tag::Storage* src, int64_t rows, int64_t cols, C* d
   }
 }
 
-// rows x cols of src (row stride `cols`) transposed into dst [cols][ld], zero-padded to ld.
+// rows x cols of src (row stride `cols`) transposed into dst [padCols][ld], zero-padded.
 template <class Tag, class C>
 void loadTransposed(const typename Tag::Storage* src, int64_t rows, int64_t cols, C* dst, int64_t ld, int64_t padCols) {
-  for (int64_t c = 0; c < padCols; ++c) {
-    C* d = dst + c * ld;
-    std::fill(d, d + ld, C(0));
-    if (c >= cols) continue;
-    for (int64_t r = 0; r < rows; ++r) d[r] = C(Tag::load(src[r * cols + c]));
+  std::fill(dst, dst + padCols * ld, C(0));
+  std::vector<C> row(static_cast<size_t>(cols));
+  for (int64_t r = 0; r < rows; ++r) {
+    widenRowTo<Tag>(src + r * cols, row.data(), cols);
+    for (int64_t c = 0; c < cols; ++c) dst[c * ld + r] = row[size_t(c)];
   }
 }
 
@@ -242,9 +242,9 @@ void forwardBlock(const AttentionShape& s, const TileOps<ComputeOf<Tag>>& ops, c
   for (int r = 0; r < rows; ++r) {
     // A row whose keys are all masked has l = 0: NaN, as softmax over no keys in the composition.
     const C inv = C(1) / l[r];
-    typename Tag::Storage* o = out + (b * s.L + i0 + r) * s.Ev;
-    const C* a = acc.data() + r * ev8;
-    for (int64_t c = 0; c < s.Ev; ++c) o[c] = Tag::store(l[r] == C(0) ? std::numeric_limits<C>::quiet_NaN() : a[c] * inv);
+    C* a = acc.data() + r * ev8;
+    for (int64_t c = 0; c < s.Ev; ++c) a[c] = l[r] == C(0) ? std::numeric_limits<C>::quiet_NaN() : a[c] * inv;
+    storeRow<Tag>(a, out + (b * s.L + i0 + r) * s.Ev, s.Ev);
     lse[b * s.L + i0 + r] = m[r] + std::log(l[r]);
   }
 }
@@ -288,9 +288,11 @@ void backwardHead(const AttentionShape& s, const TileOps<ComputeOf<Tag>>& ops, c
   std::vector<C> qf(size_t(L * e8)), dof(size_t(L * ev8)), dq(size_t(L * e8), C(0)), d(static_cast<size_t>(L), C(0));
   loadRows<Tag>(q + b * L * E, L, E, qf.data(), e8, L);
   loadRows<Tag>(gradOut + b * L * Ev, L, Ev, dof.data(), ev8, L);
+  std::vector<C> outRow(static_cast<size_t>(Ev));
   for (int64_t i = 0; i < L; ++i) {
+    widenRowTo<Tag>(out + (b * L + i) * Ev, outRow.data(), Ev);
     C sum = 0;
-    for (int64_t c = 0; c < Ev; ++c) sum += dof[size_t(i * ev8 + c)] * C(Tag::load(out[(b * L + i) * Ev + c]));
+    for (int64_t c = 0; c < Ev; ++c) sum += dof[size_t(i * ev8 + c)] * outRow[size_t(c)];
     d[size_t(i)] = sum;
   }
   std::vector<C> kt(size_t(E * kBlockCols)), kf(size_t(kBlockCols * e8)), vt(size_t(ev8 * kBlockCols));
@@ -339,13 +341,11 @@ void backwardHead(const AttentionShape& s, const TileOps<ComputeOf<Tag>>& ops, c
       ops.gemm(dp.data(), 1, kBlockCols, qf.data() + i0 * e8, e8, dk.data(), e8, kBlockCols, rows, int(e8), true);
     }
     for (int c = 0; c < cols; ++c) {
-      for (int64_t x = 0; x < E; ++x) gradK[(b * s.S + j0 + c) * E + x] = Tag::store(dk[size_t(c * e8 + x)]);
-      for (int64_t x = 0; x < Ev; ++x) gradV[(b * s.S + j0 + c) * Ev + x] = Tag::store(dv[size_t(c * ev8 + x)]);
+      storeRow<Tag>(dk.data() + c * e8, gradK + (b * s.S + j0 + c) * E, E);
+      storeRow<Tag>(dv.data() + c * ev8, gradV + (b * s.S + j0 + c) * Ev, Ev);
     }
   }
-  for (int64_t i = 0; i < L; ++i) {
-    for (int64_t x = 0; x < E; ++x) gradQ[(b * L + i) * E + x] = Tag::store(dq[size_t(i * e8 + x)]);
-  }
+  for (int64_t i = 0; i < L; ++i) storeRow<Tag>(dq.data() + i * e8, gradQ + (b * L + i) * E, E);
 }
 
 template <class Tag>
