@@ -450,6 +450,51 @@ describe('containers', () => {
     seq.dispose();
   });
 
+  test('Sequential frees an intermediate once the next built-in layer consumed it; gradients unchanged', () => {
+    mp.manualSeed(4);
+    const seq = new nn.Sequential(new nn.Linear(64, 256), new nn.ReLU(), new nn.Linear(256, 256), new nn.ReLU(), new nn.Linear(256, 4));
+    const x = mp.randn([512, 64]);
+    // The same layers called one after another hold every intermediate until the tidy closes.
+    const run = (viaSequential: boolean) => mp.tidy(() => {
+      mp.resetPeakMemory();
+      const start = mp.memory().numBytes;
+      const y = viaSequential ? seq.forward(x) : [...seq].reduce((h, m) => (m as mp.nn.Module).forward(h), x);
+      const live = mp.memory().numBytes - start;
+      y.sum().backward();
+      const grads = seq.parameters().map((p) => [...p.grad!.dataSync()]);
+      seq.zeroGrad();
+      return { live, grads, y: [...y.dataSync()] };
+    });
+    const manual = run(false);
+    const fused = run(true);
+    expect(fused.y).toEqual(manual.y);
+    expect(fused.grads).toEqual(manual.grads);
+    // Linear outputs [512, 256] (512 KiB each) are freed once ReLU has run; ReLU keeps its output
+    // for backward, so two of the five intermediates (the pre-activation ones) go.
+    expect(manual.live - fused.live).toBe(2 * 512 * 256 * 4);
+    seq.dispose();
+    x.dispose();
+  });
+
+  test('Sequential keeps what a module of the user\'s may hold on to', () => {
+    class Remember extends nn.ReLU {
+      last: mp.Tensor | undefined;
+      override forward(x: mp.Tensor): mp.Tensor {
+        this.last = x;
+        return super.forward(x);
+      }
+    }
+    const remember = new Remember();
+    const seq = new nn.Sequential(new nn.Linear(4, 4), remember, new nn.ReLU());
+    mp.tidy(() => {
+      seq.forward(mp.ones([2, 4]));
+      // A subclass does not inherit the built-in's promise: its input (Linear's output) lives.
+      expect(remember.last!.isDisposed).toBe(false);
+      expect(remember.last!.shape).toEqual([2, 4]);
+    });
+    seq.dispose();
+  });
+
   test('ModuleList registers its modules; insert renames', () => {
     class Stack extends nn.Module {
       layers = new nn.ModuleList([new nn.Linear(2, 2), new nn.Linear(2, 2, { bias: false })]);

@@ -10,6 +10,8 @@ import { ownOption } from '../validate';
 
 /** `max(x, 0)`. @example `new mp.nn.ReLU().forward(mp.tensor([-1, 0.5, 2]))` */
 export class ReLU extends Module {
+  /** Keeps neither a forward's input nor its output, so Sequential may free them early. */
+  static readonly keepsNoActivations = true;
   forward(x: Tensor): Tensor {
     return F.relu(x);
   }
@@ -24,6 +26,8 @@ export class ReLU extends Module {
  * ```
  */
 export class GELU extends Module {
+  /** Keeps neither a forward's input nor its output, so Sequential may free them early. */
+  static readonly keepsNoActivations = true;
   readonly approximate: 'none' | 'tanh';
 
   constructor(options?: { approximate?: 'none' | 'tanh' }) {
@@ -45,6 +49,8 @@ export class GELU extends Module {
 
 /** `x·sigmoid(x)` (swish). @example `new mp.nn.SiLU().forward(mp.tensor([-1, 0.5, 2]))` */
 export class SiLU extends Module {
+  /** Keeps neither a forward's input nor its output, so Sequential may free them early. */
+  static readonly keepsNoActivations = true;
   forward(x: Tensor): Tensor {
     return F.silu(x);
   }
@@ -52,6 +58,8 @@ export class SiLU extends Module {
 
 /** Hyperbolic tangent. @example `new mp.nn.Tanh().forward(mp.tensor([-1, 0.5, 2]))` */
 export class Tanh extends Module {
+  /** Keeps neither a forward's input nor its output, so Sequential may free them early. */
+  static readonly keepsNoActivations = true;
   forward(x: Tensor): Tensor {
     return F.tanh(x);
   }
@@ -59,6 +67,8 @@ export class Tanh extends Module {
 
 /** `1 / (1 + e^-x)`. @example `new mp.nn.Sigmoid().forward(mp.tensor([-1, 0.5, 2]))` */
 export class Sigmoid extends Module {
+  /** Keeps neither a forward's input nor its output, so Sequential may free them early. */
+  static readonly keepsNoActivations = true;
   forward(x: Tensor): Tensor {
     return F.sigmoid(x);
   }
@@ -73,6 +83,8 @@ export class Sigmoid extends Module {
  * ```
  */
 export class Softmax extends Module {
+  /** Keeps neither a forward's input nor its output, so Sequential may free them early. */
+  static readonly keepsNoActivations = true;
   readonly dim: number;
 
   constructor(dim: number) {

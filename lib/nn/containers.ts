@@ -5,7 +5,7 @@
  */
 import { argRangeError, argTypeError, MixprecError } from '../errors';
 import type { Tensor } from '../tensor';
-import { Module, type AnyModule } from './module';
+import { keepsNoActivations, Module, type AnyModule } from './module';
 
 function checkModule(op: string, arg: string, m: unknown): AnyModule {
   if (!(m instanceof Module)) throw argTypeError(op, arg, 'a Module', m);
@@ -60,9 +60,24 @@ export class Sequential extends Module {
     for (let i = 0; i < this.#length; ++i) yield this.at(i);
   }
 
+  /**
+   * Each module's output feeds the next. An intermediate result that a built-in layer made is
+   * freed as soon as the next built-in layer has consumed it (autograd keeps what backward needs
+   * through its own references), as PyTorch's reference counting frees it, rather than living
+   * until the enclosing tidy closes: a CNN step then holds one activation per layer, not two.
+   */
   forward(x: Tensor): Tensor {
     let y = x;
-    for (const m of this) y = m.forward(y);
+    // Whether y was made inside this call by a layer that keeps no reference to it.
+    let ownY = false;
+    for (const m of this) {
+      const out = m.forward(y);
+      if (out === y) continue;
+      const transient = keepsNoActivations(m);
+      if (ownY && transient && !y.kept) y.dispose();
+      ownY = transient;
+      y = out;
+    }
     return y;
   }
 }

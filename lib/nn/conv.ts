@@ -41,6 +41,8 @@ export interface Conv2dOptions {
  * ```
  */
 export class Conv2d extends Module {
+  /** Keeps neither a forward's input nor its output, so Sequential may free them early. */
+  static readonly keepsNoActivations = true;
   readonly inChannels: number;
   readonly outChannels: number;
   readonly kernelSize: [number, number];

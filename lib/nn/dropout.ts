@@ -19,6 +19,8 @@ import { probability } from '../validate';
  * ```
  */
 export class Dropout extends Module {
+  /** Keeps neither a forward's input nor its output, so Sequential may free them early. */
+  static readonly keepsNoActivations = true;
   readonly p: number;
 
   constructor(p = 0.5) {

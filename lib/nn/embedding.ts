@@ -36,6 +36,8 @@ export interface EmbeddingOptions {
  * ```
  */
 export class Embedding extends Module {
+  /** Keeps neither a forward's input nor its output, so Sequential may free them early. */
+  static readonly keepsNoActivations = true;
   readonly numEmbeddings: number;
   readonly embeddingDim: number;
   /** The padding index, made non-negative, or undefined. */

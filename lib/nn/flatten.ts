@@ -15,6 +15,8 @@ import { Module } from './module';
  * ```
  */
 export class Flatten extends Module {
+  /** Keeps neither a forward's input nor its output, so Sequential may free them early. */
+  static readonly keepsNoActivations = true;
   readonly startDim: number;
   readonly endDim: number;
 

@@ -33,6 +33,8 @@ export interface LinearOptions {
  * ```
  */
 export class Linear extends Module {
+  /** Keeps neither a forward's input nor its output, so Sequential may free them early. */
+  static readonly keepsNoActivations = true;
   readonly inFeatures: number;
   readonly outFeatures: number;
   /** [outFeatures, inFeatures]. */

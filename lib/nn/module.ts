@@ -42,6 +42,17 @@ export interface LoadResult {
  */
 export type AnyModule = Module<any[], unknown>;
 
+/**
+ * Whether `m`'s class promises to keep no reference to a forward's input or output: the built-in
+ * layers declare `static readonly keepsNoActivations = true`, and {@link Sequential} then frees an
+ * intermediate result as soon as the next such layer has consumed it. Only a class's own static
+ * property counts: a subclass may keep either, so it does not inherit the promise.
+ */
+export function keepsNoActivations(m: AnyModule): boolean {
+  const cls = m.constructor as { keepsNoActivations?: unknown };
+  return Object.prototype.hasOwnProperty.call(cls, 'keepsNoActivations') && cls.keepsNoActivations === true;
+}
+
 type Kind = 'parameter' | 'buffer' | 'module';
 
 /** Property names of a registry, with `undefined` values skipped and types checked. */

@@ -140,6 +140,8 @@ function checkDims(op: string, x: Tensor, allowed: number[]): void {
  * ```
  */
 export class BatchNorm1d extends BatchNorm {
+  /** Keeps neither a forward's input nor its output, so Sequential may free them early. */
+  static readonly keepsNoActivations = true;
   constructor(numFeatures: number, options?: BatchNormOptions) {
     super('BatchNorm1d', numFeatures, options);
   }
@@ -159,6 +161,8 @@ export class BatchNorm1d extends BatchNorm {
  * ```
  */
 export class BatchNorm2d extends BatchNorm {
+  /** Keeps neither a forward's input nor its output, so Sequential may free them early. */
+  static readonly keepsNoActivations = true;
   constructor(numFeatures: number, options?: BatchNormOptions) {
     super('BatchNorm2d', numFeatures, options);
   }
@@ -191,6 +195,8 @@ export interface LayerNormOptions {
  * ```
  */
 export class LayerNorm extends Module {
+  /** Keeps neither a forward's input nor its output, so Sequential may free them early. */
+  static readonly keepsNoActivations = true;
   readonly normalizedShape: number[];
   readonly eps: number;
   readonly elementwiseAffine: boolean;
@@ -243,6 +249,8 @@ export interface RMSNormOptions {
  * ```
  */
 export class RMSNorm extends Module {
+  /** Keeps neither a forward's input nor its output, so Sequential may free them early. */
+  static readonly keepsNoActivations = true;
   readonly normalizedShape: number[];
   /** undefined: the input dtype's machine epsilon. */
   readonly eps: number | undefined;
@@ -291,6 +299,8 @@ export interface GroupNormOptions {
  * ```
  */
 export class GroupNorm extends Module {
+  /** Keeps neither a forward's input nor its output, so Sequential may free them early. */
+  static readonly keepsNoActivations = true;
   readonly numGroups: number;
   readonly numChannels: number;
   readonly eps: number;

@@ -38,6 +38,8 @@ export interface MaxPool2dOptions {
  * ```
  */
 export class MaxPool2d extends Module {
+  /** Keeps neither a forward's input nor its output, so Sequential may free them early. */
+  static readonly keepsNoActivations = true;
   readonly kernelSize: Size2;
   readonly stride: Size2;
   readonly padding: Size2;
@@ -85,6 +87,8 @@ export interface AvgPool2dOptions {
  * ```
  */
 export class AvgPool2d extends Module {
+  /** Keeps neither a forward's input nor its output, so Sequential may free them early. */
+  static readonly keepsNoActivations = true;
   readonly kernelSize: Size2;
   readonly stride: Size2;
   readonly padding: Size2;
@@ -122,6 +126,8 @@ export class AvgPool2d extends Module {
  * ```
  */
 export class AdaptiveAvgPool2d extends Module {
+  /** Keeps neither a forward's input nor its output, so Sequential may free them early. */
+  static readonly keepsNoActivations = true;
   readonly outputSize: number | [number | null, number | null];
 
   constructor(outputSize: number | [number | null, number | null]) {

@@ -40,56 +40,64 @@ function unary(name: UnaryName, opName: string, input: Tensor, p0 = 0, p1 = 0, f
 
 type Backward = (x: Tensor, out: Tensor, g: Tensor) => Tensor;
 
-/** Declares a parameterless unary op; `backward` gets the saved input and output. */
-function unaryOp(name: UnaryName, autocast: OpAutocastDecl, backward: Backward): (x: Tensor) => Tensor {
+/** Which tensor an op's gradient formula reads: only that one is kept for backward. */
+type Saves = 'input' | 'output' | 'neither';
+
+/**
+ * Declares a parameterless unary op. Backward keeps only the tensor its formula reads (`saves`;
+ * the other argument of `backward` is then undefined), as PyTorch does: relu keeps its output,
+ * so the input it came from (a linear or conv output) can be freed as soon as nothing else
+ * holds it.
+ */
+function unaryOp(name: UnaryName, autocast: OpAutocastDecl, saves: Saves, backward: Backward): (x: Tensor) => Tensor {
   return defineOp({
     name,
     autocast,
     forward: (x: Tensor): Tensor => unary(name, name, x),
-    save: ([x], out) => [x, out],
-    backward: ({ saved: [x, out] }, [g]) => [g && backward(x, out, g)],
+    save: ([x], out) => (saves === 'input' ? [x] : saves === 'output' ? [out] : []),
+    backward: ({ saved: [kept] }, [g]) => [g && backward(saves === 'input' ? kept : undefined!, saves === 'output' ? kept : undefined!, g)],
   });
 }
 
 const positive = (x: Tensor): Tensor => x.gt(0).to(x.dtype);
 
 /** `-x` (not for bool). @example `mp.neg(mp.tensor([-0.5, 2]))` */
-export const neg: (x: Tensor) => Tensor = unaryOp('neg', 'passThrough', (_x, _o, g) => g.neg());
+export const neg: (x: Tensor) => Tensor = unaryOp('neg', 'passThrough', 'neither', (_x, _o, g) => g.neg());
 /** `|x|`. @example `mp.abs(mp.tensor([-0.5, 2]))` */
-export const abs: (x: Tensor) => Tensor = unaryOp('abs', 'passThrough', (x, _o, g) => g.mul(sign(x)));
+export const abs: (x: Tensor) => Tensor = unaryOp('abs', 'passThrough', 'input', (x, _o, g) => g.mul(sign(x)));
 /** `e^x`. @example `mp.exp(mp.tensor([-0.5, 2]))` */
-export const exp: (x: Tensor) => Tensor = unaryOp('exp', { cuda: 'fp32', cpu: 'passThrough' }, (_x, out, g) => g.mul(out));
+export const exp: (x: Tensor) => Tensor = unaryOp('exp', { cuda: 'fp32', cpu: 'passThrough' }, 'output', (_x, out, g) => g.mul(out));
 /** Natural logarithm. @example `mp.log(mp.tensor([0.5, 2]))` */
-export const log: (x: Tensor) => Tensor = unaryOp('log', { cuda: 'fp32', cpu: 'passThrough' }, (x, _o, g) => g.div(x));
+export const log: (x: Tensor) => Tensor = unaryOp('log', { cuda: 'fp32', cpu: 'passThrough' }, 'input', (x, _o, g) => g.div(x));
 /** `log(1 + x)`, accurate near 0. @example `mp.log1p(mp.tensor([0.5, 2]))` */
-export const log1p: (x: Tensor) => Tensor = unaryOp('log1p', { cuda: 'fp32', cpu: 'passThrough' }, (x, _o, g) => g.div(x.add(1)));
+export const log1p: (x: Tensor) => Tensor = unaryOp('log1p', { cuda: 'fp32', cpu: 'passThrough' }, 'input', (x, _o, g) => g.div(x.add(1)));
 /** `e^x - 1`, accurate near 0. @example `mp.expm1(mp.tensor([-0.5, 2]))` */
-export const expm1: (x: Tensor) => Tensor = unaryOp('expm1', { cuda: 'fp32', cpu: 'passThrough' }, (_x, out, g) => g.mul(out.add(1)));
+export const expm1: (x: Tensor) => Tensor = unaryOp('expm1', { cuda: 'fp32', cpu: 'passThrough' }, 'output', (_x, out, g) => g.mul(out.add(1)));
 /** Square root. @example `mp.sqrt(mp.tensor([0.5, 2]))` */
-export const sqrt: (x: Tensor) => Tensor = unaryOp('sqrt', 'passThrough', (_x, out, g) => g.div(out.mul(2)));
+export const sqrt: (x: Tensor) => Tensor = unaryOp('sqrt', 'passThrough', 'output', (_x, out, g) => g.div(out.mul(2)));
 /** `1 / sqrt(x)`. @example `mp.rsqrt(mp.tensor([0.5, 2]))` */
-export const rsqrt: (x: Tensor) => Tensor = unaryOp('rsqrt', { cuda: 'fp32', cpu: 'passThrough' }, (_x, out, g) => g.mul(out.pow(3)).mul(-0.5));
+export const rsqrt: (x: Tensor) => Tensor = unaryOp('rsqrt', { cuda: 'fp32', cpu: 'passThrough' }, 'output', (_x, out, g) => g.mul(out.pow(3)).mul(-0.5));
 /** `1 / x`. @example `mp.reciprocal(mp.tensor([0.5, 2]))` */
-export const reciprocal: (x: Tensor) => Tensor = unaryOp('reciprocal', { cuda: 'fp32', cpu: 'passThrough' }, (_x, out, g) => g.mul(out.mul(out)).neg());
+export const reciprocal: (x: Tensor) => Tensor = unaryOp('reciprocal', { cuda: 'fp32', cpu: 'passThrough' }, 'output', (_x, out, g) => g.mul(out.mul(out)).neg());
 /** Sine. @example `mp.sin(mp.tensor([-0.5, 2]))` */
-export const sin: (x: Tensor) => Tensor = unaryOp('sin', 'passThrough', (x, _o, g) => g.mul(x.cos()));
+export const sin: (x: Tensor) => Tensor = unaryOp('sin', 'passThrough', 'input', (x, _o, g) => g.mul(x.cos()));
 /** Cosine. @example `mp.cos(mp.tensor([-0.5, 2]))` */
-export const cos: (x: Tensor) => Tensor = unaryOp('cos', 'passThrough', (x, _o, g) => g.mul(x.sin()).neg());
+export const cos: (x: Tensor) => Tensor = unaryOp('cos', 'passThrough', 'input', (x, _o, g) => g.mul(x.sin()).neg());
 /** Hyperbolic tangent. @example `mp.tanh(mp.tensor([-0.5, 2]))` */
-export const tanh: (x: Tensor) => Tensor = unaryOp('tanh', 'passThrough', (_x, out, g) => g.mul(out.mul(out).neg().add(1)));
+export const tanh: (x: Tensor) => Tensor = unaryOp('tanh', 'passThrough', 'output', (_x, out, g) => g.mul(out.mul(out).neg().add(1)));
 /** `1 / (1 + e^-x)`. @example `mp.sigmoid(mp.tensor([-0.5, 2]))` */
-export const sigmoid: (x: Tensor) => Tensor = unaryOp('sigmoid', 'passThrough', (_x, out, g) => g.mul(out.mul(out.neg().add(1))));
+export const sigmoid: (x: Tensor) => Tensor = unaryOp('sigmoid', 'passThrough', 'output', (_x, out, g) => g.mul(out.mul(out.neg().add(1))));
 /** `max(x, 0)` (NaN stays NaN). @example `mp.relu(mp.tensor([-0.5, 2]))` */
-export const relu: (x: Tensor) => Tensor = unaryOp('relu', 'passThrough', (_x, out, g) => g.mul(positive(out)));
+export const relu: (x: Tensor) => Tensor = unaryOp('relu', 'passThrough', 'output', (_x, out, g) => g.mul(positive(out)));
 /** `x * sigmoid(x)`. @example `mp.silu(mp.tensor([-0.5, 2]))` */
-export const silu: (x: Tensor) => Tensor = unaryOp('silu', 'passThrough', (x, _o, g) => {
+export const silu: (x: Tensor) => Tensor = unaryOp('silu', 'passThrough', 'input', (x, _o, g) => {
   const s = x.sigmoid();
   return g.mul(s.mul(x.mul(s.neg().add(1)).add(1)));
 });
 /** The error function `2/√π ∫₀ˣ e^(-t²) dt`. @example `mp.erf(mp.tensor([-0.5, 2]))` */
-export const erf: (x: Tensor) => Tensor = unaryOp('erf', 'passThrough', (x, _o, g) => g.mul(x.mul(x).neg().exp().mul(2 / Math.sqrt(Math.PI))));
+export const erf: (x: Tensor) => Tensor = unaryOp('erf', 'passThrough', 'input', (x, _o, g) => g.mul(x.mul(x).neg().exp().mul(2 / Math.sqrt(Math.PI))));
 /** -1, 0 or +1 by the sign of x (int32 stays int32; ±0 and NaN are kept). @example `mp.sign(mp.tensor([-0.5, 2]))` */
-export const sign: (x: Tensor) => Tensor = unaryOp('sign', 'passThrough', (_x, _o, g) => g.mul(0));
+export const sign: (x: Tensor) => Tensor = unaryOp('sign', 'passThrough', 'neither', (_x, _o, g) => g.mul(0));
 
 /** `x` for x ≥ 0, `negativeSlope * x` otherwise. @example `mp.leakyRelu(mp.tensor([-0.5, 2]), 0.2)` */
 export const leakyRelu: (x: Tensor, negativeSlope?: number) => Tensor = defineOp({
