@@ -35,6 +35,16 @@ int configuredThreads() {
   return hw == 0 ? 1 : int(hw);
 }
 
+// How many pool jobs this thread is running a chunk of: a parallelFor made inside one runs inline.
+thread_local int jobDepth = 0;
+
+struct InsideJob {
+  InsideJob() { ++jobDepth; }
+  ~InsideJob() { --jobDepth; }
+  InsideJob(const InsideJob&) = delete;
+  InsideJob& operator=(const InsideJob&) = delete;
+};
+
 class ThreadPool {
  public:
   explicit ThreadPool(int threads) : size_(threads) {
@@ -82,7 +92,10 @@ class ThreadPool {
     const int chunks = jobChunks_.load();
     const int64_t begin = jobN_ * c / chunks;
     const int64_t end = jobN_ * (c + 1) / chunks;
-    if (begin < end) (*job_)(begin, end);
+    if (begin < end) {
+      InsideJob inside;
+      (*job_)(begin, end);
+    }
   }
   void finishChunk(int c) {
     runChunk(c);
@@ -154,6 +167,8 @@ ThreadPool& pool() {
 }  // namespace
 
 int numThreads() { return pool().size(); }
+
+int availableThreads() { return jobDepth > 0 ? 1 : pool().size(); }
 
 void parallelFor(int64_t n, int64_t grain, const std::function<void(int64_t, int64_t)>& fn) {
   if (n <= 0) return;

@@ -70,16 +70,19 @@ void run(const Kernel& kern, ToFloat toFloat, const Operand& a, const Operand& b
   const int mr = kern.mr, nr = kern.nr;
   const int64_t rowPanels = (m + mr - 1) / mr;
   const int64_t mcPanels = std::max<int64_t>(1, kern.mc / mr);
-  const int64_t rowBlocks = (rowPanels + mcPanels - 1) / mcPanels;
-  const bool inlineOnly = m * n * k < kInlineWork || numThreads() == 1;
-  const int threads = inlineOnly ? 1 : numThreads();
+  const bool inlineOnly = m * n * k < kInlineWork || availableThreads() == 1;
+  const int threads = inlineOnly ? 1 : availableThreads();
+  // Work units are (column group, block of row panels), claimed by the threads as they go: a
+  // static split stalls on the slower thread of a shared VM. With several threads, blocks shrink
+  // (down to one panel) until there are about four per thread; with still too few, the columns
+  // are split too (each column group packs the same A rows again, so only then). One thread
+  // takes whole mc blocks.
+  const int64_t blockPanels = threads == 1 ? mcPanels : std::clamp<int64_t>((rowPanels + 4 * threads - 1) / (4 * threads), 1, mcPanels);
+  const int64_t rowBlocks = (rowPanels + blockPanels - 1) / blockPanels;
   for (int64_t jc = 0; jc < n; jc += kern.nc) {
     const int64_t nc = std::min(kern.nc, n - jc);
     const int64_t colPanels = (nc + nr - 1) / nr;
-    // Work units are (column group, block of mcPanels row panels), claimed by the threads as they
-    // go: a static split stalls on the slower thread of a shared VM. Too few row blocks for every
-    // thread to get four units: also split the columns.
-    const int64_t colGroups = std::min<int64_t>(colPanels, std::max<int64_t>(1, (4 * threads + rowBlocks - 1) / rowBlocks));
+    const int64_t colGroups = threads == 1 ? 1 : std::min<int64_t>(colPanels, std::max<int64_t>(1, (2 * threads + rowBlocks - 1) / rowBlocks));
     for (int64_t pc = 0; pc < k; pc += kern.kc) {
       const int64_t kc = std::min(kern.kc, k - pc);
       const bool lastSlice = pc + kc >= k;
@@ -108,8 +111,8 @@ void run(const Kernel& kern, ToFloat toFloat, const Operand& a, const Operand& b
       parallelFor(threads, 1, [&](int64_t, int64_t) {
         char* packedA = static_cast<char*>(packedABuffer.get(size_t(mcPanels * aPanel) * elemBytes));
         for (int64_t u = nextUnit++; u < units; u = nextUnit++) {
-          const int64_t g = u / rowBlocks, rs = (u % rowBlocks) * mcPanels;
-          const int64_t re = std::min(rowPanels, rs + mcPanels);
+          const int64_t g = u / rowBlocks, rs = (u % rowBlocks) * blockPanels;
+          const int64_t re = std::min(rowPanels, rs + blockPanels);
           const int64_t q0 = colPanels * g / colGroups, q1 = colPanels * (g + 1) / colGroups;
           const int64_t i0 = rs * mr, mc = std::min(re * mr, m) - i0;
           float* scratch = scratchFor(mc);
