@@ -93,6 +93,18 @@ ToFloat bf16ToFloatKernel(SimdLevel level) {
   return bf16ToFloatPortable;
 }
 
+// bool -> any type: every element is one of the destination's two patterns for 0 and 1 (the
+// reference's own conversions of 0 and 1), chosen per element; the loop vectorizes.
+template <class T>
+void castFromBool(const uint8_t* src, void* dstv, DType dstType, int64_t n) {
+  const uint8_t zeroOne[2] = {0, 1};
+  T patterns[2];
+  castReference(&zeroOne[0], DType::Bool, &patterns[0], dstType, 1);
+  castReference(&zeroOne[1], DType::Bool, &patterns[1], dstType, 1);
+  auto* dst = static_cast<T*>(dstv);
+  for (int64_t i = 0; i < n; ++i) dst[i] = src[i] ? patterns[1] : patterns[0];
+}
+
 template <class S>
 void castFrom(const void* src, void* dst, DType dstType, int64_t n) {
   MP_DISPATCH_DTYPE(dstType, castLoop<S, Tag>(src, dst, n));
@@ -124,6 +136,19 @@ void cast(const void* src, DType srcType, void* dst, DType dstType, int64_t n) {
     parallelFor(n, kCastGrain, [&](int64_t b, int64_t e) {
       memcpy(static_cast<char*>(dst) + b * int64_t(dstElem), static_cast<const char*>(src) + b * int64_t(srcElem),
              size_t(e - b) * srcElem);
+    });
+    return;
+  }
+  if (srcType == DType::Bool) {
+    parallelFor(n, kCastGrain, [&](int64_t b, int64_t e) {
+      const auto* s = static_cast<const uint8_t*>(src) + b;
+      void* d = static_cast<char*>(dst) + b * int64_t(dstElem);
+      switch (dstElem) {
+        case 1: castFromBool<uint8_t>(s, d, dstType, e - b); break;
+        case 2: castFromBool<uint16_t>(s, d, dstType, e - b); break;
+        case 4: castFromBool<uint32_t>(s, d, dstType, e - b); break;
+        default: castFromBool<uint64_t>(s, d, dstType, e - b); break;
+      }
     });
     return;
   }
