@@ -81,25 +81,6 @@ TileOps<C> tileOps() {
 template <class Tag>
 using ComputeOf = std::conditional_t<std::is_same_v<Tag, F64Tag>, double, float>;
 
-// float16 / bfloat16 data, converted a row at a time by the SIMD cast kernels (castKernels.h,
-// exact as Tag::load / Tag::store).
-template <class Tag, class C>
-constexpr bool kSixteenBit = std::is_same_v<C, float> && sizeof(typename Tag::Storage) == 2;
-
-// n values of a row as C.
-template <class Tag, class C>
-void widenRowTo(const typename Tag::Storage* src, C* dst, int64_t n) {
-  if constexpr (kSixteenBit<Tag, C>) widenToFloat(Tag::kDType, src, dst, n);
-  else for (int64_t i = 0; i < n; ++i) dst[i] = C(Tag::load(src[i]));
-}
-
-// n values of a row rounded into the storage type.
-template <class Tag, class C>
-void storeRow(const C* src, typename Tag::Storage* dst, int64_t n) {
-  if constexpr (kSixteenBit<Tag, C>) narrowFromFloat(src, Tag::kDType, dst, n);
-  else for (int64_t i = 0; i < n; ++i) dst[i] = Tag::store(src[i]);
-}
-
 // rows x cols of src (row stride `cols`) into dst with row stride ld (zero-padded past cols),
 // then zero rows up to padRows.
 template <class Tag, class C>
@@ -107,7 +88,7 @@ void loadRows(const typename Tag::Storage* src, int64_t rows, int64_t cols, C* d
   for (int64_t r = 0; r < padRows; ++r) {
     C* d = dst + r * ld;
     if (r < rows) {
-      widenRowTo<Tag>(src + r * cols, d, cols);
+      loadRow<Tag>(src + r * cols, d, cols);
       std::fill(d + cols, d + ld, C(0));
     } else {
       std::fill(d, d + ld, C(0));
@@ -115,14 +96,22 @@ void loadRows(const typename Tag::Storage* src, int64_t rows, int64_t cols, C* d
   }
 }
 
-// rows x cols of src (row stride `cols`) transposed into dst [padCols][ld], zero-padded.
+// rows x cols of src (row stride `cols`) transposed into dst [padCols][ld], zero-padded. 16-bit
+// rows are widened a row at a time into this thread's buffer first.
 template <class Tag, class C>
 void loadTransposed(const typename Tag::Storage* src, int64_t rows, int64_t cols, C* dst, int64_t ld, int64_t padCols) {
   std::fill(dst, dst + padCols * ld, C(0));
-  std::vector<C> row(static_cast<size_t>(cols));
-  for (int64_t r = 0; r < rows; ++r) {
-    widenRowTo<Tag>(src + r * cols, row.data(), cols);
-    for (int64_t c = 0; c < cols; ++c) dst[c * ld + r] = row[size_t(c)];
+  if constexpr (kWidensToFloat<Tag, C>) {
+    thread_local std::vector<float> row;
+    row.resize(size_t(cols));
+    for (int64_t r = 0; r < rows; ++r) {
+      loadRow<Tag>(src + r * cols, row.data(), cols);
+      for (int64_t c = 0; c < cols; ++c) dst[c * ld + r] = row[size_t(c)];
+    }
+  } else {
+    for (int64_t r = 0; r < rows; ++r) {
+      for (int64_t c = 0; c < cols; ++c) dst[c * ld + r] = C(Tag::load(src[r * cols + c]));
+    }
   }
 }
 
@@ -290,7 +279,7 @@ void backwardHead(const AttentionShape& s, const TileOps<ComputeOf<Tag>>& ops, c
   loadRows<Tag>(gradOut + b * L * Ev, L, Ev, dof.data(), ev8, L);
   std::vector<C> outRow(static_cast<size_t>(Ev));
   for (int64_t i = 0; i < L; ++i) {
-    widenRowTo<Tag>(out + (b * L + i) * Ev, outRow.data(), Ev);
+    loadRow<Tag>(out + (b * L + i) * Ev, outRow.data(), Ev);
     C sum = 0;
     for (int64_t c = 0; c < Ev; ++c) sum += dof[size_t(i * ev8 + c)] * outRow[size_t(c)];
     d[size_t(i)] = sum;

@@ -1,8 +1,10 @@
 // dtype conversion on the CPU beyond the backend's cast (cpuKernels.h).
 #pragma once
 #include <cstdint>
+#include <type_traits>
 
 #include "../core/dtype.h"
+#include "../core/elementTypes.h"
 
 namespace mp::cpu {
 
@@ -15,5 +17,23 @@ void castReference(const void* src, DType srcType, void* dst, DType dstType, int
 // castReference.
 void widenToFloat(DType srcType, const uint16_t* src, float* dst, int64_t n);
 void narrowFromFloat(const float* src, DType dstType, uint16_t* dst, int64_t n);
+
+// Whether Tag's values reach the C math through those kernels (float16 and bfloat16 into float32).
+template <class Tag, class C = typename Tag::Compute>
+constexpr bool kWidensToFloat = std::is_same_v<C, float> && std::is_same_v<typename Tag::Storage, uint16_t>;
+
+// n stored values of a row as C, and C values rounded back into storage: the SIMD kernels above
+// for 16-bit data, Tag::load / Tag::store otherwise (the same values either way).
+template <class Tag, class C = typename Tag::Compute>
+void loadRow(const typename Tag::Storage* src, C* dst, int64_t n) {
+  if constexpr (kWidensToFloat<Tag, C>) widenToFloat(Tag::kDType, src, dst, n);
+  else for (int64_t i = 0; i < n; ++i) dst[i] = C(Tag::load(src[i]));
+}
+
+template <class Tag, class C = typename Tag::Compute>
+void storeRow(const C* src, typename Tag::Storage* dst, int64_t n) {
+  if constexpr (kWidensToFloat<Tag, C>) narrowFromFloat(src, Tag::kDType, dst, n);
+  else for (int64_t i = 0; i < n; ++i) dst[i] = Tag::store(src[i]);
+}
 
 }  // namespace mp::cpu

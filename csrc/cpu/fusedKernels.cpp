@@ -10,7 +10,7 @@
 #include "../core/elementTypes.h"
 #include "../core/fusedMath.h"
 #include "../core/threadPool.h"
-#include "castSimd.h"
+#include "castKernels.h"
 #include "cpuFeatures.h"
 #include "cpuKernels.h"
 #include "fusedSimd.h"
@@ -37,13 +37,12 @@ const float* floatRow(const typename Tag::Storage* row, int64_t n, std::vector<f
     return row;
   } else {
     scratch.resize(size_t(n));
-    if constexpr (std::is_same_v<Tag, F16Tag>) simd::halfToFloatF16c(row, scratch.data(), n);
-    else simd::bf16ToFloatAvx2(row, scratch.data(), n);
+    loadRow<Tag>(row, scratch.data(), n);
     return scratch.data();
   }
 }
 
-// Where a float32 result row goes: the output itself for float32, else `scratch` (then storeRow).
+// Where a float32 result row goes: the output itself for float32, else `scratch` (then finishRow).
 template <class Tag>
 float* resultRow(typename Tag::Storage* row, int64_t n, std::vector<float>& scratch) {
   if constexpr (std::is_same_v<Tag, F32Tag>) {
@@ -54,10 +53,10 @@ float* resultRow(typename Tag::Storage* row, int64_t n, std::vector<float>& scra
   }
 }
 
+// Rounds a 16-bit row's float32 result into storage; a float32 result is already in place.
 template <class Tag>
-void storeRow(const float* result, typename Tag::Storage* row, int64_t n) {
-  if constexpr (std::is_same_v<Tag, F16Tag>) simd::floatToHalfF16c(result, row, n);
-  else if constexpr (std::is_same_v<Tag, BF16Tag>) simd::floatToBf16Avx2(result, row, n);
+void finishRow(const float* result, typename Tag::Storage* row, int64_t n) {
+  if constexpr (!std::is_same_v<Tag, F32Tag>) storeRow<Tag>(result, row, n);
 }
 
 struct Scratch {
@@ -89,7 +88,7 @@ void normForwardTyped(bool rms, const void* xv, const void* wv, const void* bv, 
         if (vector) {
           float* out = resultRow<Tag>(yr, cols, s.b);
           simd::normRowForwardAvx2(floatRow<Tag>(xr, cols, s.a), w, b, out, cols, float(eps), rms, mean + r, rstd + r);
-          storeRow<Tag>(out, yr, cols);
+          finishRow<Tag>(out, yr, cols);
           continue;
         }
       }
@@ -130,7 +129,7 @@ void normBackwardTyped(bool rms, const void* dyv, const void* xv, const void* wv
             float* out = resultRow<Tag>(dxr, cols, s.c);
             const float* dyf = floatRow<Tag>(dyr, cols, s.a);
             simd::normRowBackwardAvx2(dyf, floatRow<Tag>(xr, cols, s.b), w, mean[r], rstd[r], out, pw, pb, cols, rms);
-            storeRow<Tag>(out, dxr, cols);
+            finishRow<Tag>(out, dxr, cols);
             continue;
           }
         }
@@ -180,7 +179,7 @@ void biasGeluTyped(bool tanhForm, const void* xv, const void* bv, void* yv, int6
         Scratch& s = threadScratch();
         float* out = resultRow<Tag>(y + i, n, s.c);
         simd::biasGeluAvx2(tanhForm, floatRow<Tag>(x + i, n, s.a), b ? floatRow<Tag>(b + col, n, s.b) : nullptr, out, n);
-        storeRow<Tag>(out, y + i, n);
+        finishRow<Tag>(out, y + i, n);
         return;
       }
     }
@@ -209,7 +208,7 @@ void geluBackwardTyped(bool tanhForm, const void* xv, const void* bv, const void
         float* out = resultRow<Tag>(dx + i, n, s.c);
         simd::geluBackwardAvx2(tanhForm, floatRow<Tag>(x + i, n, s.a), b ? floatRow<Tag>(b + col, n, s.b) : nullptr,
                                floatRow<Tag>(dy + i, n, dyScratch), out, n);
-        storeRow<Tag>(out, dx + i, n);
+        finishRow<Tag>(out, dx + i, n);
         return;
       }
     }
@@ -282,7 +281,7 @@ void crossEntropyBackwardTyped(const void* xv, const int32_t* target, const void
           float* out = resultRow<Tag>(dxr, cols, s.c);
           simd::crossEntropyRowBackwardAvx2(floatRow<Tag>(xr, cols, s.a), cols, target[r], lse[r], scale[r],
                                             float(smoothing), out);
-          storeRow<Tag>(out, dxr, cols);
+          finishRow<Tag>(out, dxr, cols);
           continue;
         }
       }

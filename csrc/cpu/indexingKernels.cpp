@@ -16,10 +16,6 @@ constexpr int64_t kGrain = 1 << 15;
 
 int64_t grainFor(int64_t workPerItem) { return workPerItem >= kGrain ? 1 : kGrain / (workPerItem > 0 ? workPerItem : 1); }
 
-// float16 and bfloat16: staged in float32 by the SIMD cast kernels (castKernels.h).
-template <class Tag>
-constexpr bool kSixteenBit = std::is_same_v<typename Tag::Storage, uint16_t> && std::is_same_v<typename Tag::Compute, float>;
-
 // Where an out-of-place scatter accumulates: the output itself when values are stored in their
 // compute type, else a float32 copy that is rounded into the output once at the end, so a 16-bit
 // element hit many times is rounded once rather than after every addition.
@@ -37,25 +33,13 @@ class Accumulator {
     } else {
       scratch_.resize(size_t(n));
       data_ = scratch_.data();
-      parallelFor(n, kGrain, [&](int64_t b, int64_t e) {
-        if constexpr (kSixteenBit<Tag>) {
-          widenToFloat(Tag::kDType, input + b, data_ + b, e - b);
-        } else {
-          for (int64_t i = b; i < e; ++i) data_[i] = Tag::load(input[i]);
-        }
-      });
+      parallelFor(n, kGrain, [&](int64_t b, int64_t e) { loadRow<Tag>(input + b, data_ + b, e - b); });
     }
   }
   C* data() { return data_; }
   void finish() {
     if constexpr (!kDirect) {
-      parallelFor(n_, kGrain, [&](int64_t b, int64_t e) {
-        if constexpr (kSixteenBit<Tag>) {
-          narrowFromFloat(data_ + b, Tag::kDType, out_ + b, e - b);
-        } else {
-          for (int64_t i = b; i < e; ++i) out_[i] = Tag::store(data_[i]);
-        }
-      });
+      parallelFor(n_, kGrain, [&](int64_t b, int64_t e) { storeRow<Tag>(data_ + b, out_ + b, e - b); });
     }
   }
 
@@ -240,7 +224,7 @@ void foldTyped(const void* inv, void* outv, const WindowShape& w) {
   const int64_t pixels = w.height * w.width;
   // Threads own whole planes, so every pixel sums its windows in one fixed order.
   parallelFor(w.planes, grainFor(window * columns), [&](int64_t begin, int64_t end) {
-    // 16-bit rows are widened once each (SIMD) into `wide`, then summed as float32.
+    // Rows not stored in the compute type are widened once each into `wide` (SIMD for 16-bit).
     std::vector<C> scratch(kDirect ? 0 : size_t(pixels));
     std::vector<C> wide(kDirect ? 0 : size_t(columns));
     for (int64_t p = begin; p < end; ++p) {
@@ -259,11 +243,8 @@ void foldTyped(const void* inv, void* outv, const WindowShape& w) {
         const C* row;
         if constexpr (kDirect) {
           row = stored;
-        } else if constexpr (kSixteenBit<Tag>) {
-          widenToFloat(Tag::kDType, stored, wide.data(), columns);
-          row = wide.data();
         } else {
-          for (int64_t i = 0; i < columns; ++i) wide[size_t(i)] = C(Tag::load(stored[i]));
+          loadRow<Tag>(stored, wide.data(), columns);
           row = wide.data();
         }
         for (int64_t oh = 0; oh < w.outH; ++oh) {
@@ -277,11 +258,7 @@ void foldTyped(const void* inv, void* outv, const WindowShape& w) {
           }
         }
       }
-      if constexpr (kSixteenBit<Tag>) {
-        narrowFromFloat(acc, Tag::kDType, out + p * pixels, pixels);
-      } else if constexpr (!kDirect) {
-        for (int64_t i = 0; i < pixels; ++i) out[p * pixels + i] = Tag::store(acc[i]);
-      }
+      if constexpr (!kDirect) storeRow<Tag>(acc, out + p * pixels, pixels);
     }
   });
 }
