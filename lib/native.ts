@@ -134,6 +134,7 @@ export interface NativeBinaryArgs {
 }
 
 export interface NativeMatmulArgs {
+  /** The product's dtype. */
   dtype: number;
   a: NativeMatrix;
   b: NativeMatrix;
@@ -142,6 +143,13 @@ export interface NativeMatmulArgs {
   m: number;
   n: number;
   k: number;
+  /**
+   * Cast fusion (CPU only): float32 for an operand stored as float32 that a float16/bfloat16
+   * product rounds as it reads, or for a float32 output holding the rounded result. Absent: dtype.
+   */
+  aDtype?: number;
+  bDtype?: number;
+  outDtype?: number;
 }
 
 /**

@@ -199,19 +199,21 @@ describe('autocast option errors (7.1.22–7.1.24)', () => {
 });
 
 describe('casts are autograd ops', () => {
-  test('float32 parameters get float32 gradients equal to a manual low-precision forward; saved tensors are 16-bit', () => {
+  test.each([true, false])('float32 parameters get float32 gradients equal to a manual low-precision forward; no float32 copies are saved (castFusion %s)', (castFusion) => {
     mp.tidy(() => {
       const x = values([4, 6], 5).requiresGrad_();
       const w = values([3, 6], 6).requiresGrad_();
       const b = values([3], 7).requiresGrad_();
-      const y = mp.amp.autocast(cpu, () => F.linear(x, w, b));
+      const y = mp.amp.autocast({ ...cpu, castFusion }, () => F.linear(x, w, b));
       expect(y.dtype).toBe('bfloat16');
-      // The product node saved its bfloat16 operands, not float32 copies.
-      const saved = (node: GraphNode | undefined): string[] => (node ? node.saved.map((s) => s.unpack().dtype) : []);
-      const walk = (node: GraphNode | undefined, depth = 0): string[] => (!node || depth > 4 ? [] : [...saved(node), ...node.next.flatMap((e) => walk(e?.node, depth + 1))]);
-      const savedDtypes = walk(y.gradFn as unknown as GraphNode);
-      expect(savedDtypes.length).toBeGreaterThan(0);
-      expect(new Set(savedDtypes)).toEqual(new Set(['bfloat16']));
+      // Cast first, the product node saves its bfloat16 operands; with cast fusion it saves the
+      // float32 inputs themselves (same storage, no copies), which its kernel rounds again.
+      const saved = (node: GraphNode | undefined): mp.Tensor[] => (node ? node.saved.map((s) => s.unpack()) : []);
+      const walk = (node: GraphNode | undefined, depth = 0): mp.Tensor[] => (!node || depth > 4 ? [] : [...saved(node), ...node.next.flatMap((e) => walk(e?.node, depth + 1))]);
+      const savedTensors = walk(y.gradFn as unknown as GraphNode);
+      expect(savedTensors.length).toBeGreaterThan(0);
+      const isInput = (t: mp.Tensor) => [x, w].some((i) => i.storage === t.storage);
+      expect(new Set(savedTensors.map((t) => (t.dtype === 'float32' && isInput(t) ? 'input' : t.dtype)))).toEqual(new Set([castFusion ? 'input' : 'bfloat16']));
       y.sum().backward();
       for (const t of [x, w, b]) expect(t.grad!.dtype).toBe('float32');
 
@@ -334,31 +336,36 @@ describe('the decision log (mp.amp.explain / record: true)', () => {
       const x = values([2, 4], 14);
       const w = values([3, 4], 15).requiresGrad_();
       const d = mp.tensor([1, 2], { dtype: 'float64' });
+      const x16 = x.to('float16');
       const { result, log } = mp.amp.autocast({ deviceType: 'cpu', record: true }, () => {
         const y = F.linear(x, w);
+        const y16 = F.linear(x16, w);
         const z = mp.amp.autocast({ deviceType: 'cpu', enabled: false }, () => mp.mm(x, x.transpose(0, 1)));
         const e = mp.exp(d);
-        return [y, y.relu(), z, e];
+        return [y, y.relu(), z, e, y16];
       });
-      expect(result.map((t) => t.dtype)).toEqual(['bfloat16', 'bfloat16', 'float32', 'float64']);
-      const rows = log.entries.map((e) => [e.op, e.inputDtypes.join(','), e.dtype, e.category, e.reason, e.casts, e.cacheHits]);
+      expect(result.map((t) => t.dtype)).toEqual(['bfloat16', 'bfloat16', 'float32', 'float64', 'bfloat16']);
+      const rows = log.entries.map((e) => [e.op, e.inputDtypes.join(','), e.dtype, e.category, e.reason, e.casts, e.cacheHits, e.fusedCasts]);
+      // The CPU product reads float32 operands itself (cast fusion); a float16 input under
+      // bfloat16 autocast takes recorded casts, its weight's through the cache.
       expect(rows).toEqual([
-        ['linear', 'float32,float32', 'bfloat16', 'lowerPrecision', 'policy', 2, 0],
-        ['permute', 'float32', 'float32', 'passThrough', 'disabled', 0, 0],
-        ['mm', 'float32,float32', 'float32', 'passThrough', 'disabled', 0, 0],
-        ['exp', 'float64', 'float64', 'passThrough', 'policy', 0, 0],
-        ['relu', 'bfloat16', 'bfloat16', 'passThrough', 'policy', 0, 0],
+        ['linear', 'float32,float32', 'bfloat16', 'lowerPrecision', 'policy', 0, 0, 2],
+        ['linear', 'float16,float32', 'bfloat16', 'lowerPrecision', 'policy', 2, 0, 0],
+        ['permute', 'float32', 'float32', 'passThrough', 'disabled', 0, 0, 0],
+        ['mm', 'float32,float32', 'float32', 'passThrough', 'disabled', 0, 0, 0],
+        ['exp', 'float64', 'float64', 'passThrough', 'policy', 0, 0, 0],
+        ['relu', 'bfloat16', 'bfloat16', 'passThrough', 'policy', 0, 0, 0],
       ]);
-      expect(log.entries[0].bytesCast).toBe((2 * 4 + 3 * 4) * 2);
-      expect(log.totals).toMatchObject({ ops: log.entries.length, casts: 2, bytesCast: 40, cacheHits: 0 });
+      expect(log.entries[1].bytesCast).toBe((2 * 4 + 3 * 4) * 2);
+      expect(log.totals).toMatchObject({ ops: log.entries.length, casts: 2, bytesCast: 40, cacheHits: 0, fusedCasts: 2 });
       const table = log.toTable();
-      expect(table.split('\n')[0]).toMatch(/^#\s+op\s+device\s+inputs\s+ran in\s+category\s+why\s+casts\s+cache hits$/);
-      expect(table).toMatch(/linear\s+cpu\s+float32,float32\s+bfloat16\s+lowerPrecision\s+policy\s+2 \(40 B\)\s+0/);
-      expect(table.split('\n').at(-1)).toMatch(/op call\(s\).*2 cast\(s\), 40 bytes cast; 0 cache hit\(s\)/);
+      expect(table.split('\n')[0]).toMatch(/^#\s+op\s+device\s+inputs\s+ran in\s+category\s+why\s+casts\s+cache hits\s+fused$/);
+      expect(table).toMatch(/linear\s+cpu\s+float16,float32\s+bfloat16\s+lowerPrecision\s+policy\s+2 \(40 B\)\s+0\s+0/);
+      expect(table.split('\n').at(-1)).toMatch(/op call\(s\).*2 cast\(s\), 40 bytes cast; 0 cache hit\(s\), 2 fused cast\(s\)/);
       const json = JSON.parse(JSON.stringify(log)) as { entries: unknown[]; totals: { casts: number } };
       expect(json.entries).toHaveLength(log.entries.length);
       expect(json.totals.casts).toBe(2);
-      mp.dispose([x, w, d, ...result]);
+      mp.dispose([x, w, d, x16, ...result]);
     });
   });
 

@@ -5,6 +5,11 @@ import * as mp from '../lib';
 
 const F = mp.nn.functional;
 const cpu = { deviceType: 'cpu' } as const;
+// The cache serves the casts autocast inserts: every CUDA op's, and on the CPU those of ops other
+// than the matrix products, which by default round float32 operands in their kernel instead (cast
+// fusion, tested at the end of this file). These Linear-based cache tests turn fusion off so the
+// weight is cast as PyTorch casts it.
+const castFirst = { deviceType: 'cpu', castFusion: false } as const;
 
 function values(shape: number[], seed: number): mp.Tensor {
   const n = shape.reduce((a, b) => a * b, 1);
@@ -37,12 +42,12 @@ describe('weight-cast cache', () => {
     mp.tidy(() => {
       const m = linear();
       const x = values([2, 6], 3).to('bfloat16');
-      const { log } = mp.amp.explain(cpu, () => [m.forward(x), m.forward(x), mp.amp.autocast(cpu, () => m.forward(x))]);
+      const { log } = mp.amp.explain(castFirst, () => [m.forward(x), m.forward(x), mp.amp.autocast(castFirst, () => m.forward(x))]);
       expect(castsIn(log)).toBe(2);
       expect(hitsIn(log)).toBe(4);
-      const again = mp.amp.explain(cpu, () => m.forward(x)).log;
+      const again = mp.amp.explain(castFirst, () => m.forward(x)).log;
       expect([castsIn(again), hitsIn(again)]).toEqual([2, 0]);
-      const off = mp.amp.explain({ deviceType: 'cpu', cacheEnabled: false }, () => [m.forward(x), m.forward(x)]).log;
+      const off = mp.amp.explain({ ...castFirst, cacheEnabled: false }, () => [m.forward(x), m.forward(x)]).log;
       expect([castsIn(off), hitsIn(off)]).toEqual([4, 0]);
     });
   });
@@ -52,7 +57,7 @@ describe('weight-cast cache', () => {
       const w = values([3, 6], 4).requiresGrad_();
       const buffer = values([3, 6], 5);
       const x = values([2, 6], 6);
-      const { log } = mp.amp.explain(cpu, () => {
+      const { log } = mp.amp.explain(castFirst, () => {
         const nonLeaf = w.mul(1);
         return [F.linear(x, buffer), F.linear(x, buffer), F.linear(x, nonLeaf), F.linear(x, nonLeaf)];
       });
@@ -77,7 +82,7 @@ describe('weight-cast cache', () => {
       const m = linear();
       const x = values([2, 6], 8);
       const opt = new mp.optim.SGD(m.parameters(), { lr: 0.5 });
-      const { result, log } = mp.amp.explain(cpu, () => {
+      const { result, log } = mp.amp.explain(castFirst, () => {
         const first = m.forward(x);
         first.to('float32').sum().backward();
         opt.step();
@@ -100,7 +105,7 @@ describe('weight-cast cache', () => {
     mp.tidy(() => {
       const m = linear();
       const x = values([2, 6], 9);
-      const { result, log } = mp.amp.explain(cpu, () => {
+      const { result, log } = mp.amp.explain(castFirst, () => {
         const evalOut = mp.noGrad(() => m.forward(x));
         const trainOut = m.forward(x);
         return [evalOut, trainOut];
@@ -135,7 +140,7 @@ describe('weight-cast cache', () => {
     mp.tidy(() => {
       const m = linear();
       const x = values([2, 6], 11);
-      mp.amp.autocast(cpu, () => mp.noGrad(() => {
+      mp.amp.autocast(castFirst, () => mp.noGrad(() => {
         m.forward(x).dispose();
         const before = mp.memory().numTensors;
         for (let i = 0; i < 3; ++i) m.forward(x).dispose();
@@ -148,7 +153,7 @@ describe('weight-cast cache', () => {
     const m = linear();
     const x = values([2, 6], 12);
     const baseline = mp.memory().numTensors;
-    mp.amp.autocast(cpu, () => {
+    mp.amp.autocast(castFirst, () => {
       mp.tidy(() => {
         m.forward(x);
       });
@@ -165,7 +170,7 @@ describe('weight-cast cache', () => {
     const x = values([2, 6], 13);
     let release!: () => void;
     const gate = new Promise<void>((r) => { release = r; });
-    const long = mp.amp.autocast(cpu, async () => {
+    const long = mp.amp.autocast(castFirst, async () => {
       const a = m.forward(x);
       await gate;
       const b = m.forward(x);
@@ -173,7 +178,7 @@ describe('weight-cast cache', () => {
       mp.dispose([a, b]);
       return equal;
     });
-    mp.amp.autocast(cpu, () => m.forward(x)).dispose();
+    mp.amp.autocast(castFirst, () => m.forward(x)).dispose();
     release();
     await expect(long).resolves.toBe(true);
     x.dispose();
@@ -268,5 +273,62 @@ describe('customFwd / customBwd (7.3)', () => {
     expect(() => mp.amp.customFwd({ deviceType: 'gpu' as 'cpu' })).toThrow(/'cpu' or 'cuda'/);
     expect(() => mp.amp.customFwd({ deviceType: 'cpu', castInputs: 'int32' })).toThrow(/castInputs must be a floating-point dtype/);
     expect(() => mp.amp.customFwd({ deviceType: 'cpu' }, 3 as never)).toThrow(/'fn' must be a function/);
+  });
+});
+
+describe('cast fusion (CPU matrix products read float32 operands themselves)', () => {
+  const bits = (t: mp.Tensor) => Buffer.from(t.rawData().buffer, t.rawData().byteOffset, t.rawData().byteLength).toString('hex');
+
+  /** fn's result and the gradients of `inputs`, under CPU autocast to dtype with castFusion set. */
+  function run(dtype: 'bfloat16' | 'float16', castFusion: boolean, inputs: mp.Tensor[], fn: (...t: mp.Tensor[]) => mp.Tensor) {
+    const leaves = inputs.map((t) => t.detach().requiresGrad_(t.dtype === 'float32'));
+    const { result, log } = mp.amp.explain({ deviceType: 'cpu', dtype, castFusion }, () => fn(...leaves));
+    result.to('float32').mul(values(result.shape, 40)).sum().backward();
+    const grads = leaves.map((t) => (t.grad ? `${t.grad.dtype}:${bits(t.grad)}` : '-'));
+    mp.dispose(leaves.map((t) => t.grad));
+    return { out: bits(result), dtype: result.dtype, grads, log };
+  }
+
+  const cases: [string, number[][], (...t: mp.Tensor[]) => mp.Tensor][] = [
+    ['linear 2-d with bias', [[5, 7], [4, 7], [4]], (x, w, b) => F.linear(x, w, b)],
+    ['linear 3-d', [[2, 3, 7], [4, 7]], (x, w) => F.linear(x, w)],
+    ['matmul broadcast batch', [[2, 1, 3, 5], [4, 5, 6]], (a, b) => mp.matmul(a, b)],
+    ['matmul vector @ matrix', [[5], [5, 3]], (a, b) => mp.matmul(a, b)],
+    ['mm', [[6, 9], [9, 2]], (a, b) => mp.mm(a, b)],
+    ['bmm', [[3, 4, 5], [3, 5, 2]], (a, b) => mp.bmm(a, b)],
+  ];
+
+  test.each(['bfloat16', 'float16'] as const)('%s: results and gradients are bit-identical to casting first; the log counts fused operands, not casts', (dtype) => {
+    mp.tidy(() => {
+      for (const [name, shapes, fn] of cases) {
+        const inputs = shapes.map((s, i) => values(s, 20 + i));
+        const fusedRun = run(dtype, true, inputs, fn);
+        const castRun = run(dtype, false, inputs, fn);
+        expect({ name, ...fusedRun, log: undefined }).toEqual({ name, ...castRun, log: undefined });
+        expect(fusedRun.dtype).toBe(dtype);
+        const products = fusedRun.log.entries.filter((e) => e.category === 'lowerPrecision');
+        expect({ name, fused: products.reduce((n, e) => n + e.fusedCasts, 0), casts: products.reduce((n, e) => n + e.casts, 0) })
+          .toEqual({ name, fused: 2, casts: name.includes('bias') ? 1 : 0 });
+        expect(castRun.log.totals.fusedCasts).toBe(0);
+      }
+    });
+  });
+
+  test('a 16-bit input is used as it is, another 16-bit dtype falls back to casts, and CUDA-style cached copies are never made', () => {
+    mp.tidy(() => {
+      const m = linear();
+      const x16 = values([2, 6], 30).to('bfloat16');
+      const before = mp.memory().numBytes;
+      const { result, log } = mp.amp.explain(cpu, () => {
+        const y = m.forward(x16);
+        // No bfloat16 copy of the weight is kept for the scope: only the bias's cached cast (3 values).
+        const held = mp.memory().numBytes - before - y.numel * 2;
+        return { y, held };
+      });
+      expect(result.held).toBe(3 * 2);
+      expect(log.entries[0]).toMatchObject({ op: 'linear', inputDtypes: ['bfloat16', 'float32', 'float32'], casts: 1, fusedCasts: 1 });
+      const half = mp.amp.explain(cpu, () => m.forward(values([2, 6], 31).to('float16'))).log;
+      expect(half.entries.find((e) => e.op === 'linear')).toMatchObject({ casts: 3, fusedCasts: 0 });
+    });
   });
 });

@@ -292,3 +292,65 @@ describe.each(available)('SIMD level %s', (level) => {
     });
   });
 });
+
+// Cast fusion (MatmulShape's float32 flags): a float16/bfloat16 product reading float32 operands
+// (rounded as they are packed) and writing a float32 output (the 16-bit result widened) gives the
+// bits of casting the operands first and the result after, at every level and through the
+// reference.
+describe('cast fusion: float32 operands and outputs of a 16-bit product', () => {
+  /** The product with the given operands stored as they are and the output in outDtype. */
+  function fused(fn: typeof native.matmul, compute: '16' | 'float16' | 'bfloat16', a: Operand, b: Operand, outBatch: number[], outDtype: string): mp.Tensor {
+    const out = mp.empty([...outBatch, a.rows, b.cols], { dtype: outDtype as DType });
+    const matrix = (x: Operand) => ({ storage: x.t.storage.handle, offset: x.t.offset, batchStrides: batchStrides(x, outBatch), rowStride: x.rowStride,
+      colStride: x.colStride });
+    fn({ dtype: dtypeCode(compute as DType), a: matrix(a), b: matrix(b), out: { storage: out.storage.handle, offset: out.offset }, batchShape: outBatch,
+      m: a.rows, n: b.cols, k: a.cols, aDtype: dtypeCode(a.t.dtype), bDtype: dtypeCode(b.t.dtype), outDtype: dtypeCode(out.dtype) });
+    return out;
+  }
+  const bytesOf = (t: mp.Tensor) => {
+    const r = t.rawData();
+    return Buffer.from(r.buffer, r.byteOffset, r.byteLength);
+  };
+  const flagSets = [[true, false, false], [false, true, false], [false, false, true], [true, true, false], [true, true, true], [false, true, true]] as const;
+  const shapes = [[37, 70, 1100, [], [], []], [13, 33, 40, [], [], []], [100, 257, 600, [], [], []], [7, 65, 17, [2, 1], [3], [2, 3]], [1, 100, 65, [], [], []],
+    [65, 1, 100, [], [], []], [3, 5, 2, [], [], []]] as const;
+
+  describe.each(available)('SIMD level %s', (level) => {
+    beforeAll(() => {
+      expect(mp.setSimdLevel(level)).toBe(true);
+    });
+
+    test.each(['bfloat16', 'float16'] as const)('%s: bit-identical to casting first, for every operand / output combination, transposition and batch', (compute) => {
+      mp.manualSeed(31 + levels.indexOf(level));
+      const pick = picker(5 + levels.indexOf(level));
+      for (const [m, n, k, aBatch, bBatch, outBatch] of shapes) {
+        for (const [transA, transB] of transpositions) {
+          const [aF32, bF32, outF32] = flagSets[pick(flagSets.length)];
+          mp.tidy(() => {
+            const a32 = operand([...aBatch], m, k, transA, 'float32'), b32 = operand([...bBatch], k, n, transB, 'float32');
+            const a16 = { ...a32, t: a32.t.to(compute) }, b16 = { ...b32, t: b32.t.to(compute) };
+            const a = aF32 ? a32 : a16, b = bF32 ? b32 : b16;
+            const outDtype = outF32 ? 'float32' : compute;
+            const what = `${compute} ${level} [${aBatch}|${m}x${k}${transA ? 'ᵀ' : ''}${aF32 ? ' f32' : ''}] @ [${bBatch}|${k}x${n}${transB ? 'ᵀ' : ''}${bF32 ? ' f32' : ''}] -> ${outDtype}`;
+            const castFirst = product(native.matmul, a16, b16, [...outBatch]).to(outDtype as DType);
+            const got = fused(native.matmul, compute, a, b, [...outBatch], outDtype);
+            const ref = fused(native._test.matmulReference, compute, a, b, [...outBatch], outDtype);
+            const refCastFirst = product(native._test.matmulReference, a16, b16, [...outBatch]).to(outDtype as DType);
+            expect({ what, fast: bytesOf(got).equals(bytesOf(castFirst)), reference: bytesOf(ref).equals(bytesOf(refCastFirst)) })
+              .toEqual({ what, fast: true, reference: true });
+          });
+        }
+      }
+    });
+  });
+
+  test('only float32, and only in a float16 / bfloat16 product, is accepted as an operand or output dtype', () => {
+    mp.tidy(() => {
+      const a = operand([], 4, 3, false, 'float32'), b = operand([], 3, 5, false, 'float16');
+      expect(() => fused(native.matmul, 'bfloat16', a, b, [], 'bfloat16')).toThrow(/matmul: bDtype must be the product's dtype \(bfloat16\), or float32 when that is float16 or bfloat16, got float16/);
+      const a64 = operand([], 4, 3, false, 'float64');
+      expect(() => fused(native.matmul, 'float16', a64, b, [], 'float16')).toThrow(/aDtype/);
+      expect(() => fused(native.matmul, 'float32' as '16', a, { ...b, t: b.t.float() }, [], 'bfloat16')).toThrow(/outDtype/);
+    });
+  });
+});

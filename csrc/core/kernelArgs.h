@@ -88,10 +88,15 @@ struct MatrixLayout {
 
 // out[batch] (contiguous [batch..., m, n]) = A[batch] (m x k) @ B[batch] (k x n). batch.shape is
 // the output's batch dims; batch.strideA / strideB the batch strides of A and B (0 = broadcast).
+// Cast fusion (CPU only): in a float16/bfloat16 product an operand flagged float32 is stored as
+// float32 and rounded to the product's dtype as it is read, and a float32-flagged output holds the
+// 16-bit result widened back: exactly casting the operand first and the result after.
 struct MatmulShape {
   BroadcastGeometry batch;
   int64_t m = 0, n = 0, k = 0;
   MatrixLayout a, b;
+  bool aFloat32 = false, bFloat32 = false, outFloat32 = false;
+  bool castFused() const { return aFloat32 || bFloat32 || outFloat32; }
 };
 
 // The counter-based random generator's position: a 64-bit seed and the index of the first

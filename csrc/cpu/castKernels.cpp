@@ -1,6 +1,7 @@
 #include "castKernels.h"
 #include "cpuKernels.h"
 
+#include <algorithm>
 #include <cstring>
 
 #include "../core/elementTypes.h"
@@ -125,6 +126,16 @@ void widenToFloat(DType srcType, const uint16_t* src, float* dst, int64_t n) {
 void narrowFromFloat(const float* src, DType dstType, uint16_t* dst, int64_t n) {
   const SimdLevel level = activeSimdLevel();
   (dstType == DType::Float16 ? floatToHalfKernel(level) : floatToBf16Kernel(level))(src, dst, n);
+}
+
+void roundThrough(DType via, const float* src, float* dst, int64_t n) {
+  constexpr int64_t kChunk = 256;  // 16-bit values staged on the stack, in L1
+  uint16_t staged[kChunk];
+  for (int64_t i = 0; i < n; i += kChunk) {
+    const int64_t len = std::min(kChunk, n - i);
+    narrowFromFloat(src + i, via, staged, len);
+    widenToFloat(via, staged, dst + i, len);
+  }
 }
 
 // SIMD for float32 <-> float16/bfloat16 at the active level, threads for large arrays;

@@ -17,6 +17,9 @@ void castReference(const void* src, DType srcType, void* dst, DType dstType, int
 // castReference.
 void widenToFloat(DType srcType, const uint16_t* src, float* dst, int64_t n);
 void narrowFromFloat(const float* src, DType dstType, uint16_t* dst, int64_t n);
+// dst = src rounded to `via` (float16 or bfloat16) and widened back: the float32 values of
+// cast(cast(src, via), float32), at the active SIMD level. dst may be src.
+void roundThrough(DType via, const float* src, float* dst, int64_t n);
 
 // Whether Tag's values reach the C math through those kernels (float16 and bfloat16 into float32).
 template <class Tag, class C = typename Tag::Compute>

@@ -8,6 +8,7 @@
 #include "../core/binaryMath.h"
 #include "../core/elementTypes.h"
 #include "../core/threadPool.h"
+#include "castKernels.h"
 #include "castSimd.h"
 #include "cpuFeatures.h"
 #include "gemm/gemm.h"
@@ -15,40 +16,55 @@
 namespace mp::cpu {
 namespace {
 
+// One stored element as Acc: Tag's storage, or (cast fusion) a float32 rounded to Tag first.
+template <class Tag, class Acc>
+Acc loadElement(const void* p, int64_t at, bool float32) {
+  if constexpr (std::is_same_v<typename Tag::Storage, uint16_t>) {
+    if (float32) return Acc(Tag::load(Tag::store(static_cast<const float*>(p)[at])));
+  }
+  return Acc(Tag::load(static_cast<const typename Tag::Storage*>(p)[at]));
+}
+
 // The reference (and the path for float64, int32, bool, the scalar SIMD level, tiny products
 // and float32 row-vector products): B packed once in the accumulation type, rows of C
-// accumulated in k order.
+// accumulated in k order. Cast-fused operands and outputs (MatmulShape) round through Tag.
 template <class Tag>
-void matmulTyped(const void* av, const void* bv, void* outv, const MatmulShape& s) {
+void matmulTyped(const void* a, const void* b, void* out, const MatmulShape& s) {
   using S = typename Tag::Storage;
   using Acc = OpMath<Tag>;
-  const auto* a = static_cast<const S*>(av);
-  const auto* b = static_cast<const S*>(bv);
-  auto* out = static_cast<S*>(outv);
   int64_t batches = 1;
   for (int d = 0; d < s.batch.ndim; ++d) batches *= s.batch.shape[d];
   std::vector<Acc> packedB(size_t(s.k * s.n));
   for (int64_t bi = 0; bi < batches; ++bi) {
     int64_t offA = 0, offB = 0;
     broadcastOffsets(s.batch, bi, offA, offB);
-    const S* A = a + offA;
-    const S* B = b + offB;
     // B row-major in the accumulation type: the inner loop below runs over contiguous columns.
     for (int64_t kk = 0; kk < s.k; ++kk) {
-      for (int64_t j = 0; j < s.n; ++j) packedB[size_t(kk * s.n + j)] = Acc(Tag::load(B[kk * s.b.rowStride + j * s.b.colStride]));
+      for (int64_t j = 0; j < s.n; ++j) {
+        packedB[size_t(kk * s.n + j)] = loadElement<Tag, Acc>(b, offB + kk * s.b.rowStride + j * s.b.colStride, s.bFloat32);
+      }
     }
-    S* C = out + bi * s.m * s.n;
+    const int64_t outBase = bi * s.m * s.n;
     const int64_t rowWork = std::max<int64_t>(s.n * s.k, 1);
     parallelFor(s.m, rowWork >= (1 << 15) ? 1 : (1 << 15) / rowWork, [&](int64_t begin, int64_t end) {
       std::vector<Acc> row(size_t(s.n));
       for (int64_t i = begin; i < end; ++i) {
         std::fill(row.begin(), row.end(), Acc(0));
         for (int64_t kk = 0; kk < s.k; ++kk) {
-          const Acc x = Acc(Tag::load(A[i * s.a.rowStride + kk * s.a.colStride]));
+          const Acc x = loadElement<Tag, Acc>(a, offA + i * s.a.rowStride + kk * s.a.colStride, s.aFloat32);
           const Acc* brow = packedB.data() + kk * s.n;
           for (int64_t j = 0; j < s.n; ++j) row[size_t(j)] += x * brow[j];
         }
-        for (int64_t j = 0; j < s.n; ++j) C[i * s.n + j] = Tag::store(typename Tag::Compute(row[size_t(j)]));
+        for (int64_t j = 0; j < s.n; ++j) {
+          const S v = Tag::store(typename Tag::Compute(row[size_t(j)]));
+          if constexpr (std::is_same_v<S, uint16_t>) {
+            if (s.outFloat32) {
+              static_cast<float*>(out)[outBase + i * s.n + j] = float(Tag::load(v));
+              continue;
+            }
+          }
+          static_cast<S*>(out)[outBase + i * s.n + j] = v;
+        }
       }
     });
   }
@@ -82,6 +98,15 @@ constexpr int64_t kTinyWork = 512;
 // one product per thread.
 constexpr int64_t kBatchSplitWork = int64_t(1) << 24;
 
+// A cast-fused float32 operand (rows x cols) narrowed to its 16-bit type into `buffer`, with the
+// same strides: the whole span its elements cover is narrowed (the binding checked that span).
+gemm::Operand narrowed(const gemm::Operand& x, int64_t rows, int64_t cols, std::vector<uint16_t>& buffer) {
+  const int64_t span = rows == 0 || cols == 0 ? 0 : (rows - 1) * x.rowStride + (cols - 1) * x.colStride + 1;
+  buffer.resize(size_t(span));
+  narrowFromFloat(static_cast<const float*>(x.data), x.rounding, buffer.data(), span);
+  return gemm::Operand{buffer.data(), x.rounding, x.rowStride, x.colStride};
+}
+
 }  // namespace
 
 void matmulReference(DType dtype, const void* a, const void* b, void* out, const MatmulShape& shape) {
@@ -104,6 +129,11 @@ void matmul(DType dtype, const void* a, const void* b, void* out, const MatmulSh
     return;
   }
   const size_t elemBytes = dtype == DType::Float32 ? 4 : 2;
+  const size_t aBytes = s.aFloat32 ? 4 : elemBytes, bBytes = s.bFloat32 ? 4 : elemBytes;
+  const size_t outBytes = s.outFloat32 ? 4 : elemBytes;
+  // The k-pair kernel packs 16-bit data as it is stored, so a cast-fused operand is narrowed
+  // first, per product, into a thread's buffer (the float32-packing kernels round as they pack).
+  const bool narrowFirst = kernel->packing != gemm::Packing::F32;
   int64_t batches = 1;
   for (int d = 0; d < s.batch.ndim; ++d) batches *= s.batch.shape[d];
   // 16-bit outputs accumulate in float32 and round once per tile (round-to-nearest-even,
@@ -111,11 +141,19 @@ void matmul(DType dtype, const void* a, const void* b, void* out, const MatmulSh
   const auto product = [&](int64_t bi) {
     int64_t offA = 0, offB = 0;
     broadcastOffsets(s.batch, bi, offA, offB);
-    const gemm::Operand A{static_cast<const char*>(a) + offA * elemBytes, dtype, s.a.rowStride, s.a.colStride};
-    const gemm::Operand B{static_cast<const char*>(b) + offB * elemBytes, dtype, s.b.rowStride, s.b.colStride};
-    char* C = static_cast<char*>(out) + size_t(bi * s.m * s.n) * elemBytes;
-    const gemm::Output o = dtype == DType::Float32 ? gemm::Output{reinterpret_cast<float*>(C), nullptr, dtype}
-                                                   : gemm::Output{nullptr, reinterpret_cast<uint16_t*>(C), dtype};
+    gemm::Operand A{static_cast<const char*>(a) + offA * aBytes, s.aFloat32 ? DType::Float32 : dtype, s.a.rowStride, s.a.colStride,
+                    s.aFloat32 ? dtype : DType::Float32};
+    gemm::Operand B{static_cast<const char*>(b) + offB * bBytes, s.bFloat32 ? DType::Float32 : dtype, s.b.rowStride, s.b.colStride,
+                    s.bFloat32 ? dtype : DType::Float32};
+    thread_local std::vector<uint16_t> narrowedA, narrowedB;
+    if (narrowFirst && A.rounds()) A = narrowed(A, s.m, s.k, narrowedA);
+    if (narrowFirst && B.rounds()) B = narrowed(B, s.k, s.n, narrowedB);
+    char* C = static_cast<char*>(out) + size_t(bi * s.m * s.n) * outBytes;
+    gemm::Output o{reinterpret_cast<float*>(C), nullptr, DType::Float32};
+    if (dtype != DType::Float32) {
+      if (s.outFloat32) o.rounding = dtype;
+      else o = gemm::Output{nullptr, reinterpret_cast<uint16_t*>(C), dtype};
+    }
     gemm::run(*kernel, toFloat, A, B, o, s.m, s.n, s.k);
   };
   // Many small products (attention's [B*H, T, d] GEMMs, convolution's per-image ones) go one per

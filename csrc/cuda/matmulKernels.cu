@@ -43,6 +43,9 @@ void matmul(int device, DType dtype, const void* a, const void* b, void* out, co
   for (int d = 0; d < shape.batch.ndim; ++d) batches *= shape.batch.shape[d];
   if (batches == 0 || shape.m == 0 || shape.n == 0) return;
   if (batches > 65535) throwRangeError("ERR_INVALID_SHAPE", "matmul on cuda: at most 65535 batches");
+  if (shape.castFused()) {
+    throwTypeError("ERR_INVALID_DTYPE", "matmul on cuda: float32 operands or outputs of a 16-bit product (cast fusion) are CPU only; cast them first");
+  }
   cudaStream_t stream = enter(device);
   const dim3 grid(unsigned((shape.n + kTile - 1) / kTile), unsigned((shape.m + kTile - 1) / kTile), unsigned(batches));
   const dim3 block(kTile, kTile);

@@ -224,9 +224,23 @@ int64_t matrixSpan(int64_t rows, int64_t cols, const MatrixLayout& l) {
 
 MatrixLayout readLayout(const Fields& operand) { return {operand["rowStride"].count(), operand["colStride"].count()}; }
 
+// Whether field `name` (an optional operand dtype of matmul) asks for cast fusion: float32 storage
+// in a float16/bfloat16 product. Absent or equal to the product's dtype: no.
+bool castFusedFloat32(const char* function, const Fields& f, const char* name, DType dtype) {
+  const Value v = f[name];
+  if (v.isNullish()) return false;
+  const DType stored = v.dtype();
+  if (stored == dtype) return false;
+  if (stored == DType::Float32 && (dtype == DType::Float16 || dtype == DType::BFloat16)) return true;
+  throwTypeError("ERR_INVALID_DTYPE", std::string("mixprec native ") + function + ": " + name + " must be the product's dtype (" + dtypeName(dtype) +
+                                          "), or float32 when that is float16 or bfloat16, got " + dtypeName(stored));
+}
+
 // matmul({dtype, a: {storage, offset, batchStrides, rowStride, colStride}, b: {...},
-//         out: {storage, offset}, batchShape, m, n, k}); the test surface's matmulReference takes
-// the same object and runs the scalar reference (CPU only), which the GEMM tests compare against.
+//         out: {storage, offset}, batchShape, m, n, k, aDtype?, bDtype?, outDtype?}): dtype is the
+// product's; aDtype / bDtype / outDtype may say float32 for a 16-bit product (cast fusion, see
+// MatmulShape). The test surface's matmulReference takes the same object and runs the scalar
+// reference (CPU only), which the GEMM tests compare against.
 template <bool Reference>
 Napi::Value matmul(const Napi::CallbackInfo& cb) {
   const char* name = Reference ? "matmulReference" : "matmul";
@@ -241,9 +255,13 @@ Napi::Value matmul(const Napi::CallbackInfo& cb) {
   const Fields fa = f["a"].object(), fb = f["b"].object();
   s.a = readLayout(fa);
   s.b = readLayout(fb);
-  const View a = stridedOperand(fa, batch, dtype, s.batch.strideA, "batchStrides", matrixSpan(s.m, s.k, s.a));
-  const View b = stridedOperand(fb, batch, dtype, s.batch.strideB, "batchStrides", matrixSpan(s.k, s.n, s.b));
-  const View out = f.view("out", checkedProduct(name, {batch.numel, s.m, s.n}), dtype);
+  s.aFloat32 = castFusedFloat32(name, f, "aDtype", dtype);
+  s.bFloat32 = castFusedFloat32(name, f, "bDtype", dtype);
+  s.outFloat32 = castFusedFloat32(name, f, "outDtype", dtype);
+  const auto stored = [dtype](bool float32) { return float32 ? DType::Float32 : dtype; };
+  const View a = stridedOperand(fa, batch, stored(s.aFloat32), s.batch.strideA, "batchStrides", matrixSpan(s.m, s.k, s.a));
+  const View b = stridedOperand(fb, batch, stored(s.bFloat32), s.batch.strideB, "batchStrides", matrixSpan(s.k, s.n, s.b));
+  const View out = f.view("out", checkedProduct(name, {batch.numel, s.m, s.n}), stored(s.outFloat32));
   requireSameDevice(name, {a, b, out});
   Backend& backend = backendOf<Reference>(name, out);
   if (out.numel == 0) return cb.Env().Undefined();

@@ -22,6 +22,14 @@ export interface AutocastOptions {
   enabled?: boolean;
   /** Reuse casts of float32 parameters within the outermost scope (default true). */
   cacheEnabled?: boolean;
+  /**
+   * CPU matrix products (matmul, mm, bmm, linear) read their float32 operands as they are and
+   * round them to `dtype` while packing them, instead of casting them first (default true): the
+   * same numbers and gradients, without the casts' passes over memory or their cached copies
+   * (docs/autocast.md). false: every float32 operand is cast first (through the weight-cast
+   * cache), as PyTorch does. CUDA ops always cast first.
+   */
+  castFusion?: boolean;
   /** Which op runs in which precision (default: the built-in policy of `deviceType`). */
   policy?: AutocastPolicy;
   /** Record a decision log and return `{ result, log }` (default false); see {@link explain}. */
@@ -49,7 +57,7 @@ export interface AutocastScope {
 }
 
 const lowPrecision: readonly DType[] = ['float16', 'bfloat16'];
-const optionKeys = ['deviceType', 'dtype', 'enabled', 'cacheEnabled', 'policy', 'record'];
+const optionKeys = ['deviceType', 'dtype', 'enabled', 'cacheEnabled', 'castFusion', 'policy', 'record'];
 
 function disableWithWarning(message: string): false {
   process.emitWarning(message, { type: 'MixprecWarning', code: 'MIXPREC_AUTOCAST_DISABLED' });
@@ -66,6 +74,7 @@ function frameFor(op: string, options: unknown): { frame: AutocastFrame; onExit:
   const dtype = options.dtype === undefined ? parent[deviceType].dtype : parseDType(op, 'options.dtype', options.dtype);
   let enabled = optionalBoolean(op, 'options.enabled', options.enabled, true);
   const cacheEnabled = optionalBoolean(op, 'options.cacheEnabled', options.cacheEnabled, true);
+  const castFusion = optionalBoolean(op, 'options.castFusion', options.castFusion, true);
   const record = optionalBoolean(op, 'options.record', options.record, false);
   if (options.policy !== undefined && !(options.policy instanceof AutocastPolicy)) {
     throw argTypeError(op, 'options.policy', 'an AutocastPolicy (mp.amp.policies.* or mp.amp.policy.extend(...))', options.policy);
@@ -86,7 +95,7 @@ function frameFor(op: string, options: unknown): { frame: AutocastFrame; onExit:
   const cache = parent.cache ?? new CastCache();
   const frame: AutocastFrame = {
     ...parent,
-    [deviceType]: { enabled, dtype, cacheEnabled, policy },
+    [deviceType]: { enabled, dtype, cacheEnabled, castFusion, policy },
     depth,
     cache,
     log: record ? new DecisionLog() : parent.log,

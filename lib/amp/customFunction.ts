@@ -118,7 +118,7 @@ export function customFwd<F extends Method>(options: CustomFwdOptions, fn?: F): 
       };
       args.forEach(collect);
       const name = typeof this === 'function' && this.name ? this.name : 'customFwd';
-      frame.log.record({ op: name, device: deviceType, inputDtypes, category: 'passThrough', dtype: target, reason: 'customFwd', casts: 0, bytesCast: 0, cacheHits: 0 });
+      frame.log.record({ op: name, device: deviceType, inputDtypes, category: 'passThrough', dtype: target, reason: 'customFwd', casts: 0, bytesCast: 0, cacheHits: 0, fusedCasts: 0 });
     }
     let out: unknown;
     try {

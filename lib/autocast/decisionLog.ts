@@ -41,6 +41,11 @@ export interface Decision {
   bytesCast: number;
   /** Inputs served from the weight-cast cache. */
   cacheHits: number;
+  /**
+   * float32 inputs a CPU matrix product rounded to the 16-bit dtype as its kernel read them
+   * (cast fusion): the numbers of a cast, without one.
+   */
+  fusedCasts: number;
 }
 
 /** Totals over a log. */
@@ -49,6 +54,7 @@ export interface DecisionTotals {
   casts: number;
   bytesCast: number;
   cacheHits: number;
+  fusedCasts: number;
   /** Op calls per category. */
   byCategory: Partial<Record<AutocastCategory, number>>;
 }
@@ -81,12 +87,13 @@ export class DecisionLog {
 
   /** Totals over every entry. */
   get totals(): DecisionTotals {
-    const t: DecisionTotals = { ops: 0, casts: 0, bytesCast: 0, cacheHits: 0, byCategory: {} };
+    const t: DecisionTotals = { ops: 0, casts: 0, bytesCast: 0, cacheHits: 0, fusedCasts: 0, byCategory: {} };
     for (const e of this.entries) {
       t.ops += 1;
       t.casts += e.casts;
       t.bytesCast += e.bytesCast;
       t.cacheHits += e.cacheHits;
+      t.fusedCasts += e.fusedCasts;
       t.byCategory[e.category] = (t.byCategory[e.category] ?? 0) + 1;
     }
     return t;
@@ -94,17 +101,17 @@ export class DecisionLog {
 
   /** A fixed-width table: one row per op call, then the totals. */
   toTable(): string {
-    const head = ['#', 'op', 'device', 'inputs', 'ran in', 'category', 'why', 'casts', 'cache hits'];
+    const head = ['#', 'op', 'device', 'inputs', 'ran in', 'category', 'why', 'casts', 'cache hits', 'fused'];
     const rows = this.entries.map((e) => [
       String(e.index), e.op, e.device, e.inputDtypes.join(',') || '-', e.dtype ?? '-', e.category, e.reason,
-      e.casts === 0 ? '0' : `${e.casts} (${e.bytesCast} B)`, String(e.cacheHits),
+      e.casts === 0 ? '0' : `${e.casts} (${e.bytesCast} B)`, String(e.cacheHits), String(e.fusedCasts),
     ]);
     const widths = head.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)));
     const line = (r: string[]) => r.map((c, i) => pad(c, widths[i])).join('  ').trimEnd();
     const t = this.totals;
     const cats = Object.entries(t.byCategory).map(([c, n]) => `${c} ${n}`).join(', ');
     return [line(head), line(widths.map((w) => '-'.repeat(w))), ...rows.map(line),
-      `${t.ops} op call(s) (${cats || 'none'}); ${t.casts} cast(s), ${t.bytesCast} bytes cast; ${t.cacheHits} cache hit(s)`].join('\n');
+      `${t.ops} op call(s) (${cats || 'none'}); ${t.casts} cast(s), ${t.bytesCast} bytes cast; ${t.cacheHits} cache hit(s), ${t.fusedCasts} fused cast(s)`].join('\n');
   }
 
   toString(): string {

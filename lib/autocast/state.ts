@@ -16,6 +16,8 @@ export interface DeviceAutocast {
   readonly enabled: boolean;
   readonly dtype: DType;
   readonly cacheEnabled: boolean;
+  /** CPU matrix products round float32 operands in their kernel instead of casting them first. */
+  readonly castFusion: boolean;
   readonly policy: AutocastPolicy;
 }
 
@@ -36,8 +38,8 @@ export const defaultAutocastDtype: Readonly<Record<AutocastDeviceType, DType>> =
 
 /** @internal The frame outside every scope. */
 export const rootFrame: AutocastFrame = Object.freeze({
-  cpu: { enabled: false, dtype: defaultAutocastDtype.cpu, cacheEnabled: true, policy: policies.cpu },
-  cuda: { enabled: false, dtype: defaultAutocastDtype.cuda, cacheEnabled: true, policy: policies.cuda },
+  cpu: { enabled: false, dtype: defaultAutocastDtype.cpu, cacheEnabled: true, castFusion: true, policy: policies.cpu },
+  cuda: { enabled: false, dtype: defaultAutocastDtype.cuda, cacheEnabled: true, castFusion: true, policy: policies.cuda },
   depth: 0,
   cache: undefined,
   log: undefined,

@@ -26,6 +26,11 @@ export interface AutocastOpInfo {
    * result, or undefined to have the inputs cast as usual.
    */
   widened?: (args: unknown[]) => unknown;
+  /**
+   * lowerPrecision matrix products that round float32 inputs in their CPU kernel
+   * (OpDef.autocastCastFused): the call's result, or undefined to have the inputs cast as usual.
+   */
+  castFused?: (args: unknown[], compute: DType, cast: (t: Tensor) => Tensor) => { result: unknown; fusedInputs: number } | undefined;
 }
 
 type CastFn = (t: Tensor, dtype: DType) => Tensor;
@@ -197,8 +202,23 @@ export function dispatchAutocast<R>(frame: AutocastFrame, info: AutocastOpInfo, 
       const widened = lowInput ? withoutAutocast(() => info.widened!(args)) : undefined;
       if (widened !== undefined) {
         const out = widened as R;
-        log?.record({ op: info.name, device, inputDtypes: tensorDtypes(args), category, dtype: 'float32', reason, casts: 0, bytesCast: 0, cacheHits: 0 });
+        log?.record({ op: info.name, device, inputDtypes: tensorDtypes(args), category, dtype: 'float32', reason, casts: 0, bytesCast: 0, cacheHits: 0, fusedCasts: 0 });
         return out;
+      }
+    }
+    if (category === 'lowerPrecision' && info.castFused && device === 'cpu' && state.castFusion) {
+      // A CPU matrix product rounds its float32 operands as it packs them: no cast passes, no copies.
+      const c = new Caster(device, state, frame.cache, state.dtype);
+      let fused: { result: unknown; fusedInputs: number } | undefined;
+      try {
+        fused = withoutAutocast(() => info.castFused!(args, state.dtype, (t) => c.one(t)));
+      } finally {
+        for (const t of c.temporaries) if (!isOutput(t, fused?.result)) t.dispose();
+      }
+      if (fused !== undefined) {
+        log?.record({ op: info.name, device, inputDtypes: tensorDtypes(args), category, dtype: state.dtype, reason, casts: c.stats.casts,
+          bytesCast: c.stats.bytes, cacheHits: c.stats.hits, fusedCasts: fused.fusedInputs });
+        return fused.result as R;
       }
     }
     if (category === 'lowerPrecision') target = state.dtype;
@@ -232,7 +252,7 @@ export function dispatchAutocast<R>(frame: AutocastFrame, info: AutocastOpInfo, 
   if (log) {
     log.record({
       op: info.name, device, inputDtypes: tensorDtypes(args), category, dtype: reason === 'ineligible' || target === undefined ? outputDtype(out) : target, reason,
-      casts: caster?.stats.casts ?? 0, bytesCast: caster?.stats.bytes ?? 0, cacheHits: caster?.stats.hits ?? 0,
+      casts: caster?.stats.casts ?? 0, bytesCast: caster?.stats.bytes ?? 0, cacheHits: caster?.stats.hits ?? 0, fusedCasts: 0,
     });
   }
   return out;

@@ -10,6 +10,7 @@ import { isGradEnabled, withoutRecording } from '../autograd/gradMode';
 import type { TensorMeta } from '../autograd/node';
 import { gradNeeds, metaOf, outputsOf, recordNode, tensorInputs } from '../autograd/record';
 import { SavedTensor } from '../autograd/savedTensor';
+import type { DType } from '../dtype';
 import { MixprecError } from '../errors';
 import { Tensor } from '../tensor';
 import { ownOptions } from '../validate';
@@ -66,6 +67,22 @@ export interface OpDef<F extends AnyFn> {
    * when a call needs the usual casts.
    */
   autocastWidened?: (...args: Parameters<F>) => ReturnType<F> | undefined;
+  /**
+   * For lowerPrecision matrix products whose CPU kernel rounds float32 operands itself (cast
+   * fusion): the call under CPU autocast to `compute` with its float32 product operands as they
+   * are, returning the `compute`-dtype result and, through its recorded ops, gradients in each
+   * input's own dtype: exactly what casting the inputs first gives, without the casts' passes over
+   * memory or their copies. Other inputs (a linear's bias) go through `cast`, autocast's own
+   * (cached, logged). Returns undefined when a call needs the usual casts.
+   */
+  autocastCastFused?: (compute: DType, cast: (t: Tensor) => Tensor, ...args: Parameters<F>) => CastFusedCall<ReturnType<F>> | undefined;
+}
+
+/** A call that ran with cast fusion (OpDef.autocastCastFused). */
+export interface CastFusedCall<R> {
+  result: R;
+  /** float32 inputs the product's kernel rounded as it read them. */
+  fusedInputs: number;
 }
 
 /** A registered op, as tests and docs see it. */
@@ -106,7 +123,11 @@ export function defineOp<F extends AnyFn>(def: OpDef<F>): F {
   registry.set(def.name, { name: def.name, autocast: Object.freeze(autocast), kind });
   const run = kind === 'primitive' ? recorded(def) : (def.forward as unknown as Forward);
   const widen = def.autocastWidened as unknown as Forward | undefined;
-  const info = { name: def.name, dtypeArg: def.dtypeArg, widened: widen && ((args: unknown[]) => widen(...args)) };
+  const fuse = def.autocastCastFused as unknown as ((compute: DType, cast: (t: Tensor) => Tensor, ...args: unknown[]) => CastFusedCall<unknown> | undefined) | undefined;
+  const info = {
+    name: def.name, dtypeArg: def.dtypeArg, widened: widen && ((args: unknown[]) => widen(...args)),
+    castFused: fuse && ((args: unknown[], compute: DType, cast: (t: Tensor) => Tensor) => fuse(compute, cast, ...args)),
+  };
   const runArgs = (args: unknown[]) => run(...args);
   const op = function (...given: unknown[]) {
     const args = given.map(ownArgument);

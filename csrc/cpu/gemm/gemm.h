@@ -12,11 +12,15 @@ namespace mp::cpu::gemm {
 
 // One matrix operand: element (r, c) is at data + r * rowStride + c * colStride (in elements of
 // dtype), so a transposed view is just swapped strides and packing handles it.
+// `rounding` (float16 / bfloat16) makes a float32 operand read as if cast to that type first:
+// each element is rounded to it and widened back as it is packed (cast fusion).
 struct Operand {
   const void* data = nullptr;
   DType dtype = DType::Float32;
   int64_t rowStride = 0;
   int64_t colStride = 0;
+  DType rounding = DType::Float32;
+  bool rounds() const { return rounding != DType::Float32; }
 };
 
 // Converts n 16-bit values (float16 or bfloat16 bits) to float32, at some SIMD level.
@@ -79,10 +83,14 @@ struct Output {
   DType outType;
   // float32 only (out16 null): add the product to c instead of overwriting it.
   bool accumulate = false;
+  // float32 only, not with accumulate: float16 / bfloat16 to store c rounded to that type and
+  // widened back (the product of a 16-bit GEMM whose result is cast to float32).
+  DType rounding = DType::Float32;
 };
 
 // Output = A (m x k) @ B (k x n) with `kernel`; toFloat converts 16-bit operands when the kernel
-// packs float32. Threads split m and n, never k, so the result does not depend on the thread
+// packs float32. Rounded operands need a float32-packing kernel (the caller narrows them for
+// Bf16Pairs). Threads split m and n, never k, so the result does not depend on the thread
 // count. A 16-bit output of more than one k slice accumulates in a float32 buffer that each
 // thread keeps for its next call (up to 16 MiB).
 void run(const Kernel& kernel, ToFloat toFloat, const Operand& a, const Operand& b, const Output& out, int64_t m,

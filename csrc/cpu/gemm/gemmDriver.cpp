@@ -11,8 +11,10 @@
 #include <cstdlib>
 #include <cstring>
 #include <new>
+#include <stdexcept>
 
 #include "../../core/threadPool.h"
+#include "../castKernels.h"
 #include "gemm.h"
 #include "gemmPack.h"
 
@@ -59,6 +61,9 @@ constexpr int64_t kInlineWork = int64_t(1) << 18;
 
 void run(const Kernel& kern, ToFloat toFloat, const Operand& a, const Operand& b, const Output& out, int64_t m,
          int64_t n, int64_t k) {
+  if (((a.rounds() || b.rounds()) && kern.packing != Packing::F32) || (out.rounding != DType::Float32 && (out.out16 || out.accumulate))) {
+    throw std::logic_error("gemm::run: rounded operands need float32 packing, a rounded output float32 without accumulate");
+  }
   Buffer ownAccumulator;
   float* c = out.c;
   if (out.out16 && k > kern.kc) {
@@ -98,7 +103,7 @@ void run(const Kernel& kern, ToFloat toFloat, const Operand& a, const Operand& b
         const int64_t j0 = q0 * nr, cols = std::min(q1 * nr, nc) - j0;
         void* dst = packedB + size_t(q0 * bPanel) * elemBytes;
         float* scratch = scratchFor(cols);
-        if (kern.packB) {
+        if (kern.packB && !b.rounds()) {
           kern.packB(b, pc, kc, jc + j0, cols, dst, toFloat, scratch);
         } else if (pairs) {
           packBBf16(b, pc, kc, jc + j0, cols, nr, static_cast<uint16_t*>(dst));
@@ -116,7 +121,7 @@ void run(const Kernel& kern, ToFloat toFloat, const Operand& a, const Operand& b
           const int64_t q0 = colPanels * g / colGroups, q1 = colPanels * (g + 1) / colGroups;
           const int64_t i0 = rs * mr, mc = std::min(re * mr, m) - i0;
           float* scratch = scratchFor(mc);
-          if (kern.packA) {
+          if (kern.packA && !a.rounds()) {
             kern.packA(a, i0, mc, pc, kc, packedA, toFloat, scratch);
           } else if (pairs) {
             packABf16(a, i0, mc, pc, kc, mr, reinterpret_cast<uint16_t*>(packedA));
@@ -133,6 +138,11 @@ void run(const Kernel& kern, ToFloat toFloat, const Operand& a, const Operand& b
               if (out.out16 && lastSlice) t.out = out.out16 + i * n + j;
               kern.run(kc, packedA + size_t(p * aPanel) * elemBytes, bp, t, int(std::min<int64_t>(mr, m - i)), nrHere);
             }
+          }
+          if (lastSlice && out.rounding != DType::Float32) {
+            // The unit's finished block, still in cache, rounded to the 16-bit type in place.
+            const int64_t j0 = jc + q0 * nr, cols = std::min(jc + q1 * nr, jc + nc) - j0;
+            for (int64_t i = i0; i < i0 + mc; ++i) roundThrough(out.rounding, c + i * n + j0, c + i * n + j0, cols);
           }
         }
       });

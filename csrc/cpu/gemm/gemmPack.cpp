@@ -4,6 +4,7 @@
 #include <cstring>
 
 #include "../../core/elementTypes.h"
+#include "../castKernels.h"
 
 namespace mp::cpu::gemm {
 namespace {
@@ -12,14 +13,25 @@ float loadFloat(const Operand& x, int64_t offset) {
   switch (x.dtype) {
     case DType::Float16: return halfBitsToFloat(static_cast<const uint16_t*>(x.data)[offset]);
     case DType::BFloat16: return bf16BitsToFloat(static_cast<const uint16_t*>(x.data)[offset]);
-    default: return static_cast<const float*>(x.data)[offset];
+    default: break;
+  }
+  const float v = static_cast<const float*>(x.data)[offset];
+  switch (x.rounding) {
+    case DType::Float16: return halfBitsToFloat(floatToHalfBits(v));
+    case DType::BFloat16: return bf16BitsToFloat(floatToBf16Bits(v));
+    default: return v;
   }
 }
 
 // n contiguous elements from element `offset` as float32: the operand itself when it is float32,
-// else converted into scratch.
+// else converted (or, for a rounded operand, rounded) into scratch.
 const float* floatRun(const Operand& x, int64_t offset, int64_t n, ToFloat toFloat, float* scratch) {
-  if (x.dtype == DType::Float32) return static_cast<const float*>(x.data) + offset;
+  if (x.dtype == DType::Float32) {
+    const float* src = static_cast<const float*>(x.data) + offset;
+    if (!x.rounds()) return src;
+    roundThrough(x.rounding, src, scratch, n);
+    return scratch;
+  }
   toFloat(static_cast<const uint16_t*>(x.data) + offset, scratch, n);
   return scratch;
 }
