@@ -344,6 +344,38 @@ describe('cast fusion: float32 operands and outputs of a 16-bit product', () => 
     });
   });
 
+  test('rounding of every kind of float32 value: ties, subnormals, overflow to infinity, NaN', () => {
+    const pick = picker(77);
+    // Values with random exponents across both 16-bit ranges, exact ties for both roundings, and
+    // the non-finite values, so the packer's rounding meets each case the cast handles.
+    const special = (n: number, nonFinite: boolean) => Float32Array.from({ length: n }, (_, i) => {
+      switch (i % 7) {
+        case 0: return (pick(2) ? -1 : 1) * (1 + pick(1 << 20) / (1 << 20)) * 2 ** (pick(60) - 40);
+        case 1: return 1 + 2 ** -8 + (pick(2) ? 2 ** -7 : 0);
+        case 2: return 1 + 2 ** -11 + (pick(2) ? 2 ** -10 : 0);
+        case 3: return 65520 * (pick(2) ? 1 : -1) + pick(3) * 16;
+        case 4: return pick(2) ? 1e-41 : 5.96e-8;
+        case 5: return nonFinite && i % 5 === 0 ? [Infinity, -Infinity, NaN][pick(3)] : 3.4e38 * (pick(2) ? 1 : -1);
+        default: return pick(2) ? 0 : -0;
+      }
+    });
+    for (const level of available) {
+      mp.setSimdLevel(level);
+      for (const [compute, nonFinite] of [['bfloat16', false], ['float16', false], ['bfloat16', true], ['float16', true]] as const) {
+        mp.tidy(() => {
+          // k = 1: each output is one product, so a wrongly rounded operand shows in its output
+          // (longer sums would hide it behind infinities and NaNs).
+          const [m, k, n] = [61, 1, 67];
+          const a32: Operand = { t: mp.tensor(special(m * k, nonFinite), { shape: [m, k] }), batch: [], rows: m, cols: k, rowStride: k, colStride: 1, values: new Float64Array(0) };
+          const b32: Operand = { t: mp.tensor(special(k * n, nonFinite), { shape: [n, k] }), batch: [], rows: k, cols: n, rowStride: 1, colStride: k, values: new Float64Array(0) };
+          const castFirst = product(native.matmul, { ...a32, t: a32.t.to(compute) }, { ...b32, t: b32.t.to(compute) }, []).float();
+          const got = fused(native.matmul, compute, a32, b32, [], 'float32');
+          expect({ level, compute, nonFinite, equal: bytesOf(got).equals(bytesOf(castFirst)) }).toEqual({ level, compute, nonFinite, equal: true });
+        });
+      }
+    }
+  });
+
   test('only float32, and only in a float16 / bfloat16 product, is accepted as an operand or output dtype', () => {
     mp.tidy(() => {
       const a = operand([], 4, 3, false, 'float32'), b = operand([], 3, 5, false, 'float16');

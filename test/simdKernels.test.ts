@@ -206,6 +206,43 @@ describe.each(vectorLevels)('SIMD level %s against scalar', (level) => {
       });
     });
 
+    test('strided sums (over a leading dim, split into column blocks) are each column\'s sequential double sum', () => {
+      mp.tidy(() => {
+        for (const [outer, size, inner] of [[1, 256, 1024], [3, 5, 257], [2, 64, 513], [1, 1, 7], [4, 33, 2]]) {
+          const n = outer * size * inner;
+          const a = tensorOf(values(n, n + 3).map((v) => (Number.isFinite(v) ? v : -0.5)), dtype);
+          const stored = a.double().dataSync();
+          const want = new Float64Array(outer * inner);
+          for (let o = 0; o < outer; ++o) {
+            for (let i = 0; i < inner; ++i) {
+              let total = 0;
+              for (let r = 0; r < size; ++r) total += stored[(o * size + r) * inner + i];
+              want[o * inner + i] = total;
+            }
+          }
+          const out = mp.empty([outer * inner], { dtype: 'float64' });
+          mp.setSimdLevel(level);
+          native.reduceSum(code, a.storage.handle, 0, dtypeCode('float64'), out.storage.handle, 0, outer, size, inner, false);
+          expect([outer, size, inner, firstDiff(Buffer.from(out.dataSync().buffer), Buffer.from(want.buffer))]).toEqual([outer, size, inner, -1]);
+        }
+        // Contiguous sums: 16 double lanes over blocks of 16, combined in lane order, then the tail.
+        for (const n of [1, 15, 16, 17, 511, 512, 513, 1000, 4099]) {
+          const a = tensorOf(values(n, n + 9).map((v) => (Number.isFinite(v) ? v : 2)), dtype);
+          const x = a.double().dataSync();
+          const lanes = new Float64Array(16);
+          let i = 0;
+          for (; i + 16 <= n; i += 16) for (let l = 0; l < 16; ++l) lanes[l] += x[i + l];
+          let want = 0;
+          for (const lane of lanes) want += lane;
+          for (; i < n; ++i) want += x[i];
+          const out = mp.empty([1], { dtype: 'float64' });
+          mp.setSimdLevel(level);
+          native.reduceSum(code, a.storage.handle, 0, dtypeCode('float64'), out.storage.handle, 0, 1, n, 1, false);
+          expect([n, out.dataSync()[0]]).toEqual([n, want]);
+        }
+      });
+    });
+
     test('softmax / logSoftmax rows within one ulp of the output dtype (double math, vector exp)', () => {
       mp.tidy(() => {
         for (const size of [1, 7, 16, 17, 33, 1000, 4097]) {

@@ -129,6 +129,10 @@ void narrowFromFloat(const float* src, DType dstType, uint16_t* dst, int64_t n) 
 }
 
 void roundThrough(DType via, const float* src, float* dst, int64_t n) {
+  if (activeSimdLevel() >= SimdLevel::F16c) {
+    (via == DType::Float16 ? simd::roundThroughHalfF16c : simd::roundThroughBf16Avx2)(src, dst, n);
+    return;
+  }
   constexpr int64_t kChunk = 256;  // 16-bit values staged on the stack, in L1
   uint16_t staged[kChunk];
   for (int64_t i = 0; i < n; i += kChunk) {

@@ -9,6 +9,9 @@ void floatToHalfF16c(const float* src, uint16_t* dst, int64_t n);
 void halfToFloatF16c(const uint16_t* src, float* dst, int64_t n);
 void floatToBf16Avx2(const float* src, uint16_t* dst, int64_t n);
 void bf16ToFloatAvx2(const uint16_t* src, float* dst, int64_t n);
+// dst = src rounded to float16 / bfloat16 and widened back (dst may be src).
+void roundThroughHalfF16c(const float* src, float* dst, int64_t n);
+void roundThroughBf16Avx2(const float* src, float* dst, int64_t n);
 
 void floatToHalfAvx512(const float* src, uint16_t* dst, int64_t n);
 void halfToFloatAvx512(const uint16_t* src, float* dst, int64_t n);

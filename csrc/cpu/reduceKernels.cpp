@@ -6,6 +6,7 @@
 
 #include "../core/elementTypes.h"
 #include "../core/threadPool.h"
+#include "castKernels.h"
 #include "cpuFeatures.h"
 #include "reduceSimd.h"
 
@@ -20,6 +21,11 @@ constexpr int64_t kGrainElements = 1 << 15;
 template <class Tag>
 using Acc = std::conditional_t<std::is_integral_v<typename Tag::Compute>, int64_t, double>;
 
+// 16-bit values are widened to float32 by the SIMD cast kernels, this many at a time (a multiple
+// of kLanes, so every element keeps its lane), instead of one scalar conversion each (float16's
+// is a long bit-manipulation without F16C).
+constexpr int64_t kStaged = 512;
+
 // kLanes independent accumulators (vectorizable), combined in a fixed order.
 template <class Tag>
 Acc<Tag> sumContiguous(const typename Tag::Storage* x, int64_t n) {
@@ -28,15 +34,33 @@ Acc<Tag> sumContiguous(const typename Tag::Storage* x, int64_t n) {
     if (activeSimdLevel() >= SimdLevel::Avx512 && simd::sumAvx512(Tag::kDType, x, n, &total)) return total;
   }
   Acc<Tag> lanes[kLanes] = {};
-  int64_t i = 0;
-  for (; i + kLanes <= n; i += kLanes) {
-    for (int l = 0; l < kLanes; ++l) lanes[l] += Acc<Tag>(Tag::load(x[i + l]));
-  }
   Acc<Tag> total = 0;
+  int64_t i = 0;
+  if constexpr (kWidensToFloat<Tag>) {
+    float staged[kStaged];
+    for (; i + kLanes <= n; i += kStaged) {
+      const int64_t len = std::min(kStaged, (n - i) / kLanes * kLanes);
+      loadRow<Tag>(x + i, staged, len);
+      for (int64_t j = 0; j < len; j += kLanes) {
+        for (int l = 0; l < kLanes; ++l) lanes[l] += Acc<Tag>(staged[j + l]);
+      }
+      if (len < kStaged) {
+        i += len;
+        break;
+      }
+    }
+  } else {
+    for (; i + kLanes <= n; i += kLanes) {
+      for (int l = 0; l < kLanes; ++l) lanes[l] += Acc<Tag>(Tag::load(x[i + l]));
+    }
+  }
   for (int l = 0; l < kLanes; ++l) total += lanes[l];
   for (; i < n; ++i) total += Acc<Tag>(Tag::load(x[i]));
   return total;
 }
+
+// Columns of `inner` summed per strided task: their double totals stay in L1.
+constexpr int64_t kColumnBlock = 256;
 
 template <class In, class Out>
 void reduceTyped(const void* inv, void* outv, int64_t outer, int64_t size, int64_t inner, bool mean) {
@@ -44,24 +68,34 @@ void reduceTyped(const void* inv, void* outv, int64_t outer, int64_t size, int64
   const auto* in = static_cast<const S*>(inv);
   auto* out = static_cast<typename Out::Storage*>(outv);
   auto finish = [&](Acc<In> total) { return sumResult<Out>(total, mean, size); };
-  const int64_t work = std::max<int64_t>(size * inner, 1);
-  const int64_t grain = work >= kGrainElements ? 1 : kGrainElements / work;
   if (inner == 1) {
-    parallelFor(outer, grain, [&](int64_t begin, int64_t end) {
+    const int64_t work = std::max<int64_t>(size, 1);
+    parallelFor(outer, work >= kGrainElements ? 1 : kGrainElements / work, [&](int64_t begin, int64_t end) {
       for (int64_t o = begin; o < end; ++o) out[o] = finish(sumContiguous<In>(in + o * size, size));
     });
     return;
   }
-  // Strided: add whole rows of `inner` values, so the inner loop is contiguous.
-  parallelFor(outer, grain, [&](int64_t begin, int64_t end) {
-    std::vector<Acc<In>> total(static_cast<size_t>(inner));
-    for (int64_t o = begin; o < end; ++o) {
-      std::fill(total.begin(), total.end(), Acc<In>(0));
+  // Strided: whole rows of a block of columns are added, so the inner loop is contiguous. Tasks are
+  // (outer index, column block), so a sum over the leading dim of one matrix (a bias gradient)
+  // still spreads over the threads; each output sums its column in row order whatever the split.
+  const int64_t blocks = (inner + kColumnBlock - 1) / kColumnBlock;
+  const int64_t work = std::max<int64_t>(size * std::min(inner, kColumnBlock), 1);
+  parallelFor(outer * blocks, work >= kGrainElements ? 1 : kGrainElements / work, [&](int64_t begin, int64_t end) {
+    Acc<In> total[kColumnBlock];
+    float staged[kColumnBlock];
+    for (int64_t t = begin; t < end; ++t) {
+      const int64_t o = t / blocks, c0 = (t % blocks) * kColumnBlock, len = std::min(kColumnBlock, inner - c0);
+      std::fill(total, total + len, Acc<In>(0));
       for (int64_t r = 0; r < size; ++r) {
-        const S* row = in + (o * size + r) * inner;
-        for (int64_t i = 0; i < inner; ++i) total[size_t(i)] += Acc<In>(In::load(row[i]));
+        const S* row = in + (o * size + r) * inner + c0;
+        if constexpr (kWidensToFloat<In>) {
+          loadRow<In>(row, staged, len);
+          for (int64_t i = 0; i < len; ++i) total[i] += Acc<In>(staged[i]);
+        } else {
+          for (int64_t i = 0; i < len; ++i) total[i] += Acc<In>(In::load(row[i]));
+        }
       }
-      for (int64_t i = 0; i < inner; ++i) out[o * inner + i] = finish(total[size_t(i)]);
+      for (int64_t i = 0; i < len; ++i) out[o * inner + c0 + i] = finish(total[i]);
     }
   });
 }
