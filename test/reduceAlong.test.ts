@@ -103,3 +103,31 @@ test('NaN, empty and integer inputs', () => {
     expect(() => mp.softmax(mp.ones([2]), 3)).toThrow("softmax: argument 'dim' must be an integer in [-1, 0] for a 1-d tensor, got 3");
   });
 });
+
+test('16-bit inputs: the kernel\'s staged (SIMD-widened) path gives, in float64, exactly the float32 input\'s results', () => {
+  const { native, dtypeCode } = require('./helpers/native') as typeof import('./helpers/native');
+  const { nativeTable } = require('../lib/nativeTable') as typeof import('../lib/nativeTable');
+  const kinds = nativeTable('reduceKind', ['prod', 'max', 'min', 'argmax', 'argmin', 'logsumexp', 'var', 'std'] as const);
+  mp.manualSeed(4);
+  // [outer, size, inner]: contiguous rows (inner 1, one and many rows a block), column blocks
+  // (inner >= 8 per block), and the narrow strided case that reads element by element.
+  const shapes = [[1000, 4, 1], [3, 5000, 1], [6, 4, 196], [2, 9, 1030], [5, 700, 3], [2, 3000, 9]];
+  for (const dtype of ['float16', 'bfloat16'] as const) {
+    for (const [outer, size, inner] of shapes) {
+      mp.tidy(() => {
+        const x = mp.randn([outer * size * inner]).mul(3).to(dtype);
+        const wide = x.float();
+        for (const [name, kind] of Object.entries(kinds)) {
+          const integer = name.startsWith('arg');
+          const outDtype = integer ? 'int32' : 'float64';
+          const run = (t: mp.Tensor) => {
+            const out = mp.empty([outer * inner], { dtype: outDtype });
+            native.reduceAlong(kind, dtypeCode(t.dtype), t.storage.handle, 0, dtypeCode(outDtype), out.storage.handle, 0, outer, size, inner, 1);
+            return Array.from(out.dataSync() as ArrayLike<number>);
+          };
+          expect({ dtype, shape: [outer, size, inner], name, got: run(x) }).toEqual({ dtype, shape: [outer, size, inner], name, got: run(wide) });
+        }
+      });
+    }
+  }
+});

@@ -105,11 +105,48 @@ void reduceFrom(const void* in, DType outType, void* out, int64_t outer, int64_t
   MP_DISPATCH_DTYPE(outType, reduceTyped<In, Tag>(in, out, outer, size, inner, mean));
 }
 
+// Staged float32 values per reduceAlong task of a 16-bit input (in L1).
+constexpr int64_t kStagedColumns = 4096;
+
 template <class In, class Out>
 void reduceAlongTyped(ReduceKind kind, const void* inv, void* outv, int64_t outer, int64_t size, int64_t inner, double p0) {
   const auto* in = static_cast<const typename In::Storage*>(inv);
   auto* out = static_cast<typename Out::Storage*>(outv);
   const int64_t work = std::max<int64_t>(size, 1);
+  if constexpr (kWidensToFloat<In>) {
+    // 16-bit inputs: a block of columns (every row of it) is widened by the SIMD cast kernels,
+    // then reduced as float32, whose values are the same: the results are those of the loop below.
+    const int64_t block = std::clamp<int64_t>(kStagedColumns / work, 1, inner);
+    if (inner == 1) {
+      // Contiguous columns: a block of whole rows of the [outer, size] input in one conversion.
+      const int64_t rows = std::max<int64_t>(1, kStagedColumns / work);
+      parallelFor((outer + rows - 1) / rows, std::max<int64_t>(1, kGrainElements / (work * rows)), [&](int64_t begin, int64_t end) {
+        std::vector<float> staged;
+        for (int64_t t = begin; t < end; ++t) {
+          const int64_t o0 = t * rows, count = std::min(rows, outer - o0);
+          staged.resize(size_t(count * size));
+          loadRow<In>(in + o0 * size, staged.data(), count * size);
+          for (int64_t o = 0; o < count; ++o) out[o0 + o] = Out::fromDouble(reduceColumn<F32Tag>(kind, staged.data() + o * size, size, 1, p0));
+        }
+      });
+      return;
+    }
+    if (block >= 8) {
+      const int64_t blocks = (inner + block - 1) / block;
+      parallelFor(outer * blocks, std::max<int64_t>(1, kGrainElements / (work * block)), [&](int64_t begin, int64_t end) {
+        std::vector<float> staged;
+        for (int64_t t = begin; t < end; ++t) {
+          const int64_t o = t / blocks, i0 = (t % blocks) * block, len = std::min(block, inner - i0);
+          staged.resize(size_t(size * len));
+          for (int64_t r = 0; r < size; ++r) loadRow<In>(in + (o * size + r) * inner + i0, staged.data() + r * len, len);
+          for (int64_t i = 0; i < len; ++i) {
+            out[o * inner + i0 + i] = Out::fromDouble(reduceColumn<F32Tag>(kind, staged.data() + i, size, len, p0));
+          }
+        }
+      });
+      return;
+    }
+  }
   parallelFor(outer * inner, work >= kGrainElements ? 1 : kGrainElements / work, [&](int64_t begin, int64_t end) {
     for (int64_t t = begin; t < end; ++t) {
       const int64_t o = t / inner, i = t % inner;
