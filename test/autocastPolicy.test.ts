@@ -19,6 +19,7 @@ import { conv2dFused } from '../lib/ops/conv';
 import { windowOf } from '../lib/ops/indexing';
 import { crossEntropyRows } from '../lib/ops/crossEntropyRows';
 import { flashAttention } from '../lib/ops/attention';
+import { thresholdBackward } from '../lib/ops/elementwise';
 import { hash, seedRng, uniform } from './helpers/seededRandom';
 import { noGpuReason, skippedBecause } from './helpers/skipReason';
 
@@ -210,6 +211,7 @@ const samples: Record<string, Sample> = {
   tanh: { inputs: () => [rnd([2, 3], -2, 2)], run: (x) => mp.tanh(x) },
   sigmoid: { inputs: () => [rnd([2, 3], -3, 3)], run: (x) => mp.sigmoid(x) },
   relu: { inputs: () => [rnd([2, 3])], run: (x) => mp.relu(x) },
+  thresholdBackward: { inputs: () => [rnd([2, 3]), rnd([2, 3])], run: (g, y) => thresholdBackward(g, y) },
   silu: { inputs: () => [rnd([2, 3], -3, 3)], run: (x) => mp.silu(x) },
   erf: { inputs: () => [rnd([2, 3], -2, 2)], run: (x) => mp.erf(x) },
   sign: { inputs: () => [grid([2, 3])], run: (x) => mp.sign(x) },

@@ -9,6 +9,7 @@ import { normRows } from '../lib/ops/norm';
 import { conv2dFused } from '../lib/ops/conv';
 import { windowOf } from '../lib/ops/indexing';
 import { crossEntropyRows } from '../lib/ops/crossEntropyRows';
+import { thresholdBackward } from '../lib/ops/elementwise';
 
 const F = mp.nn.functional;
 type T = mp.Tensor;
@@ -171,6 +172,8 @@ const cases: Record<string, () => Case | Case[]> = {
   tanh: () => ({ fn: (x) => mp.tanh(x), inputs: [rnd([2, 3], { lo: -2, hi: 2 })] }),
   sigmoid: () => ({ fn: (x) => mp.sigmoid(x), inputs: [rnd([2, 3], { lo: -3, hi: 3 })] }),
   relu: () => ({ fn: (x) => mp.relu(x), inputs: [rnd([2, 3], { away: 0.1 })] }),
+  // Linear in the gradient; relu's output (here a constant with both signs and a zero) only masks.
+  thresholdBackward: () => ({ fn: (g) => thresholdBackward(g, mp.tensor([[0.5, -0.2, 0], [1.5, -3, 0.01]], { dtype: g.dtype })), inputs: [rnd([2, 3])] }),
   silu: () => ({ fn: (x) => mp.silu(x), inputs: [rnd([2, 3], { lo: -3, hi: 3 })] }),
   erf: () => ({ fn: (x) => mp.erf(x), inputs: [rnd([2, 3], { lo: -2, hi: 2 })] }),
   sign: () => ({ fn: (x) => mp.sign(x).add(x), inputs: [rnd([2, 3], { away: 0.1 })] }),

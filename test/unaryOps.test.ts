@@ -203,3 +203,26 @@ describe('comparisons', () => {
     });
   });
 });
+
+describe('relu backward (PyTorch threshold_backward at 0)', () => {
+  test.each(['float32', 'bfloat16', 'float16'] as const)('%s: the gradient where the output is above 0 or NaN, +0 elsewhere, infinities included', (dtype) => {
+    mp.tidy(() => {
+      const x = mp.tensor([-1, 0, 2, NaN, -0, 3, -5], { dtype }).requiresGrad_();
+      const y = mp.relu(x);
+      y.backward(mp.tensor([Infinity, 5, -3, 7, -2, -Infinity, NaN], { dtype }));
+      const g = Array.from(x.grad!.float().dataSync());
+      expect(g.map((v) => (Object.is(v, -0) ? '-0' : v))).toEqual([0, 0, -3, 7, 0, -Infinity, 0]);
+      x.grad!.dispose();
+    });
+  });
+
+  test('second derivative through createGraph: the gradient of the gradient is the same mask', () => {
+    mp.tidy(() => {
+      const x = mp.tensor([-1, 0.5, 2]).requiresGrad_();
+      const g = mp.tensor([3, 4, 5]).requiresGrad_();
+      const [dx] = mp.autograd.grad([mp.relu(x)], [x], { gradOutputs: [g], createGraph: true });
+      const [dg] = mp.autograd.grad([dx!.mul(mp.tensor([1, 10, 100])).sum()], [g]);
+      expect(Array.from(dg!.dataSync())).toEqual([0, 10, 100]);
+    });
+  });
+});

@@ -38,6 +38,9 @@ MP_HD T applyBinary(T x, T y) {
   // maximum / minimum propagate NaN from either side, as PyTorch's do.
   if constexpr (Op == BinaryOp::Maximum) return (x != x || x > y) ? x : y;
   if constexpr (Op == BinaryOp::Minimum) return (x != x || x < y) ? x : y;
+  // relu's gradient x through its output y, as PyTorch's threshold_backward: y <= 0 gives 0 (not
+  // x * 0, so an infinite gradient where relu was off stays out), a NaN y lets x through.
+  if constexpr (Op == BinaryOp::ReluGrad) return y <= T(0) ? T(0) : x;
 }
 
 // Loads both operands, computes in the op-math type, rounds once on store.

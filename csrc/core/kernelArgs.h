@@ -10,8 +10,10 @@ namespace mp {
 constexpr int kMaxDims = 16;
 
 // The op and kind codes the bindings take; names are lib/'s (camelCase), see enumTable.h.
-#define MP_BINARY_OPS(X) \
-  X(Add, "add") X(Sub, "sub") X(Mul, "mul") X(Div, "div") X(Pow, "pow") X(Maximum, "maximum") X(Minimum, "minimum")
+// ReluGrad is relu's backward (PyTorch's threshold_backward at 0): x where y > 0 (or y is NaN), else 0.
+#define MP_BINARY_OPS(X)                                                                                  \
+  X(Add, "add") X(Sub, "sub") X(Mul, "mul") X(Div, "div") X(Pow, "pow") X(Maximum, "maximum") X(Minimum, "minimum") \
+  X(ReluGrad, "reluGrad")
 MP_DEFINE_ENUM(BinaryOp, MP_BINARY_OPS)
 
 #define MP_UNARY_OPS(X)                                                                                    \

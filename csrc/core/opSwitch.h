@@ -12,6 +12,7 @@
     case BinaryOp::Pow: BODY(BinaryOp::Pow); break;      \
     case BinaryOp::Maximum: BODY(BinaryOp::Maximum); break; \
     case BinaryOp::Minimum: BODY(BinaryOp::Minimum); break; \
+    case BinaryOp::ReluGrad: BODY(BinaryOp::ReluGrad); break; \
   }
 #define MP_SWITCH_COMPARE(op, BODY)                  \
   switch (op) {                                      \

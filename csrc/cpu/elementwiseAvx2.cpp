@@ -28,6 +28,7 @@ MP_TARGET_F16C inline __m256 binaryLanes(__m256 x, __m256 y) {
     const __m256 takeX = _mm256_or_ps(_mm256_cmp_ps(x, x, _CMP_UNORD_Q), _mm256_cmp_ps(x, y, _CMP_LT_OQ));
     return _mm256_blendv_ps(y, x, takeX);
   }
+  if constexpr (Op == BinaryOp::ReluGrad) return _mm256_andnot_ps(_mm256_cmp_ps(y, _mm256_setzero_ps(), _CMP_LE_OQ), x);
   return x;
 }
 

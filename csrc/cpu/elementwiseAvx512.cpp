@@ -26,6 +26,7 @@ MP_TARGET_AVX512 inline __m512 binaryLanes(__m512 x, __m512 y) {
     const __mmask16 takeX = _mm512_cmp_ps_mask(x, x, _CMP_UNORD_Q) | _mm512_cmp_ps_mask(x, y, _CMP_LT_OQ);
     return _mm512_mask_blend_ps(takeX, y, x);
   }
+  if constexpr (Op == BinaryOp::ReluGrad) return _mm512_maskz_mov_ps(_mm512_cmp_ps_mask(y, _mm512_setzero_ps(), _CMP_NLE_UQ), x);
   return x;
 }
 

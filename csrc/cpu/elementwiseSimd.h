@@ -59,6 +59,7 @@ struct ElementwiseRows {
     case ::mp::BinaryOp::Div: BODY(::mp::BinaryOp::Div); return true;         \
     case ::mp::BinaryOp::Maximum: BODY(::mp::BinaryOp::Maximum); return true; \
     case ::mp::BinaryOp::Minimum: BODY(::mp::BinaryOp::Minimum); return true; \
+    case ::mp::BinaryOp::ReluGrad: BODY(::mp::BinaryOp::ReluGrad); return true; \
     default: return false;                                        \
   }
 

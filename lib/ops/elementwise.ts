@@ -16,7 +16,7 @@ import { checkInPlace, defineOp, type BackwardContext, type OpDef } from './regi
 /** A tensor or a JS scalar operand. */
 export type Operand = Tensor | number | boolean;
 
-const binaryNames = ['add', 'sub', 'mul', 'div', 'pow', 'maximum', 'minimum'] as const;
+const binaryNames = ['add', 'sub', 'mul', 'div', 'pow', 'maximum', 'minimum', 'reluGrad'] as const;
 type BinaryName = (typeof binaryNames)[number];
 const opCodes = nativeTable('binaryOp', binaryNames);
 
@@ -229,6 +229,20 @@ export const maximum: (a: Operand, b: Operand) => Tensor = defineBinary({
       operandGrad(ctx, 1, g, (x) => x.mul(winnerShare(b, a, 'gt', x.dtype))),
     ];
   },
+});
+
+/**
+ * relu's backward, PyTorch's `threshold_backward(grad, output, 0)`: `grad` where relu's `output`
+ * is above 0 (or NaN), else 0, in one pass (no mask tensor, and an infinite gradient where relu
+ * was off gives 0, not NaN). Differentiable in `grad` (for double backward); `output` gets none.
+ * @internal relu's gradient; not exported.
+ */
+export const thresholdBackward: (grad: Tensor, output: Tensor) => Tensor = defineOp({
+  name: 'thresholdBackward',
+  autocast: 'passThrough',
+  forward: (grad: Tensor, output: Tensor): Tensor => binary('reluGrad', 'thresholdBackward', checkTensor('thresholdBackward', 'grad', grad), checkTensor('thresholdBackward', 'output', output)),
+  save: ([, output]) => [output],
+  backward: ({ saved: [output], needsInputGrad }, [g]) => [g && needsInputGrad[0] ? thresholdBackward(g, output) : undefined, undefined],
 });
 
 /** Elementwise minimum; NaN in either operand gives NaN. @example `mp.minimum(mp.tensor([-1, 2]), 0)` */

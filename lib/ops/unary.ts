@@ -11,6 +11,7 @@ import { Tensor } from '../tensor';
 import { numberArg } from '../validate';
 import { checkTensor, newResult, withDtype } from './operands';
 import type { OpAutocastDecl } from '../autocast/policy';
+import { thresholdBackward } from './elementwise';
 import { defineOp } from './registry';
 import { geluApproximation, geluForward, geluGradient, type GeluOptions } from './gelu';
 
@@ -88,7 +89,7 @@ export const tanh: (x: Tensor) => Tensor = unaryOp('tanh', 'passThrough', 'outpu
 /** `1 / (1 + e^-x)`. @example `mp.sigmoid(mp.tensor([-0.5, 2]))` */
 export const sigmoid: (x: Tensor) => Tensor = unaryOp('sigmoid', 'passThrough', 'output', (_x, out, g) => g.mul(out.mul(out.neg().add(1))));
 /** `max(x, 0)` (NaN stays NaN). @example `mp.relu(mp.tensor([-0.5, 2]))` */
-export const relu: (x: Tensor) => Tensor = unaryOp('relu', 'passThrough', 'output', (_x, out, g) => g.mul(positive(out)));
+export const relu: (x: Tensor) => Tensor = unaryOp('relu', 'passThrough', 'output', (_x, out, g) => thresholdBackward(g, out));
 /** `x * sigmoid(x)`. @example `mp.silu(mp.tensor([-0.5, 2]))` */
 export const silu: (x: Tensor) => Tensor = unaryOp('silu', 'passThrough', 'input', (x, _o, g) => {
   const s = x.sigmoid();
