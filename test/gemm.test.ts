@@ -281,6 +281,22 @@ describe.each(available)('SIMD level %s', (level) => {
     });
   });
 
+  test('a product of few rows (every k slice of a unit in turn) equals the same rows of a tall product bit for bit', () => {
+    mp.manualSeed(12);
+    mp.tidy(() => {
+      for (const dtype of ['float32', 'bfloat16', 'float16'] as const) {
+        for (const transB of [false, true]) {
+          // 700 rows take the slice-outer order, their first 200 alone the slice-inner one.
+          const a = mp.randn([700, 1100], { dtype }), b = transB ? mp.randn([300, 1100], { dtype }).transpose(0, 1) : mp.randn([1100, 300], { dtype });
+          const tall = mp.matmul(a, b).narrow(0, 0, 200).contiguous().rawData();
+          const few = mp.matmul(a.narrow(0, 0, 200), b).rawData();
+          expect({ dtype, transB, equal: Buffer.from(few.buffer, few.byteOffset, few.byteLength).equals(Buffer.from(tall.buffer, tall.byteOffset, tall.byteLength)) })
+            .toEqual({ dtype, transB, equal: true });
+        }
+      }
+    });
+  });
+
   test('results are identical run to run (a fixed summation order)', () => {
     mp.manualSeed(8);
     mp.tidy(() => {

@@ -57,6 +57,11 @@ constexpr size_t kReusedAccumulator = size_t(16) << 20;
 // Multiply-adds below which a call stays on the calling thread (waking workers costs more).
 constexpr int64_t kInlineWork = int64_t(1) << 18;
 
+// Products of at most this many rows, whose packed B (every k slice of an nc block) takes at
+// most this many bytes, run every k slice of a unit in turn (see run).
+constexpr int64_t kSliceInnerRows = 512;
+constexpr int64_t kSliceInnerBytes = int64_t(4) << 20;
+
 }  // namespace
 
 void run(const Kernel& kern, ToFloat toFloat, const Operand& a, const Operand& b, const Output& out, int64_t m,
@@ -84,67 +89,100 @@ void run(const Kernel& kern, ToFloat toFloat, const Operand& a, const Operand& b
   // takes whole mc blocks.
   const int64_t blockPanels = threads == 1 ? mcPanels : std::clamp<int64_t>((rowPanels + 4 * threads - 1) / (4 * threads), 1, mcPanels);
   const int64_t rowBlocks = (rowPanels + blockPanels - 1) / blockPanels;
+  // Few rows and several k slices (a linear's forward or input gradient: [B*T, in] x [in, out])
+  // reuse each B slice for only a few row blocks, while the C block every slice re-reads is
+  // large: then every k slice of B is packed first and each unit runs all its slices in turn, so
+  // its C block stays in L2 between slices instead of going back to memory once per slice. Every
+  // unit then reads all of packed B, so only while that stays cache-sized (a slice at a time, the
+  // units read each slice from L3 anyway). Each tile still sums its slices in k order.
+  const int64_t slices = (k + kern.kc - 1) / kern.kc;
+  const int64_t kcStride = pairs ? (kern.kc + 1) / 2 * 2 : kern.kc;  // k elements per packed slice
+  const int64_t packedBBytes = slices * kcStride * ((std::min(n, kern.nc) + nr - 1) / nr * nr) * int64_t(elemBytes);
+  const bool sliceInner = k > kern.kc && m <= kSliceInnerRows && packedBBytes <= kSliceInnerBytes;
   for (int64_t jc = 0; jc < n; jc += kern.nc) {
     const int64_t nc = std::min(kern.nc, n - jc);
     const int64_t colPanels = (nc + nr - 1) / nr;
     const int64_t colGroups = threads == 1 ? 1 : std::min<int64_t>(colPanels, std::max<int64_t>(1, (2 * threads + rowBlocks - 1) / rowBlocks));
-    for (int64_t pc = 0; pc < k; pc += kern.kc) {
+    const int64_t sliceElements = colPanels * nr * kcStride;  // a packed B slice, padded to kern.kc
+    // Float32 scratch of the packers: one widened row or column (up to max(mc or nc, kc)) plus a
+    // whole widened panel (the AVX-512 packers transpose max(mr, nr) rows of kc).
+    const auto scratchFor = [&](int64_t extent, int64_t kc) {
+      return pairs ? nullptr : static_cast<float*>(scratchBuffer.get(size_t(std::max(extent, kc) + std::max(mr, nr) * kc) * sizeof(float)));
+    };
+    // B's columns [jc, jc + nc) x k slice starting at pc into dst, the threads splitting its panels.
+    const auto packBSlice = [&](int64_t pc, char* dst) {
+      const int64_t kc = std::min(kern.kc, k - pc);
+      const int64_t bPanel = nr * (pairs ? (kc + 1) / 2 * 2 : kc);
+      parallelFor(colPanels, inlineOnly ? colPanels : 4, [&](int64_t q0, int64_t q1) {
+        const int64_t j0 = q0 * nr, cols = std::min(q1 * nr, nc) - j0;
+        void* panel = dst + size_t(q0 * bPanel) * elemBytes;
+        float* scratch = scratchFor(cols, kc);
+        if (kern.packB && !b.rounds()) {
+          kern.packB(b, pc, kc, jc + j0, cols, panel, toFloat, scratch);
+        } else if (pairs) {
+          packBBf16(b, pc, kc, jc + j0, cols, nr, static_cast<uint16_t*>(panel));
+        } else {
+          packBF32(b, pc, kc, jc + j0, cols, nr, static_cast<float*>(panel), toFloat, scratch);
+        }
+      });
+    };
+    // One work unit's share of the k slice at pc against its packed B slice: pack the unit's rows
+    // of A, run the microkernel over its (B panel, A panel) pairs, and on the last slice round a
+    // rounded output's finished block in place while it is in cache.
+    const auto computeUnit = [&](int64_t u, int64_t pc, const char* packedB, char* packedA) {
       const int64_t kc = std::min(kern.kc, k - pc);
       const bool lastSlice = pc + kc >= k;
       const int64_t kcPadded = pairs ? (kc + 1) / 2 * 2 : kc;
       const int64_t bPanel = nr * kcPadded, aPanel = mr * kcPadded;  // elements per panel
-      // Float32 scratch of the packers: one widened row or column (up to max(mc or nc, kc)) plus
-      // a whole widened panel (the AVX-512 packers transpose max(mr, nr) rows of kc).
-      const auto scratchFor = [&](int64_t extent) {
-        return pairs ? nullptr : static_cast<float*>(scratchBuffer.get(size_t(std::max(extent, kc) + std::max(mr, nr) * kc) * sizeof(float)));
-      };
-      char* packedB = static_cast<char*>(packedBBuffer.get(size_t(colPanels * bPanel) * elemBytes));
-      parallelFor(colPanels, inlineOnly ? colPanels : 4, [&](int64_t q0, int64_t q1) {
-        const int64_t j0 = q0 * nr, cols = std::min(q1 * nr, nc) - j0;
-        void* dst = packedB + size_t(q0 * bPanel) * elemBytes;
-        float* scratch = scratchFor(cols);
-        if (kern.packB && !b.rounds()) {
-          kern.packB(b, pc, kc, jc + j0, cols, dst, toFloat, scratch);
-        } else if (pairs) {
-          packBBf16(b, pc, kc, jc + j0, cols, nr, static_cast<uint16_t*>(dst));
-        } else {
-          packBF32(b, pc, kc, jc + j0, cols, nr, static_cast<float*>(dst), toFloat, scratch);
+      const int64_t g = u / rowBlocks, rs = (u % rowBlocks) * blockPanels;
+      const int64_t re = std::min(rowPanels, rs + blockPanels);
+      const int64_t q0 = colPanels * g / colGroups, q1 = colPanels * (g + 1) / colGroups;
+      const int64_t i0 = rs * mr, mc = std::min(re * mr, m) - i0;
+      float* scratch = scratchFor(mc, kc);
+      if (kern.packA && !a.rounds()) {
+        kern.packA(a, i0, mc, pc, kc, packedA, toFloat, scratch);
+      } else if (pairs) {
+        packABf16(a, i0, mc, pc, kc, mr, reinterpret_cast<uint16_t*>(packedA));
+      } else {
+        packAF32(a, i0, mc, pc, kc, mr, reinterpret_cast<float*>(packedA), toFloat, scratch);
+      }
+      for (int64_t q = q0; q < q1; ++q) {
+        const int64_t j = jc + q * nr;
+        const int nrHere = int(std::min<int64_t>(nr, jc + nc - j));
+        const char* bp = packedB + size_t(q * bPanel) * elemBytes;
+        for (int64_t p = 0; p < re - rs; ++p) {
+          const int64_t i = i0 + p * mr;
+          TileOut t{c ? c + i * n + j : nullptr, n, nullptr, n, pc > 0 || out.accumulate, out.outType == DType::BFloat16};
+          if (out.out16 && lastSlice) t.out = out.out16 + i * n + j;
+          kern.run(kc, packedA + size_t(p * aPanel) * elemBytes, bp, t, int(std::min<int64_t>(mr, m - i)), nrHere);
         }
-      });
-      const int64_t units = colGroups * rowBlocks;
+      }
+      if (lastSlice && out.rounding != DType::Float32) {
+        const int64_t j0 = jc + q0 * nr, cols = std::min(jc + q1 * nr, jc + nc) - j0;
+        for (int64_t i = i0; i < i0 + mc; ++i) roundThrough(out.rounding, c + i * n + j0, c + i * n + j0, cols);
+      }
+    };
+    const int64_t units = colGroups * rowBlocks;
+    const size_t aBytes = size_t(mcPanels * mr * kcStride) * elemBytes;
+    if (sliceInner) {
+      char* packedB = static_cast<char*>(packedBBuffer.get(size_t(slices * sliceElements) * elemBytes));
+      for (int64_t s = 0; s < slices; ++s) packBSlice(s * kern.kc, packedB + size_t(s * sliceElements) * elemBytes);
       std::atomic<int64_t> nextUnit{0};
       parallelFor(threads, 1, [&](int64_t, int64_t) {
-        char* packedA = static_cast<char*>(packedABuffer.get(size_t(mcPanels * aPanel) * elemBytes));
+        char* packedA = static_cast<char*>(packedABuffer.get(aBytes));
         for (int64_t u = nextUnit++; u < units; u = nextUnit++) {
-          const int64_t g = u / rowBlocks, rs = (u % rowBlocks) * blockPanels;
-          const int64_t re = std::min(rowPanels, rs + blockPanels);
-          const int64_t q0 = colPanels * g / colGroups, q1 = colPanels * (g + 1) / colGroups;
-          const int64_t i0 = rs * mr, mc = std::min(re * mr, m) - i0;
-          float* scratch = scratchFor(mc);
-          if (kern.packA && !a.rounds()) {
-            kern.packA(a, i0, mc, pc, kc, packedA, toFloat, scratch);
-          } else if (pairs) {
-            packABf16(a, i0, mc, pc, kc, mr, reinterpret_cast<uint16_t*>(packedA));
-          } else {
-            packAF32(a, i0, mc, pc, kc, mr, reinterpret_cast<float*>(packedA), toFloat, scratch);
-          }
-          for (int64_t q = q0; q < q1; ++q) {
-            const int64_t j = jc + q * nr;
-            const int nrHere = int(std::min<int64_t>(nr, jc + nc - j));
-            const char* bp = packedB + size_t(q * bPanel) * elemBytes;
-            for (int64_t p = 0; p < re - rs; ++p) {
-              const int64_t i = i0 + p * mr;
-              TileOut t{c ? c + i * n + j : nullptr, n, nullptr, n, pc > 0 || out.accumulate, out.outType == DType::BFloat16};
-              if (out.out16 && lastSlice) t.out = out.out16 + i * n + j;
-              kern.run(kc, packedA + size_t(p * aPanel) * elemBytes, bp, t, int(std::min<int64_t>(mr, m - i)), nrHere);
-            }
-          }
-          if (lastSlice && out.rounding != DType::Float32) {
-            // The unit's finished block, still in cache, rounded to the 16-bit type in place.
-            const int64_t j0 = jc + q0 * nr, cols = std::min(jc + q1 * nr, jc + nc) - j0;
-            for (int64_t i = i0; i < i0 + mc; ++i) roundThrough(out.rounding, c + i * n + j0, c + i * n + j0, cols);
-          }
+          for (int64_t s = 0; s < slices; ++s) computeUnit(u, s * kern.kc, packedB + size_t(s * sliceElements) * elemBytes, packedA);
         }
+      });
+      continue;
+    }
+    for (int64_t pc = 0; pc < k; pc += kern.kc) {
+      char* packedB = static_cast<char*>(packedBBuffer.get(size_t(sliceElements) * elemBytes));
+      packBSlice(pc, packedB);
+      std::atomic<int64_t> nextUnit{0};
+      parallelFor(threads, 1, [&](int64_t, int64_t) {
+        char* packedA = static_cast<char*>(packedABuffer.get(aBytes));
+        for (int64_t u = nextUnit++; u < units; u = nextUnit++) computeUnit(u, pc, packedB, packedA);
       });
     }
   }
