@@ -67,6 +67,7 @@ struct Kernel {
   MicroKernel run;
   PackA packA;
   PackB packB;
+  bool packBRounds = false;  // packB handles rounded operands (else they take the generic packer)
 };
 
 // The kernels, each defined in its own file compiled for its instruction set. Call only when

@@ -6,6 +6,7 @@
 #include "../castSimd.h"
 #include "../simdIoAvx2.h"
 #include "gemm.h"
+#include "gemmPack.h"
 
 namespace mp::cpu::gemm {
 namespace {
@@ -75,7 +76,7 @@ MP_TARGET_F16C void kernel(int64_t kc, const void* av, const void* bv, const Til
 
 const Kernel& f32Avx2Kernel() {
   // kc = 256: the 16 KB B micro-panel stays in L1 (32-48 KB on AVX2-era cores).
-  static const Kernel k{"f32-avx2-6x16", kMr, kNr, 256, 144, 2048, Packing::F32, kernel, nullptr, nullptr};
+  static const Kernel k{"f32-avx2-6x16", kMr, kNr, 256, 144, 2048, Packing::F32, kernel, nullptr, packBF32Avx2, true};
   return k;
 }
 

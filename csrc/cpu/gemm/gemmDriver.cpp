@@ -117,7 +117,7 @@ void run(const Kernel& kern, ToFloat toFloat, const Operand& a, const Operand& b
         const int64_t j0 = q0 * nr, cols = std::min(q1 * nr, nc) - j0;
         void* panel = dst + size_t(q0 * bPanel) * elemBytes;
         float* scratch = scratchFor(cols, kc);
-        if (kern.packB && !b.rounds()) {
+        if (kern.packB && (!b.rounds() || kern.packBRounds)) {
           kern.packB(b, pc, kc, jc + j0, cols, panel, toFloat, scratch);
         } else if (pairs) {
           packBBf16(b, pc, kc, jc + j0, cols, nr, static_cast<uint16_t*>(panel));

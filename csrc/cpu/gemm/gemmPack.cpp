@@ -23,6 +23,8 @@ float loadFloat(const Operand& x, int64_t offset) {
   }
 }
 
+}  // namespace
+
 // n contiguous elements from element `offset` as float32: the operand itself when it is float32,
 // else converted (or, for a rounded operand, rounded) into scratch.
 const float* floatRun(const Operand& x, int64_t offset, int64_t n, ToFloat toFloat, float* scratch) {
@@ -36,7 +38,6 @@ const float* floatRun(const Operand& x, int64_t offset, int64_t n, ToFloat toFlo
   return scratch;
 }
 
-}  // namespace
 
 void packAF32(const Operand& a, int64_t i0, int64_t mc, int64_t p0, int64_t kc, int mr, float* dst, ToFloat toFloat,
               float* scratch) {

@@ -8,6 +8,10 @@
 
 namespace mp::cpu::gemm {
 
+// n contiguous elements of x from element `offset` as float32: x's own memory when it is float32
+// and not rounded, else converted (or rounded) into scratch.
+const float* floatRun(const Operand& x, int64_t offset, int64_t n, ToFloat toFloat, float* scratch);
+
 // float32 panels of mr rows: rows [i0, i0 + mc) x k [p0, p0 + kc) of A, panel p at
 // dst + p * mr * kc, laid out [k][mr]. scratch holds max(mc, kc) floats.
 void packAF32(const Operand& a, int64_t i0, int64_t mc, int64_t p0, int64_t kc, int mr, float* dst, ToFloat toFloat,
@@ -22,6 +26,11 @@ void packBF32(const Operand& b, int64_t p0, int64_t kc, int64_t j0, int64_t nc, 
 // [kp][mr][2]; B panel q at dst + q * nr * kp * 2, laid out [kp][nr][2].
 void packABf16(const Operand& a, int64_t i0, int64_t mc, int64_t p0, int64_t kc, int mr, uint16_t* dst);
 void packBBf16(const Operand& b, int64_t p0, int64_t kc, int64_t j0, int64_t nc, int nr, uint16_t* dst);
+
+// The AVX2 kernel's B packer (gemmPackAvx2.cpp; nr = 16): a transposed B (k contiguous, a
+// Linear weight) is transposed eight columns by eight k at a time, any dtype or rounding (runs
+// converted first by floatRun); other layouts take packBF32.
+void packBF32Avx2(const Operand& b, int64_t p0, int64_t kc, int64_t j0, int64_t nc, void* dst, ToFloat toFloat, float* scratch);
 
 // The AVX-512 kernels' packers (gemmPackAvx512.cpp; 12-row A panels, 32-column B panels): row-major
 // A and transposed B are transposed four rows at a time; other layouts take the generic packers.
