@@ -3,6 +3,7 @@
 
 #include "../core/floatBits.h"
 #include "castSimd.h"
+#include "simdIoAvx2.h"
 #include "simdTarget.h"
 
 namespace mp::simd {
@@ -61,34 +62,16 @@ MP_TARGET_F16C void bf16ToFloatAvx2(const uint16_t* src, float* dst, int64_t n) 
   for (; i < n; ++i) dst[i] = bf16BitsToFloat(src[i]);
 }
 
-// float32 rounded to float16 and widened back, in registers (cast fusion's packing).
+// float32 rounded to float16 / bfloat16 and widened back, in registers (cast fusion).
 MP_TARGET_F16C void roundThroughHalfF16c(const float* src, float* dst, int64_t n) {
   int64_t i = 0;
-  for (; i + 8 <= n; i += 8) {
-    _mm256_storeu_ps(dst + i, _mm256_cvtph_ps(_mm256_cvtps_ph(_mm256_loadu_ps(src + i), _MM_FROUND_TO_NEAREST_INT)));
-  }
+  for (; i + 8 <= n; i += 8) _mm256_storeu_ps(dst + i, roundHalfLanes(_mm256_loadu_ps(src + i)));
   for (; i < n; ++i) dst[i] = halfBitsToFloat(floatToHalfBits(src[i]));
 }
 
-// float32 rounded to bfloat16 and widened back: floatToBf16Avx2's rounding with the low half
-// cleared instead of packed; a NaN keeps its top bits with the quiet bit set, as narrowing and
-// widening do.
 MP_TARGET_F16C void roundThroughBf16Avx2(const float* src, float* dst, int64_t n) {
-  const __m256i absMask = _mm256_set1_epi32(0x7fffffff);
-  const __m256i inf = _mm256_set1_epi32(0x7f800000);
-  const __m256i bias = _mm256_set1_epi32(0x7fff);
-  const __m256i one = _mm256_set1_epi32(1);
-  const __m256i high = _mm256_set1_epi32(int(0xffff0000u));
-  const __m256i quietBit = _mm256_set1_epi32(0x00400000);
   int64_t i = 0;
-  for (; i + 8 <= n; i += 8) {
-    const __m256i x = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(src + i));
-    const __m256i isNan = _mm256_cmpgt_epi32(_mm256_and_si256(x, absMask), inf);
-    const __m256i lowestKept = _mm256_and_si256(_mm256_srli_epi32(x, 16), one);
-    const __m256i rounded = _mm256_and_si256(_mm256_add_epi32(x, _mm256_add_epi32(bias, lowestKept)), high);
-    const __m256i nan = _mm256_or_si256(_mm256_and_si256(x, high), quietBit);
-    _mm256_storeu_si256(reinterpret_cast<__m256i*>(dst + i), _mm256_blendv_epi8(rounded, nan, isNan));
-  }
+  for (; i + 8 <= n; i += 8) _mm256_storeu_ps(dst + i, roundBf16Lanes(_mm256_loadu_ps(src + i)));
   for (; i < n; ++i) dst[i] = bf16BitsToFloat(floatToBf16Bits(src[i]));
 }
 

@@ -15,6 +15,20 @@
 
 namespace mp::simd {
 
+// float32 lanes rounded to bfloat16 / float16 and widened back (cast fusion): Bf16Io8::store's
+// rounding with the low half cleared, and F16C's round trip; a NaN keeps its top bits, quieted.
+MP_TARGET_F16C inline __m256 roundBf16Lanes(__m256 v) {
+  const __m256i x = _mm256_castps_si256(v);
+  const __m256i high = _mm256_set1_epi32(int(0xffff0000u));
+  const __m256i isNan = _mm256_cmpgt_epi32(_mm256_and_si256(x, _mm256_set1_epi32(0x7fffffff)), _mm256_set1_epi32(0x7f800000));
+  const __m256i lowestKept = _mm256_and_si256(_mm256_srli_epi32(x, 16), _mm256_set1_epi32(1));
+  const __m256i rounded = _mm256_and_si256(_mm256_add_epi32(x, _mm256_add_epi32(_mm256_set1_epi32(0x7fff), lowestKept)), high);
+  const __m256i nan = _mm256_or_si256(_mm256_and_si256(x, high), _mm256_set1_epi32(0x00400000));
+  return _mm256_castsi256_ps(_mm256_blendv_epi8(rounded, nan, isNan));
+}
+
+MP_TARGET_F16C inline __m256 roundHalfLanes(__m256 v) { return _mm256_cvtph_ps(_mm256_cvtps_ph(v, _MM_FROUND_TO_NEAREST_INT)); }
+
 struct F32Io8 {
   using S = float;
   MP_TARGET_F16C static __m256 load(const S* p) { return _mm256_loadu_ps(p); }

@@ -45,6 +45,9 @@ struct TileOut {
   int64_t ldo;
   bool accumulate;
   bool outBf16;  // out's type: bfloat16, else float16
+  // float16 / bfloat16: a float32 tile (out null) is rounded to that type and stored widened
+  // (Output::rounding), by kernels with Kernel::roundsTile; Float32: stored as computed.
+  DType rounding = DType::Float32;
 };
 
 // tile = A panel · B panel over kc values of k, written as `t` says. Panels are always full
@@ -68,6 +71,7 @@ struct Kernel {
   PackA packA;
   PackB packB;
   bool packBRounds = false;  // packB handles rounded operands (else they take the generic packer)
+  bool roundsTile = false;   // run honours TileOut::rounding (else the driver rounds after the kernel)
 };
 
 // The kernels, each defined in its own file compiled for its instruction set. Call only when

@@ -43,6 +43,13 @@ MP_TARGET_F16C void kernel(int64_t kc, const void* av, const void* bv, const Til
         hi = _mm256_add_ps(hi, _mm256_loadu_ps(row + 8));
       }
       if (!t.out) {
+        if (t.rounding == DType::BFloat16) {
+          lo = simd::roundBf16Lanes(lo);
+          hi = simd::roundBf16Lanes(hi);
+        } else if (t.rounding == DType::Float16) {
+          lo = simd::roundHalfLanes(lo);
+          hi = simd::roundHalfLanes(hi);
+        }
         _mm256_storeu_ps(row, lo);
         _mm256_storeu_ps(row + 8, hi);
       } else if (t.outBf16) {
@@ -69,6 +76,8 @@ MP_TARGET_F16C void kernel(int64_t kc, const void* av, const void* bv, const Til
     for (int j = 0; j < nr; ++j) row[j] = accumulate ? c[r * ldc + j] + tile[r][j] : tile[r][j];
     if (t.out && t.outBf16) simd::floatToBf16Avx2(row, t.out + r * t.ldo, nr);
     if (t.out && !t.outBf16) simd::floatToHalfF16c(row, t.out + r * t.ldo, nr);
+    if (!t.out && t.rounding == DType::BFloat16) simd::roundThroughBf16Avx2(row, row, nr);
+    if (!t.out && t.rounding == DType::Float16) simd::roundThroughHalfF16c(row, row, nr);
   }
 }
 
@@ -76,7 +85,7 @@ MP_TARGET_F16C void kernel(int64_t kc, const void* av, const void* bv, const Til
 
 const Kernel& f32Avx2Kernel() {
   // kc = 256: the 16 KB B micro-panel stays in L1 (32-48 KB on AVX2-era cores).
-  static const Kernel k{"f32-avx2-6x16", kMr, kNr, 256, 144, 2048, Packing::F32, kernel, nullptr, packBF32Avx2, true};
+  static const Kernel k{"f32-avx2-6x16", kMr, kNr, 256, 144, 2048, Packing::F32, kernel, nullptr, packBF32Avx2, true, true};
   return k;
 }
 

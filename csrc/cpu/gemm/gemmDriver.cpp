@@ -154,10 +154,11 @@ void run(const Kernel& kern, ToFloat toFloat, const Operand& a, const Operand& b
           const int64_t i = i0 + p * mr;
           TileOut t{c ? c + i * n + j : nullptr, n, nullptr, n, pc > 0 || out.accumulate, out.outType == DType::BFloat16};
           if (out.out16 && lastSlice) t.out = out.out16 + i * n + j;
+          if (lastSlice && kern.roundsTile) t.rounding = out.rounding;
           kern.run(kc, packedA + size_t(p * aPanel) * elemBytes, bp, t, int(std::min<int64_t>(mr, m - i)), nrHere);
         }
       }
-      if (lastSlice && out.rounding != DType::Float32) {
+      if (lastSlice && out.rounding != DType::Float32 && !kern.roundsTile) {
         const int64_t j0 = jc + q0 * nr, cols = std::min(jc + q1 * nr, jc + nc) - j0;
         for (int64_t i = i0; i < i0 + mc; ++i) roundThrough(out.rounding, c + i * n + j0, c + i * n + j0, cols);
       }
