@@ -128,19 +128,28 @@ void narrowFromFloat(const float* src, DType dstType, uint16_t* dst, int64_t n) 
   (dstType == DType::Float16 ? floatToHalfKernel(level) : floatToBf16Kernel(level))(src, dst, n);
 }
 
-void roundThrough(DType via, const float* src, float* dst, int64_t n) {
-  if (activeSimdLevel() >= SimdLevel::F16c) {
-    (via == DType::Float16 ? simd::roundThroughHalfF16c : simd::roundThroughBf16Avx2)(src, dst, n);
-    return;
-  }
+namespace {
+
+// Below F16C: narrow and widen through a stack buffer with the level's cast kernels.
+template <DType Via>
+void roundThroughStaged(const float* src, float* dst, int64_t n) {
   constexpr int64_t kChunk = 256;  // 16-bit values staged on the stack, in L1
   uint16_t staged[kChunk];
   for (int64_t i = 0; i < n; i += kChunk) {
     const int64_t len = std::min(kChunk, n - i);
-    narrowFromFloat(src + i, via, staged, len);
-    widenToFloat(via, staged, dst + i, len);
+    narrowFromFloat(src + i, Via, staged, len);
+    widenToFloat(Via, staged, dst + i, len);
   }
 }
+
+}  // namespace
+
+RoundFn roundThroughKernel(DType via) {
+  if (activeSimdLevel() >= SimdLevel::F16c) return via == DType::Float16 ? simd::roundThroughHalfF16c : simd::roundThroughBf16Avx2;
+  return via == DType::Float16 ? roundThroughStaged<DType::Float16> : roundThroughStaged<DType::BFloat16>;
+}
+
+void roundThrough(DType via, const float* src, float* dst, int64_t n) { roundThroughKernel(via)(src, dst, n); }
 
 // SIMD for float32 <-> float16/bfloat16 at the active level, threads for large arrays;
 // bit-identical to castReference.

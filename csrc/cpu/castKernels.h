@@ -20,6 +20,9 @@ void narrowFromFloat(const float* src, DType dstType, uint16_t* dst, int64_t n);
 // dst = src rounded to `via` (float16 or bfloat16) and widened back: the float32 values of
 // cast(cast(src, via), float32), at the active SIMD level. dst may be src.
 void roundThrough(DType via, const float* src, float* dst, int64_t n);
+// The same as a function for the active SIMD level, picked once by a caller with many short runs.
+using RoundFn = void (*)(const float* src, float* dst, int64_t n);
+RoundFn roundThroughKernel(DType via);
 
 // Whether Tag's values reach the C math through those kernels (float16 and bfloat16 into float32).
 template <class Tag, class C = typename Tag::Compute>

@@ -80,9 +80,10 @@ void packBF32(const Operand& b, int64_t p0, int64_t kc, int64_t j0, int64_t nc, 
   }
   if (b.colStride == 1 && b.dtype == DType::Float32 && b.rounds()) {
     // A cast-fused row-major B: each k row rounded straight into its panels, nr at a time.
+    const RoundFn round = roundThroughKernel(b.rounding);
     for (int64_t k = 0; k < kc; ++k) {
       const float* row = static_cast<const float*>(b.data) + (p0 + k) * b.rowStride + j0;
-      for (int64_t q = 0; q < panels; ++q) roundThrough(b.rounding, row + q * nr, dst + q * nr * kc + k * nr, std::min<int64_t>(nr, nc - q * nr));
+      for (int64_t q = 0; q < panels; ++q) round(row + q * nr, dst + q * nr * kc + k * nr, std::min<int64_t>(nr, nc - q * nr));
     }
   } else if (b.colStride == 1) {
     // n contiguous (row-major B): each k row is copied nr at a time.
