@@ -70,7 +70,7 @@ struct Kernel {
   MicroKernel run;
   PackA packA;
   PackB packB;
-  bool packBRounds = false;  // packB handles rounded operands (else they take the generic packer)
+  bool packsRounded = false;  // packA / packB handle rounded operands (else they take the generic packers)
   bool roundsTile = false;   // run honours TileOut::rounding (else the driver rounds after the kernel)
 };
 

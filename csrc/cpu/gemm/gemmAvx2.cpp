@@ -85,7 +85,7 @@ MP_TARGET_F16C void kernel(int64_t kc, const void* av, const void* bv, const Til
 
 const Kernel& f32Avx2Kernel() {
   // kc = 256: the 16 KB B micro-panel stays in L1 (32-48 KB on AVX2-era cores).
-  static const Kernel k{"f32-avx2-6x16", kMr, kNr, 256, 144, 2048, Packing::F32, kernel, nullptr, packBF32Avx2, true, true};
+  static const Kernel k{"f32-avx2-6x16", kMr, kNr, 256, 144, 2048, Packing::F32, kernel, packAF32Avx2, packBF32Avx2, true, true};
   return k;
 }
 

@@ -117,7 +117,7 @@ void run(const Kernel& kern, ToFloat toFloat, const Operand& a, const Operand& b
         const int64_t j0 = q0 * nr, cols = std::min(q1 * nr, nc) - j0;
         void* panel = dst + size_t(q0 * bPanel) * elemBytes;
         float* scratch = scratchFor(cols, kc);
-        if (kern.packB && (!b.rounds() || kern.packBRounds)) {
+        if (kern.packB && (!b.rounds() || kern.packsRounded)) {
           kern.packB(b, pc, kc, jc + j0, cols, panel, toFloat, scratch);
         } else if (pairs) {
           packBBf16(b, pc, kc, jc + j0, cols, nr, static_cast<uint16_t*>(panel));
@@ -139,7 +139,7 @@ void run(const Kernel& kern, ToFloat toFloat, const Operand& a, const Operand& b
       const int64_t q0 = colPanels * g / colGroups, q1 = colPanels * (g + 1) / colGroups;
       const int64_t i0 = rs * mr, mc = std::min(re * mr, m) - i0;
       float* scratch = scratchFor(mc, kc);
-      if (kern.packA && !a.rounds()) {
+      if (kern.packA && (!a.rounds() || kern.packsRounded)) {
         kern.packA(a, i0, mc, pc, kc, packedA, toFloat, scratch);
       } else if (pairs) {
         packABf16(a, i0, mc, pc, kc, mr, reinterpret_cast<uint16_t*>(packedA));

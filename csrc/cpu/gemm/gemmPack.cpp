@@ -38,7 +38,6 @@ const float* floatRun(const Operand& x, int64_t offset, int64_t n, ToFloat toFlo
   return scratch;
 }
 
-
 void packAF32(const Operand& a, int64_t i0, int64_t mc, int64_t p0, int64_t kc, int mr, float* dst, ToFloat toFloat,
               float* scratch) {
   const int64_t panels = (mc + mr - 1) / mr;

@@ -31,6 +31,9 @@ void packBBf16(const Operand& b, int64_t p0, int64_t kc, int64_t j0, int64_t nc,
 // Linear weight) is transposed eight columns by eight k at a time, any dtype or rounding (runs
 // converted first by floatRun); other layouts take packBF32.
 void packBF32Avx2(const Operand& b, int64_t p0, int64_t kc, int64_t j0, int64_t nc, void* dst, ToFloat toFloat, float* scratch);
+// Its A packer (mr = 6): a row-major A (k contiguous: activations) is transposed six rows by eight
+// k at a time, any dtype or rounding; other layouts and a last partial panel take packAF32.
+void packAF32Avx2(const Operand& a, int64_t i0, int64_t mc, int64_t p0, int64_t kc, void* dst, ToFloat toFloat, float* scratch);
 
 // The AVX-512 kernels' packers (gemmPackAvx512.cpp; 12-row A panels, 32-column B panels): row-major
 // A and transposed B are transposed four rows at a time; other layouts take the generic packers.
