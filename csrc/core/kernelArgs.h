@@ -88,6 +88,11 @@ struct MatrixLayout {
   int64_t colStride = 0;
 };
 
+// Elements a rows x cols matrix read through `l` spans from its first (0 when it has none).
+inline int64_t matrixSpan(int64_t rows, int64_t cols, const MatrixLayout& l) {
+  return rows == 0 || cols == 0 ? 0 : (rows - 1) * l.rowStride + (cols - 1) * l.colStride + 1;
+}
+
 // out[batch] (contiguous [batch..., m, n]) = A[batch] (m x k) @ B[batch] (k x n). batch.shape is
 // the output's batch dims; batch.strideA / strideB the batch strides of A and B (0 = broadcast).
 // Cast fusion (CPU only): in a float16/bfloat16 product an operand flagged float32 is stored as

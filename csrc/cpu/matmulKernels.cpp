@@ -101,7 +101,7 @@ constexpr int64_t kBatchSplitWork = int64_t(1) << 24;
 // A cast-fused float32 operand (rows x cols) narrowed to its 16-bit type into `buffer`, with the
 // same strides: the whole span its elements cover is narrowed (the binding checked that span).
 gemm::Operand narrowed(const gemm::Operand& x, int64_t rows, int64_t cols, std::vector<uint16_t>& buffer) {
-  const int64_t span = rows == 0 || cols == 0 ? 0 : (rows - 1) * x.rowStride + (cols - 1) * x.colStride + 1;
+  const int64_t span = matrixSpan(rows, cols, MatrixLayout{x.rowStride, x.colStride});
   buffer.resize(size_t(span));
   narrowFromFloat(static_cast<const float*>(x.data), x.rounding, buffer.data(), span);
   return gemm::Operand{buffer.data(), x.rounding, x.rowStride, x.colStride};

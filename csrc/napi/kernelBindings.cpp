@@ -217,11 +217,6 @@ Napi::Value softmax(const Napi::CallbackInfo& cb) {
   return cb.Env().Undefined();
 }
 
-// Elements a strided matrix spans (0 when it has none).
-int64_t matrixSpan(int64_t rows, int64_t cols, const MatrixLayout& l) {
-  return rows == 0 || cols == 0 ? 0 : (rows - 1) * l.rowStride + (cols - 1) * l.colStride + 1;
-}
-
 MatrixLayout readLayout(const Fields& operand) { return {operand["rowStride"].count(), operand["colStride"].count()}; }
 
 // Whether field `name` (an optional operand dtype of matmul) asks for cast fusion: float32 storage

@@ -109,12 +109,9 @@ export const stridedProduct: (op: string, a: Tensor, b: Tensor, transA: boolean,
   backward: ({ args: [op, , , transA, transB, compute], saved: [a, b], needsInputGrad }, [g]) => {
     if (!g) return [];
     const batch = g.shape.slice(0, -2);
-    const dA = needsInputGrad[0]
-      ? (transA ? stridedProduct(op, b, g, transB, true, compute, gradDtype(compute, a, batch)) : stridedProduct(op, g, b, false, !transB, compute, gradDtype(compute, a, batch)))
-      : undefined;
-    const dB = needsInputGrad[1]
-      ? (transB ? stridedProduct(op, g, a, true, transA, compute, gradDtype(compute, b, batch)) : stridedProduct(op, a, g, !transA, false, compute, gradDtype(compute, b, batch)))
-      : undefined;
+    const aOut = gradDtype(compute, a, batch), bOut = gradDtype(compute, b, batch);
+    const dA = needsInputGrad[0] ? (transA ? stridedProduct(op, b, g, transB, true, compute, aOut) : stridedProduct(op, g, b, false, !transB, compute, aOut)) : undefined;
+    const dB = needsInputGrad[1] ? (transB ? stridedProduct(op, g, a, true, transA, compute, bOut) : stridedProduct(op, a, g, !transA, false, compute, bOut)) : undefined;
     return [dA && operandGrad(dA, a), dB && operandGrad(dB, b)];
   },
 });
@@ -136,16 +133,24 @@ function fusedCall(compute: DType, a: Tensor, b: Tensor, others: (Tensor | undef
 }
 
 /**
+ * A two-operand product op: `impl` without autocast's compute dtype as the forward, with it under
+ * cast fusion.
+ */
+function productOp(name: string, impl: (input: Tensor, other: Tensor, compute?: DType) => Tensor): (input: Tensor, other: Tensor) => Tensor {
+  return defineOp({
+    name,
+    autocast: 'lowerPrecision',
+    forward: (input: Tensor, other: Tensor): Tensor => impl(input, other),
+    autocastCastFused: (compute, _cast, input, other) => fusedCall(compute, input, other, [], (c) => impl(input, other, c)),
+  });
+}
+
+/**
  * PyTorch's matmul: dot product for two vectors, matrix-vector, vector-matrix, and batched
  * matrix products with broadcast batch dimensions.
  * @example `mp.matmul(mp.ones([2, 3]), mp.ones([3, 4]))`, `mp.matmul(mp.randn([8, 2, 3]), mp.randn([3, 4]))`
  */
-export const matmul: (input: Tensor, other: Tensor) => Tensor = defineOp({
-  name: 'matmul',
-  autocast: 'lowerPrecision',
-  forward: (input: Tensor, other: Tensor): Tensor => matmulIn(input, other),
-  autocastCastFused: (compute, _cast, input, other) => fusedCall(compute, input, other, [], (c) => matmulIn(input, other, c)),
-});
+export const matmul: (input: Tensor, other: Tensor) => Tensor = productOp('matmul', matmulIn);
 
 function matmulIn(input: Tensor, other: Tensor, compute?: DType): Tensor {
   const a = checkTensor('matmul', 'input', input);
@@ -162,12 +167,7 @@ function matmulIn(input: Tensor, other: Tensor, compute?: DType): Tensor {
 }
 
 /** Matrix product of two 2-D tensors. @example `mp.mm(mp.ones([2, 3]), mp.ones([3, 4]))` */
-export const mm: (input: Tensor, other: Tensor) => Tensor = defineOp({
-  name: 'mm',
-  autocast: 'lowerPrecision',
-  forward: (input: Tensor, other: Tensor): Tensor => mmIn(input, other),
-  autocastCastFused: (compute, _cast, input, other) => fusedCall(compute, input, other, [], (c) => mmIn(input, other, c)),
-});
+export const mm: (input: Tensor, other: Tensor) => Tensor = productOp('mm', mmIn);
 
 function mmIn(input: Tensor, other: Tensor, compute?: DType): Tensor {
   const a = checkTensor('mm', 'input', input);
@@ -177,12 +177,7 @@ function mmIn(input: Tensor, other: Tensor, compute?: DType): Tensor {
 }
 
 /** Batched product of two 3-D tensors with the same batch size. @example `mp.bmm(mp.ones([5, 2, 3]), mp.ones([5, 3, 4]))` */
-export const bmm: (input: Tensor, other: Tensor) => Tensor = defineOp({
-  name: 'bmm',
-  autocast: 'lowerPrecision',
-  forward: (input: Tensor, other: Tensor): Tensor => bmmIn(input, other),
-  autocastCastFused: (compute, _cast, input, other) => fusedCall(compute, input, other, [], (c) => bmmIn(input, other, c)),
-});
+export const bmm: (input: Tensor, other: Tensor) => Tensor = productOp('bmm', bmmIn);
 
 function bmmIn(input: Tensor, other: Tensor, compute?: DType): Tensor {
   const a = checkTensor('bmm', 'input', input);

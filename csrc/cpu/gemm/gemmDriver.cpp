@@ -78,6 +78,8 @@ void run(const Kernel& kern, ToFloat toFloat, const Operand& a, const Operand& b
   const bool pairs = kern.packing == Packing::Bf16Pairs;
   const size_t elemBytes = pairs ? 2 : 4;
   const int mr = kern.mr, nr = kern.nr;
+  // k values a packed panel holds for a slice of kc: the k-pair kernel pads odd kc by one.
+  const auto paddedK = [pairs](int64_t kc) { return pairs ? (kc + 1) / 2 * 2 : kc; };
   const int64_t rowPanels = (m + mr - 1) / mr;
   const int64_t mcPanels = std::max<int64_t>(1, kern.mc / mr);
   const bool inlineOnly = m * n * k < kInlineWork || availableThreads() == 1;
@@ -96,7 +98,7 @@ void run(const Kernel& kern, ToFloat toFloat, const Operand& a, const Operand& b
   // unit then reads all of packed B, so only while that stays cache-sized (a slice at a time, the
   // units read each slice from L3 anyway). Each tile still sums its slices in k order.
   const int64_t slices = (k + kern.kc - 1) / kern.kc;
-  const int64_t kcStride = pairs ? (kern.kc + 1) / 2 * 2 : kern.kc;  // k elements per packed slice
+  const int64_t kcStride = paddedK(kern.kc);  // k elements per packed slice
   const int64_t packedBBytes = slices * kcStride * ((std::min(n, kern.nc) + nr - 1) / nr * nr) * int64_t(elemBytes);
   const bool sliceInner = k > kern.kc && m <= kSliceInnerRows && packedBBytes <= kSliceInnerBytes;
   for (int64_t jc = 0; jc < n; jc += kern.nc) {
@@ -112,7 +114,7 @@ void run(const Kernel& kern, ToFloat toFloat, const Operand& a, const Operand& b
     // B's columns [jc, jc + nc) x k slice starting at pc into dst, the threads splitting its panels.
     const auto packBSlice = [&](int64_t pc, char* dst) {
       const int64_t kc = std::min(kern.kc, k - pc);
-      const int64_t bPanel = nr * (pairs ? (kc + 1) / 2 * 2 : kc);
+      const int64_t bPanel = nr * paddedK(kc);
       parallelFor(colPanels, inlineOnly ? colPanels : 4, [&](int64_t q0, int64_t q1) {
         const int64_t j0 = q0 * nr, cols = std::min(q1 * nr, nc) - j0;
         void* panel = dst + size_t(q0 * bPanel) * elemBytes;
@@ -132,8 +134,7 @@ void run(const Kernel& kern, ToFloat toFloat, const Operand& a, const Operand& b
     const auto computeUnit = [&](int64_t u, int64_t pc, const char* packedB, char* packedA) {
       const int64_t kc = std::min(kern.kc, k - pc);
       const bool lastSlice = pc + kc >= k;
-      const int64_t kcPadded = pairs ? (kc + 1) / 2 * 2 : kc;
-      const int64_t bPanel = nr * kcPadded, aPanel = mr * kcPadded;  // elements per panel
+      const int64_t bPanel = nr * paddedK(kc), aPanel = mr * paddedK(kc);  // elements per panel
       const int64_t g = u / rowBlocks, rs = (u % rowBlocks) * blockPanels;
       const int64_t re = std::min(rowPanels, rs + blockPanels);
       const int64_t q0 = colPanels * g / colGroups, q1 = colPanels * (g + 1) / colGroups;

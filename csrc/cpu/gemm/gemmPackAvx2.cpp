@@ -83,10 +83,37 @@ Source sourceOf(const Operand& x) {
   return Source::Float32;
 }
 
-// The whole 8-k blocks of eight columns starting at element col[c] (k0 = 0, 8, ...).
+// The whole 8-k blocks (k < kc8) of eight B columns starting at element col[c], into a [k][16]
+// panel; and of six A rows starting at element row[r], into a [k][6] panel.
 template <Source S>
-MP_TARGET_F16C void transposeBlocks(const void* base, const int64_t* col, int64_t kc8, float* d) {
+MP_TARGET_F16C void transposeColumns(const void* base, const int64_t* col, int64_t kc8, float* d) {
   for (int64_t k = 0; k < kc8; k += 8) transpose8<S>(base, col, k, d + k * 16, 16);
+}
+
+template <Source S>
+MP_TARGET_F16C void transposeRows(const void* base, const int64_t* row, int64_t kc8, float* d) {
+  for (int64_t k = 0; k < kc8; k += 8) transposeSixRows<S>(base, row, k, d + k * 6);
+}
+
+// The two transposers for an operand's values, picked once per pack call.
+using Transposer = void (*)(const void* base, const int64_t* at, int64_t kc8, float* d);
+struct Transposers {
+  Transposer columns, rows;
+};
+
+template <Source S>
+constexpr Transposers transposersFor() {
+  return {transposeColumns<S>, transposeRows<S>};
+}
+
+Transposers transposersOf(const Operand& x) {
+  switch (sourceOf(x)) {
+    case Source::RoundBf16: return transposersFor<Source::RoundBf16>();
+    case Source::RoundHalf: return transposersFor<Source::RoundHalf>();
+    case Source::Bf16: return transposersFor<Source::Bf16>();
+    case Source::Half: return transposersFor<Source::Half>();
+    default: return transposersFor<Source::Float32>();
+  }
 }
 
 }  // namespace
@@ -106,19 +133,13 @@ MP_TARGET_F16C void packBF32Avx2(const Operand& b, int64_t p0, int64_t kc, int64
   // Groups of eight columns (half a panel): whole 8-k blocks converted and transposed in
   // registers; the last kc % 8 values through floatRun (scratch: kc floats).
   const int64_t kc8 = kc / 8 * 8;
-  const Source source = sourceOf(b);
+  const Transposer transpose = transposersOf(b).columns;
   int64_t j = 0;
   for (; j + 8 <= nc; j += 8) {
     int64_t col[8];
     for (int c = 0; c < 8; ++c) col[c] = (j0 + j + c) * b.colStride + p0;
     float* d = dst + (j / kNr) * kNr * kc + j % kNr;
-    switch (source) {
-      case Source::Float32: transposeBlocks<Source::Float32>(b.data, col, kc8, d); break;
-      case Source::RoundBf16: transposeBlocks<Source::RoundBf16>(b.data, col, kc8, d); break;
-      case Source::RoundHalf: transposeBlocks<Source::RoundHalf>(b.data, col, kc8, d); break;
-      case Source::Bf16: transposeBlocks<Source::Bf16>(b.data, col, kc8, d); break;
-      case Source::Half: transposeBlocks<Source::Half>(b.data, col, kc8, d); break;
-    }
+    transpose(b.data, col, kc8, d);
     if (kc8 < kc) {
       for (int c = 0; c < 8; ++c) {
         const float* tail = floatRun(b, col[c] + kc8, kc - kc8, toFloat, scratch);
@@ -139,20 +160,12 @@ MP_TARGET_F16C void packAF32Avx2(const Operand& a, int64_t i0, int64_t mc, int64
   constexpr int kMr = 6;
   const int64_t full = a.colStride == 1 && a.rowStride != 1 ? mc / kMr : 0;
   const int64_t kc8 = kc / 8 * 8;
-  const Source source = sourceOf(a);
+  const Transposer transpose = transposersOf(a).rows;
   for (int64_t p = 0; p < full; ++p) {
     int64_t row[kMr];
     for (int r = 0; r < kMr; ++r) row[r] = (i0 + p * kMr + r) * a.rowStride + p0;
     float* d = dst + p * kMr * kc;
-    for (int64_t k = 0; k < kc8; k += 8) {
-      switch (source) {
-        case Source::Float32: transposeSixRows<Source::Float32>(a.data, row, k, d + k * kMr); break;
-        case Source::RoundBf16: transposeSixRows<Source::RoundBf16>(a.data, row, k, d + k * kMr); break;
-        case Source::RoundHalf: transposeSixRows<Source::RoundHalf>(a.data, row, k, d + k * kMr); break;
-        case Source::Bf16: transposeSixRows<Source::Bf16>(a.data, row, k, d + k * kMr); break;
-        case Source::Half: transposeSixRows<Source::Half>(a.data, row, k, d + k * kMr); break;
-      }
-    }
+    transpose(a.data, row, kc8, d);
     if (kc8 < kc) {
       for (int r = 0; r < kMr; ++r) {
         const float* tail = floatRun(a, row[r] + kc8, kc - kc8, toFloat, scratch);
