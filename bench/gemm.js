@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 // CPU GEMM speed as a percentage of this machine's probed peak. The peak comes from a built-in
-// probe (native._test.peakProbe: a register-only loop of independent zmm FMAs, or VDPBF16PS, on one
+// probe (native._test.peakProbe: a register-only loop of independent zmm FMAs, VDPBF16PS or AMX TDPBF16PS, on one
 // thread), measured in the same run; GEMM GFLOP/s count 2*m*n*k, best of repeats, and
 // "% of peak" divides by (probed per-thread peak x threads used).
 //   npm run bench:gemm [-- --json [FILE]] [-- --repeats 5] [-- --sizes 256,512,1024,2048] [-- --reference]
@@ -9,6 +9,7 @@
 const mp = require('../dist');
 const { native } = require('../dist/native');
 const { dtypeCode } = require('../dist/dtype');
+const { hasAvx512, bf16Dot, bf16PeakKind } = require('./suite/backend');
 
 const { json, printJson, numberOption, stringOption } = require('./cliArgs');
 
@@ -38,15 +39,14 @@ function bestSeconds(fn, reps = repeats) {
 // The probe's best over `count` short runs. Other work on the machine (an SMT sibling running
 // FMAs halves this core's FMA rate) moves it, so each case is compared with probes taken right
 // before and after it, and the table also shows the best probe of the whole run.
-const { fma512, dpbf16, fma256 } = native.enums.peakKind;
-const probeKinds = { float32: hasAvx512() ? fma512 : fma256, bfloat16: bf16Native() ? dpbf16 : hasAvx512() ? fma512 : fma256 };
+const { fma512, fma256 } = native.enums.peakKind;
+const fp32Kind = hasAvx512(simd) ? fma512 : fma256;
+const probeKinds = { float32: fp32Kind, bfloat16: bf16PeakKind(simd) ?? fp32Kind };
 function probe(kind, count = 3) {
   let best = 0;
   for (let r = 0; r < count; ++r) best = Math.max(best, native._test.peakProbe(kind, 5e6));
   return best;
 }
-function hasAvx512() { return ['avx512', 'avx512bf16'].includes(simd); }
-function bf16Native() { return simd === 'avx512bf16'; }
 native._test.peakProbe(probeKinds.float32, 2e7);  // warm up (clock ramp)
 const bestPeak = { float32: 0, bfloat16: 0 };
 // float16 runs the float32 kernel after converting while packing, so its ceiling is fp32's.
@@ -123,7 +123,7 @@ const meta = { simd, threads, repeats, node: process.version,
 printJson({ ...meta, ratios, results: rows });
 if (!json) {
   console.log(`CPU GEMM, simd ${simd}, ${threads} thread(s), best of ${repeats}`);
-  console.log(`best probed peak per thread: float32 FMA ${meta.bestPeakGflopsPerThread.float32} GFLOP/s, bfloat16 ${bf16Native() ? 'VDPBF16PS' : '(fp32 FMA)'} ${meta.bestPeakGflopsPerThread.bfloat16} GFLOP/s`);
+  console.log(`best probed peak per thread: float32 FMA ${meta.bestPeakGflopsPerThread.float32} GFLOP/s, bfloat16 ${({ amx: 'AMX TDPBF16PS', vdpbf16ps: 'VDPBF16PS' })[bf16Dot(simd)] ?? '(fp32 FMA)'} ${meta.bestPeakGflopsPerThread.bfloat16} GFLOP/s`);
   console.log('% peak: GFLOP/s / (peak probed just before and after the case x threads)');
   console.log(`dtype     case                                   ms        GFLOP/s   peak/thr  % peak${withReference ? '   ref GFLOP/s  speedup' : ''}`);
   for (const r of rows) {

@@ -86,7 +86,7 @@ function printOverhead(ov) {
   say(`  scaler:   AMP float16 step with GradScaler ${fixed(e.scaler.withScalerMs)} ms vs without ${fixed(e.scaler.withoutScalerMs)} ms: ${fixed(e.scaler.addedMs, 2)} ms (${iqr(e.scaler.iqrMs)}; ${e.scaler.skippedSteps} steps skipped)`);
 }
 
-const simdClass = (simd) => ({ avx512bf16: 'AVX-512 with BF16', avx512: 'AVX-512', f16c: 'AVX2 + FMA + F16C', scalar: 'no SIMD path' })[simd] ?? simd;
+const simdClass = (simd) => ({ amx: 'AVX-512 with BF16 and AMX', avx512bf16: 'AVX-512 with BF16', avx512: 'AVX-512', f16c: 'AVX2 + FMA + F16C', scalar: 'no SIMD path' })[simd] ?? simd;
 
 /** A PyTorch cell: the number, or why there is none (the reason goes to the notes under the table, once per torch and reason). */
 function torchCell(x, value, notes, t) {

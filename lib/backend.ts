@@ -8,7 +8,10 @@ import { native } from './native';
 
 /** The report of {@link backend}. */
 export interface BackendInfo {
-  /** The CPU kernels' SIMD path in use: 'avx512bf16', 'avx512', 'f16c' or 'scalar'. */
+  /**
+   * The CPU kernels' SIMD path in use: 'amx' (AVX-512-BF16 plus AMX tiles for bfloat16 products),
+   * 'avx512bf16', 'avx512', 'f16c' (AVX2 + FMA + F16C) or 'scalar'.
+   */
   simd: string;
   /** The best path this CPU supports (MIXPREC_SIMD can lower `simd` below it). */
   simdDetected: string;
@@ -72,7 +75,7 @@ function cudaFields(i: ReturnType<typeof native.info>): Pick<BackendInfo, 'cudaS
  * mp.setSimdLevel(mp.backend().simdDetected); // back to the best
  * ```
  */
-export function setSimdLevel(level: 'scalar' | 'f16c' | 'avx512' | 'avx512bf16' | string): boolean {
+export function setSimdLevel(level: 'scalar' | 'f16c' | 'avx512' | 'avx512bf16' | 'amx' | string): boolean {
   return native.setSimdLevel(level);
 }
 

@@ -4,7 +4,7 @@ import * as mp from '../lib';
 import { BF16, F16, f64ToBits16, roundTo } from './helpers/floatReference';
 import { dtypeCode, native } from './helpers/native';
 
-const levels = ['scalar', 'f16c', 'avx512', 'avx512bf16'];
+const levels = ['scalar', 'f16c', 'avx512', 'avx512bf16', 'amx'];
 const available = levels.slice(0, levels.indexOf(mp.backend().simdDetected) + 1);
 
 afterAll(() => {

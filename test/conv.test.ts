@@ -13,7 +13,7 @@ afterAll(() => {
 });
 afterEach(() => expect(mp.memory().numTensors).toBe(0));
 
-const levels = ['scalar', 'f16c', 'avx512', 'avx512bf16'];
+const levels = ['scalar', 'f16c', 'avx512', 'avx512bf16', 'amx'];
 const available = levels.slice(0, levels.indexOf(mp.backend().simdDetected) + 1);
 
 interface Config {

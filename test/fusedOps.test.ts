@@ -11,7 +11,7 @@ const F = mp.nn.functional;
 type T = mp.Tensor;
 type Half = 'float16' | 'bfloat16';
 
-const levels = ['scalar', 'f16c', 'avx512', 'avx512bf16'];
+const levels = ['scalar', 'f16c', 'avx512', 'avx512bf16', 'amx'];
 const vectorLevels = levels.slice(1, levels.indexOf(mp.backend().simdDetected) + 1);
 
 afterAll(() => {

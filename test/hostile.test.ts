@@ -200,7 +200,7 @@ describe('int32 arithmetic wraps modulo 2^32 everywhere; integer ** negative sca
 
 describe('clamp with min > max gives max everywhere (PyTorch: min(max(x, lo), hi))', () => {
   test('every dtype and SIMD level; NaN passes; the gradient is zero; the multi-tensor clamp agrees', () => {
-    const levels = ['scalar', 'f16c', 'avx512', 'avx512bf16'];
+    const levels = ['scalar', 'f16c', 'avx512', 'avx512bf16', 'amx'];
     const initial = mp.backend().simdDetected;
     try {
       for (const level of levels) {

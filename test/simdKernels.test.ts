@@ -11,7 +11,7 @@ import { dtypeCode, native } from './helpers/native';
 const at = (t: mp.Tensor) => ({ storage: t.storage.handle, offset: t.offset });
 
 type FloatDType = 'float32' | 'float16' | 'bfloat16' | 'float64';
-const levels = ['scalar', 'f16c', 'avx512', 'avx512bf16'];
+const levels = ['scalar', 'f16c', 'avx512', 'avx512bf16', 'amx'];
 const available = levels.slice(0, levels.indexOf(mp.backend().simdDetected) + 1);
 const vectorLevels = available.filter((l) => l !== 'scalar');
 const dtypes: FloatDType[] = ['float32', 'float16', 'bfloat16', 'float64'];

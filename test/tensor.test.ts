@@ -171,7 +171,7 @@ describe('printing', () => {
 describe('backend', () => {
   test('reports the run-time choices', () => {
     const b = mp.backend();
-    expect(['scalar', 'f16c', 'avx512', 'avx512bf16']).toContain(b.simd);
+    expect(['scalar', 'f16c', 'avx512', 'avx512bf16', 'amx']).toContain(b.simd);
     expect(b.numThreads).toBeGreaterThanOrEqual(1);
     expect(typeof b.cudaCompiled).toBe('boolean');
     expect(mp.cuda.isAvailable()).toBe(b.cudaDeviceCount > 0);

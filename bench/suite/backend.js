@@ -7,20 +7,40 @@ const { native } = require('../../dist/native');
 
 /**
  * The native peak probe (`native._test.peakProbe(kind, iterations)`: a register-only loop of
- * independent FMAs — zmm or ymm — or VDPBF16PS, on one thread, in GFLOP/s; kinds in native.enums.peakKind),
+ * independent FMAs — zmm or ymm — VDPBF16PS, or AMX TDPBF16PS, on one thread, in GFLOP/s; kinds in native.enums.peakKind),
  * best of 5 after a warm-up. "% of peak" divides by this × the threads GEMM uses; on a VM whose
  * vCPUs are SMT siblings of one core that overstates the ceiling (they share the FMA units).
  */
+/** Whether a SIMD path has zmm registers (its float32 kernel uses zmm FMAs). */
+function hasAvx512(simd) {
+  return ['avx512', 'avx512bf16', 'amx'].includes(simd);
+}
+
+/**
+ * The bfloat16 multiply a path's GEMM runs: AMX tiles ('amx'), VDPBF16PS ('vdpbf16ps'), or none
+ * (null: bfloat16 is widened to float32 and runs the FMA kernel).
+ */
+function bf16Dot(simd) {
+  return simd === 'amx' ? 'amx' : simd === 'avx512bf16' ? 'vdpbf16ps' : null;
+}
+
+/** The peak-probe kind of a path's bfloat16 dot product, or undefined without one. */
+function bf16PeakKind(simd, kinds = native.enums.peakKind) {
+  const dot = bf16Dot(simd);
+  return dot === 'amx' ? kinds.amxbf16 : dot === 'vdpbf16ps' ? kinds.dpbf16 : undefined;
+}
+
 function probePeak() {
   if (typeof native._test?.peakProbe !== 'function') return { available: false };
   const { simd, numThreads } = mp.backend();
   const kinds = native.enums.peakKind;
-  const fp32Kind = simd === 'avx512' || simd === 'avx512bf16' ? kinds.fma512 : kinds.fma256;
+  const fp32Kind = hasAvx512(simd) ? kinds.fma512 : kinds.fma256;
   try {
     native._test.peakProbe(fp32Kind, 2e7);
     const best = (kind) => Math.max(...Array.from({ length: 5 }, () => native._test.peakProbe(kind, 5e6)));
     const fp32 = best(fp32Kind);
-    const bf16 = simd === 'avx512bf16' ? best(kinds.dpbf16) : undefined;
+    const bf16Kind = bf16PeakKind(simd, kinds);
+    const bf16 = bf16Kind === undefined ? undefined : best(bf16Kind);
     return {
       available: true,
       threads: numThreads,
@@ -58,4 +78,4 @@ function printBackend(r) {
   }
 }
 
-module.exports = { backendSection, printBackend };
+module.exports = { backendSection, printBackend, hasAvx512, bf16Dot, bf16PeakKind };

@@ -9,6 +9,10 @@
 #include <cpuid.h>
 #define MP_X86 1
 #endif
+#if defined(__linux__)
+#include <sys/syscall.h>
+#include <unistd.h>
+#endif
 
 namespace mp {
 namespace {
@@ -18,6 +22,19 @@ uint64_t readXcr0() {
   uint32_t eax, edx;
   __asm__ volatile("xgetbv" : "=a"(eax), "=d"(edx) : "c"(0));
   return (uint64_t(edx) << 32) | eax;
+}
+
+// Linux enables the 8 KB AMX tile state per process on request (arch_prctl ARCH_REQ_XCOMP_PERM for
+// XFEATURE_XTILEDATA); a process that uses the tiles without it gets SIGILL. It is refused where
+// the kernel is too old or a thread's signal stack is too small for the larger signal frame, and
+// then AMX is simply not used.
+bool requestTileData() {
+#if defined(__linux__) && defined(__x86_64__)
+  constexpr long kReqXcompPerm = 0x1023, kXfeatureXtiledata = 18;
+  return syscall(SYS_arch_prctl, kReqXcompPerm, kXfeatureXtiledata) == 0;
+#else
+  return false;
+#endif
 }
 
 SimdLevel probe() {
@@ -43,7 +60,10 @@ SimdLevel probe() {
   unsigned a71 = 0, b71 = 0, c71 = 0, d71 = 0;
   __get_cpuid_count(7, 1, &a71, &b71, &c71, &d71);
   const bool avx512bf16 = a71 & (1u << 5);
-  return avx512bf16 ? SimdLevel::Avx512Bf16 : SimdLevel::Avx512;
+  if (!avx512bf16) return SimdLevel::Avx512;
+  const bool amxBf16 = d7 & (1u << 22), amxTile = d7 & (1u << 24);
+  const bool tileState = (xcr0 & 0x60000) == 0x60000;  // XTILECFG and XTILEDATA
+  return amxBf16 && amxTile && tileState && requestTileData() ? SimdLevel::Amx : SimdLevel::Avx512Bf16;
 }
 #else
 SimdLevel probe() { return SimdLevel::Scalar; }

@@ -5,7 +5,7 @@
 namespace mp {
 
 // Ordered: each level implies the ones below it. The names are MIXPREC_SIMD's and setSimdLevel's.
-#define MP_SIMD_LEVELS(X) X(Scalar, "scalar") X(F16c, "f16c") X(Avx512, "avx512") X(Avx512Bf16, "avx512bf16")
+#define MP_SIMD_LEVELS(X) X(Scalar, "scalar") X(F16c, "f16c") X(Avx512, "avx512") X(Avx512Bf16, "avx512bf16") X(Amx, "amx")
 MP_DEFINE_ENUM(SimdLevel, MP_SIMD_LEVELS)
 
 const char* simdLevelName(SimdLevel level);

@@ -82,6 +82,7 @@ const gemm::Kernel* pickKernel(DType dtype, SimdLevel level, gemm::ToFloat& toFl
       toFloat = avx512 ? simd::halfToFloatAvx512 : simd::halfToFloatF16c;
       break;
     case DType::BFloat16:
+      if (level >= SimdLevel::Amx) return &gemm::bf16AmxKernel();
       if (level >= SimdLevel::Avx512Bf16) return &gemm::bf16Avx512Kernel();
       toFloat = avx512 ? simd::bf16ToFloatAvx512 : simd::bf16ToFloatAvx2;
       break;
@@ -115,7 +116,8 @@ void matmulReference(DType dtype, const void* a, const void* b, void* out, const
 
 // float32 and the 16-bit types run the packed, cache-blocked GEMM of the active SIMD level
 // (csrc/cpu/gemm/): float16, and bfloat16 below avx512bf16, is converted to float32 once per
-// element while packing; with avx512bf16, bfloat16 is packed as is in k pairs for VDPBF16PS. The
+// element while packing; with avx512bf16, bfloat16 is packed as is in k pairs for VDPBF16PS, and
+// with amx into AMX tiles. The
 // other dtypes, the scalar level, tiny products and float32 row-vector products run
 // matmulReference.
 void matmul(DType dtype, const void* a, const void* b, void* out, const MatmulShape& s) {
@@ -132,8 +134,9 @@ void matmul(DType dtype, const void* a, const void* b, void* out, const MatmulSh
   const size_t aBytes = s.aFloat32 ? 4 : elemBytes, bBytes = s.bFloat32 ? 4 : elemBytes;
   const size_t outBytes = s.outFloat32 ? 4 : elemBytes;
   // The k-pair kernel packs 16-bit data as it is stored, so a cast-fused operand is narrowed
-  // first, per product, into a thread's buffer (the float32-packing kernels round as they pack).
-  const bool narrowFirst = kernel->packing != gemm::Packing::F32;
+  // first, per product, into a thread's buffer (the float32-packing kernels and AMX's round as
+  // they pack).
+  const bool narrowFirst = kernel->packing != gemm::Packing::F32 && !kernel->packsRounded;
   int64_t batches = 1;
   for (int d = 0; d < s.batch.ndim; ++d) batches *= s.batch.shape[d];
   // 16-bit outputs accumulate in float32 and round once per tile (round-to-nearest-even,

@@ -8,6 +8,7 @@
 #include <chrono>
 
 #include "cpuFeatures.h"
+#include "gemm/gemm.h"
 #include "simdTarget.h"
 
 namespace mp::cpu {
@@ -63,6 +64,29 @@ MP_TARGET_AVX512BF16 __attribute__((noinline)) float dpbf16(int64_t iterations) 
   return v[0] + v[15];
 }
 
+// Four accumulators, two A and two B tiles, as in the AMX GEMM's inner loop without its loads.
+MP_TARGET_AMX __attribute__((noinline)) float amxBf16(int64_t iterations) {
+  gemm::configureAmxTiles();
+  alignas(64) static const uint16_t ones[16 * 32] = {};
+  _tile_loadd(4, ones, 64);
+  _tile_loadd(5, ones, 64);
+  _tile_loadd(6, ones, 64);
+  _tile_loadd(7, ones, 64);
+  _tile_zero(0);
+  _tile_zero(1);
+  _tile_zero(2);
+  _tile_zero(3);
+  for (int64_t it = 0; it < iterations; ++it) {
+    _tile_dpbf16ps(0, 4, 6);
+    _tile_dpbf16ps(1, 4, 7);
+    _tile_dpbf16ps(2, 5, 6);
+    _tile_dpbf16ps(3, 5, 7);
+  }
+  alignas(64) float c[16 * 16];
+  _tile_stored(0, c, 64);
+  return c[0];
+}
+
 volatile float sink;
 
 }  // namespace
@@ -80,6 +104,10 @@ double peakProbe(PeakKind kind, int64_t iterations) {
       break;
     case PeakKind::Fma256:
       if (level >= SimdLevel::F16c) loop = fma256, flopsPerIteration = 12 * 8 * 2;
+      break;
+    case PeakKind::AmxBf16:
+      // Fewer rounds: one is 64x a zmm round's work.
+      if (level >= SimdLevel::Amx) loop = amxBf16, flopsPerIteration = 4 * 16 * 16 * 32 * 2, iterations /= 8;
       break;
   }
   if (!loop || iterations <= 0) return 0;

@@ -29,15 +29,13 @@ Napi::Value info(const Napi::CallbackInfo& cb) {
 
 Napi::Value setSimd(const Napi::CallbackInfo& cb) {
   Args args(cb, "setSimdLevel", 1);
-  if (!cb[0].IsString()) args.fail(0, "level", "'scalar', 'f16c', 'avx512' or 'avx512bf16'");
+  constexpr const char* kExpected = "'scalar', 'f16c', 'avx512', 'avx512bf16' or 'amx'";
+  if (!cb[0].IsString()) args.fail(0, "level", kExpected);
   const std::string name = cb[0].As<Napi::String>().Utf8Value();
-  SimdLevel level;
-  if (name == "scalar") level = SimdLevel::Scalar;
-  else if (name == "f16c") level = SimdLevel::F16c;
-  else if (name == "avx512") level = SimdLevel::Avx512;
-  else if (name == "avx512bf16") level = SimdLevel::Avx512Bf16;
-  else args.fail(0, "level", "'scalar', 'f16c', 'avx512' or 'avx512bf16'");
-  return Napi::Boolean::New(cb.Env(), setSimdLevel(level));
+  for (int32_t level = 0; level < kNumSimdLevels; ++level) {
+    if (name == kSimdLevelNames[level]) return Napi::Boolean::New(cb.Env(), setSimdLevel(SimdLevel(level)));
+  }
+  args.fail(0, "level", kExpected);
 }
 
 // synchronize(device): waits for the device's queued work.

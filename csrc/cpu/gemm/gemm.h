@@ -32,7 +32,20 @@ enum class Packing {
   F32,
   // bfloat16 k-pair panels for VDPBF16PS: A as [k/2][MR][2], B as [k/2][NR][2] (odd k padded with 0).
   Bf16Pairs,
+  // bfloat16 panels for AMX tiles, k padded with zeros to a multiple of 32: A as [MR][k], B as
+  // [k/2][NR][2] (gemmAmx.cpp).
+  AmxBf16,
 };
+
+// Values of k a packed panel holds for a slice of kc: the k-pair kernel pads an odd kc by one, the
+// AMX kernel to whole 32-deep tiles.
+inline int64_t packedDepth(Packing packing, int64_t kc) {
+  switch (packing) {
+    case Packing::Bf16Pairs: return (kc + 1) / 2 * 2;
+    case Packing::AmxBf16: return (kc + 31) / 32 * 32;
+    default: return kc;
+  }
+}
 
 // Where a microkernel puts its mr x nr tile. Every k slice but the last stores (or, with
 // `accumulate`, adds) into the float32 accumulator c. For a 16-bit product the last slice instead
@@ -70,7 +83,9 @@ struct Kernel {
   MicroKernel run;
   PackA packA;
   PackB packB;
-  bool packsRounded = false;  // packA / packB handle rounded operands (else they take the generic packers)
+  // packA / packB handle rounded operands (else they take the generic packers; a kernel packing
+  // 16-bit panels must then be given operands narrowed first).
+  bool packsRounded = false;
   bool roundsTile = false;   // run honours TileOut::rounding (else the driver rounds after the kernel)
 };
 
@@ -79,6 +94,10 @@ struct Kernel {
 const Kernel& f32Avx512Kernel();   // 12 x 32, vfmadd231ps (gemmF32Avx512.cpp)
 const Kernel& bf16Avx512Kernel();  // 12 x 32, vdpbf16ps (gemmBf16Avx512.cpp)
 const Kernel& f32Avx2Kernel();     // 6 x 16, AVX2 + FMA (gemmAvx2.cpp)
+const Kernel& bf16AmxKernel();     // 32 x 32, AMX TDPBF16PS (gemmAmx.cpp)
+// Loads the AMX tile configuration the kernel uses (eight 16 x 64-byte tiles) on the calling
+// thread, once per thread.
+void configureAmxTiles();
 
 // The product's destination, row-major m x n with row stride n: float32 `c`, or, when out16 is
 // set, float16/bfloat16 (outType) `out16`.
@@ -94,8 +113,8 @@ struct Output {
 };
 
 // Output = A (m x k) @ B (k x n) with `kernel`; toFloat converts 16-bit operands when the kernel
-// packs float32. Rounded operands need a float32-packing kernel (the caller narrows them for
-// Bf16Pairs). Threads split m and n, never k, so the result does not depend on the thread
+// packs float32. Rounded operands need a kernel that packs them (float32 packing or
+// Kernel::packsRounded; the caller narrows them for the k-pair kernel). Threads split m and n, never k, so the result does not depend on the thread
 // count. A 16-bit output of more than one k slice accumulates in a float32 buffer that each
 // thread keeps for its next call (up to 16 MiB).
 void run(const Kernel& kernel, ToFloat toFloat, const Operand& a, const Operand& b, const Output& out, int64_t m,

@@ -66,8 +66,9 @@ constexpr int64_t kSliceInnerBytes = int64_t(4) << 20;
 
 void run(const Kernel& kern, ToFloat toFloat, const Operand& a, const Operand& b, const Output& out, int64_t m,
          int64_t n, int64_t k) {
-  if (((a.rounds() || b.rounds()) && kern.packing != Packing::F32) || (out.rounding != DType::Float32 && (out.out16 || out.accumulate))) {
-    throw std::logic_error("gemm::run: rounded operands need float32 packing, a rounded output float32 without accumulate");
+  const bool packsRounded = kern.packing == Packing::F32 || kern.packsRounded;
+  if (((a.rounds() || b.rounds()) && !packsRounded) || (out.rounding != DType::Float32 && (out.out16 || out.accumulate))) {
+    throw std::logic_error("gemm::run: rounded operands need a kernel that packs them, a rounded output float32 without accumulate");
   }
   Buffer ownAccumulator;
   float* c = out.c;
@@ -76,10 +77,9 @@ void run(const Kernel& kern, ToFloat toFloat, const Operand& a, const Operand& b
     c = static_cast<float*>((bytes <= kReusedAccumulator ? accumulatorBuffer : ownAccumulator).get(bytes));
   }
   const bool pairs = kern.packing == Packing::Bf16Pairs;
-  const size_t elemBytes = pairs ? 2 : 4;
+  const size_t elemBytes = kern.packing == Packing::F32 ? 4 : 2;
   const int mr = kern.mr, nr = kern.nr;
-  // k values a packed panel holds for a slice of kc: the k-pair kernel pads odd kc by one.
-  const auto paddedK = [pairs](int64_t kc) { return pairs ? (kc + 1) / 2 * 2 : kc; };
+  const auto paddedK = [&kern](int64_t kc) { return packedDepth(kern.packing, kc); };
   const int64_t rowPanels = (m + mr - 1) / mr;
   const int64_t mcPanels = std::max<int64_t>(1, kern.mc / mr);
   const bool inlineOnly = m * n * k < kInlineWork || availableThreads() == 1;
@@ -106,10 +106,11 @@ void run(const Kernel& kern, ToFloat toFloat, const Operand& a, const Operand& b
     const int64_t colPanels = (nc + nr - 1) / nr;
     const int64_t colGroups = threads == 1 ? 1 : std::min<int64_t>(colPanels, std::max<int64_t>(1, (2 * threads + rowBlocks - 1) / rowBlocks));
     const int64_t sliceElements = colPanels * nr * kcStride;  // a packed B slice, padded to kern.kc
-    // Float32 scratch of the packers: one widened row or column (up to max(mc or nc, kc)) plus a
-    // whole widened panel (the AVX-512 packers transpose max(mr, nr) rows of kc).
+    // Scratch of the packers: one widened row or column (up to max(mc or nc, kc)) plus a whole
+    // widened panel (the AVX-512 packers transpose max(mr, nr) rows of kc; the AMX packers stage a
+    // 16-bit panel of max(mr, nr) x its padded depth).
     const auto scratchFor = [&](int64_t extent, int64_t kc) {
-      return pairs ? nullptr : static_cast<float*>(scratchBuffer.get(size_t(std::max(extent, kc) + std::max(mr, nr) * kc) * sizeof(float)));
+      return pairs ? nullptr : static_cast<float*>(scratchBuffer.get(size_t(std::max(extent, kc) + std::max(mr, nr) * paddedK(kc)) * sizeof(float)));
     };
     // B's columns [jc, jc + nc) x k slice starting at pc into dst, the threads splitting its panels.
     const auto packBSlice = [&](int64_t pc, char* dst) {

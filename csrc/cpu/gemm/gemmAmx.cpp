@@ -1,0 +1,243 @@
+// bfloat16 GEMM on AMX (Intel Sapphire Rapids and later): TDPBF16PS multiplies a 16 x 32 tile of
+// A by a 32 x 16 tile of B (k-pair interleaved) into a 16 x 16 float32 tile in one instruction,
+// 16x the float32 FMA rate of a core. The register tile is 32 x 32 (four C tiles, two A tiles,
+// two B tiles: all eight tile registers). Products of two bf16 are exact in float32, so results
+// differ from the reference only by summation order and by AMX flushing denormal inputs and
+// outputs to zero (as VDPBF16PS does).
+//
+// Panels (k padded with zeros to a multiple of 32, kp = kcPad / 2 pairs):
+//   A: [32 rows][kcPad] bf16: a tile is 16 rows of 32 consecutive k, row stride kcPad;
+//   B: [kp][32 columns][2] bf16 (the k-pair layout of the VDPBF16PS kernel): a tile is 16 pair
+//      rows of 16 columns, row stride 64 elements.
+// The packers read bfloat16 as stored or round a cast-fused float32 operand to bfloat16 in
+// registers (Bf16Io::narrow, bit-identical to the cast kernels), for every layout.
+#include <immintrin.h>
+
+#include <algorithm>
+#include <cstring>
+
+#include "../../core/elementTypes.h"
+#include "../simdTarget.h"
+#include "gemm.h"
+#include "gemmTileAvx512.h"
+
+namespace mp::cpu::gemm {
+namespace {
+
+constexpr int kMr = 32, kNr = 32, kTileK = 32;
+
+int64_t paddedK(int64_t kc) { return (kc + kTileK - 1) / kTileK * kTileK; }
+
+// The tile configuration (palette 1): every register 16 rows of 64 bytes. A thread loads it once;
+// the OS keeps it across context switches.
+struct alignas(64) TileConfig {
+  uint8_t palette = 1, startRow = 0;
+  uint8_t reserved[14] = {};
+  uint16_t colBytes[16] = {64, 64, 64, 64, 64, 64, 64, 64};
+  uint8_t rows[16] = {16, 16, 16, 16, 16, 16, 16, 16};
+};
+
+// C tiles 0..3 = [rows 0-15 | 16-31] x [columns 0-15 | 16-31]; A tiles 4, 5; B tiles 6, 7.
+MP_TARGET_AMX void multiply(int64_t kcPad, const uint16_t* a, const uint16_t* b) {
+  const int64_t aStride = kcPad * 2;
+  for (int64_t kb = 0; kb < kcPad / kTileK; ++kb) {
+    _tile_loadd(4, a + kb * kTileK, aStride);
+    _tile_loadd(6, b + kb * 16 * 2 * kNr, 2 * kNr * 2);
+    _tile_loadd(5, a + 16 * kcPad + kb * kTileK, aStride);
+    _tile_loadd(7, b + kb * 16 * 2 * kNr + 32, 2 * kNr * 2);
+    _tile_dpbf16ps(0, 4, 6);
+    _tile_dpbf16ps(1, 4, 7);
+    _tile_dpbf16ps(2, 5, 6);
+    _tile_dpbf16ps(3, 5, 7);
+  }
+}
+
+MP_TARGET_AMX void kernel(int64_t kc, const void* av, const void* bv, const TileOut& t, int mr, int nr) {
+  configureAmxTiles();
+  const int64_t kcPad = paddedK(kc);
+  const auto* a = static_cast<const uint16_t*>(av);
+  const auto* b = static_cast<const uint16_t*>(bv);
+  // A full float32 tile goes straight between C and the tile registers; anything else (a partial
+  // tile, a 16-bit output) through a buffer and the AVX-512 tile store.
+  if (!t.out && mr == kMr && nr == kNr) {
+    const int64_t ldc = t.ldc * int64_t(sizeof(float));
+    if (t.accumulate) {
+      _tile_loadd(0, t.c, ldc);
+      _tile_loadd(1, t.c + 16, ldc);
+      _tile_loadd(2, t.c + 16 * t.ldc, ldc);
+      _tile_loadd(3, t.c + 16 * t.ldc + 16, ldc);
+    } else {
+      _tile_zero(0);
+      _tile_zero(1);
+      _tile_zero(2);
+      _tile_zero(3);
+    }
+    multiply(kcPad, a, b);
+    _tile_stored(0, t.c, ldc);
+    _tile_stored(1, t.c + 16, ldc);
+    _tile_stored(2, t.c + 16 * t.ldc, ldc);
+    _tile_stored(3, t.c + 16 * t.ldc + 16, ldc);
+    return;
+  }
+  _tile_zero(0);
+  _tile_zero(1);
+  _tile_zero(2);
+  _tile_zero(3);
+  multiply(kcPad, a, b);
+  alignas(64) float buffer[kMr][kNr];
+  _tile_stored(0, &buffer[0][0], kNr * sizeof(float));
+  _tile_stored(1, &buffer[0][16], kNr * sizeof(float));
+  _tile_stored(2, &buffer[16][0], kNr * sizeof(float));
+  _tile_stored(3, &buffer[16][16], kNr * sizeof(float));
+  __m512 acc[kMr][2];
+  for (int r = 0; r < kMr; ++r) {
+    acc[r][0] = _mm512_load_ps(&buffer[r][0]);
+    acc[r][1] = _mm512_load_ps(&buffer[r][16]);
+  }
+  storeTile<kMr>(acc, t, mr, nr);
+}
+
+// 32 values of x from element `at` (contiguous) as bfloat16 bits, lanes outside `mask` zero: a
+// bfloat16 operand as stored, a cast-fused float32 one rounded to nearest even.
+MP_TARGET_AMX __m512i load32(const Operand& x, int64_t at, __mmask32 mask) {
+  if (x.dtype == DType::BFloat16) return _mm512_maskz_loadu_epi16(mask, static_cast<const uint16_t*>(x.data) + at);
+  const float* p = static_cast<const float*>(x.data) + at;
+  const __m256i lo = simd::Bf16Io::narrow(_mm512_maskz_loadu_ps(__mmask16(mask), p));
+  const __m256i hi = simd::Bf16Io::narrow(_mm512_maskz_loadu_ps(__mmask16(mask >> 16), p + 16));
+  return _mm512_inserti64x4(_mm512_castsi256_si512(lo), hi, 1);
+}
+
+__mmask32 lanes(int64_t n) { return n >= 32 ? ~__mmask32(0) : __mmask32((1u << n) - 1); }
+
+// One element as bfloat16 bits (the strided layouts no vector path covers).
+uint16_t elementBits(const Operand& x, int64_t at) {
+  if (x.dtype == DType::BFloat16) return static_cast<const uint16_t*>(x.data)[at];
+  return BF16Tag::store(static_cast<const float*>(x.data)[at]);
+}
+
+// dst[r][0, kcPad) = row r's k values (zero past kc, zero rows past `rows`), 32 rows. Row r's
+// element k is at first + r * rowStep + k * kStep.
+MP_TARGET_AMX void packKRows(const Operand& x, int64_t first, int64_t rowStep, int64_t kStep, int rows, int64_t kc,
+                             int64_t kcPad, uint16_t* dst) {
+  for (int r = 0; r < kMr; ++r) {
+    uint16_t* d = dst + r * kcPad;
+    if (r >= rows) {
+      std::memset(d, 0, size_t(kcPad) * sizeof(uint16_t));
+    } else if (kStep == 1) {
+      for (int64_t p = 0; p < kcPad; p += kTileK) {
+        _mm512_store_si512(d + p, p < kc ? load32(x, first + r * rowStep + p, lanes(kc - p)) : _mm512_setzero_si512());
+      }
+    } else {
+      for (int64_t p = 0; p < kcPad; ++p) d[p] = p < kc ? elementBits(x, first + r * rowStep + p * kStep) : 0;
+    }
+  }
+}
+
+// dst[q][c][2] = the k pair (2q, 2q + 1) of line c, for 32 lines that run along memory (element
+// (c, k) at first + c + k * kStep): two 32-wide loads and two word permutes per pair.
+MP_TARGET_AMX void packKPairs(const Operand& x, int64_t first, int64_t kStep, int lines, int64_t kc, int64_t kcPad,
+                              uint16_t* dst) {
+  alignas(64) static const uint16_t lo[32] = {0, 32, 1, 33, 2, 34, 3, 35, 4, 36, 5, 37, 6, 38, 7, 39,
+                                              8, 40, 9, 41, 10, 42, 11, 43, 12, 44, 13, 45, 14, 46, 15, 47};
+  alignas(64) static const uint16_t hi[32] = {16, 48, 17, 49, 18, 50, 19, 51, 20, 52, 21, 53, 22, 54, 23, 55,
+                                              24, 56, 25, 57, 26, 58, 27, 59, 28, 60, 29, 61, 30, 62, 31, 63};
+  const __m512i idxLo = _mm512_load_si512(lo), idxHi = _mm512_load_si512(hi);
+  const __mmask32 mask = lanes(lines);
+  for (int64_t q = 0; q < kcPad / 2; ++q) {
+    const int64_t k0 = 2 * q;
+    const __m512i x0 = k0 < kc ? load32(x, first + k0 * kStep, mask) : _mm512_setzero_si512();
+    const __m512i x1 = k0 + 1 < kc ? load32(x, first + (k0 + 1) * kStep, mask) : _mm512_setzero_si512();
+    _mm512_store_si512(dst + q * 64, _mm512_permutex2var_epi16(x0, idxLo, x1));
+    _mm512_store_si512(dst + q * 64 + 32, _mm512_permutex2var_epi16(x0, idxHi, x1));
+  }
+}
+
+// A 16 x 16 block of 32-bit elements transposed: dst[c * ldd + r] = src[r * lds + c].
+MP_TARGET_AMX void transpose16(const uint32_t* src, int64_t lds, uint32_t* dst, int64_t ldd) {
+  __m512i r[16], t[16];
+  for (int i = 0; i < 16; ++i) r[i] = _mm512_loadu_si512(src + i * lds);
+  for (int i = 0; i < 16; i += 2) {
+    t[i] = _mm512_unpacklo_epi32(r[i], r[i + 1]);
+    t[i + 1] = _mm512_unpackhi_epi32(r[i], r[i + 1]);
+  }
+  for (int i = 0; i < 16; i += 4) {
+    r[i] = _mm512_unpacklo_epi64(t[i], t[i + 2]);
+    r[i + 1] = _mm512_unpackhi_epi64(t[i], t[i + 2]);
+    r[i + 2] = _mm512_unpacklo_epi64(t[i + 1], t[i + 3]);
+    r[i + 3] = _mm512_unpackhi_epi64(t[i + 1], t[i + 3]);
+  }
+  for (int i = 0; i < 16; i += 8) {
+    for (int j = 0; j < 4; ++j) {
+      t[i + j] = _mm512_shuffle_i32x4(r[i + j], r[i + j + 4], 0x88);
+      t[i + j + 4] = _mm512_shuffle_i32x4(r[i + j], r[i + j + 4], 0xdd);
+    }
+  }
+  for (int j = 0; j < 8; ++j) {
+    r[j] = _mm512_shuffle_i32x4(t[j], t[j + 8], 0x88);
+    r[j + 8] = _mm512_shuffle_i32x4(t[j], t[j + 8], 0xdd);
+  }
+  for (int i = 0; i < 16; ++i) _mm512_storeu_si512(dst + i * ldd, r[i]);
+}
+
+// A rows x cols matrix of 32-bit elements (both multiples of 16) transposed into cols x rows.
+MP_TARGET_AMX void transpose32Bit(const uint32_t* src, int64_t rows, int64_t cols, uint32_t* dst) {
+  for (int64_t r = 0; r < rows; r += 16) {
+    for (int64_t c = 0; c < cols; c += 16) transpose16(src + r * cols + c, cols, dst + c * rows + r, rows);
+  }
+}
+
+// A panels from rows [i0, i0 + mc) x k [p0, p0 + kc): row-major A (activations) copies or rounds
+// rows straight into place; a transposed A (a weight gradient's gradient^T) is packed in k pairs
+// along its contiguous rows, then transposed as 32-bit pairs.
+void packA(const Operand& a, int64_t i0, int64_t mc, int64_t p0, int64_t kc, void* dst, ToFloat, float* scratch) {
+  const int64_t kcPad = paddedK(kc);
+  for (int64_t p = 0; p * kMr < mc; ++p) {
+    const int rows = int(std::min<int64_t>(kMr, mc - p * kMr));
+    auto* d = static_cast<uint16_t*>(dst) + p * kMr * kcPad;
+    const int64_t first = (i0 + p * kMr) * a.rowStride + p0 * a.colStride;
+    if (a.colStride != 1 && a.rowStride == 1) {
+      auto* pairs = reinterpret_cast<uint16_t*>(scratch);
+      packKPairs(a, first, a.colStride, rows, kc, kcPad, pairs);
+      transpose32Bit(reinterpret_cast<const uint32_t*>(pairs), kcPad / 2, kMr, reinterpret_cast<uint32_t*>(d));
+    } else {
+      packKRows(a, first, a.rowStride, a.colStride, rows, kc, kcPad, d);
+    }
+  }
+}
+
+// B panels from k [p0, p0 + kc) x columns [j0, j0 + nc): row-major B is packed in k pairs
+// directly; a transposed B (a Linear weight read as W^T, k contiguous) is gathered as k rows, then
+// transposed as 32-bit pairs.
+void packB(const Operand& b, int64_t p0, int64_t kc, int64_t j0, int64_t nc, void* dst, ToFloat, float* scratch) {
+  const int64_t kcPad = paddedK(kc);
+  for (int64_t q = 0; q * kNr < nc; ++q) {
+    const int cols = int(std::min<int64_t>(kNr, nc - q * kNr));
+    auto* d = static_cast<uint16_t*>(dst) + q * kNr * kcPad;
+    const int64_t first = p0 * b.rowStride + (j0 + q * kNr) * b.colStride;
+    if (b.colStride == 1) {
+      packKPairs(b, first, b.rowStride, cols, kc, kcPad, d);
+    } else {
+      auto* rows = reinterpret_cast<uint16_t*>(scratch);
+      packKRows(b, first, b.colStride, b.rowStride, cols, kc, kcPad, rows);
+      transpose32Bit(reinterpret_cast<const uint32_t*>(rows), kNr, kcPad / 2, reinterpret_cast<uint32_t*>(d));
+    }
+  }
+}
+
+}  // namespace
+
+MP_TARGET_AMX void configureAmxTiles() {
+  thread_local bool configured = false;
+  if (configured) return;
+  static const TileConfig config;
+  _tile_loadconfig(&config);
+  configured = true;
+}
+
+const Kernel& bf16AmxKernel() {
+  // kc = 512: a B micro-panel (32 KB) stays in L1 while the A panels of a block stream from L2.
+  static const Kernel k{"bf16-amx-32x32", kMr, kNr, 512, 512, 2048, Packing::AmxBf16, kernel, packA, packB, true};
+  return k;
+}
+
+}  // namespace mp::cpu::gemm
