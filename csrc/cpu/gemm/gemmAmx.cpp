@@ -54,6 +54,8 @@ MP_TARGET_AMX void multiply(int64_t kcPad, const uint16_t* a, const uint16_t* b)
 
 MP_TARGET_AMX void kernel(int64_t kc, const void* av, const void* bv, const TileOut& t, int mr, int nr) {
   configureAmxTiles();
+  // The tile stores otherwise wait on C's lines (a cold C costs more than the k loop of a short k).
+  prefetchTile(t, mr);
   const int64_t kcPad = paddedK(kc);
   const auto* a = static_cast<const uint16_t*>(av);
   const auto* b = static_cast<const uint16_t*>(bv);
