@@ -79,6 +79,7 @@ const gemm::Kernel* pickKernel(DType dtype, SimdLevel level, gemm::ToFloat& toFl
       toFloat = nullptr;
       break;
     case DType::Float16:
+      if (level >= SimdLevel::Amx) return &gemm::f16AmxKernel();
       toFloat = avx512 ? simd::halfToFloatAvx512 : simd::halfToFloatF16c;
       break;
     case DType::BFloat16:
@@ -117,7 +118,7 @@ void matmulReference(DType dtype, const void* a, const void* b, void* out, const
 // float32 and the 16-bit types run the packed, cache-blocked GEMM of the active SIMD level
 // (csrc/cpu/gemm/): float16, and bfloat16 below avx512bf16, is converted to float32 once per
 // element while packing; with avx512bf16, bfloat16 is packed as is in k pairs for VDPBF16PS, and
-// with amx into AMX tiles. The
+// with amx into AMX tiles (float16 too, split exactly into bfloat16 pieces). The
 // other dtypes, the scalar level, tiny products and float32 row-vector products run
 // matmulReference.
 void matmul(DType dtype, const void* a, const void* b, void* out, const MatmulShape& s) {

@@ -35,14 +35,17 @@ enum class Packing {
   // bfloat16 panels for AMX tiles, k padded with zeros to a multiple of 32: A as [MR][k], B as
   // [k/2][NR][2] (gemmAmx.cpp).
   AmxBf16,
+  // The same panels of float16 values split exactly into bfloat16 pieces, four per value of k.
+  AmxF16Split,
 };
 
 // Values of k a packed panel holds for a slice of kc: the k-pair kernel pads an odd kc by one, the
-// AMX kernel to whole 32-deep tiles.
+// AMX kernels to whole 32-deep tiles (the float16 one packs four values per k).
 inline int64_t packedDepth(Packing packing, int64_t kc) {
   switch (packing) {
     case Packing::Bf16Pairs: return (kc + 1) / 2 * 2;
     case Packing::AmxBf16: return (kc + 31) / 32 * 32;
+    case Packing::AmxF16Split: return (4 * kc + 31) / 32 * 32;
     default: return kc;
   }
 }
@@ -95,6 +98,7 @@ const Kernel& f32Avx512Kernel();   // 12 x 32, vfmadd231ps (gemmF32Avx512.cpp)
 const Kernel& bf16Avx512Kernel();  // 12 x 32, vdpbf16ps (gemmBf16Avx512.cpp)
 const Kernel& f32Avx2Kernel();     // 6 x 16, AVX2 + FMA (gemmAvx2.cpp)
 const Kernel& bf16AmxKernel();     // 32 x 32, AMX TDPBF16PS (gemmAmx.cpp)
+const Kernel& f16AmxKernel();      // 32 x 32, AMX TDPBF16PS on float16 split into bfloat16 pieces
 // Loads the AMX tile configuration the kernel uses (eight 16 x 64-byte tiles) on the calling
 // thread, once per thread.
 void configureAmxTiles();
