@@ -331,6 +331,12 @@ export interface NativeAddon {
   conv2dForward(args: NativeConvGeometry & { input: NativeOperand; weight: NativeOperand; bias: NativeOperand | null; out: NativeOperand }): void;
   conv2dBackwardInput(args: NativeConvGeometry & { gradOut: NativeOperand; weight: NativeOperand; gradInput: NativeOperand }): void;
   conv2dBackwardWeight(args: NativeConvGeometry & { input: NativeOperand; gradOut: NativeOperand; gradWeight: NativeOperand }): void;
+  /** Max pooling of `planes` images: each window's first maximum (NaN wins) and its slot ki * kw + kj (int32). */
+  maxPool2dForward(args: { dtype: number; input: NativeOperand; out: NativeOperand; slots: NativeOperand; planes: number; height: number;
+    width: number; window: NativeWindow }): void;
+  /** dx of max pooling: the gradients summed at the pixels the slots name (fold's order and rounding). */
+  maxPool2dBackward(args: { dtype: number; gradOut: NativeOperand; slots: NativeOperand; gradInput: NativeOperand; planes: number;
+    height: number; width: number; window: NativeWindow }): void;
   sgdStep(args: NativeSgdArgs): void;
   adamStep(args: NativeAdamArgs): void;
   multiTensorNorm(args: NativeNormArgs): void;

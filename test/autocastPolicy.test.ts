@@ -16,6 +16,7 @@ import { sliceScatter } from '../lib/ops/shapeOps';
 import { to } from '../lib/ops/viewCast';
 import { normRows } from '../lib/ops/norm';
 import { conv2dFused } from '../lib/ops/conv';
+import { maxPool2dFused } from '../lib/ops/pool';
 import { windowOf } from '../lib/ops/indexing';
 import { crossEntropyRows } from '../lib/ops/crossEntropyRows';
 import { flashAttention } from '../lib/ops/attention';
@@ -124,6 +125,7 @@ const internalOps: Record<string, { cuda: Category; cpu: Category; why: string }
   stridedProduct: { cuda: 'lowerPrecision', cpu: 'lowerPrecision', why: 'the GEMM under mm/bmm/matmul/linear' },
   normRows: { cuda: 'passThrough', cpu: 'passThrough', why: 'the fused kernel under layerNorm / rmsNorm, which decide the cast' },
   conv2dFused: { cuda: 'passThrough', cpu: 'passThrough', why: 'the fused kernel under conv2d, which decides the cast' },
+  maxPool2dFused: { cuda: 'passThrough', cpu: 'passThrough', why: 'the one-pass kernel under maxPool2d, a pass-through op' },
   crossEntropyRows: { cuda: 'fp32', cpu: 'fp32', why: 'the fused kernel under crossEntropy (cross_entropy_loss)' },
   flashAttention: { cuda: 'passThrough', cpu: 'passThrough', why: 'the fused kernel under scaledDotProductAttention, which decides the cast' },
 };
@@ -279,6 +281,10 @@ const samples: Record<string, Sample> = {
   conv2dFused: {
     inputs: () => [rnd([1, 2, 3, 3]), rnd([2, 2, 3, 3]), rnd([2])],
     run: (x, w, b) => conv2dFused(x, w, b, { kernel: [3, 3], window: windowOf('conv2d', [3, 3], { padding: 1 }, 3, 3), windowOptions: { padding: 1 }, groups: 1 }),
+  },
+  maxPool2dFused: {
+    inputs: () => [rnd([1, 2, 4, 4])],
+    run: (x) => maxPool2dFused(x, { kernel: [2, 2], window: windowOf('maxPool2d', [2, 2], { stride: 2 }, 4, 4), windowOptions: { stride: 2 } })[0],
   },
   biasGelu: { inputs: () => [rnd([2, 3], -3, 3), rnd([3])], run: (x, b) => F.biasGelu(x, b, { approximate: 'tanh' }) },
   crossEntropyRows: { inputs: () => [rnd([3, 4], -2, 2), ints([2, 0, 3])], run: (x, t) => crossEntropyRows(x, t, { ignoreIndex: -100, labelSmoothing: 0.1 })[0] },

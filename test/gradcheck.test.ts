@@ -7,6 +7,7 @@ import { sliceScatter } from '../lib/ops/shapeOps';
 import { flashAttention } from '../lib/ops/attention';
 import { normRows } from '../lib/ops/norm';
 import { conv2dFused } from '../lib/ops/conv';
+import { maxPool2dFused } from '../lib/ops/pool';
 import { windowOf } from '../lib/ops/indexing';
 import { crossEntropyRows } from '../lib/ops/crossEntropyRows';
 import { thresholdBackward } from '../lib/ops/elementwise';
@@ -571,6 +572,14 @@ const cases: Record<string, () => Case | Case[]> = {
     return [
       { label: 'padding 1, bias', fn: (x, w, b) => call(x, w, b, 1, { padding: 1 }), inputs: [rnd([2, 2, 3, 3]), rnd([3, 2, 2, 2]), rnd([3])] },
       { label: 'stride 2, dilation 2, groups 2', fn: (x, w) => call(x, w, undefined, 2, { stride: 2, dilation: 2 }), inputs: [rnd([3, 2, 5, 5]), rnd([2, 1, 2, 2])] },
+    ];
+  },
+  maxPool2dFused: () => {
+    const call = (x: T, k: number, windowOptions: { stride?: number; padding?: number; dilation?: number }) =>
+      maxPool2dFused(x, { kernel: [k, k], window: windowOf('maxPool2d', [k, k], windowOptions, x.shape[2], x.shape[3]), windowOptions })[0];
+    return [
+      { label: 'kernel 2', fn: (x) => call(x, 2, { stride: 2 }), inputs: [rnd([1, 2, 4, 4])] },
+      { label: 'kernel 3, stride 2, padding 1 (overlapping)', fn: (x) => call(x, 3, { stride: 2, padding: 1 }), inputs: [rnd([1, 1, 5, 5])] },
     ];
   },
   flashAttention: () => {

@@ -39,9 +39,10 @@ describe('op registry', () => {
     // Registered ops with no function of their name in mp or mp.nn.functional: `to` is a Tensor
     // method, `var` is exported as `variance`, sliceScatter and stridedProduct are the gradients
     // of slice and prod, flashAttention is scaledDotProductAttention's fused kernel, normRows,
-    // crossEntropyRows and conv2dFused the fused kernels under layerNorm / rmsNorm, crossEntropy
-    // and conv2d, thresholdBackward relu's gradient.
-    const notExported = ['to', 'var', 'sliceScatter', 'stridedProduct', 'flashAttention', 'normRows', 'crossEntropyRows', 'conv2dFused', 'thresholdBackward'];
+    // crossEntropyRows, conv2dFused and maxPool2dFused the fused kernels under layerNorm / rmsNorm,
+    // crossEntropy, conv2d and maxPool2d, thresholdBackward relu's gradient.
+    const notExported = ['to', 'var', 'sliceScatter', 'stridedProduct', 'flashAttention', 'normRows', 'crossEntropyRows', 'conv2dFused', 'maxPool2dFused',
+      'thresholdBackward'];
     const ops = new Set(mp.registeredOps().map((o) => o.name));
     const api = mp as unknown as Record<string, unknown>;
     const exported = Object.keys(mp).filter((k) => typeof api[k] === 'function' && k[0] === k[0].toLowerCase());

@@ -81,6 +81,13 @@ const char* deviceTypeName(DeviceType type);
 //   y = weight * x (+ bias), backward dx and dweight, products and sums in float32 (float64 for
 //   float64) and 16-bit results rounded once. The CPU implements them; CUDA refuses (lib runs CUDA
 //   convolutions as unfold + matmul).
+// - maxPool2dForward / maxPool2dBackward: max pooling of each of w.planes images over the
+//   window (padding reads -inf) for the float dtypes: forward writes each window's first maximum
+//   (NaN wins; the element's bits as stored) and its slot ki * kw + kj in the window (int32);
+//   backward writes dx = the gradients summed at the pixels the slots name, slot by slot in
+//   output order, in the op-math type (float64 for float64, else float32), rounded once: the
+//   bits of gather's backward (scatterAdd) then fold. The CPU implements them; CUDA refuses (lib
+//   runs CUDA pooling as unfold, argmax and gather).
 // - sgdStep / adamStep: one multi-tensor step over every tensor of one dtype; gradScale (grads
 //   are divided by it) and foundInf (non-zero: change nothing) are float32 device scalars or
 //   nullptr. multiTensorNorm: out = the p-norm (p may be INFINITY) of all of lists[0], float32.
@@ -173,6 +180,10 @@ const char* deviceTypeName(DeviceType type);
     (dtype, dy, weight, dx, s))                                                                                        \
   X(conv2dBackwardWeight, (DType dtype, const void* x, const void* dy, void* dweight, const ConvShape& s),             \
     (dtype, x, dy, dweight, s))                                                                                        \
+  X(maxPool2dForward, (DType dtype, const void* x, void* y, int32_t* slots, const WindowShape& w),                     \
+    (dtype, x, y, slots, w))                                                                                           \
+  X(maxPool2dBackward, (DType dtype, const void* dy, const int32_t* slots, void* dx, const WindowShape& w),            \
+    (dtype, dy, slots, dx, w))                                                                                         \
   X(sgdStep, (DType dtype, const TensorLists& t, const float* gradScale, const float* foundInf, const SgdOptions& o),  \
     (dtype, t, gradScale, foundInf, o))                                                                                \
   X(adamStep, (DType dtype, const TensorLists& t, const float* gradScale, const float* foundInf,                       \

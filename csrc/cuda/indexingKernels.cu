@@ -259,4 +259,14 @@ void conv2dBackwardWeight(int, DType, const void*, const void*, void*, const Con
   convolutionRefused("conv2dBackwardWeight");
 }
 
+// Max pooling's one-pass kernels are CPU kernels too (cpu/poolKernels.cpp): lib pools CUDA
+// tensors with unfold, argmax and gather.
+void maxPool2dForward(int, DType, const void*, void*, int32_t*, const WindowShape&) {
+  throwMixprecError("ERR_NOT_SUPPORTED", "maxPool2dForward: the CUDA backend has no one-pass max pooling (lib pools CUDA tensors with unfold, argmax and gather)");
+}
+
+void maxPool2dBackward(int, DType, const void*, const int32_t*, void*, const WindowShape&) {
+  throwMixprecError("ERR_NOT_SUPPORTED", "maxPool2dBackward: the CUDA backend has no one-pass max pooling (lib pools CUDA tensors with unfold, argmax and gather)");
+}
+
 }  // namespace mp::cuda

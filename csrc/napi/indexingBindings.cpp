@@ -231,12 +231,17 @@ Napi::Value fold(const Napi::CallbackInfo& cb) {
   return cb.Env().Undefined();
 }
 
-// The convolution's geometry: {batch, planes (input channels), height, width, outChannels,
-// groups, window} of a floating-point call.
-ConvShape readConv(const char* function, const Fields& f, DType dtype) {
+// The float dtypes the convolution and max pooling kernels take.
+void requireFloat(const Fields& f, DType dtype) {
   if (dtype != DType::Float32 && dtype != DType::Float16 && dtype != DType::BFloat16 && dtype != DType::Float64) {
     f.fail("dtype", "float32, float16, bfloat16 or float64");
   }
+}
+
+// The convolution's geometry: {batch, planes (input channels), height, width, outChannels,
+// groups, window} of a floating-point call.
+ConvShape readConv(const char* function, const Fields& f, DType dtype) {
+  requireFloat(f, dtype);
   ConvShape s;
   s.window = readWindow(f);
   s.batch = f["batch"].count();
@@ -315,6 +320,40 @@ Napi::Value conv2dBackwardWeight(const Napi::CallbackInfo& cb) {
   return cb.Env().Undefined();
 }
 
+// maxPool2dForward({dtype, input, out, slots (int32), planes, height, width, window})
+Napi::Value maxPool2dForward(const Napi::CallbackInfo& cb) {
+  const Fields f = Args(cb, "maxPool2dForward", 1).fields(0);
+  const DType dtype = f["dtype"].dtype();
+  requireFloat(f, dtype);
+  const WindowShape w = readWindow(f);
+  const int64_t outputs = checkedProduct("maxPool2dForward", {w.planes, w.outH, w.outW});
+  const View input = f.view("input", checkedProduct("maxPool2dForward", {w.planes, w.height, w.width}), dtype);
+  const View out = f.view("out", outputs, dtype);
+  const View slots = f.view("slots", outputs, DType::Int32);
+  requireSameDevice("maxPool2dForward", {input, out, slots});
+  if (out.numel == 0) return cb.Env().Undefined();
+  out.backend().maxPool2dForward(out.index(), dtype, input.data(), out.data(), static_cast<int32_t*>(slots.data()), w);
+  return cb.Env().Undefined();
+}
+
+// maxPool2dBackward({dtype, gradOut, slots (int32, from maxPool2dForward), gradInput, planes,
+// height, width, window}). A slot outside [0, kh * kw) (none come from the forward) takes no gradient.
+Napi::Value maxPool2dBackward(const Napi::CallbackInfo& cb) {
+  const Fields f = Args(cb, "maxPool2dBackward", 1).fields(0);
+  const DType dtype = f["dtype"].dtype();
+  requireFloat(f, dtype);
+  const WindowShape w = readWindow(f);
+  const int64_t outputs = checkedProduct("maxPool2dBackward", {w.planes, w.outH, w.outW});
+  const View gradOut = f.view("gradOut", outputs, dtype);
+  const View slots = f.view("slots", outputs, DType::Int32);
+  const View gradInput = f.view("gradInput", checkedProduct("maxPool2dBackward", {w.planes, w.height, w.width}), dtype);
+  requireSameDevice("maxPool2dBackward", {gradOut, slots, gradInput});
+  if (gradInput.numel == 0) return cb.Env().Undefined();
+  gradInput.backend().maxPool2dBackward(gradInput.index(), dtype, gradOut.data(), static_cast<const int32_t*>(slots.data()),
+                                        gradInput.data(), w);
+  return cb.Env().Undefined();
+}
+
 }  // namespace
 
 void registerIndexingBindings(Napi::Env env, Napi::Object exports) {
@@ -328,6 +367,8 @@ void registerIndexingBindings(Napi::Env env, Napi::Object exports) {
   exportFunction<conv2dForward>(env, exports, "conv2dForward");
   exportFunction<conv2dBackwardInput>(env, exports, "conv2dBackwardInput");
   exportFunction<conv2dBackwardWeight>(env, exports, "conv2dBackwardWeight");
+  exportFunction<maxPool2dForward>(env, exports, "maxPool2dForward");
+  exportFunction<maxPool2dBackward>(env, exports, "maxPool2dBackward");
 }
 
 }  // namespace mp::napi

@@ -12,6 +12,7 @@ import { rand } from '../random';
 import { checkTensor, Tensor } from '../tensor';
 import { fold as foldOp, gather, indexSelect, positionText, unfold as unfoldOp, windowOf, type IndexReport, type Window, type WindowOptions } from '../ops/indexing';
 import { conv2dFused, hasFusedConv } from '../ops/conv';
+import { hasFusedMaxPool, maxPool2dFused } from '../ops/pool';
 import { linear as linearOp, matmul } from '../ops/matmul';
 import { defineOp } from '../ops/registry';
 import { flatten as flattenOp } from '../ops/viewCast';
@@ -110,6 +111,7 @@ export const maxPool2d: (input: Tensor, kernelSize: Pair, options?: MaxPool2dOpt
     const window = { stride: options?.stride ?? kernelSize, padding: options?.padding ?? 0, dilation: options?.dilation ?? 1 };
     const win = windowOf('maxPool2d', kernelSize, window, h, w);
     checkPoolPadding('maxPool2d', win, options?.padding);
+    if (hasFusedMaxPool(input)) return maxPool2dFused(input, { kernel: [win.kh, win.kw], window: win, windowOptions: window })[0];
     const cols = unfoldOp(input, [win.kh, win.kw], { ...window, padValue: -Infinity });
     const windows = cols.reshape([n, c, win.kh * win.kw, win.outH * win.outW]);
     // The first maximum of each window (NaN wins), as PyTorch: its gradient goes there only.
