@@ -57,12 +57,14 @@ struct alignas(64) TileConfig {
 MP_TARGET_AMX void multiply(int64_t kcPad, const uint16_t* a, const uint16_t* b) {
   const int64_t aStride = kcPad * 2;
   for (int64_t kb = 0; kb < kcPad / kTileK; ++kb) {
+    // Each product is issued as soon as its two tiles are loaded, so the first waits on two
+    // loads, not four.
     _tile_loadd(4, a + kb * kTileK, aStride);
     _tile_loadd(6, b + kb * 16 * 2 * kNr, 2 * kNr * 2);
-    _tile_loadd(5, a + 16 * kcPad + kb * kTileK, aStride);
-    _tile_loadd(7, b + kb * 16 * 2 * kNr + 32, 2 * kNr * 2);
     _tile_dpbf16ps(0, 4, 6);
+    _tile_loadd(7, b + kb * 16 * 2 * kNr + 32, 2 * kNr * 2);
     _tile_dpbf16ps(1, 4, 7);
+    _tile_loadd(5, a + 16 * kcPad + kb * kTileK, aStride);
     _tile_dpbf16ps(2, 5, 6);
     _tile_dpbf16ps(3, 5, 7);
   }
