@@ -407,6 +407,11 @@ const windows: [string, [number, number], mp.WindowOptions, Win][] = [
   ['3x2 dilation 2 stride 3 padding 2', [3, 2], { dilation: 2, stride: 3, padding: 2 }, { kh: 3, kw: 2, dh: 2, dw: 2, ph: 2, pw: 2, sh: 3, sw: 3 }],
   ['1x1 stride 2', [1, 1], { stride: 2 }, { kh: 1, kw: 1, dh: 1, dw: 1, ph: 0, pw: 0, sh: 2, sw: 2 }],
   ['4x4 stride 2 padding [0, 3] dilation [1, 2]', [4, 4], { stride: 2, padding: [0, 3], dilation: [1, 2] }, { kh: 4, kw: 4, dh: 1, dw: 2, ph: 0, pw: 3, sh: 2, sw: 2 }],
+  // Output the input's size at stride 1: unfold copies shifted images, fold adds contiguous rows.
+  ['5x3 padding [2, 1] (same size)', [5, 3], { padding: [2, 1] }, { kh: 5, kw: 3, dh: 1, dw: 1, ph: 2, pw: 1, sh: 1, sw: 1 }],
+  ['3x3 dilation 2 padding 2 (same size)', [3, 3], { dilation: 2, padding: 2 }, { kh: 3, kw: 3, dh: 2, dw: 2, ph: 2, pw: 2, sh: 1, sw: 1 }],
+  ['1x1 (same size, no shift)', [1, 1], {}, { kh: 1, kw: 1, dh: 1, dw: 1, ph: 0, pw: 0, sh: 1, sw: 1 }],
+  ['3x3 dilation 7 padding 7 (same size, outer window slots wholly in the padding)', [3, 3], { dilation: 7, padding: 7 }, { kh: 3, kw: 3, dh: 7, dw: 7, ph: 7, pw: 7, sh: 1, sw: 1 }],
 ];
 
 describe('unfold and fold', () => {

@@ -1,6 +1,7 @@
 #include "indexingKernels.h"
 #include "cpuKernels.h"
 
+#include <algorithm>
 #include <cstring>
 #include <type_traits>
 #include <vector>
@@ -176,6 +177,29 @@ ColumnRange validColumns(int64_t offset, int64_t sw, int64_t width, int64_t outW
   return {lo, hi};
 }
 
+// dst[oh][ow] = src[oh + rows][ow + cols] (an H x W image shifted), pad where that is outside it.
+template <class S>
+void unfoldShifted(const S* src, S* dst, int64_t height, int64_t width, int64_t rows, int64_t cols, S pad) {
+  const int64_t pixels = height * width;
+  const int64_t rowLo = std::clamp<int64_t>(-rows, 0, height), rowHi = std::clamp<int64_t>(height - rows, rowLo, height);
+  std::fill(dst, dst + rowLo * width, pad);
+  std::fill(dst + rowHi * width, dst + pixels, pad);
+  if (cols <= -width || cols >= width) {
+    std::fill(dst + rowLo * width, dst + rowHi * width, pad);
+    return;
+  }
+  // One copy of the inside rows (element f of dst reads f + shift of src); the columns that
+  // wrapped to a neighbouring row (or past either end) are the padding columns, set after.
+  const int64_t shift = rows * width + cols;
+  const int64_t from = std::max(rowLo * width, -shift), to = std::min(rowHi * width, pixels - shift);
+  if (from < to) std::memcpy(dst + from, src + from + shift, size_t(to - from) * sizeof(S));
+  for (int64_t oh = rowLo; oh < rowHi; ++oh) {
+    S* o = dst + oh * width;
+    if (cols > 0) std::fill(o + width - cols, o + width, pad);
+    if (cols < 0) std::fill(o, o - cols, pad);
+  }
+}
+
 template <class Tag>
 void unfoldTyped(const void* inv, void* outv, const WindowShape& w, double padValue) {
   using S = typename Tag::Storage;
@@ -184,6 +208,9 @@ void unfoldTyped(const void* inv, void* outv, const WindowShape& w, double padVa
   const S pad = Tag::fromDouble(padValue);
   const int64_t window = w.kh * w.kw;
   const int64_t columns = w.outH * w.outW;
+  // Stride 1 with an output the input's size (a "same" convolution): each row of columns is the
+  // image shifted by the window offset, so it is one block copy plus the padding around it.
+  const bool same = w.sh == 1 && w.sw == 1 && w.outH == w.height && w.outW == w.width;
   parallelFor(w.planes * window, grainFor(columns), [&](int64_t begin, int64_t end) {
     for (int64_t r = begin; r < end; ++r) {
       const int64_t p = r / window;
@@ -192,6 +219,10 @@ void unfoldTyped(const void* inv, void* outv, const WindowShape& w, double padVa
       const ColumnRange cols = validColumns(colOffset, w.sw, w.width, w.outW);
       const S* plane = in + p * w.height * w.width;
       S* row = out + r * columns;
+      if (same) {
+        unfoldShifted(plane, row, w.height, w.width, ki * w.dh - w.ph, colOffset, pad);
+        continue;
+      }
       for (int64_t oh = 0; oh < w.outH; ++oh) {
         const int64_t ih = oh * w.sh - w.ph + ki * w.dh;
         S* o = row + oh * w.outW;
@@ -252,9 +283,16 @@ void foldTyped(const void* inv, void* outv, const WindowShape& w) {
           if (ih < 0 || ih >= w.height) continue;
           C* dst = acc + ih * w.width;
           const C* x = row + oh * w.outW;
-          for (int64_t ow = cols.lo; ow < cols.hi; ++ow) {
-            C& d = dst[ow * w.sw + colOffset];
-            d = accumulate(d, x[ow]);
+          if (w.sw == 1) {
+            // Unit stride: a contiguous add the compiler vectorizes (same additions, same order).
+            C* d = dst + (cols.lo + colOffset);
+            const C* v = x + cols.lo;
+            for (int64_t i = 0; i < cols.hi - cols.lo; ++i) d[i] = accumulate(d[i], v[i]);
+          } else {
+            for (int64_t ow = cols.lo; ow < cols.hi; ++ow) {
+              C& d = dst[ow * w.sw + colOffset];
+              d = accumulate(d, x[ow]);
+            }
           }
         }
       }
