@@ -41,28 +41,39 @@ void insideColumns(const WindowShape& w, int64_t kj, int64_t& lo, int64_t& hi) {
   hi = std::max(lo, std::min(hi, w.outW));
 }
 
-// Slot by slot over a row of outputs: each slot's values are gathered into a contiguous row,
-// then every output compares them with its best so far in a loop without branches (which the
-// compiler vectorizes; a branch per comparison mispredicts half the time on real data). A slot
-// in the padding reads -inf, which never beats an earlier value, so it is skipped after slot 0.
+// Slot by slot over a plane's outputs: each slot's values are gathered into a contiguous array
+// (-inf where the slot is in the padding), then every output compares them with its best so far
+// in one loop without branches (which the compiler vectorizes; a branch per comparison
+// mispredicts half the time on real data).
 template <class Tag>
 void forwardTyped(const void* xv, void* yv, int32_t* slots, const WindowShape& w) {
   using S = typename Tag::Storage;
   using C = typename Tag::Compute;
+  constexpr bool kDirect = std::is_same_v<S, C>;
   const auto* x = static_cast<const S*>(xv);
   auto* y = static_cast<S*>(yv);
   const S padding = Tag::fromDouble(-INFINITY);
   const int64_t pixels = w.height * w.width, outputs = w.outH * w.outW, window = w.kh * w.kw;
   parallelFor(w.planes, grainFor(outputs * window), [&](int64_t begin, int64_t end) {
-    std::vector<C> best(size_t(w.outW)), values(size_t(w.outW));
-    std::vector<int32_t> slot(size_t(w.outW));
-    std::vector<int64_t> slotRow(static_cast<size_t>(window)), slotColumn(static_cast<size_t>(window));  // a slot's offsets in the image
-    for (int64_t q = 0; q < window; ++q) {
-      slotRow[size_t(q)] = (q / w.kw) * w.dh;
-      slotColumn[size_t(q)] = (q % w.kw) * w.dw;
-    }
-    constexpr bool kDirect = std::is_same_v<S, C>;
+    std::vector<C> best(static_cast<size_t>(outputs)), values(static_cast<size_t>(outputs));
+    std::vector<int32_t> slot(static_cast<size_t>(outputs));
     std::vector<C> wide(kDirect ? 0 : size_t(pixels));  // a 16-bit plane widened by the SIMD cast kernels
+    // Per slot: its offset in the image and the output rows [rowLo, rowHi) and columns [lo, hi)
+    // that read inside the image.
+    struct Slot {
+      int64_t offset, rowLo, rowHi, lo, hi;
+    };
+    std::vector<Slot> table(static_cast<size_t>(window));
+    for (int64_t q = 0; q < window; ++q) {
+      Slot& t = table[size_t(q)];
+      const int64_t ki = q / w.kw, kj = q % w.kw;
+      t.offset = (ki * w.dh - w.ph) * w.width + kj * w.dw - w.pw;
+      t.rowLo = 0;
+      while (t.rowLo < w.outH && inputRow(w, t.rowLo, ki) < 0) ++t.rowLo;
+      t.rowHi = t.rowLo;
+      while (t.rowHi < w.outH && inputRow(w, t.rowHi, ki) >= 0) ++t.rowHi;
+      insideColumns(w, kj, t.lo, t.hi);
+    }
     for (int64_t p = begin; p < end; ++p) {
       const S* plane = x + p * pixels;
       const C* image;
@@ -72,41 +83,39 @@ void forwardTyped(const void* xv, void* yv, int32_t* slots, const WindowShape& w
         loadRow<Tag>(plane, wide.data(), pixels);
         image = wide.data();
       }
-      for (int64_t oh = 0; oh < w.outH; ++oh) {
-        for (int64_t q = 0; q < window; ++q) {
-          const int64_t ih = inputRow(w, oh, q / w.kw), kj = q % w.kw;
-          int64_t lo = 0, hi = 0;
-          if (ih >= 0) insideColumns(w, kj, lo, hi);
-          if (q == 0) {
-            // argmax starts from the window's first element, padding (-inf) included.
-            std::fill(best.begin(), best.end(), C(-INFINITY));
-            std::fill(slot.begin(), slot.end(), 0);
-          } else if (lo == hi) {
-            continue;
-          }
-          const C* row = image + ih * w.width + kj * w.dw - w.pw;
-          for (int64_t ow = lo; ow < hi; ++ow) values[size_t(ow)] = row[ow * w.sw];
-          if (q == 0) {
-            std::copy(values.begin() + lo, values.begin() + hi, best.begin() + lo);
-            continue;
-          }
-          // The first maximum, and the first NaN wins over everything after it.
-          C* b = best.data();
-          const C* v = values.data();
-          int32_t* s = slot.data();
-          const int32_t qi = int32_t(q);
-          for (int64_t ow = lo; ow < hi; ++ow) {
-            const bool take = ((v[ow] > b[ow]) | (v[ow] != v[ow])) & (b[ow] == b[ow]);
-            b[ow] = take ? v[ow] : b[ow];
-            s[ow] = take ? qi : s[ow];
-          }
+      for (int64_t q = 0; q < window; ++q) {
+        const Slot& t = table[size_t(q)];
+        const bool partial = t.rowLo > 0 || t.rowHi < w.outH || t.lo > 0 || t.hi < w.outW;
+        if (partial) std::fill(values.begin(), values.end(), C(-INFINITY));
+        for (int64_t oh = t.rowLo; oh < t.rowHi; ++oh) {
+          const C* row = image + oh * w.sh * w.width + t.offset;
+          C* v = values.data() + oh * w.outW;
+          for (int64_t ow = t.lo; ow < t.hi; ++ow) v[ow] = row[ow * w.sw];
         }
-        // The winners' own bits (a 16-bit NaN keeps its payload), read back through their slots.
-        for (int64_t ow = 0; ow < w.outW; ++ow) {
-          const int64_t o = p * outputs + oh * w.outW + ow, q = slot[size_t(ow)];
-          const int64_t ih = oh * w.sh - w.ph + slotRow[size_t(q)], iw = ow * w.sw - w.pw + slotColumn[size_t(q)];
-          y[o] = ih >= 0 && ih < w.height && iw >= 0 && iw < w.width ? plane[ih * w.width + iw] : padding;
-          slots[o] = int32_t(q);
+        if (q == 0) {
+          // argmax starts from the window's first element, padding (-inf) included.
+          best.swap(values);
+          std::fill(slot.begin(), slot.end(), 0);
+          continue;
+        }
+        // The first maximum, and the first NaN wins over everything after it.
+        C* b = best.data();
+        const C* v = values.data();
+        int32_t* s = slot.data();
+        const int32_t qi = int32_t(q);
+        for (int64_t o = 0; o < outputs; ++o) {
+          const bool take = ((v[o] > b[o]) | (v[o] != v[o])) & (b[o] == b[o]);
+          b[o] = take ? v[o] : b[o];
+          s[o] = take ? qi : s[o];
+        }
+      }
+      // The winners' own bits (a 16-bit NaN keeps its payload), read back through their slots.
+      for (int64_t oh = 0, o = 0; oh < w.outH; ++oh) {
+        for (int64_t ow = 0; ow < w.outW; ++ow, ++o) {
+          const Slot& t = table[size_t(slot[size_t(o)])];
+          const bool inside = oh >= t.rowLo && oh < t.rowHi && ow >= t.lo && ow < t.hi;
+          y[p * outputs + o] = inside ? plane[oh * w.sh * w.width + ow * w.sw + t.offset] : padding;
+          slots[p * outputs + o] = slot[size_t(o)];
         }
       }
     }
