@@ -45,4 +45,13 @@ void packABf16Avx512(const Operand& a, int64_t i0, int64_t mc, int64_t p0, int64
 // Transposed B only (the bfloat16 kernel packs row-major B itself); other layouts: packBBf16.
 void packBBf16TransposedAvx512(const Operand& b, int64_t p0, int64_t kc, int64_t j0, int64_t nc, uint16_t* dst);
 
+// The AMX kernels' packers (gemmPackAmx.cpp; 32-row A panels [32][kcPad], 32-column B panels in
+// k pairs, k padded to whole 32-deep tiles), every layout and cast-fused rounding: bfloat16 as
+// stored, or float16 split exactly into bfloat16 pieces (four packed values per k, A and B
+// sides interleaved differently).
+void packAAmxBf16(const Operand& a, int64_t i0, int64_t mc, int64_t p0, int64_t kc, void* dst, ToFloat, float* scratch);
+void packBAmxBf16(const Operand& b, int64_t p0, int64_t kc, int64_t j0, int64_t nc, void* dst, ToFloat, float* scratch);
+void packAAmxF16Split(const Operand& a, int64_t i0, int64_t mc, int64_t p0, int64_t kc, void* dst, ToFloat, float* scratch);
+void packBAmxF16Split(const Operand& b, int64_t p0, int64_t kc, int64_t j0, int64_t nc, void* dst, ToFloat, float* scratch);
+
 }  // namespace mp::cpu::gemm
