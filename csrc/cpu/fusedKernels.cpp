@@ -29,6 +29,7 @@ template <class Tag>
 constexpr bool kVectorable = std::is_same_v<typename Tag::Compute, float>;
 
 bool vectorLevel() { return activeSimdLevel() >= SimdLevel::F16c; }
+bool avx512Level() { return activeSimdLevel() >= SimdLevel::Avx512; }
 
 // A row of Tag's storage as float32: the row itself for float32, else converted into `scratch`.
 template <class Tag>
@@ -236,7 +237,7 @@ void crossEntropyForwardTyped(const void* xv, const int32_t* target, void* lossv
   const auto* x = static_cast<const S*>(xv);
   auto* loss = static_cast<C*>(lossv);
   auto* lse = static_cast<C*>(lsev);
-  const bool vector = vectorLevel();
+  const bool vector = vectorLevel(), wide = avx512Level();
   parallelFor(rows, rowGrain(cols), [&](int64_t begin, int64_t end) {
     Scratch& s = threadScratch();
     for (int64_t r = begin; r < end; ++r) {
@@ -248,7 +249,9 @@ void crossEntropyForwardTyped(const void* xv, const int32_t* target, void* lossv
       const S* xr = x + r * cols;
       if constexpr (kVectorable<Tag>) {
         if (vector) {
-          loss[r] = simd::crossEntropyRowAvx2(floatRow<Tag>(xr, cols, s.a), cols, target[r], float(smoothing), lse + r);
+          const float* row = floatRow<Tag>(xr, cols, s.a);
+          loss[r] = wide ? simd::crossEntropyRowAvx512(row, cols, target[r], float(smoothing), lse + r)
+                         : simd::crossEntropyRowAvx2(row, cols, target[r], float(smoothing), lse + r);
           continue;
         }
       }
@@ -266,7 +269,7 @@ void crossEntropyBackwardTyped(const void* xv, const int32_t* target, const void
   const auto* lse = static_cast<const C*>(lsev);
   const auto* scale = static_cast<const C*>(scalev);
   auto* dx = static_cast<S*>(dxv);
-  const bool vector = vectorLevel();
+  const bool vector = vectorLevel(), wide = avx512Level();
   parallelFor(rows, rowGrain(cols), [&](int64_t begin, int64_t end) {
     Scratch& s = threadScratch();
     for (int64_t r = begin; r < end; ++r) {
@@ -279,8 +282,12 @@ void crossEntropyBackwardTyped(const void* xv, const int32_t* target, const void
       if constexpr (kVectorable<Tag>) {
         if (vector) {
           float* out = resultRow<Tag>(dxr, cols, s.c);
-          simd::crossEntropyRowBackwardAvx2(floatRow<Tag>(xr, cols, s.a), cols, target[r], lse[r], scale[r],
-                                            float(smoothing), out);
+          const float* row = floatRow<Tag>(xr, cols, s.a);
+          if (wide) {
+            simd::crossEntropyRowBackwardAvx512(row, cols, target[r], lse[r], scale[r], float(smoothing), out);
+          } else {
+            simd::crossEntropyRowBackwardAvx2(row, cols, target[r], lse[r], scale[r], float(smoothing), out);
+          }
           finishRow<Tag>(out, dxr, cols);
           continue;
         }

@@ -21,5 +21,10 @@ void geluBackwardAvx2(bool tanhForm, const float* x, const float* bias, const fl
 float crossEntropyRowAvx2(const float* x, int64_t cols, int32_t target, float smoothing, float* lse);
 void crossEntropyRowBackwardAvx2(const float* x, int64_t cols, int32_t target, float lse, float scale,
                                  float smoothing, float* dx);
+// The same two rows in 16 AVX-512 lanes (fusedAvx512.cpp; vecMathAvx512.h's exp, about 1 ulp),
+// at SimdLevel::Avx512 and above.
+float crossEntropyRowAvx512(const float* x, int64_t cols, int32_t target, float smoothing, float* lse);
+void crossEntropyRowBackwardAvx512(const float* x, int64_t cols, int32_t target, float lse, float scale,
+                                   float smoothing, float* dx);
 
 }  // namespace mp::simd
