@@ -131,20 +131,26 @@ describe('forward against the float64 definition', () => {
     });
   });
 
-  test('the scalar (portable) path and the SIMD path agree within float32 rounding, forward and backward', () => {
+  test('the scalar (portable) path and every SIMD path agree within float32 rounding, forward and backward; AVX2 and AVX-512 tiles bit for bit', () => {
     seedRng(hash('simd levels'));
     const detected = mp.backend().simdDetected;
+    const levels = ['scalar', 'f16c', 'avx512', 'avx512bf16', 'amx'];
     mp.tidy(() => {
+      // 70 keys: tiles of 64 and of 6 columns (rounded up to 8, a half-width AVX-512 vector).
       const q = randomTensor([2, 2, 70, 24], 'float32', -3, 3);
       const k = randomTensor([2, 2, 70, 24], 'float32', -3, 3);
       const v = randomTensor([2, 2, 70, 24], 'float32');
       const w = randomTensor([2, 2, 70, 24], 'float32');
       const run = (x: T, y: T, z: T) => F.scaledDotProductAttention(x, y, z, { isCausal: true });
-      const fast = [values(run(q, k, v)), ...gradsOf(run, q, k, v, w)];
+      const at = (level: string) => {
+        mp.setSimdLevel(level);
+        return [values(run(q, k, v)), ...gradsOf(run, q, k, v, w)];
+      };
       try {
-        mp.setSimdLevel('scalar');
-        const scalar = [values(run(q, k, v)), ...gradsOf(run, q, k, v, w)];
-        fast.forEach((x, i) => expectClose(x, scalar[i], 1e-5, 1e-4));
+        const scalar = at('scalar');
+        const simd = levels.slice(1, levels.indexOf(detected) + 1).map(at);
+        for (const fast of simd) fast.forEach((x, i) => expectClose(x, scalar[i], 1e-5, 1e-4));
+        for (const fast of simd.slice(1)) expect(fast).toEqual(simd[0]);
       } finally {
         mp.setSimdLevel(detected);
       }

@@ -5,8 +5,8 @@
 // recomputes each score tile from the logsumexp, with D = rowsum(dO * O) and dS = P * (dP - D).
 // Scratch is O((L + S) * E) per running task, never O(L * S). 16-bit inputs are widened as tiles
 // are loaded and results rounded once when stored. The tile products run on the AVX2+FMA
-// micro-kernel when the active SIMD level has it, on the portable loops otherwise (the scalar
-// level: the reference the tests compare against).
+// micro-kernel (or its AVX-512 twin, bit-identical) when the active SIMD level has it, on the
+// portable loops otherwise (the scalar level: the reference the tests compare against).
 #include "cpuKernels.h"
 
 #include <algorithm>
@@ -69,10 +69,16 @@ void gemmAvx2(const float* a, int64_t ars, int64_t acs, const float* b, int64_t 
   simd::attentionGemmAvx2(a, ars, acs, b, ldb, c, ldc, m, k, n / 8, acc);
 }
 float expSumAvx2(float* x, int n, float shift) { return simd::attentionExpAvx2(x, n / 8, shift); }
+void gemmAvx512(const float* a, int64_t ars, int64_t acs, const float* b, int64_t ldb, float* c, int64_t ldc, int m, int k,
+                int n, bool acc) {
+  simd::attentionGemmAvx512(a, ars, acs, b, ldb, c, ldc, m, k, n / 8, acc);
+}
+float expSumAvx512(float* x, int n, float shift) { return simd::attentionExpAvx512(x, n / 8, shift); }
 
 template <class C>
 TileOps<C> tileOps() {
   if constexpr (std::is_same_v<C, float>) {
+    if (activeSimdLevel() >= SimdLevel::Avx512) return {gemmAvx512, expSumAvx512};
     if (activeSimdLevel() >= SimdLevel::F16c) return {gemmAvx2, expSumAvx2};
   }
   return {gemmPortable<C>, expSumPortable<C>};
