@@ -6,6 +6,7 @@ import { execFileSync } from 'node:child_process';
 import * as path from 'node:path';
 import * as mp from '../lib';
 import { hash, seedRng, uniform } from './helpers/seededRandom';
+import { skippedBecause } from './helpers/skipReason';
 
 const F = mp.nn.functional;
 type T = mp.Tensor;
@@ -298,6 +299,31 @@ describe('gelu and biasGelu', () => {
           expect(worst(vec[1], ref[1], tol, tol)).toBeLessThanOrEqual(1);
         });
       }
+    }
+  });
+
+  const rowLevels = vectorLevels.filter((l) => levels.includes(l));
+  const bothRows = rowLevels.length >= 2;
+  const bitsTitle = 'the AVX2 and AVX-512 rows give the same bits (forward and backward, with and without bias, full vectors and tails)';
+  (bothRows ? test : test.skip)(bothRows ? bitsTitle : `${bitsTitle} ${skippedBecause(`this CPU has no AVX-512 (${mp.backend().simdDetected})`)}`, () => {
+    const simd = rowLevels;
+    for (const approximate of ['none', 'tanh'] as const) {
+      mp.tidy(() => {
+        const special = [0, -0, 1e-30, -20, 20, 100, -100, 9.5, -9.5, Infinity, -Infinity, NaN, 3e38, -3e38];
+        const x = f32([...special, ...values(3 * 1013 - special.length, 'gb x', 8)], [3, 1013]);
+        const b = f32(values(1013, 'gb b', 2), [1013]);
+        const run = (l: string) => {
+          mp.setSimdLevel(l);
+          const xi = x.detach().requiresGrad_(), xj = x.detach().requiresGrad_();
+          const y = F.biasGelu(xi, b, { approximate });
+          y.sum().backward();
+          const z = mp.gelu(xj, { approximate });
+          z.mul(z).sum().backward();
+          return [arr(y), takeGrad(xi), arr(z), takeGrad(xj)];
+        };
+        const first = run(simd[0]);
+        for (const level of simd.slice(1)) expect({ level, bits: run(level) }).toEqual({ level, bits: first });
+      });
     }
   });
 

@@ -173,13 +173,15 @@ void biasGeluTyped(bool tanhForm, const void* xv, const void* bv, void* yv, int6
   const auto* x = static_cast<const S*>(xv);
   const auto* b = static_cast<const S*>(bv);
   auto* y = static_cast<S*>(yv);
-  const bool vector = vectorLevel();
+  const bool vector = vectorLevel(), wide = avx512Level();
   forRowPieces(rows, cols, [&](int64_t i, int64_t col, int64_t n) {
     if constexpr (kVectorable<Tag>) {
       if (vector) {
         Scratch& s = threadScratch();
         float* out = resultRow<Tag>(y + i, n, s.c);
-        simd::biasGeluAvx2(tanhForm, floatRow<Tag>(x + i, n, s.a), b ? floatRow<Tag>(b + col, n, s.b) : nullptr, out, n);
+        const float* xr = floatRow<Tag>(x + i, n, s.a);
+        const float* br = b ? floatRow<Tag>(b + col, n, s.b) : nullptr;
+        (wide ? simd::biasGeluAvx512 : simd::biasGeluAvx2)(tanhForm, xr, br, out, n);
         finishRow<Tag>(out, y + i, n);
         return;
       }
@@ -200,15 +202,16 @@ void geluBackwardTyped(bool tanhForm, const void* xv, const void* bv, const void
   const auto* b = static_cast<const S*>(bv);
   const auto* dy = static_cast<const S*>(dyv);
   auto* dx = static_cast<S*>(dxv);
-  const bool vector = vectorLevel();
+  const bool vector = vectorLevel(), wide = avx512Level();
   forRowPieces(rows, cols, [&](int64_t i, int64_t col, int64_t n) {
     if constexpr (kVectorable<Tag>) {
       if (vector) {
         Scratch& s = threadScratch();
         thread_local std::vector<float> dyScratch;
         float* out = resultRow<Tag>(dx + i, n, s.c);
-        simd::geluBackwardAvx2(tanhForm, floatRow<Tag>(x + i, n, s.a), b ? floatRow<Tag>(b + col, n, s.b) : nullptr,
-                               floatRow<Tag>(dy + i, n, dyScratch), out, n);
+        const float* xr = floatRow<Tag>(x + i, n, s.a);
+        const float* br = b ? floatRow<Tag>(b + col, n, s.b) : nullptr;
+        (wide ? simd::geluBackwardAvx512 : simd::geluBackwardAvx2)(tanhForm, xr, br, floatRow<Tag>(dy + i, n, dyScratch), out, n);
         finishRow<Tag>(out, dx + i, n);
         return;
       }

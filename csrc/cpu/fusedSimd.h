@@ -21,9 +21,12 @@ void geluBackwardAvx2(bool tanhForm, const float* x, const float* bias, const fl
 float crossEntropyRowAvx2(const float* x, int64_t cols, int32_t target, float smoothing, float* lse);
 void crossEntropyRowBackwardAvx2(const float* x, int64_t cols, int32_t target, float lse, float scale,
                                  float smoothing, float* dx);
-// The same two rows in 16 AVX-512 lanes (fusedAvx512.cpp; vecMathAvx512.h's exp, about 1 ulp),
-// at SimdLevel::Avx512 and above.
+// The cross-entropy rows in 16 AVX-512 lanes (fusedAvx512.cpp; vecMathAvx512.h's exp, about 1
+// ulp), at SimdLevel::Avx512 and above.
 float crossEntropyRowAvx512(const float* x, int64_t cols, int32_t target, float smoothing, float* lse);
+// GELU forward and backward in 16 lanes, bit-identical to the AVX2 ones (fusedAvx512.cpp).
+void biasGeluAvx512(bool tanhForm, const float* x, const float* bias, float* y, int64_t n);
+void geluBackwardAvx512(bool tanhForm, const float* x, const float* bias, const float* dy, float* dx, int64_t n);
 void crossEntropyRowBackwardAvx512(const float* x, int64_t cols, int32_t target, float lse, float scale,
                                    float smoothing, float* dx);
 
