@@ -7,6 +7,7 @@
 
 #include "attentionSimd.h"
 #include "simdTarget.h"
+#include "vecMathAvx512.h"
 
 namespace mp::simd {
 namespace {
@@ -61,15 +62,8 @@ MP_TARGET_AVX512_FMA inline __m512 expPs(__m512 x) {
   __m512 t = _mm512_min_ps(_mm512_max_ps(x, _mm512_set1_ps(-87.33654f)), _mm512_set1_ps(88.37626f));
   const __m512 fx = _mm512_roundscale_ps(_mm512_fmadd_ps(t, _mm512_set1_ps(1.44269504088896341f), _mm512_set1_ps(0.5f)),
                                          _MM_FROUND_TO_NEG_INF | _MM_FROUND_NO_EXC);
-  t = _mm512_fnmadd_ps(fx, _mm512_set1_ps(0.693359375f), t);
-  t = _mm512_fnmadd_ps(fx, _mm512_set1_ps(-2.12194440e-4f), t);
-  __m512 y = _mm512_set1_ps(1.9875691500e-4f);
-  y = _mm512_fmadd_ps(y, t, _mm512_set1_ps(1.3981999507e-3f));
-  y = _mm512_fmadd_ps(y, t, _mm512_set1_ps(8.3334519073e-3f));
-  y = _mm512_fmadd_ps(y, t, _mm512_set1_ps(4.1665795894e-2f));
-  y = _mm512_fmadd_ps(y, t, _mm512_set1_ps(1.6666665459e-1f));
-  y = _mm512_fmadd_ps(y, t, _mm512_set1_ps(5.0000001201e-1f));
-  y = _mm512_fmadd_ps(y, _mm512_mul_ps(t, t), _mm512_add_ps(t, _mm512_set1_ps(1.0f)));
+  t = expReduced(t, fx);
+  __m512 y = _mm512_fmadd_ps(expPolynomial(t), _mm512_mul_ps(t, t), _mm512_add_ps(t, _mm512_set1_ps(1.0f)));
   const __m512i e = _mm512_slli_epi32(_mm512_add_epi32(_mm512_cvtps_epi32(fx), _mm512_set1_epi32(127)), 23);
   y = _mm512_mul_ps(y, _mm512_castsi512_ps(e));
   y = _mm512_mask_mov_ps(y, tiny, _mm512_setzero_ps());

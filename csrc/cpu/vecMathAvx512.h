@@ -9,21 +9,32 @@
 
 namespace mp::simd {
 
-MP_TARGET_AVX512 inline __m512 expLanes(__m512 x) {
-  // Clamp first so +-Inf and huge inputs leave a finite reduced argument; min/max return their
-  // second operand when either is NaN, so NaN passes through.
-  x = _mm512_min_ps(_mm512_set1_ps(89.0f), x);
-  x = _mm512_max_ps(_mm512_set1_ps(-104.0f), x);
-  const __m512 n = _mm512_roundscale_ps(_mm512_mul_ps(x, _mm512_set1_ps(1.44269504088896341f)), _MM_FROUND_TO_NEAREST_INT);
-  // r = x - n ln2 in two steps (Cody-Waite); ln2Hi has few bits so n * ln2Hi is exact.
-  __m512 r = _mm512_fnmadd_ps(n, _mm512_set1_ps(0.693359375f), x);
-  r = _mm512_fnmadd_ps(n, _mm512_set1_ps(-2.12194440e-4f), r);
+// The pieces of Cephes' expf every AVX-512 exp here shares (their clamping and final scaling
+// differ): r = x - n ln2 in two steps (Cody-Waite; ln2Hi has few bits, so n * ln2Hi is exact),
+// and p(r) with e^r = 1 + r + r^2 p(r) for |r| <= ln2 / 2.
+MP_TARGET_AVX512 inline __m512 expReduced(__m512 x, __m512 n) {
+  const __m512 r = _mm512_fnmadd_ps(n, _mm512_set1_ps(0.693359375f), x);
+  return _mm512_fnmadd_ps(n, _mm512_set1_ps(-2.12194440e-4f), r);
+}
+
+MP_TARGET_AVX512 inline __m512 expPolynomial(__m512 r) {
   __m512 p = _mm512_set1_ps(1.9875691500e-4f);
   p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.3981999507e-3f));
   p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(8.3334519073e-3f));
   p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(4.1665795894e-2f));
   p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.6666665459e-1f));
   p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(5.0000001201e-1f));
+  return p;
+}
+
+MP_TARGET_AVX512 inline __m512 expLanes(__m512 x) {
+  // Clamp first so +-Inf and huge inputs leave a finite reduced argument; min/max return their
+  // second operand when either is NaN, so NaN passes through.
+  x = _mm512_min_ps(_mm512_set1_ps(89.0f), x);
+  x = _mm512_max_ps(_mm512_set1_ps(-104.0f), x);
+  const __m512 n = _mm512_roundscale_ps(_mm512_mul_ps(x, _mm512_set1_ps(1.44269504088896341f)), _MM_FROUND_TO_NEAREST_INT);
+  const __m512 r = expReduced(x, n);
+  const __m512 p = expPolynomial(r);
   const __m512 r2 = _mm512_mul_ps(r, r);
   const __m512 e = _mm512_add_ps(_mm512_fmadd_ps(p, r2, r), _mm512_set1_ps(1.0f));
   return _mm512_scalef_ps(e, n);
