@@ -13,10 +13,6 @@
 namespace mp::cpu {
 namespace {
 
-constexpr int64_t kGrain = 1 << 15;
-
-int64_t grainFor(int64_t workPerItem) { return workPerItem >= kGrain ? 1 : kGrain / (workPerItem > 0 ? workPerItem : 1); }
-
 // Where an out-of-place scatter accumulates: the output itself when values are stored in their
 // compute type, else a float32 copy that is rounded into the output once at the end, so a 16-bit
 // element hit many times is rounded once rather than after every addition.
@@ -30,17 +26,17 @@ class Accumulator {
   Accumulator(const S* input, S* out, int64_t n) : out_(out), n_(n) {
     if constexpr (kDirect) {
       data_ = out;
-      parallelFor(n, kGrain, [&](int64_t b, int64_t e) { std::memcpy(out + b, input + b, size_t(e - b) * sizeof(S)); });
+      parallelFor(n, kIndexingGrain, [&](int64_t b, int64_t e) { std::memcpy(out + b, input + b, size_t(e - b) * sizeof(S)); });
     } else {
       scratch_.resize(size_t(n));
       data_ = scratch_.data();
-      parallelFor(n, kGrain, [&](int64_t b, int64_t e) { loadRow<Tag>(input + b, data_ + b, e - b); });
+      parallelFor(n, kIndexingGrain, [&](int64_t b, int64_t e) { loadRow<Tag>(input + b, data_ + b, e - b); });
     }
   }
   C* data() { return data_; }
   void finish() {
     if constexpr (!kDirect) {
-      parallelFor(n_, kGrain, [&](int64_t b, int64_t e) { storeRow<Tag>(data_ + b, out_ + b, e - b); });
+      parallelFor(n_, kIndexingGrain, [&](int64_t b, int64_t e) { storeRow<Tag>(data_ + b, out_ + b, e - b); });
     }
   }
 
@@ -62,7 +58,7 @@ void whereTyped(const uint8_t* cond, const void* av, const void* bv, void* outv,
   const int64_t sc = g.strideCond[last], sa = g.strideA[last], sb = g.strideB[last];
   int64_t rows = 1;
   for (int d = 0; d < last; ++d) rows *= g.shape[d];
-  parallelFor(rows, grainFor(inner), [&](int64_t begin, int64_t end) {
+  parallelFor(rows, indexingGrain(inner), [&](int64_t begin, int64_t end) {
     for (int64_t r = begin; r < end; ++r) {
       int64_t oc = 0, oa = 0, ob = 0;
       for (int64_t d = last - 1, rest = r; d >= 0; --d) {
@@ -95,7 +91,7 @@ void forEachScatterElement(const ScatterGeometry& g, const ElementFn& element) {
                 ko = dimIsLast ? 0 : g.otherStride[last];
   const int64_t ji = g.indexStride[g.dim], jo = g.otherStride[g.dim];
   const int64_t perLine = span * inner;
-  parallelFor(numel / perLine, grainFor(perLine), [&](int64_t begin, int64_t end) {
+  parallelFor(numel / perLine, indexingGrain(perLine), [&](int64_t begin, int64_t end) {
     for (int64_t t = begin; t < end; ++t) {
       int64_t offIndex = 0, offSelf = 0, offOther = 0;
       int64_t rest = t;
@@ -149,7 +145,7 @@ void indexAddTyped(const void* inputv, const int32_t* index, const void* sourcev
   // same row, and each column then sums its contributions in index order on one thread.
   const int64_t columns = s.inner < 1024 ? s.inner : 1024;
   const int64_t chunks = (s.inner + columns - 1) / columns;
-  parallelFor(s.outer * chunks, grainFor(s.count * columns), [&](int64_t begin, int64_t end) {
+  parallelFor(s.outer * chunks, indexingGrain(s.count * columns), [&](int64_t begin, int64_t end) {
     for (int64_t t = begin; t < end; ++t) {
       const int64_t o = t / chunks;
       const int64_t c0 = (t % chunks) * columns;
@@ -162,19 +158,6 @@ void indexAddTyped(const void* inputv, const int32_t* index, const void* sourcev
     }
   });
   acc.finish();
-}
-
-// The output columns ow whose input column ow * sw + offset lies in [0, width): [lo, hi).
-struct ColumnRange {
-  int64_t lo, hi;
-};
-ColumnRange validColumns(int64_t offset, int64_t sw, int64_t width, int64_t outW) {
-  int64_t lo = offset >= 0 ? 0 : (-offset + sw - 1) / sw;
-  int64_t hi = width - 1 - offset < 0 ? 0 : (width - 1 - offset) / sw + 1;
-  if (lo > outW) lo = outW;
-  if (hi > outW) hi = outW;
-  if (hi < lo) hi = lo;
-  return {lo, hi};
 }
 
 // dst[oh][ow] = src[oh + rows][ow + cols] (an H x W image shifted), pad where that is outside it.
@@ -211,12 +194,12 @@ void unfoldTyped(const void* inv, void* outv, const WindowShape& w, double padVa
   // Stride 1 with an output the input's size (a "same" convolution): each row of columns is the
   // image shifted by the window offset, so it is one block copy plus the padding around it.
   const bool same = w.sh == 1 && w.sw == 1 && w.outH == w.height && w.outW == w.width;
-  parallelFor(w.planes * window, grainFor(columns), [&](int64_t begin, int64_t end) {
+  parallelFor(w.planes * window, indexingGrain(columns), [&](int64_t begin, int64_t end) {
     for (int64_t r = begin; r < end; ++r) {
       const int64_t p = r / window;
       const int64_t ki = (r % window) / w.kw, kj = r % w.kw;
       const int64_t colOffset = kj * w.dw - w.pw;
-      const ColumnRange cols = validColumns(colOffset, w.sw, w.width, w.outW);
+      const OutputRange cols = insideOutputs(colOffset, w.sw, w.width, w.outW);
       const S* plane = in + p * w.height * w.width;
       S* row = out + r * columns;
       if (same) {
@@ -254,7 +237,7 @@ void foldTyped(const void* inv, void* outv, const WindowShape& w) {
   const int64_t columns = w.outH * w.outW;
   const int64_t pixels = w.height * w.width;
   // Threads own whole planes, so every pixel sums its windows in one fixed order.
-  parallelFor(w.planes, grainFor(window * columns), [&](int64_t begin, int64_t end) {
+  parallelFor(w.planes, indexingGrain(window * columns), [&](int64_t begin, int64_t end) {
     // Rows not stored in the compute type are widened once each into `wide` (SIMD for 16-bit).
     std::vector<C> scratch(kDirect ? 0 : size_t(pixels));
     std::vector<C> wide(kDirect ? 0 : size_t(columns));
@@ -269,7 +252,7 @@ void foldTyped(const void* inv, void* outv, const WindowShape& w) {
       for (int64_t q = 0; q < window; ++q) {
         const int64_t ki = q / w.kw, kj = q % w.kw;
         const int64_t colOffset = kj * w.dw - w.pw;
-        const ColumnRange cols = validColumns(colOffset, w.sw, w.width, w.outW);
+        const OutputRange cols = insideOutputs(colOffset, w.sw, w.width, w.outW);
         const S* stored = in + (p * window + q) * columns;
         const C* row;
         if constexpr (kDirect) {
@@ -328,7 +311,7 @@ void indexSelect(DType dtype, const void* self, const int32_t* index, void* out,
   const size_t bytes = elementSize(dtype);
   const auto* in = static_cast<const char*>(self);
   auto* o = static_cast<char*>(out);
-  parallelFor(s.outer * s.count, grainFor(s.inner), [&](int64_t begin, int64_t end) {
+  parallelFor(s.outer * s.count, indexingGrain(s.inner), [&](int64_t begin, int64_t end) {
     for (int64_t r = begin; r < end; ++r) {
       const int64_t outer = r / s.count;
       const int64_t row = outer * s.size + index[r % s.count];

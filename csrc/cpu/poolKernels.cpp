@@ -14,32 +14,49 @@
 #include "../core/elementTypes.h"
 #include "../core/threadPool.h"
 #include "castKernels.h"
+#include "indexingKernels.h"
 
 namespace mp::cpu {
 namespace {
-
-constexpr int64_t kGrain = 1 << 15;
-
-int64_t grainFor(int64_t workPerItem) { return workPerItem >= kGrain ? 1 : kGrain / (workPerItem > 0 ? workPerItem : 1); }
-
-// Input row of window row ki for output row oh, or -1 in the padding.
-int64_t inputRow(const WindowShape& w, int64_t oh, int64_t ki) {
-  const int64_t ih = oh * w.sh - w.ph + ki * w.dh;
-  return ih >= 0 && ih < w.height ? ih : -1;
-}
 
 // Whether no two windows share a pixel: then every pixel takes at most one gradient and the
 // order of the additions cannot matter.
 bool disjointWindows(const WindowShape& w) { return w.sh >= (w.kh - 1) * w.dh + 1 && w.sw >= (w.kw - 1) * w.dw + 1; }
 
-// Output columns [lo, hi) whose window column kj lies inside the image.
-void insideColumns(const WindowShape& w, int64_t kj, int64_t& lo, int64_t& hi) {
-  const int64_t offset = kj * w.dw - w.pw;  // input column of output column ow: ow * sw + offset
-  lo = offset >= 0 ? 0 : (-offset + w.sw - 1) / w.sw;
-  hi = w.width - 1 - offset < 0 ? 0 : (w.width - 1 - offset) / w.sw + 1;
-  lo = std::min(lo, w.outW);
-  hi = std::max(lo, std::min(hi, w.outW));
-}
+// Where each window slot q = ki * kw + kj reads, built once per call: its offset from an output's
+// window origin (oh * sh * width + ow * sw) and the outputs it reads inside the image, rows
+// [rows.lo, rows.hi) by columns [cols.lo, cols.hi).
+class WindowSlots {
+ public:
+  struct Slot {
+    int64_t offset;
+    OutputRange rows, cols;
+  };
+
+  explicit WindowSlots(const WindowShape& w) : w_(w), slots_(static_cast<size_t>(w.kh * w.kw)) {
+    for (int64_t q = 0; q < w.kh * w.kw; ++q) {
+      const int64_t rowOffset = (q / w.kw) * w.dh - w.ph, colOffset = (q % w.kw) * w.dw - w.pw;
+      slots_[size_t(q)] = {rowOffset * w.width + colOffset, insideOutputs(rowOffset, w.sh, w.height, w.outH),
+                           insideOutputs(colOffset, w.sw, w.width, w.outW)};
+    }
+  }
+
+  const Slot& operator[](int64_t q) const { return slots_[size_t(q)]; }
+  int64_t size() const { return int64_t(slots_.size()); }
+
+  // The input pixel output (oh, ow) reads through slot q, or -1: the padding, or a q outside the
+  // window.
+  int64_t pixel(int64_t oh, int64_t ow, int64_t q) const {
+    if (q < 0 || q >= size()) return -1;
+    const Slot& t = slots_[size_t(q)];
+    const bool inside = oh >= t.rows.lo && oh < t.rows.hi && ow >= t.cols.lo && ow < t.cols.hi;
+    return inside ? oh * w_.sh * w_.width + ow * w_.sw + t.offset : -1;
+  }
+
+ private:
+  const WindowShape& w_;
+  std::vector<Slot> slots_;
+};
 
 // Slot by slot over a plane's outputs: each slot's values are gathered into a contiguous array
 // (-inf where the slot is in the padding), then every output compares them with its best so far
@@ -54,26 +71,11 @@ void forwardTyped(const void* xv, void* yv, int32_t* slots, const WindowShape& w
   auto* y = static_cast<S*>(yv);
   const S padding = Tag::fromDouble(-INFINITY);
   const int64_t pixels = w.height * w.width, outputs = w.outH * w.outW, window = w.kh * w.kw;
-  parallelFor(w.planes, grainFor(outputs * window), [&](int64_t begin, int64_t end) {
+  const WindowSlots table(w);
+  parallelFor(w.planes, indexingGrain(outputs * window), [&](int64_t begin, int64_t end) {
     std::vector<C> best(static_cast<size_t>(outputs)), values(static_cast<size_t>(outputs));
     std::vector<int32_t> slot(static_cast<size_t>(outputs));
     std::vector<C> wide(kDirect ? 0 : size_t(pixels));  // a 16-bit plane widened by the SIMD cast kernels
-    // Per slot: its offset in the image and the output rows [rowLo, rowHi) and columns [lo, hi)
-    // that read inside the image.
-    struct Slot {
-      int64_t offset, rowLo, rowHi, lo, hi;
-    };
-    std::vector<Slot> table(static_cast<size_t>(window));
-    for (int64_t q = 0; q < window; ++q) {
-      Slot& t = table[size_t(q)];
-      const int64_t ki = q / w.kw, kj = q % w.kw;
-      t.offset = (ki * w.dh - w.ph) * w.width + kj * w.dw - w.pw;
-      t.rowLo = 0;
-      while (t.rowLo < w.outH && inputRow(w, t.rowLo, ki) < 0) ++t.rowLo;
-      t.rowHi = t.rowLo;
-      while (t.rowHi < w.outH && inputRow(w, t.rowHi, ki) >= 0) ++t.rowHi;
-      insideColumns(w, kj, t.lo, t.hi);
-    }
     for (int64_t p = begin; p < end; ++p) {
       const S* plane = x + p * pixels;
       const C* image;
@@ -84,13 +86,13 @@ void forwardTyped(const void* xv, void* yv, int32_t* slots, const WindowShape& w
         image = wide.data();
       }
       for (int64_t q = 0; q < window; ++q) {
-        const Slot& t = table[size_t(q)];
-        const bool partial = t.rowLo > 0 || t.rowHi < w.outH || t.lo > 0 || t.hi < w.outW;
+        const WindowSlots::Slot& t = table[q];
+        const bool partial = t.rows.lo > 0 || t.rows.hi < w.outH || t.cols.lo > 0 || t.cols.hi < w.outW;
         if (partial) std::fill(values.begin(), values.end(), C(-INFINITY));
-        for (int64_t oh = t.rowLo; oh < t.rowHi; ++oh) {
+        for (int64_t oh = t.rows.lo; oh < t.rows.hi; ++oh) {
           const C* row = image + oh * w.sh * w.width + t.offset;
           C* v = values.data() + oh * w.outW;
-          for (int64_t ow = t.lo; ow < t.hi; ++ow) v[ow] = row[ow * w.sw];
+          for (int64_t ow = t.cols.lo; ow < t.cols.hi; ++ow) v[ow] = row[ow * w.sw];
         }
         if (q == 0) {
           // argmax starts from the window's first element, padding (-inf) included.
@@ -112,9 +114,8 @@ void forwardTyped(const void* xv, void* yv, int32_t* slots, const WindowShape& w
       // The winners' own bits (a 16-bit NaN keeps its payload), read back through their slots.
       for (int64_t oh = 0, o = 0; oh < w.outH; ++oh) {
         for (int64_t ow = 0; ow < w.outW; ++ow, ++o) {
-          const Slot& t = table[size_t(slot[size_t(o)])];
-          const bool inside = oh >= t.rowLo && oh < t.rowHi && ow >= t.lo && ow < t.hi;
-          y[p * outputs + o] = inside ? plane[oh * w.sh * w.width + ow * w.sw + t.offset] : padding;
+          const int64_t at = table.pixel(oh, ow, slot[size_t(o)]);
+          y[p * outputs + o] = at >= 0 ? plane[at] : padding;
           slots[p * outputs + o] = slot[size_t(o)];
         }
       }
@@ -131,22 +132,11 @@ void backwardTyped(const void* dyv, const int32_t* slots, void* dxv, const Windo
   auto* dx = static_cast<S*>(dxv);
   const int64_t pixels = w.height * w.width, outputs = w.outH * w.outW, window = w.kh * w.kw;
   const bool disjoint = disjointWindows(w);
-  parallelFor(w.planes, grainFor(outputs * window), [&](int64_t begin, int64_t end) {
+  const WindowSlots table(w);
+  parallelFor(w.planes, indexingGrain(outputs * window), [&](int64_t begin, int64_t end) {
     // 16-bit gradients are widened by the SIMD cast kernels, summed in float32 and rounded once
     // per pixel, as fold does.
     std::vector<C> scratch(kDirect ? 0 : size_t(pixels)), wide(kDirect ? 0 : size_t(outputs));
-    std::vector<int64_t> slotRow(static_cast<size_t>(window)), slotColumn(static_cast<size_t>(window));
-    for (int64_t q = 0; q < window; ++q) {
-      slotRow[size_t(q)] = (q / w.kw) * w.dh;
-      slotColumn[size_t(q)] = (q % w.kw) * w.dw;
-    }
-    // The input pixel of output (oh, ow)'s slot q, or -1 in the padding or for a slot outside the
-    // window.
-    const auto pixelOf = [&](int64_t oh, int64_t ow, int32_t q) -> int64_t {
-      if (q < 0 || q >= window) return -1;
-      const int64_t ih = oh * w.sh - w.ph + slotRow[size_t(q)], iw = ow * w.sw - w.pw + slotColumn[size_t(q)];
-      return ih >= 0 && ih < w.height && iw >= 0 && iw < w.width ? ih * w.width + iw : -1;
-    };
     for (int64_t p = begin; p < end; ++p) {
       const int32_t* slot = slots + p * outputs;
       S* plane = dx + p * pixels;
@@ -165,7 +155,7 @@ void backwardTyped(const void* dyv, const int32_t* slots, void* dxv, const Windo
         // One gradient at most per pixel: the order cannot matter, so one pass over the outputs.
         for (int64_t oh = 0, o = 0; oh < w.outH; ++oh) {
           for (int64_t ow = 0; ow < w.outW; ++ow, ++o) {
-            const int64_t at = pixelOf(oh, ow, slot[o]);
+            const int64_t at = table.pixel(oh, ow, slot[o]);
             if (at >= 0) acc[at] += g[o];
           }
         }
@@ -175,7 +165,7 @@ void backwardTyped(const void* dyv, const int32_t* slots, void* dxv, const Windo
           for (int64_t oh = 0, o = 0; oh < w.outH; ++oh) {
             for (int64_t ow = 0; ow < w.outW; ++ow, ++o) {
               if (slot[o] != q) continue;
-              const int64_t at = pixelOf(oh, ow, q);
+              const int64_t at = table.pixel(oh, ow, q);
               if (at >= 0) acc[at] += g[o];
             }
           }

@@ -320,37 +320,42 @@ Napi::Value conv2dBackwardWeight(const Napi::CallbackInfo& cb) {
   return cb.Env().Undefined();
 }
 
-// maxPool2dForward({dtype, input, out, slots (int32), planes, height, width, window})
-Napi::Value maxPool2dForward(const Napi::CallbackInfo& cb) {
-  const Fields f = Args(cb, "maxPool2dForward", 1).fields(0);
+// One max-pooling call: its dtype, window, and three tensors checked for size and device: the
+// image ([planes, height, width]), the pooled values and their int32 slots ([planes, outH, outW]).
+struct PoolCall {
+  DType dtype;
+  WindowShape window;
+  View image, pooled, slots;
+};
+
+PoolCall readPoolCall(const Napi::CallbackInfo& cb, const char* function, const char* image, const char* pooled) {
+  const Fields f = Args(cb, function, 1).fields(0);
   const DType dtype = f["dtype"].dtype();
   requireFloat(f, dtype);
   const WindowShape w = readWindow(f);
-  const int64_t outputs = checkedProduct("maxPool2dForward", {w.planes, w.outH, w.outW});
-  const View input = f.view("input", checkedProduct("maxPool2dForward", {w.planes, w.height, w.width}), dtype);
-  const View out = f.view("out", outputs, dtype);
-  const View slots = f.view("slots", outputs, DType::Int32);
-  requireSameDevice("maxPool2dForward", {input, out, slots});
-  if (out.numel == 0) return cb.Env().Undefined();
-  out.backend().maxPool2dForward(out.index(), dtype, input.data(), out.data(), static_cast<int32_t*>(slots.data()), w);
+  const int64_t outputs = checkedProduct(function, {w.planes, w.outH, w.outW});
+  PoolCall call{dtype, w, f.view(image, checkedProduct(function, {w.planes, w.height, w.width}), dtype),
+                f.view(pooled, outputs, dtype), f.view("slots", outputs, DType::Int32)};
+  requireSameDevice(function, {call.image, call.pooled, call.slots});
+  return call;
+}
+
+// maxPool2dForward({dtype, input, out, slots (int32), planes, height, width, window})
+Napi::Value maxPool2dForward(const Napi::CallbackInfo& cb) {
+  const PoolCall c = readPoolCall(cb, "maxPool2dForward", "input", "out");
+  if (c.pooled.numel == 0) return cb.Env().Undefined();
+  c.pooled.backend().maxPool2dForward(c.pooled.index(), c.dtype, c.image.data(), c.pooled.data(),
+                                      static_cast<int32_t*>(c.slots.data()), c.window);
   return cb.Env().Undefined();
 }
 
 // maxPool2dBackward({dtype, gradOut, slots (int32, from maxPool2dForward), gradInput, planes,
 // height, width, window}). A slot outside [0, kh * kw) (none come from the forward) takes no gradient.
 Napi::Value maxPool2dBackward(const Napi::CallbackInfo& cb) {
-  const Fields f = Args(cb, "maxPool2dBackward", 1).fields(0);
-  const DType dtype = f["dtype"].dtype();
-  requireFloat(f, dtype);
-  const WindowShape w = readWindow(f);
-  const int64_t outputs = checkedProduct("maxPool2dBackward", {w.planes, w.outH, w.outW});
-  const View gradOut = f.view("gradOut", outputs, dtype);
-  const View slots = f.view("slots", outputs, DType::Int32);
-  const View gradInput = f.view("gradInput", checkedProduct("maxPool2dBackward", {w.planes, w.height, w.width}), dtype);
-  requireSameDevice("maxPool2dBackward", {gradOut, slots, gradInput});
-  if (gradInput.numel == 0) return cb.Env().Undefined();
-  gradInput.backend().maxPool2dBackward(gradInput.index(), dtype, gradOut.data(), static_cast<const int32_t*>(slots.data()),
-                                        gradInput.data(), w);
+  const PoolCall c = readPoolCall(cb, "maxPool2dBackward", "gradInput", "gradOut");
+  if (c.image.numel == 0) return cb.Env().Undefined();
+  c.image.backend().maxPool2dBackward(c.image.index(), c.dtype, c.pooled.data(), static_cast<const int32_t*>(c.slots.data()),
+                                      c.image.data(), c.window);
   return cb.Env().Undefined();
 }
 

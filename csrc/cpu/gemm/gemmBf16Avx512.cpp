@@ -11,6 +11,7 @@
 
 #include "gemm.h"
 #include "gemmPack.h"
+#include "gemmPairsAvx512.h"
 #include "gemmTileAvx512.h"
 
 namespace mp::cpu::gemm {
@@ -42,14 +43,9 @@ MP_TARGET_AVX512BF16 void kernel(int64_t kc, const void* av, const void* bv, con
 }
 
 // Row-major B (the usual forward layout): rows k and k + 1 are each 32 contiguous bf16, so one
-// panel row pair is two loads and two word permutes that interleave them; masked loads give the
-// zero padding of the last panel and of an odd k.
+// panel row pair is two loads and storeKPairs; masked loads give the zero padding of the last
+// panel and of an odd k.
 MP_TARGET_AVX512BF16 void packRowMajorB(const uint16_t* src, int64_t rowStride, int64_t kc, int64_t nc, uint16_t* dst) {
-  alignas(64) static const uint16_t lo[32] = {0, 32, 1, 33, 2, 34, 3, 35, 4, 36, 5, 37, 6, 38, 7, 39,
-                                              8, 40, 9, 41, 10, 42, 11, 43, 12, 44, 13, 45, 14, 46, 15, 47};
-  alignas(64) static const uint16_t hi[32] = {16, 48, 17, 49, 18, 50, 19, 51, 20, 52, 21, 53, 22, 54, 23, 55,
-                                              24, 56, 25, 57, 26, 58, 27, 59, 28, 60, 29, 61, 30, 62, 31, 63};
-  const __m512i idxLo = _mm512_load_si512(lo), idxHi = _mm512_load_si512(hi);
   const int64_t kp = (kc + 1) / 2;
   for (int64_t j = 0; j < nc; j += kNr) {
     const int64_t cols = nc - j < kNr ? nc - j : kNr;
@@ -59,8 +55,7 @@ MP_TARGET_AVX512BF16 void packRowMajorB(const uint16_t* src, int64_t rowStride, 
       const uint16_t* r0 = src + 2 * q * rowStride + j;
       const __m512i x0 = _mm512_maskz_loadu_epi16(mask, r0);
       const __m512i x1 = 2 * q + 1 < kc ? _mm512_maskz_loadu_epi16(mask, r0 + rowStride) : _mm512_setzero_si512();
-      _mm512_store_si512(d + q * 2 * kNr, _mm512_permutex2var_epi16(x0, idxLo, x1));
-      _mm512_store_si512(d + q * 2 * kNr + kNr, _mm512_permutex2var_epi16(x0, idxHi, x1));
+      storeKPairs(x0, x1, d + q * 2 * kNr);
     }
   }
 }

@@ -24,6 +24,7 @@
 #include "../simdIoAvx512.h"
 #include "../simdTarget.h"
 #include "gemmPack.h"
+#include "gemmPairsAvx512.h"
 
 namespace mp::cpu::gemm {
 namespace {
@@ -146,7 +147,7 @@ MP_TARGET_AMX void packKRows(const Operand& x, int64_t first, int64_t rowStep, i
 }
 
 // dst[q][c][2] = the k pair (2q, 2q + 1) of line c, for 32 lines that run along memory (element
-// (c, k) at first + c + k * kStep): two 32-wide loads and two word permutes per pair.
+// (c, k) at first + c + k * kStep): two 32-wide loads and storeKPairs per pair.
 template <Enc E>
 MP_TARGET_AMX void packKPairs(const Operand& x, int64_t first, int64_t kStep, int lines, int64_t kc, int64_t kcPad,
                               uint16_t* dst) {
@@ -168,18 +169,12 @@ MP_TARGET_AMX void packKPairs(const Operand& x, int64_t first, int64_t kStep, in
     }
     return;
   }
-  alignas(64) static const uint16_t lo[32] = {0, 32, 1, 33, 2, 34, 3, 35, 4, 36, 5, 37, 6, 38, 7, 39,
-                                              8, 40, 9, 41, 10, 42, 11, 43, 12, 44, 13, 45, 14, 46, 15, 47};
-  alignas(64) static const uint16_t hi[32] = {16, 48, 17, 49, 18, 50, 19, 51, 20, 52, 21, 53, 22, 54, 23, 55,
-                                              24, 56, 25, 57, 26, 58, 27, 59, 28, 60, 29, 61, 30, 62, 31, 63};
-  const __m512i idxLo = _mm512_load_si512(lo), idxHi = _mm512_load_si512(hi);
   const __mmask32 mask = lanes(lines);
   for (int64_t q = 0; q < kcPad / 2; ++q) {
     const int64_t k0 = 2 * q;
     const __m512i x0 = k0 < kc ? load32(x, first + k0 * kStep, mask) : _mm512_setzero_si512();
     const __m512i x1 = k0 + 1 < kc ? load32(x, first + (k0 + 1) * kStep, mask) : _mm512_setzero_si512();
-    _mm512_store_si512(dst + q * 64, _mm512_permutex2var_epi16(x0, idxLo, x1));
-    _mm512_store_si512(dst + q * 64 + 32, _mm512_permutex2var_epi16(x0, idxHi, x1));
+    storeKPairs(x0, x1, dst + q * 64);
   }
 }
 
