@@ -95,7 +95,10 @@ export function describe(value: unknown): string {
   if (typeof value === 'function') return 'a function';
   if (typeof value === 'symbol') return 'a symbol';
   if (Array.isArray(value)) return `an array of length ${value.length}`;
-  if (ArrayBuffer.isView(value)) return `a ${Object.prototype.toString.call(value).slice(8, -1)} of length ${(value as unknown as { length: number }).length}`;
+  if (ArrayBuffer.isView(value)) {
+    const name = Object.prototype.toString.call(value).slice(8, -1);
+    return `${/^[AEIO]/.test(name) ? 'an' : 'a'} ${name} of length ${(value as unknown as { length: number }).length}`;
+  }
   const describeTensor = (value as { describe?: () => string }).describe;
   if (typeof describeTensor === 'function' && (value as { isTensor?: boolean }).isTensor) {
     return describeTensor.call(value);

@@ -279,6 +279,8 @@ export interface NativeAddon {
   isReleased(handle: StorageHandle): boolean;
   write(handle: StorageHandle, offset: number, dtype: number, data: ArrayBufferView): void;
   read(handle: StorageHandle, offset: number, numel: number, dtype: number, asDtype?: number): ArrayBuffer;
+  /** Like read, into `out`, which must hold exactly numel asDtype elements. */
+  readInto(handle: StorageHandle, offset: number, numel: number, dtype: number, asDtype: number, out: ArrayBufferView): void;
   readAsync(handle: StorageHandle, offset: number, numel: number, dtype: number, asDtype?: number): Promise<ArrayBuffer>;
   copy(dst: StorageHandle, dstOffset: number, src: StorageHandle, srcOffset: number, numel: number, dtype: number): void;
   /** A fresh tensor-count key (memory.ts takes one per device and dtype of its module instance). */

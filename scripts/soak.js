@@ -27,7 +27,7 @@ async function main() {
   const st = result.statistics;
   console.log(`${steps} steps in ${result.seconds.toFixed(1)} s (${result.stepsPerSecond.toFixed(2)} steps/s); skipped ${result.skipped}, steps with non-finite gradients ${result.nonFinite}; scaler: ${st.growths} growths, ${st.backoffs} backoffs, final scale ${st.scale}`);
   console.log(`loss: first ${result.losses[0].toFixed(4)}, last ${result.losses[result.losses.length - 1].toFixed(4)}`);
-  console.log(`after warm-up (step ${v.base.step} -> ${v.last.step}): live bytes ${v.base.liveBytes} -> ${v.last.liveBytes}, tensors ${v.base.numTensors} -> ${v.last.numTensors}, RSS ${mib(v.base.rssBytes)} -> ${mib(v.last.rssBytes)} (${(v.rssGrowth * 100).toFixed(2)}%)`);
+  console.log(`after warm-up (step ${v.base.step} -> ${v.last.step}): live bytes ${v.base.liveBytes} -> ${v.last.liveBytes}, tensors ${v.base.numTensors} -> ${v.last.numTensors}, RSS (medians of three samples) ${mib(v.baseRss)} -> ${mib(v.lastRss)} (${(v.rssGrowth * 100).toFixed(2)}%)`);
   console.log(v.ok ? 'verdict: PASS' : `verdict: FAIL\n  ${v.problems.slice(0, 20).join('\n  ')}`);
   process.exitCode = v.ok ? 0 : 1;
 }

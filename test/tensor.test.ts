@@ -1,6 +1,9 @@
 import { inspect } from 'node:util';
+import { runInNewContext } from 'node:vm';
 
 import * as mp from '../lib';
+import { dtypeCode } from '../lib/dtype';
+import { native } from '../lib/native';
 
 afterEach(() => {
   // Every test below cleans up after itself; nothing may leak between tests.
@@ -94,6 +97,52 @@ describe('reading', () => {
       expect(mp.tensor([true]).dataSync().constructor.name).toBe('Uint8Array');
       expect(Array.from(h.rawData() as Uint16Array)).toEqual([0x3e00, 0xc000]);
       expect((mp.tensor([1], { dtype: 'bfloat16' }).rawData() as Uint16Array)[0]).toBe(0x3f80);
+    });
+  });
+
+  test('dataSync(out) fills the caller\'s array with exactly what dataSync() returns, for every dtype', () => {
+    mp.tidy(() => {
+      const cases: [mp.Tensor, mp.TensorData][] = [
+        [mp.randn([37, 5]), new Float32Array(185)],
+        [mp.randn([37, 5]).to('float16'), new Float32Array(185)],
+        [mp.randn([37, 5]).to('bfloat16'), new Float32Array(185)],
+        [mp.randn([9], { dtype: 'float64' }), new Float64Array(9)],
+        [mp.randint(-50, 50, [4, 4]), new Int32Array(16)],
+        [mp.tensor([true, false, true]), new Uint8Array(3)],
+        [mp.zeros([0, 3]), new Float32Array(0)],
+      ];
+      for (const [t, out] of cases) {
+        out.fill(7);
+        const before = mp.hostReads();
+        expect(t.dataSync(out)).toBe(out);
+        expect(mp.hostReads() - before).toBe(1);
+        expect(Array.from(out)).toEqual(Array.from(t.dataSync()));
+      }
+      // A view starting inside its storage reads its own elements, not the storage's first ones.
+      const [row] = new mp.data.TensorDataset(mp.arange(0, 12).to('float32').reshape([3, 4])).get(2);
+      expect(Array.from(row.dataSync(new Float32Array(4)))).toEqual([8, 9, 10, 11]);
+      // An array of another realm's Float32Array (a vm context) is accepted.
+      const foreign = runInNewContext('new Float32Array(4)') as Float32Array;
+      expect(Array.from(row.dataSync(foreign))).toEqual([8, 9, 10, 11]);
+    });
+  });
+
+  test('dataSync(out) refuses an array of the wrong class or length, naming both', () => {
+    mp.tidy(() => {
+      const t = mp.ones([3, 4]);
+      const msg = "dataSync: argument 'out' must be a Float32Array of 12 elements (the values of float32 tensor of shape [3, 4] on cpu), got ";
+      expect(() => t.dataSync(new Float32Array(11))).toThrow(msg + 'a Float32Array of length 11');
+      expect(() => t.dataSync(new Float64Array(12))).toThrow(msg + 'a Float64Array of length 12');
+      expect(() => t.to('float16').dataSync(new Uint16Array(12) as unknown as Float32Array)).toThrow(/must be a Float32Array of 12 elements .*got a Uint16Array of length 12/);
+      expect(() => t.dataSync([1, 2] as unknown as Float32Array)).toThrow(msg + 'an array of length 2');
+      expect(() => t.dataSync(null as unknown as Float32Array)).toThrow(msg + 'null');
+      const reads = mp.hostReads();
+      expect(() => t.dataSync(new Int32Array(12))).toThrow(/got an Int32Array of length 12/);
+      expect(mp.hostReads()).toBe(reads);
+      // The addon checks the byte length itself, so no caller can make it write past the array.
+      const short = new Float32Array(16);
+      expect(() => native.readInto(t.storage.handle, 0, 12, dtypeCode('float32'), dtypeCode('float64'), short)).toThrow(/readInto: argument 5 \(out\) must be a typed array of 96 bytes \(12 float64 elements\)/);
+      expect(Array.from(short)).toEqual(new Array(16).fill(0));
     });
   });
 

@@ -86,18 +86,23 @@ class DeviceSource {
   void* temp_ = nullptr;
 };
 
-// A copy of `src` converted to `as`, read now (blocking on the device for CUDA storages).
-Napi::ArrayBuffer readNow(Napi::Env env, const View& src, DType as) {
-  const size_t bytes = size_t(src.numel) * elementSize(as);
-  Napi::ArrayBuffer out = Napi::ArrayBuffer::New(env, bytes);
-  if (bytes == 0) return out;
+// Copies `src` converted to `as` into host memory at `dst` now (blocking on the device for CUDA
+// storages).
+void readNowInto(const View& src, DType as, void* dst) {
+  if (src.numel == 0) return;
   Backend& backend = src.backend();
   if (backend.hostAccessible()) {
-    backend.cast(src.index(), src.ptr, src.dtype, out.Data(), as, src.numel);
+    backend.cast(src.index(), src.ptr, src.dtype, dst, as, src.numel);
   } else {
     const DeviceSource from(src, as);
-    backend.copyDeviceToHost(src.index(), out.Data(), from.ptr(), bytes);
+    backend.copyDeviceToHost(src.index(), dst, from.ptr(), size_t(src.numel) * elementSize(as));
   }
+}
+
+// A new ArrayBuffer holding `src` converted to `as`, read now.
+Napi::ArrayBuffer readNow(Napi::Env env, const View& src, DType as) {
+  Napi::ArrayBuffer out = Napi::ArrayBuffer::New(env, size_t(src.numel) * elementSize(as));
+  readNowInto(src, as, out.Data());
   return out;
 }
 
@@ -107,6 +112,23 @@ Napi::Value read(const Napi::CallbackInfo& cb) {
   Args args(cb, "read", 4);
   const View src = args.view(0, "storage", args.count(2, "numel"), args.dtype(3, "dtype"));
   return readNow(cb.Env(), src, readDtype(args, cb, src.dtype));
+}
+
+// readInto(storage, offset, numel, dtype, asDtype, typedArray): the same copy written into the
+// caller's array, which must hold exactly numel asDtype elements, so a loop that reads a tensor
+// every step allocates nothing.
+Napi::Value readInto(const Napi::CallbackInfo& cb) {
+  Args args(cb, "readInto", 6);
+  const View src = args.view(0, "storage", args.count(2, "numel"), args.dtype(3, "dtype"));
+  const DType as = args.dtype(4, "asDtype");
+  if (!cb[5].IsTypedArray()) args.fail(5, "out", "a typed array");
+  const Napi::TypedArray target = cb[5].As<Napi::TypedArray>();
+  const size_t bytes = size_t(src.numel) * elementSize(as);
+  if (target.ByteLength() != bytes) {
+    args.fail(5, "out", "a typed array of " + std::to_string(bytes) + " bytes (" + std::to_string(src.numel) + " " + dtypeName(as) + " elements)");
+  }
+  readNowInto(src, as, static_cast<char*>(target.ArrayBuffer().Data()) + target.ByteOffset());
+  return cb.Env().Undefined();
 }
 
 // Reads device memory on a libuv thread so the JS thread never blocks on the GPU.
@@ -251,6 +273,7 @@ void registerMemoryBindings(Napi::Env env, Napi::Object exports) {
   exportFunction<isReleased>(env, exports, "isReleased");
   exportFunction<write>(env, exports, "write");
   exportFunction<read>(env, exports, "read");
+  exportFunction<readInto>(env, exports, "readInto");
   exportFunction<readAsync>(env, exports, "readAsync");
   exportFunction<copy>(env, exports, "copy");
   exportFunction<memoryStats>(env, exports, "memoryStats");

@@ -26,10 +26,12 @@ export interface SoakOptions {
 
 export function runSoak(mp: typeof mixprec, options: SoakOptions): Promise<SoakResult>;
 
-export function verdict(result: SoakResult, options: { warmup: number; rssGrowthLimit?: number }): {
+export function verdict(result: SoakResult, options: { warmup: number; rssGrowthLimit?: number; endSamples?: number }): {
   ok: boolean;
   problems: string[];
   rssGrowth: number;
+  baseRss: number;
+  lastRss: number;
   base: SoakSample;
   last: SoakSample;
 };
