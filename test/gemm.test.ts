@@ -2,6 +2,9 @@
 // (native._test.matmulReference) and against float64 math in JS: odd sizes and tails, every
 // transposition (operands read through strides), batched and broadcast batches, 1-row and
 // 1-column products, blocks of k, m and n larger than the kernels' cache blocks.
+import { execFileSync } from 'node:child_process';
+import * as path from 'node:path';
+
 import * as mp from '../lib';
 import { stridedProduct } from '../lib/ops/matmul';
 import { dtypeCode, native } from './helpers/native';
@@ -327,6 +330,27 @@ describe.each(available)('SIMD level %s', (level) => {
         }
       }
     });
+  });
+
+  test('results are bit-identical with 1, 2, 3 and 7 threads, at every level, for few-row (row x column work blocks) and tall products', () => {
+    // A child process per thread count (the pool size is read at load), on the built dist/.
+    const script = `
+      const mp = require(${JSON.stringify(path.join(__dirname, '..', 'dist'))});
+      const out = [];
+      for (const level of ${JSON.stringify(available)}) {
+        mp.setSimdLevel(level);
+        for (const dtype of ['float32', 'bfloat16', 'float16']) {
+          mp.manualSeed(21);
+          for (const [m, n, k] of [[200, 300, 1100], [37, 1000, 600], [700, 130, 530]]) {
+            const a = mp.randn([m, k], { dtype }), b = mp.randn([n, k], { dtype }).transpose(0, 1);
+            out.push(Buffer.from(mp.matmul(a, b).rawData().buffer).toString('base64'));
+          }
+        }
+      }
+      process.stdout.write(JSON.stringify([mp.backend().numThreads, out]));`;
+    const runs = [1, 2, 3, 7].map((n) => JSON.parse(execFileSync(process.execPath, ['-e', script], { env: { ...process.env, MIXPREC_NUM_THREADS: String(n) }, encoding: 'utf8', maxBuffer: 64 << 20 })) as [number, string[]]);
+    expect(runs.map((r) => r[0])).toEqual([1, 2, 3, 7]);
+    for (const r of runs.slice(1)) expect(r[1]).toEqual(runs[0][1]);
   });
 
   test('results are identical run to run (a fixed summation order)', () => {

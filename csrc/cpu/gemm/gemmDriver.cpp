@@ -3,11 +3,13 @@
 // at a time, until none is left: a block of mc rows of A (and, when there are too few row blocks
 // to feed every thread, a group of B's column panels). A unit packs its mc x kc block of A and
 // runs the microkernel over every (B panel, A panel) pair, B panel outermost so that panel stays
-// in L1 while A panels stream from L2. Slices of k run one after another and every output tile
-// sums them in the same order, so results do not depend on how many threads ran or which thread
-// took which unit.
+// in L1 while A panels stream from L2. Products of a few hundred rows with several k slices pack
+// every slice of A and B first, and their units are blocks of rows x columns that run all slices
+// in turn (see run). Slices of k run one after another and every output tile sums them in the
+// same order, so results do not depend on how many threads ran or which thread took which unit.
 #include <algorithm>
 #include <atomic>
+#include <cmath>
 #include <cstdlib>
 #include <cstring>
 #include <new>
@@ -129,25 +131,29 @@ void run(const Kernel& kern, ToFloat toFloat, const Operand& a, const Operand& b
         }
       });
     };
-    // One work unit's share of the k slice at pc against its packed B slice: pack the unit's rows
-    // of A, run the microkernel over its (B panel, A panel) pairs, and on the last slice round a
-    // rounded output's finished block in place while it is in cache.
-    const auto computeUnit = [&](int64_t u, int64_t pc, const char* packedB, char* packedA) {
+    // Rows [i0, i0 + mc) of A x the k slice starting at pc into consecutive mr-row panels at dst.
+    const auto packARows = [&](int64_t i0, int64_t mc, int64_t pc, char* dst) {
+      const int64_t kc = std::min(kern.kc, k - pc);
+      float* scratch = scratchFor(mc, kc);
+      if (kern.packA && (!a.rounds() || kern.packsRounded)) {
+        kern.packA(a, i0, mc, pc, kc, dst, toFloat, scratch);
+      } else if (pairs) {
+        packABf16(a, i0, mc, pc, kc, mr, reinterpret_cast<uint16_t*>(dst));
+      } else {
+        packAF32(a, i0, mc, pc, kc, mr, reinterpret_cast<float*>(dst), toFloat, scratch);
+      }
+    };
+    // Row panels [rs, re) x column panels [q0, q1) of the k slice at pc against its packed B
+    // slice: pack those rows of A into packedA (unless `aPacked`: packedA already holds them), run
+    // the microkernel over the (B panel, A panel) pairs, and on the last slice round a rounded
+    // output's finished block in place while it is in cache.
+    const auto computeBlock = [&](int64_t rs, int64_t re, int64_t q0, int64_t q1, int64_t pc, const char* packedB, char* packedA,
+                                  bool aPacked) {
       const int64_t kc = std::min(kern.kc, k - pc);
       const bool lastSlice = pc + kc >= k;
       const int64_t bPanel = nr * paddedK(kc), aPanel = mr * paddedK(kc);  // elements per panel
-      const int64_t g = u / rowBlocks, rs = (u % rowBlocks) * blockPanels;
-      const int64_t re = std::min(rowPanels, rs + blockPanels);
-      const int64_t q0 = colPanels * g / colGroups, q1 = colPanels * (g + 1) / colGroups;
       const int64_t i0 = rs * mr, mc = std::min(re * mr, m) - i0;
-      float* scratch = scratchFor(mc, kc);
-      if (kern.packA && (!a.rounds() || kern.packsRounded)) {
-        kern.packA(a, i0, mc, pc, kc, packedA, toFloat, scratch);
-      } else if (pairs) {
-        packABf16(a, i0, mc, pc, kc, mr, reinterpret_cast<uint16_t*>(packedA));
-      } else {
-        packAF32(a, i0, mc, pc, kc, mr, reinterpret_cast<float*>(packedA), toFloat, scratch);
-      }
+      if (!aPacked) packARows(i0, mc, pc, packedA);
       for (int64_t q = q0; q < q1; ++q) {
         const int64_t j = jc + q * nr;
         const int nrHere = int(std::min<int64_t>(nr, jc + nc - j));
@@ -165,27 +171,64 @@ void run(const Kernel& kern, ToFloat toFloat, const Operand& a, const Operand& b
         for (int64_t i = i0; i < i0 + mc; ++i) roundThrough(out.rounding, c + i * n + j0, c + i * n + j0, cols);
       }
     };
-    const int64_t units = colGroups * rowBlocks;
     const size_t aBytes = size_t(mcPanels * mr * kcStride) * elemBytes;
     if (sliceInner) {
-      char* packedB = static_cast<char*>(packedBBuffer.get(size_t(slices * sliceElements) * elemBytes));
-      for (int64_t s = 0; s < slices; ++s) packBSlice(s * kern.kc, packedB + size_t(s * sliceElements) * elemBytes);
+      // Every k slice of A and B is packed first, so work units need not pack and can be blocks
+      // of rows x columns: with a few hundred rows, units of row panels alone each streamed all of
+      // packed B (4 MB at W1's [256, 1024] x [1024, 1024]) for a few panels of A, and two threads
+      // reached 59% of peak there against 76% for one. Units are now as square as the product
+      // allows (A rows + B columns read per unit is least for square blocks), two per thread:
+      // interleaved runs at W1's shapes gave 73% of peak with two, 72% with four and 61% with
+      // eight per thread (fewer, larger blocks reuse each packed panel more).
+      const int64_t aSliceElements = rowPanels * mr * kcStride;
+      char* packedB = static_cast<char*>(packedBBuffer.get(size_t(slices * (sliceElements + aSliceElements)) * elemBytes));
+      char* packedAll = packedB + size_t(slices * sliceElements) * elemBytes;
+      for (int64_t s = 0; s < slices; ++s) {
+        const int64_t pc = s * kern.kc, aPanel = mr * paddedK(std::min(kern.kc, k - pc));
+        packBSlice(pc, packedB + size_t(s * sliceElements) * elemBytes);
+        char* dst = packedAll + size_t(s * aSliceElements) * elemBytes;
+        parallelFor(rowPanels, inlineOnly ? rowPanels : 4, [&](int64_t p0, int64_t p1) {
+          packARows(p0 * mr, std::min(p1 * mr, m) - p0 * mr, pc, dst + size_t(p0 * aPanel) * elemBytes);
+        });
+      }
+      const int64_t wanted = 2 * threads;
+      const double side = std::sqrt(double(rowPanels * mr) * double(colPanels * nr) / double(wanted));
+      const int64_t rowUnits = std::clamp<int64_t>(std::llround(double(rowPanels * mr) / side), 1, rowPanels);
+      const int64_t unitRows = (rowPanels + rowUnits - 1) / rowUnits;
+      const int64_t colUnits = std::min<int64_t>(colPanels, (wanted + rowUnits - 1) / rowUnits);
       std::atomic<int64_t> nextUnit{0};
       parallelFor(threads, 1, [&](int64_t, int64_t) {
-        char* packedA = static_cast<char*>(packedABuffer.get(aBytes));
-        for (int64_t u = nextUnit++; u < units; u = nextUnit++) {
-          for (int64_t s = 0; s < slices; ++s) computeUnit(u, s * kern.kc, packedB + size_t(s * sliceElements) * elemBytes, packedA);
+        for (int64_t u = nextUnit++; u < rowUnits * colUnits; u = nextUnit++) {
+          const int64_t rs = (u % rowUnits) * unitRows, re = std::min(rowPanels, rs + unitRows);
+          const int64_t g = u / rowUnits, q0 = colPanels * g / colUnits, q1 = colPanels * (g + 1) / colUnits;
+          for (int64_t s = 0; s < slices; ++s) {
+            const int64_t pc = s * kern.kc, aPanel = mr * paddedK(std::min(kern.kc, k - pc));
+            char* aRows = packedAll + size_t(s * aSliceElements + rs * aPanel) * elemBytes;
+            computeBlock(rs, re, q0, q1, pc, packedB + size_t(s * sliceElements) * elemBytes, aRows, true);
+          }
         }
       });
       continue;
     }
+    const int64_t units = colGroups * rowBlocks;
+    const auto unitRange = [&](int64_t u, int64_t& rs, int64_t& re, int64_t& q0, int64_t& q1) {
+      const int64_t g = u / rowBlocks;
+      rs = (u % rowBlocks) * blockPanels;
+      re = std::min(rowPanels, rs + blockPanels);
+      q0 = colPanels * g / colGroups;
+      q1 = colPanels * (g + 1) / colGroups;
+    };
     for (int64_t pc = 0; pc < k; pc += kern.kc) {
       char* packedB = static_cast<char*>(packedBBuffer.get(size_t(sliceElements) * elemBytes));
       packBSlice(pc, packedB);
       std::atomic<int64_t> nextUnit{0};
       parallelFor(threads, 1, [&](int64_t, int64_t) {
         char* packedA = static_cast<char*>(packedABuffer.get(aBytes));
-        for (int64_t u = nextUnit++; u < units; u = nextUnit++) computeUnit(u, pc, packedB, packedA);
+        for (int64_t u = nextUnit++; u < units; u = nextUnit++) {
+          int64_t rs, re, q0, q1;
+          unitRange(u, rs, re, q0, q1);
+          computeBlock(rs, re, q0, q1, pc, packedB, packedA, false);
+        }
       });
     }
   }
