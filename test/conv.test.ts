@@ -32,6 +32,13 @@ const configs: Config[] = [
   { label: 'stride [2, 1], padding [1, 2], dilation [1, 2], groups 2, batch 1', x: [1, 4, 6, 5], w: [6, 2, 3, 2], bias: true, stride: [2, 1], padding: [1, 2], dilation: [1, 2], groups: 2 },
   { label: '1x1, no bias, batch 17 (more images than weight chunks)', x: [17, 5, 3, 4], w: [7, 5, 1, 1], bias: false, stride: [1, 1], padding: [0, 0], dilation: [1, 1], groups: 1 },
   { label: 'depthwise 3x3 stride 2, batch 2', x: [2, 3, 5, 5], w: [3, 1, 3, 3], bias: true, stride: [2, 2], padding: [1, 1], dilation: [1, 1], groups: 3 },
+  // Stride 1 with padding within the kernel's reach and no more output than input channels: in
+  // 16 bits the input gradient runs as a forward convolution of dy with flipped, channel-swapped
+  // weights (convKernels.cpp). The next three cover that path with equal channels, with unequal
+  // padding, dilation and groups, and (padding past the reach) the fold path it must not take.
+  { label: 'stride 1, 3x3 padding 1, 8 -> 8 channels, batch 4', x: [4, 8, 6, 7], w: [8, 8, 3, 3], bias: true, stride: [1, 1], padding: [1, 1], dilation: [1, 1], groups: 1 },
+  { label: 'stride 1, padding [0, 1], dilation [2, 1], groups 2, 3x2 kernel, 6 -> 4 channels, batch 3', x: [3, 6, 9, 6], w: [4, 3, 3, 2], bias: false, stride: [1, 1], padding: [0, 1], dilation: [2, 1], groups: 2 },
+  { label: 'stride 1, padding 3 past a 3x3 kernel\'s reach, 5 -> 3 channels, batch 2', x: [2, 5, 5, 4], w: [3, 5, 3, 3], bias: true, stride: [1, 1], padding: [3, 3], dilation: [1, 1], groups: 1 },
 ];
 
 /** Deterministic values in [-1, 1). */
