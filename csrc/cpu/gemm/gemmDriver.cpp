@@ -59,8 +59,9 @@ constexpr size_t kReusedAccumulator = size_t(16) << 20;
 // Multiply-adds below which a call stays on the calling thread (waking workers costs more).
 constexpr int64_t kInlineWork = int64_t(1) << 18;
 
-// Products of at most this many rows, whose packed B (every k slice of an nc block) takes at
-// most this many bytes, run every k slice of a unit in turn (see run).
+// Products of at most this many rows, whose packed A and packed B (every k slice of an nc block)
+// each take at most this many bytes, pack both first and run every k slice of a unit in turn (see
+// run).
 constexpr int64_t kSliceInnerRows = 512;
 constexpr int64_t kSliceInnerBytes = int64_t(4) << 20;
 
@@ -95,14 +96,17 @@ void run(const Kernel& kern, ToFloat toFloat, const Operand& a, const Operand& b
   const int64_t rowBlocks = (rowPanels + blockPanels - 1) / blockPanels;
   // Few rows and several k slices (a linear's forward or input gradient: [B*T, in] x [in, out])
   // reuse each B slice for only a few row blocks, while the C block every slice re-reads is
-  // large: then every k slice of B is packed first and each unit runs all its slices in turn, so
-  // its C block stays in L2 between slices instead of going back to memory once per slice. Every
-  // unit then reads all of packed B, so only while that stays cache-sized (a slice at a time, the
-  // units read each slice from L3 anyway). Each tile still sums its slices in k order.
+  // large: then every k slice of A and B is packed first and each unit runs all its slices in
+  // turn, so its C block stays in L2 between slices instead of going back to memory once per
+  // slice. Only while both packed operands stay cache-sized (and the scratch small: a deep k with
+  // few columns would otherwise pack hundreds of MB of A). Each tile still sums its slices in k
+  // order.
   const int64_t slices = (k + kern.kc - 1) / kern.kc;
   const int64_t kcStride = paddedK(kern.kc);  // k elements per packed slice
   const int64_t packedBBytes = slices * kcStride * ((std::min(n, kern.nc) + nr - 1) / nr * nr) * int64_t(elemBytes);
-  const bool sliceInner = k > kern.kc && m <= kSliceInnerRows && packedBBytes <= kSliceInnerBytes;
+  const int64_t packedABytes = slices * kcStride * rowPanels * mr * int64_t(elemBytes);
+  const bool sliceInner =
+      k > kern.kc && m <= kSliceInnerRows && packedBBytes <= kSliceInnerBytes && packedABytes <= kSliceInnerBytes;
   for (int64_t jc = 0; jc < n; jc += kern.nc) {
     const int64_t nc = std::min(kern.nc, n - jc);
     const int64_t colPanels = (nc + nr - 1) / nr;
