@@ -138,15 +138,16 @@ void forward(DType dtype, const void* x, const void* weight, const void* bias, v
 }
 
 // Whether the input gradient runs as a forward convolution (transposedAsForward). It can at
-// stride 1 with padding at most the dilated kernel's reach on both axes. It pays for 16-bit
-// tensors with no more output channels than input channels: the unfolded dy (outChannels * kh *
-// kw rows of 16-bit values) is then at most half the float32 columns the other way writes and
-// folds, and the 16-bit tile kernels get depth outChannels * kh * kw instead of outChannels.
-// Measured fwd+bwd (W3's layers, AMX class, interleaved builds): bfloat16 64 -> 64 channels 1.17-1.19x,
-// float16 1.00x; bfloat16 64 -> 128 0.88x and float32 64 -> 64 0.93x, so those keep the fold.
+// stride 1 with padding at most the dilated kernel's reach on both axes. It pays where the GEMM
+// runs on AMX bfloat16 tiles, with no more output channels than input channels: the tiles then
+// get depth outChannels * kh * kw instead of outChannels, and the unfolded 16-bit dy is at most
+// half the float32 columns the other way writes and folds. Measured fwd+bwd on W3's layers
+// (interleaved builds, AMX class): bfloat16 64 -> 64 channels 1.18-1.24x on the tiles; elsewhere
+// it lost (bfloat16 64 -> 128 0.88x; float16 on the AMX split 0.95x; bfloat16 with the AVX2 or
+// VDPBF16PS kernels 0.91x / 0.97x; float32 0.93x), so those keep the fold.
 bool backwardInputAsForward(DType dtype, const ConvShape& s) {
   const WindowShape& w = s.window;
-  return w.sh == 1 && w.sw == 1 && w.ph <= w.dh * (w.kh - 1) && w.pw <= w.dw * (w.kw - 1) && sixteenBit(dtype) &&
+  return w.sh == 1 && w.sw == 1 && w.ph <= w.dh * (w.kh - 1) && w.pw <= w.dw * (w.kw - 1) && gemmOnBf16Tiles(dtype) &&
          s.outChannels <= w.planes;
 }
 

@@ -220,4 +220,6 @@ void gemmToOpMath(DType dtype, const void* a, MatrixLayout la, const void* b, Ma
   gemmLoops(dtype, a, la, b, lb, static_cast<float*>(c), m, n, k, accumulate);
 }
 
+bool gemmOnBf16Tiles(DType dtype) { return dtype == DType::BFloat16 && activeSimdLevel() >= SimdLevel::Amx; }
+
 }  // namespace mp::cpu

@@ -19,4 +19,9 @@ void matmulReference(DType dtype, const void* a, const void* b, void* out, const
 void gemmToOpMath(DType dtype, const void* a, MatrixLayout la, const void* b, MatrixLayout lb, void* c, int64_t m,
                   int64_t n, int64_t k, bool accumulate);
 
+// Whether products of `dtype` run on the AMX bfloat16 tiles at the active SIMD level (one tile
+// product per 32 k): that kernel wants depth, since loading and storing an output tile costs as
+// much as many k steps. The convolution picks its input-gradient form by it.
+bool gemmOnBf16Tiles(DType dtype);
+
 }  // namespace mp::cpu
