@@ -81,11 +81,7 @@ MP_HD void adamUpdate(M& param, M grad, M& expAvg, M& expAvgSq, M& maxExpAvgSq, 
     maxExpAvgSq = maxExpAvgSq != maxExpAvgSq || maxExpAvgSq > expAvgSq ? maxExpAvgSq : expAvgSq;
     second = maxExpAvgSq;
   }
-  // The square root rounded to M first, as torch's fused kernel takes it (Vec::sqrt in float for
-  // float parameters): the double sqrt of a float, rounded to float, is the correctly rounded
-  // float sqrt, so every backend and SIMD path (sqrtps) gets the same bits. The division and the
-  // addition then run in M as well.
-  const M denom = M(::sqrt(second)) / f.biasCorrection2Sqrt + M(o.eps);
+  const M denom = ::sqrt(second) / f.biasCorrection2Sqrt + M(o.eps);
   param -= f.stepSize * expAvg / denom;
 }
 

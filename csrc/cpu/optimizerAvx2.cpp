@@ -24,18 +24,21 @@ MP_TARGET_F16C inline __m256 negate(__m256 x) { return _mm256_xor_ps(x, _mm256_s
 
 // The float32 constants of one Adam call, as adamUpdate<float> converts them.
 struct AdamConstants {
-  __m256 gradScale, lrWd, wd, beta1, oneMinusBeta1, beta2, oneMinusBeta2, stepSize, bc2Sqrt, eps;
-  bool unscaled;  // gradScale is 1: x / 1 is x, so the division is skipped
+  __m256 gradScale, lrWd, wd, beta1, oneMinusBeta1, beta2, oneMinusBeta2, stepSize;
+  __m256d bc2Sqrt, eps;
 };
 
-// adamUpdate<float>: every operation in float32, in its order (sqrtps is the correctly rounded
-// float sqrt the reference takes).
+// adamUpdate<float>'s denominator, ::sqrt(second) / biasCorrection2Sqrt + eps: the C library's
+// double sqrt, so it runs in double (4 lanes at a time) and is rounded to float once.
+MP_TARGET_F16C inline __m128 denomQuarter(__m128 second, const AdamConstants& c) {
+  return _mm256_cvtpd_ps(_mm256_add_pd(_mm256_div_pd(_mm256_sqrt_pd(_mm256_cvtps_pd(second)), c.bc2Sqrt), c.eps));
+}
+
 template <class Io>
 MP_TARGET_F16C void adamBlock(typename Io::S* p, const typename Io::S* g, typename Io::S* m, typename Io::S* v,
                               typename Io::S* vmax, int64_t r, const AdamConstants& c, const AdamOptions& o) {
   __m256 param = ld<Io>(p, r);
-  __m256 grad = ld<Io>(g, r);
-  if (!c.unscaled) grad = _mm256_div_ps(grad, c.gradScale);
+  __m256 grad = _mm256_div_ps(ld<Io>(g, r), c.gradScale);
   if (o.maximize) grad = negate(grad);
   if (o.weightDecay != 0) {
     if (o.decoupled) param = _mm256_sub_ps(param, _mm256_mul_ps(c.lrWd, param));
@@ -51,7 +54,8 @@ MP_TARGET_F16C void adamBlock(typename Io::S* p, const typename Io::S* g, typena
     second = _mm256_blendv_ps(expAvgSq, prev, keep);
     st<Io>(vmax, second, r);
   }
-  const __m256 denom = _mm256_add_ps(_mm256_div_ps(_mm256_sqrt_ps(second), c.bc2Sqrt), c.eps);
+  const __m256 denom = _mm256_set_m128(denomQuarter(_mm256_extractf128_ps(second, 1), c),
+                                       denomQuarter(_mm256_castps256_ps128(second), c));
   param = _mm256_sub_ps(param, _mm256_div_ps(_mm256_mul_ps(c.stepSize, expAvg), denom));
   st<Io>(p, param, r);
   st<Io>(m, expAvg, r);
@@ -76,9 +80,8 @@ MP_TARGET_F16C void adamTyped(void* pv, const void* gv, void* mv, void* vv, void
   c.beta2 = _mm256_set1_ps(float(o.beta2));
   c.oneMinusBeta2 = _mm256_set1_ps(float(1 - o.beta2));
   c.stepSize = _mm256_set1_ps(f.stepSize);
-  c.bc2Sqrt = _mm256_set1_ps(f.biasCorrection2Sqrt);
-  c.eps = _mm256_set1_ps(float(o.eps));
-  c.unscaled = gradScale == 1.0f;
+  c.bc2Sqrt = _mm256_set1_pd(double(f.biasCorrection2Sqrt));
+  c.eps = _mm256_set1_pd(double(float(o.eps)));
   for (int64_t i = 0; i < n; i += 8) {
     const int64_t r = n - i < 8 ? n - i : 8;
     adamBlock<Io>(p + i, g + i, m + i, v + i, vmax ? vmax + i : nullptr, r, c, o);

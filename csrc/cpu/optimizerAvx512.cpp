@@ -25,18 +25,21 @@ MP_TARGET_AVX512 inline void st(typename Io::S* p, __m512 v, bool full, __mmask1
 
 // The float32 constants of one Adam call, as adamUpdate<float> converts them.
 struct AdamConstants {
-  __m512 gradScale, lrWd, wd, beta1, oneMinusBeta1, beta2, oneMinusBeta2, stepSize, bc2Sqrt, eps;
-  bool unscaled;  // gradScale is 1: x / 1 is x, so the division is skipped
+  __m512 gradScale, lrWd, wd, beta1, oneMinusBeta1, beta2, oneMinusBeta2, stepSize;
+  __m512d bc2Sqrt, eps;
 };
 
-// adamUpdate<float>: every operation in float32, in its order (sqrtps is the correctly rounded
-// float sqrt the reference takes).
+MP_TARGET_AVX512 inline __m256 denomHalf(__m256 second, const AdamConstants& c) {
+  return _mm512_cvtpd_ps(_mm512_add_pd(_mm512_div_pd(_mm512_sqrt_pd(_mm512_cvtps_pd(second)), c.bc2Sqrt), c.eps));
+}
+
+// adamUpdate<float>. Its denominator is ::sqrt(second) / biasCorrection2Sqrt + eps, where ::sqrt
+// is the C library's double sqrt, so that expression runs in double and is rounded to float once.
 template <class Io>
 MP_TARGET_AVX512 void adamBlock(typename Io::S* p, const typename Io::S* g, typename Io::S* m, typename Io::S* v,
                          typename Io::S* vmax, bool full, __mmask16 mask, const AdamConstants& c, const AdamOptions& o) {
   __m512 param = ld<Io>(p, full, mask);
-  __m512 grad = ld<Io>(g, full, mask);
-  if (!c.unscaled) grad = _mm512_div_ps(grad, c.gradScale);
+  __m512 grad = _mm512_div_ps(ld<Io>(g, full, mask), c.gradScale);
   if (o.maximize) grad = negate(grad);
   if (o.weightDecay != 0) {
     if (o.decoupled) param = _mm512_sub_ps(param, _mm512_mul_ps(c.lrWd, param));
@@ -52,7 +55,11 @@ MP_TARGET_AVX512 void adamBlock(typename Io::S* p, const typename Io::S* g, type
     second = _mm512_mask_blend_ps(keep, expAvgSq, prev);
     st<Io>(vmax, second, full, mask);
   }
-  const __m512 denom = _mm512_add_ps(_mm512_div_ps(_mm512_sqrt_ps(second), c.bc2Sqrt), c.eps);
+  const __m256 lo = _mm512_castps512_ps256(second);
+  const __m256 hi = _mm256_castpd_ps(_mm512_extractf64x4_pd(_mm512_castps_pd(second), 1));
+  const __m512d joined = _mm512_insertf64x4(_mm512_castpd256_pd512(_mm256_castps_pd(denomHalf(lo, c))),
+                                            _mm256_castps_pd(denomHalf(hi, c)), 1);
+  const __m512 denom = _mm512_castpd_ps(joined);
   param = _mm512_sub_ps(param, _mm512_div_ps(_mm512_mul_ps(c.stepSize, expAvg), denom));
   st<Io>(p, param, full, mask);
   st<Io>(m, expAvg, full, mask);
@@ -77,9 +84,8 @@ MP_TARGET_AVX512 void adamTyped(void* pv, const void* gv, void* mv, void* vv, vo
   c.beta2 = _mm512_set1_ps(float(o.beta2));
   c.oneMinusBeta2 = _mm512_set1_ps(float(1 - o.beta2));
   c.stepSize = _mm512_set1_ps(f.stepSize);
-  c.bc2Sqrt = _mm512_set1_ps(f.biasCorrection2Sqrt);
-  c.eps = _mm512_set1_ps(float(o.eps));
-  c.unscaled = gradScale == 1.0f;
+  c.bc2Sqrt = _mm512_set1_pd(double(f.biasCorrection2Sqrt));
+  c.eps = _mm512_set1_pd(double(float(o.eps)));
   int64_t i = 0;
   for (; i + 16 <= n; i += 16) adamBlock<Io>(p + i, g + i, m + i, v + i, vmax ? vmax + i : nullptr, true, 0xffff, c, o);
   if (i < n) adamBlock<Io>(p + i, g + i, m + i, v + i, vmax ? vmax + i : nullptr, false, tailMask(n - i), c, o);
