@@ -38,6 +38,10 @@ const configs: Config[] = [
   // padding, dilation and groups, and (padding past the reach) the fold path it must not take.
   { label: 'stride 1, 3x3 padding 1, 8 -> 8 channels, batch 4', x: [4, 8, 6, 7], w: [8, 8, 3, 3], bias: true, stride: [1, 1], padding: [1, 1], dilation: [1, 1], groups: 1 },
   { label: 'stride 1, padding [0, 1], dilation [2, 1], groups 2, 3x2 kernel, 6 -> 4 channels, batch 3', x: [3, 6, 9, 6], w: [4, 3, 3, 2], bias: false, stride: [1, 1], padding: [0, 1], dilation: [2, 1], groups: 2 },
+  // 32 output channels per group against 36 rows of columns: the packed GEMMs pad less with the
+  // weight gradient computed transposed (convKernels.cpp), with and without groups.
+  { label: '32 output channels, 4 -> 32 (weight gradient transposed), batch 3', x: [3, 4, 7, 6], w: [32, 4, 3, 3], bias: true, stride: [1, 1], padding: [1, 1], dilation: [1, 1], groups: 1 },
+  { label: '2 groups of 32 output channels (weight gradient transposed), batch 2', x: [2, 8, 6, 5], w: [64, 4, 3, 3], bias: false, stride: [1, 1], padding: [1, 1], dilation: [1, 1], groups: 2 },
   { label: 'stride 1, padding 3 past a 3x3 kernel\'s reach, 5 -> 3 channels, batch 2', x: [2, 5, 5, 4], w: [3, 5, 3, 3], bias: true, stride: [1, 1], padding: [3, 3], dilation: [1, 1], groups: 1 },
 ];
 

@@ -220,6 +220,12 @@ void gemmToOpMath(DType dtype, const void* a, MatrixLayout la, const void* b, Ma
   gemmLoops(dtype, a, la, b, lb, static_cast<float*>(c), m, n, k, accumulate);
 }
 
+GemmTile gemmTile(DType dtype) {
+  gemm::ToFloat toFloat = nullptr;
+  const gemm::Kernel* kernel = pickKernel(dtype, activeSimdLevel(), toFloat);
+  return kernel ? GemmTile{kernel->mr, kernel->nr} : GemmTile{1, 1};
+}
+
 bool gemmOnBf16Tiles(DType dtype) { return dtype == DType::BFloat16 && activeSimdLevel() >= SimdLevel::Amx; }
 
 }  // namespace mp::cpu

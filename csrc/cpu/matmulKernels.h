@@ -19,6 +19,14 @@ void matmulReference(DType dtype, const void* a, const void* b, void* out, const
 void gemmToOpMath(DType dtype, const void* a, MatrixLayout la, const void* b, MatrixLayout lb, void* c, int64_t m,
                   int64_t n, int64_t k, bool accumulate);
 
+// The register tile (rows x columns of the output) of the packed GEMM that products of `dtype`
+// run on at the active SIMD level; 1 x 1 where they run the reference loops. A caller free to
+// pick which operand is A (the convolution's weight gradient) pads less work by it.
+struct GemmTile {
+  int64_t rows, cols;
+};
+GemmTile gemmTile(DType dtype);
+
 // Whether products of `dtype` run on the AMX bfloat16 tiles at the active SIMD level (one tile
 // product per 32 k): that kernel wants depth, since loading and storing an output tile costs as
 // much as many k steps. The convolution picks its input-gradient form by it.
