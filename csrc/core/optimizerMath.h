@@ -83,8 +83,8 @@ MP_HD void adamUpdate(M& param, M grad, M& expAvg, M& expAvgSq, M& maxExpAvgSq, 
   }
   // sqrt in double (the C library's, for float too) times the double reciprocal of the bias
   // correction, plus eps, rounded to M once: a multiply where a division took 16 cycles a vector
-  // on the SIMD paths (the quotient and this product differ in the last double bit at most, which
-  // moves the float result only for values within one double ulp of a float rounding boundary).
+  // on the SIMD paths (the product is within about two units of the last double place of the
+  // quotient, which moves a float result only within that distance of a float rounding boundary).
   const M denom = ::sqrt(second) * (1.0 / double(f.biasCorrection2Sqrt)) + M(o.eps);
   param -= f.stepSize * expAvg / denom;
 }
