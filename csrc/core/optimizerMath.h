@@ -52,13 +52,13 @@ MP_HD void sgdUpdate(M& param, M grad, M& buffer, bool first, const SgdOptions& 
 // The per-tensor factors of Adam at step t (the step being taken, counted from 1).
 template <class M>
 struct AdamStepFactors {
-  M stepSize;            // lr / (1 - beta1^t)
-  M biasCorrection2Sqrt;  // sqrt(1 - beta2^t)
+  M stepSize;                     // lr / (1 - beta1^t)
+  double biasCorrection2Inverse;  // 1 / sqrt(1 - beta2^t), that root first rounded to M
 };
 
 template <class M>
 MP_HD AdamStepFactors<M> adamStepFactors(const AdamOptions& o, double t) {
-  return AdamStepFactors<M>{M(o.lr / (1 - ::pow(o.beta1, t))), M(::sqrt(1 - ::pow(o.beta2, t)))};
+  return AdamStepFactors<M>{M(o.lr / (1 - ::pow(o.beta1, t))), 1.0 / double(M(::sqrt(1 - ::pow(o.beta2, t))))};
 }
 
 // Adam / AdamW of one element, as torch's fused Adam kernel orders it.
@@ -85,7 +85,7 @@ MP_HD void adamUpdate(M& param, M grad, M& expAvg, M& expAvgSq, M& maxExpAvgSq, 
   // correction, plus eps, rounded to M once: a multiply where a division took 16 cycles a vector
   // on the SIMD paths (the product is within about two units of the last double place of the
   // quotient, which moves a float result only within that distance of a float rounding boundary).
-  const M denom = ::sqrt(second) * (1.0 / double(f.biasCorrection2Sqrt)) + M(o.eps);
+  const M denom = ::sqrt(second) * f.biasCorrection2Inverse + M(o.eps);
   param -= f.stepSize * expAvg / denom;
 }
 

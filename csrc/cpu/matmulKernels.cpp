@@ -226,6 +226,10 @@ GemmTile gemmTile(DType dtype) {
   return kernel ? GemmTile{kernel->mr, kernel->nr} : GemmTile{1, 1};
 }
 
-bool gemmOnBf16Tiles(DType dtype) { return dtype == DType::BFloat16 && activeSimdLevel() >= SimdLevel::Amx; }
+bool gemmOnBf16Tiles(DType dtype) {
+  gemm::ToFloat toFloat = nullptr;
+  const gemm::Kernel* kernel = pickKernel(dtype, activeSimdLevel(), toFloat);
+  return kernel && kernel->packing == gemm::Packing::AmxBf16;
+}
 
 }  // namespace mp::cpu

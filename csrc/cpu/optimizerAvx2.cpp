@@ -28,7 +28,7 @@ struct AdamConstants {
   __m256d bc2Inverse, eps;
 };
 
-// adamUpdate<float>'s denominator, ::sqrt(second) * (1 / biasCorrection2Sqrt) + eps: the C
+// adamUpdate<float>'s denominator, ::sqrt(second) * biasCorrection2Inverse + eps: the C
 // library's double sqrt, so it runs in double (4 lanes at a time) and is rounded to float once.
 MP_TARGET_F16C inline __m128 denomQuarter(__m128 second, const AdamConstants& c) {
   return _mm256_cvtpd_ps(_mm256_add_pd(_mm256_mul_pd(_mm256_sqrt_pd(_mm256_cvtps_pd(second)), c.bc2Inverse), c.eps));
@@ -80,7 +80,7 @@ MP_TARGET_F16C void adamTyped(void* pv, const void* gv, void* mv, void* vv, void
   c.beta2 = _mm256_set1_ps(float(o.beta2));
   c.oneMinusBeta2 = _mm256_set1_ps(float(1 - o.beta2));
   c.stepSize = _mm256_set1_ps(f.stepSize);
-  c.bc2Inverse = _mm256_set1_pd(1.0 / double(f.biasCorrection2Sqrt));
+  c.bc2Inverse = _mm256_set1_pd(f.biasCorrection2Inverse);
   c.eps = _mm256_set1_pd(double(float(o.eps)));
   for (int64_t i = 0; i < n; i += 8) {
     const int64_t r = n - i < 8 ? n - i : 8;

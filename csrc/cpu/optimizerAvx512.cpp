@@ -33,7 +33,7 @@ MP_TARGET_AVX512 inline __m256 denomHalf(__m256 second, const AdamConstants& c) 
   return _mm512_cvtpd_ps(_mm512_add_pd(_mm512_mul_pd(_mm512_sqrt_pd(_mm512_cvtps_pd(second)), c.bc2Inverse), c.eps));
 }
 
-// adamUpdate<float>. Its denominator is ::sqrt(second) * (1 / biasCorrection2Sqrt) + eps, where
+// adamUpdate<float>. Its denominator is ::sqrt(second) * biasCorrection2Inverse + eps, where
 // ::sqrt is the C library's double sqrt, so that expression runs in double and is rounded to float
 // once.
 template <class Io>
@@ -85,7 +85,7 @@ MP_TARGET_AVX512 void adamTyped(void* pv, const void* gv, void* mv, void* vv, vo
   c.beta2 = _mm512_set1_ps(float(o.beta2));
   c.oneMinusBeta2 = _mm512_set1_ps(float(1 - o.beta2));
   c.stepSize = _mm512_set1_ps(f.stepSize);
-  c.bc2Inverse = _mm512_set1_pd(1.0 / double(f.biasCorrection2Sqrt));
+  c.bc2Inverse = _mm512_set1_pd(f.biasCorrection2Inverse);
   c.eps = _mm512_set1_pd(double(float(o.eps)));
   int64_t i = 0;
   for (; i + 16 <= n; i += 16) adamBlock<Io>(p + i, g + i, m + i, v + i, vmax ? vmax + i : nullptr, true, 0xffff, c, o);

@@ -14,6 +14,7 @@
 #include <cstring>
 #include <new>
 #include <stdexcept>
+#include <vector>
 
 #include "../../core/threadPool.h"
 #include "../castKernels.h"
@@ -221,6 +222,7 @@ void run(const Kernel& kern, ToFloat toFloat, const Operand& a, const Operand& b
     // 356, n = 128 280 against 218).
     const bool homeColumns = threads > 1 && colPanels >= 16 * threads;
     const int64_t homeBlocks = (rowPanels + mcPanels - 1) / mcPanels;
+    std::vector<std::atomic<int64_t>> nextBlock(static_cast<size_t>(homeColumns ? threads : 0));
     const auto unitRange = [&](int64_t u, int64_t& rs, int64_t& re, int64_t& q0, int64_t& q1) {
       const int64_t g = u / rowBlocks;
       rs = (u % rowBlocks) * blockPanels;
@@ -236,7 +238,6 @@ void run(const Kernel& kern, ToFloat toFloat, const Operand& a, const Operand& b
         // 1) / threads) just now (packBSlice splits them the same way), so it takes the row blocks
         // of those columns first, its B panels still in its own L2; a chunk done early takes row
         // blocks of the others' columns.
-        std::vector<std::atomic<int64_t>> nextBlock(static_cast<size_t>(threads));
         for (auto& b : nextBlock) b.store(0);
         parallelFor(threads, 1, [&](int64_t t0, int64_t t1) {
           char* packedA = static_cast<char*>(packedABuffer.get(aBytes));
