@@ -440,3 +440,67 @@ describe('crossEntropy (fused)', () => {
     });
   });
 });
+
+// The AVX2 GELU and cross-entropy rows read and write 16-bit storage in registers (the AVX-512
+// rows go through float32 scratch rows): on every SIMD level, a 16-bit op must give the bits of the
+// same level's float32 computation on the widened values, rounded once. Sizes cover the 16-lane
+// main loop, an 8-lane step and partial tails; values cover NaN, infinities, subnormals and ties.
+describe.each(vectorLevels.length > 0 ? vectorLevels.filter((l) => levels.includes(l)) : ['scalar'])('16-bit fused rows on SIMD level %s', (level) => {
+  beforeAll(() => {
+    expect(mp.setSimdLevel(level)).toBe(true);
+  });
+  afterAll(() => {
+    mp.setSimdLevel(mp.backend().simdDetected);
+  });
+  const special = [0, -0, 1e-40, -3e-39, 1.00390625, 1.01171875, Infinity, -Infinity, NaN, 60000, -7, 7];
+
+  describe.each(['float16', 'bfloat16'] as Half[])('%s', (dtype) => {
+    test.each([[1, 1], [3, 7], [2, 24], [5, 37], [2, 1030]] as [number, number][])('biasGelu and gelu [%i, %i]: values and dx equal the float32 computation rounded once', (rows, cols) => {
+      for (const approximate of ['none', 'tanh'] as const) {
+        mp.tidy(() => {
+          const n = rows * cols;
+          const xv = [...special, ...values(n, `g16 x ${rows} ${cols}`, 5)].slice(0, n);
+          const x16 = f32(xv, [rows, cols]).to(dtype);
+          const b16 = f32(values(cols, `g16 b ${cols}`), [cols]).to(dtype);
+          const up16 = f32(values(n, `g16 up ${rows} ${cols}`, 3), [rows, cols]).to(dtype);
+          // One op per run: two gradients summed into x would add a second 16-bit rounding.
+          const run = (wide: boolean, withBias: boolean) => {
+            const xi = x16.detach().requiresGrad_();
+            const widen = (t: T) => (wide ? t.to('float32') : t);
+            const y = withBias ? F.biasGelu(widen(xi), widen(b16), { approximate }) : mp.gelu(widen(xi), { approximate });
+            y.mul(widen(up16)).sum().backward();
+            return { y: arr(y.to(dtype)), dx: gradTensor(xi) };
+          };
+          for (const withBias of [true, false]) {
+            const half = run(false, withBias);
+            const full = run(true, withBias);
+            expect(half.y).toEqual(full.y);
+            expect(half.dx.dtype).toBe(dtype);
+            expect(arr(half.dx)).toEqual(arr(full.dx));
+          }
+        });
+      }
+    });
+
+    test.each([[1, 1], [3, 7], [4, 24], [3, 37], [2, 4097]] as [number, number][])('crossEntropy [%i, %i]: loss and dlogits equal the float32 computation rounded once', (rows, cols) => {
+      for (const labelSmoothing of [0, 0.1]) {
+        mp.tidy(() => {
+          const x16 = f32(values(rows * cols, `ce16 x ${rows} ${cols}`, 8), [rows, cols]).to(dtype);
+          // Targets in the last lanes of a row too (the tail and the lane the target term patches).
+          const t = ints(Array.from({ length: rows }, (_, r) => (r === 0 ? cols - 1 : (r * 7919) % cols)));
+          const run = (wide: boolean) => {
+            const xi = x16.detach().requiresGrad_();
+            const loss = F.crossEntropy(wide ? xi.to('float32') : xi, t, { reduction: 'sum', labelSmoothing });
+            loss.backward();
+            return { loss, dx: gradTensor(xi) };
+          };
+          const half = run(false);
+          const full = run(true);
+          expect(half.loss.dtype).toBe(dtype);
+          expect(half.loss.item()).toBe(full.loss.to(dtype).item());
+          expect(arr(half.dx)).toEqual(arr(full.dx));
+        });
+      }
+    });
+  });
+});

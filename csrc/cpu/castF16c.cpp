@@ -25,40 +25,17 @@ MP_TARGET_F16C void halfToFloatF16c(const uint16_t* src, float* dst, int64_t n) 
   for (; i < n; ++i) dst[i] = halfBitsToFloat(src[i]);
 }
 
-// Round to nearest even on the bit pattern: adding 0x7fff plus the lowest kept bit carries
-// exactly when the dropped half is above (or at, for an odd kept value) the midpoint. Exact for
-// subnormals and overflow too; NaNs are quieted instead.
+// Round to nearest even on the bit pattern (simdIoAvx2.h's bf16Bits), 16 lanes per store.
 MP_TARGET_F16C void floatToBf16Avx2(const float* src, uint16_t* dst, int64_t n) {
-  const __m256i absMask = _mm256_set1_epi32(0x7fffffff);
-  const __m256i inf = _mm256_set1_epi32(0x7f800000);
-  const __m256i bias = _mm256_set1_epi32(0x7fff);
-  const __m256i one = _mm256_set1_epi32(1);
-  const __m256i quiet = _mm256_set1_epi32(0x40);
   int64_t i = 0;
-  for (; i + 8 <= n; i += 8) {
-    const __m256i x = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(src + i));
-    const __m256i isNan = _mm256_cmpgt_epi32(_mm256_and_si256(x, absMask), inf);
-    const __m256i hi = _mm256_srli_epi32(x, 16);
-    const __m256i rounded = _mm256_srli_epi32(_mm256_add_epi32(x, _mm256_add_epi32(bias, _mm256_and_si256(hi, one))), 16);
-    const __m256i r = _mm256_blendv_epi8(rounded, _mm256_or_si256(hi, quiet), isNan);
-    const __m256i packed = _mm256_permute4x64_epi64(_mm256_packus_epi32(r, r), 0x08);
-    _mm_storeu_si128(reinterpret_cast<__m128i*>(dst + i), _mm256_castsi256_si128(packed));
-  }
+  for (; i + 16 <= n; i += 16) storeBf16x16(dst + i, _mm256_loadu_ps(src + i), _mm256_loadu_ps(src + i + 8));
+  for (; i + 8 <= n; i += 8) Bf16Io8::store(dst + i, _mm256_loadu_ps(src + i));
   for (; i < n; ++i) dst[i] = floatToBf16Bits(src[i]);
 }
 
 MP_TARGET_F16C void bf16ToFloatAvx2(const uint16_t* src, float* dst, int64_t n) {
-  const __m256i absMask = _mm256_set1_epi32(0x7fffffff);
-  const __m256i inf = _mm256_set1_epi32(0x7f800000);
-  const __m256i quietBit = _mm256_set1_epi32(0x00400000);
   int64_t i = 0;
-  for (; i + 8 <= n; i += 8) {
-    const __m128i h = _mm_loadu_si128(reinterpret_cast<const __m128i*>(src + i));
-    const __m256i x = _mm256_slli_epi32(_mm256_cvtepu16_epi32(h), 16);
-    const __m256i isNan = _mm256_cmpgt_epi32(_mm256_and_si256(x, absMask), inf);
-    const __m256i r = _mm256_or_si256(x, _mm256_and_si256(isNan, quietBit));
-    _mm256_storeu_si256(reinterpret_cast<__m256i*>(dst + i), r);
-  }
+  for (; i + 8 <= n; i += 8) _mm256_storeu_ps(dst + i, Bf16Io8::load(src + i));
   for (; i < n; ++i) dst[i] = bf16BitsToFloat(src[i]);
 }
 

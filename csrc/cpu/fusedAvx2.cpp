@@ -1,9 +1,11 @@
-// AVX2+FMA rows of the fused ops (see fusedSimd.h for the contract).
+// AVX2+FMA rows of the fused ops (see fusedSimd.h for the contract): GELU and cross-entropy rows
+// read and write 16-bit storage in registers (simdIoAvx2.h), the norm rows take float32 rows.
 #include <immintrin.h>
 
 #include <cmath>
 
 #include "fusedSimd.h"
+#include "simdIoAvx2.h"
 #include "simdTarget.h"
 
 namespace mp::simd {
@@ -185,64 +187,138 @@ MP_TARGET_AVX2_FMA void normRowBackwardAvx2(const float* dy, const float* x, con
   }
 }
 
-MP_TARGET_AVX2_FMA void biasGeluAvx2(bool tanhForm, const float* x, const float* bias, float* y, int64_t n) {
-  for (int64_t i = 0; i < n; i += 8) {
-    const int64_t k = n - i;
-    __m256 v = k >= 8 ? _mm256_loadu_ps(x + i) : loadTail(x + i, k, 0);
-    if (bias) v = _mm256_add_ps(v, k >= 8 ? _mm256_loadu_ps(bias + i) : loadTail(bias + i, k, 0));
-    const __m256 out = geluLanes(tanhForm, v);
-    if (k >= 8) _mm256_storeu_ps(y + i, out); else storeTail(y + i, k, out);
-  }
+namespace {
+
+// Lanes [i, i + 8) of a typed row of n values, zero padded past n, and back.
+template <class Io>
+MP_TARGET_F16C inline __m256 rowLanes(const typename Io::S* row, int64_t i, int64_t n) {
+  return n - i >= 8 ? Io::load(row + i) : ::mp::simd::loadTail<Io>(row + i, n - i);
+}
+template <class Io>
+MP_TARGET_F16C inline void storeRowLanes(typename Io::S* row, int64_t i, int64_t n, __m256 v) {
+  if (n - i >= 8) Io::store(row + i, v); else ::mp::simd::storeTail<Io>(row + i, v, n - i);
 }
 
-MP_TARGET_AVX2_FMA void geluBackwardAvx2(bool tanhForm, const float* x, const float* bias, const float* dy, float* dx,
-                                         int64_t n) {
-  for (int64_t i = 0; i < n; i += 8) {
-    const int64_t k = n - i;
-    __m256 v = k >= 8 ? _mm256_loadu_ps(x + i) : loadTail(x + i, k, 0);
-    if (bias) v = _mm256_add_ps(v, k >= 8 ? _mm256_loadu_ps(bias + i) : loadTail(bias + i, k, 0));
-    const __m256 g = k >= 8 ? _mm256_loadu_ps(dy + i) : loadTail(dy + i, k, 0);
-    const __m256 out = _mm256_mul_ps(g, geluDerivativeLanes(tanhForm, v));
-    if (k >= 8) _mm256_storeu_ps(dx + i, out); else storeTail(dx + i, k, out);
-  }
+// (Lane helpers are functions, not lambdas: GCC gives lambdas no target attribute.)
+template <class Io>
+MP_TARGET_F16C inline __m256 biasGeluLanes(bool tanhForm, const typename Io::S* x, const typename Io::S* bias, int64_t i, int64_t n) {
+  const __m256 v = rowLanes<Io>(x, i, n);
+  return geluLanes(tanhForm, bias ? _mm256_add_ps(v, rowLanes<Io>(bias, i, n)) : v);
 }
 
-MP_TARGET_AVX2_FMA float crossEntropyRowAvx2(const float* x, int64_t cols, int32_t target, float smoothing, float* lseOut) {
-  const float lowest = -INFINITY;
-  __m256 mx = _mm256_set1_ps(lowest), sum = _mm256_setzero_ps();
+template <class Io>
+MP_TARGET_F16C void biasGeluRow(bool tanhForm, const void* xv, const void* biasv, void* yv, int64_t n) {
+  using S = typename Io::S;
+  const S* x = static_cast<const S*>(xv);
+  const S* bias = static_cast<const S*>(biasv);
+  S* y = static_cast<S*>(yv);
+  int64_t i = 0;
+  for (; i + 16 <= n; i += 16) Io::store16(y + i, biasGeluLanes<Io>(tanhForm, x, bias, i, n), biasGeluLanes<Io>(tanhForm, x, bias, i + 8, n));
+  for (; i < n; i += 8) storeRowLanes<Io>(y, i, n, biasGeluLanes<Io>(tanhForm, x, bias, i, n));
+}
+
+template <class Io>
+MP_TARGET_F16C inline __m256 geluBackwardLanes(bool tanhForm, const typename Io::S* x, const typename Io::S* bias,
+                                               const typename Io::S* dy, int64_t i, int64_t n) {
+  const __m256 v = rowLanes<Io>(x, i, n);
+  const __m256 z = bias ? _mm256_add_ps(v, rowLanes<Io>(bias, i, n)) : v;
+  return _mm256_mul_ps(rowLanes<Io>(dy, i, n), geluDerivativeLanes(tanhForm, z));
+}
+
+template <class Io>
+MP_TARGET_F16C void geluBackwardRow(bool tanhForm, const void* xv, const void* biasv, const void* dyv, void* dxv, int64_t n) {
+  using S = typename Io::S;
+  const S* x = static_cast<const S*>(xv);
+  const S* bias = static_cast<const S*>(biasv);
+  const S* dy = static_cast<const S*>(dyv);
+  S* dx = static_cast<S*>(dxv);
+  int64_t i = 0;
+  for (; i + 16 <= n; i += 16) {
+    Io::store16(dx + i, geluBackwardLanes<Io>(tanhForm, x, bias, dy, i, n), geluBackwardLanes<Io>(tanhForm, x, bias, dy, i + 8, n));
+  }
+  for (; i < n; i += 8) storeRowLanes<Io>(dx, i, n, geluBackwardLanes<Io>(tanhForm, x, bias, dy, i, n));
+}
+
+// Lanes of a row as rowLanes, but -inf past its end (for the max and the exp sum).
+template <class Io>
+MP_TARGET_F16C inline __m256 lowestPadded(const typename Io::S* x, int64_t i, int64_t cols) {
+  const __m256 v = rowLanes<Io>(x, i, cols);
+  return cols - i >= 8 ? v : _mm256_blendv_ps(_mm256_set1_ps(-INFINITY), v, _mm256_castsi256_ps(tailMask(cols - i)));
+}
+
+template <class Io>
+MP_TARGET_F16C float crossEntropyRow(const void* xv, int64_t cols, int32_t target, float smoothing, float* lseOut) {
+  using S = typename Io::S;
+  const S* x = static_cast<const S*>(xv);
+  const __m256 lowest = _mm256_set1_ps(-INFINITY);
+  __m256 mx = lowest, sum = _mm256_setzero_ps();
   bool nan = false;
   for (int64_t i = 0; i < cols; i += 8) {
-    const int64_t n = cols - i;
-    const __m256 v = n >= 8 ? _mm256_loadu_ps(x + i) : loadTail(x + i, n, lowest);
-    nan = nan || _mm256_movemask_ps(_mm256_cmp_ps(v, v, _CMP_UNORD_Q)) != 0;
+    const __m256 v = lowestPadded<Io>(x, i, cols);
+    nan = nan || anyLane(nanLanes(v));
     mx = _mm256_max_ps(mx, v);
-    sum = _mm256_add_ps(sum, n >= 8 ? v : loadTail(x + i, n, 0));
+    sum = _mm256_add_ps(sum, rowLanes<Io>(x, i, cols));
   }
   const float maxValue = nan ? NAN : horizontalMax(mx);
   // All -inf (or +inf present): the subtraction below would make NaN where the scalar row does too.
   const __m256 shift = _mm256_set1_ps(maxValue);
   __m256 se = _mm256_setzero_ps();
-  for (int64_t i = 0; i < cols; i += 8) {
-    const int64_t n = cols - i;
-    const __m256 v = n >= 8 ? _mm256_loadu_ps(x + i) : loadTail(x + i, n, lowest);
-    se = _mm256_add_ps(se, expLanes(_mm256_sub_ps(v, shift)));
-  }
+  for (int64_t i = 0; i < cols; i += 8) se = _mm256_add_ps(se, expLanes(_mm256_sub_ps(lowestPadded<Io>(x, i, cols), shift)));
   const float lse = maxValue + std::log(horizontalSum(se));
   *lseOut = lse;
-  const float nll = lse - x[target];
+  const float nll = lse - _mm256_cvtss_f32(rowLanes<Io>(x, target, target + 1));
   return smoothing == 0 ? nll : (1 - smoothing) * nll + smoothing * (lse - horizontalSum(sum) / float(cols));
 }
 
-MP_TARGET_AVX2_FMA void crossEntropyRowBackwardAvx2(const float* x, int64_t cols, int32_t target, float lse, float scale,
-                                                    float smoothing, float* dx) {
-  const __m256 l = _mm256_set1_ps(lse), s = _mm256_set1_ps(scale), u = _mm256_set1_ps(smoothing / float(cols));
-  for (int64_t i = 0; i < cols; i += 8) {
-    const int64_t n = cols - i;
-    const __m256 v = n >= 8 ? _mm256_loadu_ps(x + i) : loadTail(x + i, n, 0);
-    const __m256 out = _mm256_mul_ps(s, _mm256_sub_ps(expLanes(_mm256_sub_ps(v, l)), u));
-    if (n >= 8) _mm256_storeu_ps(dx + i, out); else storeTail(dx + i, n, out);
-  }
-  dx[target] -= scale * (1 - smoothing);
+// dx = scale (softmax(x) - smoothing / cols), less scale (1 - smoothing) at the target: in
+// float32 lanes, so a 16-bit dx is rounded once.
+struct SoftmaxGrad {
+  __m256 lse, scale, uniform, targetTerm;
+  int32_t target;
+};
+
+template <class Io>
+MP_TARGET_F16C inline __m256 softmaxGradLanes(const SoftmaxGrad& g, const typename Io::S* x, int64_t i, int64_t cols) {
+  const __m256 out = _mm256_mul_ps(g.scale, _mm256_sub_ps(expLanes(_mm256_sub_ps(rowLanes<Io>(x, i, cols), g.lse)), g.uniform));
+  if (g.target < i || g.target >= i + 8) return out;
+  const __m256i lane = _mm256_add_epi32(_mm256_set1_epi32(int(i)), _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7));
+  const __m256 hit = _mm256_castsi256_ps(_mm256_cmpeq_epi32(lane, _mm256_set1_epi32(g.target)));
+  return _mm256_sub_ps(out, _mm256_and_ps(g.targetTerm, hit));
+}
+
+template <class Io>
+MP_TARGET_F16C void crossEntropyRowBackward(const void* xv, int64_t cols, int32_t target, float lse, float scale,
+                                            float smoothing, void* dxv) {
+  using S = typename Io::S;
+  const S* x = static_cast<const S*>(xv);
+  S* dx = static_cast<S*>(dxv);
+  const SoftmaxGrad g{_mm256_set1_ps(lse), _mm256_set1_ps(scale), _mm256_set1_ps(smoothing / float(cols)),
+                      _mm256_set1_ps(scale * (1 - smoothing)), target};
+  int64_t i = 0;
+  for (; i + 16 <= cols; i += 16) Io::store16(dx + i, softmaxGradLanes<Io>(g, x, i, cols), softmaxGradLanes<Io>(g, x, i + 8, cols));
+  for (; i < cols; i += 8) storeRowLanes<Io>(dx, i, cols, softmaxGradLanes<Io>(g, x, i, cols));
+}
+
+}  // namespace
+
+// Each entry point runs its row for the dtype's storage; false for other dtypes.
+MP_TARGET_F16C bool biasGeluAvx2(bool tanhForm, DType dtype, const void* x, const void* bias, void* y, int64_t n) {
+  MP_DISPATCH_IO8(dtype, biasGeluRow<Io>(tanhForm, x, bias, y, n); return true);
+}
+
+MP_TARGET_F16C bool geluBackwardAvx2(bool tanhForm, DType dtype, const void* x, const void* bias, const void* dy, void* dx,
+                                     int64_t n) {
+  MP_DISPATCH_IO8(dtype, geluBackwardRow<Io>(tanhForm, x, bias, dy, dx, n); return true);
+}
+
+MP_TARGET_F16C bool crossEntropyRowAvx2(DType dtype, const void* x, int64_t cols, int32_t target, float smoothing, float* loss,
+                                        float* lse) {
+  MP_DISPATCH_IO8(dtype, *loss = crossEntropyRow<Io>(x, cols, target, smoothing, lse); return true);
+}
+
+MP_TARGET_F16C bool crossEntropyRowBackwardAvx2(DType dtype, const void* x, int64_t cols, int32_t target, float lse,
+                                                float scale, float smoothing, void* dx) {
+  MP_DISPATCH_IO8(dtype, crossEntropyRowBackward<Io>(x, cols, target, lse, scale, smoothing, dx); return true);
 }
 
 }  // namespace mp::simd

@@ -1,7 +1,8 @@
 // The fused ops on the CPU: rows split over the thread pool. float32 and 16-bit rows take the
-// AVX2 rows of fusedAvx2.cpp at SimdLevel::F16c and above (16-bit rows are converted to float32
-// scratch and back, each row once, so every output is rounded once); float64 and the scalar level
-// run the rows of core/fusedMath.h, which double as the reference.
+// AVX2 rows of fusedAvx2.cpp at SimdLevel::F16c and the AVX-512 ones above it where they exist;
+// rows that take float32 get 16-bit rows converted to float32 scratch and back, each row once, so
+// every output is rounded once either way. float64 and the scalar level run the rows of
+// core/fusedMath.h, which double as the reference.
 #include <algorithm>
 #include <cmath>
 #include <type_traits>
@@ -176,12 +177,13 @@ void biasGeluTyped(bool tanhForm, const void* xv, const void* bv, void* yv, int6
   const bool vector = vectorLevel(), wide = avx512Level();
   forRowPieces(rows, cols, [&](int64_t i, int64_t col, int64_t n) {
     if constexpr (kVectorable<Tag>) {
-      if (vector) {
+      if (vector && !wide && simd::biasGeluAvx2(tanhForm, Tag::kDType, x + i, b ? b + col : nullptr, y + i, n)) return;
+      if (wide) {
         Scratch& s = threadScratch();
         float* out = resultRow<Tag>(y + i, n, s.c);
         const float* xr = floatRow<Tag>(x + i, n, s.a);
         const float* br = b ? floatRow<Tag>(b + col, n, s.b) : nullptr;
-        (wide ? simd::biasGeluAvx512 : simd::biasGeluAvx2)(tanhForm, xr, br, out, n);
+        simd::biasGeluAvx512(tanhForm, xr, br, out, n);
         finishRow<Tag>(out, y + i, n);
         return;
       }
@@ -205,13 +207,14 @@ void geluBackwardTyped(bool tanhForm, const void* xv, const void* bv, const void
   const bool vector = vectorLevel(), wide = avx512Level();
   forRowPieces(rows, cols, [&](int64_t i, int64_t col, int64_t n) {
     if constexpr (kVectorable<Tag>) {
-      if (vector) {
+      if (vector && !wide && simd::geluBackwardAvx2(tanhForm, Tag::kDType, x + i, b ? b + col : nullptr, dy + i, dx + i, n)) return;
+      if (wide) {
         Scratch& s = threadScratch();
         thread_local std::vector<float> dyScratch;
         float* out = resultRow<Tag>(dx + i, n, s.c);
         const float* xr = floatRow<Tag>(x + i, n, s.a);
         const float* br = b ? floatRow<Tag>(b + col, n, s.b) : nullptr;
-        (wide ? simd::geluBackwardAvx512 : simd::geluBackwardAvx2)(tanhForm, xr, br, floatRow<Tag>(dy + i, n, dyScratch), out, n);
+        simd::geluBackwardAvx512(tanhForm, xr, br, floatRow<Tag>(dy + i, n, dyScratch), out, n);
         finishRow<Tag>(out, dx + i, n);
         return;
       }
@@ -251,10 +254,9 @@ void crossEntropyForwardTyped(const void* xv, const int32_t* target, void* lossv
       }
       const S* xr = x + r * cols;
       if constexpr (kVectorable<Tag>) {
-        if (vector) {
-          const float* row = floatRow<Tag>(xr, cols, s.a);
-          loss[r] = wide ? simd::crossEntropyRowAvx512(row, cols, target[r], float(smoothing), lse + r)
-                         : simd::crossEntropyRowAvx2(row, cols, target[r], float(smoothing), lse + r);
+        if (vector && !wide && simd::crossEntropyRowAvx2(Tag::kDType, xr, cols, target[r], float(smoothing), loss + r, lse + r)) continue;
+        if (wide) {
+          loss[r] = simd::crossEntropyRowAvx512(floatRow<Tag>(xr, cols, s.a), cols, target[r], float(smoothing), lse + r);
           continue;
         }
       }
@@ -283,14 +285,12 @@ void crossEntropyBackwardTyped(const void* xv, const int32_t* target, const void
       }
       const S* xr = x + r * cols;
       if constexpr (kVectorable<Tag>) {
-        if (vector) {
+        if (vector && !wide && simd::crossEntropyRowBackwardAvx2(Tag::kDType, xr, cols, target[r], lse[r], scale[r], float(smoothing), dxr)) {
+          continue;
+        }
+        if (wide) {
           float* out = resultRow<Tag>(dxr, cols, s.c);
-          const float* row = floatRow<Tag>(xr, cols, s.a);
-          if (wide) {
-            simd::crossEntropyRowBackwardAvx512(row, cols, target[r], lse[r], scale[r], float(smoothing), out);
-          } else {
-            simd::crossEntropyRowBackwardAvx2(row, cols, target[r], lse[r], scale[r], float(smoothing), out);
-          }
+          simd::crossEntropyRowBackwardAvx512(floatRow<Tag>(xr, cols, s.a), cols, target[r], lse[r], scale[r], float(smoothing), out);
           finishRow<Tag>(out, dxr, cols);
           continue;
         }

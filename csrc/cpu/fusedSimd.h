@@ -1,11 +1,14 @@
-// AVX2+FMA row kernels of the fused ops (fusedAvx2.cpp) on float32 rows; fusedKernels.cpp calls
-// them at SimdLevel::F16c and above, converting 16-bit rows to float32 scratch first. They sum in
-// 8-lane float32 accumulators and use a polynomial exp (about 2 ulp; results below 2^-126 flush
+// AVX2+FMA row kernels of the fused ops (fusedAvx2.cpp); fusedKernels.cpp calls them at
+// SimdLevel::F16c and above. The norm rows and the AVX-512 rows take float32 rows (16-bit rows are
+// converted to float32 scratch first); the AVX2 GELU and cross-entropy rows read 16-bit storage.
+// They sum in 8-lane float32 accumulators and use a polynomial exp (about 2 ulp; results below 2^-126 flush
 // to 0), the tanh form of GELU as x * sigmoid(2u) and erf by Abramowitz-Stegun 7.1.26 (absolute
 // error 1.5e-7, as PyTorch's vectorized CPU erf), so they differ from the scalar rows of
 // core/fusedMath.h by a few float32 ulps (erf: 1.5e-7 absolute); the tests bound the difference.
 #pragma once
 #include <cstdint>
+
+#include "../core/dtype.h"
 
 namespace mp::simd {
 
@@ -14,13 +17,16 @@ void normRowForwardAvx2(const float* x, const float* weight, const float* bias, 
 // Adds to dweight / dbias (when given) and writes dx.
 void normRowBackwardAvx2(const float* dy, const float* x, const float* weight, float mean, float rstd, float* dx,
                          float* dweight, float* dbias, int64_t cols, bool rms);
-// y = gelu(x + bias) and dx = dy * gelu'(x + bias) over n elements (bias optional, n long).
-void biasGeluAvx2(bool tanhForm, const float* x, const float* bias, float* y, int64_t n);
-void geluBackwardAvx2(bool tanhForm, const float* x, const float* bias, const float* dy, float* dx, int64_t n);
-// The row's loss and logsumexp; target is in range.
-float crossEntropyRowAvx2(const float* x, int64_t cols, int32_t target, float smoothing, float* lse);
-void crossEntropyRowBackwardAvx2(const float* x, int64_t cols, int32_t target, float lse, float scale,
-                                 float smoothing, float* dx);
+// y = gelu(x + bias) and dx = dy * gelu'(x + bias) over n elements (bias optional, n long), and
+// the cross-entropy rows (the row's loss and logsumexp; then its gradient; target in range), on
+// rows of `dtype` (float32, float16 or bfloat16; false for others): 16-bit values are converted in
+// registers as the cast kernels convert them and results rounded once, so the same bits as
+// converting the rows to float32 first.
+bool biasGeluAvx2(bool tanhForm, DType dtype, const void* x, const void* bias, void* y, int64_t n);
+bool geluBackwardAvx2(bool tanhForm, DType dtype, const void* x, const void* bias, const void* dy, void* dx, int64_t n);
+bool crossEntropyRowAvx2(DType dtype, const void* x, int64_t cols, int32_t target, float smoothing, float* loss, float* lse);
+bool crossEntropyRowBackwardAvx2(DType dtype, const void* x, int64_t cols, int32_t target, float lse, float scale,
+                                 float smoothing, void* dx);
 // The cross-entropy rows in 16 AVX-512 lanes (fusedAvx512.cpp; vecMathAvx512.h's exp, about 1
 // ulp), at SimdLevel::Avx512 and above.
 float crossEntropyRowAvx512(const float* x, int64_t cols, int32_t target, float smoothing, float* lse);

@@ -54,8 +54,7 @@ MP_TARGET_F16C void kernel(int64_t kc, const void* av, const void* bv, const Til
         _mm256_storeu_ps(row + 8, hi);
       } else if (t.outBf16) {
         // Rounded as castF16c.cpp rounds (the cast tests check those sequences bit for bit).
-        simd::Bf16Io8::store(t.out + r * t.ldo, lo);
-        simd::Bf16Io8::store(t.out + r * t.ldo + 8, hi);
+        simd::storeBf16x16(t.out + r * t.ldo, lo, hi);
       } else {
         simd::F16Io8::store(t.out + r * t.ldo, lo);
         simd::F16Io8::store(t.out + r * t.ldo + 8, hi);
