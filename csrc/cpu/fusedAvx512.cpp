@@ -6,7 +6,8 @@
 //   rows do;
 // - GELU forward and backward: fusedAvx2.cpp's lane arithmetic (its exp, erf and sigmoid) op for
 //   op in 16 lanes, so the same bits as the AVX2 rows (tested).
-// Masked loads and stores serve the tails.
+// Rows read and write their dtype's storage (simdIoAvx512.h: 16-bit values converted in registers,
+// results rounded once); masked loads and stores serve the tails.
 #include <cmath>
 
 #include "fusedSimd.h"
@@ -15,16 +16,22 @@
 
 namespace mp::simd {
 
-MP_TARGET_AVX512_FMA float crossEntropyRowAvx512(const float* x, int64_t cols, int32_t target, float smoothing, float* lseOut) {
+namespace {
+
+// Each row reads and writes its dtype's storage through simdIoAvx512.h (16-bit values converted in
+// registers, results rounded once).
+template <class Io>
+MP_TARGET_AVX512_FMA float crossEntropyRow(const typename Io::S* x, int64_t cols, int32_t target, float smoothing, float* lseOut) {
   const __m512 lowest = _mm512_set1_ps(-INFINITY);
   __m512 mx = lowest, sum = _mm512_setzero_ps();
   __mmask16 nan = 0;
   for (int64_t i = 0; i < cols; i += 16) {
     const __mmask16 m = cols - i >= 16 ? __mmask16(0xffff) : tailMask(cols - i);
-    const __m512 v = _mm512_mask_loadu_ps(lowest, m, x + i);
+    const __m512 loaded = Io::load(x + i, m);
+    const __m512 v = _mm512_mask_blend_ps(m, lowest, loaded);
     nan |= _mm512_cmp_ps_mask(v, v, _CMP_UNORD_Q);
     mx = _mm512_max_ps(mx, v);
-    sum = _mm512_add_ps(sum, _mm512_maskz_loadu_ps(m, x + i));
+    sum = _mm512_add_ps(sum, loaded);
   }
   const float maxValue = nan ? NAN : _mm512_reduce_max_ps(mx);
   // All -inf (or +inf present): the subtraction below makes NaN where the scalar row does too.
@@ -32,26 +39,41 @@ MP_TARGET_AVX512_FMA float crossEntropyRowAvx512(const float* x, int64_t cols, i
   __m512 se = _mm512_setzero_ps();
   for (int64_t i = 0; i < cols; i += 16) {
     const __mmask16 m = cols - i >= 16 ? __mmask16(0xffff) : tailMask(cols - i);
-    const __m512 v = _mm512_maskz_loadu_ps(m, x + i);
-    se = _mm512_mask_add_ps(se, m, se, expLanes(_mm512_sub_ps(v, shift)));
+    se = _mm512_mask_add_ps(se, m, se, expLanes(_mm512_sub_ps(Io::load(x + i, m), shift)));
   }
   const float lse = maxValue + std::log(_mm512_reduce_add_ps(se));
   *lseOut = lse;
-  const float nll = lse - x[target];
+  const float nll = lse - _mm512_cvtss_f32(Io::load(x + target, __mmask16(1)));
   return smoothing == 0 ? nll : (1 - smoothing) * nll + smoothing * (lse - _mm512_reduce_add_ps(sum) / float(cols));
 }
 
-MP_TARGET_AVX512_FMA void crossEntropyRowBackwardAvx512(const float* x, int64_t cols, int32_t target, float lse, float scale,
-                                                       float smoothing, float* dx) {
+// The target's term is taken off in float32 lanes, before a 16-bit dx is rounded.
+template <class Io>
+MP_TARGET_AVX512_FMA void crossEntropyRowBackward(const typename Io::S* x, int64_t cols, int32_t target, float lse, float scale,
+                                                  float smoothing, typename Io::S* dx) {
   const __m512 l = _mm512_set1_ps(lse), s = _mm512_set1_ps(scale), u = _mm512_set1_ps(smoothing / float(cols));
+  const __m512 targetTerm = _mm512_set1_ps(scale * (1 - smoothing));
   for (int64_t i = 0; i < cols; i += 16) {
     const __mmask16 m = cols - i >= 16 ? __mmask16(0xffff) : tailMask(cols - i);
-    const __m512 v = _mm512_maskz_loadu_ps(m, x + i);
-    _mm512_mask_storeu_ps(dx + i, m, _mm512_mul_ps(s, _mm512_sub_ps(expLanes(_mm512_sub_ps(v, l)), u)));
+    __m512 out = _mm512_mul_ps(s, _mm512_sub_ps(expLanes(_mm512_sub_ps(Io::load(x + i, m), l)), u));
+    if (target >= i && target < i + 16) out = _mm512_mask_sub_ps(out, __mmask16(1u << (target - i)), out, targetTerm);
+    Io::store(dx + i, out, m);
   }
-  dx[target] -= scale * (1 - smoothing);
 }
 
+}  // namespace
+
+MP_TARGET_AVX512_FMA bool crossEntropyRowAvx512(DType dtype, const void* x, int64_t cols, int32_t target, float smoothing,
+                                               float* loss, float* lse) {
+  MP_DISPATCH_IO(dtype, *loss = crossEntropyRow<Io>(static_cast<const typename Io::S*>(x), cols, target, smoothing, lse); return true);
+}
+
+MP_TARGET_AVX512_FMA bool crossEntropyRowBackwardAvx512(DType dtype, const void* x, int64_t cols, int32_t target, float lse,
+                                                       float scale, float smoothing, void* dx) {
+  MP_DISPATCH_IO(dtype, crossEntropyRowBackward<Io>(static_cast<const typename Io::S*>(x), cols, target, lse, scale, smoothing,
+                                                    static_cast<typename Io::S*>(dx));
+                 return true);
+}
 
 namespace {
 
@@ -126,23 +148,44 @@ MP_TARGET_AVX512_FMA inline __m512 geluDerivativeLanes(bool tanhForm, __m512 x) 
 
 }  // namespace
 
-MP_TARGET_AVX512_FMA void biasGeluAvx512(bool tanhForm, const float* x, const float* bias, float* y, int64_t n) {
+namespace {
+
+template <class Io>
+MP_TARGET_AVX512_FMA void biasGeluRow(bool tanhForm, const typename Io::S* x, const typename Io::S* bias, typename Io::S* y,
+                                      int64_t n) {
   for (int64_t i = 0; i < n; i += 16) {
     const __mmask16 m = n - i >= 16 ? __mmask16(0xffff) : tailMask(n - i);
-    __m512 v = _mm512_maskz_loadu_ps(m, x + i);
-    if (bias) v = _mm512_add_ps(v, _mm512_maskz_loadu_ps(m, bias + i));
-    _mm512_mask_storeu_ps(y + i, m, geluLanes(tanhForm, v));
+    __m512 v = Io::load(x + i, m);
+    if (bias) v = _mm512_add_ps(v, Io::load(bias + i, m));
+    Io::store(y + i, geluLanes(tanhForm, v), m);
   }
 }
 
-MP_TARGET_AVX512_FMA void geluBackwardAvx512(bool tanhForm, const float* x, const float* bias, const float* dy, float* dx,
-                                            int64_t n) {
+template <class Io>
+MP_TARGET_AVX512_FMA void geluBackwardRow(bool tanhForm, const typename Io::S* x, const typename Io::S* bias,
+                                          const typename Io::S* dy, typename Io::S* dx, int64_t n) {
   for (int64_t i = 0; i < n; i += 16) {
     const __mmask16 m = n - i >= 16 ? __mmask16(0xffff) : tailMask(n - i);
-    __m512 v = _mm512_maskz_loadu_ps(m, x + i);
-    if (bias) v = _mm512_add_ps(v, _mm512_maskz_loadu_ps(m, bias + i));
-    _mm512_mask_storeu_ps(dx + i, m, _mm512_mul_ps(_mm512_maskz_loadu_ps(m, dy + i), geluDerivativeLanes(tanhForm, v)));
+    __m512 v = Io::load(x + i, m);
+    if (bias) v = _mm512_add_ps(v, Io::load(bias + i, m));
+    Io::store(dx + i, _mm512_mul_ps(Io::load(dy + i, m), geluDerivativeLanes(tanhForm, v)), m);
   }
+}
+
+}  // namespace
+
+MP_TARGET_AVX512_FMA bool biasGeluAvx512(bool tanhForm, DType dtype, const void* x, const void* bias, void* y, int64_t n) {
+  MP_DISPATCH_IO(dtype, using S = typename Io::S;
+                 biasGeluRow<Io>(tanhForm, static_cast<const S*>(x), static_cast<const S*>(bias), static_cast<S*>(y), n);
+                 return true);
+}
+
+MP_TARGET_AVX512_FMA bool geluBackwardAvx512(bool tanhForm, DType dtype, const void* x, const void* bias, const void* dy,
+                                            void* dx, int64_t n) {
+  MP_DISPATCH_IO(dtype, using S = typename Io::S;
+                 geluBackwardRow<Io>(tanhForm, static_cast<const S*>(x), static_cast<const S*>(bias), static_cast<const S*>(dy),
+                                     static_cast<S*>(dx), n);
+                 return true);
 }
 
 }  // namespace mp::simd

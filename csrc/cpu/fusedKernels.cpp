@@ -1,7 +1,8 @@
 // The fused ops on the CPU: rows split over the thread pool. float32 and 16-bit rows take the
-// AVX2 rows of fusedAvx2.cpp at SimdLevel::F16c and the AVX-512 ones above it where they exist;
-// rows that take float32 get 16-bit rows converted to float32 scratch and back, each row once, so
-// every output is rounded once either way. float64 and the scalar level run the rows of
+// AVX2 rows of fusedAvx2.cpp at SimdLevel::F16c and the AVX-512 ones above it where they exist.
+// GELU and cross-entropy rows read 16-bit storage themselves; the norm rows take float32, so
+// 16-bit rows are converted to float32 scratch and back, each row once. Every output is rounded
+// once either way. float64 and the scalar level run the rows of
 // core/fusedMath.h, which double as the reference.
 #include <algorithm>
 #include <cmath>
@@ -177,16 +178,8 @@ void biasGeluTyped(bool tanhForm, const void* xv, const void* bv, void* yv, int6
   const bool vector = vectorLevel(), wide = avx512Level();
   forRowPieces(rows, cols, [&](int64_t i, int64_t col, int64_t n) {
     if constexpr (kVectorable<Tag>) {
-      if (vector && !wide && simd::biasGeluAvx2(tanhForm, Tag::kDType, x + i, b ? b + col : nullptr, y + i, n)) return;
-      if (wide) {
-        Scratch& s = threadScratch();
-        float* out = resultRow<Tag>(y + i, n, s.c);
-        const float* xr = floatRow<Tag>(x + i, n, s.a);
-        const float* br = b ? floatRow<Tag>(b + col, n, s.b) : nullptr;
-        simd::biasGeluAvx512(tanhForm, xr, br, out, n);
-        finishRow<Tag>(out, y + i, n);
-        return;
-      }
+      const auto row = wide ? simd::biasGeluAvx512 : simd::biasGeluAvx2;
+      if (vector && row(tanhForm, Tag::kDType, x + i, b ? b + col : nullptr, y + i, n)) return;
     }
     for (int64_t k = 0; k < n; ++k) {
       const C v = b ? Tag::load(x[i + k]) + Tag::load(b[col + k]) : Tag::load(x[i + k]);
@@ -207,17 +200,8 @@ void geluBackwardTyped(bool tanhForm, const void* xv, const void* bv, const void
   const bool vector = vectorLevel(), wide = avx512Level();
   forRowPieces(rows, cols, [&](int64_t i, int64_t col, int64_t n) {
     if constexpr (kVectorable<Tag>) {
-      if (vector && !wide && simd::geluBackwardAvx2(tanhForm, Tag::kDType, x + i, b ? b + col : nullptr, dy + i, dx + i, n)) return;
-      if (wide) {
-        Scratch& s = threadScratch();
-        thread_local std::vector<float> dyScratch;
-        float* out = resultRow<Tag>(dx + i, n, s.c);
-        const float* xr = floatRow<Tag>(x + i, n, s.a);
-        const float* br = b ? floatRow<Tag>(b + col, n, s.b) : nullptr;
-        simd::geluBackwardAvx512(tanhForm, xr, br, floatRow<Tag>(dy + i, n, dyScratch), out, n);
-        finishRow<Tag>(out, dx + i, n);
-        return;
-      }
+      const auto row = wide ? simd::geluBackwardAvx512 : simd::geluBackwardAvx2;
+      if (vector && row(tanhForm, Tag::kDType, x + i, b ? b + col : nullptr, dy + i, dx + i, n)) return;
     }
     for (int64_t k = 0; k < n; ++k) {
       const C v = b ? Tag::load(x[i + k]) + Tag::load(b[col + k]) : Tag::load(x[i + k]);
@@ -245,7 +229,6 @@ void crossEntropyForwardTyped(const void* xv, const int32_t* target, void* lossv
   auto* lse = static_cast<C*>(lsev);
   const bool vector = vectorLevel(), wide = avx512Level();
   parallelFor(rows, rowGrain(cols), [&](int64_t begin, int64_t end) {
-    Scratch& s = threadScratch();
     for (int64_t r = begin; r < end; ++r) {
       if (target[r] == ignoreIndex) {
         loss[r] = C(0);
@@ -254,11 +237,8 @@ void crossEntropyForwardTyped(const void* xv, const int32_t* target, void* lossv
       }
       const S* xr = x + r * cols;
       if constexpr (kVectorable<Tag>) {
-        if (vector && !wide && simd::crossEntropyRowAvx2(Tag::kDType, xr, cols, target[r], float(smoothing), loss + r, lse + r)) continue;
-        if (wide) {
-          loss[r] = simd::crossEntropyRowAvx512(floatRow<Tag>(xr, cols, s.a), cols, target[r], float(smoothing), lse + r);
-          continue;
-        }
+        const auto row = wide ? simd::crossEntropyRowAvx512 : simd::crossEntropyRowAvx2;
+        if (vector && row(Tag::kDType, xr, cols, target[r], float(smoothing), loss + r, lse + r)) continue;
       }
       loss[r] = crossEntropyRowForward<Tag>(xr, cols, target[r], C(smoothing), lse + r);
     }
@@ -276,7 +256,6 @@ void crossEntropyBackwardTyped(const void* xv, const int32_t* target, const void
   auto* dx = static_cast<S*>(dxv);
   const bool vector = vectorLevel(), wide = avx512Level();
   parallelFor(rows, rowGrain(cols), [&](int64_t begin, int64_t end) {
-    Scratch& s = threadScratch();
     for (int64_t r = begin; r < end; ++r) {
       S* dxr = dx + r * cols;
       if (target[r] == ignoreIndex || badTarget(target[r], cols, ignoreIndex)) {
@@ -285,15 +264,8 @@ void crossEntropyBackwardTyped(const void* xv, const int32_t* target, const void
       }
       const S* xr = x + r * cols;
       if constexpr (kVectorable<Tag>) {
-        if (vector && !wide && simd::crossEntropyRowBackwardAvx2(Tag::kDType, xr, cols, target[r], lse[r], scale[r], float(smoothing), dxr)) {
-          continue;
-        }
-        if (wide) {
-          float* out = resultRow<Tag>(dxr, cols, s.c);
-          simd::crossEntropyRowBackwardAvx512(floatRow<Tag>(xr, cols, s.a), cols, target[r], lse[r], scale[r], float(smoothing), out);
-          finishRow<Tag>(out, dxr, cols);
-          continue;
-        }
+        const auto row = wide ? simd::crossEntropyRowBackwardAvx512 : simd::crossEntropyRowBackwardAvx2;
+        if (vector && row(Tag::kDType, xr, cols, target[r], lse[r], scale[r], float(smoothing), dxr)) continue;
       }
       crossEntropyRowBackward<Tag>(xr, cols, target[r], lse[r], scale[r], C(smoothing), dxr);
     }

@@ -1,6 +1,6 @@
 // AVX2+FMA row kernels of the fused ops (fusedAvx2.cpp); fusedKernels.cpp calls them at
-// SimdLevel::F16c and above. The norm rows and the AVX-512 rows take float32 rows (16-bit rows are
-// converted to float32 scratch first); the AVX2 GELU and cross-entropy rows read 16-bit storage.
+// SimdLevel::F16c and above. The norm rows take float32 rows (16-bit rows are converted to float32
+// scratch first); the GELU and cross-entropy rows read and write 16-bit storage.
 // They sum in 8-lane float32 accumulators and use a polynomial exp (about 2 ulp; results below 2^-126 flush
 // to 0), the tanh form of GELU as x * sigmoid(2u) and erf by Abramowitz-Stegun 7.1.26 (absolute
 // error 1.5e-7, as PyTorch's vectorized CPU erf), so they differ from the scalar rows of
@@ -27,13 +27,13 @@ bool geluBackwardAvx2(bool tanhForm, DType dtype, const void* x, const void* bia
 bool crossEntropyRowAvx2(DType dtype, const void* x, int64_t cols, int32_t target, float smoothing, float* loss, float* lse);
 bool crossEntropyRowBackwardAvx2(DType dtype, const void* x, int64_t cols, int32_t target, float lse, float scale,
                                  float smoothing, void* dx);
-// The cross-entropy rows in 16 AVX-512 lanes (fusedAvx512.cpp; vecMathAvx512.h's exp, about 1
-// ulp), at SimdLevel::Avx512 and above.
-float crossEntropyRowAvx512(const float* x, int64_t cols, int32_t target, float smoothing, float* lse);
-// GELU forward and backward in 16 lanes, bit-identical to the AVX2 ones (fusedAvx512.cpp).
-void biasGeluAvx512(bool tanhForm, const float* x, const float* bias, float* y, int64_t n);
-void geluBackwardAvx512(bool tanhForm, const float* x, const float* bias, const float* dy, float* dx, int64_t n);
-void crossEntropyRowBackwardAvx512(const float* x, int64_t cols, int32_t target, float lse, float scale,
-                                   float smoothing, float* dx);
+// The same rows in 16 AVX-512 lanes (fusedAvx512.cpp), at SimdLevel::Avx512 and above: GELU
+// forward and backward bit-identical to the AVX2 ones; cross-entropy with vecMathAvx512.h's exp
+// (about 1 ulp).
+bool biasGeluAvx512(bool tanhForm, DType dtype, const void* x, const void* bias, void* y, int64_t n);
+bool geluBackwardAvx512(bool tanhForm, DType dtype, const void* x, const void* bias, const void* dy, void* dx, int64_t n);
+bool crossEntropyRowAvx512(DType dtype, const void* x, int64_t cols, int32_t target, float smoothing, float* loss, float* lse);
+bool crossEntropyRowBackwardAvx512(DType dtype, const void* x, int64_t cols, int32_t target, float lse, float scale,
+                                   float smoothing, void* dx);
 
 }  // namespace mp::simd
