@@ -277,7 +277,9 @@ describe.each(vectorLevels)('SIMD level %s against scalar', (level) => {
       mp.tidy(() => {
         mp.setSimdLevel(level);
         const sgdVariants: [number, number, boolean, boolean, number][] = [[0.9, 0.1, false, true, 0], [0.9, 0, true, false, 0.01], [0, 0, false, false, 0.01]];
-        const adamVariants: [number, boolean, boolean, boolean][] = [[0.1, true, false, false], [0.01, false, true, true], [0, false, false, false]];
+        // The last element: the step's gradient scale (null: none; the kernels skip a division by 1).
+        const adamVariants: [number, boolean, boolean, boolean, number | null][] = [[0.1, true, false, false, null], [0.01, false, true, true, 4], [0, false, false, false, null],
+          [0, false, false, false, 3]];
         const run = (reference: boolean) => {
           const results: Buffer[] = [];
           for (const [momentum, dampening, nesterov, maximize, wd] of sgdVariants) {
@@ -290,11 +292,12 @@ describe.each(vectorLevels)('SIMD level %s against scalar', (level) => {
             }
             results.push(...lists[0].map(canon), ...lists[3].map(canon));
           }
-          for (const [wd, decoupled, amsgrad, maximize] of adamVariants) {
+          for (const [wd, decoupled, amsgrad, maximize, gradScale] of adamVariants) {
             const lists = [make(4), make(5), stepsOf(2), make(6), make(7, true), amsgrad ? make(8, true) : []];
             const l = nativeLists(dtype, lists);
+            const scale = gradScale === null ? null : at(mp.tensor([gradScale]));
             for (let s = 0; s < 2; ++s) {
-              (reference ? native._test.adamStepReference : native.adamStep)({ lists: l, gradScale: null, foundInf: null,
+              (reference ? native._test.adamStepReference : native.adamStep)({ lists: l, gradScale: scale, foundInf: null,
                 options: { lr: 0.01, beta1: 0.9, beta2: 0.99, eps: 1e-8, weightDecay: wd, decoupled, amsgrad, maximize } });
             }
             results.push(...[0, 3, 4, 5].flatMap((k) => lists[k].map(canon)));

@@ -25,6 +25,9 @@ MP_TARGET_F16C inline __m256 negate(__m256 x) { return _mm256_xor_ps(x, _mm256_s
 // The float32 constants of one Adam call, as adamUpdate<float> converts them.
 struct AdamConstants {
   __m256 gradScale, lrWd, wd, beta1, oneMinusBeta1, beta2, oneMinusBeta2, stepSize;
+  // A gradient scale of 1 (no GradScaler) skips the division: x / 1 is x, and a NaN's payload
+  // comes out of the update's arithmetic quieted either way.
+  bool scaled;
   __m256d bc2Inverse, eps;
 };
 
@@ -38,7 +41,8 @@ template <class Io>
 MP_TARGET_F16C void adamBlock(typename Io::S* p, const typename Io::S* g, typename Io::S* m, typename Io::S* v,
                               typename Io::S* vmax, int64_t r, const AdamConstants& c, const AdamOptions& o) {
   __m256 param = ld<Io>(p, r);
-  __m256 grad = _mm256_div_ps(ld<Io>(g, r), c.gradScale);
+  __m256 grad = ld<Io>(g, r);
+  if (c.scaled) grad = _mm256_div_ps(grad, c.gradScale);
   if (o.maximize) grad = negate(grad);
   if (o.weightDecay != 0) {
     if (o.decoupled) param = _mm256_sub_ps(param, _mm256_mul_ps(c.lrWd, param));
@@ -73,6 +77,7 @@ MP_TARGET_F16C void adamTyped(void* pv, const void* gv, void* mv, void* vv, void
   auto* vmax = static_cast<S*>(vmaxv);
   AdamConstants c;
   c.gradScale = _mm256_set1_ps(gradScale);
+  c.scaled = gradScale != 1.0f;
   c.lrWd = _mm256_set1_ps(float(o.lr * o.weightDecay));
   c.wd = _mm256_set1_ps(float(o.weightDecay));
   c.beta1 = _mm256_set1_ps(float(o.beta1));

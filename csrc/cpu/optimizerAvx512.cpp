@@ -26,6 +26,9 @@ MP_TARGET_AVX512 inline void st(typename Io::S* p, __m512 v, bool full, __mmask1
 // The float32 constants of one Adam call, as adamUpdate<float> converts them.
 struct AdamConstants {
   __m512 gradScale, lrWd, wd, beta1, oneMinusBeta1, beta2, oneMinusBeta2, stepSize;
+  // A gradient scale of 1 (no GradScaler) skips the division: x / 1 is x, and a NaN's payload
+  // comes out of the update's arithmetic quieted either way.
+  bool scaled;
   __m512d bc2Inverse, eps;
 };
 
@@ -40,7 +43,8 @@ template <class Io>
 MP_TARGET_AVX512 void adamBlock(typename Io::S* p, const typename Io::S* g, typename Io::S* m, typename Io::S* v,
                          typename Io::S* vmax, bool full, __mmask16 mask, const AdamConstants& c, const AdamOptions& o) {
   __m512 param = ld<Io>(p, full, mask);
-  __m512 grad = _mm512_div_ps(ld<Io>(g, full, mask), c.gradScale);
+  __m512 grad = ld<Io>(g, full, mask);
+  if (c.scaled) grad = _mm512_div_ps(grad, c.gradScale);
   if (o.maximize) grad = negate(grad);
   if (o.weightDecay != 0) {
     if (o.decoupled) param = _mm512_sub_ps(param, _mm512_mul_ps(c.lrWd, param));
@@ -78,6 +82,7 @@ MP_TARGET_AVX512 void adamTyped(void* pv, const void* gv, void* mv, void* vv, vo
   auto* vmax = static_cast<S*>(vmaxv);
   AdamConstants c;
   c.gradScale = _mm512_set1_ps(gradScale);
+  c.scaled = gradScale != 1.0f;
   c.lrWd = _mm512_set1_ps(float(o.lr * o.weightDecay));
   c.wd = _mm512_set1_ps(float(o.weightDecay));
   c.beta1 = _mm512_set1_ps(float(o.beta1));
