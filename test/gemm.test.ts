@@ -180,6 +180,8 @@ describe.each(available)('SIMD level %s', (level) => {
       mp.manualSeed(5);
       check(dtype, level, 30, 40, 1100, false, false);
       check(dtype, level, 30, 40, 1100, true, true);
+      // Past the deepest slice (the AMX bfloat16 kernel's kc is 2048).
+      check(dtype, level, 30, 40, 4200, false, true);
       check(dtype, level, 500, 37, 40, false, true);
       check(dtype, level, 3, 2100, 20, true, false);
       check(dtype, level, 97, 130, 530, false, false);
@@ -319,14 +321,18 @@ describe.each(available)('SIMD level %s', (level) => {
   test('a product of few rows (every k slice of a unit in turn) equals the same rows of a tall product bit for bit', () => {
     mp.manualSeed(12);
     mp.tidy(() => {
-      for (const dtype of ['float32', 'bfloat16', 'float16'] as const) {
-        for (const transB of [false, true]) {
-          // 700 rows take the slice-outer order, their first 200 alone the slice-inner one.
-          const a = mp.randn([700, 1100], { dtype }), b = transB ? mp.randn([300, 1100], { dtype }).transpose(0, 1) : mp.randn([1100, 300], { dtype });
-          const tall = mp.matmul(a, b).narrow(0, 0, 200).contiguous().rawData();
-          const few = mp.matmul(a.narrow(0, 0, 200), b).rawData();
-          expect({ dtype, transB, equal: Buffer.from(few.buffer, few.byteOffset, few.byteLength).equals(Buffer.from(tall.buffer, tall.byteOffset, tall.byteLength)) })
-            .toEqual({ dtype, transB, equal: true });
+      // k = 1100 and 2200 give every kernel (kc from 256 to 2048 values) several slices within
+      // the slice-inner path's 4 MB of packed operands at one of the two.
+      for (const k of [1100, 2200]) {
+        for (const dtype of ['float32', 'bfloat16', 'float16'] as const) {
+          for (const transB of [false, true]) {
+            // 700 rows take the slice-outer order, their first 200 alone the slice-inner one.
+            const a = mp.randn([700, k], { dtype }), b = transB ? mp.randn([300, k], { dtype }).transpose(0, 1) : mp.randn([k, 300], { dtype });
+            const tall = mp.matmul(a, b).narrow(0, 0, 200).contiguous().rawData();
+            const few = mp.matmul(a.narrow(0, 0, 200), b).rawData();
+            expect({ k, dtype, transB, equal: Buffer.from(few.buffer, few.byteOffset, few.byteLength).equals(Buffer.from(tall.buffer, tall.byteOffset, tall.byteLength)) })
+              .toEqual({ k, dtype, transB, equal: true });
+          }
         }
       }
     });
@@ -354,7 +360,7 @@ test('results are bit-identical with 1, 2, 3 and 7 threads, at every packed leve
       mp.setSimdLevel(level);
       for (const dtype of ['float32', 'bfloat16', 'float16']) {
         mp.manualSeed(21);
-        for (const [m, n, k] of [[200, 300, 1100], [37, 1000, 600], [700, 130, 530], [600, 1600, 300]]) {
+        for (const [m, n, k] of [[200, 300, 1100], [200, 300, 2200], [37, 1000, 600], [700, 130, 530], [600, 1600, 300]]) {
           const a = mp.randn([m, k], { dtype }), b = mp.randn([n, k], { dtype }).transpose(0, 1);
           out.push(Buffer.from(mp.matmul(a, b).rawData().buffer).toString('base64'));
         }
