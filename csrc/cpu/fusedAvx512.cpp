@@ -18,8 +18,6 @@ namespace mp::simd {
 
 namespace {
 
-// Each row reads and writes its dtype's storage through simdIoAvx512.h (16-bit values converted in
-// registers, results rounded once).
 template <class Io>
 MP_TARGET_AVX512_FMA float crossEntropyRow(const typename Io::S* x, int64_t cols, int32_t target, float smoothing, float* lseOut) {
   const __m512 lowest = _mm512_set1_ps(-INFINITY);

@@ -81,7 +81,9 @@ using PackB = void (*)(const Operand& b, int64_t p0, int64_t kc, int64_t j0, int
 struct Kernel {
   const char* name;
   int mr, nr;          // register tile
-  int64_t kc, mc, nc;  // cache blocks: kc x NR of B stays in L1, mc x kc of A in L2, kc x nc of B in L3
+  // Cache blocks: mc x kc of A in L2, kc x nc of B in L2/L3; a kc x NR micro-panel of B stays in L1
+  // where kc is small (AVX2), or streams from L2 where fewer passes over C matter more (AVX-512, AMX).
+  int64_t kc, mc, nc;
   Packing packing;
   MicroKernel run;
   PackA packA;
