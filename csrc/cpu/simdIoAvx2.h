@@ -1,5 +1,6 @@
-// AVX2 + F16C loads and stores of 8 float32 lanes (and stores of 16) from each float dtype, for the *Avx2.cpp kernel
-// files only (they compile these with target attributes; nothing else may include this header).
+// AVX2 + F16C loads and stores of 8 float32 lanes (and stores of 16) from each float dtype, for
+// the *Avx2.cpp kernel files only (they compile these with target attributes; nothing else may
+// include this header).
 // The conversions are castF16c.cpp's (tested bit for bit against castReference): float16 by
 // F16C, bfloat16 by shifts with round-to-nearest-even and quieted NaNs. AVX2 has no masked 16-bit
 // loads, so a tail goes through an 8-lane buffer, zero padded: it takes the same vector arithmetic
