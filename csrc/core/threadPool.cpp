@@ -26,6 +26,17 @@ inline void cpuRelax() {
 #endif
 }
 
+// Polls `ready` for up to kSpinBeforeSleep (checking the clock every 64 polls); whether it held.
+template <class Ready>
+bool pollFor(const Ready& ready) {
+  const auto until = std::chrono::steady_clock::now() + kSpinBeforeSleep;
+  for (int i = 1;; ++i) {
+    if (ready()) return true;
+    cpuRelax();
+    if (i % 64 == 0 && std::chrono::steady_clock::now() > until) return false;
+  }
+}
+
 int configuredThreads() {
   if (const char* env = std::getenv("MIXPREC_NUM_THREADS")) {
     const int n = std::atoi(env);
@@ -111,11 +122,7 @@ class ThreadPool {
   // cost tens of microseconds on a VM (a [256, 256] x [256, 256] GEMM ran slower on two threads
   // than on one).
   void spinUntilDone() const {
-    const auto until = std::chrono::steady_clock::now() + kSpinBeforeSleep;
-    for (int i = 1; pending_.load() != 0; ++i) {
-      cpuRelax();
-      if (i % 64 == 0 && std::chrono::steady_clock::now() > until) return;
-    }
+    pollFor([this] { return pending_.load() == 0; });
   }
   // Claims chunks of job `gen` until none is left. The generation lives in the claim word, so a
   // worker that wakes late can never run a chunk of a later job with stale parameters.
@@ -131,12 +138,7 @@ class ThreadPool {
   // Polls the claim word for a newer job for kSpinBeforeSleep: publishing a job stores it after
   // the job's fields, so a worker that sees the new generation there may read them.
   bool spinForJob(uint64_t seen) const {
-    const auto until = std::chrono::steady_clock::now() + kSpinBeforeSleep;
-    for (int i = 1;; ++i) {
-      if ((nextChunk_.load() >> 32) != seen || stopping_.load()) return true;
-      cpuRelax();
-      if (i % 64 == 0 && std::chrono::steady_clock::now() > until) return false;
-    }
+    return pollFor([this, seen] { return (nextChunk_.load() >> 32) != seen || stopping_.load(); });
   }
   void workerLoop() {
     uint64_t seen = 0;

@@ -220,15 +220,23 @@ void gemmToOpMath(DType dtype, const void* a, MatrixLayout la, const void* b, Ma
   gemmLoops(dtype, a, la, b, lb, static_cast<float*>(c), m, n, k, accumulate);
 }
 
-GemmTile gemmTile(DType dtype) {
+namespace {
+
+// The packed kernel products of `dtype` run on at the active SIMD level (null: the reference loops).
+const gemm::Kernel* activeKernel(DType dtype) {
   gemm::ToFloat toFloat = nullptr;
-  const gemm::Kernel* kernel = pickKernel(dtype, activeSimdLevel(), toFloat);
+  return pickKernel(dtype, activeSimdLevel(), toFloat);
+}
+
+}  // namespace
+
+GemmTile gemmTile(DType dtype) {
+  const gemm::Kernel* kernel = activeKernel(dtype);
   return kernel ? GemmTile{kernel->mr, kernel->nr} : GemmTile{1, 1};
 }
 
 bool gemmOnBf16Tiles(DType dtype) {
-  gemm::ToFloat toFloat = nullptr;
-  const gemm::Kernel* kernel = pickKernel(dtype, activeSimdLevel(), toFloat);
+  const gemm::Kernel* kernel = activeKernel(dtype);
   return kernel && kernel->packing == gemm::Packing::AmxBf16;
 }
 

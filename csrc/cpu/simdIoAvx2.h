@@ -30,19 +30,6 @@ MP_TARGET_F16C inline __m256i bf16RoundingSum(__m256i x) {
 MP_TARGET_F16C inline __m256 nanLanes(__m256 v) { return _mm256_cmp_ps(v, v, _CMP_UNORD_Q); }
 MP_TARGET_F16C inline bool anyLane(__m256 mask) { return _mm256_movemask_ps(mask) != 0; }
 
-// float32 lanes rounded to bfloat16 and widened back (cast fusion): the low half cleared.
-MP_TARGET_F16C inline __m256 roundBf16Lanes(__m256 v) {
-  const __m256i x = _mm256_castps_si256(v);
-  const __m256i high = _mm256_set1_epi32(int(0xffff0000u));
-  __m256i r = _mm256_and_si256(bf16RoundingSum(x), high);
-  const __m256 nan = nanLanes(v);
-  if (__builtin_expect(anyLane(nan), 0)) {
-    const __m256i quieted = _mm256_or_si256(_mm256_and_si256(x, high), _mm256_set1_epi32(0x00400000));
-    r = _mm256_blendv_epi8(r, quieted, _mm256_castps_si256(nan));
-  }
-  return _mm256_castsi256_ps(r);
-}
-
 // float32 lanes as bfloat16 patterns in the low halves of 32-bit lanes (high halves zero).
 MP_TARGET_F16C inline __m256i bf16Bits(__m256 v) {
   const __m256i x = _mm256_castps_si256(v);
@@ -54,6 +41,9 @@ MP_TARGET_F16C inline __m256i bf16Bits(__m256 v) {
   }
   return r;
 }
+
+// float32 lanes rounded to bfloat16 and widened back (cast fusion): bf16Bits in the high halves.
+MP_TARGET_F16C inline __m256 roundBf16Lanes(__m256 v) { return _mm256_castsi256_ps(_mm256_slli_epi32(bf16Bits(v), 16)); }
 
 // 16 float32 lanes (lo, hi) rounded to bfloat16 and stored with one pack and one 32-byte store.
 MP_TARGET_F16C inline void storeBf16x16(uint16_t* p, __m256 lo, __m256 hi) {

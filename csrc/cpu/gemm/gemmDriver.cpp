@@ -3,9 +3,9 @@
 // at a time, until none is left: a block of mc rows of A (and, when there are too few row blocks
 // to feed every thread, a group of B's column panels). A unit packs its mc x kc block of A and
 // runs the microkernel over every (B panel, A panel) pair, B panel outermost so that panel stays
-// in cache (L1 or L2, by the kernel's kc) while A panels stream from L2. Products of a few hundred rows with several k slices pack
-// every slice of A and B first, and their units are blocks of rows x columns that run all slices
-// in turn (see run). Slices of k run one after another and every output tile sums them in the
+// in cache (L1 or L2, by the kernel's kc) while A panels stream from L2. Products of a few hundred
+// rows with several k slices pack every slice of A and B first, and their units are blocks of
+// rows x columns that run all slices in turn (see run). Slices of k run one after another and every output tile sums them in the
 // same order, so results do not depend on how many threads ran or which thread took which unit.
 #include <algorithm>
 #include <atomic>
